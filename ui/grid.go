@@ -1,0 +1,94 @@
+package ui
+
+// Rect is a cell rectangle on the screen, used for layout and mouse hit tests.
+type Rect struct{ X, Y, W, H int }
+
+// Contains reports whether the cell (x, y) is inside r.
+func (r Rect) Contains(x, y int) bool {
+	return x >= r.X && x < r.X+r.W && y >= r.Y && y < r.Y+r.H
+}
+
+// GridLayout places n sample columns in an area. Columns sit side by side
+// while each can keep minW cells; beyond that they wrap into rows. When the
+// rows cannot all keep minH lines, only the rows around the focused column
+// are shown (FirstRow..FirstRow+VisibleRows).
+type GridLayout struct {
+	PerRow      int
+	Rows        int
+	FirstRow    int
+	VisibleRows int
+	Cells       []Rect // one per column; zero Rect for columns not shown
+}
+
+// Gap between columns and between rows of the grid, in cells.
+const gridGap = 1
+
+// LayoutGrid computes the grid for n columns in area. zoom >= 0 gives the
+// whole area to column zoom.
+func LayoutGrid(area Rect, n, minW, minH, focus, zoom int) GridLayout {
+	g := GridLayout{Cells: make([]Rect, n)}
+	if n <= 0 || area.W <= 0 || area.H <= 0 {
+		return g
+	}
+	if zoom >= 0 && zoom < n {
+		g.PerRow, g.Rows, g.FirstRow, g.VisibleRows = 1, 1, 0, 1
+		g.Cells[zoom] = area
+		return g
+	}
+	minW = max(minW, 1)
+	minH = max(minH, 1)
+	perRow := (area.W + gridGap) / (minW + gridGap)
+	perRow = max(1, min(n, perRow))
+	rows := (n + perRow - 1) / perRow
+	// Rebalance so the last row is not much emptier than the others:
+	// 5 columns at 3 per row become 3+2 rather than 3+2 anyway, but 7 at 6
+	// per row become 4+3 instead of 6+1.
+	perRow = (n + rows - 1) / rows
+	visible := (area.H + gridGap) / (minH + gridGap)
+	visible = max(1, min(rows, visible))
+	focus = max(0, min(n-1, focus))
+	first := 0
+	if fr := focus / perRow; fr >= visible {
+		first = fr - visible + 1
+	}
+	g.PerRow, g.Rows, g.FirstRow, g.VisibleRows = perRow, rows, first, visible
+
+	rowH := splitEven(area.H, visible)
+	y := area.Y
+	for r := 0; r < visible; r++ {
+		row := first + r
+		start := row * perRow
+		count := min(perRow, n-start)
+		// Columns of a short last row keep the width of the full rows so the
+		// grid stays aligned.
+		widths := splitEven(area.W, perRow)
+		x := area.X
+		for c := 0; c < count; c++ {
+			g.Cells[start+c] = Rect{X: x, Y: y, W: widths[c], H: rowH[r]}
+			x += widths[c] + gridGap
+		}
+		y += rowH[r] + gridGap
+	}
+	return g
+}
+
+// splitEven splits total cells into k parts separated by gridGap, giving the
+// remainder to the first parts.
+func splitEven(total, k int) []int {
+	out := make([]int, k)
+	if k <= 0 {
+		return out
+	}
+	usable := total - gridGap*(k-1)
+	if usable < k {
+		usable = k
+	}
+	base, rem := usable/k, usable%k
+	for i := range out {
+		out[i] = base
+		if i < rem {
+			out[i]++
+		}
+	}
+	return out
+}
