@@ -1,0 +1,313 @@
+package params
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Formats lists the export formats, in the order the export view shows them.
+var formats = []string{"twinkle", "vllm", "transformers", "openai", "curl"}
+
+// Formats returns the export format names.
+func Formats() []string { return append([]string(nil), formats...) }
+
+// Target says what an export is for: which API, model and endpoint, and the prompt.
+// It never holds an API key: exports refer to $OPENAI_API_KEY instead.
+type Target struct {
+	API      API
+	Model    string
+	Endpoint string // OpenAI base URL, e.g. http://localhost:8000/v1
+	System   string // chat only
+	Prompt   string
+	Options  Options
+}
+
+func (t Target) withDefaults() Target {
+	if t.API == "" {
+		t.API = Chat
+	}
+	if t.Model == "" {
+		t.Model = "MODEL"
+	}
+	if t.Endpoint == "" {
+		t.Endpoint = "http://localhost:8000/v1"
+	}
+	return t
+}
+
+// Export renders p as code in one of Formats.
+func Export(format string, p SamplingParams, t Target) (string, error) {
+	t = t.withDefaults()
+	if err := p.Validate(); err != nil {
+		return "", err
+	}
+	if err := t.Options.Validate(p); err != nil {
+		return "", err
+	}
+	switch format {
+	case "twinkle":
+		return exportTwinkle(p, t), nil
+	case "vllm":
+		return exportVLLM(p, t)
+	case "transformers":
+		return exportTransformers(p)
+	case "openai":
+		body, err := RequestBody(p, t)
+		if err != nil {
+			return "", err
+		}
+		return indentJSON(body) + "\n", nil
+	case "curl":
+		return exportCurl(p, t)
+	}
+	return "", fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(formats, ", "))
+}
+
+// RequestBody is the full OpenAI-compatible request for t: model, the prompt or
+// messages, then every sampling field from ToVLLM.
+func RequestBody(p SamplingParams, t Target) ([]byte, error) {
+	t = t.withDefaults()
+	f := Fields{{"model", t.Model}}
+	if t.API == Chat {
+		msgs := []map[string]string{}
+		if t.System != "" {
+			msgs = append(msgs, map[string]string{"role": "system", "content": t.System})
+		}
+		msgs = append(msgs, map[string]string{"role": "user", "content": t.Prompt})
+		f = append(f, Field{"messages", msgs})
+	} else {
+		f = append(f, Field{"prompt", t.Prompt})
+	}
+	sampling, err := p.ToVLLM(t.API, t.Options)
+	if err != nil {
+		return nil, err
+	}
+	f = append(f, sampling...)
+	return f.MarshalJSON()
+}
+
+func indentJSON(b []byte) string {
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return string(b)
+	}
+	return out.String()
+}
+
+func exportTwinkle(p SamplingParams, t Target) string {
+	var b strings.Builder
+	b.WriteString("from twinkle.data_format import SamplingParams\n\nparams = SamplingParams(\n")
+	kw := Fields{
+		{"max_tokens", p.MaxTokens},
+		{"seed", p.Seed},
+		{"stop", pyStop(p.Stop)},
+		{"temperature", p.Temperature},
+		{"top_k", p.TopK},
+		{"top_p", p.TopP},
+		{"repetition_penalty", p.RepetitionPenalty},
+	}
+	writeKwargs(&b, kw)
+	b.WriteString(")\n")
+	args := []string{"num_samples=" + strconv.Itoa(t.Options.Samples())}
+	if t.Options.Logprobs != nil {
+		args = append(args, "logprobs=True")
+	}
+	if t.Options.PromptLogprobs != nil {
+		args = append(args, "prompt_logprobs="+strconv.Itoa(*t.Options.PromptLogprobs))
+	}
+	fmt.Fprintf(&b, "vllm_params = params.to_vllm(%s)\n", strings.Join(args, ", "))
+	return b.String()
+}
+
+// pyStop keeps twinkle's union shape: a lone string stays a string.
+func pyStop(s Stop) any {
+	if s.IsZero() {
+		return nil
+	}
+	if s.isLone() {
+		return s.Strings[0]
+	}
+	items := make([]any, 0, len(s.Strings)+len(s.TokenIDs))
+	for _, v := range s.Strings {
+		items = append(items, v)
+	}
+	for _, v := range s.TokenIDs {
+		items = append(items, v)
+	}
+	return items
+}
+
+func exportVLLM(p SamplingParams, t Target) (string, error) {
+	f, err := p.ToVLLM(Completion, t.Options)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString("from vllm import SamplingParams\n\n")
+	if p.MaxTokens == nil {
+		b.WriteString("# max_tokens=None: generate up to the context length (offline vLLM's default is 16).\n")
+	}
+	b.WriteString("sampling_params = SamplingParams(\n")
+	writeKwargs(&b, f)
+	b.WriteString(")\n")
+	return b.String(), nil
+}
+
+func exportTransformers(p SamplingParams) (string, error) {
+	kw, seed, err := p.ToTransformers()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString("from transformers import set_seed\n\n")
+	if seed != nil {
+		fmt.Fprintf(&b, "set_seed(%d)\n", *seed)
+	}
+	if len(p.Stop.Strings) > 0 {
+		b.WriteString("# stop_strings only work when the tokenizer is passed to generate.\n")
+		kw = append(kw, Field{"tokenizer", pyRaw("tokenizer")})
+	}
+	b.WriteString("outputs = model.generate(\n    **inputs,\n")
+	writeKwargs(&b, kw)
+	b.WriteString(")\n")
+	return b.String(), nil
+}
+
+func exportCurl(p SamplingParams, t Target) (string, error) {
+	body, err := RequestBody(p, t)
+	if err != nil {
+		return "", err
+	}
+	path := "/chat/completions"
+	if t.API == Completion {
+		path = "/completions"
+	}
+	url := strings.TrimRight(t.Endpoint, "/") + path
+	var b strings.Builder
+	fmt.Fprintf(&b, "curl -sS %s \\\n", shellQuote(url))
+	b.WriteString("  -H 'Content-Type: application/json' \\\n")
+	b.WriteString("  -H \"Authorization: Bearer ${OPENAI_API_KEY:-EMPTY}\" \\\n")
+	fmt.Fprintf(&b, "  -d %s\n", shellQuote(indentJSON(body)))
+	return b.String(), nil
+}
+
+// shellQuote single-quotes s for POSIX shells; nothing inside single quotes is special
+// except the quote itself.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+type pyRaw string
+
+func writeKwargs(b *strings.Builder, f Fields) {
+	for _, kv := range f {
+		fmt.Fprintf(b, "    %s=%s,\n", kv.Key, pyLiteral(kv.Value))
+	}
+}
+
+// pyLiteral writes a Python literal for the value types params produces.
+func pyLiteral(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case pyRaw:
+		return string(x)
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case *int:
+		if x == nil {
+			return "None"
+		}
+		return strconv.Itoa(*x)
+	case *int64:
+		if x == nil {
+			return "None"
+		}
+		return strconv.FormatInt(*x, 10)
+	case float64:
+		s := strconv.FormatFloat(x, 'g', -1, 64)
+		if !strings.ContainsAny(s, ".e") {
+			s += ".0"
+		}
+		return s
+	case string:
+		return pyString(x)
+	case []string:
+		parts := make([]string, len(x))
+		for i, s := range x {
+			parts[i] = pyString(s)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case []int:
+		parts := make([]string, len(x))
+		for i, n := range x {
+			parts[i] = strconv.Itoa(n)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = pyLiteral(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	panic(fmt.Sprintf("params: no Python literal for %T", v))
+}
+
+// pyString writes a double-quoted Python string literal. Printable characters stay as
+// they are; quotes, backslashes, controls, bidi overrides and other invisible
+// characters are escaped, so the exported code reads exactly as it runs.
+func pyString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			// Not UTF-8: Python source cannot hold the byte; write the replacement the
+			// server would see after its own decoding.
+			b.WriteString(`\ufffd`)
+			i++
+			continue
+		}
+		i += size
+		switch r {
+		case '\\':
+			b.WriteString(`\\`)
+		case '"':
+			b.WriteString(`\"`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			switch {
+			case r < 0x20 || r == 0x7f:
+				fmt.Fprintf(&b, `\x%02x`, r)
+			case r < 0x80:
+				b.WriteRune(r)
+			case unicode.IsPrint(r) && !unicode.Is(unicode.Cf, r):
+				b.WriteRune(r)
+			case r <= 0xffff:
+				fmt.Fprintf(&b, `\u%04x`, r)
+			default:
+				fmt.Fprintf(&b, `\U%08x`, r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

@@ -1,0 +1,388 @@
+package params
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Scale is how a slider's bar maps to values.
+type Scale int
+
+const (
+	Linear Scale = iota
+	// Log spaces values geometrically, for fields whose useful values span orders of
+	// magnitude (max_tokens, top_k).
+	Log
+)
+
+// Kind is the value type of a spec row.
+type Kind int
+
+const (
+	Int Kind = iota
+	Float
+	// StopList is the stop row: an editable list of strings and token ids, no bar.
+	StopList
+)
+
+// Special names one in-range value in words ("greedy" at temperature 0).
+type Special struct {
+	Value float64
+	Word  string
+}
+
+// Spec is one row of the table every slider, CLI flag and help text reads. No range,
+// step or special word is written anywhere else.
+type Spec struct {
+	Key   string // JSON/vLLM name: "top_p", "n", "logprobs"
+	Flag  string // CLI flag name without dashes: "top-p"
+	Short string // one-letter flag, if any
+	Label string // slider label
+	Help  string // one line for help text
+	Kind  Kind
+	// Min and Max bound the slider. Validation uses vLLM's rules (Validate), which can
+	// be wider: repetition_penalty has no upper bound in vLLM.
+	Min, Max float64
+	// Fine and Coarse steps: absolute for Linear; for Log, Fine multiplies by 2^(1/4)
+	// and Coarse by 2, landing on round numbers.
+	Fine, Coarse float64
+	Decimals     int // digits after the point when shown
+	Scale        Scale
+	Default      Value
+	// Floor is the word for the position left of Min: an unset value ("server
+	// default", "random") for Nullable rows, else Off (top_k's -1).
+	Floor    string
+	Nullable bool
+	Off      float64 // the value stored at the floor of a non-nullable row
+	Specials []Special
+	Options  bool // the row sets Options, not SamplingParams
+}
+
+// Value is a spec row's value; Set is false for a nullable row left unset.
+type Value struct {
+	V   float64
+	Set bool
+}
+
+// V builds a set Value.
+func V(f float64) Value { return Value{V: f, Set: true} }
+
+// Specs returns the table, in the order the playground shows the sliders.
+func Specs() []Spec {
+	return []Spec{
+		{Key: "temperature", Flag: "temperature", Label: "temperature", Kind: Float,
+			Help: "sampling temperature; 0 is greedy", Min: 0, Max: 2, Fine: 0.05, Coarse: 0.25, Decimals: 2,
+			Default: V(1), Specials: []Special{{0, "greedy"}}},
+		{Key: "top_p", Flag: "top-p", Label: "top_p", Kind: Float,
+			Help: "nucleus sampling: keep the smallest set of tokens whose probability reaches top_p", Min: 0.01, Max: 1, Fine: 0.01, Coarse: 0.1, Decimals: 2,
+			Default: V(1), Specials: []Special{{1, "off"}}},
+		{Key: "top_k", Flag: "top-k", Label: "top_k", Kind: Int,
+			Help: "keep only the k most likely tokens; -1 or 0 is off", Min: 1, Max: 1000, Scale: Log,
+			Default: V(-1), Floor: "off", Off: -1, Specials: []Special{{0, "off"}, {-1, "off"}}},
+		{Key: "repetition_penalty", Flag: "repetition-penalty", Label: "rep_penalty", Kind: Float,
+			Help: "vLLM's multiplicative penalty on tokens already in the prompt or output; 1 is off", Min: 0.5, Max: 2, Fine: 0.01, Coarse: 0.1, Decimals: 2,
+			Default: V(1), Specials: []Special{{1, "off"}}},
+		{Key: "max_tokens", Flag: "max-tokens", Label: "max_tokens", Kind: Int,
+			Help: "most tokens to generate per sample", Min: 1, Max: 8192, Scale: Log,
+			Floor: "server default", Nullable: true},
+		{Key: "seed", Flag: "seed", Label: "seed", Kind: Int,
+			Help: "random seed; sample i uses seed+i", Min: 0, Max: math.MaxInt32, Fine: 1, Coarse: 100,
+			Floor: "random", Nullable: true},
+		{Key: "stop", Flag: "stop", Label: "stop", Kind: StopList,
+			Help: "stop strings (repeatable; \\n, \\t, \\\\, \\xNN and \\uNNNN escapes) and stop token ids"},
+		{Key: "n", Flag: "n", Short: "n", Label: "samples", Kind: Int, Options: true,
+			Help: "number of samples drawn at once", Min: 1, Max: MaxSamples, Fine: 1, Coarse: 4, Default: V(1)},
+		{Key: "logprobs", Flag: "logprobs", Label: "logprobs", Kind: Int, Options: true,
+			Help: "top-K alternatives returned per generated token", Min: 0, Max: MaxLogprobs, Fine: 1, Coarse: 5, Default: V(5)},
+	}
+}
+
+// Lookup finds a row by JSON key or flag name.
+func Lookup(key string) (Spec, bool) {
+	for _, s := range Specs() {
+		if s.Key == key || s.Flag == key {
+			return s, true
+		}
+	}
+	return Spec{}, false
+}
+
+// Get reads this row's value from params and options.
+func (s Spec) Get(p SamplingParams, o Options) Value {
+	switch s.Key {
+	case "temperature":
+		return V(p.Temperature)
+	case "top_p":
+		return V(p.TopP)
+	case "top_k":
+		return V(float64(p.TopK))
+	case "repetition_penalty":
+		return V(p.RepetitionPenalty)
+	case "max_tokens":
+		if p.MaxTokens == nil {
+			return Value{}
+		}
+		return V(float64(*p.MaxTokens))
+	case "seed":
+		if p.Seed == nil {
+			return Value{}
+		}
+		return V(float64(*p.Seed))
+	case "n":
+		return V(float64(o.Samples()))
+	case "logprobs":
+		if o.Logprobs == nil {
+			return Value{}
+		}
+		return V(float64(*o.Logprobs))
+	}
+	return Value{}
+}
+
+// Put stores v into params or options. Integer rows round to the nearest integer.
+func (s Spec) Put(p *SamplingParams, o *Options, v Value) {
+	n := int(math.Round(v.V))
+	switch s.Key {
+	case "temperature":
+		p.Temperature = v.V
+	case "top_p":
+		p.TopP = v.V
+	case "top_k":
+		p.TopK = n
+	case "repetition_penalty":
+		p.RepetitionPenalty = v.V
+	case "max_tokens":
+		if !v.Set {
+			p.MaxTokens = nil
+		} else {
+			p.MaxTokens = &n
+		}
+	case "seed":
+		if !v.Set {
+			p.Seed = nil
+		} else {
+			seed := int64(math.Round(v.V))
+			p.Seed = &seed
+		}
+	case "n":
+		o.N = n
+	case "logprobs":
+		if !v.Set {
+			o.Logprobs = nil
+		} else {
+			o.Logprobs = &n
+		}
+	}
+}
+
+// atFloor reports whether v sits left of Min (unset, or the Off value).
+func (s Spec) atFloor(v Value) bool {
+	if s.Nullable {
+		return !v.Set
+	}
+	return s.Floor != "" && v.V < s.Min
+}
+
+func (s Spec) floorValue() Value {
+	if s.Nullable {
+		return Value{}
+	}
+	return V(s.Off)
+}
+
+// Clamp brings v into the slider's range and rounds it to the row's precision.
+func (s Spec) Clamp(v Value) Value {
+	if s.atFloor(v) {
+		return s.floorValue()
+	}
+	f := math.Max(s.Min, math.Min(s.Max, v.V))
+	if s.Kind == Int {
+		f = math.Round(f)
+	} else {
+		p := math.Pow(10, float64(s.Decimals))
+		f = math.Round(f*p) / p
+	}
+	return V(f)
+}
+
+// Pos maps a value to its place on the bar, 0..1. A floor value sits at 0 and the
+// range starts a small gap to its right.
+func (s Spec) Pos(v Value) float64 {
+	if s.atFloor(v) {
+		return 0
+	}
+	lo, hi := 0.0, 1.0
+	if s.Floor != "" {
+		lo = floorGap
+	}
+	f := math.Max(s.Min, math.Min(s.Max, v.V))
+	var t float64
+	if s.Scale == Log {
+		t = math.Log(f/s.Min) / math.Log(s.Max/s.Min)
+	} else {
+		t = (f - s.Min) / (s.Max - s.Min)
+	}
+	return lo + t*(hi-lo)
+}
+
+// floorGap is the share of the bar given to the floor value.
+const floorGap = 0.04
+
+// FromPos maps a place on the bar (0..1, as from a mouse click) back to a value.
+func (s Spec) FromPos(pos float64) Value {
+	pos = math.Max(0, math.Min(1, pos))
+	lo := 0.0
+	if s.Floor != "" {
+		if pos < floorGap/2 {
+			return s.floorValue()
+		}
+		lo = floorGap
+	}
+	t := math.Max(0, (pos-lo)/(1-lo))
+	var f float64
+	if s.Scale == Log {
+		f = s.Min * math.Pow(s.Max/s.Min, t)
+		if s.Kind == Int {
+			f = roundNice(f)
+		}
+	} else {
+		f = s.Min + t*(s.Max-s.Min)
+		if s.Fine > 0 {
+			f = math.Round(f/s.Fine) * s.Fine
+		}
+	}
+	return s.Clamp(V(f))
+}
+
+// Step moves v by one fine or coarse step in direction dir (+1 or -1). Stepping left
+// from Min reaches the floor; stepping right from the floor reaches Min (or the
+// default for a nullable row with one).
+func (s Spec) Step(v Value, dir int, coarse bool) Value {
+	if s.Kind == StopList || dir == 0 {
+		return v
+	}
+	if s.atFloor(v) {
+		if dir < 0 {
+			return v
+		}
+		return V(s.Min)
+	}
+	cur := math.Max(s.Min, math.Min(s.Max, v.V))
+	if s.Floor != "" && dir < 0 && cur <= s.Min {
+		return s.floorValue()
+	}
+	var next float64
+	if s.Scale == Log {
+		factor := math.Pow(2, 0.25)
+		if coarse {
+			factor = 2
+		}
+		if dir > 0 {
+			next = roundNice(cur * factor)
+			if next <= cur {
+				next = cur + 1
+			}
+		} else {
+			next = roundNice(cur / factor)
+			if next >= cur {
+				next = cur - 1
+			}
+		}
+	} else {
+		step := s.Fine
+		if coarse {
+			step = s.Coarse
+		}
+		// Snap to the step grid so repeated steps land on round values.
+		next = math.Round((cur+float64(dir)*step)/step) * step
+	}
+	return s.Clamp(V(next))
+}
+
+// roundNice rounds to two significant digits (137 -> 140), so log steps land on
+// numbers a person would type.
+func roundNice(f float64) float64 {
+	if f < 10 {
+		return math.Round(f)
+	}
+	mag := math.Pow(10, math.Floor(math.Log10(f))-1)
+	return math.Round(f/mag) * mag
+}
+
+// Describe renders a value as text plus its special word, if any ("0.00", "greedy").
+func (s Spec) Describe(v Value) (text, word string) {
+	if s.Nullable && !v.Set {
+		return "", s.Floor
+	}
+	text = s.FormatNumber(v.V)
+	for _, sp := range s.Specials {
+		if v.V == sp.Value {
+			return text, sp.Word
+		}
+	}
+	if s.Floor != "" && !s.Nullable && v.V < s.Min {
+		return text, s.Floor
+	}
+	return text, ""
+}
+
+// FormatNumber writes f with the row's precision.
+func (s Spec) FormatNumber(f float64) string {
+	if s.Kind == Int {
+		return strconv.FormatInt(int64(math.Round(f)), 10)
+	}
+	return strconv.FormatFloat(f, 'f', s.Decimals, 64)
+}
+
+// Parse reads a number a person typed for this row. An empty string or the floor
+// word gives the floor value.
+func (s Spec) Parse(text string) (Value, error) {
+	t := strings.TrimSpace(text)
+	if t == "" || (s.Floor != "" && strings.EqualFold(t, s.Floor)) {
+		if s.Floor == "" {
+			return Value{}, fmt.Errorf("%s: a number is required", s.Key)
+		}
+		return s.floorValue(), nil
+	}
+	if s.Kind == Int {
+		n, err := strconv.ParseInt(t, 10, 64)
+		if err != nil {
+			return Value{}, fmt.Errorf("%s: %q is not an integer", s.Key, text)
+		}
+		return V(float64(n)), nil
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil {
+		return Value{}, fmt.Errorf("%s: %q is not a number", s.Key, text)
+	}
+	if !finite(f) {
+		return Value{}, fmt.Errorf("%s: must be a finite number, got %s", s.Key, text)
+	}
+	return V(f), nil
+}
+
+// RangeText describes the row's slider range and specials for help text:
+// "0 to 2; 0 = greedy".
+func (s Spec) RangeText() string {
+	if s.Kind == StopList {
+		return ""
+	}
+	parts := []string{s.FormatNumber(s.Min) + " to " + s.FormatNumber(s.Max)}
+	if s.Scale == Log {
+		parts[0] += " (log scale)"
+	}
+	if s.Nullable {
+		parts = append(parts, "unset = "+s.Floor)
+	} else if s.Floor != "" {
+		parts = append(parts, s.FormatNumber(s.Off)+" = "+s.Floor)
+	}
+	for _, sp := range s.Specials {
+		if s.Floor != "" && sp.Value == s.Off {
+			continue
+		}
+		parts = append(parts, s.FormatNumber(sp.Value)+" = "+sp.Word)
+	}
+	return strings.Join(parts, "; ")
+}
