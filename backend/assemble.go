@@ -1,0 +1,212 @@
+package backend
+
+import (
+	"strings"
+
+	"github.com/twinkle-sh/twinkle/params"
+)
+
+// Assembler folds a run's events into a SampleResponse, incrementally: the UI keeps one
+// per run and applies every event it receives; the CLI applies them all and prints
+// Response. Not safe for concurrent use.
+type Assembler struct {
+	req      Request
+	samples  []sampleState
+	variants []VariantInfo
+	started  []bool
+	model    string
+	usage    Usage
+	notes    []string
+	done     bool
+	err      *Error
+}
+
+type sampleState struct {
+	text         strings.Builder
+	tokens       []Token
+	promptTokens []Token
+	havePrompt   bool
+	finished     bool
+	reason       StopReason
+	stoppedBy    StoppedBy
+	err          *Error
+	seed         *int64
+}
+
+// NewAssembler starts an empty response for req.
+func NewAssembler(req Request) *Assembler {
+	n := len(req.AllParams())
+	return &Assembler{req: req, variants: make([]VariantInfo, n), started: make([]bool, n)}
+}
+
+func (a *Assembler) sample(i int) *sampleState {
+	for i >= len(a.samples) {
+		a.samples = append(a.samples, sampleState{})
+	}
+	return &a.samples[i]
+}
+
+// Apply folds one event in.
+func (a *Assembler) Apply(ev Event) {
+	switch ev.Kind {
+	case EventStart:
+		s := ev.Start
+		if s == nil {
+			return
+		}
+		if a.model == "" {
+			a.model = s.Model
+		}
+		if s.Variant >= 0 && s.Variant < len(a.variants) {
+			a.variants[s.Variant] = VariantInfo{Params: s.Params, First: s.First, Count: s.Count, Requested: s.Requested}
+			a.started[s.Variant] = true
+		}
+		for i := 0; i < s.Count; i++ {
+			st := a.sample(s.First + i)
+			if i < len(s.Seeds) {
+				st.seed = s.Seeds[i]
+			}
+		}
+		if s.Note != "" {
+			a.notes = append(a.notes, s.Note)
+		}
+	case EventTokens:
+		st := a.sample(ev.Sample)
+		st.text.WriteString(ev.Text)
+		st.tokens = append(st.tokens, ev.Tokens...)
+	case EventFinish:
+		st := a.sample(ev.Sample)
+		st.finished, st.reason, st.stoppedBy, st.err = true, ev.Reason, ev.StoppedBy, ev.Err
+	case EventPromptLogprobs:
+		for i := 0; i < max(ev.Count, 1); i++ {
+			st := a.sample(ev.Sample + i)
+			st.promptTokens, st.havePrompt = ev.PromptTokens, true
+		}
+	case EventUsage:
+		a.usage = a.usage.Add(ev.Usage)
+	case EventError:
+		if ev.Err != nil {
+			a.notes = append(a.notes, ev.Err.Error())
+		}
+	case EventDone:
+		a.done = true
+		if ev.Err != nil {
+			a.err = ev.Err
+		}
+	}
+}
+
+// Done reports whether EventDone has been applied.
+func (a *Assembler) Done() bool { return a.done }
+
+// Err is the run-level error EventDone carried (the run failed before any sample started),
+// or nil. A failed sample is reported in the response (Errors, StopReason) instead.
+func (a *Assembler) Err() error {
+	if a.err == nil {
+		return nil
+	}
+	return a.err
+}
+
+// Len is the number of samples seen so far.
+func (a *Assembler) Len() int { return len(a.samples) }
+
+// Text is sample i's assistant text so far.
+func (a *Assembler) Text(i int) string {
+	if i < 0 || i >= len(a.samples) {
+		return ""
+	}
+	return a.samples[i].text.String()
+}
+
+// Tokens is sample i's tokens so far (shared; do not modify).
+func (a *Assembler) Tokens(i int) []Token {
+	if i < 0 || i >= len(a.samples) {
+		return nil
+	}
+	return a.samples[i].tokens
+}
+
+// Response builds the SampleResponse from everything applied so far. Unfinished samples
+// have an empty StopReason. Token slices are shared with the Assembler, not copied.
+func (a *Assembler) Response() SampleResponse {
+	r := SampleResponse{
+		Model: a.model,
+		Usage: a.usage,
+		Notes: a.notes,
+	}
+	all := a.req.AllParams()
+	r.Params = all[0]
+	if len(a.req.Variants) > 0 {
+		for v, vi := range a.variants {
+			if a.started[v] {
+				r.Variants = append(r.Variants, vi)
+			} else {
+				r.Variants = append(r.Variants, VariantInfo{Params: all[v], First: -1, Requested: a.req.Options.Samples()})
+			}
+		}
+	}
+	var base []Message
+	if a.req.API == params.Chat {
+		base = a.req.Messages
+	} else {
+		base = []Message{{Role: "user", Content: a.req.Prompt}}
+	}
+	withLogprobs := a.req.Options.Logprobs != nil
+	withPrompt := a.req.Options.PromptLogprobs != nil
+	n := len(a.samples)
+	r.Trajectories = make([]Trajectory, n)
+	r.StopReason = make([]StopReason, n)
+	r.StoppedBy = make([]StoppedBy, n)
+	r.Seeds = make([]*int64, n)
+	if withLogprobs {
+		r.Logprobs = make([][]Logprob, n)
+		r.Tokens = make([][]Token, n)
+	}
+	if withPrompt {
+		r.PromptLogprobs = make([][]Logprob, n)
+		r.PromptTokens = make([][]Token, n)
+	}
+	anyErr := false
+	for i := range a.samples {
+		st := &a.samples[i]
+		msgs := make([]Message, 0, len(base)+1)
+		msgs = append(msgs, base...)
+		msgs = append(msgs, Message{Role: "assistant", Content: st.text.String()})
+		r.Trajectories[i] = Trajectory{Messages: msgs}
+		r.StopReason[i], r.StoppedBy[i], r.Seeds[i] = st.reason, st.stoppedBy, st.seed
+		if withLogprobs {
+			lp := make([]Logprob, len(st.tokens))
+			for j, t := range st.tokens {
+				lp[j] = t.Logprob
+			}
+			r.Logprobs[i] = lp
+			r.Tokens[i] = nonNil(st.tokens)
+		}
+		if withPrompt && st.havePrompt {
+			lp := make([]Logprob, len(st.promptTokens))
+			for j, t := range st.promptTokens {
+				lp[j] = t.Logprob
+			}
+			r.PromptLogprobs[i] = lp
+			r.PromptTokens[i] = nonNil(st.promptTokens)
+		}
+		if st.err != nil {
+			anyErr = true
+		}
+	}
+	if anyErr {
+		r.Errors = make([]*Error, n)
+		for i := range a.samples {
+			r.Errors[i] = a.samples[i].err
+		}
+	}
+	return r
+}
+
+func nonNil(t []Token) []Token {
+	if t == nil {
+		return []Token{}
+	}
+	return t
+}

@@ -1,0 +1,586 @@
+package backend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/twinkle-sh/twinkle/params"
+)
+
+// ---------------------------------------------------------------------------------------
+// Logprobs and tokens
+// ---------------------------------------------------------------------------------------
+
+// Logprob is a natural-log probability as the server reported it (vLLM reports the model's
+// raw logprobs, before temperature, top-k/top-p and penalties).
+//
+// A value the server did not give, or gave as vLLM's -9999 ("minus infinity or unknown"),
+// is Unknown: it is NaN in memory so that it can never pass for a real probability in
+// arithmetic (exp, sums and comparisons all fail loudly), and null in JSON. Always check
+// Known before colouring or sorting by it.
+type Logprob float64
+
+// Unknown is the Logprob of a value the server did not know or did not send.
+func Unknown() Logprob { return Logprob(math.NaN()) }
+
+// Known reports whether l is a real logprob.
+func (l Logprob) Known() bool { return !math.IsNaN(float64(l)) }
+
+// Prob is exp(l), or NaN when unknown.
+func (l Logprob) Prob() float64 { return math.Exp(float64(l)) }
+
+// LogprobFromWire converts a server's number: -9999 and below, NaN and infinities become
+// Unknown, because vLLM uses -9999.0 for "minus infinity or unknown".
+func LogprobFromWire(v float64) Logprob {
+	if v <= -9999 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return Unknown()
+	}
+	return Logprob(v)
+}
+
+// MarshalJSON writes null for Unknown.
+func (l Logprob) MarshalJSON() ([]byte, error) {
+	if !l.Known() {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, float64(l), 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads null (and -9999) as Unknown.
+func (l *Logprob) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*l = Unknown()
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("logprob: %w", err)
+	}
+	*l = LogprobFromWire(v)
+	return nil
+}
+
+// TokenID is a vocabulary id; NoTokenID when the server did not say (vLLM sends ids only
+// with return_token_ids, and chat logprobs carry none).
+type TokenID int32
+
+// NoTokenID marks an unknown token id.
+const NoTokenID TokenID = -1
+
+// Alt is one of the top-K alternatives at a position.
+type Alt struct {
+	Text    string  `json:"text"`
+	Logprob Logprob `json:"logprob"`
+}
+
+// Token is one generated (or prompt) token, built from the server's logprobs entries, never
+// from the delta text: one chunk may carry several entries and the text lags them.
+//
+// Text is the token decoded on its own, so a multibyte character split across tokens
+// shows as "\ufffd" pieces; it is untrusted and must go through ui/sanitize before display.
+type Token struct {
+	Text    string
+	Logprob Logprob
+	ID      TokenID
+	// Top holds the top-K alternatives sorted by logprob, highest first (Unknown last),
+	// whatever order the server sent. It may include the sampled token itself; it is empty
+	// when K is 0.
+	Top []Alt
+}
+
+type tokenJSON struct {
+	Text    string   `json:"text"`
+	Logprob Logprob  `json:"logprob"`
+	ID      *TokenID `json:"id,omitempty"`
+	Top     []Alt    `json:"top,omitempty"`
+}
+
+// MarshalJSON writes {"text","logprob","id"?,"top"?}; id only when known.
+func (t Token) MarshalJSON() ([]byte, error) {
+	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Top: t.Top}
+	if t.ID != NoTokenID {
+		id := t.ID
+		j.ID = &id
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON is the inverse of MarshalJSON.
+func (t *Token) UnmarshalJSON(b []byte) error {
+	j := tokenJSON{Logprob: Unknown()}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Top: j.Top}
+	if j.ID != nil {
+		t.ID = *j.ID
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------------------
+// Stop reasons
+// ---------------------------------------------------------------------------------------
+
+// StopReason is why a sample ended: twinkle's StopReason ("stop", "length") extended with
+// what a playground sees. A finish_reason the server sends that is not listed here (vLLM's
+// "repetition", chat's "tool_calls") is kept verbatim.
+type StopReason string
+
+const (
+	// StopStop: EOS, a stop string or a stop token id (see StoppedBy).
+	StopStop StopReason = "stop"
+	// StopLength: max_tokens or the context length was reached.
+	StopLength StopReason = "length"
+	// StopAbort: the server aborted the request (its finish_reason "abort").
+	StopAbort StopReason = "abort"
+	// StopError: the server reported an error for this sample; the Finish event's Err says which.
+	StopError StopReason = "error"
+	// StopInterrupted: the stream ended without [DONE] or a finish_reason for this sample
+	// (connection dropped, idle timeout, malformed stream); the partial text is kept.
+	StopInterrupted StopReason = "interrupted"
+	// StopCancelled: the caller cancelled the run's context.
+	StopCancelled StopReason = "cancelled"
+)
+
+// Failed reports whether the sample did not end on the model's own terms.
+func (r StopReason) Failed() bool {
+	return r == StopError || r == StopInterrupted || r == StopCancelled || r == StopAbort
+}
+
+// StoppedByKind says which of StoppedBy's fields is meaningful.
+type StoppedByKind uint8
+
+const (
+	// StoppedByNone: nothing in particular (length, errors, or a server that does not say).
+	StoppedByNone StoppedByKind = iota
+	// StoppedByString: the stop string in String matched.
+	StoppedByString
+	// StoppedByToken: the stop token id in TokenID matched (including the model's extra
+	// EOS ids, e.g. 128009, which vLLM reports this way).
+	StoppedByToken
+	// StoppedByEOS: the model's own EOS token (finish_reason "stop" with stop_reason null).
+	StoppedByEOS
+)
+
+// StoppedBy is what stopped a sample. JSON: the stop string, the stop token id (a number),
+// "eos", or null.
+type StoppedBy struct {
+	Kind    StoppedByKind
+	String  string
+	TokenID int
+}
+
+// MarshalJSON writes a string, a number, "eos" or null.
+func (s StoppedBy) MarshalJSON() ([]byte, error) {
+	switch s.Kind {
+	case StoppedByString:
+		return json.Marshal(s.String)
+	case StoppedByToken:
+		return strconv.AppendInt(nil, int64(s.TokenID), 10), nil
+	case StoppedByEOS:
+		return []byte(`"eos"`), nil
+	}
+	return []byte("null"), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes ("eos" is read as EOS, not as a stop string).
+func (s *StoppedBy) UnmarshalJSON(b []byte) error {
+	*s = StoppedBy{}
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		if err := json.Unmarshal(b, &s.String); err != nil {
+			return err
+		}
+		s.Kind = StoppedByString
+		if s.String == "eos" {
+			*s = StoppedBy{Kind: StoppedByEOS}
+		}
+		return nil
+	}
+	n, err := strconv.Atoi(string(b))
+	if err != nil {
+		return fmt.Errorf("stopped_by: want a string, an integer or null, got %s", b)
+	}
+	*s = StoppedBy{Kind: StoppedByToken, TokenID: n}
+	return nil
+}
+
+// Display is a short human-readable form (untrusted: sanitize before display).
+func (s StoppedBy) Display() string {
+	switch s.Kind {
+	case StoppedByString:
+		return strconv.Quote(s.String)
+	case StoppedByToken:
+		return "token " + strconv.Itoa(s.TokenID)
+	case StoppedByEOS:
+		return "EOS"
+	}
+	return ""
+}
+
+// ---------------------------------------------------------------------------------------
+// SampleResponse
+// ---------------------------------------------------------------------------------------
+
+// Message is one chat turn. Content is untrusted when it came from a model.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Trajectory is one sample's conversation: in chat mode the messages sent, in completion
+// mode one user message holding the prompt; then the generated assistant message.
+type Trajectory struct {
+	Messages []Message `json:"messages"`
+}
+
+// Usage is token accounting summed over a run's requests.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens,omitempty"`
+}
+
+// Add sums u and o.
+func (u Usage) Add(o Usage) Usage {
+	return Usage{u.PromptTokens + o.PromptTokens, u.CompletionTokens + o.CompletionTokens, u.TotalTokens + o.TotalTokens}
+}
+
+// SampleResponse mirrors twinkle's SampleResponse and extends it for a playground. Its
+// JSON, which `twinkle sample` prints, is a contract. Every per-sample slice has one entry
+// per sample drawn, in sample order (a sweep's variants one after another).
+type SampleResponse struct {
+	Trajectories []Trajectory `json:"trajectories"`
+	// Logprobs: per sample, the logprob of each generated token; null when not asked for.
+	Logprobs [][]Logprob `json:"logprobs"`
+	// PromptLogprobs: per sample, one per prompt token (the first is null: nothing
+	// precedes it); null when not asked for.
+	PromptLogprobs [][]Logprob  `json:"prompt_logprobs"`
+	StopReason     []StopReason `json:"stop_reason"`
+	StoppedBy      []StoppedBy  `json:"stopped_by"`
+	// Tokens: per sample, the generated tokens with their top-K; null when logprobs were
+	// not asked for (the text alone cannot be split into tokens).
+	Tokens [][]Token `json:"tokens"`
+	// PromptTokens: per sample, the prompt's tokens with their top-K alternatives; omitted
+	// when prompt logprobs were not asked for.
+	PromptTokens [][]Token `json:"prompt_tokens,omitempty"`
+	// Seeds: the seed each sample was drawn with (seed+i for sample i of a request), null
+	// where the sampler chose at random.
+	Seeds []*int64 `json:"seeds"`
+	Usage Usage    `json:"usage"`
+	Model string   `json:"model"`
+	// Params: the parameters sent (the first variant's in a sweep; see Variants).
+	Params params.SamplingParams `json:"params"`
+	// Errors: per sample, why it failed (null where it did not); omitted when none failed.
+	Errors []*Error `json:"errors,omitempty"`
+	// Variants: present for a sweep (more than one variant): which samples each produced.
+	Variants []VariantInfo `json:"variants,omitempty"`
+	// Notes: facts the user should know, e.g. that greedy samples were not repeated.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// VariantInfo describes the samples one variant (one request) produced.
+type VariantInfo struct {
+	Params params.SamplingParams `json:"params"`
+	// First and Count: samples [First, First+Count) of the response.
+	First int `json:"first"`
+	Count int `json:"count"`
+	// Requested is Options.N; more than Count when a greedy request was sent as one
+	// sample because the others would be identical.
+	Requested int `json:"requested"`
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests and the Sampler
+// ---------------------------------------------------------------------------------------
+
+// Request is one run: a prompt, the parameters, and how many samples.
+type Request struct {
+	// API chooses /v1/chat/completions (params.Chat, Messages) or /v1/completions
+	// (params.Completion, Prompt).
+	API params.API
+	// Model to use; empty means the first model the server lists.
+	Model string
+	// Messages is the conversation sent in chat mode (usually ending with a user turn).
+	Messages []Message
+	// Prompt is the raw prompt in completion mode.
+	Prompt string
+	// Params are the sampling parameters; ignored when Variants is not empty.
+	Params params.SamplingParams
+	// Options: N samples per request (0 reads as 1), Logprobs (top-K, 0..20; nil = none), PromptLogprobs
+	// (top-K; nil = none).
+	Options params.Options
+	// Variants, when not empty, make a sweep: one request per entry, each with Options,
+	// all run concurrently; samples are numbered variant after variant.
+	Variants []params.SamplingParams
+}
+
+// AllParams returns the parameters of each request of the run: Variants, or Params alone.
+func (r Request) AllParams() []params.SamplingParams {
+	if len(r.Variants) > 0 {
+		return r.Variants
+	}
+	return []params.SamplingParams{r.Params}
+}
+
+// Validate checks the request's shape and every variant's parameters. It returns
+// params.Errors (field by field) for parameter problems, and an *Error of KindConfig for
+// the rest.
+func (r Request) Validate() error {
+	switch r.API {
+	case params.Chat:
+		if len(r.Messages) == 0 {
+			return &Error{Kind: KindConfig, Message: "chat mode needs at least one message"}
+		}
+	case params.Completion:
+	default:
+		return &Error{Kind: KindConfig, Message: fmt.Sprintf("unknown API %q: want %q or %q", r.API, params.Chat, params.Completion)}
+	}
+	for i, p := range r.AllParams() {
+		o := r.Options
+		if p.IsGreedy() {
+			o.N = 1 // greedy with n > 1 is sent as one sample; see StartInfo.Requested
+		}
+		err := p.Validate()
+		if err == nil {
+			err = o.Validate(p)
+		}
+		if err != nil {
+			if len(r.Variants) > 0 {
+				return fmt.Errorf("variant %d: %w", i, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// Model is one entry of a server's model list.
+type Model struct {
+	ID string `json:"id"`
+	// MaxModelLen is the context length when the server says (vLLM does), else 0.
+	MaxModelLen int `json:"max_model_len,omitempty"`
+}
+
+// Sampler draws samples from a model. Implementations: backend/openai (vLLM and other
+// OpenAI-compatible servers) and backend/local (the built-in model). Safe for concurrent use.
+type Sampler interface {
+	// Models lists the models the server offers, in the server's order.
+	Models(ctx context.Context) ([]Model, error)
+	// Start validates req and starts the run. An invalid request returns an error at once
+	// (params.Errors or *Error) and no channel. Otherwise every event of the run arrives on
+	// the channel, which is closed after the final EventDone.
+	//
+	// The producer never blocks on the consumer (events queue without bound), so a slow UI
+	// cannot stall a stream. The consumer must read until the channel is closed; cancelling
+	// ctx stops every request of the run at once (the server sees the disconnects), ends
+	// the unfinished samples with StopCancelled, and the channel closes soon after.
+	Start(ctx context.Context, req Request) (<-chan Event, error)
+}
+
+// ---------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------
+
+// EventKind says which fields of an Event are set.
+type EventKind uint8
+
+const (
+	// EventStart: one per request (variant), before any other event of its samples:
+	// Start is set.
+	EventStart EventKind = iota + 1
+	// EventTokens: Text and/or Tokens appended to sample Sample. Text is the assistant
+	// content as the server streams it; Tokens come from logprobs entries (only when
+	// logprobs were asked for) and can run ahead of Text (vLLM holds back text that might
+	// start a stop string, and the stop string's tokens never appear in the text).
+	EventTokens
+	// EventFinish: sample Sample ended with Reason and StoppedBy. Err is set when it did not
+	// end on the model's own terms (StopError, StopInterrupted, StopCancelled): the
+	// server's message and, when the server named one, the parameter at fault. Exactly one
+	// per sample; always delivered.
+	EventFinish
+	// EventPromptLogprobs: PromptTokens for samples [Sample, Sample+Count).
+	EventPromptLogprobs
+	// EventUsage: Usage of one request, covering samples [Sample, Sample+Count); add them up.
+	EventUsage
+	// EventError: a problem that ends no sample (e.g. the prompt-logprobs request failed):
+	// Err is set, Sample/Count say which samples it concerns.
+	EventError
+	// EventDone: the last event. Err is set when the run failed as a whole before any
+	// sample started (e.g. no model could be listed); such a run has no EventStart.
+	EventDone
+)
+
+var eventKindNames = [...]string{"", "start", "tokens", "finish", "prompt_logprobs", "usage", "error", "done"}
+
+// String is the kind's name as used in `twinkle sample --stream` lines.
+func (k EventKind) String() string {
+	if int(k) < len(eventKindNames) {
+		return eventKindNames[k]
+	}
+	return "unknown"
+}
+
+// StartInfo describes one request (variant) of a run.
+type StartInfo struct {
+	Variant int
+	// First and Count: the samples this request draws, [First, First+Count).
+	First, Count int
+	// Requested is Options.N. Count is 1 when greedy sampling made the others pointless;
+	// Note then says so.
+	Requested int
+	Model     string
+	Params    params.SamplingParams
+	// Seeds holds one entry per sample: seed+i, or nil when the server picks.
+	Seeds []*int64
+	Note  string
+}
+
+// Event is one thing that happened in a run; Kind says which fields are set.
+type Event struct {
+	Kind   EventKind
+	Sample int
+	// Count: for EventPromptLogprobs, EventUsage and EventError, how many samples from
+	// Sample on the event concerns.
+	Count        int
+	Text         string
+	Tokens       []Token
+	Reason       StopReason
+	StoppedBy    StoppedBy
+	Err          *Error
+	Usage        Usage
+	Start        *StartInfo
+	PromptTokens []Token
+}
+
+type eventJSON struct {
+	Type         string     `json:"type"`
+	Sample       *int       `json:"sample,omitempty"`
+	Count        int        `json:"count,omitempty"`
+	Text         string     `json:"text,omitempty"`
+	Tokens       []Token    `json:"tokens,omitempty"`
+	Reason       StopReason `json:"stop_reason,omitempty"`
+	StoppedBy    *StoppedBy `json:"stopped_by,omitempty"`
+	Err          *Error     `json:"error,omitempty"`
+	Usage        *Usage     `json:"usage,omitempty"`
+	Start        *startJSON `json:"start,omitempty"`
+	PromptTokens []Token    `json:"prompt_tokens,omitempty"`
+}
+
+type startJSON struct {
+	Variant   int                   `json:"variant"`
+	First     int                   `json:"first"`
+	Count     int                   `json:"count"`
+	Requested int                   `json:"requested"`
+	Model     string                `json:"model"`
+	Params    params.SamplingParams `json:"params"`
+	Seeds     []*int64              `json:"seeds"`
+	Note      string                `json:"note,omitempty"`
+}
+
+// MarshalJSON is the line `twinkle sample --stream` prints: {"type":"tokens","sample":0,...}
+// with only the fields that kind uses.
+func (e Event) MarshalJSON() ([]byte, error) {
+	j := eventJSON{Type: e.Kind.String(), Err: e.Err}
+	switch e.Kind {
+	case EventStart:
+		if s := e.Start; s != nil {
+			j.Start = &startJSON{s.Variant, s.First, s.Count, s.Requested, s.Model, s.Params, s.Seeds, s.Note}
+		}
+	case EventTokens:
+		j.Sample, j.Text, j.Tokens = &e.Sample, e.Text, e.Tokens
+	case EventFinish:
+		sb := e.StoppedBy
+		j.Sample, j.Reason, j.StoppedBy = &e.Sample, e.Reason, &sb
+	case EventPromptLogprobs:
+		j.Sample, j.Count, j.PromptTokens = &e.Sample, e.Count, e.PromptTokens
+	case EventUsage:
+		u := e.Usage
+		j.Sample, j.Count, j.Usage = &e.Sample, e.Count, &u
+	case EventError:
+		j.Sample, j.Count = &e.Sample, e.Count
+	}
+	return json.Marshal(j)
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------
+
+// ErrorKind classifies an Error.
+type ErrorKind string
+
+const (
+	// KindHTTP: the server answered with a non-2xx status (Status, Message, Param set).
+	KindHTTP ErrorKind = "http"
+	// KindServer: an error event inside a 200 stream (any of its three shapes).
+	KindServer ErrorKind = "server"
+	// KindTransport: the connection failed or dropped.
+	KindTransport ErrorKind = "transport"
+	// KindTimeout: connect, first-token or idle timeout (Message says which).
+	KindTimeout ErrorKind = "timeout"
+	// KindProtocol: the server sent something that is not vLLM's format.
+	KindProtocol ErrorKind = "protocol"
+	// KindInterrupted: the stream ended without [DONE] or a finish_reason.
+	KindInterrupted ErrorKind = "interrupted"
+	// KindCancelled: the caller cancelled.
+	KindCancelled ErrorKind = "cancelled"
+	// KindConfig: the request or configuration is unusable before anything was sent.
+	KindConfig ErrorKind = "config"
+)
+
+// Error is every failure a Sampler reports: HTTP errors, in-band error events, transport
+// failures, timeouts. Message is the server's own text when there is one (untrusted:
+// sanitize before display).
+type Error struct {
+	Kind ErrorKind `json:"kind"`
+	// Status is the HTTP status, or the code an in-band error carried; 0 if none.
+	Status  int    `json:"status,omitempty"`
+	Message string `json:"message"`
+	// Type is the server's error type, e.g. "BadRequestError".
+	Type string `json:"type,omitempty"`
+	// Param is the request field the server blamed, as a JSON name ("top_p", "n"), taken
+	// from the error's "param" or, when that is null, from the message; the UI points at
+	// that slider. Empty when unknown.
+	Param string `json:"param,omitempty"`
+	// RetryAfter is the server's Retry-After, if it sent one.
+	RetryAfter time.Duration `json:"-"`
+	// Err is the underlying cause (e.g. a net error, context.Canceled), if any.
+	Err error `json:"-"`
+}
+
+func (e *Error) Error() string {
+	var s string
+	switch {
+	case e.Status != 0 && e.Kind == KindHTTP:
+		s = fmt.Sprintf("server returned HTTP %d: %s", e.Status, e.Message)
+	case e.Kind == KindServer:
+		s = "server error: " + e.Message
+	default:
+		s = e.Message
+	}
+	if e.Message == "" && e.Err != nil {
+		s = string(e.Kind) + ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// AsError returns err's *Error, if it holds one.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// DefaultFrameInterval is the Bridge's default: about one frame at 60 Hz.
+const DefaultFrameInterval = 16 * time.Millisecond
