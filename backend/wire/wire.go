@@ -83,9 +83,13 @@ const (
 )
 
 // StopString and StopToken build present stop_reasons; StopNull a present null.
-func StopString(s string) StopReason { return StopReason{Present: true, Kind: StopReasonString, String: s} }
-func StopToken(id int) StopReason    { return StopReason{Present: true, Kind: StopReasonToken, TokenID: id} }
-func StopNull() StopReason           { return StopReason{Present: true} }
+func StopString(s string) StopReason {
+	return StopReason{Present: true, Kind: StopReasonString, String: s}
+}
+func StopToken(id int) StopReason {
+	return StopReason{Present: true, Kind: StopReasonToken, TokenID: id}
+}
+func StopNull() StopReason { return StopReason{Present: true} }
 
 // IsZero is true when absent (for omitzero).
 func (s StopReason) IsZero() bool { return !s.Present }
