@@ -1,0 +1,382 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+)
+
+// MaxLogprobs is the most top logprobs a request may ask for (vLLM's
+// --max-logprobs default).
+const MaxLogprobs = 20
+
+// Request is one generation: a tokenized prompt and N samples of it.
+type Request struct {
+	Prompt   []int
+	N        int
+	Sampling Sampling
+	// MaxTokens caps generated tokens per sample; 0 means up to the end of
+	// the context. Either way a sample ends at the context length.
+	MaxTokens int
+	// MinTokens blocks EOS and stop ids until this many tokens exist.
+	MinTokens      int
+	Stop           []string
+	StopTokenIDs   []int
+	IncludeStopStr bool
+	IgnoreEOS      bool
+	// Logprobs is the number of top alternatives per generated token, or -1
+	// for no logprobs at all. 0 still reports the sampled token's logprob.
+	Logprobs int
+	// PromptLogprobs is the same for prompt tokens, -1 for none.
+	PromptLogprobs int
+}
+
+// TokenLogprob is the raw log-probability of one token (before
+// temperature, penalties and truncation, as vLLM reports by default), with
+// its rank and the top alternatives, best first.
+type TokenLogprob struct {
+	ID      int
+	Logprob float32
+	Rank    int
+	Top     []TopLogprob
+}
+
+// TopLogprob is one alternative.
+type TopLogprob struct {
+	ID      int
+	Logprob float32
+}
+
+// Finish reasons, as vLLM names them.
+const (
+	FinishStop   = "stop"
+	FinishLength = "length"
+)
+
+// Delta is what one generated token adds to one sample.
+type Delta struct {
+	Index   int
+	TokenID int
+	// Logprob is nil unless the request asked for logprobs.
+	Logprob *TokenLogprob
+	// Text is newly released text. It lags the tokens while it could still
+	// be the start of a stop string or ends inside a UTF-8 character.
+	Text string
+	// Finish is "" until the sample ends.
+	Finish string
+	// StopReason is vLLM's stop_reason: the stop string (string) or stop
+	// token id (int) that ended the sample; nil for EOS, length or running.
+	StopReason any
+}
+
+// Sample is one finished sample.
+type Sample struct {
+	Text       string
+	TokenIDs   []int
+	Logprobs   []TokenLogprob // nil unless asked for
+	Finish     string
+	StopReason any
+}
+
+// Result is a finished request.
+type Result struct {
+	// PromptLogprobs has one entry per prompt token, the first nil; nil
+	// unless asked for.
+	PromptLogprobs []*TokenLogprob
+	Samples        []Sample
+}
+
+// RequestError is a problem with the request itself (HTTP 400).
+type RequestError struct {
+	Param string
+	Msg   string
+}
+
+func (e *RequestError) Error() string { return e.Msg }
+
+// Check validates a request against the model: prompt size, context
+// length, token ids and logprob counts.
+func (m *Model) Check(r *Request) error {
+	maxSeq := m.Config.MaxSeqLen
+	switch {
+	case len(r.Prompt) == 0:
+		return &RequestError{Param: "prompt", Msg: "The decoder prompt cannot be empty"}
+	case len(r.Prompt) >= maxSeq:
+		return &RequestError{Param: "prompt", Msg: fmt.Sprintf("This model's maximum context length is %d tokens. However, your request has %d input tokens. Please reduce the length of the input messages.", maxSeq, len(r.Prompt))}
+	case r.N < 1:
+		return &RequestError{Param: "n", Msg: fmt.Sprintf("n must be at least 1, got %d.", r.N)}
+	case r.Logprobs > MaxLogprobs || r.PromptLogprobs > MaxLogprobs:
+		return &RequestError{Param: "logprobs", Msg: fmt.Sprintf("Requested sample logprobs of %d, which is greater than max allowed: %d", max(r.Logprobs, r.PromptLogprobs), MaxLogprobs)}
+	case r.MaxTokens < 0:
+		return &RequestError{Param: "max_tokens", Msg: fmt.Sprintf("max_tokens must be at least 1, got %d.", r.MaxTokens)}
+	}
+	for i, id := range r.Prompt {
+		if id < 0 || id >= m.Config.VocabSize {
+			return &RequestError{Param: "prompt", Msg: fmt.Sprintf("Token id %d at prompt index %d is out of vocabulary", id, i)}
+		}
+	}
+	for _, id := range r.StopTokenIDs {
+		if id < 0 || id >= m.Config.VocabSize {
+			return &RequestError{Param: "stop_token_ids", Msg: fmt.Sprintf("stop_token_ids: %d is out of vocabulary [0, %d)", id, m.Config.VocabSize)}
+		}
+	}
+	for _, s := range r.Stop {
+		if s == "" {
+			return &RequestError{Param: "stop", Msg: "stop cannot contain an empty string."}
+		}
+	}
+	return nil
+}
+
+// sampleState is one sample in flight.
+type sampleState struct {
+	index   int
+	s       *sampler
+	cache   *kvCache
+	tokens  []int
+	text    []byte // bytes of the generated text so far (stop/EOS tokens left out)
+	sent    int    // bytes of text already released
+	done    bool
+	out     Sample
+	lastTok int
+}
+
+// Generate runs a request, calling emit (from the calling goroutine) for
+// every generated token of every sample. It stops early, returning ctx's
+// error, when ctx is cancelled.
+func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Result, error) {
+	if err := m.Check(&r); err != nil {
+		return nil, err
+	}
+	cfg := m.Config
+	P := len(r.Prompt)
+	room := cfg.MaxSeqLen - P
+	maxNew := room
+	if r.MaxTokens > 0 {
+		maxNew = min(r.MaxTokens, room)
+	}
+	var baseSeed uint64
+	if r.Sampling.Seed != nil {
+		baseSeed = uint64(*r.Sampling.Seed)
+	} else {
+		baseSeed = rand.Uint64()
+	}
+	res := &Result{Samples: make([]Sample, r.N)}
+
+	// One prefill of the prompt, shared by all samples.
+	promptCache := newKVCache(cfg, nil, 0, P)
+	logitRows := 1
+	if r.PromptLogprobs >= 0 {
+		logitRows = P
+	}
+	ws := m.newWorkspace(max(P, r.N), max(logitRows, r.N))
+	steps := make([]step, P)
+	for i, t := range r.Prompt {
+		steps[i] = step{token: t, pos: i, cache: promptCache}
+	}
+	var want []int
+	if r.PromptLogprobs >= 0 {
+		want = make([]int, P)
+		for i := range want {
+			want[i] = i
+		}
+	} else {
+		want = []int{P - 1}
+	}
+	logits := m.forward(ws, steps, want)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	V := cfg.VocabSize
+	lp := make([]float32, V)
+	var topBuf []int
+	if r.PromptLogprobs >= 0 {
+		res.PromptLogprobs = make([]*TokenLogprob, P)
+		for i := 1; i < P; i++ {
+			logSoftmax(lp, logits[(i-1)*V:i*V])
+			tl := makeLogprob(lp, r.Prompt[i], r.PromptLogprobs, &topBuf)
+			res.PromptLogprobs[i] = &tl
+		}
+	}
+	last := append([]float32(nil), logits[(len(want)-1)*V:len(want)*V]...)
+
+	stopIDs := map[int]bool{}
+	for _, id := range r.StopTokenIDs {
+		stopIDs[id] = true
+	}
+	var banned []int
+	if r.MinTokens > 0 {
+		if !r.IgnoreEOS {
+			banned = append(banned, cfg.EOSID)
+		}
+		for _, id := range r.StopTokenIDs {
+			banned = append(banned, id)
+		}
+	}
+	holdStops := r.Stop
+	if r.IncludeStopStr {
+		holdStops = nil
+	}
+
+	samples := make([]*sampleState, r.N)
+	for i := range samples {
+		samples[i] = &sampleState{
+			index: i,
+			s:     newSampler(r.Sampling, V, r.Prompt, baseSeed+uint64(i)),
+			cache: newKVCache(cfg, promptCache, P, maxNew),
+		}
+	}
+	// The first token of every sample comes from the prompt's last logits.
+	rows := make([][]float32, r.N)
+	for i := range rows {
+		rows[i] = last
+	}
+	active := samples
+	for len(active) > 0 {
+		for k, st := range active {
+			var ban []int
+			if len(st.tokens) < r.MinTokens {
+				ban = banned
+			}
+			tok := st.s.pick(rows[k], ban)
+			st.s.observe(tok)
+			st.tokens = append(st.tokens, tok)
+			st.lastTok = tok
+			d := Delta{Index: st.index, TokenID: tok}
+			if r.Logprobs >= 0 {
+				logSoftmax(lp, rows[k])
+				tl := makeLogprob(lp, tok, r.Logprobs, &topBuf)
+				st.out.Logprobs = append(st.out.Logprobs, tl)
+				d.Logprob = &tl
+			}
+			m.advance(st, &d, &r, stopIDs, holdStops, maxNew)
+			emit(d)
+		}
+		next := active[:0:0]
+		for _, st := range active {
+			if !st.done {
+				next = append(next, st)
+			}
+		}
+		active = next
+		if len(active) == 0 {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		steps = steps[:0]
+		want = want[:0]
+		for k, st := range active {
+			steps = append(steps, step{token: st.lastTok, pos: P + len(st.tokens) - 1, cache: st.cache})
+			want = append(want, k)
+		}
+		logits = m.forward(ws, steps, want)
+		rows = rows[:len(active)]
+		for k := range active {
+			rows[k] = logits[k*V : (k+1)*V]
+		}
+	}
+	for i, st := range samples {
+		st.out.TokenIDs = st.tokens
+		res.Samples[i] = st.out
+	}
+	return res, nil
+}
+
+func makeLogprob(lp []float32, id, k int, buf *[]int) TokenLogprob {
+	tl := TokenLogprob{ID: id, Logprob: lp[id], Rank: rankOf(lp, id)}
+	*buf = topLogprobs(lp, k, *buf)
+	tl.Top = make([]TopLogprob, len(*buf))
+	for i, t := range *buf {
+		tl.Top[i] = TopLogprob{ID: t, Logprob: lp[t]}
+	}
+	return tl
+}
+
+// advance applies the stop rules after st took a new token and fills d's
+// text and finish fields.
+func (m *Model) advance(st *sampleState, d *Delta, r *Request, stopIDs map[int]bool, holdStops []string, maxNew int) {
+	tok := st.lastTok
+	n := len(st.tokens)
+	// vLLM's order: the length cap first, then EOS and stop ids (not before
+	// min_tokens); a stop string found in the new text wins over both.
+	capped := n >= maxNew
+	if !capped && n >= r.MinTokens {
+		switch {
+		case tok == m.Config.EOSID && !r.IgnoreEOS:
+			st.finish(d, FinishStop, nil, len(st.text))
+			return
+		case stopIDs[tok]:
+			if r.IncludeStopStr && !m.Tok.IsSpecial(tok) {
+				st.text = append(st.text, m.Tok.TokenBytes(tok)...)
+			}
+			st.finish(d, FinishStop, tok, len(st.text))
+			return
+		}
+	}
+	if !m.Tok.IsSpecial(tok) {
+		st.text = append(st.text, m.Tok.TokenBytes(tok)...)
+	}
+	if len(r.Stop) > 0 && n > r.MinTokens {
+		newBytes := len(m.Tok.TokenBytes(tok))
+		longest := 0
+		for _, s := range r.Stop {
+			longest = max(longest, len(s))
+		}
+		from := max(0, len(st.text)-newBytes-longest+1)
+		hay := string(st.text[from:])
+		at, which := -1, ""
+		for _, s := range r.Stop {
+			if i := strings.Index(hay, s); i >= 0 && (at < 0 || i < at) {
+				at, which = i, s
+			}
+		}
+		if at >= 0 {
+			end := from + at
+			if r.IncludeStopStr {
+				end += len(which)
+			}
+			st.finish(d, FinishStop, which, end)
+			return
+		}
+	}
+	if capped {
+		st.finish(d, FinishLength, nil, len(st.text))
+		return
+	}
+	upto := completeUTF8Prefix(st.text)
+	upto -= heldForStop(st.text[:upto], holdStops)
+	if upto > st.sent {
+		d.Text = lossyUTF8(st.text[st.sent:upto])
+		st.sent = upto
+	}
+}
+
+func (st *sampleState) finish(d *Delta, reason string, stopReason any, end int) {
+	st.done = true
+	st.text = st.text[:end]
+	if end > st.sent {
+		d.Text = lossyUTF8(st.text[st.sent:end])
+		st.sent = end
+	}
+	d.Finish, d.StopReason = reason, stopReason
+	st.out.Text = lossyUTF8(st.text)
+	st.out.Finish, st.out.StopReason = reason, stopReason
+}
+
+// heldForStop is how many trailing bytes of text must wait because they
+// could be the start of a stop string.
+func heldForStop(text []byte, stops []string) int {
+	held := 0
+	for _, s := range stops {
+		for k := min(len(s)-1, len(text)); k > held; k-- {
+			if string(text[len(text)-k:]) == s[:k] {
+				held = k
+				break
+			}
+		}
+	}
+	return held
+}

@@ -1,0 +1,238 @@
+package local
+
+import (
+	"math"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// kvCache holds the keys and values of one sequence for every layer. A
+// sample's cache points at the prompt's cache for positions [0, base), so N
+// samples share one prefill and one copy of the prompt's keys and values.
+type kvCache struct {
+	parent *kvCache
+	base   int
+	kvd    int
+	k, v   [][]float32 // per layer: [capacity * kvd]
+}
+
+func newKVCache(cfg Config, parent *kvCache, base, capacity int) *kvCache {
+	kvd := cfg.NKVHeads * cfg.HeadDim()
+	c := &kvCache{parent: parent, base: base, kvd: kvd}
+	c.k = make([][]float32, cfg.NLayers)
+	c.v = make([][]float32, cfg.NLayers)
+	for l := range c.k {
+		c.k[l] = make([]float32, capacity*kvd)
+		c.v[l] = make([]float32, capacity*kvd)
+	}
+	return c
+}
+
+// at returns the key and value vectors of position pos in layer l.
+func (c *kvCache) at(l, pos int) (k, v []float32) {
+	if pos < c.base {
+		return c.parent.at(l, pos)
+	}
+	off := (pos - c.base) * c.kvd
+	return c.k[l][off : off+c.kvd], c.v[l][off : off+c.kvd]
+}
+
+// step is one token to push through the model: its id, its position and the
+// cache of the sequence it belongs to.
+type step struct {
+	token int
+	pos   int
+	cache *kvCache
+}
+
+// workspace is the scratch memory of one forward pass, sized for up to rows
+// tokens at a time; one per request, never shared.
+type workspace struct {
+	rows                  int
+	x, xn, qkv, att, h, g []float32
+	logits                []float32
+	scores                [][]float32 // per worker
+	workers               int
+}
+
+func (m *Model) newWorkspace(rows, logitRows int) *workspace {
+	c := m.Config
+	hd := c.HeadDim()
+	qkvd := (c.NHeads + 2*c.NKVHeads) * hd
+	w := &workspace{
+		rows:    rows,
+		x:       make([]float32, rows*c.Dim),
+		xn:      make([]float32, rows*c.Dim),
+		qkv:     make([]float32, rows*qkvd),
+		att:     make([]float32, rows*c.NHeads*hd),
+		h:       make([]float32, rows*2*c.FFNDim),
+		g:       make([]float32, rows*c.FFNDim),
+		logits:  make([]float32, logitRows*c.VocabSize),
+		workers: max(1, runtime.GOMAXPROCS(0)),
+	}
+	w.scores = make([][]float32, w.workers)
+	for i := range w.scores {
+		w.scores[i] = make([]float32, c.MaxSeqLen)
+	}
+	return w
+}
+
+// matmulT computes y[rows, out] = x[rows, in] · w[out, in]ᵀ (+ y if acc).
+func matmulT(rows, out, in int, x, w, y []float32, acc bool) {
+	beta := float32(0)
+	if acc {
+		beta = 1
+	}
+	gonum.Implementation{}.Sgemm(blas.NoTrans, blas.Trans, rows, out, in, 1, x[:rows*in], in, w[:out*in], in, beta, y[:rows*out], out)
+}
+
+func rmsNorm(dst, x, w []float32, eps float64) {
+	var ss float64
+	for _, v := range x {
+		ss += float64(v) * float64(v)
+	}
+	inv := float32(1 / math.Sqrt(ss/float64(len(x))+eps))
+	for i, v := range x {
+		dst[i] = v * inv * w[i]
+	}
+}
+
+// forward runs steps through the model, writing their keys and values into
+// their caches, and returns the logits of the steps listed in logitsFor
+// (indexes into steps), one row of VocabSize each, in that order. Steps of
+// one sequence must come in position order; a step sees every earlier
+// position of its own cache, including ones written by this same call.
+func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 {
+	c := m.Config
+	R := len(steps)
+	if R > ws.rows || len(logitsFor)*c.VocabSize > len(ws.logits) {
+		panic("local: workspace too small for this forward pass")
+	}
+	dim, hd := c.Dim, c.HeadDim()
+	qd, kvd := c.NHeads*hd, c.NKVHeads*hd
+	qkvd := qd + 2*kvd
+	half := hd / 2
+	for r, s := range steps {
+		copy(ws.x[r*dim:(r+1)*dim], m.emb[s.token*dim:(s.token+1)*dim])
+	}
+	for l := range m.layers {
+		L := &m.layers[l]
+		for r := 0; r < R; r++ {
+			rmsNorm(ws.xn[r*dim:(r+1)*dim], ws.x[r*dim:(r+1)*dim], L.attnNorm, c.NormEps)
+		}
+		matmulT(R, qkvd, dim, ws.xn, L.wqkv, ws.qkv, false)
+		for r, s := range steps {
+			row := ws.qkv[r*qkvd : (r+1)*qkvd]
+			cos := m.cos[s.pos*half : (s.pos+1)*half]
+			sin := m.sin[s.pos*half : (s.pos+1)*half]
+			for h := 0; h < c.NHeads+c.NKVHeads; h++ {
+				rope(row[h*hd:(h+1)*hd], cos, sin)
+			}
+			k, v := s.cache.at(l, s.pos)
+			copy(k, row[qd:qd+kvd])
+			copy(v, row[qd+kvd:qkvd])
+		}
+		m.attention(ws, steps, l)
+		matmulT(R, dim, qd, ws.att, L.wo, ws.x, true)
+		for r := 0; r < R; r++ {
+			rmsNorm(ws.xn[r*dim:(r+1)*dim], ws.x[r*dim:(r+1)*dim], L.ffnNorm, c.NormEps)
+		}
+		ffn := c.FFNDim
+		matmulT(R, 2*ffn, dim, ws.xn, L.w13, ws.h, false)
+		for r := 0; r < R; r++ {
+			h := ws.h[r*2*ffn : (r+1)*2*ffn]
+			g := ws.g[r*ffn : (r+1)*ffn]
+			for i := range g {
+				a := h[i]
+				g[i] = a / (1 + float32(math.Exp(float64(-a)))) * h[ffn+i]
+			}
+		}
+		matmulT(R, dim, ffn, ws.g, L.w2, ws.x, true)
+	}
+	n := len(logitsFor)
+	for i, r := range logitsFor {
+		rmsNorm(ws.xn[i*dim:(i+1)*dim], ws.x[r*dim:(r+1)*dim], m.norm, c.NormEps)
+	}
+	if n == 0 {
+		return nil
+	}
+	matmulT(n, c.VocabSize, dim, ws.xn, m.emb, ws.logits, false)
+	return ws.logits[:n*c.VocabSize]
+}
+
+// rope rotates one head vector in place, "rotate-half" convention: pairs
+// (v[j], v[j+hd/2]).
+func rope(v, cos, sin []float32) {
+	half := len(v) / 2
+	for j := 0; j < half; j++ {
+		a, b := v[j], v[j+half]
+		v[j] = a*cos[j] - b*sin[j]
+		v[j+half] = b*cos[j] + a*sin[j]
+	}
+}
+
+// attention fills ws.att with causal attention of every step over its own
+// sequence, spreading (step, head) pairs over the workers.
+func (m *Model) attention(ws *workspace, steps []step, l int) {
+	c := m.Config
+	hd := c.HeadDim()
+	qd, kvd := c.NHeads*hd, c.NKVHeads*hd
+	qkvd := qd + 2*kvd
+	group := c.NHeads / c.NKVHeads
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	tasks := len(steps) * c.NHeads
+	work := func(worker int) {
+		scores := ws.scores[worker]
+		for t := worker; t < tasks; t += ws.workers {
+			r, h := t/c.NHeads, t%c.NHeads
+			s := steps[r]
+			q := ws.qkv[r*qkvd+h*hd : r*qkvd+(h+1)*hd]
+			kvo := (h / group) * hd
+			mx := float32(math.Inf(-1))
+			for p := 0; p <= s.pos; p++ {
+				k, _ := s.cache.at(l, p)
+				sc := dot(q, k[kvo:kvo+hd]) * scale
+				scores[p] = sc
+				mx = max(mx, sc)
+			}
+			var sum float32
+			for p := 0; p <= s.pos; p++ {
+				e := float32(math.Exp(float64(scores[p] - mx)))
+				scores[p] = e
+				sum += e
+			}
+			out := ws.att[r*qd+h*hd : r*qd+(h+1)*hd]
+			clear(out)
+			inv := 1 / sum
+			for p := 0; p <= s.pos; p++ {
+				_, v := s.cache.at(l, p)
+				axpy(scores[p]*inv, v[kvo:kvo+hd], out)
+			}
+		}
+	}
+	if ws.workers == 1 || tasks < 2 {
+		work(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < ws.workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(w)
+		}()
+	}
+	work(0)
+	wg.Wait()
+}
+
+func dot(a, b []float32) float32 {
+	return gonum.Implementation{}.Sdot(len(a), a, 1, b, 1)
+}
+
+func axpy(alpha float32, x, y []float32) {
+	gonum.Implementation{}.Saxpy(len(x), alpha, x, 1, y, 1)
+}

@@ -1,0 +1,99 @@
+package local
+
+import (
+	"math"
+	"testing"
+)
+
+func maxDiff(got []float32, want []float64) float64 {
+	d := 0.0
+	for i := range got {
+		d = math.Max(d, math.Abs(float64(got[i])-want[i]))
+	}
+	return d
+}
+
+// TestForwardMatchesReference checks prefill (all positions) and batched
+// decoding of several samples sharing the prompt's cache against the slow
+// float64 reference.
+func TestForwardMatchesReference(t *testing.T) {
+	tm := newTestModel(t)
+	c := tm.Config
+	V := c.VocabSize
+	prompt := []int{5, 80, 120, 33, 7, 250, 9}
+	P := len(prompt)
+	ref := tm.referenceLogits(prompt)
+
+	pc := newKVCache(c, nil, 0, P)
+	ws := tm.newWorkspace(P, P)
+	steps := make([]step, P)
+	want := make([]int, P)
+	for i, id := range prompt {
+		steps[i] = step{token: id, pos: i, cache: pc}
+		want[i] = i
+	}
+	got := tm.forward(ws, steps, want)
+	for p := 0; p < P; p++ {
+		if d := maxDiff(got[p*V:(p+1)*V], ref[p]); d > 1e-3 {
+			t.Fatalf("prefill position %d: max |diff| %g", p, d)
+		}
+	}
+
+	// Three samples continue the prompt differently, decoded together.
+	conts := [][]int{{1, 2, 3, 4}, {200, 100, 50, 25}, {7, 7, 7, 7}}
+	caches := make([]*kvCache, len(conts))
+	for i := range caches {
+		caches[i] = newKVCache(c, pc, P, 8)
+	}
+	for k := 0; k < 4; k++ {
+		var st []step
+		var w []int
+		for i, cont := range conts {
+			// Sample 1 skips step 2 to show samples may sit at different positions.
+			if i == 1 && k == 2 {
+				continue
+			}
+			pos := P + k
+			if i == 1 && k > 2 {
+				pos--
+			}
+			st = append(st, step{token: cont[k], pos: pos, cache: caches[i]})
+			w = append(w, len(w))
+		}
+		out := tm.forward(ws, st, w)
+		for j, s := range st {
+			i := 0
+			for ; caches[i] != s.cache; i++ {
+			}
+			seq := append([]int(nil), prompt...)
+			for kk := 0; kk <= k; kk++ {
+				if i == 1 && kk == 2 {
+					continue
+				}
+				seq = append(seq, conts[i][kk])
+			}
+			r := tm.referenceLogits(seq)
+			if d := maxDiff(out[j*V:(j+1)*V], r[len(seq)-1]); d > 1e-3 {
+				t.Fatalf("decode step %d sample %d: max |diff| %g", k, i, d)
+			}
+		}
+	}
+}
+
+func TestF16(t *testing.T) {
+	cases := map[uint16]float32{
+		0x0000: 0, 0x3c00: 1, 0xc000: -2, 0x7bff: 65504, 0x0001: 5.960464477539063e-08,
+		0x03ff: 6.097555160522461e-05, 0x3555: 0.333251953125,
+	}
+	for h, want := range cases {
+		if got := f16ToF32(h); got != want {
+			t.Errorf("f16ToF32(%#04x) = %g, want %g", h, got, want)
+		}
+	}
+	if !math.IsInf(float64(f16ToF32(0x7c00)), 1) || !math.IsNaN(float64(f16ToF32(0x7e00))) {
+		t.Error("f16 inf/nan")
+	}
+	if got := f16ToF32(0x8000); got != 0 || !math.Signbit(float64(got)) {
+		t.Error("f16 -0")
+	}
+}

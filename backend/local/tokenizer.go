@@ -1,0 +1,469 @@
+package local
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// EndOfText is the special token that separates files in training and ends
+// a sample.
+const EndOfText = "<|endoftext|>"
+
+// Tokenizer is a GPT-2 style byte-level BPE read from a Hugging Face
+// tokenizer.json. It is immutable after construction.
+type Tokenizer struct {
+	vocab     map[string]int
+	tokens    [][]byte // id -> raw bytes (special tokens: their text)
+	isSpecial []bool
+	ranks     map[[2]string]int
+	byteChar  [256]string // byte -> its printable stand-in, as one-rune string
+	charByte  map[rune]byte
+	specials  []string // longest first, for splitting input
+	specialID map[string]int
+	eos       int
+}
+
+type hfTokenizerJSON struct {
+	AddedTokens []struct {
+		ID      int    `json:"id"`
+		Content string `json:"content"`
+		Special bool   `json:"special"`
+	} `json:"added_tokens"`
+	Model struct {
+		Type   string          `json:"type"`
+		Vocab  map[string]int  `json:"vocab"`
+		Merges json.RawMessage `json:"merges"`
+	} `json:"model"`
+}
+
+// gpt2ByteToRune is GPT-2's reversible map from bytes to printable runes:
+// printable Latin-1 bytes map to themselves, the rest to 256+n in order.
+func gpt2ByteToRune() [256]rune {
+	var m [256]rune
+	var keep [256]bool
+	for b := '!'; b <= '~'; b++ {
+		keep[b] = true
+	}
+	for b := '¡'; b <= '¬'; b++ {
+		keep[b] = true
+	}
+	for b := '®'; b <= 'ÿ'; b++ {
+		keep[b] = true
+	}
+	n := 0
+	for b := 0; b < 256; b++ {
+		if keep[b] {
+			m[b] = rune(b)
+		} else {
+			m[b] = rune(256 + n)
+			n++
+		}
+	}
+	return m
+}
+
+// NewTokenizer parses a tokenizer.json holding a byte-level BPE model.
+func NewTokenizer(data []byte) (*Tokenizer, error) {
+	var j hfTokenizerJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, fmt.Errorf("tokenizer.json: %w", err)
+	}
+	if j.Model.Type != "" && j.Model.Type != "BPE" {
+		return nil, fmt.Errorf("tokenizer.json: model.type is %q, want BPE", j.Model.Type)
+	}
+	if len(j.Model.Vocab) == 0 {
+		return nil, fmt.Errorf("tokenizer.json: model.vocab is empty")
+	}
+	t := &Tokenizer{vocab: map[string]int{}, ranks: map[[2]string]int{}, charByte: map[rune]byte{}, specialID: map[string]int{}, eos: -1}
+	b2r := gpt2ByteToRune()
+	for b, r := range b2r {
+		t.byteChar[b] = string(r)
+		t.charByte[r] = byte(b)
+	}
+	maxID := -1
+	for s, id := range j.Model.Vocab {
+		if id < 0 {
+			return nil, fmt.Errorf("tokenizer.json: vocab entry %q has negative id %d", s, id)
+		}
+		t.vocab[s] = id
+		maxID = max(maxID, id)
+	}
+	for _, a := range j.AddedTokens {
+		if a.ID < 0 || a.Content == "" {
+			return nil, fmt.Errorf("tokenizer.json: added token %q has id %d", a.Content, a.ID)
+		}
+		maxID = max(maxID, a.ID)
+	}
+	t.tokens = make([][]byte, maxID+1)
+	t.isSpecial = make([]bool, maxID+1)
+	seen := make([]bool, maxID+1)
+	for s, id := range t.vocab {
+		if seen[id] {
+			return nil, fmt.Errorf("tokenizer.json: id %d appears twice in model.vocab", id)
+		}
+		seen[id] = true
+		var raw []byte
+		for _, r := range s {
+			b, ok := t.charByte[r]
+			if !ok {
+				raw = nil
+				break
+			}
+			raw = append(raw, b)
+		}
+		if raw == nil {
+			// Not byte-level text: only an added/special token may look like
+			// this; it is checked below.
+			raw = []byte(s)
+		}
+		t.tokens[id] = raw
+	}
+	for _, a := range j.AddedTokens {
+		seen[a.ID] = true
+		t.tokens[a.ID] = []byte(a.Content)
+		t.isSpecial[a.ID] = true
+		t.specialID[a.Content] = a.ID
+		t.specials = append(t.specials, a.Content)
+		if a.Content == EndOfText {
+			t.eos = a.ID
+		}
+	}
+	for id, ok := range seen {
+		if !ok {
+			return nil, fmt.Errorf("tokenizer.json: id %d is missing (ids must be 0..%d without gaps)", id, maxID)
+		}
+	}
+	if t.eos < 0 {
+		return nil, fmt.Errorf("tokenizer.json: no %q added token", EndOfText)
+	}
+	for b := 0; b < 256; b++ {
+		if _, ok := t.vocab[t.byteChar[b]]; !ok {
+			return nil, fmt.Errorf("tokenizer.json: byte 0x%02x (%q) has no token, so not every input can be encoded", b, t.byteChar[b])
+		}
+	}
+	// Longest special first so one that contains another wins.
+	for i := 1; i < len(t.specials); i++ {
+		for k := i; k > 0 && len(t.specials[k]) > len(t.specials[k-1]); k-- {
+			t.specials[k], t.specials[k-1] = t.specials[k-1], t.specials[k]
+		}
+	}
+	var merges []json.RawMessage
+	if len(j.Model.Merges) > 0 {
+		if err := json.Unmarshal(j.Model.Merges, &merges); err != nil {
+			return nil, fmt.Errorf("tokenizer.json: model.merges: %w", err)
+		}
+	}
+	for i, m := range merges {
+		var pair [2]string
+		var s string
+		if err := json.Unmarshal(m, &s); err == nil {
+			a, b, ok := strings.Cut(s, " ")
+			if !ok {
+				return nil, fmt.Errorf("tokenizer.json: merge %d %q is not \"a b\"", i, s)
+			}
+			pair = [2]string{a, b}
+		} else {
+			var arr []string
+			if err := json.Unmarshal(m, &arr); err != nil || len(arr) != 2 {
+				return nil, fmt.Errorf("tokenizer.json: merge %d is neither \"a b\" nor [\"a\",\"b\"]", i)
+			}
+			pair = [2]string{arr[0], arr[1]}
+		}
+		if _, ok := t.vocab[pair[0]+pair[1]]; !ok {
+			return nil, fmt.Errorf("tokenizer.json: merge %d (%q %q) makes %q, which is not in the vocab", i, pair[0], pair[1], pair[0]+pair[1])
+		}
+		if _, dup := t.ranks[pair]; !dup {
+			t.ranks[pair] = i
+		}
+	}
+	return t, nil
+}
+
+// VocabSize is the number of ids, special tokens included.
+func (t *Tokenizer) VocabSize() int { return len(t.tokens) }
+
+// EOS is the id of <|endoftext|>.
+func (t *Tokenizer) EOS() int { return t.eos }
+
+// IsSpecial reports whether id is an added special token.
+func (t *Tokenizer) IsSpecial(id int) bool {
+	return id >= 0 && id < len(t.isSpecial) && t.isSpecial[id]
+}
+
+// TokenBytes is the raw bytes of one id (a special token's text for
+// special ids); nil for an id out of range.
+func (t *Tokenizer) TokenBytes(id int) []byte {
+	if id < 0 || id >= len(t.tokens) {
+		return nil
+	}
+	return t.tokens[id]
+}
+
+// TokenText is one id decoded alone, as vLLM shows it in logprobs: a piece
+// of a multi-byte character becomes U+FFFD.
+func (t *Tokenizer) TokenText(id int) string { return lossyUTF8(t.TokenBytes(id)) }
+
+// Encode splits text into ids. Special tokens written in the text are
+// matched as themselves (as Hugging Face tokenizers do). Any bytes, valid
+// UTF-8 or not, round-trip through Decode.
+func (t *Tokenizer) Encode(text string) []int {
+	var ids []int
+	for len(text) > 0 {
+		at, sp := -1, ""
+		for _, s := range t.specials {
+			if i := strings.Index(text, s); i >= 0 && (at < 0 || i < at) {
+				at, sp = i, s
+			}
+		}
+		if at < 0 {
+			ids = t.encodeOrdinary(ids, text)
+			break
+		}
+		ids = t.encodeOrdinary(ids, text[:at])
+		ids = append(ids, t.specialID[sp])
+		text = text[at+len(sp):]
+	}
+	return ids
+}
+
+func (t *Tokenizer) encodeOrdinary(ids []int, text string) []int {
+	var word strings.Builder
+	for len(text) > 0 {
+		n := pretokenLen(text)
+		word.Reset()
+		for i := 0; i < n; i++ {
+			word.WriteString(t.byteChar[text[i]])
+		}
+		ids = t.bpe(ids, word.String())
+		text = text[n:]
+	}
+	return ids
+}
+
+// bpe merges the byte symbols of one pre-token by merge rank, lowest first.
+func (t *Tokenizer) bpe(ids []int, word string) []int {
+	if id, ok := t.vocab[word]; ok {
+		return append(ids, id)
+	}
+	syms := make([]string, 0, len(word))
+	for _, r := range word {
+		syms = append(syms, string(r))
+	}
+	for len(syms) > 1 {
+		best, bestRank := -1, 0
+		for i := 0; i+1 < len(syms); i++ {
+			if r, ok := t.ranks[[2]string{syms[i], syms[i+1]}]; ok && (best < 0 || r < bestRank) {
+				best, bestRank = i, r
+			}
+		}
+		if best < 0 {
+			break
+		}
+		a, b := syms[best], syms[best+1]
+		out := make([]string, 0, len(syms))
+		for i := 0; i < len(syms); i++ {
+			if i+1 < len(syms) && syms[i] == a && syms[i+1] == b {
+				out = append(out, a+b)
+				i++
+				continue
+			}
+			out = append(out, syms[i])
+		}
+		syms = out
+	}
+	for _, s := range syms {
+		ids = append(ids, t.vocab[s])
+	}
+	return ids
+}
+
+// Decode joins the bytes of ids. Special tokens are skipped when
+// skipSpecial is set (vLLM's default for generated text). The result may be
+// invalid UTF-8 when ids split a character; see lossyUTF8.
+func (t *Tokenizer) Decode(ids []int, skipSpecial bool) ([]byte, error) {
+	var out []byte
+	for i, id := range ids {
+		if id < 0 || id >= len(t.tokens) {
+			return nil, fmt.Errorf("token id %d at index %d is out of range [0, %d)", id, i, len(t.tokens))
+		}
+		if skipSpecial && t.isSpecial[id] {
+			continue
+		}
+		out = append(out, t.tokens[id]...)
+	}
+	return out, nil
+}
+
+// pretokenLen is the length of the first piece of GPT-2's pre-tokenizer
+//
+//	's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+//
+// written by hand because Go's regexp has no lookahead. Alternatives are
+// tried in order, as the regex engine does. A byte that is not valid UTF-8
+// counts as "other" (neither space, letter nor number), so any input splits.
+func pretokenLen(s string) int {
+	if s[0] == '\'' && len(s) > 1 {
+		for _, c := range [...]string{"s", "t", "re", "ve", "m", "ll", "d"} {
+			if strings.HasPrefix(s[1:], c) {
+				return 1 + len(c)
+			}
+		}
+	}
+	start := 0
+	if s[0] == ' ' && len(s) > 1 {
+		start = 1
+	}
+	r, size := decodeRune(s[start:])
+	if cls := runeClass(r, size); cls != classSpace {
+		n := start + size
+		for n < len(s) {
+			r, size := decodeRune(s[n:])
+			if runeClass(r, size) != cls {
+				break
+			}
+			n += size
+		}
+		return n
+	}
+	// Whitespace run starting at 0 (the optional space, if any, is part of it).
+	n := 0
+	last := 0
+	for n < len(s) {
+		r, size := decodeRune(s[n:])
+		if runeClass(r, size) != classSpace {
+			break
+		}
+		last = n
+		n += size
+	}
+	if n == len(s) {
+		return n
+	}
+	// \s+(?!\S): leave the last space for the next piece, unless the run is a
+	// single character (then \s+ takes it).
+	if last > 0 {
+		return last
+	}
+	return n
+}
+
+type charClass int
+
+const (
+	classOther charClass = iota
+	classSpace
+	classLetter
+	classNumber
+)
+
+func decodeRune(s string) (rune, int) {
+	r, size := utf8.DecodeRuneInString(s)
+	return r, size
+}
+
+func runeClass(r rune, size int) charClass {
+	switch {
+	case r == utf8.RuneError && size <= 1:
+		return classOther
+	case unicode.IsSpace(r):
+		return classSpace
+	case unicode.IsLetter(r):
+		return classLetter
+	case unicode.IsNumber(r):
+		return classNumber
+	}
+	return classOther
+}
+
+// lossyUTF8 decodes like Rust's String::from_utf8_lossy (what Hugging Face
+// tokenizers and so vLLM use): each maximal invalid subsequence becomes one
+// U+FFFD.
+func lossyUTF8(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r != utf8.RuneError || size > 1 {
+			sb.Write(b[:size])
+			b = b[size:]
+			continue
+		}
+		sb.WriteRune(utf8.RuneError)
+		b = b[invalidPrefixLen(b):]
+	}
+	return sb.String()
+}
+
+// invalidPrefixLen is the length of the maximal prefix of b that could
+// start a valid UTF-8 sequence (at least 1), per the Unicode "maximal
+// subpart" rule.
+func invalidPrefixLen(b []byte) int {
+	c := b[0]
+	var need int
+	lo, hi := byte(0x80), byte(0xBF)
+	switch {
+	case c >= 0xC2 && c <= 0xDF:
+		need = 1
+	case c == 0xE0:
+		need, lo = 2, 0xA0
+	case c >= 0xE1 && c <= 0xEC, c == 0xEE, c == 0xEF:
+		need = 2
+	case c == 0xED:
+		need, hi = 2, 0x9F
+	case c == 0xF0:
+		need, lo = 3, 0x90
+	case c >= 0xF1 && c <= 0xF3:
+		need = 3
+	case c == 0xF4:
+		need, hi = 3, 0x8F
+	default:
+		return 1
+	}
+	n := 1
+	for i := 0; i < need && n < len(b); i++ {
+		if b[n] < lo || b[n] > hi {
+			break
+		}
+		lo, hi = 0x80, 0xBF
+		n++
+	}
+	return n
+}
+
+// completeUTF8Prefix is how many leading bytes of b can be shown now: all of
+// them unless b ends inside a multi-byte character that later bytes may
+// complete.
+func completeUTF8Prefix(b []byte) int {
+	for back := 1; back <= 3 && back <= len(b); back++ {
+		i := len(b) - back
+		c := b[i]
+		if c < 0x80 {
+			return len(b)
+		}
+		if c < 0xC0 {
+			continue // continuation byte: look further back for the lead
+		}
+		if c >= 0xC2 && c <= 0xF4 && invalidPrefixLen(b[i:]) == back && back < seqLen(c) {
+			return i
+		}
+		return len(b)
+	}
+	return len(b)
+}
+
+func seqLen(c byte) int {
+	switch {
+	case c >= 0xF0:
+		return 4
+	case c >= 0xE0:
+		return 3
+	case c >= 0xC0:
+		return 2
+	}
+	return 1
+}
