@@ -74,11 +74,11 @@ func RequestBody(p SamplingParams, t Target) ([]byte, error) {
 	t = t.withDefaults()
 	f := Fields{{"model", t.Model}}
 	if t.API == Chat {
-		msgs := []map[string]string{}
+		msgs := []Fields{}
 		if t.System != "" {
-			msgs = append(msgs, map[string]string{"role": "system", "content": t.System})
+			msgs = append(msgs, Fields{{"role", "system"}, {"content", t.System}})
 		}
-		msgs = append(msgs, map[string]string{"role": "user", "content": t.Prompt})
+		msgs = append(msgs, Fields{{"role", "user"}, {"content", t.Prompt}})
 		f = append(f, Field{"messages", msgs})
 	} else {
 		f = append(f, Field{"prompt", t.Prompt})

@@ -59,8 +59,7 @@ func (p SamplingParams) Clone() SamplingParams {
 // UnmarshalJSON starts from Default, so a JSON object that leaves a field out gets the
 // dataclass default rather than Go's zero value (a missing temperature is 1, not greedy).
 func (p *SamplingParams) UnmarshalJSON(data []byte) error {
-	type plain SamplingParams
-	q := plain(Default())
+	q := plainParams(Default())
 	if err := json.Unmarshal(data, &q); err != nil {
 		return err
 	}
@@ -68,19 +67,24 @@ func (p *SamplingParams) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// plainParams has SamplingParams' fields without its methods, so decoders can fill it
+// without recursing into UnmarshalJSON.
+type plainParams SamplingParams
+
 // Parse decodes a JSON SamplingParams strictly: unknown fields, wrong types and trailing
 // data are errors that name the field and the line. name labels the source in messages
 // (a file path, "--params").
 func Parse(name string, data []byte) (SamplingParams, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	p := Default()
-	if err := dec.Decode(&p); err != nil {
+	q := plainParams(Default())
+	if err := dec.Decode(&q); err != nil {
 		return Default(), describeJSONError(name, data, err)
 	}
 	if dec.More() {
 		return Default(), fmt.Errorf("%s:%d: unexpected data after the JSON object", name, lineOf(data, int(dec.InputOffset())))
 	}
+	p := SamplingParams(q)
 	if err := p.Validate(); err != nil {
 		return Default(), fmt.Errorf("%s: %w", name, err)
 	}

@@ -92,7 +92,7 @@ func Specs() []Spec {
 			Floor: "random", Nullable: true},
 		{Key: "stop", Flag: "stop", Label: "stop", Kind: StopList,
 			Help: "stop strings (repeatable; \\n, \\t, \\\\, \\xNN and \\uNNNN escapes) and stop token ids"},
-		{Key: "n", Flag: "n", Short: "n", Label: "samples", Kind: Int, Options: true,
+		{Key: "n", Flag: "samples", Short: "n", Label: "samples", Kind: Int, Options: true,
 			Help: "number of samples drawn at once", Min: 1, Max: MaxSamples, Fine: 1, Coarse: 4, Default: V(1)},
 		{Key: "logprobs", Flag: "logprobs", Label: "logprobs", Kind: Int, Options: true,
 			Help: "top-K alternatives returned per generated token", Min: 0, Max: MaxLogprobs, Fine: 1, Coarse: 5, Default: V(5)},
@@ -295,8 +295,14 @@ func (s Spec) Step(v Value, dir int, coarse bool) Value {
 		if coarse {
 			step = s.Coarse
 		}
-		// Snap to the step grid so repeated steps land on round values.
-		next = math.Round((cur+float64(dir)*step)/step) * step
+		// Step to the next grid point in that direction, so an off-grid value (0.73)
+		// lands on a round one (0.75) and repeated steps stay round.
+		const eps = 1e-9
+		if dir > 0 {
+			next = (math.Floor(cur/step+eps) + 1) * step
+		} else {
+			next = (math.Ceil(cur/step-eps) - 1) * step
+		}
 	}
 	return s.Clamp(V(next))
 }

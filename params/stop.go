@@ -136,5 +136,19 @@ func marshalNoHTML(v any) ([]byte, error) {
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	out := bytes.TrimRight(buf.Bytes(), "\n")
+	if !bytes.ContainsFunc(out, isBidiOrFormat) {
+		return out, nil
+	}
+	// Invisible direction overrides can only sit inside JSON strings; escaping them
+	// keeps the JSON identical in meaning and makes it safe to show or paste.
+	var esc bytes.Buffer
+	for _, r := range string(out) {
+		if isBidiOrFormat(r) {
+			fmt.Fprintf(&esc, `\u%04x`, r)
+		} else {
+			esc.WriteRune(r)
+		}
+	}
+	return esc.Bytes(), nil
 }

@@ -1,0 +1,260 @@
+package params
+
+import (
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/exp/golden"
+)
+
+func decode(t *testing.T, f Fields) map[string]any {
+	t.Helper()
+	b, err := f.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	return m
+}
+
+func TestToVLLMSendsEverySamplingFieldExplicitly(t *testing.T) {
+	p := Default()
+	p.Temperature = 0
+	p.TopK = 40
+	p.Stop = Stop{Strings: []string{"###"}, TokenIDs: []int{2}}
+	p.Seed = ptr(int64(7))
+	p.MaxTokens = ptr(64)
+	f, err := p.ToVLLM(Chat, Options{N: 1, Logprobs: ptr(5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := decode(t, f)
+	want := map[string]any{
+		"n": 1.0, "max_tokens": 64.0, "temperature": 0.0, "top_p": 1.0, "top_k": 40.0,
+		"repetition_penalty": 1.0, "seed": 7.0, "logprobs": true, "top_logprobs": 5.0,
+	}
+	for k, v := range want {
+		got, ok := m[k]
+		if !ok {
+			t.Errorf("%s missing from body", k)
+		} else if got != v {
+			t.Errorf("%s = %v, want %v", k, got, v)
+		}
+	}
+	if s := m["stop"].([]any); len(s) != 1 || s[0] != "###" {
+		t.Errorf("stop = %v", m["stop"])
+	}
+	if s := m["stop_token_ids"].([]any); len(s) != 1 || s[0] != 2.0 {
+		t.Errorf("stop_token_ids = %v", m["stop_token_ids"])
+	}
+	if _, ok := m["prompt_logprobs"]; ok {
+		t.Error("prompt_logprobs sent without being asked for")
+	}
+}
+
+func TestToVLLMNullsAndCompletionLogprobs(t *testing.T) {
+	f, err := Default().ToVLLM(Completion, Options{N: 4, Logprobs: ptr(3), PromptLogprobs: ptr(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := decode(t, f)
+	for _, k := range []string{"max_tokens", "seed"} {
+		if v, ok := m[k]; !ok || v != nil {
+			t.Errorf("%s: want explicit null, got %v (present %v)", k, v, ok)
+		}
+	}
+	if m["logprobs"] != 3.0 || m["n"] != 4.0 || m["prompt_logprobs"] != 0.0 {
+		t.Errorf("completion logprobs: %v", m)
+	}
+	if _, ok := m["top_logprobs"]; ok {
+		t.Error("top_logprobs is chat-only")
+	}
+	if m["top_k"] != -1.0 {
+		t.Errorf("top_k off must be sent as -1, got %v", m["top_k"])
+	}
+}
+
+func TestToVLLMRefusesGreedyWithSeveralSamples(t *testing.T) {
+	p := Default()
+	p.Temperature = 0
+	_, err := p.ToVLLM(Chat, Options{N: 3})
+	if !errors.Is(err, ErrGreedyN) {
+		t.Fatalf("got %v", err)
+	}
+	p.TopP = 7
+	if _, err := p.ToVLLM(Chat, Options{N: 1}); err == nil {
+		t.Fatal("invalid params converted")
+	}
+}
+
+func TestToTransformers(t *testing.T) {
+	p := Default()
+	p.Stop = Stop{Strings: []string{"\n\n"}, TokenIDs: []int{2}}
+	p.Seed = ptr(int64(3))
+	p.MaxTokens = ptr(10)
+	kw, seed, err := p.ToTransformers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := decode(t, kw)
+	if m["top_k"] != 0.0 {
+		t.Errorf("top_k off must be 0 for transformers (its default is 50), got %v", m["top_k"])
+	}
+	if m["do_sample"] != true || m["max_new_tokens"] != 10.0 || seed == nil || *seed != 3 {
+		t.Errorf("kwargs %v seed %v", m, seed)
+	}
+	if ids := m["eos_token_id"].([]any); ids[0] != 2.0 {
+		t.Errorf("eos_token_id %v", m["eos_token_id"])
+	}
+	p.Temperature = 0
+	kw, _, _ = p.ToTransformers()
+	m = decode(t, kw)
+	if m["do_sample"] != false {
+		t.Error("greedy must set do_sample=False")
+	}
+	if _, ok := m["temperature"]; ok {
+		t.Error("greedy sends no temperature (generate warns about it)")
+	}
+}
+
+// exportCases covers greedy, top-k off, and hostile stop strings.
+func exportCases() map[string]struct {
+	p SamplingParams
+	t Target
+} {
+	greedy := Default()
+	greedy.Temperature = 0
+	greedy.TopK = 40
+	greedy.Stop = Stop{Strings: []string{"###"}, TokenIDs: []int{2}}
+	greedy.Seed = ptr(int64(7))
+	greedy.MaxTokens = ptr(64)
+
+	hostile := Default()
+	hostile.Temperature = 0.8
+	hostile.TopP = 0.95
+	hostile.RepetitionPenalty = 1.1
+	hostile.Stop = Stop{Strings: []string{"it's", `say "hi"`, `back\slash`, "line\nbreak", "$HOME `id` $(rm -rf /)", "naïve ✓ 日本", "\x1b]52;c;evil\a", "\u202eevil", "'''", `"""`}}
+
+	lone := Default()
+	lone.Stop = StopString("</s>")
+	return map[string]struct {
+		p SamplingParams
+		t Target
+	}{
+		"greedy":   {greedy, Target{Model: "Qwen/Qwen2.5-7B-Instruct", Prompt: "Once upon a time", Options: Options{N: 1, Logprobs: ptr(5)}}},
+		"topk_off": {Default(), Target{API: Completion, Model: "m", Prompt: "func main() {", Options: Options{N: 4}}},
+		"hostile":  {hostile, Target{Model: "it's \"m\"", Endpoint: "http://h:8000/v1/", System: "be $terse 'ok'", Prompt: "a\nb \\ 'c' \"d\" $(e)", Options: Options{N: 2, Logprobs: ptr(3), PromptLogprobs: ptr(1)}}},
+		"lone":     {lone, Target{}},
+	}
+}
+
+func TestExportGolden(t *testing.T) {
+	for name, c := range exportCases() {
+		for _, format := range Formats() {
+			t.Run(name+"_"+format, func(t *testing.T) {
+				out, err := Export(format, c.p, c.t)
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden.RequireEqual(t, out)
+			})
+		}
+	}
+}
+
+func TestExportJSONParses(t *testing.T) {
+	for name, c := range exportCases() {
+		out, err := Export("openai", c.p, c.t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+		var back SamplingParams
+		b, _ := json.Marshal(map[string]any{"temperature": m["temperature"], "top_p": m["top_p"], "stop": m["stop"]})
+		if err := json.Unmarshal(b, &back); err != nil || back.Temperature != c.p.Temperature || !sliceEq(back.Stop.Strings, c.p.Stop.Strings) {
+			t.Errorf("%s: body does not carry the params back: %+v %v", name, back, err)
+		}
+	}
+}
+
+func TestExportCurlIsValidShell(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	for name, c := range exportCases() {
+		out, err := Export("curl", c.p, c.t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bash, "-n")
+		cmd.Stdin = strings.NewReader(out)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s: bash -n: %v %s\n%s", name, err, msg, out)
+		}
+		// The body bash would pass to curl is exactly the JSON.
+		echo := exec.Command(bash, "-c", "set -- "+strings.TrimSpace(strings.SplitN(out, "-d ", 2)[1])+"; printf %s \"$1\"")
+		got, err := echo.Output()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(got, &m); err != nil {
+			t.Errorf("%s: the shell-unquoted body is not JSON: %v\n%s", name, err, got)
+		}
+	}
+}
+
+func TestExportPythonParses(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3")
+	}
+	for name, c := range exportCases() {
+		for _, format := range []string{"twinkle", "vllm", "transformers"} {
+			out, err := Export(format, c.p, c.t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(py, "-c", "import ast,sys; ast.parse(sys.stdin.read())")
+			cmd.Stdin = strings.NewReader(out)
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s/%s: %v %s\n%s", name, format, err, msg, out)
+			}
+		}
+	}
+	// The hostile stop strings read back exactly through Python's own parser.
+	c := exportCases()["hostile"]
+	out, _ := Export("twinkle", c.p, c.t)
+	script := "import ast,sys,json\nt=ast.parse(sys.stdin.read())\nfor n in ast.walk(t):\n  if isinstance(n, ast.keyword) and n.arg=='stop': print(json.dumps(ast.literal_eval(n.value)))"
+	cmd := exec.Command(py, "-c", script)
+	cmd.Stdin = strings.NewReader(out)
+	got, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stops []string
+	if err := json.Unmarshal(got, &stops); err != nil || !sliceEq(stops, c.p.Stop.Strings) {
+		t.Fatalf("Python reads %q, want %q (%v)", stops, c.p.Stop.Strings, err)
+	}
+}
+
+func TestExportRefusesBadInput(t *testing.T) {
+	if _, err := Export("yaml", Default(), Target{}); err == nil || !strings.Contains(err.Error(), "unknown format") {
+		t.Fatalf("got %v", err)
+	}
+	p := Default()
+	p.TopP = 1.5
+	if _, err := Export("openai", p, Target{}); err == nil || !strings.Contains(err.Error(), "top_p") {
+		t.Fatalf("got %v", err)
+	}
+}

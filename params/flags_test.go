@@ -1,0 +1,121 @@
+package params
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func resolve(t *testing.T, withOptions bool, args ...string) (SamplingParams, Options, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	f := RegisterFlags(fs, withOptions)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("parse %v: %v", args, err)
+	}
+	return f.Resolve()
+}
+
+func TestFlagsApplyOverDefaults(t *testing.T) {
+	p, o, err := resolve(t, true, "--temperature", "0", "--top-k", "40", "--stop", "###", "--stop", `\n\n`, "--stop-token-id", "2", "--seed", "7", "--max-tokens", "64", "--logprobs", "5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Temperature != 0 || p.TopK != 40 || *p.Seed != 7 || *p.MaxTokens != 64 || p.TopP != 1 || *o.Logprobs != 5 {
+		t.Fatalf("%+v %+v", p, o)
+	}
+	if !sliceEq(p.Stop.Strings, []string{"###", "\n\n"}) || !sliceEq(p.Stop.TokenIDs, []int{2}) {
+		t.Fatalf("stop %+v", p.Stop)
+	}
+}
+
+func TestFlagsReportEveryProblemNamingTheFlag(t *testing.T) {
+	_, _, err := resolve(t, true, "--top-p", "1.5", "--top-k", "abc", "--temperature", "nan", "--stop", "", "--stop", `bad\q`, "--stop-token-id", "x", "-n", "3", "--logprobs", "99")
+	var fe *FlagError
+	if !errors.As(err, &fe) {
+		t.Fatalf("want FlagError, got %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"--top-p: must be in (0, 1], got 1.5", "--top-k:", "--temperature:", "--stop/--stop-token-id: stop string 1 is empty", `--stop: "bad\\q": unknown escape`, "--stop-token-id:", "--logprobs: must be in [0, 20]"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q in:\n%s", want, msg)
+		}
+	}
+}
+
+func TestFlagsGreedyWithSamples(t *testing.T) {
+	_, _, err := resolve(t, true, "--temperature", "0", "-n", "3")
+	if err == nil || !strings.Contains(err.Error(), "-n/--samples: n must be 1 when using greedy sampling, got 3") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestFlagsParamsFileThenOverride(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.json")
+	if err := os.WriteFile(path, []byte(`{"temperature": 0.3, "top_k": 5, "stop": "END"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := resolve(t, false, "--params", path, "--top-k", "9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Temperature != 0.3 || p.TopK != 9 || !p.Stop.Equal(StopString("END")) {
+		t.Fatalf("%+v", p)
+	}
+	if err := os.WriteFile(path, []byte("{\n \"temprature\": 0.3\n}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = resolve(t, false, "--params", path)
+	if err == nil || !strings.Contains(err.Error(), path+`:2: unknown field "temprature"`) {
+		t.Fatalf("got %v", err)
+	}
+	_, _, err = resolve(t, false, "--params", filepath.Join(dir, "missing.json"))
+	if err == nil || !strings.Contains(err.Error(), "--params:") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestFlagsHelpComesFromSpecTable(t *testing.T) {
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	RegisterFlags(fs, true)
+	for _, s := range Specs() {
+		if s.Kind == StopList {
+			continue
+		}
+		fl := fs.Lookup(s.Flag)
+		if fl == nil {
+			t.Fatalf("no flag --%s", s.Flag)
+		}
+		if !strings.Contains(fl.Usage, s.RangeText()) {
+			t.Errorf("--%s help %q lacks range %q", s.Flag, fl.Usage, s.RangeText())
+		}
+	}
+}
+
+func TestUnescapeEscape(t *testing.T) {
+	cases := map[string]string{
+		`###`: "###", `\n`: "\n", `a\tb`: "a\tb", `\\`: `\`, `\x1b`: "\x1b", `\u00e9`: "é", `\U0001F600`: "😀", `\"`: `"`,
+	}
+	for in, want := range cases {
+		got, err := Unescape(in)
+		if err != nil || got != want {
+			t.Errorf("Unescape(%q) = %q, %v; want %q", in, got, err, want)
+		}
+		if back, _ := Unescape(Escape(want)); back != want {
+			t.Errorf("Escape round trip of %q: %q", want, Escape(want))
+		}
+	}
+	for _, bad := range []string{`\`, `\q`, `\x1`, `\u12`, `\UFFFFFFFF`, `\xzz`} {
+		if _, err := Unescape(bad); err == nil {
+			t.Errorf("Unescape(%q) accepted", bad)
+		}
+	}
+	if got := Escape("a\nb\x1b\u202e"); got != `a\nb\x1b\u202e` {
+		t.Errorf("Escape shows controls: %q", got)
+	}
+}
