@@ -1,0 +1,291 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/ui/sanitize"
+)
+
+// TokenRenderer styles one fragment of one token of a sample column: the
+// seam where the logprob heatmap plugs in. tok is nil when the column holds
+// plain text (logprobs off). It runs once per fragment when a line enters the
+// column's styled cache, never per frame. A nil TokenRenderer means plain text.
+type TokenRenderer func(tok *backend.Token, index int, fragment string) string
+
+// Column is one sample: its streamed text, wrapped and cached for its width,
+// and its stop reason and timings.
+type Column struct {
+	Index int
+	Seed  *int64
+
+	tokens []backend.Token // when the run asked for logprobs
+	texts  []string        // one raw piece per token (or per text chunk)
+
+	Streaming bool
+	Reason    backend.StopReason
+	StoppedBy backend.StoppedBy
+	Err       *backend.Error
+
+	started, firstTok, lastTok time.Time
+	ttft                       time.Duration
+
+	// layout and caches
+	width, height int
+	wrap          *wrapper
+	styled        []string // styled line cache, "" when not built
+	styledOK      []bool
+	cacheKey      string // theme, heatmap mode, version: a change drops styled lines
+	offset        int
+	follow        bool
+}
+
+// NewColumn starts an empty column for sample index.
+func NewColumn(index int, seed *int64, started time.Time) *Column {
+	return &Column{Index: index, Seed: seed, started: started, follow: true, Streaming: true}
+}
+
+// Tokens returns the sample's tokens (nil when the run had no logprobs).
+func (c *Column) Tokens() []backend.Token { return c.tokens }
+
+// Text returns the whole raw text of the sample.
+func (c *Column) Text() string { return strings.Join(c.texts, "") }
+
+// TokenCount is the number of tokens received; -1 when unknown (no logprobs).
+func (c *Column) TokenCount() int {
+	if c.tokens == nil {
+		return -1
+	}
+	return len(c.tokens)
+}
+
+// AppendTokens adds tokens that arrived at time now.
+func (c *Column) AppendTokens(toks []backend.Token, now time.Time) {
+	if len(toks) == 0 {
+		return
+	}
+	c.mark(now)
+	if c.tokens == nil {
+		c.tokens = make([]backend.Token, 0, 256)
+	}
+	for _, t := range toks {
+		c.tokens = append(c.tokens, t)
+		c.appendPiece(t.Text)
+	}
+}
+
+// AppendText adds streamed text (runs without logprobs) that arrived at now.
+func (c *Column) AppendText(s string, now time.Time) {
+	if s == "" {
+		return
+	}
+	c.mark(now)
+	c.appendPiece(s)
+}
+
+func (c *Column) mark(now time.Time) {
+	if c.firstTok.IsZero() {
+		c.firstTok = now
+		c.ttft = now.Sub(c.started)
+	}
+	c.lastTok = now
+}
+
+func (c *Column) appendPiece(raw string) {
+	c.texts = append(c.texts, raw)
+	if c.wrap == nil {
+		return
+	}
+	before := c.wrap.Len()
+	c.wrap.Append(raw)
+	// The open line changed; lines before it are final and keep their cache.
+	c.growCache(before - 1)
+}
+
+func (c *Column) growCache(firstDirty int) {
+	n := c.wrap.Len()
+	for len(c.styled) < n {
+		c.styled = append(c.styled, "")
+		c.styledOK = append(c.styledOK, false)
+	}
+	for i := max(0, firstDirty); i < n; i++ {
+		c.styledOK[i] = false
+	}
+}
+
+// Finish records how the sample ended.
+func (c *Column) Finish(reason backend.StopReason, by backend.StoppedBy, err *backend.Error) {
+	c.Streaming = false
+	c.Reason, c.StoppedBy, c.Err = reason, by, err
+}
+
+// Badge is the footer's stop badge: `stop "###"`, `stop token 2`, `eos`,
+// `length`, `interrupted`, `error: …`, `cancelled`; sanitized.
+func (c *Column) Badge() string {
+	switch c.Reason {
+	case "":
+		return ""
+	case backend.StopStop:
+		switch c.StoppedBy.Kind {
+		case backend.StoppedByString:
+			return "stop " + sanitize.Line(strconv.Quote(c.StoppedBy.String))
+		case backend.StoppedByToken:
+			return "stop token " + strconv.Itoa(c.StoppedBy.TokenID)
+		case backend.StoppedByEOS:
+			return "eos"
+		}
+		return "stop"
+	case backend.StopError:
+		msg := "error"
+		if c.Err != nil {
+			msg = "error: " + sanitize.Line(c.Err.Error())
+		}
+		return msg
+	}
+	return sanitize.Line(string(c.Reason))
+}
+
+// Stats is the footer's numbers: tokens, tokens per second, time to first token.
+func (c *Column) Stats() string {
+	var parts []string
+	if n := c.TokenCount(); n >= 0 {
+		parts = append(parts, fmt.Sprintf("%d tok", n))
+	}
+	if n := c.TokenCount(); n > 1 && c.lastTok.After(c.firstTok) {
+		tps := float64(n-1) / c.lastTok.Sub(c.firstTok).Seconds()
+		parts = append(parts, fmt.Sprintf("%.1f tok/s", tps))
+	}
+	if !c.firstTok.IsZero() {
+		parts = append(parts, "ttft "+formatDuration(c.ttft))
+	}
+	return strings.Join(parts, " · ")
+}
+
+func formatDuration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	return d.Round(time.Second).String()
+}
+
+// SetSize lays the column out for a body of width x height text cells.
+// Rewrapping happens only when the width changes.
+func (c *Column) SetSize(width, height int) {
+	width = max(1, width)
+	c.height = max(1, height)
+	if c.wrap == nil || c.width != width {
+		c.width = width
+		c.wrap = newWrapper(width)
+		for _, t := range c.texts {
+			c.wrap.Append(t)
+		}
+		c.styled = c.styled[:0]
+		c.styledOK = c.styledOK[:0]
+		c.growCache(0)
+	}
+	c.clampOffset()
+}
+
+// Lines is the number of wrapped lines.
+func (c *Column) Lines() int {
+	if c.wrap == nil {
+		return 0
+	}
+	return c.wrap.Len()
+}
+
+func (c *Column) maxOffset() int { return max(0, c.Lines()-c.height) }
+
+func (c *Column) clampOffset() {
+	if c.follow {
+		c.offset = c.maxOffset()
+	}
+	c.offset = max(0, min(c.offset, c.maxOffset()))
+}
+
+// Scroll moves the view by delta lines; scrolling to the bottom resumes
+// following the tail, scrolling up stops it.
+func (c *Column) Scroll(delta int) {
+	c.offset += delta
+	c.follow = false
+	if c.offset >= c.maxOffset() {
+		c.follow = true
+	}
+	c.clampOffset()
+}
+
+// ScrollTo jumps to the top (follow false) or the tail (follow true).
+func (c *Column) ScrollTo(tail bool) {
+	c.follow = tail
+	if !tail {
+		c.offset = 0
+	}
+	c.clampOffset()
+}
+
+// Following reports whether the view sticks to the tail.
+func (c *Column) Following() bool { return c.follow }
+
+// Offset is the first visible line.
+func (c *Column) Offset() int { return c.offset }
+
+// BodyLines returns the visible window of styled lines, each padded to the
+// column width. Only lines not yet in the cache are styled; the key holds
+// everything styling depends on besides the text (theme, heatmap mode).
+func (c *Column) BodyLines(key string, render TokenRenderer, plain func(string) string) []string {
+	if c.wrap == nil {
+		return nil
+	}
+	if key != c.cacheKey {
+		c.cacheKey = key
+		for i := range c.styledOK {
+			c.styledOK[i] = false
+		}
+	}
+	c.clampOffset()
+	end := min(c.wrap.Len(), c.offset+c.height)
+	out := make([]string, 0, c.height)
+	for i := c.offset; i < end; i++ {
+		if !c.styledOK[i] {
+			c.styled[i] = c.styleLine(i, render, plain)
+			c.styledOK[i] = true
+		}
+		out = append(out, c.styled[i])
+	}
+	return out
+}
+
+func (c *Column) styleLine(i int, render TokenRenderer, plain func(string) string) string {
+	var b strings.Builder
+	if render == nil {
+		var txt strings.Builder
+		c.wrap.segments(i, func(_ int, frag string) { txt.WriteString(frag) })
+		if txt.Len() > 0 {
+			b.WriteString(plain(txt.String()))
+		}
+	} else {
+		c.wrap.segments(i, func(t int, frag string) {
+			var tok *backend.Token
+			if c.tokens != nil && t < len(c.tokens) {
+				tok = &c.tokens[t]
+			}
+			b.WriteString(render(tok, t, frag))
+		})
+	}
+	if pad := c.width - c.wrap.lines[i].width; pad > 0 {
+		b.WriteString(strings.Repeat(" ", pad))
+	}
+	return b.String()
+}
+
+// lineWidthOK is a debugging aid for tests: every cached line has exactly the
+// column's width.
+func (c *Column) lineWidthOK(line string) bool { return ansi.StringWidth(line) == c.width }

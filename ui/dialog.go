@@ -1,0 +1,242 @@
+package ui
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/ui/sanitize"
+)
+
+// exportTarget describes the current screen for params' exporters.
+func (m *Model) exportTarget() params.Target {
+	t := params.Target{API: m.api, Model: m.modelName, Prompt: m.prompt.Value(), Options: m.panel.O}
+	if m.c.Endpoint != "" {
+		t.Endpoint = strings.TrimSuffix(m.c.Endpoint, "/")
+		if !strings.HasSuffix(t.Endpoint, "/v1") {
+			t.Endpoint += "/v1"
+		}
+	}
+	if m.api == params.Chat {
+		t.System = m.system.Value()
+	}
+	return t
+}
+
+// exportParams returns the parameters an export shows: with an unlocked seed,
+// the seed the last run drew, so the export reproduces what is on screen.
+func (m *Model) exportParams() params.SamplingParams {
+	p := m.panel.P.Clone()
+	if !m.panel.SeedLocked && p.Seed == nil && m.seedRun != "" {
+		var s int64
+		if _, err := fmt.Sscan(m.seedRun, &s); err == nil {
+			p.Seed = &s
+		}
+	}
+	return p
+}
+
+func (m *Model) exportText() (string, error) {
+	f := params.Formats()
+	return params.Export(f[m.exportTab%len(f)], m.exportParams(), m.exportTarget())
+}
+
+var exportExt = map[string]string{"twinkle": "py", "vllm": "py", "transformers": "py", "openai": "json", "curl": "sh"}
+
+func (m *Model) openFileDialog(act fileAction, initial string, ret modalKind) {
+	m.modal, m.fileAct, m.fileReturn = modalFile, act, ret
+	m.fileInput.SetValue(initial)
+	m.fileInput.CursorEnd()
+}
+
+func (m *Model) handleModalKey(msg tea.KeyPressMsg) tea.Cmd {
+	d := &m.c.Keys.Dialog
+	if m.modal == modalFile {
+		switch {
+		case key.Matches(msg, d.Close):
+			m.modal = m.fileReturn
+			return nil
+		case key.Matches(msg, d.Accept):
+			return m.acceptFile(strings.TrimSpace(m.fileInput.Value()))
+		}
+		var cmd tea.Cmd
+		m.fileInput, cmd = m.fileInput.Update(msg)
+		return cmd
+	}
+	if key.Matches(msg, d.Close) {
+		m.modal = modalNone
+		return nil
+	}
+	switch m.modal {
+	case modalExport:
+		n := len(params.Formats())
+		switch {
+		case key.Matches(msg, d.Left), key.Matches(msg, m.c.Keys.Global.Prev):
+			m.exportTab = (m.exportTab + n - 1) % n
+		case key.Matches(msg, d.Right), key.Matches(msg, m.c.Keys.Global.Next):
+			m.exportTab = (m.exportTab + 1) % n
+		case key.Matches(msg, d.Copy):
+			text, err := m.exportText()
+			if err != nil {
+				m.setStatus("export: "+err.Error(), true)
+				return nil
+			}
+			m.setStatus("copied "+params.Formats()[m.exportTab]+" export to the clipboard (OSC 52)", false)
+			// The only place twinkle writes the clipboard: on this key.
+			return tea.SetClipboard(text)
+		case key.Matches(msg, d.Write):
+			f := params.Formats()[m.exportTab]
+			m.openFileDialog(fileWriteExport, filepath.Join(m.cfg.Dir, "twinkle-"+f+"."+exportExt[f]), modalExport)
+			return m.fileInput.Focus()
+		}
+	case modalModels:
+		switch {
+		case key.Matches(msg, d.Up):
+			m.pickIdx = max(0, m.pickIdx-1)
+		case key.Matches(msg, d.Down):
+			m.pickIdx = min(max(0, len(m.models)-1), m.pickIdx+1)
+		case key.Matches(msg, d.Accept):
+			if m.pickIdx < len(m.models) {
+				m.modelName = m.models[m.pickIdx].ID
+				m.setStatus("model: "+sanitize.Line(m.modelName), false)
+			}
+			m.modal = modalNone
+		}
+	case modalPresets:
+		switch {
+		case key.Matches(msg, d.Up):
+			m.pickIdx = max(0, m.pickIdx-1)
+		case key.Matches(msg, d.Down):
+			m.pickIdx = min(max(0, len(m.presets)-1), m.pickIdx+1)
+		case key.Matches(msg, d.Accept):
+			if m.pickIdx < len(m.presets) {
+				return m.loadPresetCmd(m.presets[m.pickIdx])
+			}
+		case key.Matches(msg, d.SavePreset):
+			m.openFileDialog(fileSavePreset, "", modalPresets)
+			return m.fileInput.Focus()
+		}
+	}
+	return nil
+}
+
+func (m *Model) acceptFile(path string) tea.Cmd {
+	if path == "" {
+		m.setStatus("a file name is needed", true)
+		return nil
+	}
+	act := m.fileAct
+	m.modal = m.fileReturn
+	switch act {
+	case fileSaveSession:
+		return saveSessionCmd(m.snapshot(), path)
+	case fileOpenSession:
+		return loadSessionCmd(path)
+	case fileWriteExport:
+		text, err := m.exportText()
+		if err != nil {
+			m.setStatus("export: "+err.Error(), true)
+			return nil
+		}
+		return func() tea.Msg {
+			if err := writeFileAtomic(path, []byte(text)); err != nil {
+				return statusMsg{"export: " + err.Error(), true}
+			}
+			return statusMsg{"export written to " + path, false}
+		}
+	case fileSavePreset:
+		return tea.Sequence(m.savePresetCmd(path), m.listPresets())
+	}
+	return nil
+}
+
+// renderDialog draws the open dialog in area (the right side of the body).
+func (m *Model) renderDialog(area Rect) []string {
+	st := m.c.Styles.Dialog
+	in := inner(area)
+	var lines []string
+	title := ""
+	switch m.modal {
+	case modalExport:
+		title = "export parameters"
+		var tabs []string
+		for i, f := range params.Formats() {
+			s := st.Tab
+			if i == m.exportTab {
+				s = st.TabSelected
+			}
+			tabs = append(tabs, s.Render(" "+f+" "))
+		}
+		lines = append(lines, strings.Join(tabs, " "), "")
+		text, err := m.exportText()
+		if err != nil {
+			lines = append(lines, wrapStyled(m.c.Styles.Slider.Invalid, "cannot export: "+sanitize.Line(err.Error()), in.W)...)
+		} else {
+			for _, l := range strings.Split(strings.TrimRight(sanitize.Text(text), "\n"), "\n") {
+				lines = append(lines, st.Code.Render(ansi.Truncate(l, in.W, "…")))
+			}
+		}
+	case modalModels:
+		title = "pick a model"
+		if len(m.models) == 0 {
+			msg := "no models listed yet"
+			if m.conn == connFailed {
+				msg = "could not list models: " + m.connErr
+			}
+			lines = append(lines, m.c.Styles.App.Dim.Render(msg))
+		}
+		lines = append(lines, m.pickList(len(m.models), in.H, func(i int) string {
+			s := sanitize.Line(m.models[i].ID)
+			if m.models[i].MaxModelLen > 0 {
+				s += fmt.Sprintf("  (context %d)", m.models[i].MaxModelLen)
+			}
+			return s
+		})...)
+	case modalPresets:
+		title = "presets"
+		dir, _ := m.presetDir()
+		lines = append(lines, m.c.Styles.App.Dim.Render(ansi.Truncate("in "+dir, in.W, "…")), "")
+		if len(m.presets) == 0 {
+			lines = append(lines, m.c.Styles.App.Dim.Render("no presets yet: press s to save the current parameters"))
+		}
+		lines = append(lines, m.pickList(len(m.presets), in.H-2, func(i int) string { return m.presets[i] })...)
+	case modalFile:
+		switch m.fileAct {
+		case fileSaveSession:
+			title = "save session to"
+		case fileOpenSession:
+			title = "open session"
+		case fileWriteExport:
+			title = "write export to"
+		case fileSavePreset:
+			title = "save preset as (name)"
+		}
+		m.fileInput.SetWidth(max(1, in.W-2))
+		lines = append(lines, "", "> "+m.fileInput.View(), "",
+			m.c.Styles.App.Dim.Render("enter to confirm, esc to go back"))
+	}
+	return m.frame(area, title, true, textLines(strings.Join(lines, "\n"), in.W, in.H))
+}
+
+func (m *Model) pickList(n, h int, label func(int) string) []string {
+	st := m.c.Styles.Dialog
+	first := 0
+	if h > 0 && m.pickIdx >= h {
+		first = m.pickIdx - h + 1
+	}
+	var out []string
+	for i := first; i < n && len(out) < max(1, h); i++ {
+		s := st.Item
+		mark := "  "
+		if i == m.pickIdx {
+			s, mark = st.ItemSelected, "▸ "
+		}
+		out = append(out, s.Render(mark+label(i)))
+	}
+	return out
+}

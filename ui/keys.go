@@ -1,0 +1,134 @@
+package ui
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap is every key binding of the playground, grouped by where focus is.
+// Keys that work while typing in the prompt use ctrl, alt or function keys;
+// plain letters belong to the panels that do not take text.
+type KeyMap struct {
+	Global  GlobalKeys
+	Params  ParamKeys
+	Samples SampleKeys
+	Dialog  DialogKeys
+}
+
+// GlobalKeys work from every focus.
+type GlobalKeys struct {
+	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Help, Quit key.Binding
+}
+
+// ParamKeys act on the parameter panel.
+type ParamKeys struct {
+	Up, Down, Left, Right, CoarseLeft, CoarseRight, Edit, Reset, ResetAll, Lock key.Binding
+}
+
+// SampleKeys act on the sample area.
+type SampleKeys struct {
+	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom key.Binding
+}
+
+// DialogKeys act inside an open dialog (export, pickers, file names).
+type DialogKeys struct {
+	Up, Down, Left, Right, Accept, Close, Copy, Write, SavePreset key.Binding
+}
+
+// DefaultKeyMap returns a fresh key map; each program owns its copy.
+func DefaultKeyMap() KeyMap {
+	b := func(keys []string, k, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
+	}
+	return KeyMap{
+		Global: GlobalKeys{
+			Run:     b([]string{"ctrl+r", "f5"}, "ctrl+r", "run"),
+			Cancel:  b([]string{"esc"}, "esc", "cancel run"),
+			Next:    b([]string{"tab"}, "tab", "next pane"),
+			Prev:    b([]string{"shift+tab"}, "shift+tab", "previous pane"),
+			Mode:    b([]string{"ctrl+t"}, "ctrl+t", "chat/completion"),
+			Models:  b([]string{"ctrl+l"}, "ctrl+l", "pick model"),
+			Export:  b([]string{"ctrl+x", "x"}, "x/ctrl+x", "export params"),
+			Save:    b([]string{"ctrl+s"}, "ctrl+s", "save session"),
+			Open:    b([]string{"ctrl+o"}, "ctrl+o", "open session"),
+			Presets: b([]string{"ctrl+p"}, "ctrl+p", "presets"),
+			Help:    b([]string{"f1", "?"}, "?/f1", "more keys"),
+			Quit:    b([]string{"ctrl+c"}, "ctrl+c", "quit"),
+		},
+		Params: ParamKeys{
+			Up:          b([]string{"up", "k"}, "↑/k", "previous slider"),
+			Down:        b([]string{"down", "j"}, "↓/j", "next slider"),
+			Left:        b([]string{"left", "h"}, "←/h", "step down"),
+			Right:       b([]string{"right", "l"}, "→/l", "step up"),
+			CoarseLeft:  b([]string{"shift+left", "H"}, "shift+←", "big step down"),
+			CoarseRight: b([]string{"shift+right", "L"}, "shift+→", "big step up"),
+			Edit:        b([]string{"enter"}, "enter/0-9", "type exact value"),
+			Reset:       b([]string{"r"}, "r", "reset slider"),
+			ResetAll:    b([]string{"R"}, "R", "reset all"),
+			Lock:        b([]string{"space"}, "space", "lock/unlock seed"),
+		},
+		Samples: SampleKeys{
+			Left:     b([]string{"left", "h"}, "←/h", "previous sample"),
+			Right:    b([]string{"right", "l"}, "→/l", "next sample"),
+			Up:       b([]string{"up", "k"}, "↑/k", "scroll up"),
+			Down:     b([]string{"down", "j"}, "↓/j", "scroll down"),
+			PageUp:   b([]string{"pgup", "b"}, "pgup", "page up"),
+			PageDown: b([]string{"pgdown", "f", "space"}, "pgdn", "page down"),
+			Top:      b([]string{"home", "g"}, "g/home", "top"),
+			Bottom:   b([]string{"end", "G"}, "G/end", "follow tail"),
+			Zoom:     b([]string{"z"}, "z", "zoom sample"),
+		},
+		Dialog: DialogKeys{
+			Up:         b([]string{"up", "k"}, "↑/k", "up"),
+			Down:       b([]string{"down", "j"}, "↓/j", "down"),
+			Left:       b([]string{"left", "h"}, "←/h", "previous"),
+			Right:      b([]string{"right", "l"}, "→/l", "next"),
+			Accept:     b([]string{"enter"}, "enter", "choose"),
+			Close:      b([]string{"esc"}, "esc", "close"),
+			Copy:       b([]string{"c"}, "c", "copy (OSC 52)"),
+			Write:      b([]string{"w"}, "w", "write to file"),
+			SavePreset: b([]string{"s"}, "s", "save current as…"),
+		},
+	}
+}
+
+// focusHelp adapts the key map to bubbles/help for the current focus, so the
+// help footer is generated from the same bindings Update matches.
+type focusHelp struct {
+	k     *KeyMap
+	focus focusArea
+	modal modalKind
+}
+
+func (h focusHelp) ShortHelp() []key.Binding {
+	g := h.k.Global
+	switch {
+	case h.modal == modalExport:
+		d := h.k.Dialog
+		return []key.Binding{d.Left, d.Right, d.Copy, d.Write, d.Close}
+	case h.modal == modalPresets:
+		d := h.k.Dialog
+		return []key.Binding{d.Up, d.Down, d.Accept, d.SavePreset, d.Close}
+	case h.modal != modalNone:
+		d := h.k.Dialog
+		return []key.Binding{d.Up, d.Down, d.Accept, d.Close}
+	}
+	switch h.focus {
+	case focusParams:
+		p := h.k.Params
+		return []key.Binding{g.Run, p.Down, p.Right, p.Edit, p.Reset, g.Next, g.Help}
+	case focusSamples:
+		s := h.k.Samples
+		return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.Zoom, g.Next, g.Help}
+	}
+	return []key.Binding{g.Run, g.Cancel, g.Next, g.Mode, g.Save, g.Help, g.Quit}
+}
+
+func (h focusHelp) FullHelp() [][]key.Binding {
+	g, p, s := h.k.Global, h.k.Params, h.k.Samples
+	return [][]key.Binding{
+		{g.Run, g.Cancel, g.Next, g.Prev, g.Mode, g.Models},
+		{g.Export, g.Save, g.Open, g.Presets, g.Help, g.Quit},
+		{p.Up, p.Down, p.Left, p.Right, p.CoarseLeft, p.CoarseRight},
+		{p.Edit, p.Reset, p.ResetAll, p.Lock},
+		{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
+		{s.Top, s.Bottom, s.Zoom},
+	}
+}

@@ -1,0 +1,867 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/textarea"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/ui/sanitize"
+)
+
+type focusArea int
+
+const (
+	focusSystem focusArea = iota
+	focusPrompt
+	focusParams
+	focusSamples
+)
+
+type modalKind int
+
+const (
+	modalNone modalKind = iota
+	modalExport
+	modalModels
+	modalPresets
+	modalFile
+)
+
+type fileAction int
+
+const (
+	fileSaveSession fileAction = iota
+	fileOpenSession
+	fileWriteExport
+	fileSavePreset
+)
+
+type connState int
+
+const (
+	connUnknown connState = iota
+	connOK
+	connFailed
+	connOffline
+)
+
+// Minimum screen the playground draws; below it says so.
+const (
+	minScreenW = 60
+	minScreenH = 16
+	minColumnW = 28
+	minColumnH = 6
+)
+
+// runState is one run: its context, bridge and assembled response.
+type runState struct {
+	id       int
+	ctx      context.Context
+	cancel   context.CancelFunc
+	req      backend.Request
+	bridge   *backend.Bridge
+	asm      *backend.Assembler
+	started  time.Time
+	done     bool
+	canceled bool
+	logprobs bool
+}
+
+// Messages. Each command reports with one of these; Update applies them.
+type (
+	runStartedMsg struct {
+		run *runState
+		ch  <-chan backend.Event
+		err error
+	}
+	runUpdateMsg struct {
+		run *runState
+		u   backend.Update
+		ok  bool
+		at  time.Time
+	}
+	modelsMsg struct {
+		models []backend.Model
+		err    error
+	}
+	statusMsg struct {
+		text string
+		err  bool
+	}
+	sessionLoadedMsg struct {
+		s    *Session
+		path string
+		err  error
+	}
+	presetsListedMsg struct {
+		names []string
+		err   error
+	}
+	presetLoadedMsg struct {
+		name string
+		p    Preset
+		err  error
+	}
+)
+
+// Model is the playground's root model, the only tea.Model in ui.
+type Model struct {
+	c   *Common
+	cfg Config
+
+	focus     focusArea
+	modal     modalKind
+	api       params.API
+	modelName string
+	conn      connState
+	connErr   string
+	models    []backend.Model
+
+	system, prompt textarea.Model
+	panel          *ParamPanel
+
+	cols     []*Column
+	colFocus int
+	zoom     int
+	grid     GridLayout
+
+	run     *runState
+	runSeq  int
+	seedRun string // the seed the last unlocked run drew, shown on the seed row
+
+	status    string
+	statusErr bool
+	help      help.Model
+	fullHelp  bool
+	spin      spinner.Model
+	spinning  bool
+
+	rects    layoutRects
+	dragging int // panel row being dragged, or -1
+
+	// dialogs
+	exportTab  int
+	pickIdx    int
+	presets    []string
+	fileInput  textinput.Model
+	fileAct    fileAction
+	fileReturn modalKind
+	loaded     *Session // the session shown when the run came from a file
+	loadedPath string
+}
+
+type layoutRects struct {
+	header, panel, system, prompt, samples, status, help Rect
+	panelOuter, systemOuter, promptOuter, samplesOuter   Rect
+}
+
+// New builds a playground program model from cfg.
+func New(cfg Config) *Model {
+	c := &Common{
+		Keys:     DefaultKeyMap(),
+		Sampler:  cfg.Sampler,
+		IsDark:   cfg.IsDark,
+		Now:      cfg.Now,
+		NewSeed:  cfg.NewSeed,
+		Ctx:      cfg.Context,
+		Endpoint: cfg.Endpoint,
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.NewSeed == nil {
+		c.NewSeed = func() int64 { return rand.Int64N(1 << 31) }
+	}
+	if c.Ctx == nil {
+		c.Ctx = context.Background()
+	}
+	m := &Model{c: c, cfg: cfg, zoom: -1, dragging: -1, focus: focusPrompt}
+	m.setTheme(cfg.IsDark)
+	m.api = cfg.API
+	if m.api == "" {
+		m.api = params.Chat
+	}
+	m.modelName = cfg.Model
+	m.system = textarea.New()
+	m.system.Placeholder = "optional system message"
+	m.system.ShowLineNumbers = false
+	m.system.SetValue(cfg.System)
+	m.prompt = textarea.New()
+	m.prompt.Placeholder = "write a prompt, then ctrl+r to run"
+	m.prompt.ShowLineNumbers = false
+	m.prompt.SetValue(cfg.Prompt)
+	m.applyTextareaStyles()
+	m.prompt.Focus()
+	m.panel = NewParamPanel(cfg.Params, cfg.Options)
+	m.help = help.New()
+	m.help.Styles = c.Styles.Help
+	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	m.fileInput = textinput.New()
+	m.fileInput.Prompt = ""
+	if cfg.Sampler == nil {
+		m.conn = connOffline
+	}
+	if cfg.Session != nil {
+		m.showSession(cfg.Session, cfg.SessionPath)
+	}
+	m.status = "ready"
+	return m
+}
+
+func (m *Model) setTheme(isDark bool) {
+	m.c.IsDark = isDark
+	m.c.Styles = newStyleSet(isDark)
+	m.c.border = newBorderPieces(m.c.Styles.App.Border)
+	m.c.borderFocused = newBorderPieces(m.c.Styles.App.BorderFocused)
+	if isDark {
+		m.c.ThemeKey = "default-dark"
+	} else {
+		m.c.ThemeKey = "default-light"
+	}
+	m.help.Styles = m.c.Styles.Help
+	m.applyTextareaStyles()
+}
+
+func (m *Model) applyTextareaStyles() {
+	st := m.c.Styles.TextArea
+	m.system.SetStyles(st)
+	m.prompt.SetStyles(st)
+}
+
+// Common returns the program's context (the heatmap/theme integration sets
+// TokenRenderer and keys through it).
+func (m *Model) Common() *Common { return m.c }
+
+// Panel returns the parameter panel (tests, main).
+func (m *Model) Panel() *ParamPanel { return m.panel }
+
+// Columns returns the sample columns of the current run.
+func (m *Model) Columns() []*Column { return m.cols }
+
+// Init asks the terminal for its background and the server for its models.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{tea.RequestBackgroundColor}
+	if m.c.Sampler != nil {
+		cmds = append(cmds, m.listModels())
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) listModels() tea.Cmd {
+	s, ctx := m.c.Sampler, m.c.Ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		ms, err := s.Models(ctx)
+		return modelsMsg{ms, err}
+	}
+}
+
+// typing reports whether printable keys belong to a text field.
+func (m *Model) typing() bool {
+	if m.modal == modalFile {
+		return true
+	}
+	if m.modal != modalNone {
+		return false
+	}
+	return m.focus == focusPrompt || m.focus == focusSystem || (m.focus == focusParams && m.panel.Editing())
+}
+
+// Update routes every message in one switch.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.c.Width, m.c.Height = msg.Width, msg.Height
+		m.relayout()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		m.setTheme(msg.IsDark())
+		return m, nil
+	case tea.KeyPressMsg:
+		return m, m.handleKey(msg)
+	case tea.PasteMsg:
+		return m, m.handlePaste(msg)
+	case tea.MouseClickMsg, tea.MouseMotionMsg, tea.MouseReleaseMsg, tea.MouseWheelMsg:
+		return m, m.handleMouse(msg.(tea.MouseMsg))
+	case spinner.TickMsg:
+		if !m.streaming() {
+			m.spinning = false
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case runStartedMsg:
+		return m, m.onRunStarted(msg)
+	case runUpdateMsg:
+		return m, m.onRunUpdate(msg)
+	case modelsMsg:
+		if msg.err != nil {
+			m.conn, m.connErr = connFailed, sanitize.Line(msg.err.Error())
+			return m, nil
+		}
+		m.conn, m.connErr, m.models = connOK, "", msg.models
+		if m.modelName == "" && len(msg.models) > 0 {
+			m.modelName = msg.models[0].ID
+		}
+		return m, nil
+	case statusMsg:
+		m.setStatus(msg.text, msg.err)
+		return m, nil
+	case sessionLoadedMsg:
+		if msg.err != nil {
+			m.setStatus(msg.err.Error(), true)
+			return m, nil
+		}
+		m.modal = modalNone
+		m.showSession(msg.s, msg.path)
+		return m, nil
+	case presetsListedMsg:
+		if msg.err != nil {
+			m.setStatus(msg.err.Error(), true)
+		}
+		m.presets = msg.names
+		m.pickIdx = min(m.pickIdx, max(0, len(m.presets)-1))
+		return m, nil
+	case presetLoadedMsg:
+		if msg.err != nil {
+			m.setStatus(msg.err.Error(), true)
+			return m, nil
+		}
+		m.applyPreset(msg.p)
+		m.modal = modalNone
+		m.setStatus("preset "+sanitize.Line(msg.name)+" loaded", false)
+		return m, nil
+	}
+	// Everything else (cursor blink and the like) goes to the focused editor.
+	return m, m.updateEditors(msg)
+}
+
+func (m *Model) updateEditors(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	switch {
+	case m.modal == modalFile:
+		m.fileInput, cmd = m.fileInput.Update(msg)
+	case m.focus == focusPrompt:
+		m.prompt, cmd = m.prompt.Update(msg)
+	case m.focus == focusSystem:
+		m.system, cmd = m.system.Update(msg)
+	case m.focus == focusParams && m.panel.Editing():
+		cmd = m.panel.UpdateInput(msg)
+	}
+	return cmd
+}
+
+func (m *Model) setStatus(s string, isErr bool) {
+	m.status, m.statusErr = sanitize.Line(s), isErr
+}
+
+func (m *Model) streaming() bool { return m.run != nil && !m.run.done }
+
+func (m *Model) handlePaste(msg tea.PasteMsg) tea.Cmd {
+	if m.modal == modalNone && m.focus == focusParams && !m.panel.Editing() {
+		// Pasting a number onto a slider edits it exactly.
+		cmd := m.panel.StartEdit("")
+		m.panel.input.SetValue("")
+		return tea.Batch(cmd, m.panel.UpdateInput(msg))
+	}
+	return m.updateEditors(msg)
+}
+
+func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := &m.c.Keys
+	if key.Matches(msg, k.Global.Quit) {
+		if m.run != nil && m.run.cancel != nil {
+			m.run.cancel()
+		}
+		return tea.Quit
+	}
+	if m.modal != modalNone {
+		return m.handleModalKey(msg)
+	}
+	if m.focus == focusParams && m.panel.Editing() {
+		switch {
+		case key.Matches(msg, k.Dialog.Accept):
+			m.panel.CommitEdit()
+			return nil
+		case key.Matches(msg, k.Dialog.Close):
+			m.panel.CancelEdit()
+			return nil
+		case key.Matches(msg, k.Global.Run):
+			m.panel.CommitEdit()
+			if m.panel.Editing() {
+				return nil
+			}
+			return m.startRun()
+		}
+		return m.panel.UpdateInput(msg)
+	}
+	printable := msg.Text != "" && msg.Mod&^(tea.ModShift) == 0
+	textual := m.typing() && printable
+	if !textual {
+		switch {
+		case key.Matches(msg, k.Global.Run):
+			return m.startRun()
+		case key.Matches(msg, k.Global.Cancel):
+			m.cancelRun()
+			return nil
+		case key.Matches(msg, k.Global.Next):
+			m.cycleFocus(1)
+			return nil
+		case key.Matches(msg, k.Global.Prev):
+			m.cycleFocus(-1)
+			return nil
+		case key.Matches(msg, k.Global.Mode):
+			m.toggleMode()
+			return nil
+		case key.Matches(msg, k.Global.Models):
+			m.modal, m.pickIdx = modalModels, 0
+			for i, mo := range m.models {
+				if mo.ID == m.modelName {
+					m.pickIdx = i
+				}
+			}
+			if m.c.Sampler != nil {
+				return m.listModels()
+			}
+			return nil
+		case key.Matches(msg, k.Global.Export):
+			m.modal = modalExport
+			return nil
+		case key.Matches(msg, k.Global.Save):
+			m.openFileDialog(fileSaveSession, m.defaultSessionPath(), modalNone)
+			return m.fileInput.Focus()
+		case key.Matches(msg, k.Global.Open):
+			p := m.loadedPath
+			if p == "" {
+				p = m.defaultSessionPath()
+			}
+			m.openFileDialog(fileOpenSession, p, modalNone)
+			return m.fileInput.Focus()
+		case key.Matches(msg, k.Global.Presets):
+			m.modal, m.pickIdx = modalPresets, 0
+			return m.listPresets()
+		case key.Matches(msg, k.Global.Help):
+			m.fullHelp = !m.fullHelp
+			m.relayout()
+			return nil
+		}
+	}
+	switch m.focus {
+	case focusParams:
+		return m.handleParamKey(msg)
+	case focusSamples:
+		m.handleSampleKey(msg)
+		return nil
+	}
+	return m.updateEditors(msg)
+}
+
+func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := &m.c.Keys.Params
+	switch {
+	case key.Matches(msg, k.Up):
+		m.panel.Move(-1)
+	case key.Matches(msg, k.Down):
+		m.panel.Move(1)
+	case key.Matches(msg, k.CoarseLeft):
+		m.panel.Step(-1, true)
+	case key.Matches(msg, k.CoarseRight):
+		m.panel.Step(1, true)
+	case key.Matches(msg, k.Left):
+		m.panel.Step(-1, false)
+	case key.Matches(msg, k.Right):
+		m.panel.Step(1, false)
+	case key.Matches(msg, k.Edit):
+		return m.panel.StartEdit("")
+	case key.Matches(msg, k.ResetAll):
+		m.panel.ResetAll()
+		m.seedRun = ""
+		m.setStatus("all parameters reset to defaults", false)
+	case key.Matches(msg, k.Reset):
+		m.panel.Reset()
+		if m.panel.Focused().Key == "seed" {
+			m.seedRun = ""
+		}
+	case key.Matches(msg, k.Lock) && m.panel.Focused().Key == "seed":
+		m.panel.ToggleSeedLock()
+		if m.panel.SeedLocked && m.panel.P.Seed == nil && m.seedRun != "" {
+			// Locking right after a run keeps the seed that run drew.
+			var s int64
+			if _, err := fmt.Sscan(m.seedRun, &s); err == nil {
+				m.panel.P.Seed = &s
+			}
+		}
+	default:
+		if t := msg.Text; len(t) == 1 && (t[0] >= '0' && t[0] <= '9' || t[0] == '-' || t[0] == '.' || t[0] == '"') {
+			return m.panel.StartEdit(t)
+		}
+	}
+	return nil
+}
+
+func (m *Model) handleSampleKey(msg tea.KeyPressMsg) {
+	k := &m.c.Keys.Samples
+	if len(m.cols) == 0 {
+		return
+	}
+	col := m.cols[m.colFocus]
+	page := max(1, col.height-1)
+	switch {
+	case key.Matches(msg, k.Left):
+		m.focusColumn(m.colFocus - 1)
+	case key.Matches(msg, k.Right):
+		m.focusColumn(m.colFocus + 1)
+	case key.Matches(msg, k.Up):
+		col.Scroll(-1)
+	case key.Matches(msg, k.Down):
+		col.Scroll(1)
+	case key.Matches(msg, k.PageUp):
+		col.Scroll(-page)
+	case key.Matches(msg, k.PageDown):
+		col.Scroll(page)
+	case key.Matches(msg, k.Top):
+		col.ScrollTo(false)
+	case key.Matches(msg, k.Bottom):
+		col.ScrollTo(true)
+	case key.Matches(msg, k.Zoom):
+		if m.zoom >= 0 {
+			m.zoom = -1
+		} else {
+			m.zoom = m.colFocus
+		}
+		m.relayout()
+	}
+}
+
+func (m *Model) focusColumn(i int) {
+	if len(m.cols) == 0 {
+		return
+	}
+	m.colFocus = (i%len(m.cols) + len(m.cols)) % len(m.cols)
+	if m.zoom >= 0 {
+		m.zoom = m.colFocus
+	}
+	m.relayout()
+}
+
+func (m *Model) cycleFocus(d int) {
+	order := []focusArea{focusPrompt, focusParams, focusSamples}
+	if m.api == params.Chat {
+		order = []focusArea{focusSystem, focusPrompt, focusParams, focusSamples}
+	}
+	cur := 0
+	for i, f := range order {
+		if f == m.focus {
+			cur = i
+		}
+	}
+	m.setFocus(order[((cur+d)%len(order)+len(order))%len(order)])
+}
+
+func (m *Model) setFocus(f focusArea) {
+	if m.panel.Editing() && f != focusParams {
+		m.panel.CancelEdit()
+	}
+	m.focus = f
+	m.prompt.Blur()
+	m.system.Blur()
+	switch f {
+	case focusPrompt:
+		m.prompt.Focus()
+	case focusSystem:
+		m.system.Focus()
+	}
+}
+
+func (m *Model) toggleMode() {
+	if m.api == params.Chat {
+		m.api = params.Completion
+		if m.focus == focusSystem {
+			m.setFocus(focusPrompt)
+		}
+	} else {
+		m.api = params.Chat
+	}
+	m.setStatus("mode: "+string(m.api), false)
+	m.relayout()
+}
+
+// ---------------------------------------------------------------------------
+// Runs
+// ---------------------------------------------------------------------------
+
+// buildRequest turns the screen's state into a backend request.
+func (m *Model) buildRequest() backend.Request {
+	req := backend.Request{API: m.api, Model: m.modelName, Params: m.panel.P.Clone(), Options: m.panel.O}
+	if m.api == params.Chat {
+		if s := m.system.Value(); strings.TrimSpace(s) != "" {
+			req.Messages = append(req.Messages, backend.Message{Role: "system", Content: s})
+		}
+		req.Messages = append(req.Messages, backend.Message{Role: "user", Content: m.prompt.Value()})
+	} else {
+		req.Prompt = m.prompt.Value()
+	}
+	return req
+}
+
+func (m *Model) startRun() tea.Cmd {
+	if m.c.Sampler == nil {
+		m.setStatus("no server: this session is read-only (start twinkle with --endpoint to run)", true)
+		return nil
+	}
+	if err := m.panel.Invalid(); err != nil {
+		m.setStatus("not sent: "+err.Error(), true)
+		m.setFocus(focusParams)
+		return nil
+	}
+	// Running while streaming cancels the old run first; its channel is
+	// still drained (onRunUpdate) so nothing leaks.
+	if m.streaming() {
+		m.run.canceled = true
+		m.run.cancel()
+	}
+	m.panel.ClearServerErrors()
+	if !m.panel.SeedLocked {
+		s := m.c.NewSeed()
+		m.panel.P.Seed = &s
+		m.seedRun = fmt.Sprint(s)
+	}
+	req := m.buildRequest()
+	if !m.panel.SeedLocked {
+		// The drawn seed goes out with this run but the slider stays
+		// "auto", so the next run draws again.
+		m.panel.P.Seed = nil
+	}
+	m.runSeq++
+	ctx, cancel := context.WithCancel(m.c.Ctx)
+	r := &runState{id: m.runSeq, ctx: ctx, cancel: cancel, req: req, started: m.c.Now(),
+		asm: backend.NewAssembler(req), logprobs: req.Options.Logprobs != nil}
+	m.run = r
+	m.loaded, m.loadedPath = nil, ""
+	n := req.Options.Samples()
+	m.cols = make([]*Column, n)
+	for i := range m.cols {
+		var seed *int64
+		if req.Params.Seed != nil {
+			s := *req.Params.Seed + int64(i)
+			seed = &s
+		}
+		m.cols[i] = NewColumn(i, seed, r.started)
+	}
+	m.colFocus = min(m.colFocus, n-1)
+	if m.zoom >= n {
+		m.zoom = -1
+	}
+	m.relayout()
+	m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
+	sampler := m.c.Sampler
+	start := func() tea.Msg {
+		ch, err := sampler.Start(ctx, req)
+		return runStartedMsg{run: r, ch: ch, err: err}
+	}
+	cmds := []tea.Cmd{start}
+	if !m.spinning {
+		m.spinning = true
+		cmds = append(cmds, m.spin.Tick)
+	}
+	return tea.Batch(cmds...)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func (m *Model) cancelRun() {
+	if !m.streaming() {
+		return
+	}
+	m.run.canceled = true
+	m.run.cancel()
+	m.setStatus("cancelling…", false)
+}
+
+func (m *Model) nextUpdate(r *runState) tea.Cmd {
+	now := m.c.Now
+	return func() tea.Msg {
+		// Not r.ctx: after a cancel the channel still carries the cancelled
+		// finishes, and it must be read to the end.
+		u, ok := r.bridge.Next(context.Background())
+		return runUpdateMsg{run: r, u: u, ok: ok, at: now()}
+	}
+}
+
+func (m *Model) onRunStarted(msg runStartedMsg) tea.Cmd {
+	r := msg.run
+	if msg.err != nil {
+		r.done = true
+		if r != m.run {
+			return nil
+		}
+		m.showRunError(msg.err)
+		for _, c := range m.cols {
+			var be *backend.Error
+			if e, ok := backend.AsError(msg.err); ok {
+				be = e
+			} else {
+				be = &backend.Error{Kind: backend.KindConfig, Message: msg.err.Error()}
+			}
+			c.Finish(backend.StopError, backend.StoppedBy{}, be)
+		}
+		return nil
+	}
+	r.bridge = backend.NewBridge(msg.ch, 0)
+	return m.nextUpdate(r)
+}
+
+func (m *Model) showRunError(err error) {
+	var es params.Errors
+	if errors.As(err, &es) {
+		for _, e := range es {
+			m.panel.SetServerError(e.Field, e.Msg)
+		}
+	}
+	if be, ok := backend.AsError(err); ok && be.Param != "" {
+		m.panel.SetServerError(be.Param, be.Error())
+	}
+	m.setStatus("error: "+err.Error(), true)
+}
+
+func (m *Model) onRunUpdate(msg runUpdateMsg) tea.Cmd {
+	r := msg.run
+	if r != m.run {
+		// A replaced run: keep draining it until its channel closes.
+		if msg.ok && !msg.u.Closed {
+			return m.nextUpdate(r)
+		}
+		r.done = true
+		return nil
+	}
+	for _, ev := range msg.u.Events {
+		r.asm.Apply(ev)
+		m.applyEvent(r, ev, msg.at)
+	}
+	if !msg.ok || msg.u.Closed {
+		r.done = true
+		m.finishRun(r, msg.at)
+		return nil
+	}
+	return m.nextUpdate(r)
+}
+
+func (m *Model) column(i int) *Column {
+	if i < 0 {
+		return nil
+	}
+	for i >= len(m.cols) {
+		// A sweep or a server may number more samples than asked for.
+		m.cols = append(m.cols, NewColumn(len(m.cols), nil, m.run.started))
+		m.relayout()
+	}
+	return m.cols[i]
+}
+
+func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
+	switch ev.Kind {
+	case backend.EventStart:
+		if s := ev.Start; s != nil {
+			for i := 0; i < s.Count; i++ {
+				if c := m.column(s.First + i); c != nil && i < len(s.Seeds) {
+					c.Seed = s.Seeds[i]
+				}
+			}
+			if s.Note != "" {
+				m.setStatus(s.Note, false)
+			}
+			if m.modelName == "" {
+				m.modelName = s.Model
+			}
+		}
+	case backend.EventTokens:
+		c := m.column(ev.Sample)
+		if c == nil {
+			return
+		}
+		if r.logprobs {
+			c.AppendTokens(ev.Tokens, at)
+		} else {
+			c.AppendText(ev.Text, at)
+		}
+	case backend.EventFinish:
+		if c := m.column(ev.Sample); c != nil {
+			c.Finish(ev.Reason, ev.StoppedBy, ev.Err)
+		}
+		if ev.Err != nil && ev.Err.Param != "" {
+			m.panel.SetServerError(ev.Err.Param, ev.Err.Error())
+		}
+	case backend.EventError:
+		if ev.Err != nil {
+			m.showRunError(ev.Err)
+		}
+	case backend.EventDone:
+		if ev.Err != nil {
+			m.showRunError(ev.Err)
+			for _, c := range m.cols {
+				if c.Streaming {
+					c.Finish(backend.StopError, backend.StoppedBy{}, ev.Err)
+				}
+			}
+		}
+	}
+}
+
+func (m *Model) finishRun(r *runState, at time.Time) {
+	for _, c := range m.cols {
+		if c.Streaming {
+			// The channel closed without this sample's finish: say so.
+			reason := backend.StopInterrupted
+			if r.canceled {
+				reason = backend.StopCancelled
+			}
+			c.Finish(reason, backend.StoppedBy{}, nil)
+		}
+	}
+	if m.statusErr {
+		return
+	}
+	var counts = map[string]int{}
+	for _, c := range m.cols {
+		counts[string(c.Reason)]++
+	}
+	took := formatDuration(at.Sub(r.started))
+	switch {
+	case r.canceled:
+		m.setStatus("cancelled after "+took+" (text kept)", false)
+	case counts["error"] > 0:
+		m.setStatus(fmt.Sprintf("done in %s: %d of %d samples failed", took, counts["error"], len(m.cols)), true)
+	default:
+		m.setStatus(fmt.Sprintf("done in %s", took), false)
+	}
+}
+
+// Response returns the SampleResponse of the last run (or loaded session).
+func (m *Model) Response() (backend.SampleResponse, bool) {
+	if m.run != nil && m.run.asm != nil {
+		return m.run.asm.Response(), true
+	}
+	if m.loaded != nil {
+		return m.loaded.Response, true
+	}
+	return backend.SampleResponse{}, false
+}

@@ -1,0 +1,85 @@
+package ui
+
+import (
+	tea "charm.land/bubbletea/v2"
+)
+
+// handleMouse hit-tests against the rectangles relayout computed: clicks
+// focus panes, click or drag on a slider's bar sets it, the wheel steps a
+// slider or scrolls a column.
+func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
+	if m.modal != modalNone {
+		return nil
+	}
+	mo := msg.Mouse()
+	r := &m.rects
+	switch msg.(type) {
+	case tea.MouseReleaseMsg:
+		m.dragging = -1
+		return nil
+	case tea.MouseMotionMsg:
+		if m.dragging >= 0 && mo.Button == tea.MouseLeft {
+			if pos, ok := m.panel.PosFromX(r.panel.W, mo.X-r.panel.X); ok {
+				m.panel.SetFromPos(m.dragging, pos)
+			}
+		}
+		return nil
+	case tea.MouseWheelMsg:
+		dir := 0
+		switch mo.Button {
+		case tea.MouseWheelUp:
+			dir = 1
+		case tea.MouseWheelDown:
+			dir = -1
+		default:
+			return nil
+		}
+		if row := mo.Y - r.panel.Y; r.panel.Contains(mo.X, mo.Y) && row < m.panel.Rows() {
+			m.setFocus(focusParams)
+			m.panel.Select(row)
+			m.panel.Step(dir, mo.Mod&tea.ModShift != 0)
+			return nil
+		}
+		for i, cell := range m.grid.Cells {
+			if cell.Contains(mo.X, mo.Y) {
+				m.cols[i].Scroll(-3 * dir)
+				return nil
+			}
+		}
+		return nil
+	case tea.MouseClickMsg:
+		if mo.Button != tea.MouseLeft {
+			return nil
+		}
+		switch {
+		case r.panel.Contains(mo.X, mo.Y):
+			m.setFocus(focusParams)
+			row := mo.Y - r.panel.Y
+			if row >= m.panel.Rows() {
+				return nil
+			}
+			if m.panel.Editing() {
+				m.panel.CancelEdit()
+			}
+			m.panel.Select(row)
+			if pos, ok := m.panel.PosFromX(r.panel.W, mo.X-r.panel.X); ok {
+				m.panel.SetFromPos(row, pos)
+				m.dragging = row
+			} else if m.panel.Focused().Key == "seed" {
+				m.panel.ToggleSeedLock()
+			}
+		case r.promptOuter.Contains(mo.X, mo.Y):
+			m.setFocus(focusPrompt)
+		case r.systemOuter.Contains(mo.X, mo.Y):
+			m.setFocus(focusSystem)
+		case r.samplesOuter.Contains(mo.X, mo.Y):
+			m.setFocus(focusSamples)
+			for i, cell := range m.grid.Cells {
+				if cell.Contains(mo.X, mo.Y) {
+					m.colFocus = i
+				}
+			}
+		}
+	}
+	return nil
+}

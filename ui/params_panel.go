@@ -1,0 +1,459 @@
+package ui
+
+import (
+	"errors"
+	"math"
+	"strings"
+
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/ui/sanitize"
+)
+
+// ParamPanel is the slider panel: one row per row of params' spec table, in
+// the table's order. It holds the parameters being edited; the root model
+// reads them when it runs.
+type ParamPanel struct {
+	specs  []params.Spec
+	P      params.SamplingParams
+	O      params.Options
+	cursor int
+
+	// SeedLocked: every run reuses the seed; unlocked, each run draws one.
+	SeedLocked bool
+
+	editing bool
+	input   textinput.Model
+	editErr string
+
+	// problems: field -> message, from validation (invalid combinations)
+	// and from a server error that named a parameter.
+	problems  map[string]string
+	serverErr map[string]string
+}
+
+// Widths of a slider row's parts.
+const (
+	sliderMarkW  = 2
+	sliderLabelW = 12
+	sliderValueW = 15
+	panelMinW    = sliderMarkW + sliderLabelW + 6 + 1 + sliderValueW
+)
+
+// NewParamPanel starts the panel at p and o.
+func NewParamPanel(p params.SamplingParams, o params.Options) *ParamPanel {
+	pp := &ParamPanel{specs: params.Specs(), P: p.Clone(), O: o, serverErr: map[string]string{}}
+	if pp.O.N <= 0 {
+		pp.O.N = 1
+	}
+	if pp.O.Logprobs == nil {
+		if s, ok := params.Lookup("logprobs"); ok && s.Default.Set {
+			n := int(s.Default.V)
+			pp.O.Logprobs = &n
+		}
+	}
+	pp.SeedLocked = p.Seed != nil
+	pp.input = textinput.New()
+	pp.input.Prompt = ""
+	pp.revalidate()
+	return pp
+}
+
+// Rows is the number of rows the panel draws.
+func (pp *ParamPanel) Rows() int { return len(pp.specs) }
+
+// Focused returns the spec of the focused row.
+func (pp *ParamPanel) Focused() params.Spec { return pp.specs[pp.cursor] }
+
+// Editing reports whether a value is being typed.
+func (pp *ParamPanel) Editing() bool { return pp.editing }
+
+// Move moves the row cursor by d, wrapping around.
+func (pp *ParamPanel) Move(d int) {
+	n := len(pp.specs)
+	pp.cursor = ((pp.cursor+d)%n + n) % n
+}
+
+// Select puts the cursor on row i.
+func (pp *ParamPanel) Select(i int) {
+	if i >= 0 && i < len(pp.specs) {
+		pp.cursor = i
+	}
+}
+
+// Value reads row i.
+func (pp *ParamPanel) Value(i int) params.Value { return pp.specs[i].Get(pp.P, pp.O) }
+
+func (pp *ParamPanel) set(i int, v params.Value) {
+	s := pp.specs[i]
+	s.Put(&pp.P, &pp.O, v)
+	if s.Key == "seed" && v.Set {
+		pp.SeedLocked = true
+	}
+	delete(pp.serverErr, s.Key)
+	pp.revalidate()
+}
+
+// Step moves the focused slider one fine or coarse step.
+func (pp *ParamPanel) Step(dir int, coarse bool) {
+	s := pp.specs[pp.cursor]
+	if s.Kind == params.StopList {
+		return
+	}
+	pp.set(pp.cursor, s.Step(pp.Value(pp.cursor), dir, coarse))
+}
+
+// SetFromPos sets row i from a place on its bar (0..1), as a click does.
+func (pp *ParamPanel) SetFromPos(i int, pos float64) {
+	s := pp.specs[i]
+	if s.Kind == params.StopList || s.Key == "seed" {
+		return
+	}
+	pp.set(i, s.FromPos(pos))
+}
+
+// Reset puts the focused row back to its default.
+func (pp *ParamPanel) Reset() {
+	s := pp.specs[pp.cursor]
+	if s.Kind == params.StopList {
+		pp.P.Stop = params.Stop{}
+		delete(pp.serverErr, s.Key)
+		pp.revalidate()
+		return
+	}
+	pp.set(pp.cursor, s.Default)
+	if s.Key == "seed" {
+		pp.SeedLocked = false
+	}
+}
+
+// ResetAll puts every row back to its default.
+func (pp *ParamPanel) ResetAll() {
+	pp.P = params.Default()
+	for i, s := range pp.specs {
+		if s.Kind != params.StopList {
+			s.Put(&pp.P, &pp.O, s.Default)
+		}
+		_ = i
+	}
+	pp.SeedLocked = false
+	pp.serverErr = map[string]string{}
+	pp.revalidate()
+}
+
+// ToggleSeedLock flips the seed lock; locking with no seed yet keeps the
+// server's random choice ("random").
+func (pp *ParamPanel) ToggleSeedLock() { pp.SeedLocked = !pp.SeedLocked }
+
+// SetServerError marks the slider a server error named, until it changes.
+func (pp *ParamPanel) SetServerError(field, msg string) {
+	if field == "" {
+		return
+	}
+	if field == "stop_token_ids" {
+		field = "stop"
+	}
+	pp.serverErr[field] = msg
+}
+
+// ClearServerErrors drops server-reported problems (a new run starts).
+func (pp *ParamPanel) ClearServerErrors() { pp.serverErr = map[string]string{} }
+
+// Problem returns the message shown on row key, if any.
+func (pp *ParamPanel) Problem(key string) string {
+	if m, ok := pp.problems[key]; ok {
+		return m
+	}
+	return pp.serverErr[key]
+}
+
+// Invalid reports the first problem that keeps a run from being sent.
+func (pp *ParamPanel) Invalid() error {
+	if len(pp.problems) == 0 {
+		return nil
+	}
+	for _, s := range pp.specs {
+		if m, ok := pp.problems[s.Key]; ok {
+			return errors.New(s.Key + ": " + m)
+		}
+	}
+	return nil
+}
+
+// revalidate recomputes the problems shown on sliders from params' own rules,
+// so an invalid combination shows before anything is sent.
+func (pp *ParamPanel) revalidate() {
+	pp.problems = map[string]string{}
+	add := func(err error) {
+		var es params.Errors
+		if errors.As(err, &es) {
+			for _, e := range es {
+				f := e.Field
+				if f == "stop_token_ids" {
+					f = "stop"
+				}
+				if _, dup := pp.problems[f]; !dup {
+					pp.problems[f] = e.Msg
+				}
+			}
+		}
+	}
+	add(pp.P.Validate())
+	add(pp.O.Validate(pp.P))
+	// Greedy with several samples is caused by two sliders: say so on both.
+	if pp.P.IsGreedy() && pp.O.Samples() > 1 {
+		pp.problems["temperature"] = "greedy gives one sample: raise temperature or set samples to 1"
+	}
+}
+
+// StartEdit opens the exact-value editor on the focused row, prefilled with
+// initial (a digit typed) or the current value.
+func (pp *ParamPanel) StartEdit(initial string) tea.Cmd {
+	s := pp.specs[pp.cursor]
+	pp.editing = true
+	pp.editErr = ""
+	if initial == "" {
+		switch {
+		case s.Kind == params.StopList:
+			initial = formatStopList(pp.P.Stop)
+		default:
+			if v := pp.Value(pp.cursor); v.Set {
+				initial = s.FormatNumber(v.V)
+			}
+		}
+	}
+	pp.input.SetValue(initial)
+	pp.input.CursorEnd()
+	return pp.input.Focus()
+}
+
+// CancelEdit closes the editor without changing anything.
+func (pp *ParamPanel) CancelEdit() {
+	pp.editing = false
+	pp.editErr = ""
+	pp.input.Blur()
+}
+
+// CommitEdit parses the typed value; on error the editor stays open and says
+// why, losing nothing.
+func (pp *ParamPanel) CommitEdit() {
+	s := pp.specs[pp.cursor]
+	text := pp.input.Value()
+	if s.Kind == params.StopList {
+		st, err := parseStopList(text)
+		if err != nil {
+			pp.editErr = err.Error()
+			return
+		}
+		pp.P.Stop = st
+		delete(pp.serverErr, s.Key)
+		pp.revalidate()
+		pp.CancelEdit()
+		return
+	}
+	v, err := s.Parse(text)
+	if err != nil {
+		pp.editErr = err.Error()
+		return
+	}
+	// Typed values are kept as typed (vLLM's range can be wider than the
+	// bar's); validation marks what the server would refuse.
+	if s.Kind == params.Float && v.Set {
+		p := math.Pow(10, 6)
+		v.V = math.Round(v.V*p) / p
+	}
+	pp.set(pp.cursor, v)
+	pp.CancelEdit()
+}
+
+// UpdateInput passes a message to the value editor.
+func (pp *ParamPanel) UpdateInput(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	pp.input, cmd = pp.input.Update(msg)
+	pp.editErr = ""
+	return cmd
+}
+
+// barGeometry returns where the bar of a row starts and how wide it is,
+// relative to the panel's content origin, for a panel of width w.
+func barGeometry(w int) (x, width int) {
+	x = sliderMarkW + sliderLabelW
+	width = max(4, w-x-1-sliderValueW)
+	return x, width
+}
+
+// PosFromX converts a click at content column x to a bar position, or false
+// when x is outside the bar.
+func (pp *ParamPanel) PosFromX(w, x int) (float64, bool) {
+	bx, bw := barGeometry(w)
+	if x < bx-1 || x > bx+bw {
+		return 0, false
+	}
+	if bw <= 1 {
+		return 0, true
+	}
+	pos := float64(x-bx) / float64(bw-1)
+	return math.Max(0, math.Min(1, pos)), true
+}
+
+// Render draws the panel in w cells: one line per row, then the problem or
+// help line of the focused row, wrapped to the remaining height.
+func (pp *ParamPanel) Render(st *styleSet, w, h int, focused bool, seedNote string) []string {
+	lines := make([]string, 0, h)
+	for i, s := range pp.specs {
+		lines = append(lines, pp.renderRow(st, i, s, w, focused && i == pp.cursor, seedNote))
+	}
+	// The line under the rows explains the focused row: its problem, the
+	// editor, or its range and help.
+	s := pp.specs[pp.cursor]
+	var info []string
+	switch {
+	case pp.editing:
+		pp.input.SetWidth(max(1, w-2))
+		info = append(info, st.Slider.Edit.Render("= ")+pp.input.View())
+		if pp.editErr != "" {
+			info = append(info, wrapStyled(st.Slider.Invalid, sanitize.Line(pp.editErr), w)...)
+		} else if s.Kind == params.StopList {
+			info = append(info, wrapStyled(st.Slider.Hint, `"text" with \n \t \xNN escapes, token ids bare; enter saves, esc cancels`, w)...)
+		} else {
+			info = append(info, wrapStyled(st.Slider.Hint, "enter saves, esc cancels, empty = "+emptyWord(s), w)...)
+		}
+	default:
+		if m := pp.Problem(s.Key); m != "" {
+			info = append(info, wrapStyled(st.Slider.Invalid, "✗ "+sanitize.Line(m), w)...)
+		}
+		hint := s.Help
+		if r := s.RangeText(); r != "" {
+			hint += " (" + r + ")"
+		}
+		info = append(info, wrapStyled(st.Slider.Hint, hint, w)...)
+	}
+	lines = append(lines, strings.Repeat(" ", w))
+	for _, l := range info {
+		if len(lines) >= h {
+			break
+		}
+		lines = append(lines, l)
+	}
+	for len(lines) < h {
+		lines = append(lines, strings.Repeat(" ", w))
+	}
+	return lines[:h]
+}
+
+func emptyWord(s params.Spec) string {
+	if s.Floor != "" {
+		return s.Floor
+	}
+	return "not allowed"
+}
+
+func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focused bool, seedNote string) string {
+	mark := "  "
+	label := st.Slider.Label
+	if focused {
+		mark = "▸ "
+		label = st.Slider.LabelFocused
+	}
+	problem := pp.Problem(s.Key) != ""
+	if problem {
+		label = st.Slider.Invalid
+		if !focused {
+			mark = "✗ "
+		}
+	}
+	name := fitRight(s.Label, sliderLabelW)
+	head := label.Render(mark + name)
+	rest := w - sliderMarkW - sliderLabelW
+	var body string
+	switch {
+	case s.Kind == params.StopList:
+		txt := formatStopList(pp.P.Stop)
+		if txt == "" {
+			body = st.Slider.Special.Render("none")
+		} else {
+			body = st.Slider.Value.Render(ansi.Truncate(sanitize.Line(txt), rest, "…"))
+		}
+	case s.Key == "seed":
+		lock := "auto"
+		lockSt := st.Slider.Special
+		if pp.SeedLocked {
+			lock, lockSt = "lock", st.Slider.Value
+		}
+		v := pp.Value(i)
+		txt, word := s.Describe(v)
+		if word != "" && txt == "" {
+			txt = word
+		}
+		if !pp.SeedLocked && seedNote != "" {
+			txt = seedNote
+		}
+		body = lockSt.Render("["+lock+"]") + " " + st.Slider.Value.Render(ansi.Truncate(txt, max(1, rest-8), "…"))
+	default:
+		_, bw := barGeometry(w)
+		v := pp.Value(i)
+		body = renderBar(st, s.Pos(v), bw, problem) + " " + describeValue(st, s, v, sliderValueW)
+	}
+	line := head + body
+	if pad := w - ansi.StringWidth(line); pad > 0 {
+		line += strings.Repeat(" ", pad)
+	}
+	return line
+}
+
+// describeValue renders "0.70", "0.00 greedy", "off", "server default".
+func describeValue(st *styleSet, s params.Spec, v params.Value, width int) string {
+	text, word := s.Describe(v)
+	var out string
+	switch {
+	case text == "":
+		out = st.Slider.Special.Render(fitLeft(word, width))
+	case word != "":
+		n := fitLeft(text, min(width, len(text)))
+		out = st.Slider.Value.Render(n) + " " + st.Slider.Special.Render(fitLeft(word, max(0, width-len(n)-1)))
+	default:
+		out = st.Slider.Value.Render(fitLeft(text, width))
+	}
+	return out
+}
+
+// renderBar draws a bar of width cells with the knob at pos (0..1).
+func renderBar(st *styleSet, pos float64, width int, invalid bool) string {
+	if width < 2 {
+		return ""
+	}
+	k := int(math.Round(pos * float64(width-1)))
+	k = max(0, min(width-1, k))
+	filled := st.Slider.Filled
+	if invalid {
+		filled = st.Slider.Invalid
+	}
+	return filled.Render(strings.Repeat("━", k)) + st.Slider.Knob.Render("●") + st.Slider.Empty.Render(strings.Repeat("─", width-1-k))
+}
+
+// fitRight pads or truncates s to exactly w cells, text on the left.
+func fitRight(s string, w int) string {
+	s = ansi.Truncate(s, w, "…")
+	if d := w - ansi.StringWidth(s); d > 0 {
+		s += strings.Repeat(" ", d)
+	}
+	return s
+}
+
+// fitLeft is fitRight (kept apart so call sites read as intent: values).
+func fitLeft(s string, w int) string { return fitRight(s, w) }
+
+// wrapStyled hard-wraps plain text to w cells and styles each line.
+func wrapStyled(style interface{ Render(...string) string }, text string, w int) []string {
+	wr := newWrapper(max(1, w))
+	wr.Append(text)
+	out := make([]string, 0, wr.Len())
+	for i := 0; i < wr.Len(); i++ {
+		t := wr.Text(i)
+		out = append(out, style.Render(t)+strings.Repeat(" ", max(0, w-wr.lines[i].width)))
+	}
+	return out
+}

@@ -1,0 +1,440 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/ui/sanitize"
+)
+
+// panelWidth is the parameter panel's outer width for a screen width.
+func panelWidth(w int) int {
+	switch {
+	case w >= 140:
+		return 50
+	case w >= 100:
+		return 46
+	}
+	return max(panelMinW+2, min(44, w/2))
+}
+
+// relayout recomputes every rectangle from the screen size; it runs in
+// Update (on resize, mode, column count, zoom), never in View.
+func (m *Model) relayout() {
+	w, h := m.c.Width, m.c.Height
+	if w < minScreenW || h < minScreenH {
+		return
+	}
+	r := &m.rects
+	helpH := 1
+	if m.fullHelp {
+		helpH = 6
+	}
+	r.header = Rect{0, 0, w, 1}
+	r.help = Rect{0, h - helpH, w, helpH}
+	r.status = Rect{0, h - helpH - 1, w, 1}
+	bodyY, bodyH := 1, h-helpH-2
+	pw := panelWidth(w)
+	r.panelOuter = Rect{0, bodyY, pw, bodyH}
+	r.panel = inner(r.panelOuter)
+	rx, rw := pw, w-pw
+	y := bodyY
+	promptH := 4
+	if bodyH < 24 {
+		promptH = 3
+	}
+	if m.api == params.Chat {
+		sysH := 1
+		if bodyH >= 30 {
+			sysH = 2
+		}
+		r.systemOuter = Rect{rx, y, rw, sysH + 2}
+		y += sysH + 2
+	} else {
+		r.systemOuter = Rect{}
+	}
+	r.system = inner(r.systemOuter)
+	r.promptOuter = Rect{rx, y, rw, promptH + 2}
+	r.prompt = inner(r.promptOuter)
+	y += promptH + 2
+	r.samplesOuter = Rect{rx, y, rw, bodyY + bodyH - y}
+	r.samples = inner(r.samplesOuter)
+
+	m.system.SetWidth(max(1, r.system.W))
+	m.system.SetHeight(max(1, r.system.H))
+	m.prompt.SetWidth(max(1, r.prompt.W))
+	m.prompt.SetHeight(max(1, r.prompt.H))
+	m.help.SetWidth(w)
+
+	// The grid: each column has a header and a footer line around its body.
+	focus := m.colFocus
+	m.grid = LayoutGrid(r.samples, len(m.cols), minColumnW, minColumnH, focus, m.zoom)
+	for i, c := range m.cols {
+		cell := m.grid.Cells[i]
+		if cell.W == 0 {
+			continue
+		}
+		c.SetSize(cell.W, max(1, cell.H-2))
+	}
+}
+
+func inner(r Rect) Rect {
+	if r.W < 2 || r.H < 2 {
+		return Rect{}
+	}
+	return Rect{r.X + 1, r.Y + 1, r.W - 2, r.H - 2}
+}
+
+// View draws the screen and declares the terminal state it needs.
+func (m *Model) View() tea.View {
+	var v tea.View
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = m.windowTitle()
+	v.SetContent(m.render())
+	return v
+}
+
+func (m *Model) windowTitle() string {
+	state := "idle"
+	switch {
+	case m.streaming():
+		state = "streaming"
+	case m.run != nil && m.run.canceled:
+		state = "cancelled"
+	case m.run != nil:
+		state = "done"
+	case m.loaded != nil:
+		state = "session"
+	}
+	model := m.modelName
+	if model == "" {
+		model = "no model"
+	}
+	return sanitize.Line("twinkle · " + model + " · " + state)
+}
+
+// render builds the screen as exact-width lines; region renderers return
+// []string of their rectangle's size, so composition is plain concatenation.
+func (m *Model) render() string {
+	w, h := m.c.Width, m.c.Height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	if w < minScreenW || h < minScreenH {
+		return m.renderTooSmall(w, h)
+	}
+	st := m.c.Styles
+	r := &m.rects
+	screen := make([]string, h)
+	screen[0] = m.renderHeader(w)
+
+	// left: parameters
+	left := m.frame(r.panelOuter, "parameters", m.focus == focusParams && m.modal == modalNone,
+		m.panel.Render(st, r.panel.W, r.panel.H, m.focus == focusParams && m.modal == modalNone, m.seedNote()))
+
+	// right: system, prompt, samples (or the open dialog over prompt+samples)
+	var right []string
+	if m.modal != modalNone {
+		area := Rect{r.promptOuter.X, r.header.H, r.promptOuter.W, r.samplesOuter.Y + r.samplesOuter.H - r.header.H}
+		right = m.renderDialog(area)
+	} else {
+		if m.api == params.Chat {
+			right = append(right, m.frame(r.systemOuter, "system", m.focus == focusSystem,
+				textLines(m.system.View(), r.system.W, r.system.H))...)
+		}
+		title := "prompt"
+		if m.api == params.Chat {
+			title = "user"
+		}
+		right = append(right, m.frame(r.promptOuter, title, m.focus == focusPrompt,
+			textLines(m.prompt.View(), r.prompt.W, r.prompt.H))...)
+		right = append(right, m.frame(r.samplesOuter, m.samplesTitle(), m.focus == focusSamples,
+			m.renderSamples())...)
+	}
+	for i := 0; i < len(left); i++ {
+		row := r.panelOuter.Y + i
+		if row >= h {
+			break
+		}
+		rl := ""
+		if i < len(right) {
+			rl = right[i]
+		}
+		screen[row] = left[i] + rl
+	}
+	screen[r.status.Y] = m.renderStatus(w)
+	helpText := ""
+	if m.fullHelp {
+		helpText = m.help.FullHelpView(focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal}.FullHelp())
+	} else {
+		helpText = m.help.ShortHelpView(focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal}.ShortHelp())
+	}
+	hl := textLines(helpText, w, r.help.H)
+	copy(screen[r.help.Y:], hl)
+	return strings.Join(screen, "\n")
+}
+
+func (m *Model) renderTooSmall(w, h int) string {
+	msg := fmt.Sprintf("twinkle needs at least %dx%d; this terminal is %dx%d", minScreenW, minScreenH, w, h)
+	lines := textLines(ansi.Wrap(msg, w, " "), w, h)
+	// Centre the message vertically so it is seen at a glance.
+	top := max(0, (h-2)/2)
+	out := make([]string, h)
+	for i := range out {
+		out[i] = strings.Repeat(" ", w)
+	}
+	for i, l := range lines {
+		if top+i < h && strings.TrimSpace(l) != "" {
+			out[top+i] = m.c.Styles.App.Warning.Render(l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func (m *Model) seedNote() string {
+	if m.panel.SeedLocked || m.seedRun == "" {
+		return ""
+	}
+	return "last " + m.seedRun
+}
+
+func (m *Model) renderHeader(w int) string {
+	st := m.c.Styles.App
+	endpoint := m.c.Endpoint
+	if endpoint == "" {
+		endpoint = "no endpoint"
+	}
+	model := m.modelName
+	if model == "" {
+		model = "(first listed)"
+	}
+	var conn string
+	switch m.conn {
+	case connOK:
+		conn = st.HeaderOK.Render("● connected")
+	case connFailed:
+		conn = st.HeaderBad.Render("○ " + ansi.Truncate("offline: "+m.connErr, max(10, w/3), "…"))
+	case connOffline:
+		conn = st.HeaderDim.Render("○ no server")
+	default:
+		conn = st.HeaderDim.Render("◌ connecting")
+	}
+	parts := []string{
+		st.Header.Render(" twinkle "),
+		st.HeaderDim.Render(sanitize.Line(endpoint)),
+		st.HeaderDim.Render("model ") + st.Header.Render(sanitize.Line(model)),
+		st.HeaderDim.Render("mode ") + st.Header.Render(string(m.api)),
+		conn,
+	}
+	if m.loaded != nil {
+		parts = append(parts, st.HeaderDim.Render("session ")+st.Header.Render(sanitize.Line(m.loadedPath)))
+	}
+	line := strings.Join(parts, st.HeaderDim.Render("  │  "))
+	return padTo(ansi.Truncate(line, w, "…"), w)
+}
+
+func (m *Model) renderStatus(w int) string {
+	st := m.c.Styles.App
+	var s string
+	switch {
+	case m.statusErr:
+		s = st.StatusError.Render("✗ " + m.status)
+	case m.streaming():
+		s = st.StatusBusy.Render(m.spin.View() + " " + m.status)
+	default:
+		s = st.Status.Render(m.status)
+	}
+	return padTo(ansi.Truncate(" "+s, w, "…"), w)
+}
+
+func (m *Model) samplesTitle() string {
+	n := len(m.cols)
+	if n == 0 {
+		return "samples"
+	}
+	t := fmt.Sprintf("samples · %d", n)
+	if m.zoom >= 0 {
+		t += fmt.Sprintf(" · zoomed on #%d (z)", m.zoom+1)
+	} else if m.grid.VisibleRows < m.grid.Rows {
+		t += fmt.Sprintf(" · rows %d-%d of %d", m.grid.FirstRow+1, m.grid.FirstRow+m.grid.VisibleRows, m.grid.Rows)
+	}
+	return t
+}
+
+// renderSamples draws the grid of columns into the samples rectangle.
+func (m *Model) renderSamples() []string {
+	area := m.rects.samples
+	out := make([]string, area.H)
+	blank := strings.Repeat(" ", area.W)
+	if len(m.cols) == 0 {
+		for i := range out {
+			out[i] = blank
+		}
+		hint := m.c.Styles.App.Dim.Render(padTo("  no samples yet: write a prompt and press ctrl+r", area.W))
+		if area.H > 1 {
+			out[1] = ansi.Truncate(hint, area.W, "")
+		}
+		return out
+	}
+	// Build rows of cells: for each screen line, concatenate the cells that
+	// cover it, with a gap between them.
+	rowsAt := make([][]int, area.H) // screen line -> column indexes on it
+	for i, cell := range m.grid.Cells {
+		if cell.W == 0 {
+			continue
+		}
+		for y := cell.Y; y < cell.Y+cell.H; y++ {
+			if ly := y - area.Y; ly >= 0 && ly < area.H {
+				rowsAt[ly] = append(rowsAt[ly], i)
+			}
+		}
+	}
+	rendered := make(map[int][]string, len(m.cols))
+	for i, cell := range m.grid.Cells {
+		if cell.W > 0 {
+			rendered[i] = m.renderColumn(i, cell)
+		}
+	}
+	gap := m.c.Styles.App.Border.Render("│")
+	for ly := 0; ly < area.H; ly++ {
+		idx := rowsAt[ly]
+		if len(idx) == 0 {
+			out[ly] = blank
+			continue
+		}
+		var b strings.Builder
+		x := area.X
+		for j, ci := range idx {
+			cell := m.grid.Cells[ci]
+			if cell.X > x {
+				if j > 0 {
+					b.WriteString(gap)
+					b.WriteString(strings.Repeat(" ", cell.X-x-1))
+				} else {
+					b.WriteString(strings.Repeat(" ", cell.X-x))
+				}
+			}
+			b.WriteString(rendered[ci][ly-(cell.Y-area.Y)])
+			x = cell.X + cell.W
+		}
+		if x < area.X+area.W {
+			b.WriteString(strings.Repeat(" ", area.X+area.W-x))
+		}
+		out[ly] = b.String()
+	}
+	return out
+}
+
+// renderColumn draws one column into its cell: header, body, footer.
+func (m *Model) renderColumn(i int, cell Rect) []string {
+	st := m.c.Styles.Sample
+	c := m.cols[i]
+	lines := make([]string, 0, cell.H)
+	focused := i == m.colFocus && m.focus == focusSamples
+	head := fmt.Sprintf(" #%d", i+1)
+	if c.Seed != nil {
+		head += fmt.Sprintf(" · seed %d", *c.Seed)
+	} else {
+		head += " · seed random"
+	}
+	if c.Streaming {
+		head = m.spin.View() + head
+	} else {
+		head = " " + head
+	}
+	if !c.Following() {
+		head += fmt.Sprintf(" · ↑%d", c.Lines()-c.Offset()-c.height)
+	}
+	hs := st.Header
+	if focused || (i == m.colFocus && m.zoom >= 0) {
+		hs = st.HeaderFocused
+	}
+	lines = append(lines, hs.Render(padTo(ansi.Truncate(head, cell.W, "…"), cell.W)))
+	bodyH := max(0, cell.H-2)
+	key := m.c.ThemeKey + "|" + m.c.HeatmapKey
+	body := c.BodyLines(key, m.c.TokenRenderer, func(s string) string { return st.Text.Render(s) })
+	lines = append(lines, body...)
+	blank := strings.Repeat(" ", cell.W)
+	for len(lines) < 1+bodyH {
+		lines = append(lines, blank)
+	}
+	lines = append(lines, m.renderFooter(c, cell.W))
+	return lines[:cell.H]
+}
+
+func (m *Model) renderFooter(c *Column, w int) string {
+	st := m.c.Styles.Sample
+	badge := c.Badge()
+	var b string
+	switch {
+	case c.Streaming:
+		b = st.Footer.Render("streaming")
+	case c.Reason.Failed():
+		b = st.BadgeBad.Render(" " + badge + " ")
+	default:
+		b = st.BadgeOK.Render(" " + badge + " ")
+	}
+	stats := c.Stats()
+	line := b
+	if stats != "" {
+		line += st.Footer.Render(" " + stats)
+	}
+	return padTo(ansi.Truncate(line, w, "…"), w)
+}
+
+// frame draws a rounded border around content lines, with a title; the
+// border of the focused pane is drawn in the focus style.
+func (m *Model) frame(r Rect, title string, focused bool, content []string) []string {
+	if r.H < 2 || r.W < 2 {
+		return nil
+	}
+	bp := m.c.border
+	ts := m.c.Styles.App.Title
+	if focused {
+		bp = m.c.borderFocused
+		ts = m.c.Styles.App.TitleFocused
+	}
+	iw := r.W - 2
+	out := make([]string, 0, r.H)
+	t := ansi.Truncate(" "+title+" ", max(0, iw-2), "…")
+	tw := ansi.StringWidth(t)
+	top := bp.tl + bp.h + ts.Render(t) + strings.Repeat(bp.h, max(0, iw-1-tw)) + bp.tr
+	out = append(out, top)
+	blank := strings.Repeat(" ", iw)
+	for i := 0; i < r.H-2; i++ {
+		l := blank
+		if i < len(content) {
+			l = content[i]
+		}
+		out = append(out, bp.v+l+bp.v)
+	}
+	out = append(out, bp.bl+strings.Repeat(bp.h, iw)+bp.br)
+	return out
+}
+
+// textLines splits rendered text into exactly h lines of exactly w cells.
+func textLines(s string, w, h int) []string {
+	src := strings.Split(s, "\n")
+	out := make([]string, h)
+	for i := range out {
+		l := ""
+		if i < len(src) {
+			l = src[i]
+		}
+		out[i] = padTo(ansi.Truncate(l, w, ""), w)
+	}
+	return out
+}
+
+// padTo pads a styled line with spaces to w cells.
+func padTo(s string, w int) string {
+	if d := w - ansi.StringWidth(s); d > 0 {
+		return s + strings.Repeat(" ", d)
+	}
+	return s
+}
