@@ -1,0 +1,751 @@
+// Package vllmtest is a scriptable test server that speaks vLLM's OpenAI-compatible wire
+// format byte for byte as shared/vllm-protocol.md describes: a role chunk per choice,
+// token chunks interleaved across choices with one or several logprob entries, chat
+// top_logprobs unsorted (the sampled token first), stop_reason as string, int or null, a
+// usage chunk with "choices":[], keep-alive comments, and "data: [DONE]". It records every
+// request body it receives and can inject faults: a dropped connection, a clean close
+// without [DONE], a stall, slow bytes, a keep-alive flood, 429 with Retry-After, 400 in
+// both error shapes, and in-band errors in all three shapes, first or mid-stream.
+//
+// The client, the CLI and the TUI are tested against it over real HTTP; `twinkle
+// testserver` runs it by hand (ListenAndServe). It imports only backend/wire and the
+// standard library; never ui or themes.
+package vllmtest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twinkle-sh/twinkle/backend/wire"
+)
+
+// Recorded is one request the server received.
+type Recorded struct {
+	Method string
+	Path   string
+	Header http.Header
+	// Body is the raw body, for checking fields against the exact JSON sent.
+	Body []byte
+	// Request is Body decoded (zero for GET).
+	Request wire.Request
+}
+
+// Fields decodes Body into a map for field-by-field checks.
+func (r Recorded) Fields() map[string]any {
+	m := map[string]any{}
+	_ = json.Unmarshal(r.Body, &m)
+	return m
+}
+
+// Server is the test server. Its zero value is not usable; use New or NewHandler.
+type Server struct {
+	// URL is the OpenAI base URL, ".../v1" (set by New).
+	URL string
+	// Models is what /v1/models lists.
+	Models []string
+
+	httpSrv *httptest.Server
+
+	mu          sync.Mutex
+	scripts     []Script
+	def         Script
+	requests    []Recorded
+	disconnects int
+	notify      chan struct{}
+	created     int64
+}
+
+// New starts a test server on a loopback port; Close it when done.
+func New() *Server {
+	s := NewHandler()
+	s.httpSrv = httptest.NewServer(s)
+	s.URL = s.httpSrv.URL + "/v1"
+	return s
+}
+
+// NewHandler returns a Server that is only an http.Handler (for ListenAndServe or a
+// custom listener); URL is left empty.
+func NewHandler() *Server {
+	return &Server{Models: []string{"twinkle-test/tiny-chat"}, notify: make(chan struct{}, 1), created: 1767225600}
+}
+
+// Close shuts the server down, closing client connections.
+func (s *Server) Close() {
+	if s.httpSrv != nil {
+		s.httpSrv.CloseClientConnections()
+		s.httpSrv.Close()
+	}
+}
+
+// ListenAndServe serves the test server on addr until it fails, for manual runs
+// (`twinkle testserver`).
+func ListenAndServe(addr string) error {
+	srv := &http.Server{Addr: addr, Handler: NewHandler(), ReadHeaderTimeout: 10 * time.Second}
+	return srv.ListenAndServe()
+}
+
+// Push queues scripts: each request (except /v1/models) takes the next one; when the
+// queue is empty the default applies.
+func (s *Server) Push(sc ...Script) {
+	s.mu.Lock()
+	s.scripts = append(s.scripts, sc...)
+	s.mu.Unlock()
+}
+
+// SetDefault sets the script used when the queue is empty.
+func (s *Server) SetDefault(sc Script) {
+	s.mu.Lock()
+	s.def = sc
+	s.mu.Unlock()
+}
+
+// Requests returns the requests received so far.
+func (s *Server) Requests() []Recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Recorded(nil), s.requests...)
+}
+
+// Disconnects is how many streams ended because the client went away.
+func (s *Server) Disconnects() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.disconnects
+}
+
+// WaitDisconnect waits until at least n client disconnects were seen, or ctx ends.
+func (s *Server) WaitDisconnect(ctx context.Context, n int) error {
+	for {
+		if s.Disconnects() >= n {
+			return nil
+		}
+		select {
+		case <-s.notify:
+		case <-ctx.Done():
+			return fmt.Errorf("saw %d disconnects, want %d: %w", s.Disconnects(), n, ctx.Err())
+		}
+	}
+}
+
+func (s *Server) sawDisconnect() {
+	s.mu.Lock()
+	s.disconnects++
+	s.mu.Unlock()
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) next() Script {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.scripts) > 0 {
+		sc := s.scripts[0]
+		s.scripts = s.scripts[1:]
+		return sc
+	}
+	return s.def
+}
+
+// ServeHTTP routes /v1/models, /v1/chat/completions and /v1/completions.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	rec := Recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
+	if len(body) > 0 {
+		_ = json.Unmarshal(body, &rec.Request)
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, rec)
+	s.mu.Unlock()
+
+	switch {
+	case r.URL.Path == "/v1/models" && r.Method == http.MethodGet:
+		list := wire.ModelList{Object: "list"}
+		for _, m := range s.Models {
+			list.Data = append(list.Data, wire.ModelCard{ID: m, Object: "model", Created: s.created, OwnedBy: "vllm", Root: m, MaxModelLen: 4096})
+		}
+		writeJSON(w, http.StatusOK, list)
+	case r.URL.Path == "/v1/chat/completions" && r.Method == http.MethodPost:
+		s.complete(w, r, rec, true)
+	case r.URL.Path == "/v1/completions" && r.Method == http.MethodPost:
+		s.complete(w, r, rec, false)
+	default:
+		writeError(w, http.StatusNotFound, ShapeNested, "NotFoundError", "Not Found", nil)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := wire.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func errorJSON(shape Shape, status int, typ, msg string, param *string) []byte {
+	body := wire.NewErrorBody(status, typ, msg, param)
+	var b []byte
+	if shape == ShapeFlat {
+		b, _ = wire.Marshal(wire.FlatErrorBody{Object: "error", ErrorInfo: body.Error})
+	} else {
+		b, _ = wire.Marshal(body)
+	}
+	return b
+}
+
+func writeError(w http.ResponseWriter, status int, shape Shape, typ, msg string, param *string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(errorJSON(shape, status, typ, msg, param))
+}
+
+func strp(s string) *string { return &s }
+
+// validate applies the vLLM checks a playground trips over, with vLLM's messages.
+func validate(req *wire.Request, chat bool) (msg string, param *string) {
+	if req.Temperature != nil && *req.Temperature < 0 {
+		return fmt.Sprintf("temperature must be non-negative, got %v.", *req.Temperature), strp("temperature")
+	}
+	if req.TopP != nil && (*req.TopP <= 0 || *req.TopP > 1) {
+		return fmt.Sprintf("top_p must be in (0, 1], got %v. (parameter=top_p, value=%v)", *req.TopP, *req.TopP), strp("top_p")
+	}
+	if req.TopK != nil && *req.TopK < -1 {
+		return fmt.Sprintf("top_k must be -1 (disable), or at least 1, got %d.", *req.TopK), nil
+	}
+	if req.RepetitionPenalty != nil && *req.RepetitionPenalty <= 0 {
+		return fmt.Sprintf("repetition_penalty must be greater than zero, got %v.", *req.RepetitionPenalty), nil
+	}
+	if req.MaxTokens != nil && *req.MaxTokens < 1 {
+		return fmt.Sprintf("max_tokens must be at least 1, got %d.", *req.MaxTokens), strp("max_tokens")
+	}
+	n := 1
+	if req.N != nil {
+		n = *req.N
+	}
+	if n < 1 {
+		return fmt.Sprintf("n must be at least 1, got %d.", n), nil
+	}
+	if n > 1 && req.Temperature != nil && *req.Temperature < 1e-5 {
+		return fmt.Sprintf("n must be 1 when using greedy sampling, got %d.", n), nil
+	}
+	if req.Stream && req.PromptLogprobs != nil {
+		return "`prompt_logprobs` are not available when `stream=True`.", strp("prompt_logprobs")
+	}
+	if req.StreamOptions != nil && !req.Stream {
+		return "Stream options can only be defined when `stream=True`.", strp("stream_options")
+	}
+	k, err := req.LogprobsK(chat)
+	if err != nil {
+		return err.Error(), strp("logprobs")
+	}
+	if k != nil && (*k < 0 || *k > 20) {
+		return fmt.Sprintf("Requested sample logprobs of %d, which is greater than max allowed: 20", *k), strp("logprobs")
+	}
+	if chat && len(req.Messages) == 0 {
+		return "messages: Field required", strp("messages")
+	}
+	if !chat {
+		if _, err := req.PromptText(); err != nil {
+			return err.Error(), strp("prompt")
+		}
+	}
+	return "", nil
+}
+
+func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, chat bool) {
+	sc := s.next()
+	f := NoFault()
+	if sc.Fault != nil {
+		f = *sc.Fault
+	}
+	if f.HeaderDelay > 0 {
+		select {
+		case <-time.After(f.HeaderDelay):
+		case <-r.Context().Done():
+			s.sawDisconnect()
+			return
+		}
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	if f.Status != 0 && f.Status != http.StatusOK {
+		typ := f.Type
+		if typ == "" {
+			typ = http.StatusText(f.Status)
+		}
+		writeError(w, f.Status, f.ErrorShape, typ, f.Message, f.Param)
+		return
+	}
+	req := rec.Request
+	if len(rec.Body) == 0 || json.Unmarshal(rec.Body, &req) != nil {
+		writeError(w, http.StatusBadRequest, ShapeNested, "BadRequestError", "request body is not valid JSON", nil)
+		return
+	}
+	if msg, param := validate(&req, chat); msg != "" {
+		writeError(w, http.StatusBadRequest, ShapeNested, "BadRequestError", msg, param)
+		return
+	}
+	n := 1
+	if req.N != nil {
+		n = *req.N
+	}
+	samples := sc.Samples
+	if samples == nil {
+		stop, _ := req.StopStrings()
+		samples = Generate(n, req.Seed, req.MaxTokens, stop, req.StopTokenIDs)
+	}
+	model := req.Model
+	if model == "" && len(s.Models) > 0 {
+		model = s.Models[0]
+	}
+	k, _ := req.LogprobsK(chat)
+	g := &gen{chat: chat, model: model, created: s.created, k: k, tokenIDs: req.ReturnTokenIDs, samples: samples, sc: sc}
+	if chat {
+		g.id = "chatcmpl-twinkletest"
+	} else {
+		g.id = "cmpl-twinkletest"
+	}
+	if !req.Stream {
+		s.nonStream(w, g, &req)
+		return
+	}
+	s.stream(w, r, g, f, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
+}
+
+// gen renders chunks for one request.
+type gen struct {
+	chat     bool
+	id       string
+	model    string
+	created  int64
+	k        *int
+	tokenIDs bool
+	samples  []Sample
+	sc       Script
+}
+
+func (g *gen) chatTop(t Tok) []wire.ChatTopLogprob {
+	if g.k == nil || *g.k == 0 {
+		return []wire.ChatTopLogprob{}
+	}
+	out := []wire.ChatTopLogprob{{Token: t.Text, Logprob: t.Logprob, Bytes: utf8Bytes(t.Text)}}
+	for _, a := range t.Alts {
+		if len(out) >= *g.k {
+			break
+		}
+		if a.Text == t.Text {
+			continue
+		}
+		out = append(out, wire.ChatTopLogprob{Token: a.Text, Logprob: a.Logprob, Bytes: utf8Bytes(a.Text)})
+	}
+	return out
+}
+
+func (g *gen) completionTop(t Tok) wire.TopMap {
+	out := wire.TopMap{{Token: t.Text, Logprob: t.Logprob}}
+	for _, a := range t.Alts {
+		if len(out) > *g.k {
+			break
+		}
+		if a.Text == t.Text {
+			continue
+		}
+		out = append(out, wire.TokenLogprob{Token: a.Text, Logprob: a.Logprob})
+	}
+	return out
+}
+
+func utf8Bytes(s string) []int {
+	b := make([]int, len(s))
+	for i := 0; i < len(s); i++ {
+		b[i] = int(s[i])
+	}
+	return b
+}
+
+func textOf(toks []Tok) string {
+	var sb strings.Builder
+	for _, t := range toks {
+		sb.WriteString(t.Text)
+	}
+	return sb.String()
+}
+
+// visible is how many of a sample's tokens make up its content.
+func visible(s Sample) int { return max(0, len(s.Tokens)-s.Hidden) }
+
+// event is one thing to send.
+type event struct {
+	data  []byte
+	token bool // counts as a token chunk for fault positions
+}
+
+// events renders the whole stream (before faults are applied).
+func (g *gen) events(includeUsage bool) []event {
+	per := max(1, g.sc.TokensPerChunk)
+	var evs []event
+	add := func(v any, token bool) {
+		b, _ := wire.Marshal(v)
+		evs = append(evs, event{data: b, token: token})
+	}
+	if g.chat {
+		for i := range g.samples {
+			add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model,
+				Choices:        []wire.ChatChunkChoice{{Index: i, Delta: wire.Delta{Role: "assistant", Content: wire.Some("")}}},
+				PromptTokenIDs: wire.Null[[]int]()}, false)
+		}
+	}
+	// Interleave: round-robin over choices, per tokens at a time.
+	pos := make([]int, len(g.samples))       // tokens sent
+	textPos := make([]int, len(g.samples))   // tokens whose text was sent
+	offsets := make([]int, len(g.samples))   // completions text_offset
+	finished := make([]bool, len(g.samples)) // finish chunk sent
+	for {
+		progress := false
+		for i, s := range g.samples {
+			if finished[i] {
+				continue
+			}
+			progress = true
+			if pos[i] >= len(s.Tokens) {
+				finished[i] = true
+				// Flush held-back text with the final chunk, as vLLM does at the end.
+				rest := textOf(s.Tokens[textPos[i]:visible(s)])
+				if textPos[i] > visible(s) {
+					rest = ""
+				}
+				if s.Finish == "" {
+					if rest != "" {
+						evs = append(evs, g.tokenChunk(i, nil, rest, &offsets[i]))
+					}
+					continue
+				}
+				fr := s.Finish
+				if g.chat {
+					add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model,
+						Choices: []wire.ChatChunkChoice{{Index: i, Delta: wire.Delta{Content: wire.Some(rest)}, FinishReason: &fr,
+							StopReason: orNull(s.StopReason), TokenIDs: wire.Null[[]int]()}}}, true)
+				} else {
+					add(wire.CompletionChunk{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model,
+						Choices: []wire.CompletionChunkChoice{{Index: i, Text: rest, FinishReason: &fr, StopReason: orNull(s.StopReason)}}}, true)
+				}
+				continue
+			}
+			end := min(pos[i]+per, len(s.Tokens))
+			toks := s.Tokens[pos[i]:end]
+			pos[i] = end
+			upto := min(visible(s), max(textPos[i], end-g.sc.TextLag))
+			text := ""
+			if upto > textPos[i] {
+				text = textOf(s.Tokens[textPos[i]:upto])
+				textPos[i] = upto
+			}
+			evs = append(evs, g.tokenChunk(i, toks, text, &offsets[i]))
+		}
+		if !progress {
+			break
+		}
+	}
+	if includeUsage {
+		total := 0
+		for _, s := range g.samples {
+			total += len(s.Tokens)
+		}
+		if g.chat {
+			add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model, Choices: []wire.ChatChunkChoice{}, Usage: &wire.Usage{PromptTokens: 5, TotalTokens: 5 + total, CompletionTokens: total}}, false)
+		} else {
+			add(wire.CompletionChunk{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model, Choices: []wire.CompletionChunkChoice{}, Usage: &wire.Usage{PromptTokens: 5, TotalTokens: 5 + total, CompletionTokens: total}}, false)
+		}
+	}
+	return evs
+}
+
+func orNull(s wire.StopReason) wire.StopReason {
+	if !s.Present {
+		return wire.StopNull()
+	}
+	return s
+}
+
+func (g *gen) tokenChunk(i int, toks []Tok, text string, offset *int) event {
+	var ids wire.Opt[[]int]
+	if g.tokenIDs {
+		list := []int{}
+		for _, t := range toks {
+			list = append(list, t.ID)
+		}
+		ids = wire.Some(list)
+	} else if g.chat {
+		ids = wire.Null[[]int]() // vLLM's chat chunks carry "token_ids":null; completions omit it
+	}
+	var b []byte
+	if g.chat {
+		var lp *wire.ChatLogprobs
+		if g.k != nil && len(toks) > 0 {
+			lp = &wire.ChatLogprobs{}
+			for _, t := range toks {
+				lp.Content = append(lp.Content, wire.ChatLogprob{Token: t.Text, Logprob: t.Logprob, Bytes: utf8Bytes(t.Text), TopLogprobs: g.chatTop(t)})
+			}
+		}
+		b, _ = wire.Marshal(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model,
+			Choices: []wire.ChatChunkChoice{{Index: i, Delta: wire.Delta{Content: wire.Some(text)}, Logprobs: lp, TokenIDs: ids}}})
+	} else {
+		var lp *wire.CompletionLogprobs
+		if g.k != nil && len(toks) > 0 {
+			lp = &wire.CompletionLogprobs{}
+			for _, t := range toks {
+				v := t.Logprob
+				lp.TextOffset = append(lp.TextOffset, *offset)
+				*offset += len(t.Text)
+				lp.TokenLogprobs = append(lp.TokenLogprobs, &v)
+				lp.Tokens = append(lp.Tokens, t.Text)
+				lp.TopLogprobs = append(lp.TopLogprobs, g.completionTop(t))
+			}
+		}
+		b, _ = wire.Marshal(wire.CompletionChunk{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model,
+			Choices: []wire.CompletionChunkChoice{{Index: i, Text: text, Logprobs: lp, StopReason: wire.StopNull(), TokenIDs: ids}}})
+	}
+	return event{data: b, token: true}
+}
+
+// slowWriter writes one byte at a time, flushing and pausing after each.
+type slowWriter struct {
+	w     http.ResponseWriter
+	pause time.Duration
+	ctx   context.Context
+}
+
+func (s slowWriter) Write(b []byte) (int, error) {
+	for i := range b {
+		if _, err := s.w.Write(b[i : i+1]); err != nil {
+			return i, err
+		}
+		http.NewResponseController(s.w).Flush()
+		select {
+		case <-time.After(s.pause):
+		case <-s.ctx.Done():
+			return i + 1, s.ctx.Err()
+		}
+	}
+	return len(b), nil
+}
+
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, g *gen, f Fault, includeUsage bool) {
+	ctx := r.Context()
+	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	var out io.Writer = w
+	if f.SlowBytes > 0 {
+		out = slowWriter{w: w, pause: f.SlowBytes, ctx: ctx}
+	}
+	bw := bufio.NewWriter(out)
+	send := func(b []byte) bool {
+		for k := 0; k < f.KeepAlives; k++ {
+			_, _ = bw.WriteString(": keep-alive\n\n")
+		}
+		_, _ = bw.Write(b)
+		if err := bw.Flush(); err != nil {
+			return false
+		}
+		_ = rc.Flush()
+		return ctx.Err() == nil
+	}
+	gone := func() {
+		s.sawDisconnect()
+	}
+	inBand := func() {
+		msg := f.Message
+		if msg == "" {
+			msg = "scripted in-band error"
+		}
+		code := f.InBandCode
+		if code == 0 {
+			code = 500
+		}
+		typ := f.Type
+		if typ == "" {
+			typ = "InternalServerError"
+		}
+		switch f.InBandShape {
+		case ShapeEvent:
+			info := wire.NewErrorBody(code, typ, msg, f.Param).Error
+			b, _ := wire.Marshal(info)
+			send([]byte("event: error\ndata: " + string(b) + "\n\n"))
+		default:
+			send([]byte("data: " + string(errorJSON(f.InBandShape, code, typ, msg, f.Param)) + "\n\n"))
+		}
+		send([]byte("data: [DONE]\n\n"))
+	}
+	tokenIdx := 0
+	for _, ev := range g.events(includeUsage) {
+		if ev.token {
+			switch tokenIdx {
+			case f.InBandAt:
+				inBand()
+				return
+			case f.DropAt:
+				s.drop(w)
+				return
+			case f.CloseAt:
+				return
+			case f.StallAt:
+				if !s.stall(ctx, bw, rc, f) {
+					gone()
+					return
+				}
+			}
+			tokenIdx++
+		}
+		if !send([]byte("data: " + string(ev.data) + "\n\n")) {
+			gone()
+			return
+		}
+	}
+	if f.InBandAt >= tokenIdx {
+		inBand()
+		return
+	}
+	if !f.NoDone {
+		if !send([]byte("data: [DONE]\n\n")) {
+			gone()
+		}
+	}
+}
+
+// stall pauses; false when the client went away meanwhile.
+func (s *Server) stall(ctx context.Context, bw *bufio.Writer, rc *http.ResponseController, f Fault) bool {
+	var until <-chan time.Time
+	if f.StallFor > 0 {
+		t := time.NewTimer(f.StallFor)
+		defer t.Stop()
+		until = t.C
+	}
+	var tick <-chan time.Time
+	if f.StallKeepAlive > 0 {
+		t := time.NewTicker(f.StallKeepAlive)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-until:
+			return true
+		case <-tick:
+			_, _ = bw.WriteString(": keep-alive\n\n")
+			if bw.Flush() != nil {
+				return false
+			}
+			_ = rc.Flush()
+		}
+	}
+}
+
+// drop cuts the connection without ending the chunked body.
+func (s *Server) drop(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).Flush()
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(fmt.Sprintf("vllmtest: cannot hijack to drop the connection: %v", err))
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // RST, not FIN: an abrupt close
+	}
+	_ = conn.Close()
+}
+
+func (s *Server) nonStream(w http.ResponseWriter, g *gen, req *wire.Request) {
+	total := 0
+	var promptLP []wire.PromptPosition
+	var promptIDs []int
+	prompt := ""
+	if g.chat {
+		for _, m := range req.Messages {
+			prompt += m.Content
+		}
+	} else {
+		prompt, _ = req.PromptText()
+	}
+	if req.PromptLogprobs != nil {
+		promptLP, promptIDs = promptLogprobs(prompt, *req.PromptLogprobs)
+	}
+	if !req.ReturnTokenIDs {
+		promptIDs = nil
+	}
+	usage := &wire.Usage{PromptTokens: len(strings.Fields(prompt))}
+	if g.chat {
+		resp := wire.ChatResponse{ID: g.id, Object: "chat.completion", Created: g.created, Model: g.model, PromptLogprobs: promptLP, PromptTokenIDs: promptIDs}
+		for i, s := range g.samples {
+			fr := s.Finish
+			c := wire.ChatChoice{Index: i, Message: wire.Message{Role: "assistant", Content: textOf(s.Tokens[:visible(s)])}, FinishReason: &fr, StopReason: orNull(s.StopReason)}
+			if g.k != nil {
+				c.Logprobs = &wire.ChatLogprobs{}
+				for _, t := range s.Tokens {
+					c.Logprobs.Content = append(c.Logprobs.Content, wire.ChatLogprob{Token: t.Text, Logprob: t.Logprob, Bytes: utf8Bytes(t.Text), TopLogprobs: g.chatTop(t)})
+				}
+			}
+			total += len(s.Tokens)
+			resp.Choices = append(resp.Choices, c)
+		}
+		usage.CompletionTokens, usage.TotalTokens = total, usage.PromptTokens+total
+		resp.Usage = usage
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	resp := wire.CompletionResponse{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model}
+	for i, s := range g.samples {
+		fr := s.Finish
+		c := wire.CompletionChoice{Index: i, Text: textOf(s.Tokens[:visible(s)]), FinishReason: &fr, StopReason: orNull(s.StopReason), PromptLogprobs: promptLP, PromptTokenIDs: promptIDs}
+		total += len(s.Tokens)
+		resp.Choices = append(resp.Choices, c)
+	}
+	usage.CompletionTokens, usage.TotalTokens = total, usage.PromptTokens+total
+	resp.Usage = usage
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// promptLogprobs scripts prompt logprobs for a prompt split at spaces: the first position
+// is null; each other holds the prompt token first (as vLLM orders it), then k others.
+func promptLogprobs(prompt string, k int) ([]wire.PromptPosition, []int) {
+	var toks []string
+	for i, w := range strings.Fields(prompt) {
+		if i > 0 {
+			w = " " + w
+		}
+		toks = append(toks, w)
+	}
+	var out []wire.PromptPosition
+	var ids []int
+	for i, t := range toks {
+		id := 2000 + i
+		ids = append(ids, id)
+		if i == 0 {
+			out = append(out, nil)
+			continue
+		}
+		dec := t
+		rank := 2 + i%3
+		pos := wire.PromptPosition{{TokenID: id, Logprob: -1.5 - float64(i%4), Rank: &rank, DecodedToken: &dec}}
+		for a := 0; a < k; a++ {
+			r := a + 1
+			d := fmt.Sprintf(" alt%d", a)
+			pos = append(pos, wire.PromptLogprob{TokenID: 3000 + a, Logprob: -0.2 - float64(a)*0.7, Rank: &r, DecodedToken: &d})
+		}
+		out = append(out, pos)
+	}
+	return out, ids
+}
