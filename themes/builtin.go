@@ -39,6 +39,7 @@ func Builtin(name string, isDark bool) (Palette, bool) {
 // Dark is the palette for dark terminals. Its heatmap is viridis from teal-blue (expected)
 // to yellow (surprising), cut where viridis gets too dark to read on a dark background:
 // lightness rises monotonically, so it reads under every common colour-vision deficiency.
+// The eight stops are viridis samples nudged so that each lands on its own ANSI-256 colour.
 func Dark() Palette {
 	return Palette{
 		Name:       "dark",
@@ -52,17 +53,19 @@ func Dark() Palette {
 		Success:    "#5fd0a0",
 		Focus:      "#c69bff",
 		Heatmap: []Color{
-			"#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725",
+			"#31688e", "#26828e", "#1f9e89", "#3bbb75", "#6ece58", "#9dd93b", "#c8e020", "#fde725",
 		},
+		Heatmap16:    []Color{"4", "12", "6", "14", "2", "10", "3", "11"},
 		Unknown:      "#8a8a8a",
 		Boundary:     BoundaryUnderline,
 		BoundaryStep: "#3a3f52",
 	}
 }
 
-// Light is the palette for light terminals. Its heatmap runs from dark blue (expected) to
-// burnt orange (surprising), a cividis-like blue-to-yellow axis darkened enough to read on
-// white; blue against orange is the pair colour-vision deficiencies keep apart.
+// Light is the palette for light terminals. Its heatmap runs from dark blue (expected)
+// through muted purple and brown to orange (surprising): a cividis-like blue-to-yellow axis
+// darkened enough to read on white, and blue against orange is the pair colour-vision
+// deficiencies keep apart. The stops sit on the ANSI-256 cube so no two steps merge there.
 func Light() Palette {
 	return Palette{
 		Name:       "light",
@@ -76,8 +79,9 @@ func Light() Palette {
 		Success:    "#1b7f4c",
 		Focus:      "#7a3fd1",
 		Heatmap: []Color{
-			"#1d3a78", "#3b4f86", "#5c5f7e", "#7d6a66", "#a0703f", "#c2680e", "#e05a00",
+			"#005f87", "#5f5f87", "#875f87", "#875f5f", "#af5f5f", "#af5f00", "#d75f00", "#ff5f00",
 		},
+		Heatmap16:    []Color{"4", "12", "6", "5", "13", "3", "1", "9"},
 		Unknown:      "#8a8a8a",
 		Boundary:     BoundaryUnderline,
 		BoundaryStep: "#c9ccd8",
@@ -99,8 +103,9 @@ func HighContrastDark() Palette {
 		Success:    "#00ff87",
 		Focus:      "#00ffff",
 		Heatmap: []Color{
-			"#ffffff", "#ffff87", "#ffd700", "#ffaf00", "#ff8700", "#ff5f87", "#ff00ff",
+			"#ffffff", "#ffffaf", "#ffff5f", "#ffd700", "#ffaf00", "#ff8700", "#ff5f87", "#ff00ff",
 		},
+		Heatmap16:    []Color{"15", "11", "3", "14", "6", "13", "5", "9"},
 		Unknown:      "#8a8a8a",
 		Boundary:     BoundaryUnderline,
 		BoundaryStep: "#808080",
@@ -122,8 +127,9 @@ func HighContrastLight() Palette {
 		Success:    "#005f00",
 		Focus:      "#870087",
 		Heatmap: []Color{
-			"#000000", "#00005f", "#000087", "#0000d7", "#5f00d7", "#af0087", "#d70000",
+			"#000000", "#00005f", "#000087", "#0000d7", "#5f00d7", "#8700af", "#af0087", "#d70000",
 		},
+		Heatmap16:    []Color{"0", "8", "4", "12", "5", "13", "1", "9"},
 		Unknown:      "#808080",
 		Boundary:     BoundaryUnderline,
 		BoundaryStep: "#808080",

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"charm.land/lipgloss/v2"
+	"github.com/lucasb-eyer/go-colorful"
 )
 
 // Color is a colour as a theme file writes it: "#rrggbb", "#rgb", or an ANSI index "0".."255".
@@ -121,6 +122,10 @@ type Palette struct {
 	// Heatmap is the heatmap scale: colour stops from "expected" (high probability, low
 	// surprisal) to "surprising", blended into HeatBuckets steps. At least two stops.
 	Heatmap []Color `toml:"heatmap"`
+	// Heatmap16 optionally gives the HeatBuckets steps as ANSI colours 0-15 for 16-colour
+	// terminals, where downsampling a smooth scale merges neighbours. Without it the scale
+	// is downsampled and each step also gets its monochrome attribute.
+	Heatmap16 []Color `toml:"heatmap_16"`
 	// Unknown is how a token with an unknown logprob looks: neutral, never a scale colour.
 	Unknown Color `toml:"unknown"`
 	// Boundary marks every other token; BoundaryStep is its colour (the underline, or the
@@ -160,6 +165,14 @@ func (p Palette) Validate() error {
 			errs = append(errs, fmt.Sprintf("heatmap[%d]: empty colour", i))
 		}
 	}
+	if len(p.Heatmap16) > 0 && len(p.Heatmap16) != HeatBuckets {
+		errs = append(errs, fmt.Sprintf("heatmap_16: want exactly %d ANSI colours, got %d", HeatBuckets, len(p.Heatmap16)))
+	}
+	for i, c := range p.Heatmap16 {
+		if n, err := strconv.Atoi(string(c)); err != nil || n < 0 || n > 15 {
+			errs = append(errs, fmt.Sprintf("heatmap_16[%d]: %q is not an ANSI colour number 0-15", i, c))
+		}
+	}
 	switch p.Boundary {
 	case "", BoundaryUnderline, BoundaryBackground, BoundaryNone:
 	default:
@@ -171,22 +184,31 @@ func (p Palette) Validate() error {
 	return nil
 }
 
-// HeatColors blends the scale's stops into HeatBuckets colours, expected first.
+// HeatColors blends the scale's stops into HeatBuckets colours, expected first. Blending is
+// in OKLab, so equal steps look equally far apart.
 func (p Palette) HeatColors() []color.Color {
-	stops := make([]color.Color, 0, len(p.Heatmap))
+	stops := make([]colorful.Color, 0, len(p.Heatmap))
 	for _, c := range p.Heatmap {
 		if v := c.Value(); v != nil {
-			stops = append(stops, v)
+			if cc, ok := colorful.MakeColor(v); ok {
+				stops = append(stops, cc)
+			}
 		}
 	}
+	out := make([]color.Color, HeatBuckets)
 	if len(stops) == 0 {
-		return make([]color.Color, HeatBuckets)
+		stops = []colorful.Color{{R: 0.5, G: 0.5, B: 0.5}}
 	}
-	if len(stops) == 1 {
-		stops = append(stops, stops[0])
+	for i := range out {
+		var c colorful.Color
+		if len(stops) == 1 {
+			c = stops[0]
+		} else {
+			t := float64(i) / float64(HeatBuckets-1) * float64(len(stops)-1)
+			k := min(int(t), len(stops)-2)
+			c = stops[k].BlendOkLab(stops[k+1], t-float64(k))
+		}
+		out[i] = lipgloss.Color(c.Clamped().Hex())
 	}
-	if len(stops) == HeatBuckets {
-		return stops
-	}
-	return lipgloss.Blend1D(HeatBuckets, stops...)
+	return out
 }

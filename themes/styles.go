@@ -184,11 +184,13 @@ type InspectorStyles struct {
 	Empty      lipgloss.Style // "no token under the cursor"
 }
 
-// HeatStyles: the heatmap's looks. Scale[i] is bucket i (expected first) in colour; Mono[i]
-// the same bucket for terminals without colour (bold, normal, faint, underline). Unknown is
-// a token with an unknown logprob. Alt is added to every other token to show boundaries.
+// HeatStyles: the heatmap's looks. Scale[i] is bucket i (expected first) in colour, Scale16[i]
+// the same for 16-colour terminals, Mono[i] for terminals without colour (faint, normal,
+// bold, bold underline). Unknown is a token with an unknown logprob. Alt is added to every
+// other token to show boundaries. ui/heatmap picks the set for the terminal's profile.
 type HeatStyles struct {
 	Scale       [HeatBuckets]lipgloss.Style
+	Scale16     [HeatBuckets]lipgloss.Style
 	Mono        [HeatBuckets]lipgloss.Style
 	Unknown     lipgloss.Style
 	MonoUnknown lipgloss.Style
@@ -380,6 +382,12 @@ func NewStyles(p Palette, isDark bool) Styles {
 	}
 	for i := range HeatBuckets {
 		s.Heat.Mono[i] = mono[i*len(mono)/HeatBuckets]
+		if len(p.Heatmap16) == HeatBuckets {
+			s.Heat.Scale16[i] = base.Foreground(p.Heatmap16[i].Value())
+		} else {
+			// Downsampling may merge neighbours; the monochrome attribute keeps them apart.
+			s.Heat.Scale16[i] = s.Heat.Mono[i].Foreground(colors[i])
+		}
 	}
 	s.Heat.Unknown = base.Foreground(unknown).Italic(true)
 	s.Heat.MonoUnknown = lipgloss.NewStyle().Italic(true)
