@@ -16,12 +16,15 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/themes"
 )
 
 // Common is the per-program context shared by the root model and its
 // components.
 type Common struct {
-	Styles        *styleSet
+	Styles *styleSet
+	// Theme is the theme's full style set (heatmap, inspector, legend use it).
+	Theme         *themes.Styles
 	border        borderPieces
 	borderFocused borderPieces
 	Keys          KeyMap
@@ -63,6 +66,11 @@ type Config struct {
 	// Dir is where sessions and exports are written by default; empty is the
 	// working directory.
 	Dir string
+
+	// Theme names a built-in theme ("" = default, following the terminal);
+	// Palette, when set, is used instead (a user theme the caller loaded).
+	Theme   string
+	Palette *themes.Palette
 
 	// IsDark: the terminal's background (per program; an SSH server passes
 	// each client's). The program also asks the terminal and follows its

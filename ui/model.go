@@ -17,6 +17,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
@@ -188,7 +189,6 @@ func New(cfg Config) *Model {
 		c.Ctx = context.Background()
 	}
 	m := &Model{c: c, cfg: cfg, zoom: -1, dragging: -1, focus: focusPrompt}
-	m.setTheme(cfg.IsDark)
 	m.api = cfg.API
 	if m.api == "" {
 		m.api = params.Chat
@@ -202,11 +202,10 @@ func New(cfg Config) *Model {
 	m.prompt.Placeholder = "write a prompt, then ctrl+r to run"
 	m.prompt.ShowLineNumbers = false
 	m.prompt.SetValue(cfg.Prompt)
-	m.applyTextareaStyles()
+	m.help = help.New()
+	m.setTheme(cfg.IsDark)
 	m.prompt.Focus()
 	m.panel = NewParamPanel(cfg.Params, cfg.Options)
-	m.help = help.New()
-	m.help.Styles = c.Styles.Help
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	m.fileInput = textinput.New()
 	m.fileInput.Prompt = ""
@@ -220,16 +219,25 @@ func New(cfg Config) *Model {
 	return m
 }
 
+// setTheme rebuilds every style for a background. A built-in palette is
+// re-chosen for the background (the default follows the terminal); a palette
+// given in Config (a user theme, loaded by the caller) is kept.
 func (m *Model) setTheme(isDark bool) {
 	m.c.IsDark = isDark
-	m.c.Styles = newStyleSet(isDark)
+	pal := m.cfg.Palette
+	if pal == nil {
+		p, ok := themes.Builtin(m.cfg.Theme, isDark)
+		if !ok {
+			p, _ = themes.Builtin(themes.DefaultName, isDark)
+		}
+		pal = &p
+	}
+	t := themes.NewStyles(*pal, isDark)
+	m.c.Theme = &t
+	m.c.Styles = newStyleSet(&t)
 	m.c.border = newBorderPieces(m.c.Styles.App.Border)
 	m.c.borderFocused = newBorderPieces(m.c.Styles.App.BorderFocused)
-	if isDark {
-		m.c.ThemeKey = "default-dark"
-	} else {
-		m.c.ThemeKey = "default-light"
-	}
+	m.c.ThemeKey = fmt.Sprintf("%s/%v", pal.Name, isDark)
 	m.help.Styles = m.c.Styles.Help
 	m.applyTextareaStyles()
 }

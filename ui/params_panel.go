@@ -323,7 +323,7 @@ func (pp *ParamPanel) Render(st *styleSet, w, h int, focused bool, seedNote stri
 		}
 	default:
 		if m := pp.Problem(s.Key); m != "" {
-			info = append(info, wrapStyled(st.Slider.Invalid, "✗ "+sanitize.Line(m), w)...)
+			info = append(info, wrapStyled(st.Slider.InvalidMsg, "✗ "+sanitize.Line(m), w)...)
 		}
 		hint := s.Help
 		if r := s.RangeText(); r != "" {
@@ -366,7 +366,7 @@ func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focus
 		}
 	}
 	name := fitRight(s.Label, sliderLabelW)
-	head := label.Render(mark + name)
+	head := st.Slider.Marker.Render(mark) + label.Render(name)
 	rest := w - sliderMarkW - sliderLabelW
 	var body string
 	switch {
@@ -379,9 +379,9 @@ func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focus
 		}
 	case s.Key == "seed":
 		lock := "auto"
-		lockSt := st.Slider.Special
+		lockSt := st.Slider.Unlocked
 		if pp.SeedLocked {
-			lock, lockSt = "lock", st.Slider.Value
+			lock, lockSt = "lock", st.Slider.Locked
 		}
 		v := pp.Value(i)
 		txt, word := s.Describe(v)
@@ -395,7 +395,7 @@ func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focus
 	default:
 		_, bw := barGeometry(w)
 		v := pp.Value(i)
-		body = renderBar(st, s.Pos(v), bw, problem) + " " + describeValue(st, s, v, sliderValueW)
+		body = renderBar(st, s.Pos(v), bw, problem, focused) + " " + describeValue(st, s, v, sliderValueW)
 	}
 	line := head + body
 	if pad := w - ansi.StringWidth(line); pad > 0 {
@@ -407,6 +407,10 @@ func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focus
 // describeValue renders "0.70", "0.00 greedy", "off", "server default".
 func describeValue(st *styleSet, s params.Spec, v params.Value, width int) string {
 	text, word := s.Describe(v)
+	if word != "" && word == s.Floor {
+		// top_k's -1 reads as "off", not "-1 off".
+		text = ""
+	}
 	var out string
 	switch {
 	case text == "":
@@ -421,7 +425,7 @@ func describeValue(st *styleSet, s params.Spec, v params.Value, width int) strin
 }
 
 // renderBar draws a bar of width cells with the knob at pos (0..1).
-func renderBar(st *styleSet, pos float64, width int, invalid bool) string {
+func renderBar(st *styleSet, pos float64, width int, invalid, focused bool) string {
 	if width < 2 {
 		return ""
 	}
@@ -431,7 +435,11 @@ func renderBar(st *styleSet, pos float64, width int, invalid bool) string {
 	if invalid {
 		filled = st.Slider.Invalid
 	}
-	return filled.Render(strings.Repeat("━", k)) + st.Slider.Knob.Render("●") + st.Slider.Empty.Render(strings.Repeat("─", width-1-k))
+	knob := st.Slider.Knob
+	if focused {
+		knob = st.Slider.KnobFocused
+	}
+	return filled.Render(strings.Repeat("━", k)) + knob.Render("●") + st.Slider.Empty.Render(strings.Repeat("─", width-1-k))
 }
 
 // fitRight pads or truncates s to exactly w cells, text on the left.

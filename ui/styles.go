@@ -4,6 +4,8 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/textarea"
 	"charm.land/lipgloss/v2"
+
+	"github.com/twinkle-sh/twinkle/themes"
 )
 
 // styleSet is every style the playground draws with, grouped by component.
@@ -11,17 +13,19 @@ import (
 // no colours of its own.
 type styleSet struct {
 	App struct {
-		Header, HeaderDim, HeaderOK, HeaderBad          lipgloss.Style
-		Status, StatusError, StatusBusy                 lipgloss.Style
-		Border, BorderFocused, Title, TitleFocused, Dim lipgloss.Style
-		Warning                                         lipgloss.Style
+		Header, HeaderTitle, HeaderDim, HeaderOK, HeaderBusy, HeaderBad, Mode lipgloss.Style
+		Status, StatusError, StatusBusy, StatusOK                             lipgloss.Style
+		Border, BorderFocused, Title, TitleFocused, Dim, Warning              lipgloss.Style
 	}
 	Slider struct {
-		Label, LabelFocused, Filled, Empty, Knob, Value, Special, Invalid, Hint, Edit lipgloss.Style
+		Label, LabelFocused, Marker, Filled, Empty, Knob, KnobFocused lipgloss.Style
+		Value, Special, Invalid, InvalidMsg, Hint, Edit               lipgloss.Style
+		Locked, Unlocked                                              lipgloss.Style
 	}
 	Sample struct {
-		Header, HeaderFocused, Text, Footer, BadgeOK, BadgeBad, Spinner, Scroll lipgloss.Style
+		Header, HeaderFocused, Text, Footer, Spinner, Scroll lipgloss.Style
 	}
+	Badge  themes.BadgeStyles
 	Dialog struct {
 		Title, Item, ItemSelected, Code, Tab, TabSelected lipgloss.Style
 	}
@@ -44,55 +48,81 @@ func newBorderPieces(st lipgloss.Style) borderPieces {
 	}
 }
 
-// newStyleSet builds the style set. Until themes/ provides a palette the
-// styles use attributes only (bold, faint, reverse), which read on any
-// terminal, colour or not.
-func newStyleSet(isDark bool) *styleSet {
+// newStyleSet maps the theme's styles (themes.NewStyles, grouped by
+// component) onto what the playground draws; this is the one place ui reads
+// a theme, so a field added to themes.Styles is wired here.
+func newStyleSet(t *themes.Styles) *styleSet {
 	s := &styleSet{}
-	n := lipgloss.NewStyle
-	s.App.Header = n().Bold(true)
-	s.App.HeaderDim = n().Faint(true)
-	s.App.HeaderOK = n().Bold(true)
-	s.App.HeaderBad = n().Bold(true).Underline(true)
-	s.App.Status = n()
-	s.App.StatusError = n().Bold(true)
-	s.App.StatusBusy = n().Italic(true)
-	s.App.Border = n().Faint(true)
-	s.App.BorderFocused = n().Bold(true)
-	s.App.Title = n().Faint(true)
-	s.App.TitleFocused = n().Bold(true).Reverse(true)
-	s.App.Dim = n().Faint(true)
-	s.App.Warning = n().Bold(true)
+	s.App.Header = t.App.HeaderValue
+	s.App.HeaderTitle = t.App.HeaderTitle
+	s.App.HeaderDim = t.App.HeaderKey
+	s.App.HeaderOK = t.App.ConnOK
+	s.App.HeaderBusy = t.App.ConnBusy
+	s.App.HeaderBad = t.App.ConnError
+	s.App.Mode = t.App.Mode
+	s.App.Status = t.Status.Info
+	s.App.StatusError = t.Status.Error
+	s.App.StatusBusy = t.Status.Warning
+	s.App.StatusOK = t.Status.Success
+	s.App.Border = borderColourOnly(t.App.Pane)
+	s.App.BorderFocused = borderColourOnly(t.App.PaneFocused)
+	s.App.Title = t.Prompt.Label
+	s.App.TitleFocused = t.Prompt.LabelFocused
+	s.App.Dim = t.Dialog.Hint
+	s.App.Warning = t.App.TooSmall
 
-	s.Slider.Label = n()
-	s.Slider.LabelFocused = n().Bold(true)
-	s.Slider.Filled = n().Bold(true)
-	s.Slider.Empty = n().Faint(true)
-	s.Slider.Knob = n().Bold(true)
-	s.Slider.Value = n()
-	s.Slider.Special = n().Italic(true)
-	s.Slider.Invalid = n().Bold(true).Underline(true)
-	s.Slider.Hint = n().Faint(true)
-	s.Slider.Edit = n().Bold(true)
+	s.Slider.Label = t.Slider.Label
+	s.Slider.LabelFocused = t.Slider.LabelFocused
+	s.Slider.Marker = t.Slider.Focused
+	s.Slider.Filled = t.Slider.BarFilled
+	s.Slider.Empty = t.Slider.BarEmpty
+	s.Slider.Knob = t.Slider.Knob
+	s.Slider.KnobFocused = t.Slider.KnobFocused
+	s.Slider.Value = t.Slider.Value
+	s.Slider.Special = t.Slider.Special
+	s.Slider.Invalid = t.Slider.Invalid
+	s.Slider.InvalidMsg = t.Slider.InvalidMsg
+	s.Slider.Hint = t.Dialog.Hint
+	s.Slider.Edit = t.Slider.ValueEditing
+	s.Slider.Locked = t.Slider.Locked
+	s.Slider.Unlocked = t.Slider.Unlocked
 
-	s.Sample.Header = n().Faint(true)
-	s.Sample.HeaderFocused = n().Bold(true).Reverse(true)
-	s.Sample.Text = n()
-	s.Sample.Footer = n().Faint(true)
-	s.Sample.BadgeOK = n().Bold(true)
-	s.Sample.BadgeBad = n().Bold(true).Reverse(true)
-	s.Sample.Spinner = n().Bold(true)
-	s.Sample.Scroll = n().Faint(true)
+	s.Sample.Header = t.Column.Header
+	s.Sample.HeaderFocused = t.Column.HeaderFocused.Reverse(true)
+	s.Sample.Text = t.Column.Body
+	s.Sample.Footer = t.Column.Stats
+	s.Sample.Spinner = t.Column.Spinner
+	s.Sample.Scroll = t.Column.Scroll
+	s.Badge = t.Badge
 
-	s.Dialog.Title = n().Bold(true)
-	s.Dialog.Item = n()
-	s.Dialog.ItemSelected = n().Reverse(true)
-	s.Dialog.Code = n()
-	s.Dialog.Tab = n().Faint(true)
-	s.Dialog.TabSelected = n().Bold(true).Reverse(true)
+	s.Dialog.Title = t.Dialog.Title
+	s.Dialog.Item = t.Dialog.Item
+	s.Dialog.ItemSelected = t.Dialog.ItemSelected
+	s.Dialog.Code = t.Export.Code
+	s.Dialog.Tab = t.Export.Tab
+	s.Dialog.TabSelected = t.Export.TabActive
 
-	s.Help = help.DefaultStyles(isDark)
-	s.TextArea = textarea.DefaultStyles(isDark)
-	s.TextArea.Cursor.Blink = false
+	s.Help = t.Help
+	ta := textarea.DefaultStyles(t.IsDark)
+	for _, st := range []*textarea.StyleState{&ta.Focused, &ta.Blurred} {
+		st.Text = t.Prompt.Text
+		st.Placeholder = t.Prompt.Placeholder
+		st.LineNumber = t.Prompt.LineNumber
+		st.CursorLine = t.Prompt.CursorLine
+	}
+	ta.Focused.Prompt = t.Prompt.LabelFocused
+	ta.Blurred.Prompt = t.Prompt.Label
+	if t.Prompt.Cursor != nil {
+		ta.Cursor.Color = t.Prompt.Cursor
+	}
+	ta.Cursor.Blink = false
+	s.TextArea = ta
 	return s
+}
+
+// borderColourOnly turns a pane style (a bordered box) into a style for
+// drawing border glyphs by hand: frames are assembled from pre-rendered
+// pieces rather than lipgloss borders, which measure every line per frame.
+func borderColourOnly(pane lipgloss.Style) lipgloss.Style {
+	return lipgloss.NewStyle().Foreground(pane.GetBorderTopForeground())
 }

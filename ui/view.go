@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
@@ -225,10 +226,10 @@ func (m *Model) renderHeader(w int) string {
 		conn = st.HeaderDim.Render("◌ connecting")
 	}
 	parts := []string{
-		st.Header.Render(" twinkle "),
+		st.HeaderTitle.Render(" twinkle"),
 		st.HeaderDim.Render(sanitize.Line(endpoint)),
 		st.HeaderDim.Render("model ") + st.Header.Render(sanitize.Line(model)),
-		st.HeaderDim.Render("mode ") + st.Header.Render(string(m.api)),
+		st.Mode.Render(string(m.api)),
 		conn,
 	}
 	if m.loaded != nil {
@@ -374,15 +375,14 @@ func (m *Model) renderFooter(c *Column, w int) string {
 	switch {
 	case c.Streaming:
 		b = st.Footer.Render("streaming")
-	case c.Reason.Failed():
-		b = st.BadgeBad.Render(" " + badge + " ")
 	default:
-		b = st.BadgeOK.Render(" " + badge + " ")
+		eos := c.StoppedBy.Kind == backend.StoppedByEOS
+		b = m.c.Styles.Badge.For(string(c.Reason), eos).Render(badge)
 	}
 	stats := c.Stats()
 	line := b
 	if stats != "" {
-		line += st.Footer.Render(" " + stats)
+		line += st.Footer.Render(" · " + stats)
 	}
 	return padTo(ansi.Truncate(line, w, "…"), w)
 }
