@@ -30,6 +30,9 @@ type Request struct {
 	Logprobs int
 	// PromptLogprobs is the same for prompt tokens, -1 for none.
 	PromptLogprobs int
+	// OnPrefill, if set, is called once the prompt is processed, with the
+	// prompt logprobs (nil unless asked for), before any token is emitted.
+	OnPrefill func(promptLogprobs []*TokenLogprob)
 }
 
 // TokenLogprob is the raw log-probability of one token (before
@@ -198,6 +201,9 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 			tl := makeLogprob(lp, r.Prompt[i], r.PromptLogprobs, &topBuf)
 			res.PromptLogprobs[i] = &tl
 		}
+	}
+	if r.OnPrefill != nil {
+		r.OnPrefill(res.PromptLogprobs)
 	}
 	last := append([]float32(nil), logits[(len(want)-1)*V:len(want)*V]...)
 

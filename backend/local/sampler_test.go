@@ -1,0 +1,197 @@
+package local
+
+import (
+	"math"
+	"testing"
+)
+
+var negInf = float32(math.Inf(-1))
+
+func kept(l []float32) []int {
+	var ids []int
+	for i, v := range l {
+		if v != negInf {
+			ids = append(ids, i)
+		}
+	}
+	return ids
+}
+
+func TestRepetitionPenaltyVLLMRule(t *testing.T) {
+	l := []float32{2, -2, 2, -2, 0}
+	seen := []bool{true, true, false, false, true}
+	applyPenalties(l, seen, make([]int32, 5), Sampling{RepetitionPenalty: 2})
+	want := []float32{1, -4, 2, -2, 0}
+	for i := range want {
+		if l[i] != want[i] {
+			t.Fatalf("repetition penalty: got %v, want %v (positive divided, negative multiplied, unseen untouched)", l, want)
+		}
+	}
+}
+
+func TestPresenceFrequencyPenalty(t *testing.T) {
+	l := []float32{1, 1, 1}
+	seen := []bool{true, true, false} // token 0 only in the prompt, token 1 twice in the output
+	counts := []int32{0, 2, 0}
+	applyPenalties(l, seen, counts, Sampling{RepetitionPenalty: 1, PresencePenalty: 0.5, FrequencyPenalty: 0.25})
+	if l[0] != 1 || l[1] != 0 || l[2] != 1 {
+		t.Fatalf("got %v, want [1 0 1]", l)
+	}
+}
+
+func TestTopKKeepsTies(t *testing.T) {
+	l := []float32{1, 3, 2, 2, 0}
+	applyTopKTopP(l, 2, 1, nil)
+	if got := kept(l); !equalInts(got, []int{1, 2, 3}) {
+		t.Fatalf("top_k=2 kept %v, want [1 2 3] (ties at the k-th value stay, as in vLLM)", got)
+	}
+	l = []float32{1, 3, 2}
+	applyTopKTopP(l, 5, 1, nil)
+	if got := kept(l); len(got) != 3 {
+		t.Fatalf("top_k larger than vocab kept %v", got)
+	}
+}
+
+func TestTopP(t *testing.T) {
+	// probabilities 0.5, 0.25, 0.125, 0.125
+	ln := func(p float64) float32 { return float32(math.Log(p)) }
+	base := []float32{ln(0.5), ln(0.25), ln(0.125), ln(0.125)}
+	cases := []struct {
+		p    float64
+		want []int
+	}{
+		{0.5, []int{0}},       // ascending cumsum: .125 .25 .5 1; drop while <= 0.5
+		{0.6, []int{0, 1}},    // drop while <= 0.4
+		{0.8, []int{0, 1, 2}}, // drop while <= 0.2: one of the 0.125 ties
+		{0.1, []int{0}},       // the largest always stays
+		{1, []int{0, 1, 2, 3}},
+	}
+	for _, c := range cases {
+		l := append([]float32(nil), base...)
+		applyTopKTopP(l, 0, c.p, nil)
+		if got := kept(l); len(got) != len(c.want) || got[0] != 0 {
+			t.Errorf("top_p=%v kept %v, want %d tokens starting with 0", c.p, got, len(c.want))
+		}
+	}
+	// top-k applies before top-p: after k=2, probabilities are 2/3, 1/3.
+	l := append([]float32(nil), base...)
+	applyTopKTopP(l, 2, 0.6, nil)
+	if got := kept(l); !equalInts(got, []int{0}) {
+		t.Errorf("top_k=2 then top_p=0.6 kept %v, want [0]", got)
+	}
+}
+
+func TestMinP(t *testing.T) {
+	ln := func(p float64) float32 { return float32(math.Log(p)) }
+	l := []float32{ln(0.5), ln(0.3), ln(0.1), ln(0.1)}
+	applyMinP(l, 0.5) // keep p >= 0.25
+	if got := kept(l); !equalInts(got, []int{0, 1}) {
+		t.Fatalf("min_p=0.5 kept %v", got)
+	}
+}
+
+func TestGreedyAppliesPenaltiesOnly(t *testing.T) {
+	s := newSampler(Sampling{Temperature: 0, TopK: 1, TopP: 0.1, RepetitionPenalty: 4}, 3, []int{0}, 1)
+	// Token 0 wins raw but is penalised (seen in the prompt): 3/4 < 1.
+	if got := s.pick([]float32{3, 1, 0.5}, nil); got != 1 {
+		t.Fatalf("greedy with repetition penalty picked %d, want 1", got)
+	}
+	if got := s.pick([]float32{0.5, 1, 3}, []int{2}); got != 1 {
+		t.Fatalf("greedy with token 2 banned picked %d, want 1", got)
+	}
+}
+
+func TestTemperatureChangesDistribution(t *testing.T) {
+	logits := []float32{1, 0}
+	count := func(temp float64) int {
+		s := newSampler(Sampling{Temperature: temp, TopP: 1, RepetitionPenalty: 1}, 2, nil, 42)
+		n := 0
+		for i := 0; i < 4000; i++ {
+			if s.pick(logits, nil) == 0 {
+				n++
+			}
+		}
+		return n
+	}
+	// p(0) = sigmoid(1/T): T=1 -> 0.731, T=0.5 -> 0.881, T=2 -> 0.622.
+	for _, c := range []struct {
+		temp float64
+		p    float64
+	}{{1, 0.731}, {0.5, 0.881}, {2, 0.622}} {
+		got := float64(count(c.temp)) / 4000
+		if math.Abs(got-c.p) > 0.03 {
+			t.Errorf("temperature %v: token 0 drawn %.3f of the time, want %.3f", c.temp, got, c.p)
+		}
+	}
+	// Below 0.01 (but not greedy) the temperature is raised to 0.01, so a
+	// 0.05 gap in logits is not a certainty.
+	s := newSampler(Sampling{Temperature: 1e-4, TopP: 1, RepetitionPenalty: 1}, 2, nil, 3)
+	n := 0
+	for i := 0; i < 2000; i++ {
+		if s.pick([]float32{0.01, 0}, nil) == 1 {
+			n++
+		}
+	}
+	if n < 300 { // p(1) = sigmoid(-1) = 0.27
+		t.Errorf("temperature 1e-4 acted as %d/2000 for the runner-up; want it raised to 0.01 (about 540)", n)
+	}
+}
+
+func TestSeedReproduces(t *testing.T) {
+	logits := []float32{0.1, 0.2, 0.3, 0.4, 0.5}
+	draw := func(seed uint64) []int {
+		s := newSampler(Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1}, 5, nil, seed)
+		var out []int
+		for i := 0; i < 20; i++ {
+			out = append(out, s.pick(logits, nil))
+		}
+		return out
+	}
+	if !equalInts(draw(7), draw(7)) {
+		t.Fatal("same seed gave different draws")
+	}
+	if equalInts(draw(7), draw(8)) {
+		t.Fatal("different seeds gave identical draws")
+	}
+}
+
+func TestLogSoftmaxTopRank(t *testing.T) {
+	l := []float32{1, 3, 2, 3}
+	lp := make([]float32, 4)
+	logSoftmax(lp, l)
+	var z float64
+	for _, v := range lp {
+		z += math.Exp(float64(v))
+	}
+	if math.Abs(z-1) > 1e-6 {
+		t.Fatalf("probabilities sum to %v", z)
+	}
+	if got := topLogprobs(lp, 3, nil); !equalInts(got, []int{1, 3, 2}) {
+		t.Fatalf("top 3 = %v, want [1 3 2] (ties by lower id)", got)
+	}
+	if r := rankOf(lp, 2); r != 3 {
+		t.Fatalf("rank of id 2 = %d, want 3", r)
+	}
+	if r := rankOf(lp, 3); r != 1 {
+		t.Fatalf("rank of a tied best = %d, want 1", r)
+	}
+}
+
+func TestHeldForStop(t *testing.T) {
+	cases := []struct {
+		text  string
+		stops []string
+		want  int
+	}{
+		{"hello wor", []string{"world"}, 3},
+		{"hello", []string{"world"}, 0},
+		{"abab", []string{"abc"}, 2},
+		{"x}", []string{"}\n", "END"}, 1},
+		{"xEN", []string{"}\n", "END"}, 2},
+	}
+	for _, c := range cases {
+		if got := heldForStop([]byte(c.text), c.stops); got != c.want {
+			t.Errorf("heldForStop(%q, %q) = %d, want %d", c.text, c.stops, got, c.want)
+		}
+	}
+}
