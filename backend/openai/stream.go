@@ -1,0 +1,437 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/backend/wire"
+	"github.com/twinkle-sh/twinkle/params"
+)
+
+// sampleStatus tracks one choice of a stream.
+type sampleStatus struct {
+	finished bool
+}
+
+// stream runs one streamed request and emits its samples' events. Every sample of the
+// plan gets exactly one EventFinish.
+func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
+	st := make([]sampleStatus, pl.count)
+	finishAll := func(reason backend.StopReason, err *backend.Error) {
+		for i := range st {
+			if !st[i].finished {
+				st[i].finished = true
+				em.Emit(backend.Event{Kind: backend.EventFinish, Sample: pl.first + i, Reason: reason, Err: err})
+			}
+		}
+	}
+	a, err := c.open(ctx, http.MethodPost, pl.path, pl.body, c.cfg.FirstTokenTimeout)
+	if err != nil {
+		e := toError(ctx, err)
+		finishAll(reasonFor(e), e)
+		return
+	}
+	defer a.close()
+	d := newDecoder(pl.chat, pl.logprobs)
+	sse := wire.NewSSEReader(a.resp.Body)
+	gotContent, done := false, false
+	var streamErr *backend.Error
+	for {
+		ev, err := sse.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				streamErr = toError(a.ctx, err)
+			}
+			break
+		}
+		if !gotContent {
+			gotContent = true
+			a.dog.rearm(c.cfg.IdleTimeout, errIdle)
+		} else {
+			a.dog.rearm(c.cfg.IdleTimeout, errIdle)
+		}
+		data := bytes.TrimSpace(ev.Data)
+		if ev.Event == "error" {
+			e := inBandError(data)
+			finishAll(backend.StopError, e)
+			continue
+		}
+		if string(data) == "[DONE]" {
+			done = true
+			break
+		}
+		if bytes.Contains(data, []byte(`"error"`)) {
+			if info, ok := wire.ParseError(data); ok {
+				finishAll(backend.StopError, fromInfo(backend.KindServer, 0, info))
+				continue
+			}
+		}
+		if err := d.decode(data); err != nil {
+			streamErr = &backend.Error{Kind: backend.KindProtocol, Message: err.Error(), Err: err}
+			break
+		}
+		if d.usage != nil {
+			em.Emit(backend.Event{Kind: backend.EventUsage, Sample: pl.first, Count: pl.count, Usage: *d.usage})
+		}
+		for k := range d.choices {
+			ch := &d.choices[k]
+			if ch.index < 0 || ch.index >= pl.count || st[ch.index].finished {
+				continue // a choice we did not ask for, or one already ended: lenient
+			}
+			if ch.text != "" || len(ch.tokens) > 0 {
+				em.Emit(backend.Event{Kind: backend.EventTokens, Sample: pl.first + ch.index, Text: ch.text, Tokens: ch.tokens})
+			}
+			if ch.finish != "" {
+				st[ch.index].finished = true
+				em.Emit(backend.Event{Kind: backend.EventFinish, Sample: pl.first + ch.index,
+					Reason: backend.StopReason(ch.finish), StoppedBy: stoppedBy(ch.finish, ch.stop)})
+			}
+		}
+	}
+	switch {
+	case done:
+		// [DONE] makes the stream complete; a choice the server never finished is taken
+		// as stopped (lenient with servers that send no finish_reason).
+		finishAll(backend.StopStop, nil)
+	case streamErr != nil:
+		finishAll(reasonFor(streamErr), streamErr)
+	default:
+		e := &backend.Error{Kind: backend.KindInterrupted, Message: "the stream ended without [DONE] or a finish_reason; the text so far is kept"}
+		if sse.Partial() {
+			e.Message = "the stream was cut off in the middle of an event; the text so far is kept"
+		}
+		finishAll(backend.StopInterrupted, e)
+	}
+}
+
+// reasonFor maps an error that ended a sample to its StopReason.
+func reasonFor(e *backend.Error) backend.StopReason {
+	switch e.Kind {
+	case backend.KindCancelled:
+		return backend.StopCancelled
+	case backend.KindTimeout, backend.KindTransport, backend.KindInterrupted, backend.KindProtocol:
+		return backend.StopInterrupted
+	}
+	return backend.StopError
+}
+
+// inBandError reads the data of an "event: error" event in whatever shape it comes.
+func inBandError(data []byte) *backend.Error {
+	if info, ok := wire.ParseError(data); ok {
+		return fromInfo(backend.KindServer, 0, info)
+	}
+	var info wire.ErrorInfo
+	if json.Unmarshal(data, &info) == nil && info.Message != "" {
+		return fromInfo(backend.KindServer, 0, info)
+	}
+	msg := string(data)
+	if len(msg) > 500 {
+		msg = msg[:500] + "…"
+	}
+	return fromInfo(backend.KindServer, 0, wire.ErrorInfo{Message: msg})
+}
+
+// stoppedBy maps finish_reason and vLLM's stop_reason to what stopped the sample.
+func stoppedBy(finish string, s wire.StopReason) backend.StoppedBy {
+	switch s.Kind {
+	case wire.StopReasonString:
+		return backend.StoppedBy{Kind: backend.StoppedByString, String: s.String}
+	case wire.StopReasonToken:
+		return backend.StoppedBy{Kind: backend.StoppedByToken, TokenID: s.TokenID}
+	}
+	if finish == "stop" {
+		return backend.StoppedBy{Kind: backend.StoppedByEOS}
+	}
+	return backend.StoppedBy{}
+}
+
+// ---------------------------------------------------------------------------------------
+// Prompt logprobs
+// ---------------------------------------------------------------------------------------
+
+// promptLogprobs fetches the prompt's logprobs with a non-streamed request (vLLM refuses
+// prompt_logprobs on a stream): max_tokens 1, n 1, return_token_ids so the prompt token
+// can be told from its alternatives.
+func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model string, pl plan, em *backend.Emitter) {
+	fail := func(err error) {
+		e := toError(ctx, err)
+		if e.Kind == backend.KindCancelled {
+			return
+		}
+		e2 := *e
+		e2.Message = "prompt logprobs: " + e.Message
+		em.Emit(backend.Event{Kind: backend.EventError, Sample: pl.first, Count: pl.count, Err: &e2})
+	}
+	p := pl.params
+	one := 1
+	p.MaxTokens = &one
+	o := params.Options{N: 1, PromptLogprobs: pl.promptK}
+	if p.IsGreedy() {
+		o.N = 1
+	}
+	body, err := Body(req.API, model, req.Messages, req.Prompt, p, o, false)
+	if err != nil {
+		fail(err)
+		return
+	}
+	body = append(body[:len(body)-1], `,"return_token_ids":true}`...)
+	resp, err := c.do(ctx, http.MethodPost, pl.path, body, c.cfg.FirstTokenTimeout)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		fail(err)
+		return
+	}
+	var positions []wire.PromptPosition
+	var ids []int
+	if pl.chat {
+		var r wire.ChatResponse
+		if err := json.Unmarshal(raw, &r); err != nil {
+			fail(&backend.Error{Kind: backend.KindProtocol, Message: "response is not a chat completion: " + err.Error()})
+			return
+		}
+		positions, ids = r.PromptLogprobs, r.PromptTokenIDs
+	} else {
+		var r wire.CompletionResponse
+		if err := json.Unmarshal(raw, &r); err != nil || len(r.Choices) == 0 {
+			fail(&backend.Error{Kind: backend.KindProtocol, Message: "response is not a completion with choices"})
+			return
+		}
+		positions, ids = r.Choices[0].PromptLogprobs, r.Choices[0].PromptTokenIDs
+	}
+	if positions == nil {
+		fail(&backend.Error{Kind: backend.KindProtocol, Message: "the server returned no prompt_logprobs (is it vLLM?)"})
+		return
+	}
+	em.Emit(backend.Event{Kind: backend.EventPromptLogprobs, Sample: pl.first, Count: pl.count, PromptTokens: promptTokens(positions, ids, *pl.promptK)})
+}
+
+// promptTokens turns vLLM's per-position dicts into Tokens. The prompt token of a position
+// is the entry whose id is in prompt_token_ids, else the first entry (vLLM puts it first).
+// Top holds the top-K entries (rank <= K, or all but an extra prompt token).
+func promptTokens(positions []wire.PromptPosition, ids []int, k int) []backend.Token {
+	out := make([]backend.Token, len(positions))
+	for i, pos := range positions {
+		t := backend.Token{Logprob: backend.Unknown(), ID: backend.NoTokenID}
+		if i < len(ids) {
+			t.ID = backend.TokenID(ids[i])
+		}
+		if len(pos) == 0 {
+			out[i] = t
+			continue
+		}
+		self := 0
+		if t.ID != backend.NoTokenID {
+			self = -1
+			for j, e := range pos {
+				if e.TokenID == int(t.ID) {
+					self = j
+				}
+			}
+		}
+		if self >= 0 {
+			e := pos[self]
+			t.ID = backend.TokenID(e.TokenID)
+			t.Logprob = backend.LogprobFromWire(e.Logprob)
+			if e.DecodedToken != nil {
+				t.Text = *e.DecodedToken
+			}
+		}
+		for j, e := range pos {
+			inTop := e.Rank != nil && *e.Rank <= k
+			if e.Rank == nil {
+				inTop = j != self || len(pos) <= k
+			}
+			if !inTop || k == 0 {
+				continue
+			}
+			text := ""
+			if e.DecodedToken != nil {
+				text = *e.DecodedToken
+			}
+			t.Top = append(t.Top, backend.Alt{Text: text, Logprob: backend.LogprobFromWire(e.Logprob)})
+		}
+		sortAlts(t.Top)
+		out[i] = t
+	}
+	return out
+}
+
+// ---------------------------------------------------------------------------------------
+// Chunk decoding
+// ---------------------------------------------------------------------------------------
+
+// decodedChoice is what one choice of a chunk contributes.
+type decodedChoice struct {
+	index  int
+	text   string
+	tokens []backend.Token
+	finish string
+	stop   wire.StopReason
+}
+
+// decoder turns chunks into choices, reusing its buffers between chunks and interning
+// token strings so a long stream retains one copy of each distinct token text.
+type decoder struct {
+	chat     bool
+	logprobs bool
+	chatC    wire.ChatChunk
+	compC    wire.CompletionChunk
+	choices  []decodedChoice
+	usage    *backend.Usage
+	strs     map[string]string
+	alts     []backend.Alt // slab the Top slices are cut from
+}
+
+func newDecoder(chat, logprobs bool) *decoder {
+	return &decoder{chat: chat, logprobs: logprobs, strs: make(map[string]string, 1024)}
+}
+
+// maxInterned caps the intern table against a hostile stream of unique strings.
+const maxInterned = 1 << 17
+
+func (d *decoder) intern(s string) string {
+	if v, ok := d.strs[s]; ok {
+		return v
+	}
+	if len(d.strs) < maxInterned {
+		d.strs[s] = s
+	}
+	return s
+}
+
+// topSlab returns a slice of n Alts cut from a shared slab, so a token's alternatives cost
+// no allocation of their own.
+func (d *decoder) topSlab(n int) []backend.Alt {
+	if n == 0 {
+		return nil
+	}
+	if cap(d.alts)-len(d.alts) < n {
+		d.alts = make([]backend.Alt, 0, max(1024, n))
+	}
+	s := d.alts[len(d.alts) : len(d.alts)+n : len(d.alts)+n]
+	d.alts = d.alts[:len(d.alts)+n]
+	return s
+}
+
+func (d *decoder) decode(data []byte) error {
+	d.choices = d.choices[:0]
+	d.usage = nil
+	if d.chat {
+		c := &d.chatC
+		// encoding/json decodes into reused slice elements without zeroing them, so a
+		// field missing from this chunk would keep the last chunk's value.
+		clear(c.Choices[:cap(c.Choices)])
+		*c = wire.ChatChunk{Choices: c.Choices[:0]}
+		if err := json.Unmarshal(data, c); err != nil {
+			return fmt.Errorf("a chunk is not a chat completion chunk: %w", err)
+		}
+		if c.Usage != nil {
+			d.usage = &backend.Usage{PromptTokens: c.Usage.PromptTokens, CompletionTokens: c.Usage.CompletionTokens, TotalTokens: c.Usage.TotalTokens}
+		}
+		for i := range c.Choices {
+			ch := &c.Choices[i]
+			dc := decodedChoice{index: ch.Index, stop: ch.StopReason}
+			if ch.Delta.Content.Valid {
+				dc.text = ch.Delta.Content.V
+			}
+			if ch.FinishReason != nil {
+				dc.finish = *ch.FinishReason
+			}
+			if d.logprobs && ch.Logprobs != nil {
+				ids := ch.TokenIDs.V
+				dc.tokens = make([]backend.Token, len(ch.Logprobs.Content))
+				for j := range ch.Logprobs.Content {
+					e := &ch.Logprobs.Content[j]
+					t := backend.Token{Text: d.intern(e.Token), Logprob: backend.LogprobFromWire(e.Logprob), ID: backend.NoTokenID}
+					if len(ids) == len(ch.Logprobs.Content) {
+						t.ID = backend.TokenID(ids[j])
+					}
+					t.Top = d.topSlab(len(e.TopLogprobs))
+					for k := range e.TopLogprobs {
+						t.Top[k] = backend.Alt{Text: d.intern(e.TopLogprobs[k].Token), Logprob: backend.LogprobFromWire(e.TopLogprobs[k].Logprob)}
+					}
+					sortAlts(t.Top)
+					dc.tokens[j] = t
+				}
+			}
+			d.choices = append(d.choices, dc)
+		}
+		return nil
+	}
+	c := &d.compC
+	clear(c.Choices[:cap(c.Choices)])
+	*c = wire.CompletionChunk{Choices: c.Choices[:0]}
+	if err := json.Unmarshal(data, c); err != nil {
+		return fmt.Errorf("a chunk is not a completion chunk: %w", err)
+	}
+	if c.Usage != nil {
+		d.usage = &backend.Usage{PromptTokens: c.Usage.PromptTokens, CompletionTokens: c.Usage.CompletionTokens, TotalTokens: c.Usage.TotalTokens}
+	}
+	for i := range c.Choices {
+		ch := &c.Choices[i]
+		dc := decodedChoice{index: ch.Index, text: ch.Text, stop: ch.StopReason}
+		if ch.FinishReason != nil {
+			dc.finish = *ch.FinishReason
+		}
+		if d.logprobs && ch.Logprobs != nil {
+			lp := ch.Logprobs
+			ids := ch.TokenIDs.V
+			dc.tokens = make([]backend.Token, len(lp.Tokens))
+			for j, text := range lp.Tokens {
+				t := backend.Token{Text: d.intern(text), Logprob: backend.Unknown(), ID: backend.NoTokenID}
+				if j < len(lp.TokenLogprobs) && lp.TokenLogprobs[j] != nil {
+					t.Logprob = backend.LogprobFromWire(*lp.TokenLogprobs[j])
+				}
+				if len(ids) == len(lp.Tokens) {
+					t.ID = backend.TokenID(ids[j])
+				}
+				if j < len(lp.TopLogprobs) {
+					top := lp.TopLogprobs[j]
+					t.Top = d.topSlab(len(top))
+					for k, e := range top {
+						t.Top[k] = backend.Alt{Text: d.intern(e.Token), Logprob: backend.LogprobFromWire(e.Logprob)}
+					}
+					sortAlts(t.Top)
+				}
+				dc.tokens[j] = t
+			}
+		}
+		d.choices = append(d.choices, dc)
+	}
+	return nil
+}
+
+// sortAlts sorts by logprob, highest first, unknown last; stable, so equal values keep the
+// server's order. Insertion sort: K is at most 20 and usually nearly sorted.
+func sortAlts(a []backend.Alt) {
+	for i := 1; i < len(a); i++ {
+		x := a[i]
+		j := i
+		for j > 0 && altLess(x, a[j-1]) {
+			a[j] = a[j-1]
+			j--
+		}
+		a[j] = x
+	}
+}
+
+func altLess(x, y backend.Alt) bool {
+	if !x.Logprob.Known() {
+		return false
+	}
+	if !y.Logprob.Known() {
+		return true
+	}
+	return x.Logprob > y.Logprob
+}
