@@ -1,0 +1,308 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/twinkle-sh/twinkle/backend/wire"
+)
+
+func testClient(t *testing.T) (*http.Client, *testModel) {
+	t.Helper()
+	tm := newTestModel(t)
+	return NewClient(tm.Model, ServerOptions{}), tm
+}
+
+func post(t *testing.T, c *http.Client, path, body string) (int, []byte) {
+	t.Helper()
+	resp, err := c.Post("http://local"+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// events reads an SSE response into its data payloads.
+func events(t *testing.T, body []byte) []string {
+	t.Helper()
+	rd := wire.NewSSEReader(bytes.NewReader(body))
+	var out []string
+	for {
+		ev, err := rd.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(ev.Data))
+	}
+}
+
+func TestServerModels(t *testing.T) {
+	c, tm := testClient(t)
+	resp, err := c.Get("http://local/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ml wire.ModelList
+	if err := json.NewDecoder(resp.Body).Decode(&ml); err != nil || len(ml.Data) != 1 || ml.Data[0].ID != tm.Name || ml.Data[0].MaxModelLen != tm.Config.MaxSeqLen {
+		t.Fatalf("models: %+v %v", ml, err)
+	}
+}
+
+func TestServerCompletion(t *testing.T) {
+	c, _ := testClient(t)
+	code, b := post(t, c, "/v1/completions", `{"prompt":"abc","n":2,"max_tokens":5,"logprobs":2,"seed":3,"temperature":1}`)
+	if code != 200 {
+		t.Fatalf("%d %s", code, b)
+	}
+	var r wire.CompletionResponse
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Choices) != 2 || r.Usage.CompletionTokens != 10 || r.Usage.PromptTokens != 3 || r.Object != "text_completion" {
+		t.Fatalf("completion: %s", b)
+	}
+	for _, ch := range r.Choices {
+		lp := ch.Logprobs
+		if *ch.FinishReason != "length" || !ch.StopReason.Present || ch.StopReason.Kind != wire.StopReasonNull {
+			t.Fatalf("choice %d finish %v stop_reason %+v", ch.Index, *ch.FinishReason, ch.StopReason)
+		}
+		if lp == nil || len(lp.Tokens) != 5 || len(lp.TopLogprobs) != 5 || lp.TextOffset[0] != 0 {
+			t.Fatalf("choice %d logprobs %+v", ch.Index, lp)
+		}
+		for i, tm := range lp.TopLogprobs {
+			// sampled token first, then up to k alternatives: 2 or 3 keys.
+			if len(tm) < 2 || len(tm) > 3 || tm[0].Token != lp.Tokens[i] || tm[0].Logprob != *lp.TokenLogprobs[i] {
+				t.Fatalf("top_logprobs[%d] = %+v for token %q", i, tm, lp.Tokens[i])
+			}
+		}
+	}
+	// Same seed, same text; the default max_tokens of completions is 16.
+	_, b2 := post(t, c, "/v1/completions", `{"prompt":"abc","n":2,"max_tokens":5,"logprobs":2,"seed":3,"temperature":1}`)
+	var r2 wire.CompletionResponse
+	json.Unmarshal(b2, &r2)
+	if r2.Choices[0].Text != r.Choices[0].Text || r2.Choices[1].Text != r.Choices[1].Text {
+		t.Fatal("same seed gave different text")
+	}
+	_, b3 := post(t, c, "/v1/completions", `{"prompt":"abc","temperature":0}`)
+	var r3 wire.CompletionResponse
+	json.Unmarshal(b3, &r3)
+	if r3.Usage == nil || r3.Usage.CompletionTokens != 16 || r3.Choices[0].Logprobs != nil {
+		t.Fatalf("default max_tokens: %s", b3)
+	}
+}
+
+func TestServerCompletionStream(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	c, _ := testClient(t)
+	code, b := post(t, c, "/v1/completions", `{"prompt":"abc","n":2,"max_tokens":4,"logprobs":1,"stream":true,"stream_options":{"include_usage":true},"temperature":0.8}`)
+	if code != 200 {
+		t.Fatalf("%d %s", code, b)
+	}
+	evs := events(t, b)
+	if evs[len(evs)-1] != "[DONE]" {
+		t.Fatalf("last event %q", evs[len(evs)-1])
+	}
+	var usage *wire.Usage
+	finished := map[int]bool{}
+	tokens := map[int]int{}
+	offsets := map[int]int{}
+	for _, e := range evs[:len(evs)-1] {
+		var ch wire.CompletionChunk
+		if err := json.Unmarshal([]byte(e), &ch); err != nil {
+			t.Fatal(err)
+		}
+		if ch.Usage != nil {
+			if len(ch.Choices) != 0 {
+				t.Fatal("usage chunk with choices")
+			}
+			usage = ch.Usage
+			continue
+		}
+		if len(ch.Choices) != 1 {
+			t.Fatalf("chunk with %d choices", len(ch.Choices))
+		}
+		cc := ch.Choices[0]
+		if finished[cc.Index] {
+			t.Fatalf("chunk for index %d after its finish", cc.Index)
+		}
+		if !cc.StopReason.Present {
+			t.Fatal("completion chunk without stop_reason")
+		}
+		if cc.FinishReason != nil {
+			finished[cc.Index] = true
+		}
+		tokens[cc.Index] += len(cc.Logprobs.Tokens)
+		if cc.Logprobs.TextOffset[0] != offsets[cc.Index] {
+			t.Fatalf("text_offset %d, want %d (counting across chunks)", cc.Logprobs.TextOffset[0], offsets[cc.Index])
+		}
+		offsets[cc.Index] += len(cc.Logprobs.Tokens[0])
+	}
+	if !finished[0] || !finished[1] || tokens[0] != 4 || tokens[1] != 4 || usage == nil || usage.CompletionTokens != 8 {
+		t.Fatalf("finished %v tokens %v usage %+v", finished, tokens, usage)
+	}
+}
+
+func TestServerChatStream(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	c, _ := testClient(t)
+	code, b := post(t, c, "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"n":2,"max_tokens":3,"logprobs":true,"top_logprobs":2,"stream":true,"seed":1}`)
+	if code != 200 {
+		t.Fatalf("%d %s", code, b)
+	}
+	evs := events(t, b)
+	var chunks []wire.ChatChunk
+	for _, e := range evs[:len(evs)-1] {
+		var ch wire.ChatChunk
+		if err := json.Unmarshal([]byte(e), &ch); err != nil {
+			t.Fatal(err)
+		}
+		chunks = append(chunks, ch)
+	}
+	for i := 0; i < 2; i++ {
+		d := chunks[i].Choices[0]
+		if d.Index != i || d.Delta.Role != "assistant" || !d.Delta.Content.Valid || d.Delta.Content.V != "" {
+			t.Fatalf("role chunk %d: %+v", i, d)
+		}
+	}
+	finals := 0
+	for _, ch := range chunks[2:] {
+		d := ch.Choices[0]
+		if d.Delta.Role != "" || d.Logprobs == nil || len(d.Logprobs.Content) != 1 {
+			t.Fatalf("token chunk: %+v", d)
+		}
+		e := d.Logprobs.Content[0]
+		if len(e.TopLogprobs) != 2 || e.TopLogprobs[0].Token != e.Token {
+			t.Fatalf("chat top_logprobs %+v for %q (sampled token first)", e.TopLogprobs, e.Token)
+		}
+		if d.FinishReason != nil {
+			finals++
+			if !d.StopReason.Present {
+				t.Fatal("final chat chunk without stop_reason")
+			}
+		} else if d.StopReason.Present {
+			t.Fatal("chat stop_reason before the final chunk")
+		}
+	}
+	if finals != 2 || len(chunks) != 2+6 || evs[len(evs)-1] != "[DONE]" {
+		t.Fatalf("%d finals, %d chunks", finals, len(chunks))
+	}
+}
+
+func TestServerChatNonStream(t *testing.T) {
+	c, _ := testClient(t)
+	code, b := post(t, c, "/v1/chat/completions", `{"model":"twinkle-go-small","messages":[{"role":"user","content":"hi"}],"max_tokens":3,"temperature":0,"prompt_logprobs":1}`)
+	if code != 200 {
+		t.Fatalf("%d %s", code, b)
+	}
+	var r wire.ChatResponse
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Choices) != 1 || r.Choices[0].Message.Role != "assistant" || r.Usage.CompletionTokens != 3 {
+		t.Fatalf("chat: %s", b)
+	}
+	if len(r.PromptLogprobs) != r.Usage.PromptTokens || r.PromptLogprobs[0] != nil || len(r.PromptLogprobs[1]) < 1 {
+		t.Fatalf("prompt_logprobs: %s", b)
+	}
+}
+
+func TestServerErrors(t *testing.T) {
+	c, _ := testClient(t)
+	cases := []struct {
+		path, body string
+		code       int
+		param, msg string
+	}{
+		{"/v1/completions", `{"prompt":"a","top_p":0}`, 400, "top_p", "top_p"},
+		{"/v1/completions", `{"prompt":"a","temperature":-1}`, 400, "temperature", "temperature"},
+		{"/v1/completions", `{"prompt":"a","top_k":-2}`, 400, "top_k", "top_k"},
+		{"/v1/completions", `{"prompt":"a","n":3,"temperature":0}`, 400, "n", "n must be 1 when using greedy sampling, got 3."},
+		{"/v1/completions", `{"prompt":"a","prompt_logprobs":1,"stream":true}`, 400, "prompt_logprobs", "`prompt_logprobs` are not available when `stream=True`."},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"top_logprobs":2}`, 400, "logprobs", "`logprobs` must be set to true"},
+		{"/v1/completions", `{"prompt":"a","logprobs":21}`, 400, "logprobs", "greater than max allowed: 20"},
+		{"/v1/completions", `{"prompt":"a","stream_options":{"include_usage":true}}`, 400, "stream_options", "stream=True"},
+		{"/v1/completions", `{"prompt":"a","max_tokens":0}`, 400, "max_tokens", "max_tokens"},
+		{"/v1/completions", `{"prompt":"a","stop":["x",""]}`, 400, "stop", "stop"},
+		{"/v1/completions", `{"prompt":"a","model":"gpt-9"}`, 404, "model", "The model `gpt-9` does not exist."},
+		{"/v1/completions", `{"prompt":`, 400, "", "JSON"},
+		{"/v1/completions", `{"prompt":""}`, 400, "prompt", "cannot be empty"},
+		{"/v1/completions", `{"prompt":"a","min_p":2}`, 400, "min_p", "min_p"},
+	}
+	for _, tc := range cases {
+		code, b := post(t, c, tc.path, tc.body)
+		info, ok := wire.ParseError(b)
+		if code != tc.code || !ok || info.StatusCode() != tc.code || !strings.Contains(info.Message, tc.msg) {
+			t.Errorf("%s %s: %d %s", tc.path, tc.body, code, b)
+			continue
+		}
+		if (tc.param == "") != (info.Param == nil) || (info.Param != nil && *info.Param != tc.param) {
+			t.Errorf("%s: param %v, want %q", tc.body, info.Param, tc.param)
+		}
+		if tc.code == 400 && info.Type != "BadRequestError" {
+			t.Errorf("%s: type %q", tc.body, info.Type)
+		}
+	}
+	// Unknown fields are ignored, as vLLM does.
+	if code, b := post(t, c, "/v1/completions", `{"prompt":"a","max_tokens":1,"temprature":5}`); code != 200 {
+		t.Errorf("unknown field: %d %s", code, b)
+	}
+}
+
+func TestServerTokenize(t *testing.T) {
+	c, tm := testClient(t)
+	code, b := post(t, c, "/tokenize", `{"prompt":"func main() {","return_token_strs":true}`)
+	var tr tokenizeResponse
+	if code != 200 || json.Unmarshal(b, &tr) != nil || tr.Count != len(tr.Tokens) || len(tr.TokenStrs) != tr.Count || tr.MaxModelLen != tm.Config.MaxSeqLen {
+		t.Fatalf("tokenize: %d %s", code, b)
+	}
+	ids, _ := json.Marshal(tr.Tokens)
+	code, b = post(t, c, "/detokenize", `{"tokens":`+string(ids)+`}`)
+	if code != 200 || !strings.Contains(string(b), `"prompt":"func main() {"`) {
+		t.Fatalf("detokenize: %d %s", code, b)
+	}
+	if code, b = post(t, c, "/detokenize", `{"tokens":[1,999999]}`); code != 400 {
+		t.Fatalf("detokenize of a bad id: %d %s", code, b)
+	}
+}
+
+// TestServerClientDisconnect closes the body mid-stream: generation stops
+// and nothing is left running.
+func TestServerClientDisconnect(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	c, tm := testClient(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	body := `{"prompt":"abc","max_tokens":1000,"ignore_eos":true,"stream":true}`
+	req, _ := http.NewRequestWithContext(ctx, "POST", "http://local/v1/completions", strings.NewReader(body))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	if _, err := resp.Body.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	resp.Body.Close()
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("closing the body did not stop generation promptly")
+	}
+	_ = tm
+}
