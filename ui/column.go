@@ -158,7 +158,11 @@ func (c *Column) Stats() string {
 	}
 	if n := c.TokenCount(); n > 1 && c.lastTok.After(c.firstTok) {
 		tps := float64(n-1) / c.lastTok.Sub(c.firstTok).Seconds()
-		parts = append(parts, fmt.Sprintf("%.1f tok/s", tps))
+		if tps >= 100 {
+			parts = append(parts, fmt.Sprintf("%.0f tok/s", tps))
+		} else {
+			parts = append(parts, fmt.Sprintf("%.1f tok/s", tps))
+		}
 	}
 	if !c.firstTok.IsZero() {
 		parts = append(parts, "ttft "+formatDuration(c.ttft))

@@ -182,3 +182,5 @@ func keyMsg(k string) tea.KeyPressMsg {
 	}
 	return kk
 }
+
+func ansiWidth(s string) int { return ansi.StringWidth(s) }

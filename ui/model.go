@@ -62,7 +62,7 @@ const (
 const (
 	minScreenW = 60
 	minScreenH = 16
-	minColumnW = 28
+	minColumnW = 24
 	minColumnH = 6
 )
 
@@ -815,8 +815,13 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 		if c := m.column(ev.Sample); c != nil {
 			c.Finish(ev.Reason, ev.StoppedBy, ev.Err)
 		}
-		if ev.Err != nil && ev.Err.Param != "" {
-			m.panel.SetServerError(ev.Err.Param, ev.Err.Error())
+		if ev.Err != nil && ev.Reason == backend.StopError {
+			if ev.Err.Param != "" {
+				m.panel.SetServerError(ev.Err.Param, ev.Err.Error())
+			}
+			if !m.statusErr {
+				m.setStatus(fmt.Sprintf("sample %d: %s", ev.Sample+1, ev.Err.Error()), true)
+			}
 		}
 	case backend.EventError:
 		if ev.Err != nil {

@@ -41,7 +41,9 @@ func (m *Model) relayout() {
 	bodyY, bodyH := 1, h-helpH-2
 	pw := panelWidth(w)
 	r.panelOuter = Rect{0, bodyY, pw, bodyH}
+	// The panel's text keeps one cell off its border on each side.
 	r.panel = inner(r.panelOuter)
+	r.panel.X, r.panel.W = r.panel.X+1, max(1, r.panel.W-2)
 	rx, rw := pw, w-pw
 	y := bodyY
 	promptH := 4
@@ -135,8 +137,11 @@ func (m *Model) render() string {
 	screen[0] = m.renderHeader(w)
 
 	// left: parameters
-	left := m.frame(r.panelOuter, "parameters", m.focus == focusParams && m.modal == modalNone,
-		m.panel.Render(st, r.panel.W, r.panel.H, m.focus == focusParams && m.modal == modalNone, m.seedNote()))
+	panel := m.panel.Render(st, r.panel.W, r.panel.H, m.focus == focusParams && m.modal == modalNone, m.seedNote())
+	for i, l := range panel {
+		panel[i] = " " + l + " "
+	}
+	left := m.frame(r.panelOuter, "parameters", m.focus == focusParams && m.modal == modalNone, panel)
 
 	// right: system, prompt, samples (or the open dialog over prompt+samples)
 	var right []string
@@ -363,6 +368,17 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 	blank := strings.Repeat(" ", cell.W)
 	for len(lines) < 1+bodyH {
 		lines = append(lines, blank)
+	}
+	if c.Err != nil && bodyH > 0 {
+		// The whole error goes in the body (the footer has room for a few
+		// words): after the text, or over its last lines when it is full.
+		el := wrapStyled(m.c.Styles.Badge.Error, "✗ "+sanitize.Line(c.Err.Error()), cell.W)
+		el = el[:min(len(el), bodyH)]
+		at := min(1+len(body)+1, 1+bodyH-len(el))
+		if len(c.texts) == 0 {
+			at = 1
+		}
+		copy(lines[at:], el)
 	}
 	lines = append(lines, m.renderFooter(c, cell.W))
 	return lines[:cell.H]

@@ -1,0 +1,270 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbles/v2/spinner"
+	bt "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/twinkle-sh/twinkle/backend/openai"
+	"github.com/twinkle-sh/twinkle/backend/vllmtest"
+	"github.com/twinkle-sh/twinkle/params"
+)
+
+// serverModel is a playground wired to a real openai client and a vllmtest
+// server over HTTP, with the clock, seeds and displayed endpoint pinned so
+// screens are reproducible.
+func serverModel(t testing.TB, w, h int, mutate func(*Config)) (*Model, *vllmtest.Server) {
+	t.Helper()
+	srv := vllmtest.New()
+	t.Cleanup(srv.Close)
+	cl, err := openai.New(openai.Config{BaseURL: srv.URL, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := int64(1000)
+	cfg := Config{
+		Sampler:   cl,
+		Endpoint:  "http://vllm.test:8000/v1",
+		API:       params.Completion,
+		Params:    params.Default(),
+		Options:   params.Options{N: 4},
+		Prompt:    "Once upon a time",
+		IsDark:    true,
+		Now:       func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) },
+		NewSeed:   func() int64 { seed += 1000; return seed },
+		Dir:       t.TempDir(),
+		ConfigDir: t.TempDir(),
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	m := New(cfg)
+	m.Update(bt.WindowSizeMsg{Width: w, Height: h})
+	drive(t, m, m.Init())
+	t.Cleanup(func() {
+		if m.run != nil && m.run.cancel != nil {
+			m.run.cancel()
+		}
+	})
+	return m, srv
+}
+
+// driver runs commands concurrently, as the program does, and applies their
+// messages in order. A command still blocked when a condition holds (a
+// stalled stream) stays pending for the next until.
+type driver struct {
+	t       testing.TB
+	m       *Model
+	msgs    chan bt.Msg
+	pending int
+}
+
+func newDriver(t testing.TB, m *Model) *driver {
+	return &driver{t: t, m: m, msgs: make(chan bt.Msg, 64)}
+}
+
+func (d *driver) exec(c bt.Cmd) {
+	if c == nil {
+		return
+	}
+	d.pending++
+	go func() { d.msgs <- c() }()
+}
+
+// until runs cmd and applies messages until cond holds.
+func (d *driver) until(cmd bt.Cmd, cond func() bool) {
+	d.t.Helper()
+	d.exec(cmd)
+	timeout := time.After(5 * time.Second)
+	for !cond() {
+		if d.pending == 0 {
+			d.t.Fatalf("no command left and the condition never held; screen:\n%s", plainScreen(d.m))
+		}
+		select {
+		case msg := <-d.msgs:
+			d.pending--
+			switch msg := msg.(type) {
+			case nil, tea.TickMsg:
+			case bt.BatchMsg:
+				for _, c := range msg {
+					d.exec(c)
+				}
+			default:
+				_, next := d.m.Update(msg)
+				d.exec(next)
+			}
+		case <-timeout:
+			d.t.Fatalf("timed out; screen:\n%s", plainScreen(d.m))
+		}
+	}
+}
+
+// driveUntil is until on a fresh driver.
+func driveUntil(t testing.TB, m *Model, cmd bt.Cmd, cond func() bool) *driver {
+	t.Helper()
+	d := newDriver(t, m)
+	d.until(cmd, cond)
+	return d
+}
+
+func allDone(m *Model) func() bool {
+	return func() bool { return m.run != nil && m.run.done }
+}
+
+func checkGolden(t *testing.T, m *Model) {
+	t.Helper()
+	content := m.View().Content
+	for i, l := range strings.Split(content, "\n") {
+		if w := lipglossWidth(l); w != m.c.Width {
+			t.Errorf("line %d is %d cells wide, want %d: %q", i, w, m.c.Width, l)
+		}
+	}
+	if n := strings.Count(content, "\n") + 1; n != m.c.Height {
+		t.Errorf("screen has %d lines, want %d", n, m.c.Height)
+	}
+	golden.RequireEqual(t, content)
+}
+
+var sizes = []struct{ w, h int }{{120, 40}, {200, 60}}
+
+func TestGoldenIdle(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			m, _ := serverModel(t, sz.w, sz.h, nil)
+			checkGolden(t, m)
+		})
+	}
+}
+
+// Six samples that end every way a sample can end on its own: length, a stop
+// string, a stop token id, EOS (vllmtest.Generate's rules for seed 2000).
+func TestGoldenFinished(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			m, srv := serverModel(t, sz.w, sz.h, func(c *Config) {
+				mt := 24
+				c.Params.MaxTokens = &mt
+				c.Params.Stop = params.Stop{Strings: []string{"###"}, TokenIDs: []int{2}}
+				c.Options.N = 6
+			})
+			driveUntil(t, m, m.startRun(), allDone(m))
+			want := []string{"length", `stop "###"`, "stop token 2", `stop "###"`, "eos", `stop "###"`}
+			for i, c := range m.cols {
+				if c.Badge() != want[i] {
+					t.Errorf("column %d badge %q, want %q", i, c.Badge(), want[i])
+				}
+			}
+			if len(srv.Requests()) == 0 {
+				t.Fatal("server saw no request")
+			}
+			checkGolden(t, m)
+		})
+	}
+}
+
+func TestGoldenStreaming(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			m, srv := serverModel(t, sz.w, sz.h, nil)
+			f := vllmtest.NoFault()
+			f.StallAt = 12 // chunks are interleaved: 3 tokens per sample
+			srv.Push(vllmtest.Script{Fault: &f})
+			driveUntil(t, m, m.startRun(), func() bool {
+				for _, c := range m.cols {
+					if c.TokenCount() < 3 {
+						return false
+					}
+				}
+				return true
+			})
+			checkGolden(t, m)
+		})
+	}
+}
+
+func TestGoldenErrors(t *testing.T) {
+	t.Run("http400_top_p", func(t *testing.T) {
+		m, srv := serverModel(t, 120, 40, nil)
+		f := vllmtest.NoFault()
+		f.Status, f.Message, f.Type = 400, "top_p must be in (0, 1], got 0.0. (parameter=top_p, value=0.0)", "BadRequestError"
+		p := "top_p"
+		f.Param = &p
+		srv.Push(vllmtest.Script{Fault: &f})
+		driveUntil(t, m, m.startRun(), allDone(m))
+		if m.panel.Problem("top_p") == "" {
+			t.Error("the top_p slider is not marked by the server's error")
+		}
+		checkGolden(t, m)
+	})
+	t.Run("inband_and_interrupted", func(t *testing.T) {
+		m, srv := serverModel(t, 120, 40, nil)
+		f := vllmtest.NoFault()
+		f.InBandAt, f.InBandCode, f.Message = 9, 500, "generation failed: CUDA out of memory\x1b]0;pwned\x07"
+		srv.Push(vllmtest.Script{Fault: &f})
+		driveUntil(t, m, m.startRun(), allDone(m))
+		screen := m.View().Content
+		if strings.Contains(screen, "\x1b]0;pwned") {
+			t.Fatal("a server error reached the screen unsanitized")
+		}
+		checkGolden(t, m)
+	})
+	t.Run("closed_without_done", func(t *testing.T) {
+		m, srv := serverModel(t, 120, 40, nil)
+		f := vllmtest.NoFault()
+		f.CloseAt = 6
+		srv.Push(vllmtest.Script{Fault: &f})
+		driveUntil(t, m, m.startRun(), allDone(m))
+		for i, c := range m.cols {
+			if c.Badge() != "interrupted" {
+				t.Errorf("column %d: badge %q, want interrupted", i, c.Badge())
+			}
+		}
+		checkGolden(t, m)
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		m, srv := serverModel(t, 120, 40, nil)
+		f := vllmtest.NoFault()
+		f.StallAt = 8
+		srv.Push(vllmtest.Script{Fault: &f})
+		d := driveUntil(t, m, m.startRun(), func() bool { return len(m.cols) > 0 && m.cols[0].TokenCount() >= 2 })
+		d.until(press(m, "esc"), func() bool { return m.run.done })
+		for i, c := range m.cols {
+			if c.Badge() != "cancelled" {
+				t.Errorf("column %d: badge %q, want cancelled", i, c.Badge())
+			}
+			if c.TokenCount() < 2 {
+				t.Errorf("column %d lost its text on cancel", i)
+			}
+		}
+		checkGolden(t, m)
+	})
+}
+
+func TestGoldenNarrow(t *testing.T) {
+	t.Run("too_small_50x14", func(t *testing.T) {
+		m, _ := serverModel(t, 50, 14, nil)
+		if !strings.Contains(plainScreen(m), "needs at least 60x16") {
+			t.Fatalf("no size notice:\n%s", plainScreen(m))
+		}
+		checkGolden(t, m)
+	})
+	t.Run("minimum_60x16", func(t *testing.T) {
+		m, _ := serverModel(t, 60, 16, nil)
+		driveUntil(t, m, m.startRun(), allDone(m))
+		checkGolden(t, m)
+	})
+	t.Run("chat_100x30", func(t *testing.T) {
+		m, _ := serverModel(t, 100, 30, func(c *Config) { c.API = params.Chat; c.System = "You are terse." })
+		driveUntil(t, m, m.startRun(), allDone(m))
+		checkGolden(t, m)
+	})
+}
+
+
+
+func lipglossWidth(s string) int { return ansiWidth(s) }

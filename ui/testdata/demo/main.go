@@ -1,0 +1,36 @@
+// Command demo runs the playground against an in-process vllmtest server, for
+// looking at the screen by hand (tmux) before main.go wires ui in:
+//
+//	go run ./ui/testdata/demo
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/twinkle-sh/twinkle/backend/openai"
+	"github.com/twinkle-sh/twinkle/backend/vllmtest"
+	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/ui"
+)
+
+func main() {
+	srv := vllmtest.New()
+	defer srv.Close()
+	srv.SetDefault(vllmtest.Script{TokensPerChunk: 1})
+	cl, err := openai.New(openai.Config{BaseURL: srv.URL})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	m := ui.New(ui.Config{Sampler: cl, Endpoint: srv.URL, API: params.Completion, Params: params.Default(),
+		Options: params.Options{N: 4}, IsDark: true, Prompt: "Once upon a time"})
+	_ = time.Second
+	if _, err := tea.NewProgram(m).Run(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
