@@ -265,6 +265,4 @@ func TestGoldenNarrow(t *testing.T) {
 	})
 }
 
-
-
 func lipglossWidth(s string) int { return ansiWidth(s) }
