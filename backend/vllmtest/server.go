@@ -58,6 +58,7 @@ type Server struct {
 	mu          sync.Mutex
 	scripts     []Script
 	def         Script
+	failWhen    func(body []byte) *Fault
 	requests    []Recorded
 	disconnects int
 	notify      chan struct{}
@@ -108,6 +109,15 @@ func (s *Server) SetDefault(sc Script) {
 	s.mu.Unlock()
 }
 
+// FailWhen installs a hook consulted before the script queue: when it returns a Fault for
+// a request body, that request gets the default script with that fault. Useful when
+// requests run concurrently and their order is not fixed.
+func (s *Server) FailWhen(fn func(body []byte) *Fault) {
+	s.mu.Lock()
+	s.failWhen = fn
+	s.mu.Unlock()
+}
+
 // Requests returns the requests received so far.
 func (s *Server) Requests() []Recorded {
 	s.mu.Lock()
@@ -146,9 +156,16 @@ func (s *Server) sawDisconnect() {
 	}
 }
 
-func (s *Server) next() Script {
+func (s *Server) next(body []byte) Script {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failWhen != nil {
+		if f := s.failWhen(body); f != nil {
+			sc := s.def
+			sc.Fault = f
+			return sc
+		}
+	}
 	if len(s.scripts) > 0 {
 		sc := s.scripts[0]
 		s.scripts = s.scripts[1:]
@@ -262,7 +279,7 @@ func validate(req *wire.Request, chat bool) (msg string, param *string) {
 }
 
 func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, chat bool) {
-	sc := s.next()
+	sc := s.next(rec.Body)
 	f := NoFault()
 	if sc.Fault != nil {
 		f = *sc.Fault
