@@ -1,0 +1,253 @@
+package heatmap
+
+import (
+	"strconv"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/themes"
+)
+
+// Painter styles tokens for one program: one theme, one mode, one terminal colour profile.
+// Its escape sequences are worked out once in NewPainter, so styling a token is a bucket
+// lookup and a string concatenation; build a new Painter when the mode, theme or profile
+// changes (and drop the columns' styled lines: Key says when).
+type Painter struct {
+	mode Mode
+	key  string
+	// pre[odd][bucket] opens a token's style; odd tokens carry the boundary mark.
+	pre     [2][numBuckets]string
+	unknown [2]string
+	plain   string
+	mono    bool
+}
+
+const (
+	reset     = "\x1b[m"
+	reverseOn = "\x1b[7m"
+)
+
+// NewPainter prepares the looks of mode m under st for a terminal of profile prof (Bubble
+// Tea's tea.ColorProfileMsg). Without colour (ASCII, NoTTY: NO_COLOR or a dumb terminal) the
+// scale becomes faint / normal / bold / bold-underline; at 16 colours it uses the theme's
+// 16-colour steps.
+func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
+	p := &Painter{mode: m, mono: prof <= colorprofile.ASCII}
+	p.key = m.String() + "/" + prof.String() + "/" + st.Palette.Name + "/" + strconv.FormatBool(st.IsDark)
+	h := st.Heat
+	scale := h.Scale
+	unknown := h.Unknown
+	switch {
+	case p.mono:
+		scale, unknown = h.Mono, h.MonoUnknown
+	case prof == colorprofile.ANSI:
+		scale = h.Scale16
+	}
+	alt := h.Alt
+	if p.mono {
+		// Underline is the hottest monochrome look; boundaries would read as heat.
+		alt = lipgloss.NewStyle()
+	}
+	for b := range numBuckets {
+		p.pre[0][b] = prefixOf(scale[b])
+		p.pre[1][b] = prefixOf(scale[b].Inherit(alt))
+	}
+	p.unknown[0] = prefixOf(unknown)
+	p.unknown[1] = prefixOf(unknown.Inherit(alt))
+	p.plain = prefixOf(st.Column.Body)
+	return p
+}
+
+// prefixOf is the escape sequence that turns st on: lipgloss renders a one-cell sample, and
+// everything before the sample is the prefix (heat styles carry no padding or borders).
+func prefixOf(st lipgloss.Style) string {
+	out := st.Render("X")
+	i := strings.IndexByte(out, 'X')
+	if i <= 0 {
+		return ""
+	}
+	return out[:i]
+}
+
+// Mode is the painter's mode.
+func (p *Painter) Mode() Mode { return p.mode }
+
+// Key identifies everything the painter's output depends on; a column whose cached lines
+// were styled under another key must restyle them.
+func (p *Painter) Key() string { return p.key }
+
+// Render styles one fragment of token index (fragments are sanitized display text without
+// newlines; tok is nil for text without logprobs). It is the function a sample column
+// calls, with the signature of ui.TokenRenderer.
+func (p *Painter) Render(tok *backend.Token, index int, frag string) string {
+	return p.paint(tok, index, frag, false)
+}
+
+// RenderCursor is Render for the token under the inspector's cursor: the same look, reversed.
+func (p *Painter) RenderCursor(tok *backend.Token, index int, frag string) string {
+	return p.paint(tok, index, frag, true)
+}
+
+func (p *Painter) paint(tok *backend.Token, index int, frag string, cursor bool) string {
+	if frag == "" {
+		return ""
+	}
+	pre := p.plain
+	if p.mode != Off && tok != nil {
+		pre = p.prefix(tok, index)
+		if blank(tok.Text) {
+			frag = dots(frag)
+		}
+	}
+	if cursor {
+		pre += reverseOn
+	}
+	if pre == "" {
+		return frag
+	}
+	return pre + frag + reset
+}
+
+func (p *Painter) prefix(tok *backend.Token, index int) string {
+	odd := index & 1
+	b, ok := p.mode.Bucket(tok)
+	if !ok {
+		return p.unknown[odd]
+	}
+	return p.pre[odd][b]
+}
+
+// Paint styles frag as bucket b (known false: the unknown look) for token index; for
+// callers that cache buckets themselves.
+func (p *Painter) Paint(b int, known bool, index int, frag string) string {
+	pre := p.unknown[index&1]
+	if known {
+		pre = p.pre[index&1][min(max(b, 0), numBuckets-1)]
+	}
+	if pre == "" {
+		return frag
+	}
+	return pre + frag + reset
+}
+
+// NewlineMark is the one-cell mark a column draws where token index ends its line with a
+// newline, so a newline token is coloured like any other: a ⏎ in the token's look. Empty
+// when the heatmap is off.
+func (p *Painter) NewlineMark(tok *backend.Token, index int) string {
+	if p.mode == Off || tok == nil {
+		return ""
+	}
+	pre := p.prefix(tok, index)
+	if p.mono {
+		return pre + "⏎" + reset
+	}
+	return pre + "\x1b[2m" + "⏎" + reset
+}
+
+// blank reports a token made only of whitespace (spaces, tabs, newlines), which would be
+// invisible in a foreground colour.
+func blank(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// dots shows the spaces of a whitespace-only token as middle dots, one cell each, so its
+// colour shows without changing the layout.
+func dots(frag string) string {
+	if strings.Trim(frag, " ") != "" {
+		return frag
+	}
+	return strings.Repeat("·", len(frag))
+}
+
+// Class is a token's bucket under every mode, worked out once when the token arrives
+// (Classify), so that switching modes re-colours without recomputing a logprob. 5 bytes.
+type Class struct {
+	b     [4]uint8 // per mode from Probability on; unknownBucket when unknown
+	blank bool
+}
+
+const unknownBucket = 0xff
+
+// Classify computes tok's Class.
+func Classify(tok *backend.Token) Class {
+	var c Class
+	for i, m := range [...]Mode{Probability, Surprisal, Rank, Entropy} {
+		b, ok := m.Bucket(tok)
+		if !ok {
+			b = unknownBucket
+		}
+		c.b[i] = uint8(b)
+	}
+	c.blank = tok != nil && blank(tok.Text)
+	return c
+}
+
+// Bucket is the class's bucket under m; ok is false when unknown (or m is Off).
+func (c Class) Bucket(m Mode) (int, bool) {
+	if m == Off || int(m) > len(c.b) {
+		return 0, false
+	}
+	b := c.b[m-1]
+	return int(b), b != unknownBucket
+}
+
+// RenderClass is Render for a token already classified.
+func (p *Painter) RenderClass(c Class, index int, frag string) string {
+	if frag == "" {
+		return ""
+	}
+	pre := p.plain
+	if p.mode != Off {
+		b, ok := c.Bucket(p.mode)
+		if ok {
+			pre = p.pre[index&1][b]
+		} else {
+			pre = p.unknown[index&1]
+		}
+		if c.blank {
+			frag = dots(frag)
+		}
+	}
+	if pre == "" {
+		return frag
+	}
+	return pre + frag + reset
+}
+
+// WriteClass appends the styled fragment to b without allocating a string of its own: for a
+// column that builds its lines in a strings.Builder.
+func (p *Painter) WriteClass(b *strings.Builder, c Class, index int, frag string) {
+	if frag == "" {
+		return
+	}
+	pre := p.plain
+	if p.mode != Off {
+		bk, ok := c.Bucket(p.mode)
+		if ok {
+			pre = p.pre[index&1][bk]
+		} else {
+			pre = p.unknown[index&1]
+		}
+		if c.blank {
+			frag = dots(frag)
+		}
+	}
+	b.WriteString(pre)
+	b.WriteString(frag)
+	if pre != "" {
+		b.WriteString(reset)
+	}
+}

@@ -1,0 +1,288 @@
+package inspector
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/themes"
+	"github.com/twinkle-sh/twinkle/ui/heatmap"
+)
+
+var show = flag.Bool("show", false, "print renderings")
+
+func lp(p float64) backend.Logprob { return backend.Logprob(math.Log(p)) }
+
+// sampleToken is " the" sampled at p=.55 among five alternatives, given unsorted as chat
+// logprobs can arrive (backend sorts; the inspector must not rely on it).
+func sampleToken() backend.Token {
+	return backend.Token{
+		Text: " the", Logprob: lp(.55), ID: 262,
+		Top: []backend.Alt{
+			{Text: " the", Logprob: lp(.55)},
+			{Text: " a", Logprob: lp(.25)},
+			{Text: "\n", Logprob: lp(.1)},
+			{Text: " an\x1b[31m", Logprob: lp(.06)},
+			{Text: "\t", Logprob: lp(.04)},
+		},
+	}
+}
+
+func styles(name string, dark bool) *themes.Styles {
+	p, _ := themes.Builtin(name, dark)
+	s := themes.NewStyles(p, dark)
+	return &s
+}
+
+func render(t *testing.T, st *themes.Styles, m heatmap.Mode, prof colorprofile.Profile, tok *backend.Token, pr params.SamplingParams, w, h int) string {
+	t.Helper()
+	in := New(st, heatmap.NewPainter(st, m, prof))
+	in.SetParams(pr)
+	if tok != nil {
+		in.SetToken(tok, 1, 41)
+	}
+	out := in.Render(w, h)
+	if *show {
+		fmt.Println(out)
+		fmt.Println(strings.Repeat("-", w))
+	}
+	return out
+}
+
+func tuned() params.SamplingParams {
+	p := params.Default()
+	p.Temperature, p.TopK, p.TopP = 0.7, 4, 0.9
+	return p
+}
+
+func TestShow(t *testing.T) {
+	if !*show {
+		t.Skip()
+	}
+	tok := sampleToken()
+	render(t, styles("dark", true), heatmap.Surprisal, colorprofile.TrueColor, &tok, tuned(), 80, 14)
+	render(t, styles("dark", true), heatmap.Surprisal, colorprofile.TrueColor, &tok, tuned(), 44, 14)
+}
+
+// pinned renders at a fixed colour profile, as a terminal of that kind would receive it.
+func pinned(prof colorprofile.Profile, s string) string {
+	var b strings.Builder
+	w := &colorprofile.Writer{Forward: &b, Profile: prof}
+	_, _ = w.WriteString(s)
+	return b.String()
+}
+
+var goldenThemes = []struct {
+	name string
+	dark bool
+}{{"dark", true}, {"light", false}, {"high-contrast", true}, {"high-contrast", false}}
+
+func themeLabel(name string, dark bool) string {
+	if dark {
+		return name + "-on-dark"
+	}
+	return name + "-on-light"
+}
+
+// Golden screens: every mode under every built-in theme, true colour.
+func TestGoldenModesAndThemes(t *testing.T) {
+	tok := sampleToken()
+	for _, th := range goldenThemes {
+		for _, m := range heatmap.Modes() {
+			t.Run(themeLabel(th.name, th.dark)+"/"+m.String(), func(t *testing.T) {
+				st := styles(th.name, th.dark)
+				out := render(t, st, m, colorprofile.TrueColor, &tok, tuned(), 72, 16)
+				golden.RequireEqual(t, pinned(colorprofile.TrueColor, out))
+			})
+		}
+	}
+}
+
+// Golden screens of one theme at every colour profile: the heat look of the token and the
+// bars degrade (16 colours use the theme's 16-colour steps; no colour keeps attributes).
+func TestGoldenProfiles(t *testing.T) {
+	tok := sampleToken()
+	st := styles("dark", true)
+	for _, prof := range []colorprofile.Profile{colorprofile.ANSI256, colorprofile.ANSI, colorprofile.ASCII, colorprofile.NoTTY} {
+		t.Run(prof.String(), func(t *testing.T) {
+			out := render(t, st, heatmap.Surprisal, prof, &tok, tuned(), 72, 16)
+			got := pinned(prof, out)
+			if prof <= colorprofile.ASCII && strings.Contains(got, "38;") {
+				t.Errorf("colour left at %v", prof)
+			}
+			golden.RequireEqual(t, got)
+		})
+	}
+}
+
+// Golden screens of the edge cases.
+func TestGoldenCases(t *testing.T) {
+	st := styles("dark", true)
+	tok := sampleToken()
+	outside := backend.Token{ // sampled from outside the top-k: vLLM lists it in place of the k-th
+		Text: " zebra", Logprob: lp(.001), ID: 1,
+		Top: []backend.Alt{{Text: " the", Logprob: lp(.6)}, {Text: " a", Logprob: lp(.3)}, {Text: " zebra", Logprob: lp(.001)}},
+	}
+	unknown := backend.Token{Text: "\u202e\x1b]52;c;AAAA\x07", Logprob: backend.Unknown(), ID: backend.NoTokenID}
+	noAlts := backend.Token{Text: "\n", Logprob: lp(.8), ID: 198}
+	greedy := params.Default()
+	greedy.Temperature = 0
+	cases := []struct {
+		name   string
+		tok    *backend.Token
+		params params.SamplingParams
+		w, h   int
+		across []*backend.Token
+		div    int
+	}{
+		{"empty", nil, tuned(), 60, 5, nil, -1},
+		{"narrow", &tok, tuned(), 44, 16, nil, -1},
+		{"short", &tok, tuned(), 72, 8, nil, -1},
+		{"untruncated", &tok, params.Default(), 72, 16, nil, -1},
+		{"greedy", &tok, greedy, 72, 16, nil, -1},
+		{"sampled-outside-top-k", &outside, tuned(), 72, 16, nil, -1},
+		{"unknown-logprob-hostile-text", &unknown, tuned(), 72, 10, nil, -1},
+		{"no-alternatives", &noAlts, tuned(), 72, 10, nil, -1},
+		{"across-diverge-here", &tok, tuned(), 72, 18, []*backend.Token{&outside, &tok, nil}, 41},
+		{"across-agree", &tok, tuned(), 72, 18, []*backend.Token{&tok, &tok}, -1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := New(st, heatmap.NewPainter(st, heatmap.Surprisal, colorprofile.TrueColor))
+			in.SetParams(c.params)
+			if c.tok != nil {
+				in.SetToken(c.tok, 1, 41)
+			}
+			in.SetAcross(c.across, c.div)
+			out := in.Render(c.w, c.h)
+			if *show {
+				fmt.Println(out)
+			}
+			checkBlock(t, out, c.w, c.h)
+			golden.RequireEqual(t, pinned(colorprofile.TrueColor, out))
+		})
+	}
+}
+
+// checkBlock: exactly w x h cells, and nothing but SGR escape sequences.
+func checkBlock(t *testing.T, out string, w, h int) {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	if len(lines) != h {
+		t.Fatalf("%d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if got := ansi.StringWidth(l); got != w {
+			t.Errorf("line %d is %d cells, want %d: %q", i, got, w, l)
+		}
+	}
+	plain := ansi.Strip(out)
+	if strings.ContainsAny(plain, "\x1b\u009b\u202e\x07") {
+		t.Errorf("control characters reached the screen: %q", plain)
+	}
+	// Every escape in the output is an SGR sequence twinkle wrote.
+	rest := out
+	for {
+		i := strings.IndexByte(rest, 0x1b)
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(rest[i:], 'm')
+		if j < 0 || rest[i+1] != '[' || strings.ContainsAny(rest[i+2:i+j], "\x1b]\x07") {
+			t.Fatalf("non-SGR escape in output: %q", rest[i:min(len(rest), i+20)])
+		}
+		rest = rest[i+j:]
+	}
+}
+
+func TestHostileTokenTextIsSanitized(t *testing.T) {
+	st := styles("dark", true)
+	payloads := []string{"\x1b]52;c;ZXZpbA==\x07", "\x1b]0;title\x1b\\", "\x9b6n", "\u009b31m", "a\u202eb", "\x1bc", "\x1b]8;;http://x\x1b\\"}
+	for _, p := range payloads {
+		tok := backend.Token{Text: p, Logprob: lp(.5), Top: []backend.Alt{{Text: p, Logprob: lp(.5)}, {Text: p + "x", Logprob: lp(.3)}}}
+		for _, m := range heatmap.Modes() {
+			in := New(st, heatmap.NewPainter(st, m, colorprofile.TrueColor))
+			in.SetToken(&tok, 0, 0)
+			in.SetAcross([]*backend.Token{&tok, &tok}, -1)
+			for _, w := range []int{30, 80} {
+				checkBlock(t, in.Render(w, 14), w, 14)
+			}
+		}
+	}
+}
+
+func TestRenderSizes(t *testing.T) {
+	st := styles("dark", true)
+	tok := sampleToken()
+	in := New(st, heatmap.NewPainter(st, heatmap.Probability, colorprofile.TrueColor))
+	in.SetToken(&tok, 0, 0)
+	if in.Render(0, 5) != "" || in.Render(5, 0) != "" {
+		t.Error("empty size drew something")
+	}
+	for _, w := range []int{1, 3, 10, 25, 44, 61, 120} {
+		for _, h := range []int{1, 2, 7, 20} {
+			checkBlock(t, in.Render(w, h), w, h)
+		}
+	}
+	in.Clear()
+	if !strings.Contains(ansi.Strip(in.Render(80, 3)), "no token") {
+		t.Error("cleared inspector does not say so")
+	}
+}
+
+func TestInspectorNumbers(t *testing.T) {
+	st := styles("dark", true)
+	tok := sampleToken()
+	in := New(st, heatmap.NewPainter(st, heatmap.Off, colorprofile.TrueColor))
+	in.SetParams(tuned())
+	in.SetToken(&tok, 0, 0)
+	plain := ansi.Strip(in.Render(100, 20))
+	for _, want := range []string{
+		`" the"`, "4 bytes", "logprob -0.5978", "p 0.5500", "surprisal 0.86 bits", "rank #1",
+		"entropy (top-5) 1.74 bits", "▶ ·the", ".550", ".755", "cut top_p", "cut top_k",
+		"after T=0.7 k=4 p=0.9*", "approximation over the top 5 only",
+	} {
+		if !strings.Contains(plain, want) {
+			t.Errorf("missing %q in\n%s", want, plain)
+		}
+	}
+	// Alternatives are listed most likely first whatever order they came in.
+	if strings.Index(plain, "·a ") > strings.Index(plain, "⇥") {
+		t.Error("alternatives not sorted")
+	}
+}
+
+func TestFirstDivergence(t *testing.T) {
+	mk := func(texts ...string) []backend.Token {
+		var out []backend.Token
+		for _, s := range texts {
+			out = append(out, backend.Token{Text: s})
+		}
+		return out
+	}
+	cases := []struct {
+		name    string
+		samples [][]backend.Token
+		want    int
+	}{
+		{"one sample", [][]backend.Token{mk("a", "b")}, -1},
+		{"identical", [][]backend.Token{mk("a", "b"), mk("a", "b")}, -1},
+		{"differ at 1", [][]backend.Token{mk("a", "b"), mk("a", "c"), mk("a", "b")}, 1},
+		{"differ at 0", [][]backend.Token{mk("x"), mk("y")}, 0},
+		{"one ends early", [][]backend.Token{mk("a", "b", "c"), mk("a", "b")}, 2},
+		{"empty sample", [][]backend.Token{mk("a"), nil}, 0},
+	}
+	for _, c := range cases {
+		if got := FirstDivergence(c.samples); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+}
