@@ -82,7 +82,7 @@ func Light() Palette {
 			"#005f87", "#5f5f87", "#875f87", "#875f5f", "#af5f5f", "#af5f00", "#d75f00", "#ff5f00",
 		},
 		Heatmap16:    []Color{"4", "12", "6", "5", "13", "3", "1", "9"},
-		Unknown:      "#8a8a8a",
+		Unknown:      "#767676", // ANSI 8 at 16 colours: legible on white, unlike 7
 		Boundary:     BoundaryUnderline,
 		BoundaryStep: "#c9ccd8",
 	}
@@ -130,7 +130,7 @@ func HighContrastLight() Palette {
 			"#000000", "#00005f", "#000087", "#0000d7", "#5f00d7", "#8700af", "#af0087", "#d70000",
 		},
 		Heatmap16:    []Color{"0", "8", "4", "12", "5", "13", "1", "9"},
-		Unknown:      "#808080",
+		Unknown:      "#767676", // ANSI 8 at 16 colours: legible on white, unlike 7
 		Boundary:     BoundaryUnderline,
 		BoundaryStep: "#808080",
 	}
