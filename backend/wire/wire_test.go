@@ -1,0 +1,139 @@
+package wire
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestStopReasonJSON(t *testing.T) {
+	for in, want := range map[string]StopReason{
+		`"###"`:  StopString("###"),
+		`128009`: StopToken(128009),
+		`null`:   StopNull(),
+	} {
+		var c struct {
+			S StopReason `json:"stop_reason,omitzero"`
+		}
+		if err := json.Unmarshal([]byte(`{"stop_reason":`+in+`}`), &c); err != nil || c.S != want {
+			t.Errorf("%s: %+v %v", in, c.S, err)
+		}
+		b, _ := Marshal(c)
+		if string(b) != `{"stop_reason":`+in+`}` {
+			t.Errorf("round trip %s: %s", in, b)
+		}
+	}
+	var c struct {
+		S StopReason `json:"stop_reason,omitzero"`
+	}
+	if b, _ := Marshal(c); string(b) != `{}` {
+		t.Errorf("absent stop_reason written: %s", b)
+	}
+	if err := json.Unmarshal([]byte(`{"stop_reason":[1]}`), &c); err == nil {
+		t.Error("a list stop_reason was accepted")
+	}
+}
+
+func TestChatChunkBytesAsVLLM(t *testing.T) {
+	fin := "stop"
+	chunks := []struct {
+		c    ChatChunk
+		want string
+	}{
+		{ChatChunk{ID: "chatcmpl-1", Object: "chat.completion.chunk", Created: 5, Model: "m", Choices: []ChatChunkChoice{{Index: 0, Delta: Delta{Role: "assistant", Content: Some("")}}}, PromptTokenIDs: Null[[]int]()},
+			`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":5,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"prompt_token_ids":null}`},
+		{ChatChunk{ID: "chatcmpl-1", Object: "chat.completion.chunk", Created: 5, Model: "m", Choices: []ChatChunkChoice{{Index: 1, Delta: Delta{Content: Some(" Hi")}, Logprobs: &ChatLogprobs{Content: []ChatLogprob{{Token: " Hi", Logprob: -0.31, Bytes: []int{32, 72, 105}, TopLogprobs: []ChatTopLogprob{{Token: " Hi", Logprob: -0.31, Bytes: []int{32, 72, 105}}}}}}, TokenIDs: Null[[]int]()}}},
+			`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":5,"model":"m","choices":[{"index":1,"delta":{"content":" Hi"},"logprobs":{"content":[{"token":" Hi","logprob":-0.31,"bytes":[32,72,105],"top_logprobs":[{"token":" Hi","logprob":-0.31,"bytes":[32,72,105]}]}]},"finish_reason":null,"token_ids":null}]}`},
+		{ChatChunk{ID: "chatcmpl-1", Object: "chat.completion.chunk", Created: 5, Model: "m", Choices: []ChatChunkChoice{{Index: 0, Delta: Delta{Content: Some("")}, FinishReason: &fin, StopReason: StopNull(), TokenIDs: Null[[]int]()}}},
+			`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":5,"model":"m","choices":[{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":"stop","stop_reason":null,"token_ids":null}]}`},
+		{ChatChunk{ID: "chatcmpl-1", Object: "chat.completion.chunk", Created: 5, Model: "m", Choices: []ChatChunkChoice{}, Usage: &Usage{PromptTokens: 13, TotalTokens: 16, CompletionTokens: 3}},
+			`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":5,"model":"m","choices":[],"usage":{"prompt_tokens":13,"total_tokens":16,"completion_tokens":3}}`},
+	}
+	for _, c := range chunks {
+		b, err := Marshal(c.c)
+		if err != nil || string(b) != c.want {
+			t.Errorf("got  %s\nwant %s", b, c.want)
+		}
+		var back ChatChunk
+		if err := json.Unmarshal([]byte(c.want), &back); err != nil {
+			t.Fatal(err)
+		}
+		if b2, _ := Marshal(back); string(b2) != c.want {
+			t.Errorf("decode+encode changed the bytes:\n%s\n%s", b2, c.want)
+		}
+	}
+}
+
+func TestCompletionChunkBytesAsVLLM(t *testing.T) {
+	want := `{"id":"cmpl-1","object":"text_completion","created":5,"model":"m","choices":[{"index":1,"text":" world","logprobs":{"text_offset":[5],"token_logprobs":[-0.52],"tokens":[" world"],"top_logprobs":[{" world":-0.52," there":-1.4," all":-2}]},"finish_reason":null,"stop_reason":null}]}`
+	var c CompletionChunk
+	if err := json.Unmarshal([]byte(want), &c); err != nil {
+		t.Fatal(err)
+	}
+	top := c.Choices[0].Logprobs.TopLogprobs[0]
+	if len(top) != 3 || top[0].Token != " world" || top[2].Token != " all" || top[1].Logprob != -1.4 {
+		t.Errorf("top_logprobs order lost: %+v", top)
+	}
+	if b, _ := Marshal(c); string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	var null CompletionLogprobs
+	if err := json.Unmarshal([]byte(`{"text_offset":[0],"token_logprobs":[null],"tokens":["a"],"top_logprobs":[null]}`), &null); err != nil || null.TokenLogprobs[0] != nil || null.TopLogprobs[0] != nil {
+		t.Errorf("nulls: %+v %v", null, err)
+	}
+}
+
+func TestPromptPositionsKeepOrder(t *testing.T) {
+	in := `[null,{"791":{"logprob":-3.2,"rank":7,"decoded_token":" upon"},"12":{"logprob":-0.1,"rank":1,"decoded_token":" a"}}]`
+	var ps []PromptPosition
+	if err := json.Unmarshal([]byte(in), &ps); err != nil {
+		t.Fatal(err)
+	}
+	if ps[0] != nil || len(ps[1]) != 2 || ps[1][0].TokenID != 791 || *ps[1][0].Rank != 7 || *ps[1][1].DecodedToken != " a" {
+		t.Errorf("%+v", ps)
+	}
+	if b, _ := Marshal(ps); string(b) != in {
+		t.Errorf("round trip: %s", b)
+	}
+}
+
+func TestParseErrorShapes(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"error":{"message":"top_p must be in (0, 1]","type":"BadRequestError","param":"top_p","code":400}}`:     "top_p must be in (0, 1]|top_p|400",
+		`{"object":"error","message":"The model does not exist.","type":"NotFoundError","param":null,"code":404}`: "The model does not exist.||404",
+		`{"error":"plain text"}`:                 "plain text||0",
+		`{"error":{"message":"m","code":"500"}}`: "m||500",
+	} {
+		info, ok := ParseError([]byte(in))
+		param := ""
+		if info.Param != nil {
+			param = *info.Param
+		}
+		got := info.Message + "|" + param + "|" + itoa(info.StatusCode())
+		if !ok || got != want {
+			t.Errorf("%s: %q ok=%v, want %q", in, got, ok, want)
+		}
+	}
+	for _, not := range []string{`{"id":"x","choices":[]}`, `[DONE]`, `{"error":null,"choices":[]}`, `nonsense`, `{"object":"chat.completion.chunk"}`} {
+		if _, ok := ParseError([]byte(not)); ok {
+			t.Errorf("%s taken for an error", not)
+		}
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestRequestHelpers(t *testing.T) {
+	var r Request
+	_ = json.Unmarshal([]byte(`{"prompt":["hi"],"stop":"###","logprobs":3}`), &r)
+	p, err := r.PromptText()
+	s, _ := r.StopStrings()
+	k, _ := r.LogprobsK(false)
+	if err != nil || p != "hi" || len(s) != 1 || s[0] != "###" || *k != 3 {
+		t.Errorf("%q %v %v %v", p, err, s, k)
+	}
+	var c Request
+	_ = json.Unmarshal([]byte(`{"logprobs":false,"top_logprobs":2}`), &c)
+	if _, err := c.LogprobsK(true); err == nil {
+		t.Error("top_logprobs without logprobs accepted")
+	}
+}
