@@ -30,6 +30,6 @@ func ExamplePainter_Render() {
 	}
 	// Output:
 	// "Hello" bucket 0 known true
-	// " world" bucket 7 known true
+	// " world" bucket 6 known true
 	// "··" bucket 0 known false
 }
