@@ -1,0 +1,323 @@
+package backend_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/backend/openai"
+	"github.com/twinkle-sh/twinkle/backend/vllmtest"
+	"github.com/twinkle-sh/twinkle/params"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func ip(v int) *int { return &v }
+
+func TestEmitterNeverBlocksAndKeepsOrder(t *testing.T) {
+	em, ch := backend.NewEmitter()
+	const n = 100000
+	for i := 0; i < n; i++ { // nobody is reading yet
+		em.Emit(backend.Event{Kind: backend.EventTokens, Sample: i})
+	}
+	em.Emit(backend.Event{Kind: backend.EventDone})
+	em.Close()
+	i := 0
+	for ev := range ch {
+		if i < n && ev.Sample != i {
+			t.Fatalf("event %d has sample %d", i, ev.Sample)
+		}
+		i++
+	}
+	if i != n+1 {
+		t.Fatalf("got %d events, want %d", i, n+1)
+	}
+}
+
+func TestCoalesce(t *testing.T) {
+	tok := func(s int, text string) backend.Event {
+		return backend.Event{Kind: backend.EventTokens, Sample: s, Text: text, Tokens: []backend.Token{{Text: text}}}
+	}
+	in := []backend.Event{tok(0, "a"), tok(0, "b"), tok(1, "x"), tok(0, "c"), {Kind: backend.EventFinish, Sample: 0}, tok(1, "y"), tok(1, "z"), {Kind: backend.EventDone}}
+	out := backend.Coalesce(in)
+	var got []string
+	for _, ev := range out {
+		got = append(got, ev.Kind.String()+":"+ev.Text+":"+itoa(len(ev.Tokens)))
+	}
+	want := "tokens:ab:2 tokens:x:1 tokens:c:1 finish::0 tokens:yz:2 done::0"
+	if strings.Join(got, " ") != want {
+		t.Errorf("Coalesce = %v, want %s", got, want)
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestBridgeDeliversEverythingInFewUpdates(t *testing.T) {
+	ch := make(chan backend.Event)
+	const n = 2000
+	go func() {
+		for i := 0; i < n; i++ {
+			ch <- backend.Event{Kind: backend.EventTokens, Sample: i % 2, Text: "t"}
+			if i == n/2 {
+				ch <- backend.Event{Kind: backend.EventFinish, Sample: 7, Reason: backend.StopStop}
+			}
+			if i%100 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		ch <- backend.Event{Kind: backend.EventDone}
+		close(ch)
+	}()
+	b := backend.NewBridge(ch, 20*time.Millisecond)
+	updates, text, finishes, done := 0, 0, 0, false
+	for {
+		u, ok := b.Next(context.Background())
+		if !ok {
+			break
+		}
+		updates++
+		for _, ev := range u.Events {
+			switch ev.Kind {
+			case backend.EventTokens:
+				text += len(ev.Text)
+			case backend.EventFinish:
+				finishes++
+			case backend.EventDone:
+				done = true
+			}
+		}
+		if u.Closed {
+			if _, ok := b.Next(context.Background()); ok {
+				t.Error("Next after the closed update returned ok")
+			}
+			break
+		}
+	}
+	if text != n || finishes != 1 || !done {
+		t.Errorf("delivered %d tokens, %d finishes, done %v; want %d, 1, true", text, finishes, done, n)
+	}
+	if updates > 40 {
+		t.Errorf("%d updates for a stream of ~30ms at 20ms frames: not coalescing", updates)
+	}
+}
+
+func TestBridgeRespectsTheFrameInterval(t *testing.T) {
+	ch := make(chan backend.Event, 1)
+	b := backend.NewBridge(ch, 50*time.Millisecond)
+	ch <- backend.Event{Kind: backend.EventTokens, Text: "a"}
+	if _, ok := b.Next(context.Background()); !ok {
+		t.Fatal("first update missing")
+	}
+	start := time.Now()
+	go func() {
+		ch <- backend.Event{Kind: backend.EventTokens, Text: "b"}
+		ch <- backend.Event{Kind: backend.EventTokens, Text: "c"}
+		close(ch)
+	}()
+	u, _ := b.Next(context.Background())
+	if len(u.Events) != 1 || u.Events[0].Text != "bc" || !u.Closed {
+		t.Errorf("second update = %+v, want b and c merged and closed", u)
+	}
+	_ = start
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, ok := backend.NewBridge(make(chan backend.Event), 0).Next(ctx); ok {
+		t.Error("Next on a cancelled ctx returned ok")
+	}
+}
+
+func TestLogprobAndStoppedByJSON(t *testing.T) {
+	if backend.LogprobFromWire(-9999).Known() || !backend.LogprobFromWire(-3).Known() || backend.LogprobFromWire(math.Inf(-1)).Known() {
+		t.Error("LogprobFromWire")
+	}
+	b, _ := json.Marshal([]backend.Logprob{-0.5, backend.Unknown()})
+	if string(b) != "[-0.5,null]" {
+		t.Errorf("logprobs JSON %s", b)
+	}
+	var back []backend.Logprob
+	if json.Unmarshal(b, &back) != nil || back[1].Known() || back[0] != -0.5 {
+		t.Errorf("logprobs back %v", back)
+	}
+	sb := []backend.StoppedBy{{Kind: backend.StoppedByString, String: "###"}, {Kind: backend.StoppedByToken, TokenID: 128009}, {Kind: backend.StoppedByEOS}, {}}
+	b, _ = json.Marshal(sb)
+	if string(b) != `["###",128009,"eos",null]` {
+		t.Errorf("stopped_by JSON %s", b)
+	}
+	var sback []backend.StoppedBy
+	if json.Unmarshal(b, &sback) != nil || sback[0] != sb[0] || sback[1] != sb[1] || sback[2] != sb[2] || sback[3] != sb[3] {
+		t.Errorf("stopped_by back %+v", sback)
+	}
+	tok := backend.Token{Text: " a", Logprob: -1, ID: backend.NoTokenID, Top: []backend.Alt{{Text: " a", Logprob: -1}}}
+	b, _ = json.Marshal(tok)
+	if string(b) != `{"text":" a","logprob":-1,"top":[{"text":" a","logprob":-1}]}` {
+		t.Errorf("token JSON %s", b)
+	}
+}
+
+func TestAssemblerJSONContract(t *testing.T) {
+	seed := int64(7)
+	s8 := seed + 1
+	req := backend.Request{API: params.Chat, Messages: []backend.Message{{Role: "user", Content: "hi"}}, Params: params.Default(), Options: params.Options{N: 2, Logprobs: ip(1), PromptLogprobs: ip(0)}}
+	a := backend.NewAssembler(req)
+	for _, ev := range []backend.Event{
+		{Kind: backend.EventStart, Start: &backend.StartInfo{First: 0, Count: 2, Requested: 2, Model: "m", Params: params.Default(), Seeds: []*int64{&seed, &s8}}},
+		{Kind: backend.EventTokens, Sample: 1, Text: " B", Tokens: []backend.Token{{Text: " B", Logprob: -2, ID: backend.NoTokenID, Top: []backend.Alt{{Text: " A", Logprob: -1}, {Text: " B", Logprob: -2}}}}},
+		{Kind: backend.EventTokens, Sample: 0, Text: " Once", Tokens: []backend.Token{{Text: " Once", Logprob: -0.12, ID: backend.NoTokenID, Top: []backend.Alt{{Text: " Once", Logprob: -0.12}}}}},
+		{Kind: backend.EventPromptLogprobs, Sample: 0, Count: 2, PromptTokens: []backend.Token{{Text: "hi", Logprob: backend.Unknown(), ID: 5}}},
+		{Kind: backend.EventFinish, Sample: 0, Reason: backend.StopStop, StoppedBy: backend.StoppedBy{Kind: backend.StoppedByString, String: "###"}},
+		{Kind: backend.EventFinish, Sample: 1, Reason: backend.StopLength},
+		{Kind: backend.EventUsage, Sample: 0, Count: 2, Usage: backend.Usage{PromptTokens: 5, CompletionTokens: 2, TotalTokens: 7}},
+		{Kind: backend.EventDone},
+	} {
+		a.Apply(ev)
+	}
+	b, err := json.Marshal(a.Response())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"trajectories":[{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":" Once"}]},{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":" B"}]}],` +
+		`"logprobs":[[-0.12],[-2]],"prompt_logprobs":[[null],[null]],"stop_reason":["stop","length"],"stopped_by":["###",null],` +
+		`"tokens":[[{"text":" Once","logprob":-0.12,"top":[{"text":" Once","logprob":-0.12}]}],[{"text":" B","logprob":-2,"top":[{"text":" A","logprob":-1},{"text":" B","logprob":-2}]}]],` +
+		`"prompt_tokens":[[{"text":"hi","logprob":null,"id":5}],[{"text":"hi","logprob":null,"id":5}]],"seeds":[7,8],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7},` +
+		`"model":"m","params":` + mustJSON(params.Default()) + `}`
+	if string(b) != want {
+		t.Errorf("got\n%s\nwant\n%s", b, want)
+	}
+	if !a.Done() || a.Err() != nil || a.Text(0) != " Once" || len(a.Tokens(1)) != 1 {
+		t.Error("Assembler accessors")
+	}
+	// Not asked for: null.
+	a2 := backend.NewAssembler(backend.Request{API: params.Completion, Prompt: "p", Params: params.Default()})
+	a2.Apply(backend.Event{Kind: backend.EventFinish, Sample: 0, Reason: backend.StopLength})
+	b, _ = json.Marshal(a2.Response())
+	if !strings.Contains(string(b), `"logprobs":null,"prompt_logprobs":null`) || !strings.Contains(string(b), `"tokens":null`) || !strings.Contains(string(b), `{"role":"user","content":"p"}`) {
+		t.Errorf("completion without logprobs: %s", b)
+	}
+}
+
+func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestEscapeUnsafeJSON(t *testing.T) {
+	in, _ := json.Marshal(map[string]string{"t": "a\u202eb\u009bc\x1bd é"})
+	out := backend.EscapeUnsafeJSON(in)
+	if bytes.ContainsRune(out, 0x202e) || bytes.ContainsRune(out, 0x9b) || bytes.ContainsRune(out, 0x1b) {
+		t.Errorf("unsafe runes left: %q", out)
+	}
+	var back map[string]string
+	if json.Unmarshal(out, &back) != nil || back["t"] != "a\u202eb\u009bc\x1bd é" {
+		t.Errorf("escaped JSON decodes to %q", back["t"])
+	}
+}
+
+func newClient(t *testing.T, srv *vllmtest.Server) *openai.Client {
+	c, err := openai.New(openai.Config{BaseURL: srv.URL, Sleep: func(ctx context.Context, d time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// The issue's "done when": -n 3 --logprobs 5 --seed 7 --temperature 0.8 "Once upon a time".
+func TestRunSampleDoneWhen(t *testing.T) {
+	srv := vllmtest.New()
+	defer srv.Close()
+	p := params.Default()
+	p.Seed = new(int64)
+	*p.Seed = 7
+	p.Temperature = 0.8
+	req := backend.Request{API: params.Chat, Messages: []backend.Message{{Role: "user", Content: "Once upon a time"}}, Params: p, Options: params.Options{N: 3, Logprobs: ip(5)}}
+	var out bytes.Buffer
+	_, err := backend.RunSample(context.Background(), newClient(t, srv), req, false, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Trajectories []backend.Trajectory `json:"trajectories"`
+		Seeds        []int64              `json:"seeds"`
+		StopReason   []string             `json:"stop_reason"`
+		StoppedBy    []any                `json:"stopped_by"`
+		Tokens       [][]struct {
+			Top []struct{ Logprob float64 }
+		} `json:"tokens"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if len(r.Trajectories) != 3 || r.Seeds[0] != 7 || r.Seeds[1] != 8 || r.Seeds[2] != 9 {
+		t.Errorf("trajectories %d seeds %v", len(r.Trajectories), r.Seeds)
+	}
+	if strings.Join(r.StopReason, ",") != "length,stop,length" || r.StoppedBy[1] != "eos" {
+		t.Errorf("stop reasons %v stopped by %v, want the server's", r.StopReason, r.StoppedBy)
+	}
+	for i, toks := range r.Tokens {
+		for j, tok := range toks {
+			for k := 1; k < len(tok.Top); k++ {
+				if tok.Top[k].Logprob > tok.Top[k-1].Logprob {
+					t.Fatalf("sample %d token %d: top not sorted", i, j)
+				}
+			}
+		}
+	}
+	body := srv.Requests()[1].Fields()
+	for _, k := range []string{"n", "max_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "seed", "stop", "stop_token_ids", "logprobs", "top_logprobs"} {
+		if _, ok := body[k]; !ok {
+			t.Errorf("request body lacks %s", k)
+		}
+	}
+}
+
+func TestRunSampleStreamLinesAndErrors(t *testing.T) {
+	srv := vllmtest.New()
+	defer srv.Close()
+	req := backend.Request{API: params.Completion, Prompt: "x", Params: params.Default(), Options: params.Options{N: 2}}
+	var out bytes.Buffer
+	if _, err := backend.RunSample(context.Background(), newClient(t, srv), req, true, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	types := map[string]int{}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		types[m["type"].(string)]++
+	}
+	if types["start"] != 1 || types["finish"] != 2 || types["done"] != 1 || types["tokens"] == 0 || types["usage"] != 1 || lines[len(lines)-1] != `{"type":"done"}` {
+		t.Errorf("stream line types %v", types)
+	}
+
+	f := vllmtest.NoFault()
+	f.Status, f.Message, f.Param = 400, "top_p must be in (0, 1], got 0.0.", nil
+	srv.Push(vllmtest.Script{Fault: &f})
+	out.Reset()
+	_, err := backend.RunSample(context.Background(), newClient(t, srv), req, false, &out)
+	if err == nil || !strings.Contains(err.Error(), "HTTP 400") || !strings.Contains(err.Error(), "top_p must be") || !strings.Contains(err.Error(), "2 samples failed") {
+		t.Errorf("error = %v", err)
+	}
+	if !strings.Contains(out.String(), `"stop_reason": [`) {
+		t.Errorf("the partial response was not printed: %s", out.String())
+	}
+
+	bad := params.Default()
+	bad.TopP = 0
+	out.Reset()
+	_, err = backend.RunSample(context.Background(), newClient(t, srv), backend.Request{API: params.Chat, Messages: []backend.Message{{Role: "user", Content: "x"}}, Params: bad}, false, &out)
+	var pe params.Errors
+	if err == nil || out.Len() != 0 || !asErrors(err, &pe) || !pe.Has("top_p") {
+		t.Errorf("validation: err %v, output %q", err, out.String())
+	}
+}
+
+func asErrors(err error, pe *params.Errors) bool {
+	e, ok := err.(params.Errors)
+	*pe = e
+	return ok
+}
