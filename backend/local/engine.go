@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
+	"sync"
 )
 
 // MaxLogprobs is the most top logprobs a request may ask for (vLLM's
@@ -143,6 +145,10 @@ type sampleState struct {
 	done    bool
 	out     Sample
 	lastTok int
+	// per-sample scratch for logprobs, so samples can be handled in parallel
+	lp        []float32
+	topBuf    []int
+	pendingLP *TokenLogprob
 }
 
 // Generate runs a request, calling emit (from the calling goroutine) for
@@ -240,21 +246,32 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 	}
 	active := samples
 	for len(active) > 0 {
-		for k, st := range active {
+		// Sampling and logprobs are per sample: spread them over the cores,
+		// then apply stop rules and emit in index order.
+		parallelFor(len(active), func(k int) {
+			st := active[k]
 			var ban []int
 			if len(st.tokens) < r.MinTokens {
 				ban = banned
 			}
 			tok := st.s.pick(rows[k], ban)
 			st.s.observe(tok)
-			st.tokens = append(st.tokens, tok)
 			st.lastTok = tok
-			d := Delta{Index: st.index, TokenID: tok}
+			st.pendingLP = nil
 			if r.Logprobs >= 0 {
-				logSoftmax(lp, rows[k])
-				tl := makeLogprob(lp, tok, r.Logprobs, &topBuf)
-				st.out.Logprobs = append(st.out.Logprobs, tl)
-				d.Logprob = &tl
+				if st.lp == nil {
+					st.lp = make([]float32, V)
+				}
+				logSoftmax(st.lp, rows[k])
+				tl := makeLogprob(st.lp, tok, r.Logprobs, &st.topBuf)
+				st.pendingLP = &tl
+			}
+		})
+		for _, st := range active {
+			st.tokens = append(st.tokens, st.lastTok)
+			d := Delta{Index: st.index, TokenID: st.lastTok, Logprob: st.pendingLP}
+			if st.pendingLP != nil {
+				st.out.Logprobs = append(st.out.Logprobs, *st.pendingLP)
 			}
 			m.advance(st, &d, &r, stopIDs, holdStops, maxNew)
 			emit(d)
@@ -289,6 +306,31 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 		res.Samples[i] = st.out
 	}
 	return res, nil
+}
+
+// parallelFor runs f(0..n-1) over the cores and waits.
+func parallelFor(n int, f func(i int)) {
+	workers := min(n, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				f(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i += workers {
+		f(i)
+	}
+	wg.Wait()
 }
 
 func makeLogprob(lp []float32, id, k int, buf *[]int) TokenLogprob {

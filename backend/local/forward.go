@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"sync"
 
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
@@ -80,15 +79,6 @@ func (m *Model) newWorkspace(rows, logitRows int) *workspace {
 	return w
 }
 
-// matmulT computes y[rows, out] = x[rows, in] · w[out, in]ᵀ (+ y if acc).
-func matmulT(rows, out, in int, x, w, y []float32, acc bool) {
-	beta := float32(0)
-	if acc {
-		beta = 1
-	}
-	gonum.Implementation{}.Sgemm(blas.NoTrans, blas.Trans, rows, out, in, 1, x[:rows*in], in, w[:out*in], in, beta, y[:rows*out], out)
-}
-
 func rmsNorm(dst, x, w []float32, eps float64) {
 	var ss float64
 	for _, v := range x {
@@ -116,14 +106,14 @@ func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 
 	qkvd := qd + 2*kvd
 	half := hd / 2
 	for r, s := range steps {
-		copy(ws.x[r*dim:(r+1)*dim], m.emb[s.token*dim:(s.token+1)*dim])
+		m.emb.rowTo(ws.x[r*dim:(r+1)*dim], s.token)
 	}
 	for l := range m.layers {
 		L := &m.layers[l]
 		for r := 0; r < R; r++ {
 			rmsNorm(ws.xn[r*dim:(r+1)*dim], ws.x[r*dim:(r+1)*dim], L.attnNorm, c.NormEps)
 		}
-		matmulT(R, qkvd, dim, ws.xn, L.wqkv, ws.qkv, false)
+		matmulT(R, ws.xn, L.wqkv, ws.qkv, false)
 		for r, s := range steps {
 			row := ws.qkv[r*qkvd : (r+1)*qkvd]
 			cos := m.cos[s.pos*half : (s.pos+1)*half]
@@ -136,12 +126,12 @@ func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 
 			copy(v, row[qd+kvd:qkvd])
 		}
 		m.attention(ws, steps, l)
-		matmulT(R, dim, qd, ws.att, L.wo, ws.x, true)
+		matmulT(R, ws.att, L.wo, ws.x, true)
 		for r := 0; r < R; r++ {
 			rmsNorm(ws.xn[r*dim:(r+1)*dim], ws.x[r*dim:(r+1)*dim], L.ffnNorm, c.NormEps)
 		}
 		ffn := c.FFNDim
-		matmulT(R, 2*ffn, dim, ws.xn, L.w13, ws.h, false)
+		matmulT(R, ws.xn, L.w13, ws.h, false)
 		for r := 0; r < R; r++ {
 			h := ws.h[r*2*ffn : (r+1)*2*ffn]
 			g := ws.g[r*ffn : (r+1)*ffn]
@@ -150,7 +140,7 @@ func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 
 				g[i] = a / (1 + float32(math.Exp(float64(-a)))) * h[ffn+i]
 			}
 		}
-		matmulT(R, dim, ffn, ws.g, L.w2, ws.x, true)
+		matmulT(R, ws.g, L.w2, ws.x, true)
 	}
 	n := len(logitsFor)
 	for i, r := range logitsFor {
@@ -159,7 +149,7 @@ func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 
 	if n == 0 {
 		return nil
 	}
-	matmulT(n, c.VocabSize, dim, ws.xn, m.emb, ws.logits, false)
+	matmulT(n, ws.xn, m.emb, ws.logits, false)
 	return ws.logits[:n*c.VocabSize]
 }
 

@@ -93,11 +93,11 @@ func configFromMeta(meta map[string]string) (Config, error) {
 // and gate/up into one [2*ffn, dim] matrix so each is a single matmul.
 type layerWeights struct {
 	attnNorm []float32
-	wqkv     []float32
-	wo       []float32
+	wqkv     mat
+	wo       mat
 	ffnNorm  []float32
-	w13      []float32
-	w2       []float32
+	w13      mat
+	w2       mat
 }
 
 // Model is a loaded model: weights, tokenizer and precomputed rotary tables.
@@ -110,7 +110,7 @@ type Model struct {
 	// Name is the model id served at /v1/models.
 	Name string
 
-	emb    []float32 // [vocab, dim]; also the output head (tied)
+	emb    mat // [vocab, dim]; also the output head (tied)
 	layers []layerWeights
 	norm   []float32
 	cos    []float32 // [maxSeq, hd/2]
@@ -142,26 +142,54 @@ func LoadFrom(safetensors, tokenizerJSON []byte) (*Model, error) {
 		return nil, fmt.Errorf("tokenizer's <|endoftext|> is id %d but the model's eos_id is %d", got, cfg.EOSID)
 	}
 	used := map[string]bool{}
-	get := func(name string, shape ...int) ([]float32, error) {
+	getT := func(name string, shape ...int) (stTensor, error) {
 		t, ok := tensors[name]
 		if !ok {
-			return nil, fmt.Errorf("model weights: missing tensor %q", name)
+			return t, fmt.Errorf("model weights: missing tensor %q", name)
 		}
 		used[name] = true
 		if len(t.shape) != len(shape) {
-			return nil, fmt.Errorf("model weights: %q has shape %v, want %v", name, t.shape, shape)
+			return t, fmt.Errorf("model weights: %q has shape %v, want %v", name, t.shape, shape)
 		}
 		for i := range shape {
 			if t.shape[i] != shape[i] {
-				return nil, fmt.Errorf("model weights: %q has shape %v, want %v", name, t.shape, shape)
+				return t, fmt.Errorf("model weights: %q has shape %v, want %v", name, t.shape, shape)
 			}
 		}
-		return t.data, nil
+		return t, nil
+	}
+	get := func(name string, shape ...int) ([]float32, error) {
+		t, err := getT(name, shape...)
+		return t.f32(), err
+	}
+	// getMats reads matrices that share their input size and stacks them
+	// into one (q/k/v, gate/up), float16 if they all are.
+	getMats := func(names []string, outs []int, in int) (mat, error) {
+		ts := make([]stTensor, len(names))
+		allHalf := true
+		m := mat{in: in}
+		for i, n := range names {
+			t, err := getT(n, outs[i], in)
+			if err != nil {
+				return m, err
+			}
+			ts[i] = t
+			allHalf = allHalf && t.half != nil
+			m.out += outs[i]
+		}
+		for _, t := range ts {
+			if allHalf {
+				m.h = append(m.h, t.half...)
+			} else {
+				m.f = append(m.f, t.f32()...)
+			}
+		}
+		return m, nil
 	}
 	hd := cfg.HeadDim()
 	qd, kvd := cfg.NHeads*hd, cfg.NKVHeads*hd
 	m := &Model{Config: cfg, Meta: meta, Tok: tok, Name: DefaultModelName}
-	if m.emb, err = get("tok_embeddings.weight", cfg.VocabSize, cfg.Dim); err != nil {
+	if m.emb, err = getMats([]string{"tok_embeddings.weight"}, []int{cfg.VocabSize}, cfg.Dim); err != nil {
 		return nil, err
 	}
 	if m.norm, err = get("norm.weight", cfg.Dim); err != nil {
@@ -170,29 +198,24 @@ func LoadFrom(safetensors, tokenizerJSON []byte) (*Model, error) {
 	for i := 0; i < cfg.NLayers; i++ {
 		p := fmt.Sprintf("layers.%d.", i)
 		var l layerWeights
-		var wq, wk, wv, w1, w3 []float32
-		steps := []struct {
-			dst   *[]float32
-			name  string
-			shape []int
-		}{
-			{&l.attnNorm, "attention_norm.weight", []int{cfg.Dim}},
-			{&wq, "attention.wq.weight", []int{qd, cfg.Dim}},
-			{&wk, "attention.wk.weight", []int{kvd, cfg.Dim}},
-			{&wv, "attention.wv.weight", []int{kvd, cfg.Dim}},
-			{&l.wo, "attention.wo.weight", []int{cfg.Dim, qd}},
-			{&l.ffnNorm, "ffn_norm.weight", []int{cfg.Dim}},
-			{&w1, "feed_forward.w1.weight", []int{cfg.FFNDim, cfg.Dim}},
-			{&w3, "feed_forward.w3.weight", []int{cfg.FFNDim, cfg.Dim}},
-			{&l.w2, "feed_forward.w2.weight", []int{cfg.Dim, cfg.FFNDim}},
+		if l.attnNorm, err = get(p+"attention_norm.weight", cfg.Dim); err != nil {
+			return nil, err
 		}
-		for _, s := range steps {
-			if *s.dst, err = get(p+s.name, s.shape...); err != nil {
-				return nil, err
-			}
+		if l.ffnNorm, err = get(p+"ffn_norm.weight", cfg.Dim); err != nil {
+			return nil, err
 		}
-		l.wqkv = concat(wq, wk, wv)
-		l.w13 = concat(w1, w3)
+		if l.wqkv, err = getMats([]string{p + "attention.wq.weight", p + "attention.wk.weight", p + "attention.wv.weight"}, []int{qd, kvd, kvd}, cfg.Dim); err != nil {
+			return nil, err
+		}
+		if l.wo, err = getMats([]string{p + "attention.wo.weight"}, []int{cfg.Dim}, qd); err != nil {
+			return nil, err
+		}
+		if l.w13, err = getMats([]string{p + "feed_forward.w1.weight", p + "feed_forward.w3.weight"}, []int{cfg.FFNDim, cfg.FFNDim}, cfg.Dim); err != nil {
+			return nil, err
+		}
+		if l.w2, err = getMats([]string{p + "feed_forward.w2.weight"}, []int{cfg.Dim}, cfg.FFNDim); err != nil {
+			return nil, err
+		}
 		m.layers = append(m.layers, l)
 	}
 	for name := range tensors {
@@ -205,25 +228,11 @@ func LoadFrom(safetensors, tokenizerJSON []byte) (*Model, error) {
 	m.sin = make([]float32, cfg.MaxSeqLen*half)
 	for pos := 0; pos < cfg.MaxSeqLen; pos++ {
 		for j := 0; j < half; j++ {
-			// Same arithmetic as the PyTorch side: inv_freq in float32, then
-			// the angle pos*inv_freq; cos/sin taken in float64 and rounded.
-			inv := float32(1 / math.Pow(cfg.RopeTheta, float64(2*j)/float64(hd)))
-			a := float64(float32(pos) * inv)
+			// As the PyTorch side: angle and cos/sin in float64, then rounded.
+			a := float64(pos) * math.Pow(cfg.RopeTheta, -float64(2*j)/float64(hd))
 			m.cos[pos*half+j] = float32(math.Cos(a))
 			m.sin[pos*half+j] = float32(math.Sin(a))
 		}
 	}
 	return m, nil
-}
-
-func concat(parts ...[]float32) []float32 {
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	out := make([]float32, 0, n)
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
 }

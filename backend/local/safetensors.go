@@ -11,7 +11,20 @@ import (
 // stTensor is one tensor of a safetensors file, converted to float32.
 type stTensor struct {
 	shape []int
-	data  []float32
+	data  []float32 // nil when half is set
+	half  []uint16  // F16 tensors keep their bits
+}
+
+// f32 returns the values as float32.
+func (t stTensor) f32() []float32 {
+	if t.half == nil {
+		return t.data
+	}
+	out := make([]float32, len(t.half))
+	for i, h := range t.half {
+		out[i] = f16ToF32(h)
+	}
+	return out
 }
 
 type stHeaderEntry struct {
@@ -88,6 +101,13 @@ func parseSafetensors(b []byte) (map[string]stTensor, map[string]string, error) 
 			rb, count, err := rawBytes(name, e, size)
 			if err != nil {
 				return nil, nil, err
+			}
+			if e.DType == "F16" {
+				t.half = make([]uint16, count)
+				for i := range t.half {
+					t.half[i] = binary.LittleEndian.Uint16(rb[2*i:])
+				}
+				break
 			}
 			t.data = make([]float32, count)
 			for i := range t.data {

@@ -3,7 +3,7 @@ package local
 import (
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 )
 
 // Sampling is what decides the next token, with vLLM's meaning for every
@@ -39,7 +39,7 @@ type sampler struct {
 	inCtx   []bool  // token seen in the prompt or the output
 	counts  []int32 // token count in the output
 	work    []float32
-	order   []int
+	order   []cand
 	probs   []float64
 	penalty bool
 }
@@ -137,52 +137,98 @@ func applyMinP(l []float32, minP float64) {
 	}
 }
 
-// applyTopKTopP is vLLM's apply_top_k_top_p: sort ascending; top-k keeps
-// every logit >= the k-th largest (ties kept); top-p then drops the
-// smallest tokens while their cumulative probability is <= 1-p, always
-// keeping the largest.
-func applyTopKTopP(l []float32, k int, p float64, order []int) []int {
-	kOn := k > 0 && k < len(l)
-	pOn := p < 1
-	if !kOn && !pOn {
-		return order
-	}
-	order = order[:0]
-	for i := range l {
-		order = append(order, i)
-	}
-	sort.Slice(order, func(a, b int) bool {
-		la, lb := l[order[a]], l[order[b]]
-		if la != lb {
-			return la < lb
-		}
-		return order[a] > order[b]
-	})
+// applyTopKTopP is vLLM's apply_top_k_top_p: top-k keeps every logit >=
+// the k-th largest (ties kept); top-p then keeps, in descending order, each
+// token whose predecessors hold less than p of the probability (vLLM masks
+// ascending cumulative sums <= 1-p, which is the same set), always keeping
+// the largest. Tokens tied at the cut are all kept. Neither sorts the whole
+// vocabulary in the common case.
+func applyTopKTopP(l []float32, k int, p float64, scratch []cand) []cand {
 	negInf := float32(math.Inf(-1))
-	if kOn {
-		kth := l[order[len(order)-k]]
-		for _, i := range order {
-			if l[i] < kth {
+	if k > 0 && k < len(l) {
+		kth := kthLargest(l, k, scratch)
+		for i, v := range l {
+			if v < kth {
 				l[i] = negInf
 			}
 		}
 	}
-	if pOn {
-		mx := l[order[len(order)-1]]
-		var z float64
-		for _, i := range order {
-			z += math.Exp(float64(l[i] - mx))
+	if p >= 1 {
+		return scratch
+	}
+	mx := l[argmax(l)]
+	var z float64
+	for _, v := range l {
+		z += math.Exp(float64(v - mx))
+	}
+	// Tokens below eps hold at most (1-p)/2 together, so the descending walk
+	// reaches p before them: only the rest need sorting.
+	eps := (1 - p) / (2 * float64(len(l)))
+	scratch = scratch[:0]
+	for i, v := range l {
+		if pr := math.Exp(float64(v-mx)) / z; pr >= eps && v != negInf {
+			scratch = append(scratch, cand{v: v, id: int32(i)})
 		}
-		var cum float64
-		for n, i := range order {
-			cum += math.Exp(float64(l[i]-mx)) / z
-			if n == len(order)-1 || cum > 1-p {
-				break
-			}
+	}
+	slices.SortFunc(scratch, func(a, b cand) int {
+		switch {
+		case a.v > b.v:
+			return -1
+		case a.v < b.v:
+			return 1
+		}
+		return 0
+	})
+	cut := scratch[len(scratch)-1].v
+	var before float64
+	for _, c := range scratch {
+		if before >= p {
+			break
+		}
+		cut = c.v
+		before += math.Exp(float64(c.v-mx)) / z
+	}
+	for i, v := range l {
+		if v < cut {
 			l[i] = negInf
 		}
 	}
-	return order
+	return scratch
+}
+
+// cand is a logit and its token id.
+type cand struct {
+	v  float32
+	id int32
+}
+
+// kthLargest returns the k-th largest value of l (1-based), with a bounded
+// insertion buffer for small k and a sort of a copy otherwise.
+func kthLargest(l []float32, k int, scratch []cand) float32 {
+	if k > 64 {
+		vals := make([]float32, len(l))
+		copy(vals, l)
+		slices.Sort(vals)
+		return vals[len(vals)-k]
+	}
+	top := make([]float32, 0, k)
+	for _, v := range l {
+		if len(top) == k && v <= top[k-1] {
+			continue
+		}
+		j := len(top)
+		if j < k {
+			top = append(top, v)
+		} else {
+			j = k - 1
+		}
+		for j > 0 && top[j-1] < v {
+			top[j] = top[j-1]
+			j--
+		}
+		top[j] = v
+	}
+	return top[k-1]
 }
 
 // draw samples from softmax(l).

@@ -53,31 +53,57 @@ func TestTopKKeepsTies(t *testing.T) {
 }
 
 func TestTopP(t *testing.T) {
-	// probabilities 0.5, 0.25, 0.125, 0.125
 	ln := func(p float64) float32 { return float32(math.Log(p)) }
-	base := []float32{ln(0.5), ln(0.25), ln(0.125), ln(0.125)}
+	base := []float32{ln(0.25), ln(0.5), ln(0.1), ln(0.15)}
 	cases := []struct {
 		p    float64
 		want []int
 	}{
-		{0.5, []int{0}},       // ascending cumsum: .125 .25 .5 1; drop while <= 0.5
-		{0.6, []int{0, 1}},    // drop while <= 0.4
-		{0.8, []int{0, 1, 2}}, // drop while <= 0.2: one of the 0.125 ties
-		{0.1, []int{0}},       // the largest always stays
-		{1, []int{0, 1, 2, 3}},
+		// vLLM masks tokens whose ascending cumulative sum (.1 .25 .5 1) is <= 1-p.
+		{0.45, []int{1}},          // mask <= .55: .1 .25 .5
+		{0.6, []int{0, 1}},        // mask <= .4: .1 .25
+		{0.8, []int{0, 1, 3}},     // mask <= .2: .1
+		{0.95, []int{0, 1, 2, 3}}, // mask <= .05: none
+		{0.01, []int{1}},          // the largest always stays
 	}
 	for _, c := range cases {
 		l := append([]float32(nil), base...)
 		applyTopKTopP(l, 0, c.p, nil)
-		if got := kept(l); len(got) != len(c.want) || got[0] != 0 {
-			t.Errorf("top_p=%v kept %v, want %d tokens starting with 0", c.p, got, len(c.want))
+		if got := kept(l); !equalInts(got, c.want) {
+			t.Errorf("top_p=%v kept %v, want %v", c.p, got, c.want)
 		}
 	}
 	// top-k applies before top-p: after k=2, probabilities are 2/3, 1/3.
 	l := append([]float32(nil), base...)
 	applyTopKTopP(l, 2, 0.6, nil)
-	if got := kept(l); !equalInts(got, []int{0}) {
-		t.Errorf("top_k=2 then top_p=0.6 kept %v, want [0]", got)
+	if got := kept(l); !equalInts(got, []int{1}) {
+		t.Errorf("top_k=2 then top_p=0.6 kept %v, want [1]", got)
+	}
+	// Tokens tied at the cut are kept together (vLLM's order among ties is
+	// unspecified).
+	l = []float32{ln(0.5), ln(0.25), ln(0.125), ln(0.125)}
+	applyTopKTopP(l, 0, 0.8, nil)
+	if got := kept(l); len(got) != 4 {
+		t.Errorf("top_p=0.8 with a tie at the cut kept %v", got)
+	}
+	// Many tiny tokens below the sorting cut-off still count.
+	big := make([]float32, 4096)
+	for i := range big {
+		big[i] = float32(-i) * 0.001
+	}
+	applyTopKTopP(big, 0, 0.5, nil)
+	n := len(kept(big))
+	var z, before float64
+	for i := range big {
+		z += math.Exp(float64(-i) * 0.001)
+	}
+	want := 0
+	for i := 0; before < 0.5*z; i++ {
+		before += math.Exp(float64(-i) * 0.001)
+		want++
+	}
+	if n < want-1 || n > want+1 {
+		t.Errorf("top_p=0.5 on a flat 4096-way distribution kept %d, want about %d", n, want)
 	}
 }
 

@@ -1,0 +1,27 @@
+package local
+
+import "golang.org/x/sys/cpu"
+
+// haveFMA gates the AVX2/FMA kernels in matmul_amd64.s. It is set once at
+// start-up from the CPU's features and never changes.
+var haveFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpuid1ECX()&(1<<29) != 0 // F16C
+
+func cpuid1ECX() uint32
+
+//go:noescape
+func dotTile4x2(x *float32, ldx int, w *float32, ldw int, k int, out *float32)
+
+//go:noescape
+func dotTile1x4(x *float32, w *float32, ldw int, k int, out *float32)
+
+//go:noescape
+func dotTile1x1(x *float32, w *float32, k int) float32
+
+//go:noescape
+func dotTile4x2h(x *float32, ldx int, w *uint16, ldw int, k int, out *float32)
+
+//go:noescape
+func dotTile1x4h(x *float32, w *uint16, ldw int, k int, out *float32)
+
+//go:noescape
+func dotTile1x1h(x *float32, w *uint16, k int) float32
