@@ -11,7 +11,7 @@ import (
 // Response. Not safe for concurrent use.
 type Assembler struct {
 	req      Request
-	samples  []sampleState
+	samples  []*sampleState
 	variants []VariantInfo
 	started  []bool
 	model    string
@@ -41,9 +41,9 @@ func NewAssembler(req Request) *Assembler {
 
 func (a *Assembler) sample(i int) *sampleState {
 	for i >= len(a.samples) {
-		a.samples = append(a.samples, sampleState{})
+		a.samples = append(a.samples, &sampleState{})
 	}
-	return &a.samples[i]
+	return a.samples[i]
 }
 
 // Apply folds one event in.
@@ -169,7 +169,7 @@ func (a *Assembler) Response() SampleResponse {
 	}
 	anyErr := false
 	for i := range a.samples {
-		st := &a.samples[i]
+		st := a.samples[i]
 		msgs := make([]Message, 0, len(base)+1)
 		msgs = append(msgs, base...)
 		msgs = append(msgs, Message{Role: "assistant", Content: st.text.String()})

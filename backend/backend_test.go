@@ -321,3 +321,21 @@ func asErrors(err error, pe *params.Errors) bool {
 	*pe = e
 	return ok
 }
+
+// A sweep's second variant can start after the first one's tokens arrived; the samples
+// table grows then and must keep what it holds.
+func TestAssemblerGrowsAfterTokens(t *testing.T) {
+	req := backend.Request{API: params.Chat, Messages: []backend.Message{{Role: "user", Content: "x"}}, Variants: []params.SamplingParams{params.Default(), params.Default()}, Options: params.Options{N: 2}}
+	a := backend.NewAssembler(req)
+	a.Apply(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Variant: 0, First: 0, Count: 2, Requested: 2}})
+	a.Apply(backend.Event{Kind: backend.EventTokens, Sample: 1, Text: "abc"})
+	a.Apply(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Variant: 1, First: 2, Count: 2, Requested: 2}})
+	a.Apply(backend.Event{Kind: backend.EventTokens, Sample: 1, Text: "def"})
+	a.Apply(backend.Event{Kind: backend.EventTokens, Sample: 3, Text: "x"})
+	if a.Text(1) != "abcdef" || a.Text(3) != "x" || a.Len() != 4 {
+		t.Errorf("texts %q %q, len %d", a.Text(1), a.Text(3), a.Len())
+	}
+	if r := a.Response(); len(r.Variants) != 2 || r.Variants[1].First != 2 {
+		t.Errorf("variants %+v", r.Variants)
+	}
+}
