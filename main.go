@@ -74,6 +74,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(newExportCmd())
+	root.AddCommand(newSampleCmd(), newTestServerCmd())
 	return root
 }
 

@@ -302,7 +302,7 @@ func TestRunSampleStreamLinesAndErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "HTTP 400") || !strings.Contains(err.Error(), "top_p must be") || !strings.Contains(err.Error(), "2 samples failed") {
 		t.Errorf("error = %v", err)
 	}
-	if !strings.Contains(out.String(), `"stop_reason": [`) {
+	if !strings.Contains(out.String(), `"stop_reason":[`) {
 		t.Errorf("the partial response was not printed: %s", out.String())
 	}
 

@@ -11,7 +11,7 @@ import (
 )
 
 // RunSample is `twinkle sample`: it runs req on s to the end and writes the SampleResponse
-// as indented JSON to out, or, with stream, one JSON line per event as it arrives (see
+// as one line of JSON to out (pipe it to jq to read it), or, with stream, one JSON line per event as it arrives (see
 // Event.MarshalJSON). The response is returned either way.
 //
 // The error is non-nil when the request is invalid (nothing is written), when the run
@@ -36,7 +36,7 @@ func RunSample(ctx context.Context, s Sampler, req Request, stream bool, out io.
 	}
 	resp := a.Response()
 	if !stream && werr == nil {
-		werr = writeJSONLine(out, resp, true)
+		werr = writeJSONLine(out, resp, false)
 	}
 	if err := a.Err(); err != nil {
 		return resp, err
