@@ -11,8 +11,8 @@ import (
 )
 
 // RunSample is `twinkle sample`: it runs req on s to the end and writes the SampleResponse
-// as one line of JSON to out (pipe it to jq to read it), or, with stream, one JSON line per event as it arrives (see
-// Event.MarshalJSON). The response is returned either way.
+// to out as one line of JSON (pipe it to jq to read it), or, with stream, one JSON line
+// per event as it arrives (see Event.MarshalJSON). The response is returned either way.
 //
 // The error is non-nil when the request is invalid (nothing is written), when the run
 // failed as a whole, or when any sample failed (error, interrupted, cancelled, abort);
