@@ -299,3 +299,34 @@ func TestClassMatchesRender(t *testing.T) {
 		}
 	}
 }
+
+func TestBoundaryChoices(t *testing.T) {
+	a, b := tok(" the", .9), tok(" cat", .9)
+	for _, bd := range []themes.Boundary{themes.BoundaryUnderline, themes.BoundaryBackground, themes.BoundaryNone} {
+		pal := themes.Dark()
+		pal.Boundary = bd
+		st := themes.NewStyles(pal, true)
+		p := NewPainter(&st, Probability, colorprofile.TrueColor)
+		even := strings.TrimSuffix(p.Render(&a, 0, "x"), "x\x1b[m")
+		odd := strings.TrimSuffix(p.Render(&b, 1, "x"), "x\x1b[m")
+		switch bd {
+		case themes.BoundaryUnderline:
+			if !strings.Contains(odd, "4:4") || strings.Contains(even, "4:4") {
+				t.Errorf("underline: even %q odd %q", even, odd)
+			}
+		case themes.BoundaryBackground:
+			if !strings.Contains(odd, "48;2;") || strings.Contains(even, "48;") {
+				t.Errorf("background: even %q odd %q", even, odd)
+			}
+		case themes.BoundaryNone:
+			if even != odd {
+				t.Errorf("none: even %q odd %q", even, odd)
+			}
+		}
+		// Without colour, boundaries are dropped rather than read as heat.
+		mono := NewPainter(&st, Probability, colorprofile.ASCII)
+		if mono.Render(&a, 0, "x") != mono.Render(&b, 1, "x") {
+			t.Errorf("%s: mono boundary drawn", bd)
+		}
+	}
+}
