@@ -339,3 +339,14 @@ func TestAssemblerGrowsAfterTokens(t *testing.T) {
 		t.Errorf("variants %+v", r.Variants)
 	}
 }
+
+func TestDrainLetsTheRunFinish(t *testing.T) {
+	em, ch := backend.NewEmitter()
+	em.Emit(backend.Event{Kind: backend.EventTokens})
+	backend.Drain(ch)
+	for range 1000 {
+		em.Emit(backend.Event{Kind: backend.EventTokens})
+	}
+	em.Emit(backend.Event{Kind: backend.EventDone})
+	em.Close() // goleak in TestMain fails the package if the pump or Drain lingers
+}

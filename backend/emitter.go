@@ -69,3 +69,13 @@ func (e *Emitter) pump() {
 		}
 	}
 }
+
+// Drain discards the rest of a run's events in the background, for a consumer that
+// cancelled a run and will not read it to the end (a new run replaced it): the Sampler's
+// delivery goroutine then exits once the run is over instead of waiting forever.
+func Drain(events <-chan Event) {
+	go func() {
+		for range events {
+		}
+	}()
+}

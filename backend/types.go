@@ -380,9 +380,10 @@ type Sampler interface {
 	// the channel, which is closed after the final EventDone.
 	//
 	// The producer never blocks on the consumer (events queue without bound), so a slow UI
-	// cannot stall a stream. The consumer must read until the channel is closed; cancelling
-	// ctx stops every request of the run at once (the server sees the disconnects), ends
-	// the unfinished samples with StopCancelled, and the channel closes soon after.
+	// cannot stall a stream. The consumer must read until the channel is closed, or hand
+	// it to Drain; cancelling ctx stops every request of the run at once (the server sees
+	// the disconnects), ends the unfinished samples with StopCancelled, and the channel
+	// closes soon after.
 	Start(ctx context.Context, req Request) (<-chan Event, error)
 }
 
