@@ -92,9 +92,9 @@ func TestValidationAndErrorShapes(t *testing.T) {
 	srv := New()
 	defer srv.Close()
 	for body, want := range map[string]string{
-		`{"model":"m","prompt":"x","top_p":0,"stream":true}`:                                     `"param":"top_p"`,
-		`{"model":"m","prompt":"x","temperature":0,"n":3}`:                                       `n must be 1 when using greedy sampling, got 3.`,
-		`{"model":"m","prompt":"x","stream":true,"prompt_logprobs":1}`:                           "`prompt_logprobs` are not available when `stream=True`.",
+		`{"model":"m","prompt":"x","top_p":0,"stream":true}`:                                         `"param":"top_p"`,
+		`{"model":"m","prompt":"x","temperature":0,"n":3}`:                                           `n must be 1 when using greedy sampling, got 3.`,
+		`{"model":"m","prompt":"x","stream":true,"prompt_logprobs":1}`:                               "`prompt_logprobs` are not available when `stream=True`.",
 		`{"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":false,"top_logprobs":2}`: `top_logprobs needs logprobs=true`,
 	} {
 		resp, got := post(t, srv, "/completions", body)
