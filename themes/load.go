@@ -50,6 +50,26 @@ func (e *FileError) Error() string {
 	return b.String()
 }
 
+// A user theme is a TOML file NAME.toml in Dir(), chosen by NAME. Every key is optional
+// when base names a built-in theme to start from:
+//
+//	base = "dark"                # a built-in: default, dark, light, high-contrast
+//	name = "dusk"                # defaults to the file name
+//	dark = true                  # meant for a dark background
+//	primary = "#ff8800"          # colours: "#rrggbb", "#rgb" or an ANSI number "0".."255"
+//	foreground = ""              # empty: the terminal's own colour
+//	subtle = "244"
+//	border = "#444"
+//	error = "#ff5f5f"
+//	warning = "#ffaf00"
+//	success = "#5fd787"
+//	focus = "#00afff"
+//	heatmap = ["#31688e", "#35b779", "#fde725"]  # expected -> surprising, 2 to 16 stops
+//	heatmap_16 = ["4", "12", "6", "14", "2", "10", "3", "11"]  # optional: 8 ANSI 0-15
+//	unknown = "#8a8a8a"          # tokens whose logprob is unknown
+//	boundary = "underline"       # or "background", "none"
+//	boundary_step = "#3a3f52"
+
 // themeFile is a theme as written in TOML: a Palette, optionally on top of a built-in one.
 type themeFile struct {
 	// Base names a built-in theme whose colours fill whatever the file leaves out.
