@@ -346,3 +346,36 @@ func TestNoColorDegrades(t *testing.T) {
 		t.Errorf("mono hot bucket at %v: %q", prof, out)
 	}
 }
+
+// The format documented in load.go loads as written.
+func TestDocumentedExampleLoads(t *testing.T) {
+	src, err := os.ReadFile("load.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body []string
+	in := false
+	for _, l := range strings.Split(string(src), "\n") {
+		if strings.HasPrefix(l, "//\tbase = ") {
+			in = true
+		}
+		if in {
+			if !strings.HasPrefix(l, "//\t") {
+				break
+			}
+			body = append(body, strings.TrimPrefix(l, "//\t"))
+		}
+	}
+	if len(body) < 10 {
+		t.Fatalf("example not found (%d lines)", len(body))
+	}
+	dir := t.TempDir()
+	writeTheme(t, dir, "dusk", strings.Join(body, "\n"))
+	p, err := NewRegistry(dir).Load("dusk", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "dusk" || len(p.Heatmap) != 3 || len(p.Heatmap16) != HeatBuckets || p.Primary != "#ff8800" {
+		t.Errorf("loaded %+v", p)
+	}
+}
