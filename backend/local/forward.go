@@ -39,6 +39,25 @@ func (c *kvCache) at(l, pos int) (k, v []float32) {
 	return c.k[l][off : off+c.kvd], c.v[l][off : off+c.kvd]
 }
 
+// kvSegment is a contiguous run of n positions' keys and values.
+type kvSegment struct {
+	k, v []float32
+	n    int
+}
+
+// segments returns positions [0, n) of layer l as at most two runs.
+func (c *kvCache) segments(l, n int) [2]kvSegment {
+	var out [2]kvSegment
+	if c.parent == nil {
+		out[0] = kvSegment{c.k[l], c.v[l], n}
+		return out
+	}
+	b := min(n, c.base)
+	out[0] = kvSegment{c.parent.k[l], c.parent.v[l], b}
+	out[1] = kvSegment{c.k[l], c.v[l], n - b}
+	return out
+}
+
 // step is one token to push through the model: its id, its position and the
 // cache of the sequence it belongs to.
 type step struct {
@@ -137,7 +156,7 @@ func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 
 			g := ws.g[r*ffn : (r+1)*ffn]
 			for i := range g {
 				a := h[i]
-				g[i] = a / (1 + float32(math.Exp(float64(-a)))) * h[ffn+i]
+				g[i] = a / (1 + expf(-a)) * h[ffn+i]
 			}
 		}
 		matmulT(R, ws.g, L.w2, ws.x, true)
@@ -182,24 +201,35 @@ func (m *Model) attention(ws *workspace, steps []step, l int) {
 			q := ws.qkv[r*qkvd+h*hd : r*qkvd+(h+1)*hd]
 			kvo := (h / group) * hd
 			mx := float32(math.Inf(-1))
-			for p := 0; p <= s.pos; p++ {
-				k, _ := s.cache.at(l, p)
-				sc := dot(q, k[kvo:kvo+hd]) * scale
-				scores[p] = sc
-				mx = max(mx, sc)
+			// Keys and values live in at most two contiguous runs: the
+			// prompt's cache, then the sample's own.
+			kvd := s.cache.kvd
+			n := s.pos + 1
+			segs := s.cache.segments(l, n)
+			p := 0
+			for _, sg := range segs {
+				for i := 0; i < sg.n; i++ {
+					sc := dot(q, sg.k[i*kvd+kvo:i*kvd+kvo+hd]) * scale
+					scores[p] = sc
+					mx = max(mx, sc)
+					p++
+				}
 			}
 			var sum float32
-			for p := 0; p <= s.pos; p++ {
-				e := float32(math.Exp(float64(scores[p] - mx)))
+			for p := 0; p < n; p++ {
+				e := expf(scores[p] - mx)
 				scores[p] = e
 				sum += e
 			}
 			out := ws.att[r*qd+h*hd : r*qd+(h+1)*hd]
 			clear(out)
 			inv := 1 / sum
-			for p := 0; p <= s.pos; p++ {
-				_, v := s.cache.at(l, p)
-				axpy(scores[p]*inv, v[kvo:kvo+hd], out)
+			p = 0
+			for _, sg := range segs {
+				for i := 0; i < sg.n; i++ {
+					axpy(scores[p]*inv, sg.v[i*kvd+kvo:i*kvd+kvo+hd], out)
+					p++
+				}
 			}
 		}
 	}
@@ -220,6 +250,9 @@ func (m *Model) attention(ws *workspace, steps []step, l int) {
 }
 
 func dot(a, b []float32) float32 {
+	if haveFMA && len(a)&7 == 0 && len(a) > 0 {
+		return dotTile1x1(&a[0], &b[0], len(a))
+	}
 	return gonum.Implementation{}.Sdot(len(a), a, 1, b, 1)
 }
 
