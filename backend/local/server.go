@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twinkle-sh/twinkle/backend/wire"
 	"github.com/twinkle-sh/twinkle/params"
@@ -146,9 +147,13 @@ type plan struct {
 	tokenIDs   bool
 	echo       bool
 	promptText string
+	promptIDs  []int
 	req        Request
 	logprobsK  int // -1: none
-	model      string
+	// promptLogprobsK is prompt_logprobs as asked (-1: none); the engine
+	// may compute more for echo.
+	promptLogprobsK int
+	model           string
 }
 
 // parse validates a generation request the way vLLM does and returns the
@@ -161,6 +166,15 @@ func (s *server) parse(w http.ResponseWriter, wr *wire.Request, chat bool) *plan
 			return nil
 		}
 		p.promptText = RenderChat(wr.Messages)
+	} else if ids, ok := promptIDs(wr.Prompt); ok {
+		// vLLM also takes a prompt as token ids.
+		p.promptIDs = ids
+		b, err := s.m.Tok.Decode(ids, false)
+		if err != nil {
+			badRequest(w, err.Error(), "prompt")
+			return nil
+		}
+		p.promptText = lossyUTF8(b)
 	} else {
 		t, err := wr.PromptText()
 		if err != nil {
@@ -294,12 +308,16 @@ func (s *server) parse(w http.ResponseWriter, wr *wire.Request, chat bool) *plan
 			return nil
 		}
 	}
+	p.promptLogprobsK = promptLP
 	echoLP := -1
 	if p.echo && p.logprobsK >= 0 {
 		echoLP = p.logprobsK
 	}
+	if p.promptIDs == nil {
+		p.promptIDs = s.m.Tok.Encode(p.promptText)
+	}
 	p.req = Request{
-		Prompt: s.m.Tok.Encode(p.promptText),
+		Prompt: p.promptIDs,
 		N:      n,
 		Sampling: Sampling{
 			Temperature: sp.Temperature, TopK: sp.TopK, TopP: sp.TopP, MinP: minP,
@@ -341,6 +359,19 @@ func (s *server) parse(w http.ResponseWriter, wr *wire.Request, chat bool) *plan
 		p.req.PromptLogprobs = echoLP
 	}
 	return p
+}
+
+// promptIDs reads a prompt given as token ids ([1,2,3] or [[1,2,3]]).
+func promptIDs(raw json.RawMessage) ([]int, bool) {
+	var ids []int
+	if json.Unmarshal(raw, &ids) == nil && len(ids) > 0 {
+		return ids, true
+	}
+	var nested [][]int
+	if json.Unmarshal(raw, &nested) == nil && len(nested) == 1 && len(nested[0]) > 0 {
+		return nested[0], true
+	}
+	return nil, false
 }
 
 func newID(prefix string) string {
@@ -390,7 +421,7 @@ func (s *server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 	usage.TotalTokens = usage.PromptTokens + usage.CompletionTokens
 	var promptLPs []wire.PromptPosition
 	if wr.PromptLogprobs != nil {
-		promptLPs = s.promptPositions(res.PromptLogprobs)
+		promptLPs = s.promptPositions(res.PromptLogprobs, p.promptLogprobsK)
 	}
 	if chat {
 		resp := wire.ChatResponse{ID: "chat" + id, Object: "chat.completion", Created: created, Model: p.model, Usage: usage, PromptLogprobs: promptLPs}
@@ -521,7 +552,7 @@ func (s *server) appendCompletionLogprob(lp *wire.CompletionLogprobs, tl TokenLo
 	lp.TokenLogprobs = append(lp.TokenLogprobs, ptr(wireLogprob(tl.Logprob)))
 	lp.Tokens = append(lp.Tokens, text)
 	lp.TopLogprobs = append(lp.TopLogprobs, s.topMap(tl, k))
-	return off + len(text)
+	return off + utf8.RuneCountInString(text)
 }
 
 // appendPromptCompletionLogprobs adds the prompt's tokens for echo: the
@@ -535,7 +566,7 @@ func (s *server) appendPromptCompletionLogprobs(lp *wire.CompletionLogprobs, pro
 			lp.TokenLogprobs = append(lp.TokenLogprobs, nil)
 			lp.Tokens = append(lp.Tokens, text)
 			lp.TopLogprobs = append(lp.TopLogprobs, nil)
-			off += len(text)
+			off += utf8.RuneCountInString(text)
 			continue
 		}
 		off = s.appendCompletionLogprob(lp, *plp[i], k, off)
@@ -545,7 +576,7 @@ func (s *server) appendPromptCompletionLogprobs(lp *wire.CompletionLogprobs, pro
 
 // promptPositions is vLLM's prompt_logprobs: null for the first token, then
 // {id: {logprob, rank, decoded_token}} with the prompt token first.
-func (s *server) promptPositions(plp []*TokenLogprob) []wire.PromptPosition {
+func (s *server) promptPositions(plp []*TokenLogprob, k int) []wire.PromptPosition {
 	out := make([]wire.PromptPosition, len(plp))
 	for i, tl := range plp {
 		if tl == nil {
@@ -553,6 +584,9 @@ func (s *server) promptPositions(plp []*TokenLogprob) []wire.PromptPosition {
 		}
 		pos := wire.PromptPosition{{TokenID: tl.ID, Logprob: wireLogprob(tl.Logprob), Rank: ptr(tl.Rank), DecodedToken: ptr(s.m.Tok.TokenText(tl.ID))}}
 		for r, t := range tl.Top {
+			if r >= k {
+				break
+			}
 			if t.ID == tl.ID {
 				continue
 			}
@@ -634,7 +668,7 @@ func (s *server) stream(ctx context.Context, cancel context.CancelFunc, w http.R
 				ch.Text = p.promptText + ch.Text
 				ids = append(append([]int(nil), p.req.Prompt...), d.TokenID)
 				if lp != nil {
-					offsets[d.Index] = s.appendPromptCompletionLogprobs(lp, p.req.Prompt, promptLP, p.logprobsK)
+					s.appendPromptCompletionLogprobs(lp, p.req.Prompt, promptLP, p.logprobsK)
 				}
 			}
 			if p.tokenIDs {
@@ -642,8 +676,15 @@ func (s *server) stream(ctx context.Context, cancel context.CancelFunc, w http.R
 			}
 		}
 		if lp != nil {
-			offsets[d.Index] = s.appendCompletionLogprob(lp, *d.Logprob, p.logprobsK, offsets[d.Index])
+			// As vLLM: the chunk's first offset is the length (in characters)
+			// of the text already sent, then each token's length.
+			off := offsets[d.Index]
+			if n := len(lp.TextOffset); n > 0 {
+				off = lp.TextOffset[n-1] + utf8.RuneCountInString(lp.Tokens[n-1])
+			}
+			s.appendCompletionLogprob(lp, *d.Logprob, p.logprobsK, off)
 		}
+		offsets[d.Index] += utf8.RuneCountInString(ch.Text)
 		if p.tokenIDs {
 			ch.TokenIDs = wire.Some(ids)
 		} else {

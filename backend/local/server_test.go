@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/goleak"
 
@@ -150,9 +151,9 @@ func TestServerCompletionStream(t *testing.T) {
 		}
 		tokens[cc.Index] += len(cc.Logprobs.Tokens)
 		if cc.Logprobs.TextOffset[0] != offsets[cc.Index] {
-			t.Fatalf("text_offset %d, want %d (counting across chunks)", cc.Logprobs.TextOffset[0], offsets[cc.Index])
+			t.Fatalf("text_offset %d, want %d (characters of text sent before, as vLLM)", cc.Logprobs.TextOffset[0], offsets[cc.Index])
 		}
-		offsets[cc.Index] += len(cc.Logprobs.Tokens[0])
+		offsets[cc.Index] += utf8.RuneCountInString(cc.Text)
 	}
 	if !finished[0] || !finished[1] || tokens[0] != 4 || tokens[1] != 4 || usage == nil || usage.CompletionTokens != 8 {
 		t.Fatalf("finished %v tokens %v usage %+v", finished, tokens, usage)
@@ -305,4 +306,34 @@ func TestServerClientDisconnect(t *testing.T) {
 		t.Fatal("closing the body did not stop generation promptly")
 	}
 	_ = tm
+}
+
+func TestServerEchoAndTokenIDs(t *testing.T) {
+	c, tm := testClient(t)
+	ids := tm.Tok.Encode("abc d")
+	idsJSON, _ := json.Marshal(ids)
+	// A prompt given as token ids, echoed with logprobs, streamed.
+	code, b := post(t, c, "/v1/completions", `{"prompt":`+string(idsJSON)+`,"echo":true,"logprobs":1,"max_tokens":3,"stream":true,"return_token_ids":true,"seed":9}`)
+	if code != 200 {
+		t.Fatalf("%d %s", code, b)
+	}
+	evs := events(t, b)
+	var first wire.CompletionChunk
+	if err := json.Unmarshal([]byte(evs[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	ch := first.Choices[0]
+	lp := ch.Logprobs
+	if !strings.HasPrefix(ch.Text, "abc d") || len(lp.Tokens) != len(ids)+1 || lp.TokenLogprobs[0] != nil || lp.TopLogprobs[0] != nil || lp.TokenLogprobs[1] == nil {
+		t.Fatalf("echo chunk: %s", evs[0])
+	}
+	if !ch.PromptTokenIDs.Valid || !equalInts(ch.PromptTokenIDs.V, ids) || len(ch.TokenIDs.V) != len(ids)+1 {
+		t.Fatalf("token ids in the echo chunk: %s", evs[0])
+	}
+	// Non-streamed echo: the text starts with the prompt.
+	code, b = post(t, c, "/v1/completions", `{"prompt":"abc d","echo":true,"max_tokens":2,"temperature":0}`)
+	var r wire.CompletionResponse
+	if code != 200 || json.Unmarshal(b, &r) != nil || !strings.HasPrefix(r.Choices[0].Text, "abc d") {
+		t.Fatalf("echo: %d %s", code, b)
+	}
 }
