@@ -280,13 +280,69 @@ type decodedChoice struct {
 	stop   wire.StopReason
 }
 
-// decoder turns chunks into choices, reusing its buffers between chunks and interning
-// token strings so a long stream retains one copy of each distinct token text.
+// The decoder reads chunks into these rather than the wire types: they leave out what
+// the client does not use (ids, timestamps, the "bytes" arrays, text_offset), which
+// encoding/json then skips without allocating, and they keep logprobs as pointers so a
+// null or missing value reads as unknown rather than as 0 (certainty).
+type chatChunkIn struct {
+	Choices []chatChoiceIn `json:"choices"`
+	Usage   *wire.Usage    `json:"usage"`
+}
+
+type chatChoiceIn struct {
+	Index int `json:"index"`
+	Delta struct {
+		Content *string `json:"content"`
+	} `json:"delta"`
+	Logprobs *struct {
+		Content []chatLogprobIn `json:"content"`
+	} `json:"logprobs"`
+	FinishReason *string         `json:"finish_reason"`
+	StopReason   wire.StopReason `json:"stop_reason"`
+	TokenIDs     []int           `json:"token_ids"`
+}
+
+type chatLogprobIn struct {
+	Token       string    `json:"token"`
+	Logprob     *float64  `json:"logprob"`
+	TopLogprobs []topLPIn `json:"top_logprobs"`
+}
+
+type topLPIn struct {
+	Token   string   `json:"token"`
+	Logprob *float64 `json:"logprob"`
+}
+
+type completionChunkIn struct {
+	Choices []completionChoiceIn `json:"choices"`
+	Usage   *wire.Usage          `json:"usage"`
+}
+
+type completionChoiceIn struct {
+	Index    int    `json:"index"`
+	Text     string `json:"text"`
+	Logprobs *struct {
+		TokenLogprobs []*float64    `json:"token_logprobs"`
+		Tokens        []string      `json:"tokens"`
+		TopLogprobs   []wire.TopMap `json:"top_logprobs"`
+	} `json:"logprobs"`
+	FinishReason *string         `json:"finish_reason"`
+	StopReason   wire.StopReason `json:"stop_reason"`
+	TokenIDs     []int           `json:"token_ids"`
+}
+
+func lp(v *float64) backend.Logprob {
+	if v == nil {
+		return backend.Unknown()
+	}
+	return backend.LogprobFromWire(*v)
+}
+
+// decoder turns chunks into choices, interning token strings so a long stream retains
+// one copy of each distinct token text, and cutting alternatives from a shared slab.
 type decoder struct {
 	chat     bool
 	logprobs bool
-	chatC    wire.ChatChunk
-	compC    wire.CompletionChunk
 	choices  []decodedChoice
 	usage    *backend.Usage
 	strs     map[string]string
@@ -324,42 +380,44 @@ func (d *decoder) topSlab(n int) []backend.Alt {
 	return s
 }
 
+func toUsage(u *wire.Usage) *backend.Usage {
+	if u == nil {
+		return nil
+	}
+	return &backend.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+}
+
 func (d *decoder) decode(data []byte) error {
 	d.choices = d.choices[:0]
-	d.usage = nil
 	if d.chat {
-		c := &d.chatC
-		// encoding/json decodes into reused slice elements without zeroing them, so a
+		// A fresh value each chunk: encoding/json does not zero reused slice elements, so a
 		// field missing from this chunk would keep the last chunk's value.
-		clear(c.Choices[:cap(c.Choices)])
-		*c = wire.ChatChunk{Choices: c.Choices[:0]}
-		if err := json.Unmarshal(data, c); err != nil {
+		var c chatChunkIn
+		if err := json.Unmarshal(data, &c); err != nil {
 			return fmt.Errorf("a chunk is not a chat completion chunk: %w", err)
 		}
-		if c.Usage != nil {
-			d.usage = &backend.Usage{PromptTokens: c.Usage.PromptTokens, CompletionTokens: c.Usage.CompletionTokens, TotalTokens: c.Usage.TotalTokens}
-		}
+		d.usage = toUsage(c.Usage)
 		for i := range c.Choices {
 			ch := &c.Choices[i]
 			dc := decodedChoice{index: ch.Index, stop: ch.StopReason}
-			if ch.Delta.Content.Valid {
-				dc.text = ch.Delta.Content.V
+			if ch.Delta.Content != nil {
+				dc.text = *ch.Delta.Content
 			}
 			if ch.FinishReason != nil {
 				dc.finish = *ch.FinishReason
 			}
 			if d.logprobs && ch.Logprobs != nil {
-				ids := ch.TokenIDs.V
-				dc.tokens = make([]backend.Token, len(ch.Logprobs.Content))
-				for j := range ch.Logprobs.Content {
-					e := &ch.Logprobs.Content[j]
-					t := backend.Token{Text: d.intern(e.Token), Logprob: backend.LogprobFromWire(e.Logprob), ID: backend.NoTokenID}
-					if len(ids) == len(ch.Logprobs.Content) {
-						t.ID = backend.TokenID(ids[j])
+				entries := ch.Logprobs.Content
+				dc.tokens = make([]backend.Token, len(entries))
+				for j := range entries {
+					e := &entries[j]
+					t := backend.Token{Text: d.intern(e.Token), Logprob: lp(e.Logprob), ID: backend.NoTokenID}
+					if len(ch.TokenIDs) == len(entries) {
+						t.ID = backend.TokenID(ch.TokenIDs[j])
 					}
 					t.Top = d.topSlab(len(e.TopLogprobs))
 					for k := range e.TopLogprobs {
-						t.Top[k] = backend.Alt{Text: d.intern(e.TopLogprobs[k].Token), Logprob: backend.LogprobFromWire(e.TopLogprobs[k].Logprob)}
+						t.Top[k] = backend.Alt{Text: d.intern(e.TopLogprobs[k].Token), Logprob: lp(e.TopLogprobs[k].Logprob)}
 					}
 					sortAlts(t.Top)
 					dc.tokens[j] = t
@@ -369,15 +427,11 @@ func (d *decoder) decode(data []byte) error {
 		}
 		return nil
 	}
-	c := &d.compC
-	clear(c.Choices[:cap(c.Choices)])
-	*c = wire.CompletionChunk{Choices: c.Choices[:0]}
-	if err := json.Unmarshal(data, c); err != nil {
+	var c completionChunkIn
+	if err := json.Unmarshal(data, &c); err != nil {
 		return fmt.Errorf("a chunk is not a completion chunk: %w", err)
 	}
-	if c.Usage != nil {
-		d.usage = &backend.Usage{PromptTokens: c.Usage.PromptTokens, CompletionTokens: c.Usage.CompletionTokens, TotalTokens: c.Usage.TotalTokens}
-	}
+	d.usage = toUsage(c.Usage)
 	for i := range c.Choices {
 		ch := &c.Choices[i]
 		dc := decodedChoice{index: ch.Index, text: ch.Text, stop: ch.StopReason}
@@ -385,19 +439,18 @@ func (d *decoder) decode(data []byte) error {
 			dc.finish = *ch.FinishReason
 		}
 		if d.logprobs && ch.Logprobs != nil {
-			lp := ch.Logprobs
-			ids := ch.TokenIDs.V
-			dc.tokens = make([]backend.Token, len(lp.Tokens))
-			for j, text := range lp.Tokens {
+			l := ch.Logprobs
+			dc.tokens = make([]backend.Token, len(l.Tokens))
+			for j, text := range l.Tokens {
 				t := backend.Token{Text: d.intern(text), Logprob: backend.Unknown(), ID: backend.NoTokenID}
-				if j < len(lp.TokenLogprobs) && lp.TokenLogprobs[j] != nil {
-					t.Logprob = backend.LogprobFromWire(*lp.TokenLogprobs[j])
+				if j < len(l.TokenLogprobs) {
+					t.Logprob = lp(l.TokenLogprobs[j])
 				}
-				if len(ids) == len(lp.Tokens) {
-					t.ID = backend.TokenID(ids[j])
+				if len(ch.TokenIDs) == len(l.Tokens) {
+					t.ID = backend.TokenID(ch.TokenIDs[j])
 				}
-				if j < len(lp.TopLogprobs) {
-					top := lp.TopLogprobs[j]
+				if j < len(l.TopLogprobs) {
+					top := l.TopLogprobs[j]
 					t.Top = d.topSlab(len(top))
 					for k, e := range top {
 						t.Top[k] = backend.Alt{Text: d.intern(e.Token), Logprob: backend.LogprobFromWire(e.Logprob)}
