@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twinkle-sh/twinkle/backend"
@@ -215,25 +216,25 @@ var (
 	errIdle       = errors.New("idle timeout")
 )
 
-// watchdog cancels a request when the server goes quiet for too long.
+// watchdog cancels a request when the server goes quiet for too long. One timer is
+// reset per content chunk; the cause it cancels with says which bound was crossed.
 type watchdog struct {
-	timer  *time.Timer
-	cancel context.CancelCauseFunc
+	timer *time.Timer
+	cause atomic.Pointer[error]
 }
 
 func newWatchdog(cancel context.CancelCauseFunc, d time.Duration, cause error) *watchdog {
-	w := &watchdog{cancel: cancel}
-	w.timer = time.AfterFunc(d, func() { cancel(cause) })
+	w := &watchdog{}
+	w.cause.Store(&cause)
+	w.timer = time.AfterFunc(d, func() { cancel(*w.cause.Load()) })
 	return w
 }
 
-// rearm restarts the countdown with a new cause; false if it already fired.
-func (w *watchdog) rearm(d time.Duration, cause error) bool {
-	if !w.timer.Stop() {
-		return false
-	}
-	w.timer = time.AfterFunc(d, func() { w.cancel(cause) })
-	return true
+// rearm restarts the countdown with a new cause. If the timer already fired, the request
+// is cancelled and the read in progress fails with that cause.
+func (w *watchdog) rearm(d time.Duration, cause error) {
+	w.cause.Store(&cause)
+	w.timer.Reset(d)
 }
 
 func (w *watchdog) stop() { w.timer.Stop() }

@@ -103,12 +103,28 @@ func TestIdleTimeoutIgnoresKeepAlives(t *testing.T) {
 	}
 }
 
-func TestShortStallIsFine(t *testing.T) {
-	srv, c, _ := newTest(t, func(c *Config) { c.IdleTimeout = 2 * time.Second })
-	srv.Push(vllmtest.Script{Fault: fault(func(f *vllmtest.Fault) { f.StallAt = 1; f.StallFor = 30 * time.Millisecond })})
+// Each bound applies to its own gap; a stream longer than any of them is not cut.
+func TestNoTotalCap(t *testing.T) {
+	srv, c, _ := newTest(t, func(c *Config) { c.IdleTimeout = 300 * time.Millisecond; c.FirstTokenTimeout = 300 * time.Millisecond })
+	srv.Push(vllmtest.Script{Fault: fault(func(f *vllmtest.Fault) {
+		f.HeaderDelay = 150 * time.Millisecond
+		f.StallAt, f.StallFor = 3, 200*time.Millisecond
+	})})
 	evs, _, _ := collect(t, context.Background(), c, chatReq(sampling(1, i64(1), ip(4)), 1, nil))
 	if f := finishes(t, evs, 1)[0]; f.Reason != backend.StopLength {
-		t.Errorf("short stall: %q %v, want length", f.Reason, f.Err)
+		t.Errorf("slow but healthy stream: %q %v, want length", f.Reason, f.Err)
+	}
+}
+
+// Completions have no role chunk, so a stream of keep-alives only never delivers content.
+func TestFirstTokenTimeoutAfterHeaders(t *testing.T) {
+	srv, c, _ := newTest(t, func(c *Config) { c.FirstTokenTimeout = 100 * time.Millisecond })
+	srv.Push(vllmtest.Script{Fault: fault(func(f *vllmtest.Fault) { f.StallAt = 0; f.StallKeepAlive = 10 * time.Millisecond })})
+	req := backend.Request{API: params.Completion, Model: "m", Prompt: "x", Params: sampling(1, i64(1), ip(4)), Options: params.Options{N: 1}}
+	evs, _, _ := collect(t, context.Background(), c, req)
+	f := finishes(t, evs, 1)[0]
+	if f.Reason != backend.StopInterrupted || f.Err.Kind != backend.KindTimeout || !strings.Contains(f.Err.Message, "first-token") {
+		t.Errorf("no first token (keep-alives only): %q %+v, want a first-token timeout", f.Reason, f.Err)
 	}
 }
 
@@ -117,7 +133,7 @@ func TestFirstTokenTimeoutIsNotRetried(t *testing.T) {
 	srv.Push(vllmtest.Script{Fault: fault(func(f *vllmtest.Fault) { f.HeaderDelay = 3 * time.Second })})
 	evs, _, _ := collect(t, context.Background(), c, backend.Request{API: params.Chat, Model: "m", Messages: []backend.Message{{Role: "user", Content: "x"}}, Params: sampling(1, nil, ip(2)), Options: params.Options{N: 1}})
 	f := finishes(t, evs, 1)[0]
-	if f.Reason != backend.StopInterrupted || f.Err.Kind != backend.KindTimeout || !strings.Contains(f.Err.Message, "first-token") {
+	if f.Reason != backend.StopError || f.Err.Kind != backend.KindTimeout || !strings.Contains(f.Err.Message, "first-token") {
 		t.Errorf("slow headers: %q %+v, want a first-token timeout", f.Reason, f.Err)
 	}
 	if len(*waits) != 0 || len(srv.Requests()) != 1 {
@@ -367,7 +383,7 @@ func TestConnectionRefusedIsRetriedThenReported(t *testing.T) {
 	}
 	evs, _, _ := collect(t, context.Background(), c, chatReq(sampling(1, nil, ip(2)), 1, nil))
 	f := finishes(t, evs, 1)[0]
-	if f.Reason != backend.StopInterrupted || f.Err.Kind != backend.KindTransport || len(waits) != 2 {
+	if f.Reason != backend.StopError || f.Err.Kind != backend.KindTransport || len(waits) != 2 {
 		t.Errorf("refused: %q %+v after %d waits", f.Reason, f.Err, len(waits))
 	}
 }

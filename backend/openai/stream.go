@@ -33,14 +33,19 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 	}
 	a, err := c.open(ctx, http.MethodPost, pl.path, pl.body, c.cfg.FirstTokenTimeout)
 	if err != nil {
+		// Nothing was streamed: an error, not an interruption (unless cancelled).
 		e := toError(ctx, err)
-		finishAll(reasonFor(e), e)
+		reason := backend.StopError
+		if e.Kind == backend.KindCancelled {
+			reason = backend.StopCancelled
+		}
+		finishAll(reason, e)
 		return
 	}
 	defer a.close()
 	d := newDecoder(pl.chat, pl.logprobs)
 	sse := wire.NewSSEReader(a.resp.Body)
-	gotContent, done := false, false
+	done := false
 	var streamErr *backend.Error
 	for {
 		ev, err := sse.Next()
@@ -50,12 +55,9 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 			}
 			break
 		}
-		if !gotContent {
-			gotContent = true
-			a.dog.rearm(c.cfg.IdleTimeout, errIdle)
-		} else {
-			a.dog.rearm(c.cfg.IdleTimeout, errIdle)
-		}
+		// Any event is content (keep-alive comments never reach here): from the first one
+		// on, the idle bound applies instead of the first-token bound.
+		a.dog.rearm(c.cfg.IdleTimeout, errIdle)
 		data := bytes.TrimSpace(ev.Data)
 		if ev.Event == "error" {
 			e := inBandError(data)
