@@ -139,10 +139,13 @@ const (
 	StopLength StopReason = "length"
 	// StopAbort: the server aborted the request (its finish_reason "abort").
 	StopAbort StopReason = "abort"
-	// StopError: the server reported an error for this sample; the Finish event's Err says which.
+	// StopError: the request failed before anything streamed (HTTP error, connection
+	// refused, first-token timeout) or the server reported an error in the stream; the
+	// Finish event's Err says which.
 	StopError StopReason = "error"
-	// StopInterrupted: the stream ended without [DONE] or a finish_reason for this sample
-	// (connection dropped, idle timeout, malformed stream); the partial text is kept.
+	// StopInterrupted: the stream started but ended without [DONE] or a finish_reason for
+	// this sample (connection dropped, idle or first-token timeout, malformed chunk); the
+	// partial text is kept.
 	StopInterrupted StopReason = "interrupted"
 	// StopCancelled: the caller cancelled the run's context.
 	StopCancelled StopReason = "cancelled"
@@ -435,8 +438,9 @@ type StartInfo struct {
 	Variant int
 	// First and Count: the samples this request draws, [First, First+Count).
 	First, Count int
-	// Requested is Options.N. Count is 1 when greedy sampling made the others pointless;
-	// Note then says so.
+	// Requested is Options.N. Count is 1 when greedy sampling made the others pointless
+	// (vLLM refuses n > 1 when greedy); Note then says so, and no events come for the
+	// other Requested-1 samples: a UI shows sample First for all of them.
 	Requested int
 	Model     string
 	Params    params.SamplingParams
