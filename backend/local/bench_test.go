@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,4 +173,29 @@ func BenchmarkForwardStep(b *testing.B) {
 	sec := time.Since(start).Seconds() / float64(b.N)
 	b.ReportMetric(4*c.FLOPsPerToken(len(prompt))/sec/1e9, "GFLOP/s")
 	b.ReportMetric(1/sec, "steps/s")
+}
+
+// BenchmarkMemory loads the model and runs 4 samples from a 256-token
+// prompt with logprobs, then reports the process's peak resident memory
+// (VmHWM, the whole test binary included) and the Go heap in use.
+func BenchmarkMemory(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		m := benchModel(b)
+		r := Request{Prompt: benchPrompt(m, 256), N: 4, Sampling: Sampling{Temperature: 1, TopP: 0.9, RepetitionPenalty: 1},
+			MaxTokens: 64, IgnoreEOS: true, Logprobs: 20, PromptLogprobs: 5}
+		if _, err := m.Generate(context.Background(), r, func(Delta) {}); err != nil {
+			b.Fatal(err)
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
+		if st, err := os.ReadFile("/proc/self/status"); err == nil {
+			for _, line := range strings.Split(string(st), "\n") {
+				var kb float64
+				if _, err := fmt.Sscanf(line, "VmHWM: %f kB", &kb); err == nil {
+					b.ReportMetric(kb/1024, "peak-RSS-MB")
+				}
+			}
+		}
+	}
 }

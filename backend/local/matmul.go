@@ -71,6 +71,13 @@ func put(y []float32, i int, v float32, acc bool) {
 
 // tail sums the k%8 leftover products of row o after the vector part.
 func (w mat) tail(x []float32, o, k8 int) float32 {
+	if k8 == w.in {
+		return 0
+	}
+	return w.tailSlow(x, o, k8)
+}
+
+func (w mat) tailSlow(x []float32, o, k8 int) float32 {
 	var s float32
 	base := o * w.in
 	if w.h != nil {
