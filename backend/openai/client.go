@@ -102,6 +102,7 @@ type plan struct {
 	chat      bool
 	logprobs  bool
 	promptK   *int
+	note      string
 }
 
 // Body builds the JSON body for one request: model, messages or prompt, every sampling
@@ -180,13 +181,17 @@ func (c *Client) run(ctx context.Context, req backend.Request, em *backend.Emitt
 			em.Emit(backend.Event{Kind: backend.EventDone, Err: &backend.Error{Kind: backend.KindConfig, Message: err.Error(), Err: err}})
 			return
 		}
-		pl := plan{variant: v, first: first, count: o.Samples(), requested: requested, params: p, body: body, path: path, chat: chat, logprobs: o.Logprobs != nil, promptK: req.Options.PromptLogprobs}
+		pl := plan{variant: v, first: first, count: o.Samples(), requested: requested, params: p, body: body, path: path, chat: chat, logprobs: o.Logprobs != nil, promptK: req.Options.PromptLogprobs, note: note}
 		plans = append(plans, pl)
-		em.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{
-			Variant: v, First: first, Count: pl.count, Requested: requested, Model: model, Params: p,
-			Seeds: seedsFor(p, pl.count), Note: note,
-		}})
 		first += pl.count
+	}
+	// Starts go out only once every body is built, so a run that fails here has no
+	// samples left without a finish.
+	for _, pl := range plans {
+		em.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{
+			Variant: pl.variant, First: pl.first, Count: pl.count, Requested: pl.requested, Model: model, Params: pl.params,
+			Seeds: seedsFor(pl.params, pl.count), Note: pl.note,
+		}})
 	}
 	var wg sync.WaitGroup
 	for _, pl := range plans {

@@ -38,6 +38,7 @@ type SSEReader struct {
 	hasData  bool
 	skipLF   bool // the previous line ended in '\r': a '\n' right after belongs to it
 	eof      bool // the reader is exhausted; pending holds the last lines
+	started  bool // the first line was read (a BOM is stripped before it)
 	err      error
 	comments int
 	partial  bool
@@ -137,6 +138,11 @@ func (s *SSEReader) nextLine() ([]byte, error) {
 				}
 				return nil, err
 			}
+		}
+		if !s.started {
+			// A byte-order mark at the very start is not part of the first line.
+			s.started = true
+			chunk = bytes.TrimPrefix(chunk, []byte("\xef\xbb\xbf"))
 		}
 		s.pending = chunk
 	}

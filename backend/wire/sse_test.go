@@ -62,6 +62,7 @@ func TestSSE(t *testing.T) {
 		{"event without data", "event: ping\n\ndata: z\n\n", []SSEEvent{{Data: []byte("z")}}, false},
 		{"id and retry ignored", "id: 3\nretry: 10\ndata: z\n\n", []SSEEvent{{Data: []byte("z")}}, false},
 		{"empty", "", nil, false},
+		{"bom", "\xef\xbb\xbfdata: x\n\n", []SSEEvent{{Data: []byte("x")}}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
