@@ -270,6 +270,14 @@ func TestLegend(t *testing.T) {
 			if prof == colorprofile.ASCII && !strings.Contains(full, "no colour") {
 				t.Errorf("mono legend does not say so: %q", full)
 			}
+			// Narrower legends keep the raw note (and the no-colour note) while they can.
+			mid := ansi.Strip(Legend(st, p, 80, "m: mode"))
+			if !strings.Contains(mid, "raw") || !strings.Contains(mid, "unknown") {
+				t.Errorf("%v at 80: %q", m, mid)
+			}
+			if prof == colorprofile.ASCII && !strings.Contains(mid, "no colour") {
+				t.Errorf("mono legend at 80 does not say so: %q", mid)
+			}
 			for _, w := range []int{0, 5, 20, 40, 60} {
 				if got := Legend(st, p, w, "m: mode"); ansi.StringWidth(got) > w {
 					t.Errorf("%v width %d: %d cells: %q", m, w, ansi.StringWidth(got), ansi.Strip(got))

@@ -43,57 +43,78 @@ func (m Mode) Title() string {
 	return "heatmap off"
 }
 
+// ShortRawNote is RawNote for narrow legends.
+const ShortRawNote = "raw, before temperature/top-k/top-p"
+
 // Legend renders the one-line legend bar for the painter's mode, at most width cells wide:
-// the mode, the scale with its ticks in the scale's own looks, the unknown look, and the
-// raw-logprobs note. keyHint (e.g. "m: mode") is shown when there is room. What does not
-// fit is dropped, least important first.
+// the mode, the scale with its ticks in the scale's own looks, the unknown look, the
+// raw-logprobs note, and without colour a note saying so. keyHint (e.g. "m: mode") is shown
+// when there is room. Narrower widths get sparser layouts, the raw note and the no-colour
+// note kept as long as anything but the mode fits.
 func Legend(st *themes.Styles, p *Painter, width int, keyHint string) string {
 	ls := st.Legend
 	m := p.Mode()
 	title := ls.Mode.Render(m.Title())
-	if m == Off {
-		parts := []string{title}
-		if keyHint != "" {
-			parts = append(parts, ls.Key.Render(keyHint))
-		}
-		return fit(parts, width)
-	}
-	var scale strings.Builder
-	for i, t := range m.Ticks() {
-		if t == "" {
-			continue
-		}
-		if scale.Len() > 0 {
-			scale.WriteByte(' ')
-		}
-		if !p.mono {
-			scale.WriteString(p.Paint(i, true, 0, "█"))
-		}
-		scale.WriteString(p.Paint(i, true, 0, t))
-	}
-	unknown := p.Paint(0, false, 0, "unknown")
-	parts := []string{title, scale.String(), unknown, ls.Note.Render(RawNote)}
-	if p.mono {
-		parts = append(parts, ls.Note.Render("no colour: faint→bold underline"))
-	}
+	key := ""
 	if keyHint != "" {
-		parts = append(parts, ls.Key.Render(keyHint))
+		key = ls.Key.Render(keyHint)
 	}
-	return fit(parts, width)
+	if m == Off {
+		return fit([][]string{{title, key}, {title}}, width)
+	}
+	scale := func(swatches bool) string {
+		var b strings.Builder
+		for i, t := range m.Ticks() {
+			if t == "" {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			if swatches && !p.mono {
+				b.WriteString(p.Paint(i, true, 0, "█"))
+			}
+			b.WriteString(p.Paint(i, true, 0, t))
+		}
+		return b.String()
+	}
+	full, bare := scale(true), scale(false)
+	unknown := p.Paint(0, false, 0, "unknown")
+	raw, short := ls.Note.Render(RawNote), ls.Note.Render(ShortRawNote)
+	mono, monoShort := "", ""
+	if p.mono {
+		mono, monoShort = ls.Note.Render("no colour: faint→bold underline"), ls.Note.Render("no colour")
+	}
+	return fit([][]string{
+		{title, full, unknown, raw, mono, key},
+		{title, full, unknown, raw, mono},
+		{title, bare, unknown, raw, mono},
+		{title, bare, unknown, short, monoShort},
+		{title, bare, short, monoShort},
+		{title, bare, monoShort},
+		{title, bare},
+		{title},
+	}, width)
 }
 
-// fit joins parts with a separator, dropping from the end until the line fits, and
-// truncating the first part as a last resort.
-func fit(parts []string, width int) string {
+// fit joins the first layout whose parts fit in width (empty parts skipped), truncating
+// the last layout's first part as a last resort.
+func fit(layouts [][]string, width int) string {
 	if width <= 0 {
 		return ""
 	}
-	const sep = "  "
-	for n := len(parts); n > 0; n-- {
-		line := strings.Join(parts[:n], sep)
+	for _, parts := range layouts {
+		var kept []string
+		for _, p := range parts {
+			if p != "" {
+				kept = append(kept, p)
+			}
+		}
+		line := strings.Join(kept, "  ")
 		if ansi.StringWidth(line) <= width {
 			return line
 		}
 	}
-	return ansi.Truncate(parts[0], width, "…")
+	last := layouts[len(layouts)-1]
+	return ansi.Truncate(last[0], width, "…")
 }
