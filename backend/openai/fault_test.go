@@ -3,7 +3,10 @@ package openai
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -394,5 +397,45 @@ func TestNoModelsIsARunError(t *testing.T) {
 	evs, _, a := collect(t, context.Background(), c, chatReq(sampling(1, nil, ip(2)), 1, nil))
 	if len(evs) != 1 || a.Err() == nil || !strings.Contains(a.Err().Error(), "no models") {
 		t.Errorf("events %+v, err %v", evs, a.Err())
+	}
+}
+
+// A server that accepts the connection but never answers the TLS handshake is cut off by
+// the connect timeout (which also bounds the handshake), and not retried when told not to.
+func TestConnectTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	c, err := New(Config{BaseURL: "https://" + ln.Addr().String() + "/v1", Model: "m", ConnectTimeout: 100 * time.Millisecond, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.cfg.HTTPClient.(*http.Client).CloseIdleConnections()
+	evs, _, _ := collect(t, context.Background(), c, chatReq(sampling(1, nil, ip(2)), 1, nil))
+	f := finishes(t, evs, 1)[0]
+	if f.Reason != backend.StopError || f.Err.Kind != backend.KindTransport || !strings.Contains(f.Err.Message, "handshake timeout") {
+		t.Errorf("silent TLS server: %q %+v", f.Reason, f.Err)
 	}
 }
