@@ -41,7 +41,8 @@ const maxPerUpdate = 1 << 16
 // Next blocks until at least one event arrives (or the channel closes), then keeps
 // collecting until one interval has passed since the previous Update, and returns
 // everything collected. ok is false once the final Update (Closed) has been returned, or
-// when ctx ends first.
+// when ctx ends before any event arrived (if it ends while collecting, what was collected
+// is returned with ok true).
 func (b *Bridge) Next(ctx context.Context) (u Update, ok bool) {
 	if b.closed {
 		return Update{Closed: true}, false
