@@ -44,7 +44,7 @@ func (m Mode) Title() string {
 }
 
 // ShortRawNote is RawNote for narrow legends.
-const ShortRawNote = "raw, before temperature/top-k/top-p"
+const ShortRawNote = "raw, pre-sampling"
 
 // Legend renders the one-line legend bar for the painter's mode, at most width cells wide:
 // the mode, the scale with its ticks in the scale's own looks, the unknown look, the
