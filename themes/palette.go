@@ -22,15 +22,6 @@ import (
 // The empty Color means the terminal's own default (foreground or background).
 type Color string
 
-// RGBA makes Color a color.Color; the empty or an invalid Color reads as opaque black, so
-// callers that care use Valid or Value.
-func (c Color) RGBA() (r, g, b, a uint32) {
-	if v := c.Value(); v != nil {
-		return v.RGBA()
-	}
-	return 0, 0, 0, 0xffff
-}
-
 // Value is the colour for lipgloss, or nil for the terminal default (and for invalid input,
 // which Validate reports).
 func (c Color) Value() color.Color {
