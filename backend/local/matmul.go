@@ -61,40 +61,28 @@ func matmulT(rows int, x []float32, w mat, y []float32, acc bool) {
 	wg.Wait()
 }
 
-func put(y []float32, i int, v float32, acc bool) {
-	if acc {
-		y[i] += v
-	} else {
-		y[i] = v
-	}
-}
-
-// tail sums the k%8 leftover products of row o after the vector part.
-func (w mat) tail(x []float32, o, k8 int) float32 {
+// addTail adds the k%8 leftover products of row o, after the vector part,
+// to *y (nothing when in is a multiple of 8, as in every shipped shape).
+func (w mat) addTail(y *float32, x []float32, o, k8 int) {
 	if k8 == w.in {
-		return 0
+		return
 	}
-	return w.tailSlow(x, o, k8)
-}
-
-func (w mat) tailSlow(x []float32, o, k8 int) float32 {
 	var s float32
 	base := o * w.in
-	if w.h != nil {
-		for i := k8; i < w.in; i++ {
-			s += x[i] * f16ToF32(w.h[base+i])
-		}
-		return s
-	}
 	for i := k8; i < w.in; i++ {
-		s += x[i] * w.f[base+i]
+		if w.h != nil {
+			s += x[i] * f16ToF32(w.h[base+i])
+		} else {
+			s += x[i] * w.f[base+i]
+		}
 	}
-	return s
+	*y += s
 }
 
 // dotGo is the portable dot product of x with row o, in the same 8-lane
-// order as the assembly (used where AVX2/FMA/F16C is missing).
-func (w mat) dotGo(x []float32, o int) float32 {
+// order as the assembly (used where AVX2/FMA/F16C is missing), stored as
+// the kernels store.
+func (w mat) dotGo(y *float32, x []float32, o int, acc bool) {
 	var l [8]float32
 	k8 := w.in &^ 7
 	base := o * w.in
@@ -110,37 +98,47 @@ func (w mat) dotGo(x []float32, o int) float32 {
 		}
 	}
 	s := ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
-	return s + w.tail(x, o, k8)
+	if acc {
+		s += *y
+	}
+	*y = s
+	w.addTail(y, x, o, k8)
 }
 
-func (w mat) dot1(x []float32, o int) float32 {
+func (w mat) dot1(y *float32, x []float32, o int, acc bool) {
 	k8 := w.in &^ 7
 	var s float32
-	if k8 > 0 {
-		if w.h != nil {
-			s = dotTile1x1h(&x[0], &w.h[o*w.in], k8)
-		} else {
-			s = dotTile1x1(&x[0], &w.f[o*w.in], k8)
-		}
+	if w.h != nil {
+		s = dotTile1x1h(&x[0], &w.h[o*w.in], k8)
+	} else {
+		s = dotTile1x1(&x[0], &w.f[o*w.in], k8)
 	}
-	return s + w.tail(x, o, k8)
+	if acc {
+		s += *y
+	}
+	*y = s
+	w.addTail(y, x, o, k8)
 }
 
 // matmulRange computes outputs [o0, o1) for every row. Outputs are taken in
 // blocks small enough that their weights stay in L1 while every row passes.
+// Each output is stored as y = (acc ? y : 0) + vector part, then + tail.
 func matmulRange(rows int, x []float32, w mat, y []float32, o0, o1 int, acc bool) {
 	out, in := w.out, w.in
 	k8 := in &^ 7
 	if !haveFMA || k8 == 0 {
 		for r := 0; r < rows; r++ {
 			for o := o0; o < o1; o++ {
-				put(y, r*out+o, w.dotGo(x[r*in:(r+1)*in], o), acc)
+				w.dotGo(&y[r*out+o], x[r*in:(r+1)*in], o, acc)
 			}
 		}
 		return
 	}
+	a := 0
+	if acc {
+		a = 1
+	}
 	block := max(4, (16*1024/4/max(in, 1))&^3)
-	var t [8]float32
 	for b0 := o0; b0 < o1; b0 += block {
 		b1 := min(b0+block, o1)
 		r := 0
@@ -148,20 +146,21 @@ func matmulRange(rows int, x []float32, w mat, y []float32, o0, o1 int, acc bool
 			o := b0
 			for ; o+2 <= b1; o += 2 {
 				if w.h != nil {
-					dotTile4x2h(&x[r*in], in, &w.h[o*in], in, k8, &t[0])
+					dotTile4x2h(&x[r*in], in, &w.h[o*in], in, k8, &y[r*out+o], out, a)
 				} else {
-					dotTile4x2(&x[r*in], in, &w.f[o*in], in, k8, &t[0])
+					dotTile4x2(&x[r*in], in, &w.f[o*in], in, k8, &y[r*out+o], out, a)
 				}
-				for rr := 0; rr < 4; rr++ {
-					xr := x[(r+rr)*in : (r+rr+1)*in]
-					for c := 0; c < 2; c++ {
-						put(y, (r+rr)*out+o+c, t[rr*2+c]+w.tail(xr, o+c, k8), acc)
+				if k8 < in {
+					for rr := 0; rr < 4; rr++ {
+						for c := 0; c < 2; c++ {
+							w.addTail(&y[(r+rr)*out+o+c], x[(r+rr)*in:(r+rr+1)*in], o+c, k8)
+						}
 					}
 				}
 			}
 			for ; o < b1; o++ {
 				for rr := 0; rr < 4; rr++ {
-					put(y, (r+rr)*out+o, w.dot1(x[(r+rr)*in:(r+rr+1)*in], o), acc)
+					w.dot1(&y[(r+rr)*out+o], x[(r+rr)*in:(r+rr+1)*in], o, acc)
 				}
 			}
 		}
@@ -170,16 +169,18 @@ func matmulRange(rows int, x []float32, w mat, y []float32, o0, o1 int, acc bool
 			o := b0
 			for ; o+4 <= b1; o += 4 {
 				if w.h != nil {
-					dotTile1x4h(&xr[0], &w.h[o*in], in, k8, &t[0])
+					dotTile1x4h(&xr[0], &w.h[o*in], in, k8, &y[r*out+o], a)
 				} else {
-					dotTile1x4(&xr[0], &w.f[o*in], in, k8, &t[0])
+					dotTile1x4(&xr[0], &w.f[o*in], in, k8, &y[r*out+o], a)
 				}
-				for c := 0; c < 4; c++ {
-					put(y, r*out+o+c, t[c]+w.tail(xr, o+c, k8), acc)
+				if k8 < in {
+					for c := 0; c < 4; c++ {
+						w.addTail(&y[r*out+o+c], xr, o+c, k8)
+					}
 				}
 			}
 			for ; o < b1; o++ {
-				put(y, r*out+o, w.dot1(xr, o), acc)
+				w.dot1(&y[r*out+o], xr, o, acc)
 			}
 		}
 	}

@@ -9,19 +9,19 @@ var haveFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpuid1ECX()&(1<<29) != 0 // F
 func cpuid1ECX() uint32
 
 //go:noescape
-func dotTile4x2(x *float32, ldx int, w *float32, ldw int, k int, out *float32)
+func dotTile4x2(x *float32, ldx int, w *float32, ldw int, k int, y *float32, ldy int, acc int)
 
 //go:noescape
-func dotTile1x4(x *float32, w *float32, ldw int, k int, out *float32)
+func dotTile1x4(x *float32, w *float32, ldw int, k int, y *float32, acc int)
 
 //go:noescape
 func dotTile1x1(x *float32, w *float32, k int) float32
 
 //go:noescape
-func dotTile4x2h(x *float32, ldx int, w *uint16, ldw int, k int, out *float32)
+func dotTile4x2h(x *float32, ldx int, w *uint16, ldw int, k int, y *float32, ldy int, acc int)
 
 //go:noescape
-func dotTile1x4h(x *float32, w *uint16, ldw int, k int, out *float32)
+func dotTile1x4h(x *float32, w *uint16, ldw int, k int, y *float32, acc int)
 
 //go:noescape
 func dotTile1x1h(x *float32, w *uint16, k int) float32

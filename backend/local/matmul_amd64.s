@@ -9,9 +9,17 @@
 	VHADDPS Xn, Xn, Xn \
 	VHADDPS Xn, Xn, Xn
 
-// func dotTile4x2(x *float32, ldx int, w *float32, ldw int, k int, out *float32)
-// out[r*2+c] = sum_{i<k} x[r*ldx+i] * w[c*ldw+i] for r < 4, c < 2; k % 8 == 0.
-TEXT ·dotTile4x2(SB), NOSPLIT, $0-48
+// STORE writes the low float of Xn to mem, adding what is there when R10
+// (acc) is not zero.
+#define STORE(Xn, mem) \
+	TESTQ R10, R10 \
+	JZ 2(PC) \
+	VADDSS mem, Xn, Xn \
+	VMOVSS Xn, mem
+
+// func dotTile4x2(x *float32, ldx int, w *float32, ldw int, k int, y *float32, ldy int, acc int)
+// y[r*ldy+c] (+)= sum_{i<k} x[r*ldx+i] * w[c*ldw+i] for r < 4, c < 2; k % 8 == 0.
+TEXT ·dotTile4x2(SB), NOSPLIT, $0-64
 	MOVQ x+0(FP), SI
 	MOVQ ldx+8(FP), R8
 	SHLQ $2, R8
@@ -20,7 +28,8 @@ TEXT ·dotTile4x2(SB), NOSPLIT, $0-48
 	SHLQ $2, R9
 	MOVQ k+32(FP), CX
 	SHLQ $2, CX
-	MOVQ out+40(FP), DX
+	MOVQ y+40(FP), DX
+	MOVQ acc+56(FP), R10
 	LEAQ (SI)(R8*1), R11
 	LEAQ (R11)(R8*1), R12
 	LEAQ (R12)(R8*1), R13
@@ -62,27 +71,33 @@ done4x2:
 	REDUCE(Y5, X5)
 	REDUCE(Y6, X6)
 	REDUCE(Y7, X7)
-	VMOVSS X0, 0(DX)
-	VMOVSS X1, 4(DX)
-	VMOVSS X2, 8(DX)
-	VMOVSS X3, 12(DX)
-	VMOVSS X4, 16(DX)
-	VMOVSS X5, 20(DX)
-	VMOVSS X6, 24(DX)
-	VMOVSS X7, 28(DX)
+	MOVQ ldy+48(FP), R8
+	SHLQ $2, R8
+	STORE(X0, 0(DX))
+	STORE(X1, 4(DX))
+	ADDQ R8, DX
+	STORE(X2, 0(DX))
+	STORE(X3, 4(DX))
+	ADDQ R8, DX
+	STORE(X4, 0(DX))
+	STORE(X5, 4(DX))
+	ADDQ R8, DX
+	STORE(X6, 0(DX))
+	STORE(X7, 4(DX))
 	VZEROUPPER
 	RET
 
-// func dotTile1x4(x *float32, w *float32, ldw int, k int, out *float32)
-// out[c] = sum_{i<k} x[i] * w[c*ldw+i] for c < 4; k % 8 == 0.
-TEXT ·dotTile1x4(SB), NOSPLIT, $0-40
+// func dotTile1x4(x *float32, w *float32, ldw int, k int, y *float32, acc int)
+// y[c] (+)= sum_{i<k} x[i] * w[c*ldw+i] for c < 4; k % 8 == 0.
+TEXT ·dotTile1x4(SB), NOSPLIT, $0-48
 	MOVQ x+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ ldw+16(FP), R9
 	SHLQ $2, R9
 	MOVQ k+24(FP), CX
 	SHLQ $2, CX
-	MOVQ out+32(FP), DX
+	MOVQ y+32(FP), DX
+	MOVQ acc+40(FP), R10
 	LEAQ (DI)(R9*1), R11
 	LEAQ (R11)(R9*1), R12
 	LEAQ (R12)(R9*1), R13
@@ -110,10 +125,10 @@ done1x4:
 	REDUCE(Y1, X1)
 	REDUCE(Y2, X2)
 	REDUCE(Y3, X3)
-	VMOVSS X0, 0(DX)
-	VMOVSS X1, 4(DX)
-	VMOVSS X2, 8(DX)
-	VMOVSS X3, 12(DX)
+	STORE(X0, 0(DX))
+	STORE(X1, 4(DX))
+	STORE(X2, 8(DX))
+	STORE(X3, 12(DX))
 	VZEROUPPER
 	RET
 
@@ -142,8 +157,8 @@ done1x1:
 // The same kernels with float16 weights, widened in registers (F16C): half
 // the memory traffic, and exactly the same float32 values and order.
 
-// func dotTile4x2h(x *float32, ldx int, w *uint16, ldw int, k int, out *float32)
-TEXT ·dotTile4x2h(SB), NOSPLIT, $0-48
+// func dotTile4x2h(x *float32, ldx int, w *uint16, ldw int, k int, y *float32, ldy int, acc int)
+TEXT ·dotTile4x2h(SB), NOSPLIT, $0-64
 	MOVQ x+0(FP), SI
 	MOVQ ldx+8(FP), R8
 	SHLQ $2, R8
@@ -152,7 +167,8 @@ TEXT ·dotTile4x2h(SB), NOSPLIT, $0-48
 	SHLQ $1, R9
 	MOVQ k+32(FP), CX
 	SHLQ $2, CX
-	MOVQ out+40(FP), DX
+	MOVQ y+40(FP), DX
+	MOVQ acc+56(FP), R10
 	LEAQ (SI)(R8*1), R11
 	LEAQ (R11)(R8*1), R12
 	LEAQ (R12)(R8*1), R13
@@ -196,26 +212,32 @@ done4x2h:
 	REDUCE(Y5, X5)
 	REDUCE(Y6, X6)
 	REDUCE(Y7, X7)
-	VMOVSS X0, 0(DX)
-	VMOVSS X1, 4(DX)
-	VMOVSS X2, 8(DX)
-	VMOVSS X3, 12(DX)
-	VMOVSS X4, 16(DX)
-	VMOVSS X5, 20(DX)
-	VMOVSS X6, 24(DX)
-	VMOVSS X7, 28(DX)
+	MOVQ ldy+48(FP), R8
+	SHLQ $2, R8
+	STORE(X0, 0(DX))
+	STORE(X1, 4(DX))
+	ADDQ R8, DX
+	STORE(X2, 0(DX))
+	STORE(X3, 4(DX))
+	ADDQ R8, DX
+	STORE(X4, 0(DX))
+	STORE(X5, 4(DX))
+	ADDQ R8, DX
+	STORE(X6, 0(DX))
+	STORE(X7, 4(DX))
 	VZEROUPPER
 	RET
 
-// func dotTile1x4h(x *float32, w *uint16, ldw int, k int, out *float32)
-TEXT ·dotTile1x4h(SB), NOSPLIT, $0-40
+// func dotTile1x4h(x *float32, w *uint16, ldw int, k int, y *float32, acc int)
+TEXT ·dotTile1x4h(SB), NOSPLIT, $0-48
 	MOVQ x+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ ldw+16(FP), R9
 	SHLQ $1, R9
 	MOVQ k+24(FP), CX
 	SHLQ $2, CX
-	MOVQ out+32(FP), DX
+	MOVQ y+32(FP), DX
+	MOVQ acc+40(FP), R10
 	LEAQ (DI)(R9*1), R11
 	LEAQ (R11)(R9*1), R12
 	LEAQ (R12)(R9*1), R13
@@ -245,10 +267,10 @@ done1x4h:
 	REDUCE(Y1, X1)
 	REDUCE(Y2, X2)
 	REDUCE(Y3, X3)
-	VMOVSS X0, 0(DX)
-	VMOVSS X1, 4(DX)
-	VMOVSS X2, 8(DX)
-	VMOVSS X3, 12(DX)
+	STORE(X0, 0(DX))
+	STORE(X1, 4(DX))
+	STORE(X2, 8(DX))
+	STORE(X3, 12(DX))
 	VZEROUPPER
 	RET
 

@@ -39,7 +39,9 @@ func TestMatmulKernels(t *testing.T) {
 					if single[o] != y[r*out+o] {
 						t.Fatalf("%v: row %d output %d is %v alone but %v in a batch of %d", sh, r, o, single[o], y[r*out+o], rows)
 					}
-					if d := wm.dotGo(x[r*in:(r+1)*in], o); haveFMA && math.Abs(float64(d-single[o])) > 1e-4*math.Sqrt(float64(in)) {
+					var d float32
+					wm.dotGo(&d, x[r*in:(r+1)*in], o, false)
+					if math.Abs(float64(d-single[o])) > 1e-5*math.Sqrt(float64(in))*math.Abs(float64(d))+1e-6 {
 						t.Fatalf("%v: portable dot %v vs kernel %v", sh, d, single[o])
 					}
 				}
@@ -47,7 +49,7 @@ func TestMatmulKernels(t *testing.T) {
 			acc := append([]float32(nil), y...)
 			matmulT(rows, x, wm, acc, true)
 			for i := range acc {
-				if acc[i] != y[i]+y[i] {
+				if math.Abs(float64(acc[i]-2*y[i])) > 1e-5*math.Abs(float64(y[i]))+1e-6 {
 					t.Fatalf("%v: acc mode gave %v, want %v", sh, acc[i], 2*y[i])
 				}
 			}
