@@ -73,6 +73,7 @@ type workspace struct {
 	x, xn, qkv, att, h, g []float32
 	logits                []float32
 	scores                [][]float32 // per worker
+	pre                   []float32   // attentionPrefill scratch
 	workers               int
 }
 
@@ -127,6 +128,7 @@ func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 
 	for r, s := range steps {
 		m.emb.rowTo(ws.x[r*dim:(r+1)*dim], s.token)
 	}
+	prefill := isPrefill(steps)
 	for l := range m.layers {
 		L := &m.layers[l]
 		for r := 0; r < R; r++ {
@@ -144,7 +146,11 @@ func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 
 			copy(k, row[qd:qd+kvd])
 			copy(v, row[qd+kvd:qkvd])
 		}
-		m.attention(ws, steps, l)
+		if prefill {
+			m.attentionPrefill(ws, steps, l)
+		} else {
+			m.attention(ws, steps, l)
+		}
 		matmulT(R, ws.att, L.wo, ws.x, true)
 		for r := 0; r < R; r++ {
 			rmsNorm(ws.xn[r*dim:(r+1)*dim], ws.x[r*dim:(r+1)*dim], L.ffnNorm, c.NormEps)
@@ -258,4 +264,83 @@ func dot(a, b []float32) float32 {
 
 func axpy(alpha float32, x, y []float32) {
 	gonum.Implementation{}.Saxpy(len(x), alpha, x, 1, y, 1)
+}
+
+// isPrefill reports whether steps are a run of consecutive positions of one
+// sequence that has no shared prefix, long enough for attention by matmul.
+func isPrefill(steps []step) bool {
+	if len(steps) < 16 || steps[0].cache.parent != nil {
+		return false
+	}
+	for i, s := range steps {
+		if s.cache != steps[0].cache || s.pos != steps[0].pos+i {
+			return false
+		}
+	}
+	return true
+}
+
+// attentionPrefill is causal attention for a prefill, as two matmuls per
+// head (scores = Q·Kᵀ, then out = P·V) on the same kernels as the
+// projections, instead of one dot product per (query, key) pair.
+func (m *Model) attentionPrefill(ws *workspace, steps []step, l int) {
+	c := m.Config
+	hd := c.HeadDim()
+	qd, kvd := c.NHeads*hd, c.NKVHeads*hd
+	qkvd := qd + 2*kvd
+	group := c.NHeads / c.NKVHeads
+	R := len(steps)
+	pos0 := steps[0].pos
+	n := pos0 + R
+	cache := steps[0].cache
+	need := R*n + n*hd*2 + R*hd*2
+	if cap(ws.pre) < need {
+		ws.pre = make([]float32, need)
+	}
+	buf := ws.pre[:need]
+	S, buf := buf[:R*n], buf[R*n:]
+	K, buf := buf[:n*hd], buf[n*hd:]
+	VT, buf := buf[:n*hd], buf[n*hd:]
+	Q, O := buf[:R*hd], buf[R*hd:]
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for g := 0; g < c.NKVHeads; g++ {
+		kv := cache.k[l]
+		vv := cache.v[l]
+		for p := 0; p < n; p++ {
+			copy(K[p*hd:(p+1)*hd], kv[p*kvd+g*hd:p*kvd+(g+1)*hd])
+			for d := 0; d < hd; d++ {
+				VT[d*n+p] = vv[p*kvd+g*hd+d]
+			}
+		}
+		for h := g * group; h < (g+1)*group; h++ {
+			for r := 0; r < R; r++ {
+				copy(Q[r*hd:(r+1)*hd], ws.qkv[r*qkvd+h*hd:r*qkvd+(h+1)*hd])
+			}
+			matmulT(R, Q, mat{out: n, in: hd, f: K}, S, false)
+			parallelFor(R, func(r int) {
+				row := S[r*n : (r+1)*n]
+				lim := pos0 + r + 1
+				mx := float32(math.Inf(-1))
+				for p := 0; p < lim; p++ {
+					row[p] *= scale
+					mx = max(mx, row[p])
+				}
+				var sum float32
+				for p := 0; p < lim; p++ {
+					e := expf(row[p] - mx)
+					row[p] = e
+					sum += e
+				}
+				inv := 1 / sum
+				for p := 0; p < lim; p++ {
+					row[p] *= inv
+				}
+				clear(row[lim:])
+			})
+			matmulT(R, S, mat{out: hd, in: n, f: VT}, O, false)
+			for r := 0; r < R; r++ {
+				copy(ws.att[r*qd+h*hd:r*qd+(h+1)*hd], O[r*hd:(r+1)*hd])
+			}
+		}
+	}
 }

@@ -20,7 +20,7 @@ func TestForwardMatchesReference(t *testing.T) {
 	tm := newTestModel(t)
 	c := tm.Config
 	V := c.VocabSize
-	prompt := []int{5, 80, 120, 33, 7, 250, 9}
+	prompt := []int{5, 80, 120, 33, 7, 250, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 270}
 	P := len(prompt)
 	ref := tm.referenceLogits(prompt)
 
@@ -95,5 +95,45 @@ func TestF16(t *testing.T) {
 	}
 	if got := f16ToF32(0x8000); got != 0 || !math.Signbit(float64(got)) {
 		t.Error("f16 -0")
+	}
+}
+
+// TestPrefillPathsAgree runs a prompt through the matmul prefill and, one
+// position at a time, through the decoding path.
+func TestPrefillPathsAgree(t *testing.T) {
+	tm := newTestModel(t)
+	c := tm.Config
+	V := c.VocabSize
+	prompt := make([]int, 40)
+	for i := range prompt {
+		prompt[i] = (i*37 + 11) % V
+	}
+	if isPrefill([]step{{pos: 0}}) {
+		t.Fatal("isPrefill accepted one step")
+	}
+	pc := newKVCache(c, nil, 0, len(prompt))
+	ws := tm.newWorkspace(len(prompt), len(prompt))
+	steps := make([]step, len(prompt))
+	all := make([]int, len(prompt))
+	for i, id := range prompt {
+		steps[i] = step{token: id, pos: i, cache: pc}
+		all[i] = i
+	}
+	if !isPrefill(steps) {
+		t.Fatal("a 40-token prompt does not take the prefill path")
+	}
+	pre := append([]float32(nil), tm.forward(ws, steps, all)...)
+	pc2 := newKVCache(c, nil, 0, len(prompt))
+	ref := tm.referenceLogits(prompt)
+	for i, id := range prompt {
+		got := tm.forward(ws, []step{{token: id, pos: i, cache: pc2}}, []int{0})
+		if d := maxDiff(pre[i*V:(i+1)*V], ref[i]); d > 1e-3 {
+			t.Fatalf("prefill position %d: %g from the reference", i, d)
+		}
+		for j := range got {
+			if math.Abs(float64(got[j]-pre[i*V+j])) > 1e-4 {
+				t.Fatalf("position %d id %d: decode %v, prefill %v", i, j, got[j], pre[i*V+j])
+			}
+		}
 	}
 }
