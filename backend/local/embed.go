@@ -1,23 +1,25 @@
 package local
 
 import (
-	"errors"
+	_ "embed"
 	"sync"
 )
 
-// embedded returns the weights and tokenizer built into the binary (nil
-// until the trained files are committed).
-var embedded = func() (model, tokenizer []byte) { return nil, nil }
+// The trained model ships inside the binary (about 11 MB of float16
+// weights; see weights/ and train/README.md).
+var (
+	//go:embed weights/model.safetensors
+	embeddedModel []byte
+	//go:embed weights/tokenizer.json
+	embeddedTokenizer []byte
+)
 
 // loadOnce loads the embedded model once per process: the weights are
 // read-only and every caller shares them.
 var loadOnce = sync.OnceValues(func() (*Model, error) {
-	st, tj := embedded()
-	if len(st) == 0 || len(tj) == 0 {
-		return nil, errors.New("the built-in model's weights are not in this build (backend/local/weights is missing)")
-	}
-	return LoadFrom(st, tj)
+	return LoadFrom(embeddedModel, embeddedTokenizer)
 })
 
-// Load returns the built-in model, loading it on first use.
+// Load returns the built-in model, loading it on first use (tens of
+// milliseconds) and sharing it afterwards.
 func Load() (*Model, error) { return loadOnce() }
