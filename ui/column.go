@@ -105,6 +105,9 @@ func (c *Column) appendPiece(raw string) {
 	c.wrap.Append(raw)
 	// The open line changed; lines before it are final and keep their cache.
 	c.growCache(before - 1)
+	if c.follow {
+		c.offset = c.maxOffset()
+	}
 }
 
 func (c *Column) growCache(firstDirty int) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/themes"
 )
 
 // fakeSampler is an in-process Sampler for unit tests of the model: it emits
@@ -184,3 +185,11 @@ func keyMsg(k string) tea.KeyPressMsg {
 }
 
 func ansiWidth(s string) int { return ansi.StringWidth(s) }
+
+func mustTheme(t testing.TB) *themes.Styles {
+	p, _ := themes.Builtin(themes.DefaultName, true)
+	s := themes.NewStyles(p, true)
+	return &s
+}
+
+func windowSize(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }

@@ -121,14 +121,24 @@ func (h focusHelp) ShortHelp() []key.Binding {
 	return []key.Binding{g.Run, g.Cancel, g.Next, g.Mode, g.Save, g.Help, g.Quit}
 }
 
+// FullHelp shows the global keys and those of the focused pane or open
+// dialog, so every key that works right now is on screen.
 func (h focusHelp) FullHelp() [][]key.Binding {
-	g, p, s := h.k.Global, h.k.Params, h.k.Samples
-	return [][]key.Binding{
+	g, p, s, d := h.k.Global, h.k.Params, h.k.Samples, h.k.Dialog
+	groups := [][]key.Binding{
 		{g.Run, g.Cancel, g.Next, g.Prev, g.Mode, g.Models},
 		{g.Export, g.Save, g.Open, g.Presets, g.Help, g.Quit},
-		{p.Up, p.Down, p.Left, p.Right, p.CoarseLeft, p.CoarseRight},
-		{p.Edit, p.Reset, p.ResetAll, p.Lock},
-		{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
-		{s.Top, s.Bottom, s.Zoom},
 	}
+	switch {
+	case h.modal != modalNone:
+		groups = append(groups, []key.Binding{d.Up, d.Down, d.Left, d.Right, d.Accept, d.Close},
+			[]key.Binding{d.Copy, d.Write, d.SavePreset})
+	case h.focus == focusParams:
+		groups = append(groups, []key.Binding{p.Up, p.Down, p.Left, p.Right, p.CoarseLeft, p.CoarseRight},
+			[]key.Binding{p.Edit, p.Reset, p.ResetAll, p.Lock})
+	case h.focus == focusSamples:
+		groups = append(groups, []key.Binding{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
+			[]key.Binding{s.Top, s.Bottom, s.Zoom})
+	}
+	return groups
 }

@@ -1,0 +1,213 @@
+package ui
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/params"
+)
+
+// countingRenderer counts how often the token renderer runs, to prove that
+// lines are styled once and then served from the cache.
+type countingRenderer struct{ calls int }
+
+func (r *countingRenderer) render(tok *backend.Token, i int, frag string) string {
+	r.calls++
+	return "<" + frag + ">"
+}
+
+func TestColumnStylesOnlyNewLines(t *testing.T) {
+	c := NewColumn(0, nil, time.Unix(0, 0))
+	c.SetSize(10, 3)
+	var toks []backend.Token
+	for i := 0; i < 200; i++ {
+		toks = append(toks, tok(fmt.Sprintf("w%d ", i%10), -1))
+	}
+	c.AppendTokens(toks, time.Unix(1, 0))
+	r := &countingRenderer{}
+	plain := func(s string) string { return s }
+	c.BodyLines("k", r.render, plain)
+	first := r.calls
+	if first == 0 || first > 20 {
+		t.Fatalf("first view styled %d fragments; only the 3 visible lines should be", first)
+	}
+	c.BodyLines("k", r.render, plain)
+	if r.calls != first {
+		t.Fatalf("a second view restyled %d fragments", r.calls-first)
+	}
+	// One more token restyles only the open last line.
+	c.AppendTokens([]backend.Token{tok("x", -1)}, time.Unix(2, 0))
+	before := r.calls
+	c.BodyLines("k", r.render, plain)
+	if d := r.calls - before; d == 0 || d > 4 {
+		t.Fatalf("appending a token restyled %d fragments", d)
+	}
+	// A new key (theme or heatmap mode) restyles the visible window only.
+	before = r.calls
+	c.BodyLines("k2", r.render, plain)
+	if d := r.calls - before; d == 0 || d > 12 {
+		t.Fatalf("a new key restyled %d fragments", d)
+	}
+}
+
+func TestColumnFollowsTailUnlessScrolledUp(t *testing.T) {
+	c := NewColumn(0, nil, time.Unix(0, 0))
+	c.SetSize(20, 4)
+	add := func(n int) {
+		for i := 0; i < n; i++ {
+			c.AppendText("line\n", time.Unix(1, 0))
+		}
+	}
+	add(10)
+	if !c.Following() || c.Offset() != c.Lines()-4 {
+		t.Fatalf("not at tail: offset %d of %d", c.Offset(), c.Lines())
+	}
+	c.Scroll(-3)
+	off := c.Offset()
+	add(5)
+	if c.Following() || c.Offset() != off {
+		t.Fatalf("scrolled-up view moved: %d -> %d", off, c.Offset())
+	}
+	c.ScrollTo(true)
+	add(2)
+	if c.Offset() != c.Lines()-4 {
+		t.Fatal("tail not followed again")
+	}
+}
+
+func TestColumnLinesExactWidthAfterResize(t *testing.T) {
+	c := NewColumn(0, nil, time.Unix(0, 0))
+	c.SetSize(30, 50)
+	for _, s := range []string{"日本語の", "テキスト", " and e\u0301 combining ", "🙂🙂", " long words here"} {
+		c.AppendText(s, time.Unix(1, 0))
+	}
+	for _, w := range []int{30, 7, 13, 2} {
+		c.SetSize(w, 50)
+		for i, l := range c.BodyLines("k", nil, func(s string) string { return s }) {
+			if got := ansi.StringWidth(l); got != w && !(w < 2 && got == 2) {
+				t.Errorf("width %d line %d %q is %d cells", w, i, l, got)
+			}
+		}
+	}
+}
+
+func TestColumnBadges(t *testing.T) {
+	cases := []struct {
+		reason backend.StopReason
+		by     backend.StoppedBy
+		err    *backend.Error
+		want   string
+	}{
+		{backend.StopStop, backend.StoppedBy{Kind: backend.StoppedByString, String: "###"}, nil, `stop "###"`},
+		{backend.StopStop, backend.StoppedBy{Kind: backend.StoppedByString, String: "\n\x1b"}, nil, `stop "\n\x1b"`},
+		{backend.StopStop, backend.StoppedBy{Kind: backend.StoppedByToken, TokenID: 2}, nil, "stop token 2"},
+		{backend.StopStop, backend.StoppedBy{Kind: backend.StoppedByEOS}, nil, "eos"},
+		{backend.StopLength, backend.StoppedBy{}, nil, "length"},
+		{backend.StopInterrupted, backend.StoppedBy{}, nil, "interrupted"},
+		{backend.StopCancelled, backend.StoppedBy{}, nil, "cancelled"},
+		{backend.StopError, backend.StoppedBy{}, &backend.Error{Kind: backend.KindServer, Message: "boom\x1b[2J"}, "error: server error: boom␛[2J"},
+	}
+	for _, tc := range cases {
+		c := NewColumn(0, nil, time.Unix(0, 0))
+		c.Finish(tc.reason, tc.by, tc.err)
+		if got := c.Badge(); got != tc.want {
+			t.Errorf("%s: badge %q, want %q", tc.reason, got, tc.want)
+		}
+	}
+}
+
+func TestSessionFileErrorsNameFileLineField(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := map[string]struct{ body, want string }{
+		"type.json":    {"{\n\"version\": 1,\n\"n\": \"four\"\n}", ":3: field n"},
+		"unknown.json": {"{\n\"version\": 1,\n\"tempreature\": 1\n}", `:3: unknown field "tempreature"`},
+		"params.json":  {"{\n\"version\": 1,\n\"api\": \"chat\",\n\"n\": 1,\n\"params\": {\"top_p\": 0}\n}", ":5: field params"},
+		"syntax.json":  {"{\n\"version\": 1,\n\"n\": ]\n}", ":3: invalid JSON"},
+	}
+	for name, tc := range cases {
+		p := write(name, tc.body)
+		_, err := LoadSession(p)
+		if err == nil || !strings.Contains(err.Error(), p+tc.want) {
+			t.Errorf("%s: error %v, want it to contain %q", name, err, p+tc.want)
+		}
+	}
+}
+
+func TestAtomicWriteKeepsOldFileOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "s.json")
+	if err := writeFileAtomic(p, []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFileAtomic(p, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	if string(b) != "new" {
+		t.Fatalf("got %q", b)
+	}
+	// A write that cannot complete (the target is a directory) leaves no
+	// temp file behind and the directory untouched.
+	sub := filepath.Join(dir, "sub")
+	os.Mkdir(sub, 0o755)
+	os.WriteFile(filepath.Join(sub, "keep"), []byte("x"), 0o644)
+	if err := writeFileAtomic(sub, []byte("clobber")); err == nil {
+		t.Fatal("renaming over a directory succeeded")
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Fatalf("temp file left behind: %s", e.Name())
+		}
+	}
+}
+
+func TestPresetsLiveInXDGConfig(t *testing.T) {
+	xdg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", xdg)
+	f := &fakeSampler{}
+	m := New(Config{Sampler: f, Params: params.Default(), IsDark: true})
+	m.Update(windowSize(120, 40))
+	m.panel.P.Temperature = 0.3
+	drive(t, m, m.savePresetCmd("cold"))
+	path := filepath.Join(xdg, "twinkle", "presets", "cold.json")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("preset not in XDG_CONFIG_HOME: %v", err)
+	}
+	m.panel.P.Temperature = 1.7
+	drive(t, m, m.listPresets())
+	if len(m.presets) != 1 || m.presets[0] != "cold" {
+		t.Fatalf("presets %v", m.presets)
+	}
+	drive(t, m, m.loadPresetCmd("cold"))
+	if m.panel.P.Temperature != 0.3 {
+		t.Fatalf("preset not applied: %v", m.panel.P.Temperature)
+	}
+	// A malformed preset is refused with file:line: field, and nothing changes.
+	os.WriteFile(filepath.Join(xdg, "twinkle", "presets", "bad.json"), []byte("{\n  \"params\": {\"temperature\": \"hot\"}\n}"), 0o644)
+	drive(t, m, m.loadPresetCmd("bad"))
+	if !m.statusErr || !strings.Contains(m.status, "bad.json:2") || !strings.Contains(m.status, "temperature") {
+		t.Fatalf("status %q", m.status)
+	}
+	if m.panel.P.Temperature != 0.3 {
+		t.Fatal("a bad preset changed the parameters")
+	}
+	drive(t, m, m.savePresetCmd("../escape"))
+	if !m.statusErr {
+		t.Fatal("a preset name with a path was accepted")
+	}
+}
