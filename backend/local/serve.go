@@ -39,3 +39,13 @@ func ListenAndServe(ctx context.Context, addr string, m *Model, opts ServerOptio
 	}
 	return err
 }
+
+// ServeModel loads the built-in model and serves it on addr until ctx
+// ends: the whole of `twinkle serve-model --listen ADDR`.
+func ServeModel(ctx context.Context, addr string, opts ServerOptions, ready func(net.Addr)) error {
+	m, err := Load()
+	if err != nil {
+		return err
+	}
+	return ListenAndServe(ctx, addr, m, opts, ready)
+}
