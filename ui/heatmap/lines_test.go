@@ -58,3 +58,24 @@ func TestLines(t *testing.T) {
 		t.Error("width 0 drew lines")
 	}
 }
+
+// Any tokens at any width: lines are exactly width cells (a lone wide grapheme on a
+// one-cell line excepted) and no control character from the tokens reaches the terminal.
+func FuzzLines(f *testing.F) {
+	f.Add("Hello", " world\n", "\x1b]52;c;AA==\x07", uint8(10))
+	f.Add("日本", "\t", "\u202e\x9b", uint8(1))
+	st := styles("dark", true)
+	p := NewPainter(st, Surprisal, colorprofile.TrueColor)
+	f.Fuzz(func(t *testing.T, a, b, c string, w uint8) {
+		width := int(w%80) + 1
+		toks := []backend.Token{tok(a, .5), {Text: b, Logprob: backend.Unknown()}, tok(c, .01)}
+		for _, l := range Lines(p, toks, width) {
+			if lw := ansi.StringWidth(l); lw != width && !(width == 1 && lw == 2) {
+				t.Fatalf("line %q is %d cells, want %d", ansi.Strip(l), lw, width)
+			}
+			if plain := ansi.Strip(l); strings.ContainsAny(plain, "\x1b\x07\u009b\u202e\n") {
+				t.Fatalf("control character reached the screen: %q", plain)
+			}
+		}
+	})
+}

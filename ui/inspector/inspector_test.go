@@ -286,3 +286,22 @@ func TestFirstDivergence(t *testing.T) {
 		}
 	}
 }
+
+// Any token text, any logprob, any size: the pane is exactly w x h cells and nothing but
+// twinkle's own SGR sequences reaches the terminal.
+func FuzzRender(f *testing.F) {
+	f.Add(" the", -0.5, " a", -1.5, uint8(60), uint8(12))
+	f.Add("\x1b]52;c;AAAA\x07", -9999.0, "\u202e\x9b", 0.0, uint8(20), uint8(5))
+	f.Add("\t\n\r", 1.0, "", -1e308, uint8(1), uint8(1))
+	st := styles("dark", true)
+	f.Fuzz(func(t *testing.T, text string, lp float64, alt string, altLP float64, w, h uint8) {
+		tok := backend.Token{Text: text, Logprob: backend.LogprobFromWire(lp),
+			Top: []backend.Alt{{Text: text, Logprob: backend.LogprobFromWire(lp)}, {Text: alt, Logprob: backend.LogprobFromWire(altLP)}}}
+		in := New(st, heatmap.NewPainter(st, heatmap.Entropy, colorprofile.TrueColor))
+		in.SetParams(tuned())
+		in.SetToken(&tok, 0, 0)
+		in.SetAcross([]*backend.Token{&tok, nil}, 0)
+		width, height := int(w%120)+1, int(h%30)+1
+		checkBlock(t, in.Render(width, height), width, height)
+	})
+}
