@@ -221,3 +221,42 @@ func TestHeldForStop(t *testing.T) {
 		}
 	}
 }
+
+// TestOrderOfOperations pins vLLM's order: penalties, then temperature,
+// then top-k/top-p on the tempered distribution.
+func TestOrderOfOperations(t *testing.T) {
+	freq := func(cfg Sampling, logits []float32, prompt []int, observed []int) float64 {
+		s := newSampler(cfg, len(logits), prompt, 5)
+		for _, o := range observed {
+			s.observe(o)
+		}
+		n := 0
+		const draws = 4000
+		for i := 0; i < draws; i++ {
+			if s.pick(logits, nil) == 0 {
+				n++
+			}
+		}
+		return float64(n) / draws
+	}
+	// Presence penalty before temperature: (1-0.5)/0.5 = 1 against 0, so
+	// p(0) = sigmoid(1) = 0.731 (temperature first would give 0.818).
+	got := freq(Sampling{Temperature: 0.5, TopP: 1, RepetitionPenalty: 1, PresencePenalty: 0.5}, []float32{1, 0}, nil, []int{0})
+	if math.Abs(got-0.731) > 0.025 {
+		t.Errorf("presence penalty then temperature: p(0) = %.3f, want 0.731", got)
+	}
+	// Temperature before top-p: at T=1 probabilities .6/.4 and top_p .56
+	// drop token 1; at T=2 they are .55/.45 and both stay.
+	ln := func(p float64) float32 { return float32(math.Log(p)) }
+	l := []float32{ln(0.6), ln(0.4)}
+	if got := freq(Sampling{Temperature: 1, TopP: 0.56, RepetitionPenalty: 1}, l, nil, nil); got != 1 {
+		t.Errorf("T=1 top_p=.56: p(0) = %.3f, want 1", got)
+	}
+	if got := freq(Sampling{Temperature: 2, TopP: 0.56, RepetitionPenalty: 1}, l, nil, nil); math.Abs(got-0.55) > 0.03 {
+		t.Errorf("T=2 top_p=.56: p(0) = %.3f, want 0.55 (top-p on the tempered distribution)", got)
+	}
+	// Repetition penalty counts prompt tokens too (presence only output).
+	if got := freq(Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 2}, []float32{2, 1}, []int{0}, nil); math.Abs(got-0.5) > 0.03 {
+		t.Errorf("repetition penalty on a prompt token: p(0) = %.3f, want 0.5 (2/2 = 1 against 1)", got)
+	}
+}
