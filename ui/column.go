@@ -43,6 +43,12 @@ type Column struct {
 	cacheKey      string // theme, heatmap mode, version: a change drops styled lines
 	offset        int
 	follow        bool
+
+	// version counts changes to what the footer shows; the footer and header
+	// lines are cached against it (they are drawn every frame).
+	version           int
+	footKey, footLine string
+	headKey, headLine string
 }
 
 // NewColumn starts an empty column for sample index.
@@ -89,6 +95,7 @@ func (c *Column) AppendText(s string, now time.Time) {
 }
 
 func (c *Column) mark(now time.Time) {
+	c.version++
 	if c.firstTok.IsZero() {
 		c.firstTok = now
 		c.ttft = now.Sub(c.started)
@@ -125,6 +132,7 @@ func (c *Column) growCache(firstDirty int) {
 func (c *Column) Finish(reason backend.StopReason, by backend.StoppedBy, err *backend.Error) {
 	c.Streaming = false
 	c.Reason, c.StoppedBy, c.Err = reason, by, err
+	c.version++
 }
 
 // Badge is the footer's stop badge: `stop "###"`, `stop token 2`, `eos`,

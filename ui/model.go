@@ -130,8 +130,9 @@ type Model struct {
 	connErr   string
 	models    []backend.Model
 
-	system, prompt textarea.Model
-	panel          *ParamPanel
+	system, prompt         textarea.Model
+	systemView, promptView editorView
+	panel                  *ParamPanel
 
 	cols     []*Column
 	colFocus int

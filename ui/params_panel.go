@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 
@@ -33,6 +34,10 @@ type ParamPanel struct {
 	// and from a server error that named a parameter.
 	problems  map[string]string
 	serverErr map[string]string
+
+	// cache of the last Render, keyed by everything it draws from
+	cacheKey   string
+	cacheLines []string
 }
 
 // Widths of a slider row's parts.
@@ -302,6 +307,33 @@ func (pp *ParamPanel) PosFromX(w, x int) (float64, bool) {
 // Render draws the panel in w cells: one line per row, then the problem or
 // help line of the focused row, wrapped to the remaining height.
 func (pp *ParamPanel) Render(st *styleSet, w, h int, focused bool, seedNote string) []string {
+	// The panel is redrawn every frame while samples stream but rarely
+	// changes: styled rows are reused until something they show changes.
+	var key string
+	if !pp.editing {
+		key = pp.renderKey(st, w, h, focused, seedNote)
+		if key == pp.cacheKey {
+			return append([]string(nil), pp.cacheLines...)
+		}
+	}
+	lines := pp.render(st, w, h, focused, seedNote)
+	pp.cacheKey, pp.cacheLines = key, lines
+	return append([]string(nil), lines...)
+}
+
+// renderKey lists everything Render draws from, as text.
+func (pp *ParamPanel) renderKey(st *styleSet, w, h int, focused bool, seedNote string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%p|%d|%d|%v|%d|%v|%s|", st, w, h, focused, pp.cursor, pp.SeedLocked, seedNote)
+	for i, s := range pp.specs {
+		v := pp.Value(i)
+		fmt.Fprintf(&b, "%v %v|%s|", v.Set, v.V, pp.Problem(s.Key))
+	}
+	b.WriteString(formatStopList(pp.P.Stop))
+	return b.String()
+}
+
+func (pp *ParamPanel) render(st *styleSet, w, h int, focused bool, seedNote string) []string {
 	lines := make([]string, 0, h)
 	for i, s := range pp.specs {
 		lines = append(lines, pp.renderRow(st, i, s, w, focused && i == pp.cursor, seedNote))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -151,14 +152,14 @@ func (m *Model) render() string {
 	} else {
 		if m.api == params.Chat {
 			right = append(right, m.frame(r.systemOuter, "system", m.focus == focusSystem,
-				textLines(m.system.View(), r.system.W, r.system.H))...)
+				m.systemView.lines(&m.system, r.system.W, r.system.H, m.c.ThemeKey))...)
 		}
 		title := "prompt"
 		if m.api == params.Chat {
 			title = "user"
 		}
 		right = append(right, m.frame(r.promptOuter, title, m.focus == focusPrompt,
-			textLines(m.prompt.View(), r.prompt.W, r.prompt.H))...)
+			m.promptView.lines(&m.prompt, r.prompt.W, r.prompt.H, m.c.ThemeKey))...)
 		right = append(right, m.frame(r.samplesOuter, m.samplesTitle(), m.focus == focusSamples,
 			m.renderSamples())...)
 	}
@@ -357,10 +358,14 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 		head += fmt.Sprintf(" · ↑%d", c.Lines()-c.Offset()-c.height)
 	}
 	hs := st.Header
-	if focused || (i == m.colFocus && m.zoom >= 0) {
+	hf := focused || (i == m.colFocus && m.zoom >= 0)
+	if hf {
 		hs = st.HeaderFocused
 	}
-	lines = append(lines, hs.Render(padTo(ansi.Truncate(head, cell.W, "…"), cell.W)))
+	if hk := fmt.Sprint(head, hf, cell.W, m.c.ThemeKey); hk != c.headKey {
+		c.headKey, c.headLine = hk, hs.Render(padTo(ansi.Truncate(head, cell.W, "…"), cell.W))
+	}
+	lines = append(lines, c.headLine)
 	bodyH := max(0, cell.H-2)
 	key := m.c.ThemeKey + "|" + m.c.HeatmapKey
 	body := c.BodyLines(key, m.c.TokenRenderer, func(s string) string { return st.Text.Render(s) })
@@ -380,7 +385,10 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 		}
 		copy(lines[at:], el)
 	}
-	lines = append(lines, m.renderFooter(c, cell.W))
+	if fk := fmt.Sprint(c.version, c.Streaming, cell.W, m.c.ThemeKey); fk != c.footKey {
+		c.footKey, c.footLine = fk, m.renderFooter(c, cell.W)
+	}
+	lines = append(lines, c.footLine)
 	return lines[:cell.H]
 }
 
@@ -453,4 +461,19 @@ func padTo(s string, w int) string {
 		return s + strings.Repeat(" ", d)
 	}
 	return s
+}
+
+// editorView caches a textarea's drawn lines: the prompt is redrawn every
+// frame while samples stream, but changes only when the person types.
+type editorView struct {
+	key   string
+	cache []string
+}
+
+func (e *editorView) lines(ta *textarea.Model, w, h int, theme string) []string {
+	key := fmt.Sprint(ta.Value(), "|", ta.Line(), ta.Column(), ta.ScrollYOffset(), ta.Focused(), w, h, theme)
+	if key != e.key {
+		e.key, e.cache = key, textLines(ta.View(), w, h)
+	}
+	return e.cache
 }
