@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,10 +14,19 @@ import (
 )
 
 // TokenRenderer styles one fragment of one token of a sample column: the
-// seam where the logprob heatmap plugs in. tok is nil when the column holds
+// seam where the logprob heatmap plugs in (heatmap.Painter.Render). tok is nil when the column holds
 // plain text (logprobs off). It runs once per fragment when a line enters the
 // column's styled cache, never per frame. A nil TokenRenderer means plain text.
 type TokenRenderer func(tok *backend.Token, index int, fragment string) string
+
+// lineStyler is everything a column needs to style its lines.
+type lineStyler struct {
+	key     string        // changes when anything below changes
+	render  TokenRenderer // nil: plain
+	cursor  TokenRenderer // the token under the inspector's cursor
+	newline func(tok *backend.Token, index int) string
+	plain   func(string) string
+}
 
 // Column is one sample: its streamed text, wrapped and cached for its width,
 // and its stop reason and timings.
@@ -26,6 +36,9 @@ type Column struct {
 
 	tokens []backend.Token // when the run asked for logprobs
 	texts  []string        // one raw piece per token (or per text chunk)
+
+	// Cursor is the inspector's token cursor (an index into Tokens), -1 for none.
+	Cursor int
 
 	Streaming bool
 	Reason    backend.StopReason
@@ -53,7 +66,7 @@ type Column struct {
 
 // NewColumn starts an empty column for sample index.
 func NewColumn(index int, seed *int64, started time.Time) *Column {
-	return &Column{Index: index, Seed: seed, started: started, follow: true, Streaming: true}
+	return &Column{Index: index, Seed: seed, started: started, follow: true, Streaming: true, Cursor: -1}
 }
 
 // Tokens returns the sample's tokens (nil when the run had no logprobs).
@@ -255,12 +268,12 @@ func (c *Column) Offset() int { return c.offset }
 // BodyLines returns the visible window of styled lines, each padded to the
 // column width. Only lines not yet in the cache are styled; the key holds
 // everything styling depends on besides the text (theme, heatmap mode).
-func (c *Column) BodyLines(key string, render TokenRenderer, plain func(string) string) []string {
+func (c *Column) BodyLines(ls lineStyler) []string {
 	if c.wrap == nil {
 		return nil
 	}
-	if key != c.cacheKey {
-		c.cacheKey = key
+	if ls.key != c.cacheKey {
+		c.cacheKey = ls.key
 		for i := range c.styledOK {
 			c.styledOK[i] = false
 		}
@@ -269,8 +282,14 @@ func (c *Column) BodyLines(key string, render TokenRenderer, plain func(string) 
 	end := min(c.wrap.Len(), c.offset+c.height)
 	out := make([]string, 0, c.height)
 	for i := c.offset; i < end; i++ {
+		if c.Cursor >= 0 && ls.cursor != nil && c.lineHas(i, c.Cursor) {
+			// The cursor's line is drawn fresh each frame (one line) and
+			// never enters the cache.
+			out = append(out, c.styleLine(i, ls, c.Cursor))
+			continue
+		}
 		if !c.styledOK[i] {
-			c.styled[i] = c.styleLine(i, render, plain)
+			c.styled[i] = c.styleLine(i, ls, -1)
 			c.styledOK[i] = true
 		}
 		out = append(out, c.styled[i])
@@ -278,29 +297,98 @@ func (c *Column) BodyLines(key string, render TokenRenderer, plain func(string) 
 	return out
 }
 
-func (c *Column) styleLine(i int, render TokenRenderer, plain func(string) string) string {
+// lineHas reports whether token t shows on line i.
+func (c *Column) lineHas(i, t int) bool {
+	ln := c.wrap.lines[i]
+	if t < ln.start.tok || t > ln.end.tok {
+		return false
+	}
+	return t != ln.end.tok || ln.end.off > 0 || ln.start.tok == t
+}
+
+// LineOf is the (last) line on which token t shows.
+func (c *Column) LineOf(t int) int {
+	if c.wrap == nil {
+		return 0
+	}
+	ls := c.wrap.lines
+	i := sort.Search(len(ls), func(i int) bool { return ls[i].start.tok > t })
+	return max(0, i-1)
+}
+
+// ShowLine scrolls just enough for line i to be visible.
+func (c *Column) ShowLine(i int) {
+	switch {
+	case i < c.offset:
+		c.offset, c.follow = i, false
+	case i >= c.offset+c.height:
+		c.offset = i - c.height + 1
+		c.follow = c.offset >= c.maxOffset()
+	}
+	c.clampOffset()
+}
+
+// TokenAt is the token drawn at cell x of visible row y (0-based inside the
+// body), or -1.
+func (c *Column) TokenAt(x, y int) int {
+	if c.wrap == nil || c.tokens == nil {
+		return -1
+	}
+	i := c.offset + y
+	if i < 0 || i >= c.wrap.Len() {
+		return -1
+	}
+	found, cx := -1, 0
+	c.wrap.segments(i, func(t int, frag string) {
+		if found >= 0 {
+			return
+		}
+		w := ansi.StringWidth(frag)
+		if x >= cx && x < cx+w {
+			found = t
+		}
+		cx += w
+	})
+	return found
+}
+
+func (c *Column) token(t int) *backend.Token {
+	if c.tokens != nil && t < len(c.tokens) {
+		return &c.tokens[t]
+	}
+	return nil
+}
+
+func (c *Column) styleLine(i int, ls lineStyler, cursor int) string {
 	var b strings.Builder
-	if render == nil {
+	ln := c.wrap.lines[i]
+	width := ln.width
+	if ls.render == nil {
 		var txt strings.Builder
 		c.wrap.segments(i, func(_ int, frag string) { txt.WriteString(frag) })
 		if txt.Len() > 0 {
-			b.WriteString(plain(txt.String()))
+			b.WriteString(ls.plain(txt.String()))
 		}
 	} else {
 		c.wrap.segments(i, func(t int, frag string) {
-			var tok *backend.Token
-			if c.tokens != nil && t < len(c.tokens) {
-				tok = &c.tokens[t]
+			r := ls.render
+			if t == cursor {
+				r = ls.cursor
 			}
-			b.WriteString(render(tok, t, frag))
+			b.WriteString(r(c.token(t), t, frag))
 		})
+		// A newline token gets a visible mark in its own look, so a likely
+		// or unlikely line break does not hide.
+		if ln.newline && ls.newline != nil && width < c.width {
+			if mark := ls.newline(c.token(ln.end.tok), ln.end.tok); mark != "" {
+				b.WriteString(mark)
+				width++
+			}
+		}
 	}
-	if pad := c.width - c.wrap.lines[i].width; pad > 0 {
+	if pad := c.width - width; pad > 0 {
 		b.WriteString(strings.Repeat(" ", pad))
 	}
 	return b.String()
 }
 
-// lineWidthOK is a debugging aid for tests: every cached line has exactly the
-// column's width.
-func (c *Column) lineWidthOK(line string) bool { return ansi.StringWidth(line) == c.width }

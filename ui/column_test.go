@@ -33,25 +33,25 @@ func TestColumnStylesOnlyNewLines(t *testing.T) {
 	c.AppendTokens(toks, time.Unix(1, 0))
 	r := &countingRenderer{}
 	plain := func(s string) string { return s }
-	c.BodyLines("k", r.render, plain)
+	c.BodyLines(lineStyler{key: "k", render: r.render, plain: plain})
 	first := r.calls
 	if first == 0 || first > 20 {
 		t.Fatalf("first view styled %d fragments; only the 3 visible lines should be", first)
 	}
-	c.BodyLines("k", r.render, plain)
+	c.BodyLines(lineStyler{key: "k", render: r.render, plain: plain})
 	if r.calls != first {
 		t.Fatalf("a second view restyled %d fragments", r.calls-first)
 	}
 	// One more token restyles only the open last line.
 	c.AppendTokens([]backend.Token{tok("x", -1)}, time.Unix(2, 0))
 	before := r.calls
-	c.BodyLines("k", r.render, plain)
+	c.BodyLines(lineStyler{key: "k", render: r.render, plain: plain})
 	if d := r.calls - before; d == 0 || d > 4 {
 		t.Fatalf("appending a token restyled %d fragments", d)
 	}
 	// A new key (theme or heatmap mode) restyles the visible window only.
 	before = r.calls
-	c.BodyLines("k2", r.render, plain)
+	c.BodyLines(lineStyler{key: "k2", render: r.render, plain: plain})
 	if d := r.calls - before; d == 0 || d > 12 {
 		t.Fatalf("a new key restyled %d fragments", d)
 	}
@@ -90,7 +90,7 @@ func TestColumnLinesExactWidthAfterResize(t *testing.T) {
 	}
 	for _, w := range []int{30, 7, 13, 2} {
 		c.SetSize(w, 50)
-		for i, l := range c.BodyLines("k", nil, func(s string) string { return s }) {
+		for i, l := range c.BodyLines(lineStyler{key: "k", plain: func(s string) string { return s }}) {
 			if got := ansi.StringWidth(l); got != w && !(w < 2 && got == 2) {
 				t.Errorf("width %d line %d %q is %d cells", w, i, l, got)
 			}

@@ -14,9 +14,12 @@ import (
 	"context"
 	"time"
 
+	"github.com/charmbracelet/colorprofile"
+
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
 	"github.com/twinkle-sh/twinkle/themes"
+	"github.com/twinkle-sh/twinkle/ui/heatmap"
 )
 
 // Common is the per-program context shared by the root model and its
@@ -32,6 +35,11 @@ type Common struct {
 	Sampler       backend.Sampler
 	IsDark        bool
 
+	// Painter colours tokens by the heatmap mode (TokenRenderer is its
+	// Render); rebuilt when the mode, theme or colour profile changes.
+	Painter  *heatmap.Painter
+	HeatMode heatmap.Mode
+	Profile  colorprofile.Profile
 	// TokenRenderer styles sample tokens (the heatmap's seam); nil = plain.
 	TokenRenderer TokenRenderer
 	// HeatmapKey and ThemeKey are part of every column's styled-line cache
@@ -71,6 +79,9 @@ type Config struct {
 	// Palette, when set, is used instead (a user theme the caller loaded).
 	Theme   string
 	Palette *themes.Palette
+
+	// Heatmap is the starting heatmap mode ("" = probability; "off").
+	Heatmap string
 
 	// IsDark: the terminal's background (per program; an SSH server passes
 	// each client's). The program also asks the terminal and follows its

@@ -14,7 +14,7 @@ type KeyMap struct {
 
 // GlobalKeys work from every focus.
 type GlobalKeys struct {
-	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Help, Quit key.Binding
+	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, Help, Quit key.Binding
 }
 
 // ParamKeys act on the parameter panel.
@@ -49,6 +49,7 @@ func DefaultKeyMap() KeyMap {
 			Save:    b([]string{"ctrl+s"}, "ctrl+s", "save session"),
 			Open:    b([]string{"ctrl+o"}, "ctrl+o", "open session"),
 			Presets: b([]string{"ctrl+p"}, "ctrl+p", "presets"),
+			Heatmap: b([]string{"m", "f2"}, "m/f2", "heatmap mode"),
 			Help:    b([]string{"f1", "?"}, "?/f1", "more keys"),
 			Quit:    b([]string{"ctrl+c"}, "ctrl+c", "quit"),
 		},
@@ -116,7 +117,7 @@ func (h focusHelp) ShortHelp() []key.Binding {
 		return []key.Binding{g.Run, p.Down, p.Right, p.Edit, p.Reset, g.Next, g.Help}
 	case focusSamples:
 		s := h.k.Samples
-		return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.Zoom, g.Next, g.Help}
+		return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.Zoom, g.Heatmap, g.Next, g.Help}
 	}
 	return []key.Binding{g.Run, g.Cancel, g.Next, g.Mode, g.Save, g.Help, g.Quit}
 }
@@ -127,7 +128,7 @@ func (h focusHelp) FullHelp() [][]key.Binding {
 	g, p, s, d := h.k.Global, h.k.Params, h.k.Samples, h.k.Dialog
 	groups := [][]key.Binding{
 		{g.Run, g.Cancel, g.Next, g.Prev, g.Mode, g.Models},
-		{g.Export, g.Save, g.Open, g.Presets, g.Help, g.Quit},
+		{g.Export, g.Save, g.Open, g.Presets, g.Heatmap, g.Help, g.Quit},
 	}
 	switch {
 	case h.modal != modalNone:

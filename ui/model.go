@@ -14,10 +14,12 @@ import (
 	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
 	"github.com/twinkle-sh/twinkle/themes"
+	"github.com/twinkle-sh/twinkle/ui/heatmap"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
@@ -204,6 +206,13 @@ func New(cfg Config) *Model {
 	m.prompt.ShowLineNumbers = false
 	m.prompt.SetValue(cfg.Prompt)
 	m.help = help.New()
+	m.c.Profile = colorprofile.TrueColor
+	m.c.HeatMode = heatmap.Probability
+	if cfg.Heatmap != "" {
+		if hm, ok := heatmap.ParseMode(cfg.Heatmap); ok {
+			m.c.HeatMode = hm
+		}
+	}
 	m.setTheme(cfg.IsDark)
 	m.prompt.Focus()
 	m.panel = NewParamPanel(cfg.Params, cfg.Options)
@@ -241,6 +250,31 @@ func (m *Model) setTheme(isDark bool) {
 	m.c.ThemeKey = fmt.Sprintf("%s/%v", pal.Name, isDark)
 	m.help.Styles = m.c.Styles.Help
 	m.applyTextareaStyles()
+	m.rebuildPainter()
+}
+
+// rebuildPainter makes the heatmap painter for the current mode, theme and
+// colour profile; its key drops the columns' styled lines.
+func (m *Model) rebuildPainter() {
+	p := heatmap.NewPainter(m.c.Theme, m.c.HeatMode, m.c.Profile)
+	m.c.Painter = p
+	m.c.TokenRenderer = p.Render
+	m.c.HeatmapKey = p.Key()
+}
+
+// lineStyler is how columns style their lines right now.
+func (m *Model) lineStyler() lineStyler {
+	st := m.c.Styles.Sample
+	ls := lineStyler{
+		key:    m.c.ThemeKey + "|" + m.c.HeatmapKey,
+		render: m.c.TokenRenderer,
+		plain:  func(s string) string { return st.Text.Render(s) },
+	}
+	if p := m.c.Painter; p != nil {
+		ls.cursor = p.RenderCursor
+		ls.newline = p.NewlineMark
+	}
+	return ls
 }
 
 func (m *Model) applyTextareaStyles() {
@@ -298,6 +332,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.BackgroundColorMsg:
 		m.setTheme(msg.IsDark())
+		return m, nil
+	case tea.ColorProfileMsg:
+		m.c.Profile = msg.Profile
+		m.rebuildPainter()
 		return m, nil
 	case tea.KeyPressMsg:
 		return m, m.handleKey(msg)
@@ -463,6 +501,11 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Global.Presets):
 			m.modal, m.pickIdx = modalPresets, 0
 			return m.listPresets()
+		case key.Matches(msg, k.Global.Heatmap):
+			m.c.HeatMode = m.c.HeatMode.Next()
+			m.rebuildPainter()
+			m.setStatus("heatmap: "+m.c.HeatMode.Title(), false)
+			return nil
 		case key.Matches(msg, k.Global.Help):
 			m.fullHelp = !m.fullHelp
 			m.relayout()

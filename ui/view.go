@@ -10,6 +10,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/ui/heatmap"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
@@ -76,7 +77,12 @@ func (m *Model) relayout() {
 
 	// The grid: each column has a header and a footer line around its body.
 	focus := m.colFocus
-	m.grid = LayoutGrid(r.samples, len(m.cols), minColumnW, minColumnH, focus, m.zoom)
+	gridArea := r.samples
+	if gridArea.H > minColumnH {
+		// The heatmap legend takes the last line of the sample area.
+		gridArea.H--
+	}
+	m.grid = LayoutGrid(gridArea, len(m.cols), minColumnW, minColumnH, focus, m.zoom)
 	for i, c := range m.cols {
 		cell := m.grid.Cells[i]
 		if cell.W == 0 {
@@ -334,6 +340,10 @@ func (m *Model) renderSamples() []string {
 		}
 		out[ly] = b.String()
 	}
+	if area.H > minColumnH && m.c.Painter != nil {
+		legend := heatmap.Legend(m.c.Theme, m.c.Painter, area.W-1, "m: mode")
+		out[area.H-1] = " " + padTo(legend, area.W-1)
+	}
 	return out
 }
 
@@ -367,8 +377,7 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 	}
 	lines = append(lines, c.headLine)
 	bodyH := max(0, cell.H-2)
-	key := m.c.ThemeKey + "|" + m.c.HeatmapKey
-	body := c.BodyLines(key, m.c.TokenRenderer, func(s string) string { return st.Text.Render(s) })
+	body := c.BodyLines(m.lineStyler())
 	lines = append(lines, body...)
 	blank := strings.Repeat(" ", cell.W)
 	for len(lines) < 1+bodyH {

@@ -16,6 +16,7 @@ type textPos struct{ tok, off int }
 type wrappedLine struct {
 	start, end textPos
 	width      int
+	newline    bool // the line ends at a newline of token end.tok
 }
 
 // wrapper lays tokens out into lines of at most width cells, incrementally:
@@ -58,7 +59,7 @@ func (w *wrapper) Append(raw string) {
 		next := textPos{ti, off + len(g)}
 		switch {
 		case g == "\n" || g == "\r\n":
-			last.end, last.width = here, w.curW
+			last.end, last.width, last.newline = here, w.curW, true
 			w.lines = append(w.lines, wrappedLine{start: next})
 			last = &w.lines[len(w.lines)-1]
 			w.curW, w.hasBreak = 0, false
