@@ -391,4 +391,3 @@ func (c *Column) styleLine(i int, ls lineStyler, cursor int) string {
 	}
 	return b.String()
 }
-
