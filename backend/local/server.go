@@ -314,6 +314,11 @@ func (s *server) parse(w http.ResponseWriter, wr *wire.Request, chat bool) *plan
 		echoLP = p.logprobsK
 	}
 	if p.promptIDs == nil {
+		// A prompt this long cannot fit the context: refuse before encoding it.
+		if limit := s.m.Tok.MaxTokenLen() * s.m.Config.MaxSeqLen; len(p.promptText) > limit {
+			badRequest(w, fmt.Sprintf("This model's maximum context length is %d tokens. However, your request has more than %d input tokens (%d bytes). Please reduce the length of the input messages.", s.m.Config.MaxSeqLen, len(p.promptText)/s.m.Tok.MaxTokenLen(), len(p.promptText)), "prompt")
+			return nil
+		}
 		p.promptIDs = s.m.Tok.Encode(p.promptText)
 	}
 	p.req = Request{

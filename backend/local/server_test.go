@@ -245,6 +245,8 @@ func TestServerErrors(t *testing.T) {
 		{"/v1/completions", `{"prompt":`, 400, "", "JSON"},
 		{"/v1/completions", `{"prompt":""}`, 400, "prompt", "cannot be empty"},
 		{"/v1/completions", `{"prompt":"a","min_p":2}`, 400, "min_p", "min_p"},
+		{"/v1/completions", `{"prompt":"` + strings.Repeat("x", 70) + `"}`, 400, "prompt", "maximum context length is 64"},
+		{"/v1/completions", `{"prompt":"` + strings.Repeat("xy ", 1000) + `"}`, 400, "prompt", "maximum context length is 64"},
 	}
 	for _, tc := range cases {
 		code, b := post(t, c, tc.path, tc.body)

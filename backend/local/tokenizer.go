@@ -15,15 +15,19 @@ const EndOfText = "<|endoftext|>"
 // Tokenizer is a GPT-2 style byte-level BPE read from a Hugging Face
 // tokenizer.json. It is immutable after construction.
 type Tokenizer struct {
-	vocab     map[string]int
-	tokens    [][]byte // id -> raw bytes (special tokens: their text)
-	isSpecial []bool
-	ranks     map[[2]string]int
-	byteChar  [256]string // byte -> its printable stand-in, as one-rune string
-	charByte  map[rune]byte
-	specials  []string // longest first, for splitting input
-	specialID map[string]int
-	eos       int
+	vocab        map[string]int
+	tokens       [][]byte // id -> raw bytes (special tokens: their text)
+	isSpecial    []bool
+	ranks        map[[2]string]int
+	merges       map[[2]int32]mergeTo // by id pair: what HF's BPE model keeps
+	byteID       [256]int32           // id of each single-byte token
+	ignoreMerges bool
+	maxTokenLen  int         // bytes of the longest token
+	byteChar     [256]string // byte -> its printable stand-in, as one-rune string
+	charByte     map[rune]byte
+	specials     []string // longest first, for splitting input
+	specialID    map[string]int
+	eos          int
 }
 
 type hfTokenizerJSON struct {
@@ -33,9 +37,10 @@ type hfTokenizerJSON struct {
 		Special bool   `json:"special"`
 	} `json:"added_tokens"`
 	Model struct {
-		Type   string          `json:"type"`
-		Vocab  map[string]int  `json:"vocab"`
-		Merges json.RawMessage `json:"merges"`
+		Type         string          `json:"type"`
+		Vocab        map[string]int  `json:"vocab"`
+		Merges       json.RawMessage `json:"merges"`
+		IgnoreMerges bool            `json:"ignore_merges"`
 	} `json:"model"`
 }
 
@@ -77,7 +82,8 @@ func NewTokenizer(data []byte) (*Tokenizer, error) {
 	if len(j.Model.Vocab) == 0 {
 		return nil, fmt.Errorf("tokenizer.json: model.vocab is empty")
 	}
-	t := &Tokenizer{vocab: map[string]int{}, ranks: map[[2]string]int{}, charByte: map[rune]byte{}, specialID: map[string]int{}, eos: -1}
+	t := &Tokenizer{vocab: map[string]int{}, ranks: map[[2]string]int{}, merges: map[[2]int32]mergeTo{}, charByte: map[rune]byte{}, specialID: map[string]int{}, eos: -1,
+		ignoreMerges: j.Model.IgnoreMerges}
 	b2r := gpt2ByteToRune()
 	for b, r := range b2r {
 		t.byteChar[b] = string(r)
@@ -120,6 +126,7 @@ func NewTokenizer(data []byte) (*Tokenizer, error) {
 			raw = []byte(s)
 		}
 		t.tokens[id] = raw
+		t.maxTokenLen = max(t.maxTokenLen, len(raw))
 	}
 	for _, a := range j.AddedTokens {
 		seen[a.ID] = true
@@ -140,9 +147,11 @@ func NewTokenizer(data []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer.json: no %q added token", EndOfText)
 	}
 	for b := 0; b < 256; b++ {
-		if _, ok := t.vocab[t.byteChar[b]]; !ok {
+		id, ok := t.vocab[t.byteChar[b]]
+		if !ok {
 			return nil, fmt.Errorf("tokenizer.json: byte 0x%02x (%q) has no token, so not every input can be encoded", b, t.byteChar[b])
 		}
+		t.byteID[b] = int32(id)
 	}
 	// Longest special first so one that contains another wins.
 	for i := 1; i < len(t.specials); i++ {
@@ -172,11 +181,18 @@ func NewTokenizer(data []byte) (*Tokenizer, error) {
 			}
 			pair = [2]string{arr[0], arr[1]}
 		}
+		for _, part := range pair {
+			if _, ok := t.vocab[part]; !ok {
+				return nil, fmt.Errorf("tokenizer.json: merge %d uses %q, which is not in the vocab", i, part)
+			}
+		}
 		if _, ok := t.vocab[pair[0]+pair[1]]; !ok {
 			return nil, fmt.Errorf("tokenizer.json: merge %d (%q %q) makes %q, which is not in the vocab", i, pair[0], pair[1], pair[0]+pair[1])
 		}
 		if _, dup := t.ranks[pair]; !dup {
 			t.ranks[pair] = i
+			key := [2]int32{int32(t.vocab[pair[0]]), int32(t.vocab[pair[1]])}
+			t.merges[key] = mergeTo{rank: int32(i), id: int32(t.vocab[pair[0]+pair[1]])}
 		}
 	}
 	return t, nil
@@ -184,6 +200,10 @@ func NewTokenizer(data []byte) (*Tokenizer, error) {
 
 // VocabSize is the number of ids, special tokens included.
 func (t *Tokenizer) VocabSize() int { return len(t.tokens) }
+
+// MaxTokenLen is the length in bytes of the longest token: a text longer
+// than MaxTokenLen*n bytes cannot encode to n tokens or fewer.
+func (t *Tokenizer) MaxTokenLen() int { return t.maxTokenLen }
 
 // EOS is the id of <|endoftext|>.
 func (t *Tokenizer) EOS() int { return t.eos }
@@ -230,52 +250,139 @@ func (t *Tokenizer) Encode(text string) []int {
 }
 
 func (t *Tokenizer) encodeOrdinary(ids []int, text string) []int {
-	var word strings.Builder
+	var w bpeWork
 	for len(text) > 0 {
 		n := pretokenLen(text)
-		word.Reset()
-		for i := 0; i < n; i++ {
-			word.WriteString(t.byteChar[text[i]])
-		}
-		ids = t.bpe(ids, word.String())
+		ids = t.bpe(ids, text[:n], &w)
 		text = text[n:]
 	}
 	return ids
 }
 
-// bpe merges the byte symbols of one pre-token by merge rank, lowest first.
-func (t *Tokenizer) bpe(ids []int, word string) []int {
-	if id, ok := t.vocab[word]; ok {
-		return append(ids, id)
-	}
-	syms := make([]string, 0, len(word))
-	for _, r := range word {
-		syms = append(syms, string(r))
-	}
-	for len(syms) > 1 {
-		best, bestRank := -1, 0
-		for i := 0; i+1 < len(syms); i++ {
-			if r, ok := t.ranks[[2]string{syms[i], syms[i+1]}]; ok && (best < 0 || r < bestRank) {
-				best, bestRank = i, r
-			}
-		}
-		if best < 0 {
+// mergeTo is what a merge of two ids makes, and its rank (lower first).
+type mergeTo struct {
+	rank, id int32
+}
+
+// bpeSym is one symbol of a word being merged: a token id in a doubly
+// linked list over the word's bytes.
+type bpeSym struct {
+	id         int32
+	prev, next int32 // -1 at the ends
+	dead       bool
+}
+
+// bpeCand is a possible merge of the symbol at pos with the one after it.
+type bpeCand struct {
+	rank, pos int32
+}
+
+type bpeWork struct {
+	syms []bpeSym
+	heap []bpeCand
+}
+
+func (w *bpeWork) push(c bpeCand) {
+	h := append(w.heap, c)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !candLess(h[i], h[p]) {
 			break
 		}
-		a, b := syms[best], syms[best+1]
-		out := make([]string, 0, len(syms))
-		for i := 0; i < len(syms); i++ {
-			if i+1 < len(syms) && syms[i] == a && syms[i+1] == b {
-				out = append(out, a+b)
-				i++
-				continue
-			}
-			out = append(out, syms[i])
-		}
-		syms = out
+		h[i], h[p] = h[p], h[i]
+		i = p
 	}
-	for _, s := range syms {
-		ids = append(ids, t.vocab[s])
+	w.heap = h
+}
+
+func (w *bpeWork) pop() bpeCand {
+	h := w.heap
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	i := 0
+	for {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(h) && candLess(h[l], h[m]) {
+			m = l
+		}
+		if r < len(h) && candLess(h[r], h[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	w.heap = h
+	return top
+}
+
+// candLess orders merges as Hugging Face's BPE does: lowest rank, then
+// leftmost.
+func candLess(a, b bpeCand) bool {
+	return a.rank < b.rank || (a.rank == b.rank && a.pos < b.pos)
+}
+
+// bpe appends the ids of one pre-token: its bytes as single-byte tokens,
+// merged by rank with a heap (Hugging Face's merge_all, O(n log n), so a
+// long word cannot stall the server).
+func (t *Tokenizer) bpe(ids []int, word string, w *bpeWork) []int {
+	if t.ignoreMerges {
+		var sb strings.Builder
+		for i := 0; i < len(word); i++ {
+			sb.WriteString(t.byteChar[word[i]])
+		}
+		if id, ok := t.vocab[sb.String()]; ok {
+			return append(ids, id)
+		}
+	}
+	n := len(word)
+	w.syms = w.syms[:0]
+	w.heap = w.heap[:0]
+	for i := 0; i < n; i++ {
+		w.syms = append(w.syms, bpeSym{id: t.byteID[word[i]], prev: int32(i - 1), next: int32(i + 1)})
+	}
+	w.syms[n-1].next = -1
+	syms := w.syms
+	for i := 0; i+1 < n; i++ {
+		if m, ok := t.merges[[2]int32{syms[i].id, syms[i+1].id}]; ok {
+			w.push(bpeCand{rank: m.rank, pos: int32(i)})
+		}
+	}
+	for len(w.heap) > 0 {
+		c := w.pop()
+		left := &syms[c.pos]
+		if left.dead || left.next < 0 {
+			continue
+		}
+		right := &syms[left.next]
+		m, ok := t.merges[[2]int32{left.id, right.id}]
+		if !ok || m.rank != c.rank {
+			continue // stale: one side has merged since
+		}
+		left.id = m.id
+		right.dead = true
+		left.next = right.next
+		if left.next >= 0 {
+			syms[left.next].prev = c.pos
+		}
+		if left.prev >= 0 {
+			if pm, ok := t.merges[[2]int32{syms[left.prev].id, left.id}]; ok {
+				w.push(bpeCand{rank: pm.rank, pos: left.prev})
+			}
+		}
+		if left.next >= 0 {
+			if nm, ok := t.merges[[2]int32{left.id, syms[left.next].id}]; ok {
+				w.push(bpeCand{rank: nm.rank, pos: c.pos})
+			}
+		}
+	}
+	for i := int32(0); i >= 0; i = syms[i].next {
+		ids = append(ids, int(syms[i].id))
 	}
 	return ids
 }

@@ -152,3 +152,90 @@ func FuzzTokenizerRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// referenceBPE is the textbook GPT-2 loop (merge every occurrence of the
+// best-ranked pair, repeat), kept to check the heap version against.
+func referenceBPE(t *Tokenizer, word string) []int {
+	var syms []string
+	for i := 0; i < len(word); i++ {
+		syms = append(syms, t.byteChar[word[i]])
+	}
+	for len(syms) > 1 {
+		best, bestRank := -1, 0
+		for i := 0; i+1 < len(syms); i++ {
+			if r, ok := t.ranks[[2]string{syms[i], syms[i+1]}]; ok && (best < 0 || r < bestRank) {
+				best, bestRank = i, r
+			}
+		}
+		if best < 0 {
+			break
+		}
+		a, b := syms[best], syms[best+1]
+		var out []string
+		for i := 0; i < len(syms); i++ {
+			if i+1 < len(syms) && syms[i] == a && syms[i+1] == b {
+				out = append(out, a+b)
+				i++
+				continue
+			}
+			out = append(out, syms[i])
+		}
+		syms = out
+	}
+	ids := make([]int, len(syms))
+	for i, s := range syms {
+		ids[i] = t.vocab[s]
+	}
+	return ids
+}
+
+func FuzzBPEMatchesReference(f *testing.F) {
+	m, err := Load()
+	if err != nil {
+		f.Skip(err)
+	}
+	for _, s := range []string{"func", " main", "aaaaaaaa", "    ", "\n\t\t\t", "ErrUnexpectedEOF", "é", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, word string) {
+		if len(word) == 0 || len(word) > 200 {
+			return
+		}
+		var w bpeWork
+		got := m.Tok.bpe(nil, word, &w)
+		if want := referenceBPE(m.Tok, word); !equalInts(got, want) {
+			t.Fatalf("bpe(%q) = %v, reference %v", word, got, want)
+		}
+	})
+}
+
+func FuzzRealTokenizerRoundTrip(f *testing.F) {
+	m, err := Load()
+	if err != nil {
+		f.Skip(err)
+	}
+	for _, s := range []string{"func main() {\n\tfmt.Println(\"hi\")\n}", "é\xc3", "\xff<|endoftext|>x", "  \t\n 's 'll", "🎉 ٣ Ⅻ"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := m.Tok.Decode(m.Tok.Encode(string(in)), false)
+		if err != nil || !bytes.Equal(in, out) {
+			t.Fatalf("round trip of %q gave %q, %v", in, out, err)
+		}
+	})
+}
+
+// TestLongWord: one 200 KB pre-token encodes (the heap merge keeps this
+// O(n log n); the textbook loop is quadratic).
+func TestLongWord(t *testing.T) {
+	m, err := Load()
+	if err != nil {
+		t.Skip(err)
+	}
+	word := strings.Repeat("abcdefghij", 20000)
+	ids := m.Tok.Encode(word)
+	out, _ := m.Tok.Decode(ids, false)
+	if string(out) != word {
+		t.Fatal("long word did not round-trip")
+	}
+}
