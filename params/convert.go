@@ -90,11 +90,10 @@ func (p SamplingParams) ToVLLM(api API, o Options) (Fields, error) {
 		return nil, err
 	}
 	if err := o.Validate(p); err != nil {
-		var es Errors
-		if errors.As(err, &es) && es.Has("n") && p.IsGreedy() {
-			return nil, fmt.Errorf("%w (got n=%d)", ErrGreedyN, o.N)
-		}
 		return nil, err
+	}
+	if o.GreedyConflict(p) {
+		return nil, fmt.Errorf("%w (got n=%d)", ErrGreedyN, o.N)
 	}
 	stop := p.Stop.Strings
 	if stop == nil {

@@ -34,7 +34,7 @@ func TestFlagsApplyOverDefaults(t *testing.T) {
 }
 
 func TestFlagsReportEveryProblemNamingTheFlag(t *testing.T) {
-	_, _, err := resolve(t, true, "--top-p", "1.5", "--top-k", "abc", "--temperature", "nan", "--stop", "", "--stop", `bad\q`, "--stop-token-id", "x", "-n", "3", "--logprobs", "99")
+	_, _, err := resolve(t, true, "--top-p", "1.5", "--top-k", "abc", "--temperature", "nan", "--stop", "", "--stop", `bad\q`, "--stop-token-id", "x", "--logprobs", "99")
 	var fe *FlagError
 	if !errors.As(err, &fe) {
 		t.Fatalf("want FlagError, got %v", err)
@@ -48,9 +48,13 @@ func TestFlagsReportEveryProblemNamingTheFlag(t *testing.T) {
 }
 
 func TestFlagsGreedyWithSamples(t *testing.T) {
-	_, _, err := resolve(t, true, "--temperature", "0", "-n", "3")
-	if err == nil || !strings.Contains(err.Error(), "-n/--samples: n must be 1 when using greedy sampling, got 3") {
-		t.Fatalf("got %v", err)
+	// Resolving succeeds (a sampler draws one greedy sample); converting for vLLM refuses.
+	p, o, err := resolve(t, true, "--temperature", "0", "-n", "3")
+	if err != nil || o.N != 3 {
+		t.Fatalf("got %v %+v", err, o)
+	}
+	if _, err := p.ToVLLM(Chat, o); !errors.Is(err, ErrGreedyN) {
+		t.Fatalf("ToVLLM: %v", err)
 	}
 }
 

@@ -248,13 +248,19 @@ func (o Options) Samples() int {
 	return o.N
 }
 
-// Validate checks the options against vLLM's limits and the params they go with.
+// GreedyConflict reports greedy sampling asked for several samples, which vLLM refuses
+// ("n must be 1 when using greedy sampling"). It is not a Validate error: a sampler can
+// still honour the request by drawing one sample, since the others would be identical.
+func (o Options) GreedyConflict(p SamplingParams) bool {
+	return p.IsGreedy() && o.Samples() > 1
+}
+
+// Validate checks the options against vLLM's limits. Greedy with several samples is
+// left to GreedyConflict and ToVLLM.
 func (o Options) Validate(p SamplingParams) error {
 	var es Errors
 	if o.N < 0 || o.N > MaxSamples {
 		es = append(es, FieldError{"n", fmt.Sprintf("must be in [1, %d], got %d", MaxSamples, o.N)})
-	} else if o.Samples() > 1 && p.IsGreedy() {
-		es = append(es, FieldError{"n", fmt.Sprintf("n must be 1 when using greedy sampling, got %d (temperature 0 gives the same sample every time)", o.Samples())})
 	}
 	if o.Logprobs != nil && (*o.Logprobs < 0 || *o.Logprobs > MaxLogprobs) {
 		es = append(es, FieldError{"logprobs", fmt.Sprintf("must be in [0, %d], got %d", MaxLogprobs, *o.Logprobs)})

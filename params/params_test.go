@@ -88,8 +88,11 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 func TestOptionsValidate(t *testing.T) {
 	greedy := Default()
 	greedy.Temperature = 0
-	if err := (Options{N: 3}).Validate(greedy); err == nil || !strings.Contains(err.Error(), "n must be 1 when using greedy sampling, got 3") {
-		t.Fatalf("greedy n=3: got %v", err)
+	if err := (Options{N: 3}).Validate(greedy); err != nil {
+		t.Fatalf("greedy n=3 is a conflict for the sampler to resolve, not an invalid option: %v", err)
+	}
+	if !(Options{N: 3}).GreedyConflict(greedy) || (Options{N: 1}).GreedyConflict(greedy) || (Options{N: 3}).GreedyConflict(Default()) {
+		t.Fatal("GreedyConflict wrong")
 	}
 	if err := (Options{N: 1}).Validate(greedy); err != nil {
 		t.Fatalf("greedy n=1: %v", err)
