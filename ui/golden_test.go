@@ -266,3 +266,46 @@ func TestGoldenNarrow(t *testing.T) {
 }
 
 func lipglossWidth(s string) int { return ansiWidth(s) }
+
+// Greedy with several samples: marked on both sliders before sending; the
+// sampler draws one sample and says why.
+func TestGoldenGreedyConflict(t *testing.T) {
+	m, srv := serverModel(t, 120, 40, func(c *Config) { c.Params.Temperature = 0; c.Options.N = 4 })
+	if !m.panel.Warned("n") || !m.panel.Warned("temperature") {
+		t.Fatal("conflict not shown before sending")
+	}
+	driveUntil(t, m, m.startRun(), allDone(m))
+	if len(m.cols) != 1 {
+		t.Fatalf("%d columns for a greedy run", len(m.cols))
+	}
+	for _, r := range srv.Requests() {
+		if f := r.Fields(); f["n"] != nil && f["n"] != 1.0 {
+			t.Fatalf("greedy request sent n=%v", f["n"])
+		}
+	}
+	checkGolden(t, m)
+}
+
+// The inspector open on the third token of sample 2, with the heatmap on.
+func TestGoldenInspector(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			m, _ := serverModel(t, sz.w, sz.h, func(c *Config) { c.Params.TopK = 3; c.Params.Temperature = 0.7 })
+			driveUntil(t, m, m.startRun(), allDone(m))
+			m.setFocus(focusSamples)
+			m.Update(keyMsg("right")) // sample 2
+			m.Update(keyMsg("i"))
+			m.Update(keyMsg("right"))
+			m.Update(keyMsg("right"))
+			if !m.inspecting || m.colFocus != 1 || m.cols[1].Cursor != 2 {
+				t.Fatalf("inspecting=%v focus=%d cursor=%d", m.inspecting, m.colFocus, m.cols[1].Cursor)
+			}
+			for _, c := range m.cols {
+				if c.Cursor != 2 {
+					t.Fatalf("the cursor is not at the same position in every sample")
+				}
+			}
+			checkGolden(t, m)
+		})
+	}
+}

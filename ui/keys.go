@@ -9,6 +9,7 @@ type KeyMap struct {
 	Global  GlobalKeys
 	Params  ParamKeys
 	Samples SampleKeys
+	Inspect InspectKeys
 	Dialog  DialogKeys
 }
 
@@ -24,7 +25,13 @@ type ParamKeys struct {
 
 // SampleKeys act on the sample area.
 type SampleKeys struct {
-	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom key.Binding
+	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect key.Binding
+}
+
+// InspectKeys move the token cursor while the inspector is open; they take
+// precedence over SampleKeys then.
+type InspectKeys struct {
+	Left, Right, WordLeft, WordRight, First, Last, PrevSample, NextSample key.Binding
 }
 
 // DialogKeys act inside an open dialog (export, pickers, file names).
@@ -75,6 +82,17 @@ func DefaultKeyMap() KeyMap {
 			Top:      b([]string{"home", "g"}, "g/home", "top"),
 			Bottom:   b([]string{"end", "G"}, "G/end", "follow tail"),
 			Zoom:     b([]string{"z"}, "z", "zoom sample"),
+			Inspect:  b([]string{"i"}, "i/click", "inspect tokens"),
+		},
+		Inspect: InspectKeys{
+			Left:       b([]string{"left", "h"}, "←/h", "previous token"),
+			Right:      b([]string{"right", "l"}, "→/l", "next token"),
+			WordLeft:   b([]string{"ctrl+left", "alt+left", "b"}, "ctrl+←/b", "previous word"),
+			WordRight:  b([]string{"ctrl+right", "alt+right", "w"}, "ctrl+→/w", "next word"),
+			First:      b([]string{"home", "g"}, "home/g", "first token"),
+			Last:       b([]string{"end", "G"}, "end/G", "last token"),
+			PrevSample: b([]string{"["}, "[", "previous sample"),
+			NextSample: b([]string{"]"}, "]", "next sample"),
 		},
 		Dialog: DialogKeys{
 			Up:         b([]string{"up", "k"}, "↑/k", "up"),
@@ -93,9 +111,10 @@ func DefaultKeyMap() KeyMap {
 // focusHelp adapts the key map to bubbles/help for the current focus, so the
 // help footer is generated from the same bindings Update matches.
 type focusHelp struct {
-	k     *KeyMap
-	focus focusArea
-	modal modalKind
+	k          *KeyMap
+	focus      focusArea
+	modal      modalKind
+	inspecting bool
 }
 
 func (h focusHelp) ShortHelp() []key.Binding {
@@ -117,7 +136,11 @@ func (h focusHelp) ShortHelp() []key.Binding {
 		return []key.Binding{g.Run, p.Down, p.Right, p.Edit, p.Reset, g.Next, g.Help}
 	case focusSamples:
 		s := h.k.Samples
-		return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.Zoom, g.Heatmap, g.Next, g.Help}
+		if h.inspecting {
+			i := h.k.Inspect
+			return []key.Binding{i.Right, i.WordRight, i.NextSample, s.Inspect, g.Heatmap, g.Next, g.Help}
+		}
+		return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.Zoom, s.Inspect, g.Heatmap, g.Next, g.Help}
 	}
 	return []key.Binding{g.Run, g.Cancel, g.Next, g.Mode, g.Save, g.Help, g.Quit}
 }
@@ -137,9 +160,13 @@ func (h focusHelp) FullHelp() [][]key.Binding {
 	case h.focus == focusParams:
 		groups = append(groups, []key.Binding{p.Up, p.Down, p.Left, p.Right, p.CoarseLeft, p.CoarseRight},
 			[]key.Binding{p.Edit, p.Reset, p.ResetAll, p.Lock})
+	case h.focus == focusSamples && h.inspecting:
+		i := h.k.Inspect
+		groups = append(groups, []key.Binding{i.Left, i.Right, i.WordLeft, i.WordRight, i.First, i.Last},
+			[]key.Binding{i.PrevSample, i.NextSample, s.Up, s.Down, s.Inspect})
 	case h.focus == focusSamples:
 		groups = append(groups, []key.Binding{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
-			[]key.Binding{s.Top, s.Bottom, s.Zoom})
+			[]key.Binding{s.Top, s.Bottom, s.Zoom, s.Inspect})
 	}
 	return groups
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/twinkle-sh/twinkle/params"
 	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/heatmap"
+	"github.com/twinkle-sh/twinkle/ui/inspector"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
@@ -136,10 +137,12 @@ type Model struct {
 	systemView, promptView editorView
 	panel                  *ParamPanel
 
-	cols     []*Column
-	colFocus int
-	zoom     int
-	grid     GridLayout
+	cols       []*Column
+	colFocus   int
+	inspecting bool
+	insp       *inspector.Inspector
+	zoom       int
+	grid       GridLayout
 
 	run     *runState
 	runSeq  int
@@ -169,6 +172,7 @@ type Model struct {
 type layoutRects struct {
 	header, panel, system, prompt, samples, status, help Rect
 	panelOuter, systemOuter, promptOuter, samplesOuter   Rect
+	inspOuter                                            Rect
 }
 
 // New builds a playground program model from cfg.
@@ -214,6 +218,7 @@ func New(cfg Config) *Model {
 		}
 	}
 	m.setTheme(cfg.IsDark)
+	m.insp = inspector.New(m.c.Theme, m.c.Painter)
 	m.prompt.Focus()
 	m.panel = NewParamPanel(cfg.Params, cfg.Options)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
@@ -260,6 +265,10 @@ func (m *Model) rebuildPainter() {
 	m.c.Painter = p
 	m.c.TokenRenderer = p.Render
 	m.c.HeatmapKey = p.Key()
+	if m.insp != nil {
+		m.insp.SetStyles(m.c.Theme)
+		m.insp.SetPainter(p)
+	}
 }
 
 // lineStyler is how columns style their lines right now.
@@ -570,6 +579,13 @@ func (m *Model) handleSampleKey(msg tea.KeyPressMsg) {
 	if len(m.cols) == 0 {
 		return
 	}
+	if key.Matches(msg, k.Inspect) {
+		m.toggleInspector()
+		return
+	}
+	if m.inspecting && m.handleInspectKey(msg) {
+		return
+	}
 	col := m.cols[m.colFocus]
 	page := max(1, col.height-1)
 	switch {
@@ -719,6 +735,7 @@ func (m *Model) startRun() tea.Cmd {
 		m.zoom = -1
 	}
 	m.relayout()
+	m.refreshInspector()
 	m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
 	sampler := m.c.Sampler
 	start := func() tea.Msg {
@@ -809,6 +826,7 @@ func (m *Model) onRunUpdate(msg runUpdateMsg) tea.Cmd {
 		r.asm.Apply(ev)
 		m.applyEvent(r, ev, msg.at)
 	}
+	m.refreshInspector()
 	if !msg.ok || msg.u.Closed {
 		r.done = true
 		m.finishRun(r, msg.at)
@@ -832,6 +850,16 @@ func (m *Model) column(i int) *Column {
 func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 	switch ev.Kind {
 	case backend.EventStart:
+		if s := ev.Start; s != nil && len(r.req.Variants) == 0 && s.Count < len(m.cols)-s.First && s.Count >= 1 {
+			// The sampler drew fewer samples than asked (greedy): drop the
+			// columns that will never fill.
+			m.cols = m.cols[:s.First+s.Count]
+			m.colFocus = min(m.colFocus, len(m.cols)-1)
+			if m.zoom >= len(m.cols) {
+				m.zoom = -1
+			}
+			m.relayout()
+		}
 		if s := ev.Start; s != nil {
 			for i := 0; i < s.Count; i++ {
 				if c := m.column(s.First + i); c != nil && i < len(s.Seeds) {

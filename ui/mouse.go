@@ -75,8 +75,17 @@ func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 		case r.samplesOuter.Contains(mo.X, mo.Y):
 			m.setFocus(focusSamples)
 			for i, cell := range m.grid.Cells {
-				if cell.Contains(mo.X, mo.Y) {
-					m.colFocus = i
+				if !cell.Contains(mo.X, mo.Y) {
+					continue
+				}
+				m.colFocus = i
+				// A click on a token opens the inspector on it.
+				if t := m.cols[i].TokenAt(mo.X-cell.X, mo.Y-cell.Y-1); t >= 0 {
+					if !m.inspecting {
+						m.inspecting = true
+						m.relayout()
+					}
+					m.setCursor(t)
 				}
 			}
 		}

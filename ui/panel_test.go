@@ -100,17 +100,22 @@ func TestPanelInvalidComboShownBeforeSending(t *testing.T) {
 	p := params.Default()
 	p.Temperature = 0
 	pp := NewParamPanel(p, params.Options{N: 3})
-	if pp.Problem("n") == "" || pp.Problem("temperature") == "" {
-		t.Fatalf("greedy with n=3 not marked on both sliders: %v", pp.problems)
-	}
-	if pp.Invalid() == nil {
-		t.Fatal("an invalid combination would be sent")
+	// vLLM refuses n > 1 with greedy sampling; twinkle draws one sample
+	// instead, and says so on both sliders before anything is sent.
+	if !pp.Warned("n") || !pp.Warned("temperature") {
+		t.Fatalf("greedy with n=3 not marked on both sliders: %v", pp.warnings)
 	}
 	pp.Select(panelRow(t, pp, "n"))
 	pp.Step(-1, true)
 	pp.Step(-1, true)
-	if pp.O.N != 1 || pp.Invalid() != nil {
-		t.Fatalf("n=%d still invalid: %v", pp.O.N, pp.Invalid())
+	if pp.O.N != 1 || pp.Problem("n") != "" || pp.Problem("temperature") != "" {
+		t.Fatalf("n=%d still marked", pp.O.N)
+	}
+	// A real problem blocks the run.
+	pp.P.TopP = 0
+	pp.revalidate()
+	if pp.Invalid() == nil || pp.Problem("top_p") == "" {
+		t.Fatal("top_p 0 would be sent")
 	}
 }
 

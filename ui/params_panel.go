@@ -34,6 +34,9 @@ type ParamPanel struct {
 	// and from a server error that named a parameter.
 	problems  map[string]string
 	serverErr map[string]string
+	// warnings: combinations that still run but not as asked (greedy with
+	// several samples draws one).
+	warnings map[string]string
 
 	// cache of the last Render, keyed by everything it draws from
 	cacheKey   string
@@ -172,7 +175,18 @@ func (pp *ParamPanel) Problem(key string) string {
 	if m, ok := pp.problems[key]; ok {
 		return m
 	}
-	return pp.serverErr[key]
+	if m, ok := pp.serverErr[key]; ok {
+		return m
+	}
+	return pp.warnings[key]
+}
+
+// Warned reports whether row key only carries a warning (it still runs).
+func (pp *ParamPanel) Warned(key string) bool {
+	_, p := pp.problems[key]
+	_, s := pp.serverErr[key]
+	_, w := pp.warnings[key]
+	return w && !p && !s
 }
 
 // Invalid reports the first problem that keeps a run from being sent.
@@ -208,9 +222,13 @@ func (pp *ParamPanel) revalidate() {
 	}
 	add(pp.P.Validate())
 	add(pp.O.Validate(pp.P))
-	// Greedy with several samples is caused by two sliders: say so on both.
-	if pp.P.IsGreedy() && pp.O.Samples() > 1 {
-		pp.problems["temperature"] = "greedy gives one sample: raise temperature or set samples to 1"
+	// Greedy with several samples is caused by two sliders: say so on both
+	// before anything is sent. vLLM refuses it; twinkle sends one sample.
+	pp.warnings = map[string]string{}
+	if pp.O.GreedyConflict(pp.P) {
+		msg := "greedy (temperature 0) with several samples: vLLM refuses n > 1, so one sample is drawn; raise temperature or set samples to 1"
+		pp.warnings["temperature"] = msg
+		pp.warnings["n"] = msg
 	}
 }
 
@@ -327,7 +345,7 @@ func (pp *ParamPanel) renderKey(st *styleSet, w, h int, focused bool, seedNote s
 	fmt.Fprintf(&b, "%p|%d|%d|%v|%d|%v|%s|", st, w, h, focused, pp.cursor, pp.SeedLocked, seedNote)
 	for i, s := range pp.specs {
 		v := pp.Value(i)
-		fmt.Fprintf(&b, "%v %v|%s|", v.Set, v.V, pp.Problem(s.Key))
+		fmt.Fprintf(&b, "%v %v|%s|%v|", v.Set, v.V, pp.Problem(s.Key), pp.Warned(s.Key))
 	}
 	b.WriteString(formatStopList(pp.P.Stop))
 	return b.String()
@@ -355,7 +373,11 @@ func (pp *ParamPanel) render(st *styleSet, w, h int, focused bool, seedNote stri
 		}
 	default:
 		if m := pp.Problem(s.Key); m != "" {
-			info = append(info, wrapStyled(st.Slider.InvalidMsg, "✗ "+sanitize.Line(m), w)...)
+			if pp.Warned(s.Key) {
+				info = append(info, wrapStyled(st.Slider.Warning, "! "+sanitize.Line(m), w)...)
+			} else {
+				info = append(info, wrapStyled(st.Slider.InvalidMsg, "✗ "+sanitize.Line(m), w)...)
+			}
 		}
 		hint := s.Help
 		if r := s.RangeText(); r != "" {
@@ -391,10 +413,17 @@ func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focus
 		label = st.Slider.LabelFocused
 	}
 	problem := pp.Problem(s.Key) != ""
+	warned := pp.Warned(s.Key)
 	if problem {
 		label = st.Slider.Invalid
+		if warned {
+			label = st.Slider.Warning
+		}
 		if !focused {
 			mark = "✗ "
+			if warned {
+				mark = "! "
+			}
 		}
 	}
 	name := fitRight(s.Label, sliderLabelW)
@@ -427,7 +456,7 @@ func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focus
 	default:
 		_, bw := barGeometry(w)
 		v := pp.Value(i)
-		body = renderBar(st, s.Pos(v), bw, problem, focused) + " " + describeValue(st, s, v, sliderValueW)
+		body = renderBar(st, s.Pos(v), bw, problem && !warned, focused) + " " + describeValue(st, s, v, sliderValueW)
 	}
 	line := head + body
 	if pad := w - ansi.StringWidth(line); pad > 0 {

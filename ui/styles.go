@@ -20,7 +20,7 @@ type styleSet struct {
 	Slider struct {
 		Label, LabelFocused, Marker, Filled, Empty, Knob, KnobFocused lipgloss.Style
 		Value, Special, Invalid, InvalidMsg, Hint, Edit               lipgloss.Style
-		Locked, Unlocked                                              lipgloss.Style
+		Locked, Unlocked, Warning                                     lipgloss.Style
 	}
 	Sample struct {
 		Header, HeaderFocused, Text, Footer, Spinner, Scroll lipgloss.Style
@@ -86,6 +86,7 @@ func newStyleSet(t *themes.Styles) *styleSet {
 	s.Slider.Edit = t.Slider.ValueEditing
 	s.Slider.Locked = t.Slider.Locked
 	s.Slider.Unlocked = t.Slider.Unlocked
+	s.Slider.Warning = t.Status.Warning
 
 	s.Sample.Header = t.Column.Header
 	s.Sample.HeaderFocused = t.Column.HeaderFocused.Reverse(true)

@@ -67,6 +67,12 @@ func (m *Model) relayout() {
 	r.prompt = inner(r.promptOuter)
 	y += promptH + 2
 	r.samplesOuter = Rect{rx, y, rw, bodyY + bodyH - y}
+	r.inspOuter = Rect{}
+	if m.inspecting && len(m.cols) > 0 {
+		iw := inspectorWidth(rw)
+		r.inspOuter = Rect{rx + rw - iw, y, iw, r.samplesOuter.H}
+		r.samplesOuter.W -= iw
+	}
 	r.samples = inner(r.samplesOuter)
 
 	m.system.SetWidth(max(1, r.system.W))
@@ -166,8 +172,16 @@ func (m *Model) render() string {
 		}
 		right = append(right, m.frame(r.promptOuter, title, m.focus == focusPrompt,
 			m.promptView.lines(&m.prompt, r.prompt.W, r.prompt.H, m.c.ThemeKey))...)
-		right = append(right, m.frame(r.samplesOuter, m.samplesTitle(), m.focus == focusSamples,
-			m.renderSamples())...)
+		samples := m.frame(r.samplesOuter, m.samplesTitle(), m.focus == focusSamples, m.renderSamples())
+		if r.inspOuter.W > 0 {
+			insp := m.renderInspector(r.inspOuter)
+			for i := range samples {
+				if i < len(insp) {
+					samples[i] += insp[i]
+				}
+			}
+		}
+		right = append(right, samples...)
 	}
 	for i := 0; i < len(left); i++ {
 		row := r.panelOuter.Y + i
@@ -183,9 +197,9 @@ func (m *Model) render() string {
 	screen[r.status.Y] = m.renderStatus(w)
 	helpText := ""
 	if m.fullHelp {
-		helpText = m.help.FullHelpView(focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal}.FullHelp())
+		helpText = m.help.FullHelpView(focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal, inspecting: m.inspecting}.FullHelp())
 	} else {
-		helpText = m.help.ShortHelpView(focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal}.ShortHelp())
+		helpText = m.help.ShortHelpView(focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal, inspecting: m.inspecting}.ShortHelp())
 	}
 	hl := textLines(helpText, w, r.help.H)
 	copy(screen[r.help.Y:], hl)
