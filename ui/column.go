@@ -175,7 +175,11 @@ func (c *Column) Badge() string {
 }
 
 // Stats is the footer's numbers: tokens, tokens per second, time to first token.
-func (c *Column) Stats() string {
+func (c *Column) Stats() string { return strings.Join(c.StatParts(), " · ") }
+
+// StatParts is Stats as separate parts, most important first, so a narrow
+// footer can drop the last ones whole instead of cutting a number.
+func (c *Column) StatParts() []string {
 	var parts []string
 	if n := c.TokenCount(); n >= 0 {
 		parts = append(parts, fmt.Sprintf("%d tok", n))
@@ -191,7 +195,7 @@ func (c *Column) Stats() string {
 	if !c.firstTok.IsZero() {
 		parts = append(parts, "ttft "+formatDuration(c.ttft))
 	}
-	return strings.Join(parts, " · ")
+	return parts
 }
 
 func formatDuration(d time.Duration) string {

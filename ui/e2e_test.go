@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +134,9 @@ func (pr *program) typeText(s string) {
 
 func countOf(s, sub string) int { return strings.Count(s, sub) }
 
+// tokCount matches a column footer's token count.
+var tokCount = regexp.MustCompile(`\d+ tok\b`)
+
 // The whole loop a person goes through: type a prompt, move sliders with keys
 // and the mouse, edit values exactly, run, and the request the server got
 // matches every slider.
@@ -232,14 +236,19 @@ func TestE2ECancelAndResizeMidStream(t *testing.T) {
 	srv.Push(vllmtest.Script{Fault: &f})
 	pr := startProgram(t, m, 120, 40)
 	pr.key('r', uv.ModCtrl)
-	before := pr.waitFor("streaming", func(s string) bool { return countOf(s, "streaming ·") == 4 })
-	words := strings.Fields(between(before, "#1 · seed", "streaming"))
+	before := pr.waitFor("streaming", func(s string) bool {
+		return strings.Contains(s, "running 4 samples") && len(tokCount.FindAllString(s, -1)) == 4
+	})
+	words := strings.Fields(firstCellBelow(before, "#1 · seed"))
+	if len(words) == 0 {
+		t.Fatalf("no text streamed:\n%s", before)
+	}
 
 	pr.emu.Resize(90, 30)
 	pr.p.Send(tea.WindowSizeMsg{Width: 90, Height: 30})
 	after := pr.waitFor("re-laid at 90 columns", func(s string) bool {
 		lines := strings.Split(s, "\n")
-		return len(lines) >= 30 && strings.Contains(s, "samples · 4") && countOf(s, "streaming") >= 1
+		return len(lines) >= 30 && strings.Contains(s, "samples · 4") && strings.Contains(s, "running 4 samples")
 	})
 	for _, w := range words[:min(3, len(words))] {
 		if !strings.Contains(after, w) {
@@ -263,7 +272,7 @@ func TestE2ERunWhileStreamingReplacesRun(t *testing.T) {
 	srv.Push(vllmtest.Script{Fault: &f})
 	pr := startProgram(t, m, 120, 40)
 	pr.key('r', uv.ModCtrl)
-	pr.waitFor("streaming", func(s string) bool { return strings.Contains(s, "streaming ·") })
+	pr.waitFor("streaming", func(s string) bool { return tokCount.MatchString(s) && strings.Contains(s, "running") })
 	pr.key('r', uv.ModCtrl)
 	pr.waitFor("second run done", func(s string) bool { return strings.Contains(s, "done in") })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -308,6 +317,21 @@ func TestE2ESaveAndReloadSession(t *testing.T) {
 	if !strings.Contains(second, `"###"`) || !strings.Contains(second, "no server") {
 		t.Errorf("reloaded screen:\n%s", second)
 	}
+}
+
+// firstCellBelow is the text of the sample cell on the line below the one
+// holding marker (the first line of that sample's text).
+func firstCellBelow(s, marker string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, marker) && i+1 < len(lines) {
+			parts := strings.SplitN(lines[i+1], "││", 2)
+			if len(parts) == 2 {
+				return strings.SplitN(parts[1], "│", 2)[0]
+			}
+		}
+	}
+	return ""
 }
 
 // between returns the text of s from the first a to the next b after it.

@@ -417,19 +417,26 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 
 func (m *Model) renderFooter(c *Column, w int) string {
 	st := m.c.Styles.Sample
-	badge := c.Badge()
-	var b string
-	switch {
-	case c.Streaming:
-		b = st.Footer.Render("streaming")
-	default:
+	var line string
+	if !c.Streaming {
+		// (while streaming the header's spinner says so)
 		eos := c.StoppedBy.Kind == backend.StoppedByEOS
-		b = m.c.Styles.Badge.For(string(c.Reason), eos).Render(badge)
+		line = m.c.Styles.Badge.For(string(c.Reason), eos).Render(c.Badge())
 	}
-	stats := c.Stats()
-	line := b
-	if stats != "" {
-		line += st.Footer.Render(" · " + stats)
+	// Stats that do not fit are dropped whole, least important first.
+	for _, part := range c.StatParts() {
+		sep := " · "
+		if line == "" {
+			sep = ""
+		}
+		next := line + st.Footer.Render(sep+part)
+		if ansi.StringWidth(next) > w {
+			break
+		}
+		line = next
+	}
+	if line == "" && c.Streaming {
+		line = st.Footer.Render("waiting for the first token…")
 	}
 	return padTo(ansi.Truncate(line, w, "…"), w)
 }

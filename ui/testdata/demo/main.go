@@ -20,15 +20,20 @@ import (
 func main() {
 	srv := vllmtest.New()
 	defer srv.Close()
-	srv.SetDefault(vllmtest.Script{TokensPerChunk: 1})
+	// Slow bytes make the stream take a few seconds, so streaming can be seen.
+	f := vllmtest.NoFault()
+	f.SlowBytes = 40 * time.Microsecond
+	srv.SetDefault(vllmtest.Script{TokensPerChunk: 1, Fault: &f})
 	cl, err := openai.New(openai.Config{BaseURL: srv.URL})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	m := ui.New(ui.Config{Sampler: cl, Endpoint: srv.URL, API: params.Completion, Params: params.Default(),
+	p := params.Default()
+	mt := 150
+	p.MaxTokens = &mt
+	m := ui.New(ui.Config{Sampler: cl, Endpoint: srv.URL, API: params.Completion, Params: p,
 		Options: params.Options{N: 4}, IsDark: true, Prompt: "Once upon a time"})
-	_ = time.Second
 	if _, err := tea.NewProgram(m).Run(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
