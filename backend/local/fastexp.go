@@ -2,42 +2,67 @@ package local
 
 import "math"
 
-// expf is exp for float32 inputs, within 2 ulp of math.Exp over the range
-// attention and SiLU use, several times faster: x = n·ln2 + r with
-// |r| <= ln2/2, a degree-6 polynomial for e^r, and 2^n put in the exponent.
+const (
+	expLog2e = 1.44269504088896341
+	expLn2hi = 0.693359375
+	expLn2lo = -2.12194440e-4
+	expLow   = -87.3 // below: 0
+	expHigh  = 88.0  // above: +Inf (exp(88) is 1.65e38; float32 ends at 3.4e38)
+)
+
+// expConsts feeds the AVX2 version the very float32 constants expf uses,
+// so both give bit-identical results. Never written.
+var expConsts = func() (c [50]float32) {
+	copy(c[:], []float32{expLog2e, 0.5, expLn2hi, expLn2lo, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1})
+	for i := 0; i < 8; i++ {
+		c[10+i] = expLow
+		c[18+i] = expHigh
+		c[26+i] = float32(math.Inf(1))
+		c[34+i] = math.Float32frombits(0x80000000)
+		c[42+i] = math.Float32frombits(127)
+	}
+	return c
+}()
+
+// expf is exp for float32, within 2 ulp of math.Exp on [-87.3, 88]: x =
+// n·ln2 + r with |r| <= ln2/2, a degree-6 polynomial for e^r, and 2^n put
+// in the exponent. Every step is one rounded float32 operation, in the same
+// order as expAVX, which computes eight at a time.
 func expf(x float32) float32 {
 	switch {
 	case x != x:
 		return x
-	case x < -87.3:
+	case x < expLow:
 		return 0
-	case x > 88.7:
+	case x > expHigh:
 		return float32(math.Inf(1))
 	}
-	const (
-		log2e = 1.44269504088896341
-		ln2hi = 0.693359375
-		ln2lo = -2.12194440e-4
-	)
 	h := float32(0.5)
-	if x < 0 {
+	if math.Signbit(float64(x)) {
 		h = -0.5
 	}
-	k := int32(x*log2e + h) // round to nearest
+	k := int32(x*expLog2e + h) // round half away from zero
 	n := float32(k)
-	r := x - n*ln2hi - n*ln2lo
+	r := x - n*expLn2hi - n*expLn2lo
 	p := float32(1.0/720)*r + 1.0/120
 	p = p*r + 1.0/24
 	p = p*r + 1.0/6
 	p = p*r + 0.5
 	p = p*r + 1
 	p = p*r + 1
-	// 2^n via the exponent bits; n in [-126, 128) here, split for n = 128.
-	if k > 127 {
-		return p * 2 * math.Float32frombits(uint32(k-1+127)<<23)
-	}
-	if k < -126 {
-		return p * math.Float32frombits(uint32(k+126+127)<<23) * math.Float32frombits(1<<23)
-	}
 	return p * math.Float32frombits(uint32(k+127)<<23)
+}
+
+// expSlice replaces every x[i] (never NaN) by exp(x[i]).
+func expSlice(x []float32) {
+	n8 := 0
+	if haveFMA {
+		n8 = len(x) &^ 7
+		if n8 > 0 {
+			expAVX(&x[0], n8, &expConsts[0])
+		}
+	}
+	for i := n8; i < len(x); i++ {
+		x[i] = expf(x[i])
+	}
 }

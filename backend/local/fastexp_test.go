@@ -2,6 +2,7 @@ package local
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -25,18 +26,49 @@ func TestExpf(t *testing.T) {
 	}
 }
 
-func BenchmarkExpf(b *testing.B) {
-	var s float32
-	for i := 0; i < b.N; i++ {
-		s += expf(float32(-(i % 50)))
+// TestExpSliceMatchesExpf: the eight-wide version is bit-identical.
+func TestExpSliceMatchesExpf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := make([]float32, 10007)
+	for i := range x {
+		switch i % 5 {
+		case 0:
+			x[i] = float32(rng.Float64()*200 - 100)
+		case 1:
+			x[i] = float32(rng.Float64()*2 - 1)
+		case 2:
+			x[i] = -float32(rng.Float64() * 30)
+		case 3:
+			x[i] = float32(math.Inf(-1))
+		default:
+			x[i] = float32(i%7) * 0.5
+		}
 	}
-	_ = s
+	x[8], x[9], x[10] = -0.0, 88.0, -87.3
+	got := append([]float32(nil), x...)
+	expSlice(got)
+	for i, v := range x {
+		if want := expf(v); math.Float32bits(got[i]) != math.Float32bits(want) {
+			t.Fatalf("exp(%v): slice %v, expf %v", v, got[i], want)
+		}
+	}
 }
 
-func BenchmarkMathExp(b *testing.B) {
-	var s float64
+func BenchmarkExpf(b *testing.B) {
+	x := make([]float32, 1024)
 	for i := 0; i < b.N; i++ {
-		s += math.Exp(float64(-(i % 50)))
+		for j := range x {
+			x[j] = expf(float32(-(j % 50)))
+		}
 	}
-	_ = s
+}
+
+func BenchmarkExpSlice(b *testing.B) {
+	x := make([]float32, 1024)
+	for i := 0; i < b.N; i++ {
+		for j := range x {
+			x[j] = float32(-(j % 50))
+		}
+		expSlice(x)
+	}
 }

@@ -161,8 +161,11 @@ func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 
 			h := ws.h[r*2*ffn : (r+1)*2*ffn]
 			g := ws.g[r*ffn : (r+1)*ffn]
 			for i := range g {
-				a := h[i]
-				g[i] = a / (1 + expf(-a)) * h[ffn+i]
+				g[i] = -h[i]
+			}
+			expSlice(g)
+			for i := range g {
+				g[i] = h[i] / (1 + g[i]) * h[ffn+i] // silu(gate) * up
 			}
 		}
 		matmulT(R, ws.g, L.w2, ws.x, true)
@@ -221,10 +224,12 @@ func (m *Model) attention(ws *workspace, steps []step, l int) {
 					p++
 				}
 			}
-			var sum float32
 			for p := 0; p < n; p++ {
-				e := expf(scores[p] - mx)
-				scores[p] = e
+				scores[p] -= mx
+			}
+			expSlice(scores[:n])
+			var sum float32
+			for _, e := range scores[:n] {
 				sum += e
 			}
 			out := ws.att[r*qd+h*hd : r*qd+(h+1)*hd]
@@ -325,10 +330,12 @@ func (m *Model) attentionPrefill(ws *workspace, steps []step, l int) {
 					row[p] *= scale
 					mx = max(mx, row[p])
 				}
-				var sum float32
 				for p := 0; p < lim; p++ {
-					e := expf(row[p] - mx)
-					row[p] = e
+					row[p] -= mx
+				}
+				expSlice(row[:lim])
+				var sum float32
+				for _, e := range row[:lim] {
 					sum += e
 				}
 				inv := 1 / sum

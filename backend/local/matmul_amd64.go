@@ -25,3 +25,6 @@ func dotTile1x4h(x *float32, w *uint16, ldw int, k int, y *float32, acc int)
 
 //go:noescape
 func dotTile1x1h(x *float32, w *uint16, k int) float32
+
+//go:noescape
+func expAVX(x *float32, n int, c *float32)
