@@ -79,6 +79,8 @@ type Config struct {
 	// Palette, when set, is used instead (a user theme the caller loaded).
 	Theme   string
 	Palette *themes.Palette
+	// ThemeDir holds user themes (TOML); empty means themes.Dir().
+	ThemeDir string
 
 	// Heatmap is the starting heatmap mode ("" = probability; "off").
 	Heatmap string

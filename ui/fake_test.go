@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -99,6 +100,9 @@ func drive(t testing.TB, m *Model, cmd tea.Cmd) {
 		case spinner.TickMsg:
 			// Ticks reschedule themselves forever; a test does not wait for them.
 		default:
+			if strings.HasPrefix(typeString(msg), "cursor.") {
+				continue // cursor blinks, forever too
+			}
 			_, next := m.Update(msg)
 			queue = append(queue, next)
 		}
@@ -193,3 +197,5 @@ func mustTheme(t testing.TB) *themes.Styles {
 }
 
 func windowSize(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }
+
+func typeString(v any) string { return fmt.Sprintf("%T", v) }

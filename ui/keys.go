@@ -15,7 +15,7 @@ type KeyMap struct {
 
 // GlobalKeys work from every focus.
 type GlobalKeys struct {
-	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, Help, Quit key.Binding
+	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, Theme, Help, Quit key.Binding
 }
 
 // ParamKeys act on the parameter panel.
@@ -57,6 +57,7 @@ func DefaultKeyMap() KeyMap {
 			Open:    b([]string{"ctrl+o"}, "ctrl+o", "open session"),
 			Presets: b([]string{"ctrl+p"}, "ctrl+p", "presets"),
 			Heatmap: b([]string{"m", "f2"}, "m/f2", "heatmap mode"),
+			Theme:   b([]string{"T", "f3"}, "T/f3", "next theme"),
 			Help:    b([]string{"f1", "?"}, "?/f1", "more keys"),
 			Quit:    b([]string{"ctrl+c"}, "ctrl+c", "quit"),
 		},
@@ -151,7 +152,7 @@ func (h focusHelp) FullHelp() [][]key.Binding {
 	g, p, s, d := h.k.Global, h.k.Params, h.k.Samples, h.k.Dialog
 	groups := [][]key.Binding{
 		{g.Run, g.Cancel, g.Next, g.Prev, g.Mode, g.Models},
-		{g.Export, g.Save, g.Open, g.Presets, g.Heatmap, g.Help, g.Quit},
+		{g.Export, g.Save, g.Open, g.Presets, g.Heatmap, g.Theme, g.Help, g.Quit},
 	}
 	switch {
 	case h.modal != modalNone:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,6 +113,11 @@ type (
 	presetsListedMsg struct {
 		names []string
 		err   error
+	}
+	themeLoadedMsg struct {
+		name string
+		p    themes.Palette
+		err  error
 	}
 	presetLoadedMsg struct {
 		name string
@@ -239,8 +245,10 @@ func New(cfg Config) *Model {
 // given in Config (a user theme, loaded by the caller) is kept.
 func (m *Model) setTheme(isDark bool) {
 	m.c.IsDark = isDark
-	pal := m.cfg.Palette
-	if pal == nil {
+	var pal *themes.Palette
+	if p := m.cfg.Palette; p != nil && !slices.Contains(themes.BuiltinNames(), p.Name) {
+		pal = p
+	} else {
 		p, ok := themes.Builtin(m.cfg.Theme, isDark)
 		if !ok {
 			p, _ = themes.Builtin(themes.DefaultName, isDark)
@@ -392,6 +400,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.presets = msg.names
 		m.pickIdx = min(m.pickIdx, max(0, len(m.presets)-1))
 		return m, nil
+	case themeLoadedMsg:
+		if msg.err != nil {
+			// A malformed user theme is refused with its file, line and
+			// field; the default palette came back with the error.
+			m.setStatus("theme "+msg.name+": "+msg.err.Error(), true)
+		} else {
+			m.setStatus("theme: "+msg.name, false)
+		}
+		p := msg.p
+		m.cfg.Theme, m.cfg.Palette = msg.name, &p
+		m.setTheme(m.c.IsDark)
+		return m, nil
 	case presetLoadedMsg:
 		if msg.err != nil {
 			m.setStatus(msg.err.Error(), true)
@@ -515,6 +535,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.rebuildPainter()
 			m.setStatus("heatmap: "+m.c.HeatMode.Title(), false)
 			return nil
+		case key.Matches(msg, k.Global.Theme):
+			return m.nextTheme()
 		case key.Matches(msg, k.Global.Help):
 			m.fullHelp = !m.fullHelp
 			m.relayout()
@@ -949,4 +971,26 @@ func (m *Model) Response() (backend.SampleResponse, bool) {
 		return m.loaded.Response, true
 	}
 	return backend.SampleResponse{}, false
+}
+
+// nextTheme loads the theme after the current one (built-ins, then the TOML
+// themes in the config folder); reading the folder happens in the command.
+func (m *Model) nextTheme() tea.Cmd {
+	cur := m.cfg.Theme
+	if cur == "" {
+		cur = themes.DefaultName
+	}
+	isDark := m.c.IsDark
+	dir := m.cfg.ThemeDir
+	return func() tea.Msg {
+		if dir == "" {
+			if d, err := themes.Dir(); err == nil {
+				dir = d
+			}
+		}
+		reg := themes.NewRegistry(dir)
+		name := reg.Next(cur)
+		p, err := reg.Load(name, isDark)
+		return themeLoadedMsg{name: name, p: p, err: err}
+	}
 }

@@ -1,0 +1,125 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/params"
+)
+
+func TestModelPickerChoosesTheRequestModel(t *testing.T) {
+	f := &fakeSampler{script: wordsScript([]string{"hi"}, []backend.Event{{Reason: backend.StopLength}})}
+	m := newTestModel(t, f, 120, 40)
+	drive(t, m, m.Init())
+	m.setFocus(focusParams)
+	drive(t, m, press(m, "ctrl+l"))
+	if m.modal != modalModels || !strings.Contains(plainScreen(m), "other-model") {
+		t.Fatalf("picker not shown:\n%s", plainScreen(m))
+	}
+	drive(t, m, press(m, "down", "enter"))
+	if m.modelName != "other-model" {
+		t.Fatalf("model %q", m.modelName)
+	}
+	drive(t, m, m.startRun())
+	if got := f.requests[0].Model; got != "other-model" {
+		t.Fatalf("request model %q", got)
+	}
+	if !strings.Contains(m.windowTitle(), "other-model") {
+		t.Fatalf("title %q", m.windowTitle())
+	}
+}
+
+func TestModeSwitchSendsChatMessages(t *testing.T) {
+	f := &fakeSampler{script: wordsScript([]string{"hi"}, []backend.Event{{Reason: backend.StopLength}})}
+	m := newTestModel(t, f, 120, 40)
+	m.prompt.SetValue("question")
+	drive(t, m, press(m, "ctrl+t"))
+	if m.api != params.Chat || !strings.Contains(plainScreen(m), "system") {
+		t.Fatalf("not in chat mode:\n%s", plainScreen(m))
+	}
+	m.system.SetValue("be brief")
+	drive(t, m, m.startRun())
+	req := f.requests[0]
+	if req.API != params.Chat || len(req.Messages) != 2 || req.Messages[0].Role != "system" ||
+		req.Messages[0].Content != "be brief" || req.Messages[1].Content != "question" {
+		t.Fatalf("request %+v", req)
+	}
+	// Focus cycles through the system message in chat mode only.
+	seen := map[focusArea]bool{}
+	for i := 0; i < 4; i++ {
+		m.cycleFocus(1)
+		seen[m.focus] = true
+	}
+	if !seen[focusSystem] || len(seen) != 4 {
+		t.Fatalf("focus order %v", seen)
+	}
+}
+
+func TestExportWritesTheShownFormat(t *testing.T) {
+	m := newTestModel(t, &fakeSampler{}, 120, 40)
+	m.panel.P.Temperature = 0.42
+	m.setFocus(focusParams)
+	drive(t, m, press(m, "x"))
+	if m.modal != modalExport {
+		t.Fatal("x did not open the export view")
+	}
+	drive(t, m, press(m, "right", "right", "right")) // openai
+	want, err := params.Export("openai", m.exportParams(), m.exportTarget())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plainScreen(m), `"temperature": 0.42`) {
+		t.Fatalf("export view:\n%s", plainScreen(m))
+	}
+	// c copies through OSC 52, and only then.
+	_, cmd := m.Update(keyMsg("c"))
+	if cmd == nil {
+		t.Fatal("c returned no clipboard command")
+	}
+	if msg := cmd(); msg == nil || !strings.Contains(strings.ToLower(typeString(msg)), "clipboard") {
+		t.Fatalf("copy produced %T", msg)
+	}
+	path := filepath.Join(t.TempDir(), "req.json")
+	drive(t, m, press(m, "w"))
+	m.fileInput.SetValue(path)
+	drive(t, m, press(m, "enter"))
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != want {
+		t.Fatalf("written %q (%v), want %q", got, err, want)
+	}
+}
+
+func TestThemeCycleLoadsNextTheme(t *testing.T) {
+	m := newTestModel(t, &fakeSampler{}, 120, 40)
+	m.cfg.ThemeDir = t.TempDir()
+	os.WriteFile(filepath.Join(m.cfg.ThemeDir, "zz-broken.toml"), []byte("primary = 12\n"), 0o644)
+	m.setFocus(focusParams)
+	before := m.c.ThemeKey
+	drive(t, m, press(m, "T"))
+	if m.c.ThemeKey == before || m.cfg.Theme != "dark" {
+		t.Fatalf("theme %q key %q", m.cfg.Theme, m.c.ThemeKey)
+	}
+	for i := 0; i < 3; i++ { // light, high-contrast, zz-broken
+		drive(t, m, press(m, "T"))
+	}
+	if m.cfg.Theme != "zz-broken" || !m.statusErr || !strings.Contains(m.status, "zz-broken.toml") {
+		t.Fatalf("broken theme: theme %q status %q", m.cfg.Theme, m.status)
+	}
+	// The screen still draws, with the default palette.
+	if !strings.Contains(plainScreen(m), "parameters") {
+		t.Fatal("no screen after a broken theme")
+	}
+}
+
+func TestPasteGoesToThePrompt(t *testing.T) {
+	m := newTestModel(t, &fakeSampler{}, 120, 40)
+	m.Update(tea.PasteMsg{Content: "line one\nline two"})
+	if m.prompt.Value() != "line one\nline two" {
+		t.Fatalf("prompt %q", m.prompt.Value())
+	}
+}
