@@ -40,7 +40,7 @@ type sampler struct {
 	counts  []int32 // token count in the output
 	work    []float32
 	order   []cand
-	probs   []float64
+	ex      []float32
 	penalty bool
 }
 
@@ -234,15 +234,17 @@ func kthLargest(l []float32, k int, scratch []cand) float32 {
 // draw samples from softmax(l).
 func (s *sampler) draw(l []float32) int {
 	mx := l[argmax(l)]
-	if cap(s.probs) < len(l) {
-		s.probs = make([]float64, len(l))
+	if cap(s.ex) < len(l) {
+		s.ex = make([]float32, len(l))
 	}
-	pr := s.probs[:len(l)]
-	var z float64
+	pr := s.ex[:len(l)]
 	for i, v := range l {
-		e := math.Exp(float64(v - mx))
-		pr[i] = e
-		z += e
+		pr[i] = v - mx
+	}
+	expSlice(pr)
+	var z float64
+	for _, e := range pr {
+		z += float64(e)
 	}
 	u := s.rng.Float64() * z
 	last := 0
@@ -251,25 +253,29 @@ func (s *sampler) draw(l []float32) int {
 			continue
 		}
 		last = i
-		if u < e {
+		if u < float64(e) {
 			return i
 		}
-		u -= e
+		u -= float64(e)
 	}
 	return last
 }
 
-// logSoftmax writes log-probabilities of logits into dst (float64 sums, so
-// the values match PyTorch's float32 log_softmax to ~1e-6).
+// logSoftmax writes log-probabilities of logits into dst: a float32 exp
+// and a float64 sum, which matches PyTorch's float32 log_softmax to ~1e-6.
 func logSoftmax(dst, logits []float32) {
 	mx := logits[argmax(logits)]
-	var z float64
-	for _, v := range logits {
-		z += math.Exp(float64(v - mx))
-	}
-	lz := float32(math.Log(z)) + mx
 	for i, v := range logits {
-		dst[i] = v - lz
+		dst[i] = v - mx
+	}
+	expSlice(dst)
+	var z float64
+	for _, e := range dst {
+		z += float64(e)
+	}
+	lz := float32(math.Log(z))
+	for i, v := range logits {
+		dst[i] = (v - mx) - lz
 	}
 }
 
