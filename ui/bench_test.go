@@ -76,3 +76,18 @@ func BenchmarkStreamFrame(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHeatmapSwitch is pressing the heatmap key on a screen of 8 columns
+// of 10,000 tokens: a new painter, then the first frame under it. Only the
+// visible lines are recoloured; the rest restyle when scrolled to.
+func BenchmarkHeatmapSwitch(b *testing.B) {
+	m := benchModel(b, 10000)
+	m.View()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		m.c.HeatMode = m.c.HeatMode.Next()
+		m.rebuildPainter()
+		_ = m.View()
+	}
+}

@@ -158,8 +158,11 @@ type Model struct {
 	statusErr bool
 	help      help.Model
 	fullHelp  bool
-	spin      spinner.Model
-	spinning  bool
+	// drawn-once caches for lines that change rarely
+	helpKey, helpText     string
+	legendKey, legendLine string
+	spin                  spinner.Model
+	spinning              bool
 
 	rects    layoutRects
 	dragging int // panel row being dragged, or -1

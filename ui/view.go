@@ -195,12 +195,16 @@ func (m *Model) render() string {
 		screen[row] = left[i] + rl
 	}
 	screen[r.status.Y] = m.renderStatus(w)
-	helpText := ""
-	if m.fullHelp {
-		helpText = m.help.FullHelpView(focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal, inspecting: m.inspecting}.FullHelp())
-	} else {
-		helpText = m.help.ShortHelpView(focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal, inspecting: m.inspecting}.ShortHelp())
+	fh := focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal, inspecting: m.inspecting}
+	if hk := fmt.Sprint(fh.focus, fh.modal, fh.inspecting, m.fullHelp, w, m.c.ThemeKey); hk != m.helpKey {
+		if m.fullHelp {
+			m.helpText = m.help.FullHelpView(fh.FullHelp())
+		} else {
+			m.helpText = m.help.ShortHelpView(fh.ShortHelp())
+		}
+		m.helpKey = hk
 	}
+	helpText := m.helpText
 	hl := textLines(helpText, w, r.help.H)
 	copy(screen[r.help.Y:], hl)
 	return strings.Join(screen, "\n")
@@ -355,8 +359,11 @@ func (m *Model) renderSamples() []string {
 		out[ly] = b.String()
 	}
 	if area.H > minColumnH && m.c.Painter != nil {
-		legend := heatmap.Legend(m.c.Theme, m.c.Painter, area.W-1, "m: mode")
-		out[area.H-1] = " " + padTo(legend, area.W-1)
+		if lk := fmt.Sprint(m.c.Painter.Key(), area.W); lk != m.legendKey {
+			m.legendKey = lk
+			m.legendLine = " " + padTo(heatmap.Legend(m.c.Theme, m.c.Painter, area.W-1, "m: mode"), area.W-1)
+		}
+		out[area.H-1] = m.legendLine
 	}
 	return out
 }
