@@ -235,12 +235,12 @@ func (in *Inspector) table(width, room int) []string {
 	}
 	lines = append(lines, s.Label.Render(head))
 
-	sampledDone := false
+	sampledAt := sampledIndex(tr.Candidates, tok)
+	sampledDone := sampledAt >= 0
 	var sampledCut heatmap.CutBy
-	for _, c := range tr.Candidates {
-		sampled := !sampledDone && c.Text == tok.Text && tok.Logprob.Known() && c.Logprob == tok.Logprob
+	for i, c := range tr.Candidates {
+		sampled := i == sampledAt
 		if sampled {
-			sampledDone = true
 			sampledCut = c.Cut
 		}
 		if len(lines) >= room-1 {
@@ -328,4 +328,23 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// sampledIndex finds the sampled token among the candidates: same text and (to rounding)
+// the same logprob; failing that, the first with the same text (completions key their
+// alternatives by text, so a JSON round trip may be all that differs). -1 when absent.
+func sampledIndex(cs []heatmap.Candidate, tok *backend.Token) int {
+	textOnly := -1
+	for i, c := range cs {
+		if c.Text != tok.Text {
+			continue
+		}
+		if tok.Logprob.Known() && math.Abs(float64(c.Logprob-tok.Logprob)) <= 1e-6*max(1, math.Abs(float64(tok.Logprob))) {
+			return i
+		}
+		if textOnly < 0 {
+			textOnly = i
+		}
+	}
+	return textOnly
 }

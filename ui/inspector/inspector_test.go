@@ -305,3 +305,22 @@ func FuzzRender(f *testing.F) {
 		checkBlock(t, in.Render(width, height), width, height)
 	})
 }
+
+func TestSampledIndex(t *testing.T) {
+	cs := []heatmap.Candidate{{Text: " a", Logprob: -0.5}, {Text: " b", Logprob: -1}, {Text: " b", Logprob: -2}}
+	cases := []struct {
+		tok  backend.Token
+		want int
+	}{
+		{backend.Token{Text: " b", Logprob: -2}, 2},
+		{backend.Token{Text: " b", Logprob: -2.0000000001}, 2},
+		{backend.Token{Text: " b", Logprob: -7}, 1}, // text only
+		{backend.Token{Text: " a", Logprob: backend.Unknown()}, 0},
+		{backend.Token{Text: " z", Logprob: -0.5}, -1},
+	}
+	for _, c := range cases {
+		if got := sampledIndex(cs, &c.tok); got != c.want {
+			t.Errorf("%q %v: %d, want %d", c.tok.Text, c.tok.Logprob, got, c.want)
+		}
+	}
+}
