@@ -379,3 +379,18 @@ func TestDocumentedExampleLoads(t *testing.T) {
 		t.Errorf("loaded %+v", p)
 	}
 }
+
+func TestLint(t *testing.T) {
+	for name, p := range allBuiltins(t) {
+		if l := p.Lint(); len(l) > 0 {
+			t.Errorf("%s: %v", name, l)
+		}
+	}
+	p := Dark()
+	p.Heatmap = []Color{"#202060", "#2a2a70"}
+	p.Unknown = "#202060"
+	l := p.Lint()
+	if len(l) < 2 || !strings.Contains(strings.Join(l, "\n"), "look the same at 256 colours") || !strings.Contains(strings.Join(l, "\n"), "unknown looks like heatmap step 0") {
+		t.Errorf("lint: %v", l)
+	}
+}
