@@ -291,3 +291,32 @@ func isPrintableASCII(s string) bool {
 	}
 	return len(s) >= 8
 }
+
+// TestGenerateConcurrent: requests share the model and nothing else; the
+// same seeded request run four times at once gives the same samples.
+func TestGenerateConcurrent(t *testing.T) {
+	tm := newTestModel(t)
+	r := baseRequest(tm.Model, "func main() {", 3)
+	r.Sampling.Seed = seed(77)
+	r.Logprobs = 2
+	want := generate(t, tm.Model, r).res
+	errc := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			res, err := tm.Generate(context.Background(), r, func(Delta) {})
+			if err == nil {
+				for j := range res.Samples {
+					if !equalInts(res.Samples[j].TokenIDs, want.Samples[j].TokenIDs) {
+						err = errors.New("concurrent run differs")
+					}
+				}
+			}
+			errc <- err
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -15,27 +15,40 @@ type kvCache struct {
 	parent *kvCache
 	base   int
 	kvd    int
-	k, v   [][]float32 // per layer: [capacity * kvd]
+	limit  int         // positions this cache may hold
+	k, v   [][]float32 // per layer: [positions * kvd]
 }
 
 func newKVCache(cfg Config, parent *kvCache, base, capacity int) *kvCache {
 	kvd := cfg.NKVHeads * cfg.HeadDim()
-	c := &kvCache{parent: parent, base: base, kvd: kvd}
+	c := &kvCache{parent: parent, base: base, kvd: kvd, limit: capacity}
+	// A sample's cache starts small and grows: most samples stop long
+	// before the context is full, and n of them are allocated at once.
+	first := capacity
+	if parent != nil {
+		first = min(capacity, 64)
+	}
 	c.k = make([][]float32, cfg.NLayers)
 	c.v = make([][]float32, cfg.NLayers)
 	for l := range c.k {
-		c.k[l] = make([]float32, capacity*kvd)
-		c.v[l] = make([]float32, capacity*kvd)
+		c.k[l] = make([]float32, first*kvd)
+		c.v[l] = make([]float32, first*kvd)
 	}
 	return c
 }
 
-// at returns the key and value vectors of position pos in layer l.
+// at returns the key and value vectors of position pos in layer l, growing
+// the cache when pos is the next position to be written.
 func (c *kvCache) at(l, pos int) (k, v []float32) {
 	if pos < c.base {
 		return c.parent.at(l, pos)
 	}
 	off := (pos - c.base) * c.kvd
+	if off+c.kvd > len(c.k[l]) {
+		n := min(max(2*len(c.k[l]), off+c.kvd), c.limit*c.kvd)
+		c.k[l] = append(c.k[l], make([]float32, n-len(c.k[l]))...)
+		c.v[l] = append(c.v[l], make([]float32, n-len(c.v[l]))...)
+	}
 	return c.k[l][off : off+c.kvd], c.v[l][off : off+c.kvd]
 }
 
