@@ -3,7 +3,6 @@ package themes
 import (
 	"bytes"
 	"errors"
-	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,14 +102,6 @@ func TestEveryThemeAtEveryProfile(t *testing.T) {
 	}
 }
 
-func same(a, b color.Color) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	r1, g1, b1, _ := a.RGBA()
-	r2, g2, b2, _ := b.RGBA()
-	return r1 == r2 && g1 == g2 && b1 == b2
-}
 
 // Adjacent heatmap buckets must not collapse into one colour after downsampling to ANSI-256,
 // nor (with their 16-colour steps) at 16 colours, nor (with their attributes) without colour
@@ -121,7 +112,7 @@ func TestHeatBucketsStayDistinct(t *testing.T) {
 		for i := 1; i < HeatBuckets; i++ {
 			a := colorprofile.ANSI256.Convert(s.Heat.Colors[i-1])
 			b := colorprofile.ANSI256.Convert(s.Heat.Colors[i])
-			if same(a, b) {
+			if sameColor(a, b) {
 				t.Errorf("%s: buckets %d and %d both become %v at ANSI-256", name, i-1, i, a)
 			}
 			r16a := render(colorprofile.ANSI, s.Heat.Scale16[i-1].Render("x"))
@@ -178,7 +169,7 @@ func TestHeatColorsBlend(t *testing.T) {
 	if len(cs) != HeatBuckets {
 		t.Fatalf("got %d colours", len(cs))
 	}
-	if !same(cs[0], lipgloss.Color("#000000")) || !same(cs[HeatBuckets-1], lipgloss.Color("#ffffff")) {
+	if !sameColor(cs[0], lipgloss.Color("#000000")) || !sameColor(cs[HeatBuckets-1], lipgloss.Color("#ffffff")) {
 		t.Errorf("ends not kept: %v %v", cs[0], cs[HeatBuckets-1])
 	}
 	prev := -1.0
