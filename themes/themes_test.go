@@ -102,7 +102,6 @@ func TestEveryThemeAtEveryProfile(t *testing.T) {
 	}
 }
 
-
 // Adjacent heatmap buckets must not collapse into one colour after downsampling to ANSI-256,
 // nor (with their 16-colour steps) at 16 colours, nor (with their attributes) without colour
 // in pairs beyond what the four monochrome looks allow.
