@@ -74,6 +74,10 @@ type Config struct {
 	// Dir is where sessions and exports are written by default; empty is the
 	// working directory.
 	Dir string
+	// NoFiles turns off everything that reads or writes files (sessions,
+	// presets, export to file): for `twinkle serve`, where the disk is the
+	// server's, not the remote user's. Copy (OSC 52) still works.
+	NoFiles bool
 
 	// Theme names a built-in theme ("" = default, following the terminal);
 	// Palette, when set, is used instead (a user theme the caller loaded).

@@ -46,7 +46,16 @@ func (m *Model) exportText() (string, error) {
 	return params.Export(f[m.exportTab%len(f)], m.exportParams(), m.exportTarget())
 }
 
-var exportExt = map[string]string{"twinkle": "py", "vllm": "py", "transformers": "py", "openai": "json", "curl": "sh"}
+// exportExt is the file extension an export format is written with.
+func exportExt(format string) string {
+	switch format {
+	case "openai":
+		return "json"
+	case "curl":
+		return "sh"
+	}
+	return "py"
+}
 
 func (m *Model) openFileDialog(act fileAction, initial string, ret modalKind) {
 	m.modal, m.fileAct, m.fileReturn = modalFile, act, ret
@@ -90,8 +99,12 @@ func (m *Model) handleModalKey(msg tea.KeyPressMsg) tea.Cmd {
 			// The only place twinkle writes the clipboard: on this key.
 			return tea.SetClipboard(text)
 		case key.Matches(msg, d.Write):
+			if m.cfg.NoFiles {
+				m.setStatus(noFilesMsg, true)
+				return nil
+			}
 			f := params.Formats()[m.exportTab]
-			m.openFileDialog(fileWriteExport, filepath.Join(m.cfg.Dir, "twinkle-"+f+"."+exportExt[f]), modalExport)
+			m.openFileDialog(fileWriteExport, filepath.Join(m.cfg.Dir, "twinkle-"+f+"."+exportExt(f)), modalExport)
 			return m.fileInput.Focus()
 		}
 	case modalModels:
@@ -118,6 +131,10 @@ func (m *Model) handleModalKey(msg tea.KeyPressMsg) tea.Cmd {
 				return m.loadPresetCmd(m.presets[m.pickIdx])
 			}
 		case key.Matches(msg, d.SavePreset):
+			if m.cfg.NoFiles {
+				m.setStatus(noFilesMsg, true)
+				return nil
+			}
 			m.openFileDialog(fileSavePreset, "", modalPresets)
 			return m.fileInput.Focus()
 		}

@@ -123,3 +123,21 @@ func TestPasteGoesToThePrompt(t *testing.T) {
 		t.Fatalf("prompt %q", m.prompt.Value())
 	}
 }
+
+// Over SSH the disk is the server's: with NoFiles nothing reads or writes it.
+func TestNoFilesKeepsTheDiskOutOfReach(t *testing.T) {
+	m := New(Config{Sampler: &fakeSampler{}, Params: params.Default(), IsDark: true, NoFiles: true})
+	m.Update(windowSize(120, 40))
+	m.setFocus(focusParams)
+	for _, k := range []string{"ctrl+s", "ctrl+o", "ctrl+p"} {
+		_, cmd := m.Update(keyMsg(k))
+		if cmd != nil || m.modal != modalNone || !m.statusErr {
+			t.Fatalf("%s: modal %v cmd %v status %q", k, m.modal, cmd != nil, m.status)
+		}
+	}
+	m.Update(keyMsg("x"))
+	_, cmd := m.Update(keyMsg("w"))
+	if cmd != nil || m.modal != modalExport {
+		t.Fatal("export could be written to the server's disk")
+	}
+}

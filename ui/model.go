@@ -62,6 +62,8 @@ const (
 	connOffline
 )
 
+const noFilesMsg = "files are off in this session (sessions, presets and exports to file); x then c copies an export"
+
 // Minimum screen the playground draws; below it says so.
 const (
 	minScreenW = 60
@@ -519,6 +521,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		case key.Matches(msg, k.Global.Export):
 			m.modal = modalExport
+			return nil
+		case m.cfg.NoFiles && (key.Matches(msg, k.Global.Save) || key.Matches(msg, k.Global.Open) || key.Matches(msg, k.Global.Presets)):
+			m.setStatus(noFilesMsg, true)
 			return nil
 		case key.Matches(msg, k.Global.Save):
 			m.openFileDialog(fileSaveSession, m.defaultSessionPath(), modalNone)

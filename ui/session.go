@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -299,7 +298,19 @@ type Preset struct {
 	Logprobs *int                  `json:"logprobs,omitempty"`
 }
 
-var presetName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// validPresetName: a preset name is a plain file name, never a path.
+func validPresetName(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '.' || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
 
 // ConfigDir returns twinkle's config folder: $XDG_CONFIG_HOME/twinkle, else
 // ~/.config/twinkle.
@@ -340,7 +351,7 @@ func (m *Model) listPresets() tea.Cmd {
 		}
 		var names []string
 		for _, e := range ents {
-			if n, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() && presetName.MatchString(n) {
+			if n, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() && validPresetName(n) {
 				names = append(names, n)
 			}
 		}
@@ -381,7 +392,7 @@ func LoadPreset(path string) (Preset, error) {
 }
 
 func (m *Model) savePresetCmd(name string) tea.Cmd {
-	if !presetName.MatchString(name) {
+	if !validPresetName(name) {
 		return func() tea.Msg {
 			return statusMsg{fmt.Sprintf("preset name %q: use letters, digits, '.', '_' or '-'", name), true}
 		}
