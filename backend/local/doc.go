@@ -6,5 +6,19 @@
 // The weights are read-only and shared by every caller in the process; all
 // per-request state (KV caches, RNGs, penalties) lives in the request.
 //
+// Wiring: Load returns the embedded model (loaded once per process);
+// NewServer serves it as an http.Handler; NewClient (or Transport) reaches
+// that handler in-process, so the backend's OpenAI client needs no port:
+//
+//	m, err := local.Load()
+//	c, err := openai.New(openai.Config{BaseURL: "http://twinkle.local/v1",
+//		Model: local.DefaultModelName, HTTPClient: local.NewClient(m, local.ServerOptions{})})
+//
+// ServeModel is `twinkle serve-model --listen ADDR`.
+//
+// The matmuls, exp and attention run on hand-written AVX2/FMA/F16C kernels
+// (matmul_amd64.s) with portable Go fallbacks; see bench_test.go for the
+// figures and the gonum comparison.
+//
 // It must never import bubbletea, lipgloss or anything under ui/.
 package local
