@@ -309,3 +309,31 @@ func TestGoldenInspector(t *testing.T) {
 		})
 	}
 }
+
+// Prompt logprobs on: the prompt pane shows the prompt coloured by them once
+// focus leaves it.
+func TestGoldenPromptHeatmap(t *testing.T) {
+	m, srv := serverModel(t, 120, 40, func(c *Config) { c.Prompt = "The quick brown fox jumps over the lazy dog" })
+	m.setFocus(focusParams)
+	m.Update(keyMsg("P"))
+	driveUntil(t, m, m.startRun(), allDone(m))
+	if len(m.promptTokens) == 0 {
+		t.Fatalf("no prompt tokens; requests: %d", len(srv.Requests()))
+	}
+	sawPL := false
+	for _, r := range srv.Requests() {
+		if f := r.Fields(); f["prompt_logprobs"] != nil {
+			sawPL = true
+			if f["stream"] == true {
+				t.Fatal("prompt_logprobs sent on a stream (vLLM refuses it)")
+			}
+		}
+	}
+	if !sawPL {
+		t.Fatal("no request asked for prompt_logprobs")
+	}
+	if !strings.Contains(plainScreen(m), "prompt logprobs (tab here to edit)") {
+		t.Fatalf("prompt heatmap not shown:\n%s", plainScreen(m))
+	}
+	checkGolden(t, m)
+}

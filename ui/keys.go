@@ -15,7 +15,7 @@ type KeyMap struct {
 
 // GlobalKeys work from every focus.
 type GlobalKeys struct {
-	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, Theme, Help, Quit key.Binding
+	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, PromptHeat, Theme, Help, Quit key.Binding
 }
 
 // ParamKeys act on the parameter panel.
@@ -46,20 +46,21 @@ func DefaultKeyMap() KeyMap {
 	}
 	return KeyMap{
 		Global: GlobalKeys{
-			Run:     b([]string{"ctrl+r", "f5"}, "ctrl+r", "run"),
-			Cancel:  b([]string{"esc"}, "esc", "cancel run"),
-			Next:    b([]string{"tab"}, "tab", "next pane"),
-			Prev:    b([]string{"shift+tab"}, "shift+tab", "previous pane"),
-			Mode:    b([]string{"ctrl+t"}, "ctrl+t", "chat/completion"),
-			Models:  b([]string{"ctrl+l"}, "ctrl+l", "pick model"),
-			Export:  b([]string{"ctrl+x", "x"}, "x/ctrl+x", "export params"),
-			Save:    b([]string{"ctrl+s"}, "ctrl+s", "save session"),
-			Open:    b([]string{"ctrl+o"}, "ctrl+o", "open session"),
-			Presets: b([]string{"ctrl+p"}, "ctrl+p", "presets"),
-			Heatmap: b([]string{"m", "f2"}, "m/f2", "heatmap mode"),
-			Theme:   b([]string{"T", "f3"}, "T/f3", "next theme"),
-			Help:    b([]string{"f1", "?"}, "?/f1", "more keys"),
-			Quit:    b([]string{"ctrl+c"}, "ctrl+c", "quit"),
+			Run:        b([]string{"ctrl+r", "f5"}, "ctrl+r", "run"),
+			Cancel:     b([]string{"esc"}, "esc", "cancel run"),
+			Next:       b([]string{"tab"}, "tab", "next pane"),
+			Prev:       b([]string{"shift+tab"}, "shift+tab", "previous pane"),
+			Mode:       b([]string{"ctrl+t"}, "ctrl+t", "chat/completion"),
+			Models:     b([]string{"ctrl+l"}, "ctrl+l", "pick model"),
+			Export:     b([]string{"ctrl+x", "x"}, "x/ctrl+x", "export params"),
+			Save:       b([]string{"ctrl+s"}, "ctrl+s", "save session"),
+			Open:       b([]string{"ctrl+o"}, "ctrl+o", "open session"),
+			Presets:    b([]string{"ctrl+p"}, "ctrl+p", "presets"),
+			Heatmap:    b([]string{"m", "f2"}, "m/f2", "heatmap mode"),
+			Theme:      b([]string{"T", "f3"}, "T/f3", "next theme"),
+			PromptHeat: b([]string{"f4", "P"}, "P/f4", "prompt logprobs"),
+			Help:       b([]string{"f1", "?"}, "?/f1", "more keys"),
+			Quit:       b([]string{"ctrl+c"}, "ctrl+c", "quit"),
 		},
 		Params: ParamKeys{
 			Up:          b([]string{"up", "k"}, "↑/k", "previous slider"),
@@ -152,7 +153,7 @@ func (h focusHelp) FullHelp() [][]key.Binding {
 	g, p, s, d := h.k.Global, h.k.Params, h.k.Samples, h.k.Dialog
 	groups := [][]key.Binding{
 		{g.Run, g.Cancel, g.Next, g.Prev, g.Mode, g.Models},
-		{g.Export, g.Save, g.Open, g.Presets, g.Heatmap, g.Theme, g.Help, g.Quit},
+		{g.Export, g.Save, g.Open, g.Presets, g.Heatmap, g.PromptHeat, g.Theme, g.Help, g.Quit},
 	}
 	switch {
 	case h.modal != modalNone:

@@ -152,6 +152,14 @@ type Model struct {
 	zoom       int
 	grid       GridLayout
 
+	// Prompt logprobs: asked for when promptHeat is on; the prompt pane shows
+	// them as a heatmap while the prompt is unchanged since the run.
+	promptHeat     bool
+	promptTokens   []backend.Token
+	promptAt       string
+	promptHeatKey  string
+	promptHeatRows []string
+
 	run     *runState
 	runSeq  int
 	seedRun string // the seed the last unlocked run drew, shown on the seed row
@@ -543,6 +551,14 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.rebuildPainter()
 			m.setStatus("heatmap: "+m.c.HeatMode.Title(), false)
 			return nil
+		case key.Matches(msg, k.Global.PromptHeat):
+			m.promptHeat = !m.promptHeat
+			if m.promptHeat {
+				m.setStatus("prompt logprobs on: the next run colours the prompt (fetched with a separate request)", false)
+			} else {
+				m.setStatus("prompt logprobs off", false)
+			}
+			return nil
 		case key.Matches(msg, k.Global.Theme):
 			return m.nextTheme()
 		case key.Matches(msg, k.Global.Help):
@@ -705,6 +721,13 @@ func (m *Model) toggleMode() {
 // buildRequest turns the screen's state into a backend request.
 func (m *Model) buildRequest() backend.Request {
 	req := backend.Request{API: m.api, Model: m.modelName, Params: m.panel.P.Clone(), Options: m.panel.O}
+	if m.promptHeat {
+		k := 5
+		if lp := m.panel.O.Logprobs; lp != nil && *lp > 0 {
+			k = *lp
+		}
+		req.Options.PromptLogprobs = &k
+	}
 	if m.api == params.Chat {
 		if s := m.system.Value(); strings.TrimSpace(s) != "" {
 			req.Messages = append(req.Messages, backend.Message{Role: "system", Content: s})
@@ -750,6 +773,7 @@ func (m *Model) startRun() tea.Cmd {
 		asm: backend.NewAssembler(req), logprobs: req.Options.Logprobs != nil}
 	m.run = r
 	m.loaded, m.loadedPath = nil, ""
+	m.promptTokens, m.promptAt = nil, m.prompt.Value()
 	n := req.Options.Samples()
 	m.cols = make([]*Column, n)
 	for i := range m.cols {
@@ -925,6 +949,10 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 				m.setStatus(fmt.Sprintf("sample %d: %s", ev.Sample+1, ev.Err.Error()), true)
 			}
 		}
+	case backend.EventPromptLogprobs:
+		if m.promptTokens == nil && len(ev.PromptTokens) > 0 {
+			m.promptTokens = fillFirstPromptToken(ev.PromptTokens, r.req)
+		}
 	case backend.EventError:
 		if ev.Err != nil {
 			m.showRunError(ev.Err)
@@ -1001,4 +1029,24 @@ func (m *Model) nextTheme() tea.Cmd {
 		p, err := reg.Load(name, isDark)
 		return themeLoadedMsg{name: name, p: p, err: err}
 	}
+}
+
+// fillFirstPromptToken recovers the text of the first prompt token, which
+// vLLM reports as null (nothing precedes it): in completion mode it is what
+// the prompt holds before the other tokens' text. The logprob stays unknown.
+func fillFirstPromptToken(toks []backend.Token, req backend.Request) []backend.Token {
+	if len(toks) == 0 || toks[0].Text != "" || req.API != params.Completion {
+		return toks
+	}
+	var rest strings.Builder
+	for _, t := range toks[1:] {
+		rest.WriteString(t.Text)
+	}
+	head, ok := strings.CutSuffix(req.Prompt, rest.String())
+	if !ok || head == "" {
+		return toks
+	}
+	out := append([]backend.Token(nil), toks...)
+	out[0].Text = head
+	return out
 }

@@ -144,6 +144,10 @@ func (m *Model) showSession(s *Session, path string) {
 		c.Finish(reason, by, err)
 		m.cols[i] = c
 	}
+	m.promptTokens, m.promptAt = nil, s.Prompt
+	if len(r.PromptTokens) > 0 && len(r.PromptTokens[0]) > 0 {
+		m.promptTokens = r.PromptTokens[0]
+	}
 	m.colFocus, m.zoom = 0, -1
 	m.relayout()
 	m.setStatus(fmt.Sprintf("session %s: %d sample%s", path, n, plural(n)), false)

@@ -170,8 +170,11 @@ func (m *Model) render() string {
 		if m.api == params.Chat {
 			title = "user"
 		}
-		right = append(right, m.frame(r.promptOuter, title, m.focus == focusPrompt,
-			m.promptView.lines(&m.prompt, r.prompt.W, r.prompt.H, m.c.ThemeKey))...)
+		content := m.promptView.lines(&m.prompt, r.prompt.W, r.prompt.H, m.c.ThemeKey)
+		if heat := m.promptHeatLines(r.prompt.W, r.prompt.H); heat != nil {
+			content, title = heat, title+" · prompt logprobs (tab here to edit)"
+		}
+		right = append(right, m.frame(r.promptOuter, title, m.focus == focusPrompt, content)...)
 		samples := m.frame(r.samplesOuter, m.samplesTitle(), m.focus == focusSamples, m.renderSamples())
 		if r.inspOuter.W > 0 {
 			insp := m.renderInspector(r.inspOuter)
@@ -513,4 +516,22 @@ func (e *editorView) lines(ta *textarea.Model, w, h int, theme string) []string 
 		e.key, e.cache = key, textLines(ta.View(), w, h)
 	}
 	return e.cache
+}
+
+// promptHeatLines is the prompt coloured by its logprobs, when a run fetched
+// them, the prompt is unchanged since and the prompt is not being edited.
+func (m *Model) promptHeatLines(w, h int) []string {
+	if m.promptTokens == nil || m.focus == focusPrompt || m.prompt.Value() != m.promptAt || m.c.Painter == nil {
+		return nil
+	}
+	key := fmt.Sprint(m.c.Painter.Key(), w, h, len(m.promptTokens))
+	if key != m.promptHeatKey {
+		lines := heatmap.Lines(m.c.Painter, m.promptTokens, w)
+		if len(lines) > h && h > 0 {
+			more := fmt.Sprintf("… %d more lines", len(lines)-h+1)
+			lines = append(lines[:h-1], m.c.Styles.App.Dim.Render(padTo(more, w)))
+		}
+		m.promptHeatKey, m.promptHeatRows = key, textLines(strings.Join(lines, "\n"), w, h)
+	}
+	return m.promptHeatRows
 }
