@@ -141,3 +141,39 @@ func TestNoFilesKeepsTheDiskOutOfReach(t *testing.T) {
 		t.Fatal("export could be written to the server's disk")
 	}
 }
+
+// ctrl+s then ctrl+o: the session reopens in place, exactly as saved, and a
+// malformed file is refused without touching the screen.
+func TestSaveThenOpenWithKeys(t *testing.T) {
+	f := &fakeSampler{script: wordsScript([]string{"alpha beta gamma", "delta"},
+		[]backend.Event{{Reason: backend.StopStop, StoppedBy: backend.StoppedBy{Kind: backend.StoppedByEOS}}, {Reason: backend.StopLength}})}
+	m := newTestModel(t, f, 120, 40)
+	m.panel.O.N = 2
+	drive(t, m, m.startRun())
+	before := samplesBlock(plainScreen(m))
+	path := filepath.Join(t.TempDir(), "s.json")
+	m.Update(keyMsg("ctrl+s"))
+	m.fileInput.SetValue(path)
+	drive(t, m, press(m, "enter"))
+	if m.statusErr {
+		t.Fatal(m.status)
+	}
+	m.prompt.SetValue("something else")
+	m.Update(keyMsg("ctrl+o"))
+	m.fileInput.SetValue(path)
+	drive(t, m, press(m, "enter"))
+	if m.loaded == nil || m.prompt.Value() != "" {
+		t.Fatalf("not reopened: loaded=%v prompt %q", m.loaded != nil, m.prompt.Value())
+	}
+	if after := samplesBlock(plainScreen(m)); after != before {
+		t.Fatalf("reopened samples differ:\n%s\n---\n%s", before, after)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte("{\n  \"version\": 1,\n  \"n\": 2,\n  \"api\": \"chat\",\n  \"params\": {\"temperature\": -1}\n}\n"), 0o644)
+	m.Update(keyMsg("ctrl+o"))
+	m.fileInput.SetValue(bad)
+	drive(t, m, press(m, "enter"))
+	if !m.statusErr || !strings.Contains(m.status, "bad.json:5") || m.loadedPath != path {
+		t.Fatalf("bad session: status %q, shown %q", m.status, m.loadedPath)
+	}
+}
