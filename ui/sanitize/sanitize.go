@@ -158,8 +158,9 @@ func rewrite(s string, col int, oneLine bool) string {
 
 // Visible is for showing one token on its own (the inspector): like Line, and every kind of
 // whitespace is made visible too, so a token of two spaces and one of a tab look different.
-// Space is ·, tab ⇥, newline ⏎, and the other Unicode spaces and zero-width characters are
-// shown as <U+XXXX>.
+// Space is ·, tab ⇥, newline ⏎, and the other Unicode spaces, zero-width and invisible
+// characters (including the tag characters U+E0000-U+E007F that can smuggle hidden text)
+// are shown as <U+XXXX>.
 func Visible(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 8)
@@ -174,8 +175,9 @@ func Visible(s string) string {
 			b.WriteRune('⏎')
 		case r == utf8.RuneError && size == 1:
 			b.WriteRune(utf8.RuneError)
-		case r == 0xa0, r == 0x1680, r >= 0x2000 && r <= 0x200d, r == 0x202f, r == 0x205f,
-			r == 0x2060, r == 0x3000, r == 0xfeff:
+		case r == 0xa0, r == 0xad, r == 0x1680, r >= 0x2000 && r <= 0x200d, r == 0x202f, r == 0x205f,
+			r >= 0x2060 && r <= 0x2064, r == 0x3000, r == 0xfeff, r >= 0xfff9 && r <= 0xfffb,
+			r >= 0xe0000 && r <= 0xe007f:
 			writeCodePoint(&b, r)
 		default:
 			b.WriteString(Line(s[i : i+size]))
@@ -185,10 +187,14 @@ func Visible(s string) string {
 	return b.String()
 }
 
-// writeCodePoint writes r as <U+XXXX> (only BMP runes reach it).
+// writeCodePoint writes r as <U+XXXX>, or <U+XXXXX> beyond the BMP.
 func writeCodePoint(b *strings.Builder, r rune) {
 	b.WriteString("<U+")
-	for shift := 12; shift >= 0; shift -= 4 {
+	top := 12
+	if r > 0xffff {
+		top = 16
+	}
+	for shift := top; shift >= 0; shift -= 4 {
 		b.WriteByte(upperHex[(r>>shift)&0xf])
 	}
 	b.WriteByte('>')

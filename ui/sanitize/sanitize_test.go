@@ -144,6 +144,8 @@ func TestVisible(t *testing.T) {
 		{"\u202e", "<U+202E>"},
 		{"\xff", "\uFFFD"},
 		{"é", "é"},
+		{"hi\U000E0041\U000E0042", "hi<U+E0041><U+E0042>"},
+		{"soft\u00adhyphen", "soft<U+00AD>hyphen"},
 	}
 	for _, c := range cases {
 		if got := Visible(c.in); got != c.want {
