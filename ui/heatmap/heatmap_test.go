@@ -331,6 +331,14 @@ func TestBoundaryChoices(t *testing.T) {
 				t.Errorf("none: even %q odd %q", even, odd)
 			}
 		}
+		// Below true colour the underline is a plain one: no 58 (underline colour) or 4:4.
+		if bd == themes.BoundaryUnderline {
+			p256 := NewPainter(&st, Probability, colorprofile.ANSI256)
+			odd := pinned(colorprofile.ANSI256, p256.Render(&b, 1, "x"))
+			if strings.Contains(odd, "58;") || strings.Contains(odd, "4:") || !strings.Contains(odd, "4") {
+				t.Errorf("ANSI-256 boundary: %q", odd)
+			}
+		}
 		// Without colour, boundaries are dropped rather than read as heat.
 		mono := NewPainter(&st, Probability, colorprofile.ASCII)
 		if mono.Render(&a, 0, "x") != mono.Render(&b, 1, "x") {

@@ -47,9 +47,14 @@ func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
 		scale = h.Scale16
 	}
 	alt := h.Alt
-	if p.mono {
+	switch {
+	case p.mono:
 		// Underline is the hottest monochrome look; boundaries would read as heat.
 		alt = lipgloss.NewStyle()
+	case prof < colorprofile.TrueColor && h.Boundary == themes.BoundaryUnderline:
+		// Dotted, coloured underlines (SGR 4:4 and 58) are for modern true-colour
+		// terminals; an older one may read "58;5;n" as blink, so it gets a plain underline.
+		alt = lipgloss.NewStyle().Underline(true)
 	}
 	for b := range numBuckets {
 		p.pre[0][b] = prefixOf(scale[b])
