@@ -290,7 +290,7 @@ func NewStyles(p Palette, isDark bool) Styles {
 		Spinner:       fgc(primary),
 		Scroll:        fgc(subtle).Faint(true),
 		Cursor:        base.Reverse(true),
-		Divergence:    base.Foreground(warn).Underline(true).UnderlineStyle(lipgloss.UnderlineCurly).UnderlineColor(warn),
+		Divergence:    base.Foreground(warn).Bold(true).Underline(true), // plain SGR 4: every terminal has it
 	}
 	badge := func(c color.Color) lipgloss.Style { return base.Foreground(c).Bold(true) }
 	s.Badge = BadgeStyles{
