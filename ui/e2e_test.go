@@ -334,19 +334,6 @@ func firstCellBelow(s, marker string) string {
 	return ""
 }
 
-// between returns the text of s from the first a to the next b after it.
-func between(s, a, b string) string {
-	i := strings.Index(s, a)
-	if i < 0 {
-		return ""
-	}
-	j := strings.Index(s[i:], b)
-	if j < 0 {
-		return s[i:]
-	}
-	return s[i : i+j]
-}
-
 // samplesBlock is the samples pane of a screen without its timing numbers.
 func samplesBlock(s string) string {
 	var out []string
