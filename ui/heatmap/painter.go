@@ -6,6 +6,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/themes"
@@ -23,6 +24,7 @@ type Painter struct {
 	unknown [2]string
 	plain   string
 	mono    bool
+	newline string // the newline glyph, one cell
 }
 
 const (
@@ -63,6 +65,10 @@ func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
 	p.unknown[0] = prefixOf(unknown)
 	p.unknown[1] = prefixOf(unknown.Inherit(alt))
 	p.plain = prefixOf(st.Column.Body)
+	p.newline = h.Newline
+	if p.newline == "" || ansi.StringWidth(p.newline) != 1 {
+		p.newline = "⏎"
+	}
 	return p
 }
 
@@ -147,9 +153,9 @@ func (p *Painter) NewlineMark(tok *backend.Token, index int) string {
 	}
 	pre := p.prefix(tok, index)
 	if p.mono {
-		return pre + "⏎" + reset
+		return pre + p.newline + reset
 	}
-	return pre + "\x1b[2m" + "⏎" + reset
+	return pre + "\x1b[2m" + p.newline + reset
 }
 
 // blank reports a token made only of whitespace (spaces, tabs, newlines), which would be
