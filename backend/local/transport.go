@@ -43,6 +43,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer sreq.Body.Close() // a RoundTripper must close the request body
 		defer func() {
 			if p := recover(); p != nil {
 				rw.start()
