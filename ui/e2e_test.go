@@ -351,3 +351,29 @@ func samplesBlock(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Quitting mid-stream, in a program whose context is never cancelled (a
+// local run), cancels the request and reads the run's channel to the end, so
+// no goroutine is left waiting (TestMain's goleak check would catch it).
+func TestE2EQuitMidStream(t *testing.T) {
+	m, srv := serverModel(t, 120, 40, nil)
+	m.c.Ctx = context.Background()
+	f := vllmtest.NoFault()
+	f.StallAt = 6
+	srv.Push(vllmtest.Script{Fault: &f})
+	pr := startProgram(t, m, 120, 40)
+	pr.key('r', uv.ModCtrl)
+	pr.waitFor("streaming", func(s string) bool { return tokCount.MatchString(s) })
+	pr.key('c', uv.ModCtrl)
+	select {
+	case err := <-pr.done:
+		pr.done <- err // for the cleanup
+	case <-time.After(5 * time.Second):
+		t.Fatal("ctrl+c did not quit")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := srv.WaitDisconnect(ctx, 1); err != nil {
+		t.Fatalf("the request outlived the program: %v", err)
+	}
+}

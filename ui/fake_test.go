@@ -112,7 +112,10 @@ func drive(t testing.TB, m *Model, cmd tea.Cmd) {
 func newTestModel(t testing.TB, s backend.Sampler, w, h int) *Model {
 	t.Helper()
 	seed := int64(41)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	m := New(Config{
+		Context:   ctx,
 		Sampler:   s,
 		Endpoint:  "http://127.0.0.1:8000",
 		Model:     "test-model",

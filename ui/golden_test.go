@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -27,7 +28,12 @@ func serverModel(t testing.TB, w, h int, mutate func(*Config)) (*Model, *vllmtes
 		t.Fatal(err)
 	}
 	seed := int64(1000)
+	// The program's context: cancelled when the test ends, as an SSH
+	// session's would be, so runs left streaming are drained and end.
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	cfg := Config{
+		Context:   ctx,
 		Sampler:   cl,
 		Endpoint:  "http://vllm.test:8000/v1",
 		API:       params.Completion,

@@ -74,16 +74,20 @@ const (
 
 // runState is one run: its context, bridge and assembled response.
 type runState struct {
-	id       int
-	ctx      context.Context
-	cancel   context.CancelFunc
-	req      backend.Request
-	bridge   *backend.Bridge
-	asm      *backend.Assembler
-	started  time.Time
-	done     bool
-	canceled bool
-	logprobs bool
+	id     int
+	ctx    context.Context
+	cancel context.CancelFunc
+	req    backend.Request
+	bridge *backend.Bridge
+	ch     <-chan backend.Event
+	// finished is closed when the UI has read the run's channel to the end;
+	// abandoned when the UI stops reading it first (quitting mid-stream).
+	finished, abandoned chan struct{}
+	asm                 *backend.Assembler
+	started             time.Time
+	done                bool
+	canceled            bool
+	logprobs            bool
 }
 
 // Messages. Each command reports with one of these; Update applies them.
@@ -473,8 +477,10 @@ func (m *Model) handlePaste(msg tea.PasteMsg) tea.Cmd {
 func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := &m.c.Keys
 	if key.Matches(msg, k.Global.Quit) {
-		if m.run != nil && m.run.cancel != nil {
+		if m.streaming() {
+			m.run.canceled = true
 			m.run.cancel()
+			m.run.abandon()
 		}
 		return tea.Quit
 	}
@@ -769,7 +775,7 @@ func (m *Model) startRun() tea.Cmd {
 	}
 	m.runSeq++
 	ctx, cancel := context.WithCancel(m.c.Ctx)
-	r := &runState{id: m.runSeq, ctx: ctx, cancel: cancel, req: req, started: m.c.Now(),
+	r := &runState{id: m.runSeq, ctx: ctx, cancel: cancel, req: req, started: m.c.Now(), finished: make(chan struct{}), abandoned: make(chan struct{}),
 		asm: backend.NewAssembler(req), logprobs: req.Options.Logprobs != nil}
 	m.run = r
 	m.loaded, m.loadedPath = nil, ""
@@ -791,9 +797,24 @@ func (m *Model) startRun() tea.Cmd {
 	m.relayout()
 	m.refreshInspector()
 	m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
-	sampler := m.c.Sampler
+	sampler, program := m.c.Sampler, m.c.Ctx
 	start := func() tea.Msg {
 		ch, err := sampler.Start(ctx, req)
+		if err == nil {
+			// The sampler's producer waits until its channel is read to the
+			// end. If the program goes away first (an SSH session closing),
+			// nothing would read it: this does, so no goroutine is left.
+			go func() {
+				select {
+				case <-program.Done():
+				case <-r.abandoned:
+				case <-r.finished:
+					return
+				}
+				for range ch {
+				}
+			}()
+		}
 		return runStartedMsg{run: r, ch: ch, err: err}
 	}
 	cmds := []tea.Cmd{start}
@@ -834,6 +855,7 @@ func (m *Model) onRunStarted(msg runStartedMsg) tea.Cmd {
 	r := msg.run
 	if msg.err != nil {
 		r.done = true
+		r.cancel()
 		if r != m.run {
 			return nil
 		}
@@ -849,8 +871,32 @@ func (m *Model) onRunStarted(msg runStartedMsg) tea.Cmd {
 		}
 		return nil
 	}
+	r.ch = msg.ch
 	r.bridge = backend.NewBridge(msg.ch, 0)
 	return m.nextUpdate(r)
+}
+
+// endRun records that the run's channel has been read to the end.
+func (r *runState) endRun() {
+	if !r.done {
+		r.done = true
+	}
+	r.cancel() // releases the context's resources; the run is over anyway
+	select {
+	case <-r.finished:
+	default:
+		close(r.finished)
+	}
+}
+
+// abandon tells the run's reader that the UI will read no more (quitting
+// mid-stream), so the rest of the channel is drained and nothing waits.
+func (r *runState) abandon() {
+	select {
+	case <-r.abandoned:
+	default:
+		close(r.abandoned)
+	}
 }
 
 func (m *Model) showRunError(err error) {
@@ -873,7 +919,7 @@ func (m *Model) onRunUpdate(msg runUpdateMsg) tea.Cmd {
 		if msg.ok && !msg.u.Closed {
 			return m.nextUpdate(r)
 		}
-		r.done = true
+		r.endRun()
 		return nil
 	}
 	for _, ev := range msg.u.Events {
@@ -882,7 +928,7 @@ func (m *Model) onRunUpdate(msg runUpdateMsg) tea.Cmd {
 	}
 	m.refreshInspector()
 	if !msg.ok || msg.u.Closed {
-		r.done = true
+		r.endRun()
 		m.finishRun(r, msg.at)
 		return nil
 	}
