@@ -343,3 +343,18 @@ func TestGoldenPromptHeatmap(t *testing.T) {
 	}
 	checkGolden(t, m)
 }
+
+// The same finished screen on a light terminal, and with the high-contrast
+// theme: styles come from the theme, so each must draw the whole screen.
+func TestGoldenThemes(t *testing.T) {
+	for _, tc := range []struct {
+		name, theme string
+		dark        bool
+	}{{"light", "", false}, {"high-contrast-dark", "high-contrast", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := serverModel(t, 120, 40, func(c *Config) { c.IsDark = tc.dark; c.Theme = tc.theme })
+			driveUntil(t, m, m.startRun(), allDone(m))
+			checkGolden(t, m)
+		})
+	}
+}

@@ -22,7 +22,7 @@ func main() {
 	defer srv.Close()
 	// Slow bytes make the stream take a few seconds, so streaming can be seen.
 	f := vllmtest.NoFault()
-	f.SlowBytes = 40 * time.Microsecond
+	f.SlowBytes = 8 * time.Microsecond
 	srv.SetDefault(vllmtest.Script{TokensPerChunk: 1, Fault: &f})
 	cl, err := openai.New(openai.Config{BaseURL: srv.URL})
 	if err != nil {
