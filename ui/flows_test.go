@@ -177,3 +177,51 @@ func TestSaveThenOpenWithKeys(t *testing.T) {
 		t.Fatalf("bad session: status %q, shown %q", m.status, m.loadedPath)
 	}
 }
+
+func TestDragAcrossABarSetsTheValue(t *testing.T) {
+	m := newTestModel(t, &fakeSampler{}, 120, 40)
+	r := m.rects.panel
+	bx, bw := barGeometry(r.W)
+	row := r.Y + panelRow(t, m.panel, "top_p")
+	m.Update(tea.MouseClickMsg{X: r.X + bx, Y: row, Button: tea.MouseLeft})
+	low := m.panel.P.TopP
+	m.Update(tea.MouseMotionMsg{X: r.X + bx + bw/2, Y: row + 3, Button: tea.MouseLeft}) // drifting off the row keeps dragging
+	mid := m.panel.P.TopP
+	m.Update(tea.MouseReleaseMsg{X: r.X + bx + bw/2, Y: row + 3, Button: tea.MouseLeft})
+	m.Update(tea.MouseMotionMsg{X: r.X + bx + bw - 1, Y: row, Button: tea.MouseLeft})
+	if !(low < mid) || m.panel.P.TopP != mid || m.focus != focusParams {
+		t.Fatalf("drag: low %v mid %v after release %v", low, mid, m.panel.P.TopP)
+	}
+}
+
+func TestZoomAndColumnKeys(t *testing.T) {
+	f := &fakeSampler{script: wordsScript([]string{strings.Repeat("word ", 400)}, []backend.Event{{Reason: backend.StopLength}})}
+	m := newTestModel(t, f, 120, 40)
+	m.panel.O.N = 6
+	drive(t, m, m.startRun())
+	m.setFocus(focusSamples)
+	m.Update(keyMsg("right"))
+	m.Update(keyMsg("z"))
+	if m.zoom != 1 || m.grid.Cells[1] != m.rects.samples.withoutLegend() {
+		t.Fatalf("zoom %d cell %+v area %+v", m.zoom, m.grid.Cells[1], m.rects.samples)
+	}
+	c := m.cols[1]
+	if !c.Following() {
+		t.Fatal("not following the tail")
+	}
+	m.Update(keyMsg("g"))
+	if c.Offset() != 0 || c.Following() {
+		t.Fatal("g did not go to the top")
+	}
+	m.Update(keyMsg("pgdown"))
+	if c.Offset() == 0 {
+		t.Fatal("pgdown did not scroll")
+	}
+	if !strings.Contains(plainScreen(m), "zoomed on #2") {
+		t.Fatalf("zoom not shown:\n%s", plainScreen(m))
+	}
+	m.Update(keyMsg("z"))
+	if m.zoom != -1 || m.grid.PerRow < 2 {
+		t.Fatalf("unzoom: %d, %d per row", m.zoom, m.grid.PerRow)
+	}
+}

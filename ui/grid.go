@@ -92,3 +92,12 @@ func splitEven(total, k int) []int {
 	}
 	return out
 }
+
+// withoutLegend is the grid's area inside a sample area whose last line
+// holds the heatmap legend.
+func (r Rect) withoutLegend() Rect {
+	if r.H > minColumnH {
+		r.H--
+	}
+	return r
+}

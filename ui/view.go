@@ -83,11 +83,8 @@ func (m *Model) relayout() {
 
 	// The grid: each column has a header and a footer line around its body.
 	focus := m.colFocus
-	gridArea := r.samples
-	if gridArea.H > minColumnH {
-		// The heatmap legend takes the last line of the sample area.
-		gridArea.H--
-	}
+	// The heatmap legend takes the last line of the sample area.
+	gridArea := r.samples.withoutLegend()
 	m.grid = LayoutGrid(gridArea, len(m.cols), minColumnW, minColumnH, focus, m.zoom)
 	for i, c := range m.cols {
 		cell := m.grid.Cells[i]
