@@ -215,8 +215,8 @@ func TestE2ESlidersReachTheServer(t *testing.T) {
 // Clicking on a slider's bar sets it; the wheel steps it.
 func TestE2EMouseSetsSliders(t *testing.T) {
 	m, _ := serverModel(t, 120, 40, nil)
+	r := m.rects.panel // read before the program owns the model
 	pr := startProgram(t, m, 120, 40)
-	r := m.rects.panel // set by the first WindowSizeMsg before the program started
 	bx, bw := barGeometry(r.W)
 	row := r.Y // temperature
 	pr.emu.SendMouse(uv.MouseClickEvent{X: r.X + bx + bw - 1, Y: row, Button: uv.MouseLeft})
