@@ -34,8 +34,9 @@ type Column struct {
 	Index int
 	Seed  *int64
 
-	tokens []backend.Token // when the run asked for logprobs
-	texts  []string        // one raw piece per token (or per text chunk)
+	tokens   []backend.Token // when the run asked for logprobs
+	texts    []string        // one raw piece per token (or per text chunk)
+	textOnly bool            // logprobs asked for but the server sent text alone
 
 	// Cursor is the inspector's token cursor (an index into Tokens), -1 for none.
 	Cursor int

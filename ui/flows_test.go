@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
 )
 
@@ -224,4 +226,34 @@ func TestZoomAndColumnKeys(t *testing.T) {
 	if m.zoom != -1 || m.grid.PerRow < 2 {
 		t.Fatalf("unzoom: %d, %d per row", m.zoom, m.grid.PerRow)
 	}
+}
+
+// A server that ignores logprobs still shows its text; several tokens per
+// chunk and text held back (vLLM's stop-string lookahead) show every token.
+func TestColumnsShowTextWhateverTheServerSends(t *testing.T) {
+	t.Run("no logprobs from the server", func(t *testing.T) {
+		f := &fakeSampler{script: func(req backend.Request, e *backend.Emitter, _ context.Context) {
+			e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 1, Requested: 1}})
+			e.Emit(backend.Event{Kind: backend.EventTokens, Sample: 0, Text: "plain text "})
+			e.Emit(backend.Event{Kind: backend.EventTokens, Sample: 0, Text: "only"})
+			e.Emit(backend.Event{Kind: backend.EventFinish, Sample: 0, Reason: backend.StopLength})
+			e.Emit(backend.Event{Kind: backend.EventDone})
+		}}
+		m := newTestModel(t, f, 120, 40)
+		drive(t, m, m.startRun())
+		if got := m.cols[0].Text(); got != "plain text only" {
+			t.Fatalf("column text %q", got)
+		}
+	})
+	t.Run("grouped tokens and lagging text", func(t *testing.T) {
+		m, srv := serverModel(t, 120, 40, nil)
+		srv.Push(vllmtest.Script{TokensPerChunk: 3, TextLag: 2})
+		driveUntil(t, m, m.startRun(), allDone(m))
+		resp, _ := m.Response()
+		for i, c := range m.cols {
+			if c.TokenCount() != len(resp.Tokens[i]) || c.TokenCount() == 0 {
+				t.Fatalf("sample %d: %d tokens shown, %d in the response", i, c.TokenCount(), len(resp.Tokens[i]))
+			}
+		}
+	})
 }

@@ -978,9 +978,17 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 		if c == nil {
 			return
 		}
-		if r.logprobs {
+		switch {
+		case r.logprobs && !c.textOnly && len(ev.Tokens) > 0:
+			// Tokens come from the logprobs entries and can run ahead of
+			// the text (vLLM holds text back); the column shows tokens.
 			c.AppendTokens(ev.Tokens, at)
-		} else {
+		case r.logprobs && !c.textOnly && c.tokens == nil && ev.Text != "":
+			// Text before any token: the server does not send logprobs
+			// (not every OpenAI-compatible server does); show the text.
+			c.textOnly = true
+			c.AppendText(ev.Text, at)
+		case !r.logprobs || c.textOnly:
 			c.AppendText(ev.Text, at)
 		}
 	case backend.EventFinish:
