@@ -93,6 +93,10 @@ func (m *Model) showSession(s *Session, path string) {
 	m.panel = NewParamPanel(s.Params, o)
 	m.panel.SeedLocked = s.SeedLocked
 	m.seedRun = ""
+	if !s.SeedLocked && s.Response.Params.Seed != nil {
+		// The seed the saved run drew, shown (and exported) as it was.
+		m.seedRun = fmt.Sprint(*s.Response.Params.Seed)
+	}
 	r := s.Response
 	n := len(r.StopReason)
 	if len(r.Trajectories) > n {
