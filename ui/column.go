@@ -26,6 +26,10 @@ type lineStyler struct {
 	cursor  TokenRenderer // the token under the inspector's cursor
 	newline func(tok *backend.Token, index int) string
 	plain   func(string) string
+	// divergence is the first token index where the samples differ (-1:
+	// none shown); divPrefix turns its mark on over the token's own look.
+	divergence int
+	divPrefix  string
 }
 
 // Column is one sample: its streamed text, wrapped and cached for its width,
@@ -379,6 +383,12 @@ func (c *Column) styleLine(i int, ls lineStyler, cursor int) string {
 			r := ls.render
 			if t == cursor {
 				r = ls.cursor
+			}
+			if t == ls.divergence && ls.divPrefix != "" {
+				b.WriteString(ls.divPrefix)
+				b.WriteString(r(c.token(t), t, frag))
+				b.WriteString("\x1b[m")
+				return
 			}
 			b.WriteString(r(c.token(t), t, frag))
 		})

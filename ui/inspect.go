@@ -33,6 +33,7 @@ func (m *Model) toggleInspector() {
 		for _, c := range m.cols {
 			c.Cursor = -1
 		}
+		m.divergence = -1
 	}
 	m.relayout()
 }
@@ -51,6 +52,7 @@ func (m *Model) setCursor(i int) {
 		}
 		m.insp.Clear()
 		m.insp.SetAcross(nil, -1)
+		m.divergence = -1
 		return
 	}
 	i = max(0, min(n-1, i))
@@ -69,7 +71,8 @@ func (m *Model) setCursor(i int) {
 		}
 	}
 	m.insp.SetToken(&fc.Tokens()[i], m.colFocus, i)
-	m.insp.SetAcross(across, inspector.FirstDivergence(all))
+	m.divergence = inspector.FirstDivergence(all)
+	m.insp.SetAcross(across, m.divergence)
 }
 
 // refreshInspector follows new tokens (streaming) and parameter changes.

@@ -15,6 +15,7 @@ import (
 	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/twinkle-sh/twinkle/backend"
@@ -153,6 +154,10 @@ type Model struct {
 	colFocus   int
 	inspecting bool
 	insp       *inspector.Inspector
+	// divergence: while inspecting, the first token index where samples
+	// differ, marked in every column; -1 otherwise.
+	divergence int
+	divPrefix  string
 	zoom       int
 	grid       GridLayout
 
@@ -218,7 +223,7 @@ func New(cfg Config) *Model {
 	if c.Ctx == nil {
 		c.Ctx = context.Background()
 	}
-	m := &Model{c: c, cfg: cfg, zoom: -1, dragging: -1, focus: focusPrompt}
+	m := &Model{c: c, cfg: cfg, zoom: -1, dragging: -1, focus: focusPrompt, divergence: -1}
 	m.api = cfg.API
 	if m.api == "" {
 		m.api = params.Chat
@@ -278,6 +283,7 @@ func (m *Model) setTheme(isDark bool) {
 	m.c.border = newBorderPieces(m.c.Styles.App.Border)
 	m.c.borderFocused = newBorderPieces(m.c.Styles.App.BorderFocused)
 	m.c.ThemeKey = fmt.Sprintf("%s/%v", pal.Name, isDark)
+	m.divPrefix = stylePrefix(t.Column.Divergence)
 	m.help.Styles = m.c.Styles.Help
 	m.applyTextareaStyles()
 	m.rebuildPainter()
@@ -300,9 +306,11 @@ func (m *Model) rebuildPainter() {
 func (m *Model) lineStyler() lineStyler {
 	st := m.c.Styles.Sample
 	ls := lineStyler{
-		key:    m.c.ThemeKey + "|" + m.c.HeatmapKey,
-		render: m.c.TokenRenderer,
-		plain:  func(s string) string { return st.Text.Render(s) },
+		key:        fmt.Sprint(m.c.ThemeKey, "|", m.c.HeatmapKey, "|div", m.divergence),
+		render:     m.c.TokenRenderer,
+		plain:      func(s string) string { return st.Text.Render(s) },
+		divergence: m.divergence,
+		divPrefix:  m.divPrefix,
 	}
 	if p := m.c.Painter; p != nil {
 		ls.cursor = p.RenderCursor
@@ -1103,4 +1111,14 @@ func fillFirstPromptToken(toks []backend.Token, req backend.Request) []backend.T
 	out := append([]backend.Token(nil), toks...)
 	out[0].Text = head
 	return out
+}
+
+// stylePrefix is the escape sequence that turns st on (what lipgloss writes
+// before the text), to lay a mark over text styled elsewhere.
+func stylePrefix(st lipgloss.Style) string {
+	s := st.Render("x")
+	if i := strings.Index(s, "x"); i > 0 {
+		return s[:i]
+	}
+	return ""
 }
