@@ -216,8 +216,7 @@ func (m *Model) renderDialog(area Rect) []string {
 		})...)
 	case modalPresets:
 		title = "presets"
-		dir, _ := m.presetDir()
-		lines = append(lines, m.c.Styles.App.Dim.Render(ansi.Truncate("in "+dir, in.W, "…")), "")
+		lines = append(lines, m.c.Styles.App.Dim.Render(ansi.Truncate("in "+sanitize.Line(m.presetDirShown), in.W, "…")), "")
 		if len(m.presets) == 0 {
 			lines = append(lines, m.c.Styles.App.Dim.Render("no presets yet: press s to save the current parameters"))
 		}

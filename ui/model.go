@@ -118,6 +118,7 @@ type (
 		err  error
 	}
 	presetsListedMsg struct {
+		dir   string
 		names []string
 		err   error
 	}
@@ -187,14 +188,15 @@ type Model struct {
 	dragging int // panel row being dragged, or -1
 
 	// dialogs
-	exportTab  int
-	pickIdx    int
-	presets    []string
-	fileInput  textinput.Model
-	fileAct    fileAction
-	fileReturn modalKind
-	loaded     *Session // the session shown when the run came from a file
-	loadedPath string
+	exportTab      int
+	pickIdx        int
+	presets        []string
+	presetDirShown string
+	fileInput      textinput.Model
+	fileAct        fileAction
+	fileReturn     modalKind
+	loaded         *Session // the session shown when the run came from a file
+	loadedPath     string
 }
 
 type layoutRects struct {
@@ -422,7 +424,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			m.setStatus(msg.err.Error(), true)
 		}
-		m.presets = msg.names
+		m.presets, m.presetDirShown = msg.names, msg.dir
 		m.pickIdx = min(m.pickIdx, max(0, len(m.presets)-1))
 		return m, nil
 	case themeLoadedMsg:

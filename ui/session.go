@@ -352,10 +352,10 @@ func (m *Model) listPresets() tea.Cmd {
 		}
 		ents, err := os.ReadDir(dir)
 		if errors.Is(err, os.ErrNotExist) {
-			return presetsListedMsg{}
+			return presetsListedMsg{dir: dir}
 		}
 		if err != nil {
-			return presetsListedMsg{err: err}
+			return presetsListedMsg{dir: dir, err: err}
 		}
 		var names []string
 		for _, e := range ents {
@@ -364,7 +364,7 @@ func (m *Model) listPresets() tea.Cmd {
 			}
 		}
 		sort.Strings(names)
-		return presetsListedMsg{names: names}
+		return presetsListedMsg{dir: dir, names: names}
 	}
 }
 
