@@ -257,3 +257,32 @@ func TestColumnsShowTextWhateverTheServerSends(t *testing.T) {
 		}
 	})
 }
+
+// Reliability item 1 through the whole screen: escape payloads in model
+// output, split across tokens at every offset, never reach the terminal raw.
+func TestScreenNeverCarriesRawPayloads(t *testing.T) {
+	payloads := []string{"\x1b]52;c;cHduZWQ=\x07", "\x1b]0;title\x07", "\x1b]8;;http://x\x1b\\", "\x1bP+q\x1b\\", "\x1b_apc\x1b\\",
+		"\x1b[6n", "\x1bc", "\x1b]unterminated", "\u009b31m", "\u202e"}
+	for _, p := range payloads {
+		for cut := 0; cut <= len(p); cut++ {
+			toks := []string{"ok " + p[:cut], p[cut:] + " end"}
+			f := &fakeSampler{script: func(req backend.Request, e *backend.Emitter, _ context.Context) {
+				e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 1, Requested: 1, Model: "m\x1b]0;x\x07"}})
+				e.Emit(backend.Event{Kind: backend.EventTokens, Sample: 0, Tokens: []backend.Token{tok(toks[0], -1), tok(toks[1], -2)}})
+				e.Emit(backend.Event{Kind: backend.EventFinish, Sample: 0, Reason: backend.StopStop,
+					StoppedBy: backend.StoppedBy{Kind: backend.StoppedByString, String: p}})
+				e.Emit(backend.Event{Kind: backend.EventDone})
+			}}
+			m := newTestModel(t, f, 100, 30)
+			m.modelName = ""
+			m.panel.O.N = 1
+			drive(t, m, m.startRun())
+			v := m.View()
+			for _, bad := range []string{"\x1b]52", "\x1b]0;", "\x1b]8;", "\x1bP", "\x1b_", "\x1b[6n", "\x1bc", "\x1b]u", "\u009b", "\u202e"} {
+				if strings.Contains(v.Content, bad) || strings.Contains(v.WindowTitle, bad) {
+					t.Fatalf("payload %q cut at %d: %q reached the screen", p, cut, bad)
+				}
+			}
+		}
+	}
+}
