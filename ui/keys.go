@@ -151,9 +151,10 @@ func (h focusHelp) ShortHelp() []key.Binding {
 // dialog, so every key that works right now is on screen.
 func (h focusHelp) FullHelp() [][]key.Binding {
 	g, p, s, d := h.k.Global, h.k.Params, h.k.Samples, h.k.Dialog
+	// Seven rows at most (fullHelpRows), four columns: fits 110 cells.
 	groups := [][]key.Binding{
-		{g.Run, g.Cancel, g.Next, g.Prev, g.Mode, g.Models},
-		{g.Export, g.Save, g.Open, g.Presets, g.Heatmap, g.PromptHeat, g.Theme, g.Help, g.Quit},
+		{g.Run, g.Cancel, g.Next, g.Prev, g.Mode, g.Models, g.Quit},
+		{g.Export, g.Save, g.Open, g.Presets, g.Heatmap, g.PromptHeat, g.Theme},
 	}
 	switch {
 	case h.modal != modalNone:
@@ -172,3 +173,6 @@ func (h focusHelp) FullHelp() [][]key.Binding {
 	}
 	return groups
 }
+
+// fullHelpRows is the height of the full help: its longest group.
+const fullHelpRows = 7

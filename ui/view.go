@@ -35,7 +35,7 @@ func (m *Model) relayout() {
 	r := &m.rects
 	helpH := 1
 	if m.fullHelp {
-		helpH = 6
+		helpH = fullHelpRows
 	}
 	r.header = Rect{0, 0, w, 1}
 	r.help = Rect{0, h - helpH, w, helpH}
