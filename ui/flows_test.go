@@ -286,3 +286,24 @@ func TestScreenNeverCarriesRawPayloads(t *testing.T) {
 		}
 	}
 }
+
+// A click on a token opens the inspector there; hovering moves it.
+func TestClickAndHoverInspectTokens(t *testing.T) {
+	f := &fakeSampler{script: wordsScript([]string{"alpha beta gamma delta"}, []backend.Event{{Reason: backend.StopLength}})}
+	m := newTestModel(t, f, 120, 40)
+	m.panel.O.N = 2
+	drive(t, m, m.startRun())
+	cell := m.grid.Cells[1]
+	m.Update(tea.MouseClickMsg{X: cell.X + 8, Y: cell.Y + 1, Button: tea.MouseLeft}) // "beta" in sample 2
+	if !m.inspecting || m.colFocus != 1 || m.cols[1].Cursor != 1 {
+		t.Fatalf("click: inspecting %v focus %d cursor %d", m.inspecting, m.colFocus, m.cols[1].Cursor)
+	}
+	if m.View().MouseMode != tea.MouseModeAllMotion {
+		t.Fatal("hover needs all-motion mouse mode while inspecting")
+	}
+	cell = m.grid.Cells[1] // the inspector pane narrowed the samples
+	m.Update(tea.MouseMotionMsg{X: cell.X + 13, Y: cell.Y + 1}) // "gamma"
+	if m.cols[1].Cursor != 2 || !strings.Contains(plainScreen(m), "gamma") {
+		t.Fatalf("hover: cursor %d", m.cols[1].Cursor)
+	}
+}

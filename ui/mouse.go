@@ -22,6 +22,21 @@ func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 			if pos, ok := m.panel.PosFromX(r.panel.W, mo.X-r.panel.X); ok {
 				m.panel.SetFromPos(m.dragging, pos)
 			}
+			return nil
+		}
+		if m.inspecting {
+			for i, cell := range m.grid.Cells {
+				if !cell.Contains(mo.X, mo.Y) {
+					continue
+				}
+				if t := m.cols[i].TokenAt(mo.X-cell.X, mo.Y-cell.Y-1); t >= 0 && (i != m.colFocus || t != m.cols[i].Cursor) {
+					if i != m.colFocus {
+						m.colFocus = i
+						m.relayout()
+					}
+					m.setCursor(t)
+				}
+			}
 		}
 		return nil
 	case tea.MouseWheelMsg:

@@ -107,6 +107,11 @@ func (m *Model) View() tea.View {
 	var v tea.View
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
+	if m.inspecting {
+		// Hovering a token moves the inspector's cursor: that needs motion
+		// without a button held, asked for only while inspecting.
+		v.MouseMode = tea.MouseModeAllMotion
+	}
 	v.WindowTitle = m.windowTitle()
 	v.SetContent(m.render())
 	return v
