@@ -301,7 +301,7 @@ func TestClickAndHoverInspectTokens(t *testing.T) {
 	if m.View().MouseMode != tea.MouseModeAllMotion {
 		t.Fatal("hover needs all-motion mouse mode while inspecting")
 	}
-	cell = m.grid.Cells[1] // the inspector pane narrowed the samples
+	cell = m.grid.Cells[1]                                      // the inspector pane narrowed the samples
 	m.Update(tea.MouseMotionMsg{X: cell.X + 13, Y: cell.Y + 1}) // "gamma"
 	if m.cols[1].Cursor != 2 || !strings.Contains(plainScreen(m), "gamma") {
 		t.Fatalf("hover: cursor %d", m.cols[1].Cursor)
