@@ -141,11 +141,10 @@ func (pp *ParamPanel) Reset() {
 // ResetAll puts every row back to its default.
 func (pp *ParamPanel) ResetAll() {
 	pp.P = params.Default()
-	for i, s := range pp.specs {
+	for _, s := range pp.specs {
 		if s.Kind != params.StopList {
 			s.Put(&pp.P, &pp.O, s.Default)
 		}
-		_ = i
 	}
 	pp.SeedLocked = false
 	pp.serverErr = map[string]string{}
