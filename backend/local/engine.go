@@ -222,9 +222,7 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 		if !r.IgnoreEOS {
 			banned = append(banned, cfg.EOSID)
 		}
-		for _, id := range r.StopTokenIDs {
-			banned = append(banned, id)
-		}
+		banned = append(banned, r.StopTokenIDs...)
 	}
 	holdStops := r.Stop
 	if r.IncludeStopStr {

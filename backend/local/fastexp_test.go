@@ -44,7 +44,7 @@ func TestExpSliceMatchesExpf(t *testing.T) {
 			x[i] = float32(i%7) * 0.5
 		}
 	}
-	x[8], x[9], x[10] = -0.0, 88.0, -87.3
+	x[8], x[9], x[10] = float32(math.Copysign(0, -1)), 88.0, -87.3
 	got := append([]float32(nil), x...)
 	expSlice(got)
 	for i, v := range x {
