@@ -142,6 +142,12 @@ func newRoot(e env) *cobra.Command {
 		if !cmd.Flags().Changed("samples") && o.N <= 1 {
 			o.N = 4 // a playground compares samples; the CLI default of 1 suits scripts
 		}
+		if !cmd.Flags().Changed("max-tokens") && p.MaxTokens == nil {
+			// Server defaults are 16 tokens (completions) or the rest of the context (chat):
+			// too few to compare, or more than a screen holds. The slider still reaches it.
+			n := 256
+			p.MaxTokens = &n
+		}
 		if !cmd.Flags().Changed("logprobs") && o.Logprobs == nil {
 			k := 5
 			o.Logprobs = &k

@@ -16,7 +16,9 @@ import (
 // exportTarget describes the current screen for params' exporters.
 func (m *Model) exportTarget() params.Target {
 	t := params.Target{API: m.api, Model: m.modelName, Prompt: m.prompt.Value(), Options: m.panel.O}
-	if m.c.Endpoint != "" {
+	// Only a URL is an address a curl command can reach; the built-in model ("local")
+	// is left to params' default, where `twinkle serve-model` listens.
+	if strings.HasPrefix(m.c.Endpoint, "http://") || strings.HasPrefix(m.c.Endpoint, "https://") {
 		t.Endpoint = strings.TrimSuffix(m.c.Endpoint, "/")
 		if !strings.HasSuffix(t.Endpoint, "/v1") {
 			t.Endpoint += "/v1"
