@@ -122,8 +122,8 @@ func newRoot(e env) *cobra.Command {
 	root.Flags().StringVar(&prompt, "prompt", "", "start with this prompt in the editor")
 	root.Flags().StringVar(&theme, "theme", "", "theme: "+strings.Join(themes.BuiltinNames(), ", ")+", or a user theme in the config folder's themes/")
 	root.Flags().StringVar(&heatmapMode, "heatmap", "", "starting heatmap mode: probability, surprisal, rank, entropy or off")
-	root.Flags().StringVar(&load, "load", "", "open a saved session `FILE` exactly as it was saved (no server needed)")
-	root.Flags().StringVar(&configPath, "config", "", "config `FILE` (default $XDG_CONFIG_HOME/twinkle/config.toml)")
+	root.Flags().StringVar(&load, "load", "", "open a saved session file exactly as it was saved (no server needed)")
+	root.Flags().StringVar(&configPath, "config", "", "config file (default $XDG_CONFIG_HOME/twinkle/config.toml)")
 	pf := params.RegisterFlags(root.Flags(), true)
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfgFile, err := loadConfig(configPath)
@@ -221,9 +221,9 @@ type connFlags struct {
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&c.endpoint, "endpoint", "", "OpenAI base URL such as "+vllmDefault+" (default $OPENAI_BASE_URL), or \"local\" for the built-in model")
+	fs.StringVar(&c.endpoint, "endpoint", "", "the OpenAI base URL, such as "+vllmDefault+" (default $OPENAI_BASE_URL), or \"local\" for the built-in model")
 	fs.StringVar(&c.model, "model", "", "model name (default: the first one the server lists)")
-	fs.StringVar(&c.apiKey, "api-key", "", "API key (default $OPENAI_API_KEY); never printed, logged or saved")
+	fs.StringVar(&c.apiKey, "api-key", "", "the API key (default $OPENAI_API_KEY); never printed, logged or saved")
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "bound on connecting to the server")
 	fs.DurationVar(&c.firstTokenTimeout, "first-token-timeout", 120*time.Second, "bound on the wait for the first token")
 	fs.DurationVar(&c.idleTime, "idle-timeout", 60*time.Second, "bound on the wait between tokens (keep-alives do not count)")

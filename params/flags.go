@@ -50,10 +50,9 @@ func RegisterFlags(fs *pflag.FlagSet, withOptions bool) *Flags {
 		f.raw["prompt_logprobs"] = v
 		fs.StringVar(v, "prompt-logprobs", "", fmt.Sprintf("top-K logprobs per prompt token, fetched by a separate request (0 to %d)", MaxLogprobs))
 	}
-	stop, _ := Lookup("stop")
 	fs.StringArrayVar(&f.stops, "stop", nil, "stop string, repeatable; escapes \\n, \\t, \\\\, \\xNN, \\uNNNN are read")
-	fs.StringArrayVar(&f.stopIDs, "stop-token-id", nil, "stop token id, repeatable ("+stop.Key+" ids go to vLLM's stop_token_ids)")
-	fs.StringVar(&f.paramsFile, "params", "", "read SamplingParams from a JSON `FILE` first; flags then override its fields")
+	fs.StringArrayVar(&f.stopIDs, "stop-token-id", nil, "stop token id, repeatable (sent as vLLM's stop_token_ids)")
+	fs.StringVar(&f.paramsFile, "params", "", "read SamplingParams from a JSON file first; flags then override its fields")
 	return f
 }
 

@@ -3,6 +3,7 @@ package params
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -82,7 +83,7 @@ func Specs() []Spec {
 			Help: "keep only the k most likely tokens; -1 or 0 is off", Min: 1, Max: 1000, Scale: Log,
 			Default: V(-1), Floor: "off", Off: -1, Specials: []Special{{0, "off"}, {-1, "off"}}},
 		{Key: "repetition_penalty", Flag: "repetition-penalty", Label: "rep_penalty", Kind: Float,
-			Help: "vLLM's multiplicative penalty on tokens already in the prompt or output; 1 is off", Min: 0.5, Max: 2, Fine: 0.01, Coarse: 0.1, Decimals: 2,
+			Help: "the multiplicative penalty vLLM applies to tokens already in the prompt or output; 1 is off", Min: 0.5, Max: 2, Fine: 0.01, Coarse: 0.1, Decimals: 2,
 			Default: V(1), Specials: []Special{{1, "off"}}},
 		{Key: "max_tokens", Flag: "max-tokens", Label: "max_tokens", Kind: Int,
 			Help: "most tokens to generate per sample", Min: 1, Max: 8192, Scale: Log,
@@ -377,18 +378,29 @@ func (s Spec) RangeText() string {
 	}
 	parts := []string{s.FormatNumber(s.Min) + " to " + s.FormatNumber(s.Max)}
 	if s.Scale == Log {
-		parts[0] += " (log scale)"
+		parts[0] += ", log scale"
 	}
 	if s.Nullable {
 		parts = append(parts, "unset = "+s.Floor)
-	} else if s.Floor != "" {
-		parts = append(parts, s.FormatNumber(s.Off)+" = "+s.Floor)
+	}
+	// Values that read as the same word are named together: "-1 or 0 = off".
+	var words []string
+	values := map[string][]string{}
+	if !s.Nullable && s.Floor != "" {
+		words = append(words, s.Floor)
+		values[s.Floor] = append(values[s.Floor], s.FormatNumber(s.Off))
 	}
 	for _, sp := range s.Specials {
-		if s.Floor != "" && sp.Value == s.Off {
-			continue
+		n := s.FormatNumber(sp.Value)
+		if !slices.Contains(values[sp.Word], n) {
+			if len(values[sp.Word]) == 0 {
+				words = append(words, sp.Word)
+			}
+			values[sp.Word] = append(values[sp.Word], n)
 		}
-		parts = append(parts, s.FormatNumber(sp.Value)+" = "+sp.Word)
+	}
+	for _, w := range words {
+		parts = append(parts, strings.Join(values[w], " or ")+" = "+w)
 	}
 	return strings.Join(parts, "; ")
 }

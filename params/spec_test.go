@@ -201,10 +201,10 @@ func TestRangeText(t *testing.T) {
 	if got := spec(t, "temperature").RangeText(); got != "0.00 to 2.00; 0.00 = greedy" {
 		t.Errorf("temperature: %q", got)
 	}
-	if got := spec(t, "top_k").RangeText(); got != "1 to 1000 (log scale); -1 = off; 0 = off" {
+	if got := spec(t, "top_k").RangeText(); got != "1 to 1000, log scale; -1 or 0 = off" {
 		t.Errorf("top_k: %q", got)
 	}
-	if got := spec(t, "max_tokens").RangeText(); got != "1 to 8192 (log scale); unset = server default" {
+	if got := spec(t, "max_tokens").RangeText(); got != "1 to 8192, log scale; unset = server default" {
 		t.Errorf("max_tokens: %q", got)
 	}
 }
