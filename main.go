@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,14 +132,7 @@ func newRoot(e env) *cobra.Command {
 			return &usageError{err}
 		}
 		cfgFile.applyTo(cmd.Flags(), &conn, &mode, &theme, &heatmapMode)
-		var problems []string
-		p, o, err := pf.Resolve()
-		var fe *params.FlagError
-		if errors.As(err, &fe) {
-			problems = append(problems, fe.Problems...)
-		} else if err != nil {
-			return err
-		}
+		api, p, o, problems := resolveFlags(pf, mode)
 		if !cmd.Flags().Changed("samples") && o.N <= 1 {
 			o.N = 4 // a playground compares samples; the CLI default of 1 suits scripts
 		}
@@ -152,14 +146,7 @@ func newRoot(e env) *cobra.Command {
 			k := 5
 			o.Logprobs = &k
 		}
-		cfg := ui.Config{Params: p, Options: o, System: system, Prompt: prompt, IsDark: true, Context: cmd.Context()}
-		if mode != "" {
-			api, err := params.ParseAPI(mode)
-			if err != nil {
-				problems = append(problems, "--mode: "+err.Error())
-			}
-			cfg.API = api
-		}
+		cfg := ui.Config{API: api, Params: p, Options: o, System: system, Prompt: prompt, IsDark: true, Context: cmd.Context()}
 		if theme != "" {
 			if _, ok := themes.Builtin(theme, true); !ok {
 				dir, _ := themes.Dir()
@@ -320,22 +307,7 @@ func newSampleCmd(e env) *cobra.Command {
 	f.BoolVar(&stream, "stream", false, "print one JSON line per event instead of the final JSON")
 	pf := params.RegisterFlags(f, true)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		var problems []string
-		var api params.API
-		if mode != "" {
-			a, err := params.ParseAPI(mode)
-			if err != nil {
-				problems = append(problems, "--mode: "+err.Error())
-			}
-			api = a
-		}
-		p, o, err := pf.Resolve()
-		var fe *params.FlagError
-		if errors.As(err, &fe) {
-			problems = append(problems, fe.Problems...)
-		} else if err != nil {
-			return err
-		}
+		api, p, o, problems := resolveFlags(pf, mode)
 		if len(problems) > 0 {
 			return &params.FlagError{Problems: problems}
 		}
@@ -456,22 +428,11 @@ func newExportCmd() *cobra.Command {
 	cmd.Flags().StringVar(&system, "system", "", "system message (chat mode)")
 	pf := params.RegisterFlags(cmd.Flags(), true)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		var problems []string
+		api, p, o, problems := resolveFlags(pf, mode)
 		if format == "" {
 			problems = append(problems, "--format: required, one of "+strings.Join(params.Formats(), ", "))
-		} else if !contains(params.Formats(), format) {
+		} else if !slices.Contains(params.Formats(), format) {
 			problems = append(problems, fmt.Sprintf("--format: %q is not one of %s", format, strings.Join(params.Formats(), ", ")))
-		}
-		api, err := params.ParseAPI(mode)
-		if err != nil {
-			problems = append(problems, "--mode: "+err.Error())
-		}
-		p, o, err := pf.Resolve()
-		var fe *params.FlagError
-		if errors.As(err, &fe) {
-			problems = append(problems, fe.Problems...)
-		} else if err != nil {
-			return err
 		}
 		if len(problems) > 0 {
 			return &params.FlagError{Problems: problems}
@@ -558,11 +519,19 @@ func (c configFile) applyTo(fs *pflag.FlagSet, conn *connFlags, mode, theme, hea
 	set("heatmap", heatmap, c.Heatmap)
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
+// resolveFlags reads --mode (empty: decided later) and the parameter flags, gathering
+// every problem so a person sees them all at once.
+func resolveFlags(pf *params.Flags, mode string) (api params.API, p params.SamplingParams, o params.Options, problems []string) {
+	if mode != "" {
+		var err error
+		if api, err = params.ParseAPI(mode); err != nil {
+			problems = append(problems, "--mode: "+err.Error())
 		}
 	}
-	return false
+	p, o, err := pf.Resolve()
+	var fe *params.FlagError
+	if errors.As(err, &fe) {
+		problems = append(problems, fe.Problems...)
+	}
+	return api, p, o, problems
 }
