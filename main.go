@@ -148,16 +148,18 @@ func newRoot(e env) *cobra.Command {
 		}
 		cfg := ui.Config{API: api, Params: p, Options: o, System: system, Prompt: prompt, IsDark: true, Context: cmd.Context()}
 		if theme != "" {
-			if _, ok := themes.Builtin(theme, true); !ok {
-				dir, _ := themes.Dir()
-				pal, err := themes.NewRegistry(dir).Load(theme, true)
-				if err != nil {
-					problems = append(problems, "--theme: "+err.Error())
-				} else {
-					cfg.Palette = &pal
-				}
-			} else {
-				cfg.Theme = theme
+			var fileErr *themes.FileError
+			pal, userFile, err := loadTheme(theme)
+			switch {
+			case errors.As(err, &fileErr):
+				// A broken theme file costs the user its colours, not the session.
+				fmt.Fprintln(e.stderr, "twinkle: "+sanitize.Text(err.Error())+"; using the default theme")
+			case err != nil:
+				problems = append(problems, "--theme: "+err.Error())
+			case userFile:
+				cfg.Palette = &pal
+			default:
+				cfg.Theme = theme // a built-in follows the terminal's light or dark background
 			}
 		}
 		if _, ok := heatmap.ParseMode(heatmapMode); heatmapMode != "" && !ok {
@@ -191,6 +193,19 @@ func newRoot(e env) *cobra.Command {
 	}
 	root.AddCommand(newExportCmd(), newSampleCmd(e), newModelsCmd(e), newServeModelCmd(), newTestServerCmd())
 	return root
+}
+
+// loadTheme finds a theme by name: a user file in the themes folder first (it may
+// shadow a built-in), then the built-ins.
+func loadTheme(name string) (themes.Palette, bool, error) {
+	dir, _ := themes.Dir()
+	userFile := false
+	if dir != "" && !strings.ContainsAny(name, `/\`) {
+		_, err := os.Stat(filepath.Join(dir, name+".toml"))
+		userFile = err == nil
+	}
+	pal, err := themes.NewRegistry(dir).Load(name, true)
+	return pal, userFile, err
 }
 
 func runTUI(ctx context.Context, cfg ui.Config) error {

@@ -237,3 +237,48 @@ func TestErrorHandlerSanitizes(t *testing.T) {
 		t.Fatalf("raw control reached stderr: %q", b.String())
 	}
 }
+
+// A user theme file shadows a built-in of the same name; a malformed one is reported with
+// its file and line and the playground still opens, with the default theme.
+func TestThemeFlag(t *testing.T) {
+	xdg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", xdg)
+	dir := filepath.Join(xdg, "twinkle", "themes")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mine.toml"), []byte("base = \"dark\"\nprimary = \"#ff00ff\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken.toml"), []byte("base = \"dark\"\nprimary = \"not a colour\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (ui.Config, string, error) {
+		var got ui.Config
+		var out, errb bytes.Buffer
+		e := testEnv("", &out, &errb)
+		e.runTUI = func(_ context.Context, cfg ui.Config) error { got = cfg; return nil }
+		root := newRoot(e)
+		root.SetArgs(append([]string{"--endpoint", "local"}, args...))
+		err := root.ExecuteContext(context.Background())
+		return got, errb.String(), err
+	}
+	cfg, _, err := run("--theme", "mine")
+	if err != nil || cfg.Palette == nil || cfg.Theme != "" {
+		t.Fatalf("user theme: %v %+v", err, cfg.Theme)
+	}
+	cfg, _, err = run("--theme", "light")
+	if err != nil || cfg.Palette != nil || cfg.Theme != "light" {
+		t.Fatalf("built-in theme: %v %q", err, cfg.Theme)
+	}
+	cfg, stderr, err := run("--theme", "broken")
+	if err != nil || cfg.Palette != nil || cfg.Theme != "" || cfg.Sampler == nil {
+		t.Fatalf("broken theme must fall back, not stop: %v %+v", err, cfg)
+	}
+	if !strings.Contains(stderr, "broken.toml:2") || !strings.Contains(stderr, "using the default theme") {
+		t.Fatalf("stderr %q", stderr)
+	}
+	if _, _, err = run("--theme", "nosuch"); err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "mine") {
+		t.Fatalf("unknown theme: %v", err)
+	}
+}
