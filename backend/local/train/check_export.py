@@ -3,7 +3,7 @@
 
 Reads model.safetensors and testvectors.json from the folder given (default: the shipped
 backend/local/weights) and recomputes every test vector in float64 NumPy, written straight
-from the maths in /work/notes/model-contract.md rather than from train.py's model code, so a
+from the maths in this folder's README ("Files it writes") rather than from train.py's model code, so a
 mismatch between the PyTorch model and the documented format shows up here before it shows
 up in the Go engine. Needs only numpy.
 """

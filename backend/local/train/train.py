@@ -8,7 +8,7 @@ Stages, all in this one script (see README.md beside it for the commands and res
   3. train: RMSNorm, rotary (rotate-half), SwiGLU, grouped-query attention, tied embeddings,
      no biases; bf16 autocast, torch.compile, AdamW, warm-up then cosine (by steps or by wall
      time), dropout, held-out evaluation with the best checkpoint kept and early stopping.
-  4. export: model.safetensors (f16, metadata as /work/notes/model-contract.md describes),
+  4. export: model.safetensors (f16, metadata as this folder's README describes),
      tokenizer.json, testvectors.json (float32 forward of the f16-rounded weights on CPU),
      result.json; prints held-out bits per byte and greedy completions.
 
