@@ -329,7 +329,7 @@ func (s Spec) Describe(v Value) (text, word string) {
 			return text, sp.Word
 		}
 	}
-	if s.Floor != "" && !s.Nullable && v.V < s.Min {
+	if s.atFloor(v) {
 		return text, s.Floor
 	}
 	return text, ""
