@@ -118,7 +118,7 @@ func (m *Model) handleModalKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, d.Accept):
 			if m.pickIdx < len(m.models) {
 				m.modelName = m.models[m.pickIdx].ID
-				m.setStatus("model: "+sanitize.Line(m.modelName), false)
+				m.setStatus("model: "+m.modelName, false)
 			}
 			m.modal = modalNone
 		}

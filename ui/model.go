@@ -446,7 +446,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.applyPreset(msg.p)
 		m.modal = modalNone
-		m.setStatus("preset "+sanitize.Line(msg.name)+" loaded", false)
+		m.setStatus("preset "+msg.name+" loaded", false)
 		return m, nil
 	}
 	// Everything else (cursor blink and the like) goes to the focused editor.
@@ -468,6 +468,8 @@ func (m *Model) updateEditors(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
+// setStatus is where status text is sanitized, once: callers pass raw text
+// (server errors, model and file names) and never sanitize it themselves.
 func (m *Model) setStatus(s string, isErr bool) {
 	m.status, m.statusErr = sanitize.Line(s), isErr
 }
