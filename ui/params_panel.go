@@ -514,10 +514,12 @@ func fitRight(s string, w int) string {
 // fitLeft is fitRight (kept apart so call sites read as intent: values).
 func fitLeft(s string, w int) string { return fitRight(s, w) }
 
-// wrapStyled hard-wraps plain text to w cells and styles each line.
+// wrapStyled hard-wraps plain text to w cells and styles each line. text is
+// display-safe already: constant, or untrusted text the caller passed through
+// sanitize.Line (one line, so a message never breaks where its source did).
 func wrapStyled(style interface{ Render(...string) string }, text string, w int) []string {
 	wr := newWrapper(max(1, w))
-	wr.Append(text)
+	wr.appendDisplay(text)
 	out := make([]string, 0, wr.Len())
 	for i := 0; i < wr.Len(); i++ {
 		t := wr.Text(i)

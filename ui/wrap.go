@@ -45,9 +45,12 @@ func newWrapper(width int) *wrapper {
 func (w *wrapper) Len() int { return len(w.lines) }
 
 // Append lays out one more token, given as raw (unsanitized) text.
-func (w *wrapper) Append(raw string) {
+func (w *wrapper) Append(raw string) { w.appendDisplay(sanitize.TextAt(raw, w.curW)) }
+
+// appendDisplay lays out one more token already made safe for display (by
+// sanitize, or constant text), so it is not sanitized a second time.
+func (w *wrapper) appendDisplay(s string) {
 	ti := len(w.disp)
-	s := sanitize.TextAt(raw, w.curW)
 	w.disp = append(w.disp, s)
 	last := &w.lines[len(w.lines)-1]
 	for off := 0; off < len(s); {
