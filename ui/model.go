@@ -181,6 +181,11 @@ type Model struct {
 	// drawn-once caches for lines that change rarely
 	helpKey, helpText     string
 	legendKey, legendLine string
+	headKey               headerInputs
+	headLine              string
+	styler                lineStyler
+	stylerIn              stylerInputs
+	stylerOK              bool
 	spin                  spinner.Model
 	spinning              bool
 
@@ -304,8 +309,14 @@ func (m *Model) rebuildPainter() {
 	}
 }
 
-// lineStyler is how columns style their lines right now.
+// lineStyler is how columns style their lines right now. It is asked for by
+// every column every frame, so it is rebuilt only when what it is made of
+// changes (painter, styles, the divergence mark).
 func (m *Model) lineStyler() lineStyler {
+	in := stylerInputs{m.c.Painter, m.c.Styles, m.c.ThemeKey, m.c.HeatmapKey, m.divergence}
+	if m.stylerOK && in == m.stylerIn {
+		return m.styler
+	}
 	st := m.c.Styles.Sample
 	ls := lineStyler{
 		key:        fmt.Sprint(m.c.ThemeKey, "|", m.c.HeatmapKey, "|div", m.divergence),
@@ -318,7 +329,16 @@ func (m *Model) lineStyler() lineStyler {
 		ls.cursor = p.RenderCursor
 		ls.newline = p.NewlineMark
 	}
+	m.styler, m.stylerIn, m.stylerOK = ls, in, true
 	return ls
+}
+
+// stylerInputs is everything lineStyler is built from.
+type stylerInputs struct {
+	painter              *heatmap.Painter
+	styles               *styleSet
+	themeKey, heatmapKey string
+	divergence           int
 }
 
 func (m *Model) applyTextareaStyles() {

@@ -239,7 +239,26 @@ func (m *Model) seedNote() string {
 	return "last " + m.seedRun
 }
 
+// headerInputs is everything the header line is drawn from: it is redrawn
+// only when one changes, not every frame.
+type headerInputs struct {
+	endpoint, model, connErr, loadedPath string
+	api                                  params.API
+	conn                                 connState
+	loaded                               bool
+	w                                    int
+	styles                               *styleSet
+}
+
 func (m *Model) renderHeader(w int) string {
+	in := headerInputs{m.c.Endpoint, m.modelName, m.connErr, m.loadedPath, m.api, m.conn, m.loaded != nil, w, m.c.Styles}
+	if in != m.headKey || m.headLine == "" {
+		m.headKey, m.headLine = in, m.drawHeader(w)
+	}
+	return m.headLine
+}
+
+func (m *Model) drawHeader(w int) string {
 	st := m.c.Styles.App
 	endpoint := m.c.Endpoint
 	if endpoint == "" {
@@ -336,7 +355,7 @@ func (m *Model) renderSamples() []string {
 			rendered[i] = m.renderColumn(i, cell)
 		}
 	}
-	gap := m.c.Styles.App.Border.Render("│")
+	gap := m.c.border.v // the same glyph and look, rendered once per theme
 	for ly := 0; ly < area.H; ly++ {
 		idx := rowsAt[ly]
 		if len(idx) == 0 {
