@@ -39,7 +39,7 @@ type sampler struct {
 	inCtx   []bool  // token seen in the prompt or the output
 	counts  []int32 // token count in the output
 	work    []float32
-	order   []cand
+	top     topScratch
 	ex      []float32
 	penalty bool
 }
@@ -91,7 +91,7 @@ func (s *sampler) pick(logits []float32, banned []int) int {
 	if s.cfg.MinP > 0 {
 		applyMinP(l, s.cfg.MinP)
 	}
-	s.order = applyTopKTopP(l, s.cfg.TopK, s.cfg.TopP, s.order)
+	applyTopKTopP(l, s.cfg.TopK, s.cfg.TopP, &s.top)
 	return s.draw(l)
 }
 
@@ -137,16 +137,23 @@ func applyMinP(l []float32, minP float64) {
 	}
 }
 
+// topScratch is applyTopKTopP's memory, kept by a sampler so that no token
+// allocates.
+type topScratch struct {
+	ids  []int     // top-k ids (small k)
+	vals []float32 // sorted logits: all of them for a large k, then top-p's candidates
+}
+
 // applyTopKTopP is vLLM's apply_top_k_top_p: top-k keeps every logit >=
 // the k-th largest (ties kept); top-p then keeps, in descending order, each
 // token whose predecessors hold less than p of the probability (vLLM masks
 // ascending cumulative sums <= 1-p, which is the same set), always keeping
 // the largest. Tokens tied at the cut are all kept. Neither sorts the whole
 // vocabulary in the common case.
-func applyTopKTopP(l []float32, k int, p float64, scratch []cand) []cand {
+func applyTopKTopP(l []float32, k int, p float64, sc *topScratch) {
 	negInf := float32(math.Inf(-1))
 	if k > 0 && k < len(l) {
-		kth := kthLargest(l, k, scratch)
+		kth := sc.kthLargest(l, k)
 		for i, v := range l {
 			if v < kth {
 				l[i] = negInf
@@ -154,7 +161,7 @@ func applyTopKTopP(l []float32, k int, p float64, scratch []cand) []cand {
 		}
 	}
 	if p >= 1 {
-		return scratch
+		return
 	}
 	mx := l[argmax(l)]
 	var z float64
@@ -164,71 +171,38 @@ func applyTopKTopP(l []float32, k int, p float64, scratch []cand) []cand {
 	// Tokens below eps hold at most (1-p)/2 together, so the descending walk
 	// reaches p before them: only the rest need sorting.
 	eps := (1 - p) / (2 * float64(len(l)))
-	scratch = scratch[:0]
-	for i, v := range l {
+	vals := sc.vals[:0]
+	for _, v := range l {
 		if pr := math.Exp(float64(v-mx)) / z; pr >= eps && v != negInf {
-			scratch = append(scratch, cand{v: v, id: int32(i)})
+			vals = append(vals, v)
 		}
 	}
-	slices.SortFunc(scratch, func(a, b cand) int {
-		switch {
-		case a.v > b.v:
-			return -1
-		case a.v < b.v:
-			return 1
-		}
-		return 0
-	})
-	cut := scratch[len(scratch)-1].v
+	sc.vals = vals
+	slices.Sort(vals) // ascending: the walk goes from the end
+	cut := vals[0]
 	var before float64
-	for _, c := range scratch {
-		if before >= p {
-			break
-		}
-		cut = c.v
-		before += math.Exp(float64(c.v-mx)) / z
+	for i := len(vals) - 1; i >= 0 && before < p; i-- {
+		cut = vals[i]
+		before += math.Exp(float64(vals[i]-mx)) / z
 	}
 	for i, v := range l {
 		if v < cut {
 			l[i] = negInf
 		}
 	}
-	return scratch
 }
 
-// cand is a logit and its token id.
-type cand struct {
-	v  float32
-	id int32
-}
-
-// kthLargest returns the k-th largest value of l (1-based), with a bounded
-// insertion buffer for small k and a sort of a copy otherwise.
-func kthLargest(l []float32, k int, scratch []cand) float32 {
+// kthLargest returns the k-th largest value of l (1-based): the last of the
+// k best ids for small k, a sort of a copy otherwise (the bounded insertion
+// costs len(l)·k).
+func (sc *topScratch) kthLargest(l []float32, k int) float32 {
 	if k > 64 {
-		vals := make([]float32, len(l))
-		copy(vals, l)
-		slices.Sort(vals)
-		return vals[len(vals)-k]
+		sc.vals = append(sc.vals[:0], l...)
+		slices.Sort(sc.vals)
+		return sc.vals[len(sc.vals)-k]
 	}
-	top := make([]float32, 0, k)
-	for _, v := range l {
-		if len(top) == k && v <= top[k-1] {
-			continue
-		}
-		j := len(top)
-		if j < k {
-			top = append(top, v)
-		} else {
-			j = k - 1
-		}
-		for j > 0 && top[j-1] < v {
-			top[j] = top[j-1]
-			j--
-		}
-		top[j] = v
-	}
-	return top[k-1]
+	sc.ids = topLogprobs(l, k, sc.ids)
+	return l[sc.ids[k-1]]
 }
 
 // draw samples from softmax(l).

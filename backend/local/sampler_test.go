@@ -2,6 +2,7 @@ package local
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -41,14 +42,32 @@ func TestPresenceFrequencyPenalty(t *testing.T) {
 
 func TestTopKKeepsTies(t *testing.T) {
 	l := []float32{1, 3, 2, 2, 0}
-	applyTopKTopP(l, 2, 1, nil)
+	applyTopKTopP(l, 2, 1, new(topScratch))
 	if got := kept(l); !equalInts(got, []int{1, 2, 3}) {
 		t.Fatalf("top_k=2 kept %v, want [1 2 3] (ties at the k-th value stay, as in vLLM)", got)
 	}
 	l = []float32{1, 3, 2}
-	applyTopKTopP(l, 5, 1, nil)
+	applyTopKTopP(l, 5, 1, new(topScratch))
 	if got := kept(l); len(got) != 3 {
 		t.Fatalf("top_k larger than vocab kept %v", got)
+	}
+}
+
+// TestKthLargest checks both ways of finding the k-th largest value (the
+// bounded insertion up to k=64, a sort above), ties and -inf included.
+func TestKthLargest(t *testing.T) {
+	l := make([]float32, 300)
+	for i := range l {
+		l[i] = float32((i*37)%101) * 0.5 // every value repeats
+	}
+	l[7], l[8] = negInf, negInf
+	sorted := slices.Clone(l)
+	slices.Sort(sorted)
+	var sc topScratch
+	for _, k := range []int{1, 2, 3, 50, 64, 65, 200, 299, 300} {
+		if got, want := sc.kthLargest(l, k), sorted[len(sorted)-k]; got != want {
+			t.Errorf("k=%d: got %v, want %v", k, got, want)
+		}
 	}
 }
 
@@ -68,21 +87,21 @@ func TestTopP(t *testing.T) {
 	}
 	for _, c := range cases {
 		l := append([]float32(nil), base...)
-		applyTopKTopP(l, 0, c.p, nil)
+		applyTopKTopP(l, 0, c.p, new(topScratch))
 		if got := kept(l); !equalInts(got, c.want) {
 			t.Errorf("top_p=%v kept %v, want %v", c.p, got, c.want)
 		}
 	}
 	// top-k applies before top-p: after k=2, probabilities are 2/3, 1/3.
 	l := append([]float32(nil), base...)
-	applyTopKTopP(l, 2, 0.6, nil)
+	applyTopKTopP(l, 2, 0.6, new(topScratch))
 	if got := kept(l); !equalInts(got, []int{1}) {
 		t.Errorf("top_k=2 then top_p=0.6 kept %v, want [1]", got)
 	}
 	// Tokens tied at the cut are kept together (vLLM's order among ties is
 	// unspecified).
 	l = []float32{ln(0.5), ln(0.25), ln(0.125), ln(0.125)}
-	applyTopKTopP(l, 0, 0.8, nil)
+	applyTopKTopP(l, 0, 0.8, new(topScratch))
 	if got := kept(l); len(got) != 4 {
 		t.Errorf("top_p=0.8 with a tie at the cut kept %v", got)
 	}
@@ -91,7 +110,7 @@ func TestTopP(t *testing.T) {
 	for i := range big {
 		big[i] = float32(-i) * 0.001
 	}
-	applyTopKTopP(big, 0, 0.5, nil)
+	applyTopKTopP(big, 0, 0.5, new(topScratch))
 	n := len(kept(big))
 	var z, before float64
 	for i := range big {
