@@ -66,3 +66,17 @@ func expSlice(x []float32) {
 		x[i] = expf(x[i])
 	}
 }
+
+// expShifted replaces every x[i] by exp(x[i]-mx) and returns their sum in
+// float32: a softmax's numerators and denominator, mx being the largest.
+func expShifted(x []float32, mx float32) float32 {
+	for i := range x {
+		x[i] -= mx
+	}
+	expSlice(x)
+	var sum float32
+	for _, e := range x {
+		sum += e
+	}
+	return sum
+}

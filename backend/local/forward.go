@@ -237,17 +237,9 @@ func (m *Model) attention(ws *workspace, steps []step, l int) {
 					p++
 				}
 			}
-			for p := 0; p < n; p++ {
-				scores[p] -= mx
-			}
-			expSlice(scores[:n])
-			var sum float32
-			for _, e := range scores[:n] {
-				sum += e
-			}
+			inv := 1 / expShifted(scores[:n], mx)
 			out := ws.att[r*qd+h*hd : r*qd+(h+1)*hd]
 			clear(out)
-			inv := 1 / sum
 			p = 0
 			for _, sg := range segs {
 				for i := 0; i < sg.n; i++ {
@@ -343,15 +335,7 @@ func (m *Model) attentionPrefill(ws *workspace, steps []step, l int) {
 					row[p] *= scale
 					mx = max(mx, row[p])
 				}
-				for p := 0; p < lim; p++ {
-					row[p] -= mx
-				}
-				expSlice(row[:lim])
-				var sum float32
-				for _, e := range row[:lim] {
-					sum += e
-				}
-				inv := 1 / sum
+				inv := 1 / expShifted(row[:lim], mx)
 				for p := 0; p < lim; p++ {
 					row[p] *= inv
 				}
