@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"strings"
-
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
@@ -124,6 +122,5 @@ func (m *Model) handleInspectKey(msg tea.KeyPressMsg) bool {
 func (m *Model) renderInspector(r Rect) []string {
 	m.insp.SetParams(m.panel.P)
 	in := inner(r)
-	body := strings.Split(m.insp.Render(in.W, in.H), "\n")
-	return m.frame(r, "inspector · i closes", true, textLines(strings.Join(body, "\n"), in.W, in.H))
+	return m.frame(r, "inspector · i closes", true, textLines(m.insp.Render(in.W, in.H), in.W, in.H))
 }

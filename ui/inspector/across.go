@@ -38,6 +38,7 @@ func FirstDivergence(samples [][]backend.Token) int {
 // FirstDivergence). Nil or one entry hides the comparison.
 func (in *Inspector) SetAcross(toks []*backend.Token, firstDivergence int) {
 	in.across, in.diverge = toks, firstDivergence
+	in.drawnCurrent = false
 }
 
 func (in *Inspector) acrossLines(width int) []string {

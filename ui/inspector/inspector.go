@@ -35,6 +35,13 @@ type Inspector struct {
 
 	across  []*backend.Token // the same position in every sample
 	diverge int
+
+	// Render's last result: the pane is drawn every frame while streaming,
+	// but changes only through a setter or a new size.
+	drawn        string
+	drawnW       int
+	drawnH       int
+	drawnCurrent bool
 }
 
 // New makes an inspector drawing with st and colouring the token with painter (which
@@ -44,22 +51,29 @@ func New(st *themes.Styles, painter *heatmap.Painter) *Inspector {
 }
 
 // SetStyles changes the theme.
-func (in *Inspector) SetStyles(st *themes.Styles) { in.st = st }
+func (in *Inspector) SetStyles(st *themes.Styles) { in.st, in.drawnCurrent = st, false }
 
 // SetPainter changes the heatmap mode, theme or colour profile the token is coloured with.
-func (in *Inspector) SetPainter(p *heatmap.Painter) { in.painter = p }
+func (in *Inspector) SetPainter(p *heatmap.Painter) { in.painter, in.drawnCurrent = p, false }
 
-// SetParams sets the sampling parameters whose truncation is shown.
-func (in *Inspector) SetParams(p params.SamplingParams) { in.params = p }
+// SetParams sets the sampling parameters whose truncation is shown. Callers may
+// pass them every frame: only a change to what the pane shows redraws it.
+func (in *Inspector) SetParams(p params.SamplingParams) {
+	if p.Temperature != in.params.Temperature || p.TopK != in.params.TopK || p.TopP != in.params.TopP {
+		in.drawnCurrent = false
+	}
+	in.params = p
+}
 
 // SetToken shows tok, token index of sample (both counted from 0). The inspector keeps the
 // pointer: the caller must not change the token while it is shown.
 func (in *Inspector) SetToken(tok *backend.Token, sample, index int) {
 	in.tok, in.sample, in.index = tok, sample, index
+	in.drawnCurrent = false
 }
 
 // Clear shows nothing under the cursor.
-func (in *Inspector) Clear() { in.tok = nil }
+func (in *Inspector) Clear() { in.tok, in.drawnCurrent = nil, false }
 
 // Render draws the pane's content in exactly width x height cells (lines padded, cut to
 // fit); the caller frames it.
@@ -67,13 +81,17 @@ func (in *Inspector) Render(width, height int) string {
 	if width <= 0 || height <= 0 {
 		return ""
 	}
+	if in.drawnCurrent && in.drawnW == width && in.drawnH == height {
+		return in.drawn
+	}
 	var lines []string
 	if in.tok == nil {
 		lines = []string{in.st.Inspector.Empty.Render("no token under the cursor: move into a sample run with logprobs")}
 	} else {
 		lines = in.lines(width, height)
 	}
-	return block(lines, width, height)
+	in.drawn, in.drawnW, in.drawnH, in.drawnCurrent = block(lines, width, height), width, height, true
+	return in.drawn
 }
 
 // block pads or cuts lines to width x height.

@@ -324,3 +324,45 @@ func TestSampledIndex(t *testing.T) {
 		}
 	}
 }
+
+// The pane is cached between frames: every setter that changes what it shows must redraw it,
+// and passing the same parameters every frame must not.
+func TestInspectorRedrawsOnChange(t *testing.T) {
+	st := styles("dark", true)
+	tok, other := sampleToken(), sampleToken()
+	other.Text = " other"
+	in := New(st, heatmap.NewPainter(st, heatmap.Probability, colorprofile.TrueColor))
+	in.SetParams(tuned())
+	in.SetToken(&tok, 0, 0)
+	first := in.Render(100, 20)
+	in.SetParams(tuned())
+	if in.Render(100, 20) != first {
+		t.Fatal("same parameters, different pane")
+	}
+	steps := []struct {
+		name   string
+		change func()
+	}{
+		{"temperature", func() { p := tuned(); p.Temperature = 1.3; in.SetParams(p) }},
+		{"top_k", func() { p := tuned(); p.Temperature, p.TopK = 1.3, 2; in.SetParams(p) }},
+		{"top_p", func() { p := tuned(); p.Temperature, p.TopK, p.TopP = 1.3, 2, 0.5; in.SetParams(p) }},
+		{"token", func() { in.SetToken(&other, 0, 0) }},
+		{"index", func() { in.SetToken(&other, 1, 3) }},
+		{"across", func() { in.SetAcross([]*backend.Token{&other, &tok}, 0) }},
+		{"painter", func() { in.SetPainter(heatmap.NewPainter(st, heatmap.Surprisal, colorprofile.TrueColor)) }},
+		{"styles", func() { in.SetStyles(styles("light", false)) }},
+		{"clear", func() { in.Clear() }},
+	}
+	prev := first
+	for _, s := range steps {
+		s.change()
+		got := in.Render(100, 20)
+		if got == prev {
+			t.Errorf("%s changed but the pane did not", s.name)
+		}
+		prev = got
+	}
+	if in.Render(90, 20) == prev {
+		t.Error("a new width did not redraw")
+	}
+}
