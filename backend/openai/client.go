@@ -236,9 +236,13 @@ func newWatchdog(cancel context.CancelCauseFunc, d time.Duration, cause error) *
 }
 
 // rearm restarts the countdown with a new cause. If the timer already fired, the request
-// is cancelled and the read in progress fails with that cause.
+// is cancelled and the read in progress fails with that cause. It runs once per chunk, so
+// the cause is stored (an allocation) only when it changes: once, from first-token to idle.
 func (w *watchdog) rearm(d time.Duration, cause error) {
-	w.cause.Store(&cause)
+	if *w.cause.Load() != cause {
+		c := cause
+		w.cause.Store(&c)
+	}
 	w.timer.Reset(d)
 }
 
