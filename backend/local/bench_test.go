@@ -40,13 +40,9 @@ func benchPrompt(m *Model, n int) []int {
 	return p
 }
 
-// BenchmarkDecode4 decodes 4 samples together (64 tokens each after a
-// 16-token prompt) and reports tokens per second per sample.
-func BenchmarkDecode4(b *testing.B) {
-	m := benchModel(b)
-	const newTokens = 64
-	r := Request{Prompt: benchPrompt(m, 16), N: 4, Sampling: Sampling{Temperature: 1, TopP: 0.95, TopK: 50, RepetitionPenalty: 1.1},
-		MaxTokens: newTokens, IgnoreEOS: true, Logprobs: 5, PromptLogprobs: -1}
+// benchGenerate runs r b.N times and returns the time it took.
+func benchGenerate(b *testing.B, m *Model, r Request) time.Duration {
+	b.Helper()
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
@@ -54,38 +50,38 @@ func BenchmarkDecode4(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(newTokens*b.N)/time.Since(start).Seconds(), "tok/s/sample")
+	return time.Since(start)
+}
+
+// benchDecode runs r, which ignores EOS so that every sample makes
+// MaxTokens tokens, and reports tokens per second per sample.
+func benchDecode(b *testing.B, m *Model, r Request) {
+	b.Helper()
+	el := benchGenerate(b, m, r)
+	b.ReportMetric(float64(r.MaxTokens*b.N)/el.Seconds(), "tok/s/sample")
+}
+
+// BenchmarkDecode4 decodes 4 samples together (64 tokens each after a
+// 16-token prompt) and reports tokens per second per sample.
+func BenchmarkDecode4(b *testing.B) {
+	m := benchModel(b)
+	benchDecode(b, m, Request{Prompt: benchPrompt(m, 16), N: 4, Sampling: Sampling{Temperature: 1, TopP: 0.95, TopK: 50, RepetitionPenalty: 1.1},
+		MaxTokens: 64, IgnoreEOS: true, Logprobs: 5, PromptLogprobs: -1})
 }
 
 // BenchmarkDecode1 is the same with one sample.
 func BenchmarkDecode1(b *testing.B) {
 	m := benchModel(b)
-	const newTokens = 64
-	r := Request{Prompt: benchPrompt(m, 16), N: 1, Sampling: Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1},
-		MaxTokens: newTokens, IgnoreEOS: true, Logprobs: -1, PromptLogprobs: -1}
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		if _, err := m.Generate(context.Background(), r, func(Delta) {}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(newTokens*b.N)/time.Since(start).Seconds(), "tok/s/sample")
+	benchDecode(b, m, Request{Prompt: benchPrompt(m, 16), N: 1, Sampling: Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1},
+		MaxTokens: 64, IgnoreEOS: true, Logprobs: -1, PromptLogprobs: -1})
 }
 
 // BenchmarkTimeToFirstToken: a 256-token prompt, 4 samples, one token each.
 func BenchmarkTimeToFirstToken(b *testing.B) {
 	m := benchModel(b)
-	r := Request{Prompt: benchPrompt(m, 256), N: 4, Sampling: Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1},
-		MaxTokens: 1, Logprobs: 5, PromptLogprobs: -1}
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		if _, err := m.Generate(context.Background(), r, func(Delta) {}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(time.Since(start).Milliseconds())/float64(b.N), "ms/first-token")
+	el := benchGenerate(b, m, Request{Prompt: benchPrompt(m, 256), N: 4, Sampling: Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1},
+		MaxTokens: 1, Logprobs: 5, PromptLogprobs: -1})
+	b.ReportMetric(float64(el.Milliseconds())/float64(b.N), "ms/first-token")
 }
 
 // BenchmarkSgemm measures the matmul kernels on the model's own shapes, for
@@ -152,10 +148,7 @@ func BenchmarkForwardStep(b *testing.B) {
 	prompt := benchPrompt(m, 64)
 	pc := newKVCache(c, nil, 0, len(prompt))
 	ws := m.newWorkspace(len(prompt), 4)
-	steps := make([]step, len(prompt))
-	for i, t := range prompt {
-		steps[i] = step{token: t, pos: i, cache: pc}
-	}
+	steps, _ := promptSteps(prompt, pc)
 	m.forward(ws, steps, []int{len(prompt) - 1})
 	caches := make([]*kvCache, 4)
 	for i := range caches {

@@ -13,6 +13,18 @@ func maxDiff(got []float32, want []float64) float64 {
 	return d
 }
 
+// promptSteps is prompt as one sequence's steps from position 0 in cache,
+// and the index of every step (to ask for the logits of all of them).
+func promptSteps(prompt []int, cache *kvCache) (steps []step, all []int) {
+	steps = make([]step, len(prompt))
+	all = make([]int, len(prompt))
+	for i, id := range prompt {
+		steps[i] = step{token: id, pos: i, cache: cache}
+		all[i] = i
+	}
+	return steps, all
+}
+
 // TestForwardMatchesReference checks prefill (all positions) and batched
 // decoding of several samples sharing the prompt's cache against the slow
 // float64 reference.
@@ -26,13 +38,8 @@ func TestForwardMatchesReference(t *testing.T) {
 
 	pc := newKVCache(c, nil, 0, P)
 	ws := tm.newWorkspace(P, P)
-	steps := make([]step, P)
-	want := make([]int, P)
-	for i, id := range prompt {
-		steps[i] = step{token: id, pos: i, cache: pc}
-		want[i] = i
-	}
-	got := tm.forward(ws, steps, want)
+	steps, all := promptSteps(prompt, pc)
+	got := tm.forward(ws, steps, all)
 	for p := 0; p < P; p++ {
 		if d := maxDiff(got[p*V:(p+1)*V], ref[p]); d > 1e-3 {
 			t.Fatalf("prefill position %d: max |diff| %g", p, d)
@@ -113,12 +120,7 @@ func TestPrefillPathsAgree(t *testing.T) {
 	}
 	pc := newKVCache(c, nil, 0, len(prompt))
 	ws := tm.newWorkspace(len(prompt), len(prompt))
-	steps := make([]step, len(prompt))
-	all := make([]int, len(prompt))
-	for i, id := range prompt {
-		steps[i] = step{token: id, pos: i, cache: pc}
-		all[i] = i
-	}
+	steps, all := promptSteps(prompt, pc)
 	if !isPrefill(steps) {
 		t.Fatal("a 40-token prompt does not take the prefill path")
 	}

@@ -19,12 +19,7 @@ func TestPortablePaths(t *testing.T) {
 	}
 	pc := newKVCache(c, nil, 0, len(prompt))
 	ws := tm.newWorkspace(len(prompt), len(prompt))
-	steps := make([]step, len(prompt))
-	all := make([]int, len(prompt))
-	for i, id := range prompt {
-		steps[i] = step{token: id, pos: i, cache: pc}
-		all[i] = i
-	}
+	steps, all := promptSteps(prompt, pc)
 	got := tm.forward(ws, steps, all)
 	ref := tm.referenceLogits(prompt)
 	for p := range prompt {
