@@ -14,19 +14,14 @@ import (
 	"github.com/twinkle-sh/twinkle/params"
 )
 
-// sampleStatus tracks one choice of a stream.
-type sampleStatus struct {
-	finished bool
-}
-
 // stream runs one streamed request and emits its samples' events. Every sample of the
 // plan gets exactly one EventFinish.
 func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
-	st := make([]sampleStatus, pl.count)
+	finished := make([]bool, pl.count) // per choice: its EventFinish was emitted
 	finishAll := func(reason backend.StopReason, err *backend.Error) {
-		for i := range st {
-			if !st[i].finished {
-				st[i].finished = true
+		for i := range finished {
+			if !finished[i] {
+				finished[i] = true
 				em.Emit(backend.Event{Kind: backend.EventFinish, Sample: pl.first + i, Reason: reason, Err: err})
 			}
 		}
@@ -83,14 +78,14 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 		}
 		for k := range d.choices {
 			ch := &d.choices[k]
-			if ch.index < 0 || ch.index >= pl.count || st[ch.index].finished {
+			if ch.index < 0 || ch.index >= pl.count || finished[ch.index] {
 				continue // a choice we did not ask for, or one already ended: lenient
 			}
 			if ch.text != "" || len(ch.tokens) > 0 {
 				em.Emit(backend.Event{Kind: backend.EventTokens, Sample: pl.first + ch.index, Text: ch.text, Tokens: ch.tokens})
 			}
 			if ch.finish != "" {
-				st[ch.index].finished = true
+				finished[ch.index] = true
 				em.Emit(backend.Event{Kind: backend.EventFinish, Sample: pl.first + ch.index,
 					Reason: backend.StopReason(ch.finish), StoppedBy: stoppedBy(ch.finish, ch.stop)})
 			}
@@ -174,9 +169,6 @@ func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model 
 	one := 1
 	p.MaxTokens = &one
 	o := params.Options{N: 1, PromptLogprobs: pl.promptK}
-	if p.IsGreedy() {
-		o.N = 1
-	}
 	body, err := Body(req.API, model, req.Messages, req.Prompt, p, o, false)
 	if err != nil {
 		fail(err)
