@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/wire"
@@ -432,14 +433,26 @@ func httpError(resp *http.Response) *backend.Error {
 		if info.Message == "" {
 			info.Message = http.StatusText(resp.StatusCode)
 		}
-		if len(info.Message) > 500 {
-			info.Message = info.Message[:500] + "…"
-		}
+		info.Message = clip(info.Message)
 	}
 	e := fromInfo(backend.KindHTTP, resp.StatusCode, info)
 	e.Status = resp.StatusCode
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return e
+}
+
+// clip bounds a server's text that is not an error body (an HTML page, a proxy's
+// message) to 500 bytes, cut at a rune boundary so the result stays valid UTF-8.
+func clip(s string) string {
+	const most = 500
+	if len(s) <= most {
+		return s
+	}
+	i := most
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or invalid.

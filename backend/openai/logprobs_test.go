@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
@@ -175,6 +176,18 @@ func TestGuessParam(t *testing.T) {
 		if got := guessParam(msg); got != want {
 			t.Errorf("guessParam(%q) = %q, want %q", msg, got, want)
 		}
+	}
+}
+
+func TestClipKeepsUTF8(t *testing.T) {
+	short := strings.Repeat("é", 10)
+	if got := clip(short); got != short {
+		t.Errorf("clip(%q) = %q, want it unchanged", short, got)
+	}
+	long := "x" + strings.Repeat("é", 400) // 'é' is 2 bytes: byte 500 is inside one
+	got := clip(long)
+	if !utf8.ValidString(got) || !strings.HasSuffix(got, "…") || len(got) > 500+len("…") {
+		t.Errorf("clip of %d bytes = %d bytes %q: want valid UTF-8, at most 500 bytes and …", len(long), len(got), got)
 	}
 }
 

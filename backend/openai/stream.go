@@ -127,11 +127,7 @@ func inBandError(data []byte) *backend.Error {
 	if json.Unmarshal(data, &info) == nil && info.Message != "" {
 		return fromInfo(backend.KindServer, 0, info)
 	}
-	msg := string(data)
-	if len(msg) > 500 {
-		msg = msg[:500] + "…"
-	}
-	return fromInfo(backend.KindServer, 0, wire.ErrorInfo{Message: msg})
+	return fromInfo(backend.KindServer, 0, wire.ErrorInfo{Message: clip(string(data))})
 }
 
 // stoppedBy maps finish_reason and vLLM's stop_reason to what stopped the sample.
