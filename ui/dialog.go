@@ -111,10 +111,7 @@ func (m *Model) handleModalKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case modalModels:
 		switch {
-		case key.Matches(msg, d.Up):
-			m.pickIdx = max(0, m.pickIdx-1)
-		case key.Matches(msg, d.Down):
-			m.pickIdx = min(max(0, len(m.models)-1), m.pickIdx+1)
+		case m.movePick(msg, len(m.models)):
 		case key.Matches(msg, d.Accept):
 			if m.pickIdx < len(m.models) {
 				m.modelName = m.models[m.pickIdx].ID
@@ -124,10 +121,7 @@ func (m *Model) handleModalKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case modalPresets:
 		switch {
-		case key.Matches(msg, d.Up):
-			m.pickIdx = max(0, m.pickIdx-1)
-		case key.Matches(msg, d.Down):
-			m.pickIdx = min(max(0, len(m.presets)-1), m.pickIdx+1)
+		case m.movePick(msg, len(m.presets)):
 		case key.Matches(msg, d.Accept):
 			if m.pickIdx < len(m.presets) {
 				return m.loadPresetCmd(m.presets[m.pickIdx])
@@ -142,6 +136,21 @@ func (m *Model) handleModalKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// movePick moves a picker's selection over a list of n items on up and down;
+// false when msg is neither.
+func (m *Model) movePick(msg tea.KeyPressMsg, n int) bool {
+	d := &m.c.Keys.Dialog
+	switch {
+	case key.Matches(msg, d.Up):
+		m.pickIdx = max(0, m.pickIdx-1)
+	case key.Matches(msg, d.Down):
+		m.pickIdx = min(max(0, n-1), m.pickIdx+1)
+	default:
+		return false
+	}
+	return true
 }
 
 func (m *Model) acceptFile(path string) tea.Cmd {
