@@ -112,8 +112,6 @@ func parseSafetensors(b []byte) (map[string]stTensor, map[string]string, error) 
 			t.data = make([]float32, count)
 			for i := range t.data {
 				switch e.DType {
-				case "F16":
-					t.data[i] = f16ToF32(binary.LittleEndian.Uint16(rb[2*i:]))
 				case "BF16":
 					t.data[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(rb[2*i:])) << 16)
 				default:
