@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -64,7 +65,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, ctx.Err()
 	}
 	resp := &http.Response{
-		Status:        http.StatusText(rw.status),
+		Status:        strconv.Itoa(rw.status) + " " + http.StatusText(rw.status),
 		StatusCode:    rw.status,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
@@ -74,27 +75,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		Request:       req,
 		Body:          &pipeBody{pr: pr, cancel: cancel, done: done},
 	}
-	resp.Status = itoa(rw.status) + " " + resp.Status
 	return resp, nil
 }
 
 type panicError struct{ v any }
 
 func (p panicError) Error() string { return "local model server panicked" }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
-}
 
 // pipeWriter is the handler's ResponseWriter: headers are frozen at the
 // first write, flush or WriteHeader; the body goes into a pipe.
