@@ -178,9 +178,7 @@ func (s *Server) next(body []byte) Script {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 	rec := Recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
-	if len(body) > 0 {
-		_ = json.Unmarshal(body, &rec.Request)
-	}
+	valid := len(body) > 0 && json.Unmarshal(body, &rec.Request) == nil
 	s.mu.Lock()
 	s.requests = append(s.requests, rec)
 	s.mu.Unlock()
@@ -193,9 +191,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, list)
 	case r.URL.Path == "/v1/chat/completions" && r.Method == http.MethodPost:
-		s.complete(w, r, rec, true)
+		s.complete(w, r, rec, valid, true)
 	case r.URL.Path == "/v1/completions" && r.Method == http.MethodPost:
-		s.complete(w, r, rec, false)
+		s.complete(w, r, rec, valid, false)
 	default:
 		writeError(w, http.StatusNotFound, ShapeNested, "NotFoundError", "Not Found", nil)
 	}
@@ -278,7 +276,8 @@ func validate(req *wire.Request, chat bool) (msg string, param *string) {
 	return "", nil
 }
 
-func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, chat bool) {
+// complete answers a completion request; valid says whether its body decoded as JSON.
+func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, valid, chat bool) {
 	sc := s.next(rec.Body)
 	f := NoFault()
 	if sc.Fault != nil {
@@ -304,7 +303,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, 
 		return
 	}
 	req := rec.Request
-	if len(rec.Body) == 0 || json.Unmarshal(rec.Body, &req) != nil {
+	if !valid {
 		writeError(w, http.StatusBadRequest, ShapeNested, "BadRequestError", "request body is not valid JSON", nil)
 		return
 	}
