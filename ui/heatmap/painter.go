@@ -220,18 +220,7 @@ func (p *Painter) RenderClass(c Class, index int, frag string) string {
 	if frag == "" {
 		return ""
 	}
-	pre := p.plain
-	if p.mode != Off {
-		b, ok := c.Bucket(p.mode)
-		if ok {
-			pre = p.pre[index&1][b]
-		} else {
-			pre = p.unknown[index&1]
-		}
-		if c.blank {
-			frag = dots(frag)
-		}
-	}
+	pre, frag := p.classLook(c, index, frag)
 	if pre == "" {
 		return frag
 	}
@@ -244,21 +233,27 @@ func (p *Painter) WriteClass(b *strings.Builder, c Class, index int, frag string
 	if frag == "" {
 		return
 	}
-	pre := p.plain
-	if p.mode != Off {
-		bk, ok := c.Bucket(p.mode)
-		if ok {
-			pre = p.pre[index&1][bk]
-		} else {
-			pre = p.unknown[index&1]
-		}
-		if c.blank {
-			frag = dots(frag)
-		}
-	}
+	pre, frag := p.classLook(c, index, frag)
 	b.WriteString(pre)
 	b.WriteString(frag)
 	if pre != "" {
 		b.WriteString(reset)
 	}
+}
+
+// classLook is the style prefix of a classified token under the painter's mode, and its
+// fragment as shown (a blank token's spaces as dots).
+func (p *Painter) classLook(c Class, index int, frag string) (pre, shown string) {
+	if p.mode == Off {
+		return p.plain, frag
+	}
+	if b, ok := c.Bucket(p.mode); ok {
+		pre = p.pre[index&1][b]
+	} else {
+		pre = p.unknown[index&1]
+	}
+	if c.blank {
+		frag = dots(frag)
+	}
+	return pre, frag
 }
