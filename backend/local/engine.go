@@ -7,11 +7,13 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/twinkle-sh/twinkle/params"
 )
 
 // MaxLogprobs is the most top logprobs a request may ask for (vLLM's
 // --max-logprobs default).
-const MaxLogprobs = 20
+const MaxLogprobs = params.MaxLogprobs
 
 // Request is one generation: a tokenized prompt and N samples of it.
 type Request struct {

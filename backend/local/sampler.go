@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/twinkle-sh/twinkle/params"
 )
 
 // Sampling is what decides the next token, with vLLM's meaning for every
@@ -29,8 +31,8 @@ type Sampling struct {
 }
 
 // Greedy reports whether sampling picks the most likely token (vLLM's
-// rule: temperature below 1e-5).
-func (s Sampling) Greedy() bool { return s.Temperature < 1e-5 }
+// rule, as params.SamplingParams.IsGreedy).
+func (s Sampling) Greedy() bool { return s.Temperature < params.GreedyBelow }
 
 // sampler holds one sample's sampling state.
 type sampler struct {
