@@ -567,21 +567,22 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, g *gen, f Fault,
 	if f.SlowBytes > 0 {
 		out = slowWriter{w: w, pause: f.SlowBytes, ctx: ctx}
 	}
+	// Events are framed by wire's SSE writer into a buffer, so a keep-alive flood and the
+	// event after it leave in one flush (through slowWriter when bytes are slowed).
 	bw := bufio.NewWriter(out)
-	send := func(b []byte) bool {
+	sse := wire.NewSSEWriter(bw)
+	send := func(write func() error) bool {
 		for k := 0; k < f.KeepAlives; k++ {
-			_, _ = bw.WriteString(": keep-alive\n\n")
+			_ = sse.Comment("keep-alive")
 		}
-		_, _ = bw.Write(b)
+		_ = write()
 		if err := bw.Flush(); err != nil {
 			return false
 		}
 		_ = rc.Flush()
 		return ctx.Err() == nil
 	}
-	gone := func() {
-		s.sawDisconnect()
-	}
+	data := func(b []byte) func() error { return func() error { return sse.Data(b) } }
 	inBand := func() {
 		msg := f.Message
 		if msg == "" {
@@ -597,13 +598,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, g *gen, f Fault,
 		}
 		switch f.InBandShape {
 		case ShapeEvent:
-			info := wire.NewErrorBody(code, typ, msg, f.Param).Error
-			b, _ := wire.Marshal(info)
-			send([]byte("event: error\ndata: " + string(b) + "\n\n"))
+			b, _ := wire.Marshal(wire.NewErrorBody(code, typ, msg, f.Param).Error)
+			send(func() error { return sse.Event("error", b) })
 		default:
-			send([]byte("data: " + string(errorJSON(f.InBandShape, code, typ, msg, f.Param)) + "\n\n"))
+			send(data(errorJSON(f.InBandShape, code, typ, msg, f.Param)))
 		}
-		send([]byte("data: [DONE]\n\n"))
+		send(sse.Done)
 	}
 	tokenIdx := 0
 	for _, ev := range g.events(includeUsage) {
@@ -618,15 +618,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, g *gen, f Fault,
 			case f.CloseAt:
 				return
 			case f.StallAt:
-				if !s.stall(ctx, bw, rc, f) {
-					gone()
+				if !s.stall(ctx, sse, bw, rc, f) {
+					s.sawDisconnect()
 					return
 				}
 			}
 			tokenIdx++
 		}
-		if !send([]byte("data: " + string(ev.data) + "\n\n")) {
-			gone()
+		if !send(data(ev.data)) {
+			s.sawDisconnect()
 			return
 		}
 	}
@@ -634,15 +634,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, g *gen, f Fault,
 		inBand()
 		return
 	}
-	if !f.NoDone {
-		if !send([]byte("data: [DONE]\n\n")) {
-			gone()
-		}
+	if !f.NoDone && !send(sse.Done) {
+		s.sawDisconnect()
 	}
 }
 
 // stall pauses; false when the client went away meanwhile.
-func (s *Server) stall(ctx context.Context, bw *bufio.Writer, rc *http.ResponseController, f Fault) bool {
+func (s *Server) stall(ctx context.Context, sse *wire.SSEWriter, bw *bufio.Writer, rc *http.ResponseController, f Fault) bool {
 	var until <-chan time.Time
 	if f.StallFor > 0 {
 		t := time.NewTimer(f.StallFor)
@@ -662,7 +660,7 @@ func (s *Server) stall(ctx context.Context, bw *bufio.Writer, rc *http.ResponseC
 		case <-until:
 			return true
 		case <-tick:
-			_, _ = bw.WriteString(": keep-alive\n\n")
+			_ = sse.Comment("keep-alive")
 			if bw.Flush() != nil {
 				return false
 			}
