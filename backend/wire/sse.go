@@ -30,27 +30,23 @@ var ErrEventTooLarge = errors.New("server-sent event larger than 16 MiB")
 // (keep-alives); "data" lines accumulate; an event left unfinished at EOF is dropped.
 // Feeding the same bytes whole or one at a time yields the same events.
 type SSEReader struct {
-	r        *bufio.Reader
-	pending  []byte // unprocessed, complete lines of the last read (aliases r or long)
-	long     []byte // a line longer than the bufio buffer, being assembled
-	data     []byte
-	event    []byte
-	hasData  bool
-	skipLF   bool // the previous line ended in '\r': a '\n' right after belongs to it
-	eof      bool // the reader is exhausted; pending holds the last lines
-	started  bool // the first line was read (a BOM is stripped before it)
-	err      error
-	comments int
-	partial  bool
+	r       *bufio.Reader
+	pending []byte // unprocessed, complete lines of the last read (aliases r or long)
+	long    []byte // a line longer than the bufio buffer, being assembled
+	data    []byte
+	event   []byte
+	hasData bool
+	skipLF  bool // the previous line ended in '\r': a '\n' right after belongs to it
+	eof     bool // the reader is exhausted; pending holds the last lines
+	started bool // the first line was read (a BOM is stripped before it)
+	err     error
+	partial bool
 }
 
 // NewSSEReader reads events from r.
 func NewSSEReader(r io.Reader) *SSEReader {
 	return &SSEReader{r: bufio.NewReaderSize(r, 64<<10)}
 }
-
-// Comments is how many comment lines (keep-alives) were read so far.
-func (s *SSEReader) Comments() int { return s.comments }
 
 // Partial reports, after Next returned an error, whether the stream ended in the middle
 // of an event or line.
@@ -162,8 +158,7 @@ func (s *SSEReader) line(line []byte) (SSEEvent, bool, error) {
 		s.data, s.hasData, s.event = s.data[:0], false, s.event[:0]
 		return ev, true, nil
 	}
-	if line[0] == ':' {
-		s.comments++
+	if line[0] == ':' { // a comment (keep-alive): nothing to dispatch
 		return SSEEvent{}, false, nil
 	}
 	field, value := line, []byte(nil)
