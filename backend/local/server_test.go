@@ -268,6 +268,43 @@ func TestServerErrors(t *testing.T) {
 	}
 }
 
+// TestServerUnknownRoutes: a known path with the wrong method is a 405, an
+// unknown path a 404, both as vLLM-shaped JSON errors.
+func TestServerUnknownRoutes(t *testing.T) {
+	c, _ := testClient(t)
+	cases := []struct {
+		method, path string
+		code         int
+		typ          string
+	}{
+		{"GET", "/v1/completions", 405, "MethodNotAllowed"},
+		{"DELETE", "/v1/models", 405, "MethodNotAllowed"},
+		{"POST", "/health", 405, "MethodNotAllowed"},
+		{"GET", "/tokenize", 405, "MethodNotAllowed"},
+		{"GET", "/v1/nothing", 404, "NotFoundError"},
+		{"POST", "/v1/models/extra", 404, "NotFoundError"},
+	}
+	for _, tc := range cases {
+		req, err := http.NewRequest(tc.method, "http://local"+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, ok := wire.ParseError(b)
+		if resp.StatusCode != tc.code || !ok || info.StatusCode() != tc.code || info.Type != tc.typ || !strings.Contains(info.Message, tc.path) {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, resp.StatusCode, b)
+		}
+	}
+}
+
 func TestServerTokenize(t *testing.T) {
 	c, tm := testClient(t)
 	code, b := post(t, c, "/tokenize", `{"prompt":"func main() {","return_token_strs":true}`)
