@@ -76,15 +76,26 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Unknown routes and methods get vLLM-shaped JSON errors, not Go's text.
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		status, typ := http.StatusNotFound, "NotFoundError"
-		for _, p := range []string{"/v1/models", "/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize", "/health"} {
-			if r.URL.Path == p {
-				status, typ = http.StatusMethodNotAllowed, "MethodNotAllowed"
-			}
+		if s.servesPath(r) {
+			status, typ = http.StatusMethodNotAllowed, "MethodNotAllowed"
 		}
 		writeError(w, status, typ, fmt.Sprintf("%s %s is not served here", r.Method, r.URL.Path), nil)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// servesPath reports whether r's path is routed for another method (every
+// route is a GET or a POST).
+func (s *server) servesPath(r *http.Request) bool {
+	probe := *r
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe.Method = m
+		if _, pattern := s.mux.Handler(&probe); pattern != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -702,8 +713,7 @@ func (s *server) stream(ctx context.Context, cancel context.CancelFunc, w http.R
 		return
 	}
 	if err != nil {
-		b, _ := wire.Marshal(wire.NewErrorBody(http.StatusInternalServerError, "InternalServerError", err.Error(), nil))
-		sse.Data(b)
+		sse.JSON(wire.NewErrorBody(http.StatusInternalServerError, "InternalServerError", err.Error(), nil))
 		sse.Done()
 		return
 	}
