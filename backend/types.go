@@ -216,19 +216,6 @@ func (s *StoppedBy) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Display is a short human-readable form (untrusted: sanitize before display).
-func (s StoppedBy) Display() string {
-	switch s.Kind {
-	case StoppedByString:
-		return strconv.Quote(s.String)
-	case StoppedByToken:
-		return "token " + strconv.Itoa(s.TokenID)
-	case StoppedByEOS:
-		return "EOS"
-	}
-	return ""
-}
-
 // ---------------------------------------------------------------------------------------
 // SampleResponse
 // ---------------------------------------------------------------------------------------
