@@ -176,20 +176,10 @@ func (a *Assembler) Response() SampleResponse {
 		r.Trajectories[i] = Trajectory{Messages: msgs}
 		r.StopReason[i], r.StoppedBy[i], r.Seeds[i] = st.reason, st.stoppedBy, st.seed
 		if withLogprobs {
-			lp := make([]Logprob, len(st.tokens))
-			for j, t := range st.tokens {
-				lp[j] = t.Logprob
-			}
-			r.Logprobs[i] = lp
-			r.Tokens[i] = nonNil(st.tokens)
+			r.Logprobs[i], r.Tokens[i] = logprobsOf(st.tokens), nonNil(st.tokens)
 		}
 		if withPrompt && st.havePrompt {
-			lp := make([]Logprob, len(st.promptTokens))
-			for j, t := range st.promptTokens {
-				lp[j] = t.Logprob
-			}
-			r.PromptLogprobs[i] = lp
-			r.PromptTokens[i] = nonNil(st.promptTokens)
+			r.PromptLogprobs[i], r.PromptTokens[i] = logprobsOf(st.promptTokens), nonNil(st.promptTokens)
 		}
 		if st.err != nil {
 			anyErr = true
@@ -202,6 +192,14 @@ func (a *Assembler) Response() SampleResponse {
 		}
 	}
 	return r
+}
+
+func logprobsOf(t []Token) []Logprob {
+	lp := make([]Logprob, len(t))
+	for i := range t {
+		lp[i] = t[i].Logprob
+	}
+	return lp
 }
 
 func nonNil(t []Token) []Token {
