@@ -24,7 +24,6 @@ type Tokenizer struct {
 	ignoreMerges bool
 	maxTokenLen  int         // bytes of the longest token
 	byteChar     [256]string // byte -> its printable stand-in, as one-rune string
-	charByte     map[rune]byte
 	specials     []string // longest first, for splitting input
 	specialID    map[string]int
 	eos          int
@@ -82,12 +81,12 @@ func NewTokenizer(data []byte) (*Tokenizer, error) {
 	if len(j.Model.Vocab) == 0 {
 		return nil, fmt.Errorf("tokenizer.json: model.vocab is empty")
 	}
-	t := &Tokenizer{vocab: map[string]int{}, ranks: map[[2]string]int{}, merges: map[[2]int32]mergeTo{}, charByte: map[rune]byte{}, specialID: map[string]int{}, eos: -1,
+	t := &Tokenizer{vocab: map[string]int{}, ranks: map[[2]string]int{}, merges: map[[2]int32]mergeTo{}, specialID: map[string]int{}, eos: -1,
 		ignoreMerges: j.Model.IgnoreMerges}
-	b2r := gpt2ByteToRune()
-	for b, r := range b2r {
+	charByte := map[rune]byte{}
+	for b, r := range gpt2ByteToRune() {
 		t.byteChar[b] = string(r)
-		t.charByte[r] = byte(b)
+		charByte[r] = byte(b)
 	}
 	maxID := -1
 	for s, id := range j.Model.Vocab {
@@ -113,7 +112,7 @@ func NewTokenizer(data []byte) (*Tokenizer, error) {
 		seen[id] = true
 		var raw []byte
 		for _, r := range s {
-			b, ok := t.charByte[r]
+			b, ok := charByte[r]
 			if !ok {
 				raw = nil
 				break
