@@ -24,7 +24,7 @@ type Tokenizer struct {
 	ignoreMerges bool
 	maxTokenLen  int         // bytes of the longest token
 	byteChar     [256]string // byte -> its printable stand-in, as one-rune string
-	specials     []string // longest first, for splitting input
+	specials     []string    // longest first, for splitting input
 	specialID    map[string]int
 	eos          int
 }
