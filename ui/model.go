@@ -183,6 +183,7 @@ type Model struct {
 	legendKey, legendLine string
 	headKey               headerInputs
 	headLine              string
+	frames                map[frameKey]frameLines
 	styler                lineStyler
 	stylerIn              stylerInputs
 	stylerOK              bool

@@ -479,27 +479,61 @@ func (m *Model) frame(r Rect, title string, focused bool, content []string) []st
 		return nil
 	}
 	bp := m.c.border
-	ts := m.c.Styles.App.Title
 	if focused {
 		bp = m.c.borderFocused
-		ts = m.c.Styles.App.TitleFocused
 	}
-	iw := r.W - 2
+	e := m.frameEdges(title, focused, r.W)
 	out := make([]string, 0, r.H)
-	t := ansi.Truncate(" "+title+" ", max(0, iw-2), "…")
-	tw := ansi.StringWidth(t)
-	top := bp.tl + bp.h + ts.Render(t) + strings.Repeat(bp.h, max(0, iw-1-tw)) + bp.tr
-	out = append(out, top)
-	blank := strings.Repeat(" ", iw)
+	out = append(out, e.top)
 	for i := 0; i < r.H-2; i++ {
-		l := blank
+		l := e.blank
 		if i < len(content) {
 			l = content[i]
 		}
 		out = append(out, bp.v+l+bp.v)
 	}
-	out = append(out, bp.bl+strings.Repeat(bp.h, iw)+bp.br)
+	out = append(out, e.bottom)
 	return out
+}
+
+// frameKey is what a frame's top and bottom lines are drawn from.
+type frameKey struct {
+	title   string
+	focused bool
+	w       int
+	styles  *styleSet
+}
+
+// frameLines are a frame's drawn top and bottom borders and an empty inner line.
+type frameLines struct{ top, bottom, blank string }
+
+// frameEdges draws a frame's borders once per title, focus, width and theme:
+// every pane is framed every frame, and titles change rarely.
+func (m *Model) frameEdges(title string, focused bool, w int) frameLines {
+	k := frameKey{title, focused, w, m.c.Styles}
+	if e, ok := m.frames[k]; ok {
+		return e
+	}
+	bp := m.c.border
+	ts := m.c.Styles.App.Title
+	if focused {
+		bp = m.c.borderFocused
+		ts = m.c.Styles.App.TitleFocused
+	}
+	iw := w - 2
+	t := ansi.Truncate(" "+title+" ", max(0, iw-2), "…")
+	tw := ansi.StringWidth(t)
+	e := frameLines{
+		top:    bp.tl + bp.h + ts.Render(t) + strings.Repeat(bp.h, max(0, iw-1-tw)) + bp.tr,
+		bottom: bp.bl + strings.Repeat(bp.h, iw) + bp.br,
+		blank:  strings.Repeat(" ", iw),
+	}
+	// A handful of panes are on screen at once; old titles and sizes go.
+	if m.frames == nil || len(m.frames) >= 32 {
+		m.frames = make(map[frameKey]frameLines)
+	}
+	m.frames[k] = e
+	return e
 }
 
 // textLines splits rendered text into exactly h lines of exactly w cells.
