@@ -454,17 +454,21 @@ func (m *Model) renderFooter(c *Column, w int) string {
 		eos := c.StoppedBy.Kind == backend.StoppedByEOS
 		line = m.c.Styles.Badge.For(string(c.Reason), eos).Render(c.Badge())
 	}
-	// Stats that do not fit are dropped whole, least important first.
+	// Stats that do not fit are dropped whole, least important first. The
+	// footer is redrawn on every token while streaming: widths are added up
+	// part by part rather than measured again over the styled line.
+	lineW := ansi.StringWidth(line)
 	for _, part := range c.StatParts() {
 		sep := " · "
 		if line == "" {
 			sep = ""
 		}
-		next := line + st.Footer.Render(sep+part)
-		if ansi.StringWidth(next) > w {
+		pw := ansi.StringWidth(sep + part)
+		if lineW+pw > w {
 			break
 		}
-		line = next
+		line += st.Footer.Render(sep + part)
+		lineW += pw
 	}
 	if line == "" && c.Streaming {
 		line = st.Footer.Render("waiting for the first token…")
