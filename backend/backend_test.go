@@ -350,3 +350,42 @@ func TestDrainLetsTheRunFinish(t *testing.T) {
 	em.Emit(backend.Event{Kind: backend.EventDone})
 	em.Close() // goleak in TestMain fails the package if the pump or Drain lingers
 }
+
+// scripted is a Sampler that plays a fixed list of events.
+type scripted []backend.Event
+
+func (s scripted) Models(context.Context) ([]backend.Model, error) { return nil, nil }
+
+func (s scripted) Start(_ context.Context, req backend.Request) (<-chan backend.Event, error) {
+	ch := make(chan backend.Event, len(s))
+	for _, ev := range s {
+		ch <- ev
+	}
+	close(ch)
+	return ch, nil
+}
+
+func TestRunSampleNamesEachDifferentFailure(t *testing.T) {
+	req := backend.Request{API: params.Completion, Prompt: "x", Params: params.Default(), Options: params.Options{N: 3}}
+	fin := func(i int, r backend.StopReason, e *backend.Error) backend.Event {
+		return backend.Event{Kind: backend.EventFinish, Sample: i, Reason: r, Err: e}
+	}
+	run := scripted{
+		{Kind: backend.EventStart, Start: &backend.StartInfo{First: 0, Count: 3, Requested: 3}},
+		fin(0, backend.StopInterrupted, &backend.Error{Kind: backend.KindTimeout, Message: "idle"}),
+		fin(1, backend.StopLength, nil),
+		fin(2, backend.StopError, &backend.Error{Kind: backend.KindServer, Message: "boom", Param: "top_k"}),
+		{Kind: backend.EventDone},
+	}
+	var out bytes.Buffer
+	_, err := backend.RunSample(context.Background(), run, req, false, &out)
+	want := "sample 0: idle\nsample 2: server error: boom (parameter top_k)"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+	run[1].Err.Message = "boom" // one failure: named alone, by its sample
+	run[3] = fin(2, backend.StopStop, nil)
+	if _, err := backend.RunSample(context.Background(), run, req, false, &out); err == nil || err.Error() != "sample 0: boom" {
+		t.Errorf("error = %v, want sample 0's alone", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -31,12 +32,12 @@ func RunSample(ctx context.Context, s Sampler, req Request, stream bool, out io.
 	for ev := range ch {
 		a.Apply(ev)
 		if stream && werr == nil {
-			werr = writeJSONLine(out, ev, false)
+			werr = writeJSONLine(out, ev)
 		}
 	}
 	resp := a.Response()
 	if !stream && werr == nil {
-		werr = writeJSONLine(out, resp, false)
+		werr = writeJSONLine(out, resp)
 	}
 	if err := a.Err(); err != nil {
 		return resp, err
@@ -49,7 +50,9 @@ func RunSample(ctx context.Context, s Sampler, req Request, stream bool, out io.
 
 // failures summarizes the samples that did not end on the model's own terms.
 func failures(r SampleResponse) error {
-	var lines []string
+	var failed []int
+	var msgs []string
+	same := true
 	for i, reason := range r.StopReason {
 		if !reason.Failed() {
 			continue
@@ -61,35 +64,27 @@ func failures(r SampleResponse) error {
 				msg += " (parameter " + p + ")"
 			}
 		}
-		lines = append(lines, fmt.Sprintf("sample %d: %s", i, msg))
+		same = same && (len(msgs) == 0 || msg == msgs[0])
+		failed, msgs = append(failed, i), append(msgs, msg)
 	}
-	if len(lines) == 0 {
+	switch {
+	case len(msgs) == 0:
 		return nil
+	case len(msgs) > 1 && same:
+		// One request failing for all its samples is said once.
+		return fmt.Errorf("%d samples failed: %s", len(msgs), msgs[0])
 	}
-	// Identical messages (one request failing for all its samples) are said once.
-	if len(lines) > 1 {
-		first := lines[0][strings.Index(lines[0], ":")+2:]
-		all := true
-		for _, l := range lines[1:] {
-			if l[strings.Index(l, ":")+2:] != first {
-				all = false
-				break
-			}
-		}
-		if all {
-			return fmt.Errorf("%d samples failed: %s", len(lines), first)
-		}
+	lines := make([]string, len(msgs))
+	for k, msg := range msgs {
+		lines[k] = fmt.Sprintf("sample %d: %s", failed[k], msg)
 	}
-	return fmt.Errorf("%s", strings.Join(lines, "\n"))
+	return errors.New(strings.Join(lines, "\n"))
 }
 
-func writeJSONLine(w io.Writer, v any, indent bool) error {
+func writeJSONLine(w io.Writer, v any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if indent {
-		enc.SetIndent("", "  ")
-	}
 	if err := enc.Encode(v); err != nil {
 		return err
 	}
