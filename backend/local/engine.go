@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -244,7 +245,7 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 	for i := range rows {
 		rows[i] = last
 	}
-	active := samples
+	active := slices.Clone(samples) // filtered in place; samples keeps every one
 	for len(active) > 0 {
 		// Sampling and logprobs are per sample: spread them over the cores,
 		// then apply stop rules and emit in index order.
@@ -276,13 +277,7 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 			m.advance(st, &d, &r, stopIDs, holdStops, maxNew)
 			emit(d)
 		}
-		next := active[:0:0]
-		for _, st := range active {
-			if !st.done {
-				next = append(next, st)
-			}
-		}
-		active = next
+		active = slices.DeleteFunc(active, func(st *sampleState) bool { return st.done })
 		if len(active) == 0 {
 			break
 		}
