@@ -34,11 +34,9 @@ func (m *Model) exportTarget() params.Target {
 // the seed the last run drew, so the export reproduces what is on screen.
 func (m *Model) exportParams() params.SamplingParams {
 	p := m.panel.P.Clone()
-	if !m.panel.SeedLocked && p.Seed == nil && m.seedRun != "" {
-		var s int64
-		if _, err := fmt.Sscan(m.seedRun, &s); err == nil {
-			p.Seed = &s
-		}
+	if !m.panel.SeedLocked && p.Seed == nil && m.seedRun != nil {
+		s := *m.seedRun
+		p.Seed = &s
 	}
 	return p
 }

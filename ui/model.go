@@ -172,7 +172,7 @@ type Model struct {
 
 	run     *runState
 	runSeq  int
-	seedRun string // the seed the last unlocked run drew, shown on the seed row
+	seedRun *int64 // the seed the last unlocked run drew, shown on the seed row
 
 	status    string
 	statusErr bool
@@ -635,21 +635,19 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.panel.StartEdit("")
 	case key.Matches(msg, k.ResetAll):
 		m.panel.ResetAll()
-		m.seedRun = ""
+		m.seedRun = nil
 		m.setStatus("all parameters reset to defaults", false)
 	case key.Matches(msg, k.Reset):
 		m.panel.Reset()
 		if m.panel.Focused().Key == "seed" {
-			m.seedRun = ""
+			m.seedRun = nil
 		}
 	case key.Matches(msg, k.Lock) && m.panel.Focused().Key == "seed":
 		m.panel.ToggleSeedLock()
-		if m.panel.SeedLocked && m.panel.P.Seed == nil && m.seedRun != "" {
+		if m.panel.SeedLocked && m.panel.P.Seed == nil && m.seedRun != nil {
 			// Locking right after a run keeps the seed that run drew.
-			var s int64
-			if _, err := fmt.Sscan(m.seedRun, &s); err == nil {
-				m.panel.P.Seed = &s
-			}
+			s := *m.seedRun
+			m.panel.P.Seed = &s
 		}
 	default:
 		if t := msg.Text; len(t) == 1 && (t[0] >= '0' && t[0] <= '9' || t[0] == '-' || t[0] == '.' || t[0] == '"') {
@@ -797,8 +795,8 @@ func (m *Model) startRun() tea.Cmd {
 	m.panel.ClearServerErrors()
 	if !m.panel.SeedLocked {
 		s := m.c.NewSeed()
-		m.panel.P.Seed = &s
-		m.seedRun = fmt.Sprint(s)
+		drawn := s
+		m.panel.P.Seed, m.seedRun = &s, &drawn
 	}
 	req := m.buildRequest()
 	if !m.panel.SeedLocked {

@@ -92,10 +92,11 @@ func (m *Model) showSession(s *Session, path string) {
 	o := params.Options{N: s.N, Logprobs: s.Logprobs}
 	m.panel = NewParamPanel(s.Params, o)
 	m.panel.SeedLocked = s.SeedLocked
-	m.seedRun = ""
+	m.seedRun = nil
 	if !s.SeedLocked && s.Response.Params.Seed != nil {
 		// The seed the saved run drew, shown (and exported) as it was.
-		m.seedRun = fmt.Sprint(*s.Response.Params.Seed)
+		seed := *s.Response.Params.Seed
+		m.seedRun = &seed
 	}
 	r := s.Response
 	n := len(r.StopReason)

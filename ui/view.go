@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/textarea"
@@ -233,10 +234,10 @@ func (m *Model) renderTooSmall(w, h int) string {
 }
 
 func (m *Model) seedNote() string {
-	if m.panel.SeedLocked || m.seedRun == "" {
+	if m.panel.SeedLocked || m.seedRun == nil {
 		return ""
 	}
-	return "last " + m.seedRun
+	return "last " + strconv.FormatInt(*m.seedRun, 10)
 }
 
 // headerInputs is everything the header line is drawn from: it is redrawn
