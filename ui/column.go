@@ -179,11 +179,9 @@ func (c *Column) Badge() string {
 	return sanitize.Line(string(c.Reason))
 }
 
-// Stats is the footer's numbers: tokens, tokens per second, time to first token.
-func (c *Column) Stats() string { return strings.Join(c.StatParts(), " · ") }
-
-// StatParts is Stats as separate parts, most important first, so a narrow
-// footer can drop the last ones whole instead of cutting a number.
+// StatParts is the footer's numbers (tokens, tokens per second, time to first
+// token) as separate parts, most important first, so a narrow footer can drop
+// the last ones whole instead of cutting a number.
 func (c *Column) StatParts() []string {
 	var parts []string
 	if n := c.TokenCount(); n >= 0 {

@@ -13,9 +13,9 @@ import (
 // no colours of its own.
 type styleSet struct {
 	App struct {
-		Header, HeaderTitle, HeaderDim, HeaderOK, HeaderBusy, HeaderBad, Mode lipgloss.Style
-		Status, StatusError, StatusBusy, StatusOK                             lipgloss.Style
-		Border, BorderFocused, Title, TitleFocused, Dim, Warning              lipgloss.Style
+		Header, HeaderTitle, HeaderDim, HeaderOK, HeaderBad, Mode lipgloss.Style
+		Status, StatusError, StatusBusy                           lipgloss.Style
+		Border, BorderFocused, Title, TitleFocused, Dim, Warning  lipgloss.Style
 	}
 	Slider struct {
 		Label, LabelFocused, Marker, Filled, Empty, Knob, KnobFocused lipgloss.Style
@@ -23,11 +23,11 @@ type styleSet struct {
 		Locked, Unlocked, Warning                                     lipgloss.Style
 	}
 	Sample struct {
-		Header, HeaderFocused, Text, Footer, Spinner, Scroll lipgloss.Style
+		Header, HeaderFocused, Text, Footer lipgloss.Style
 	}
 	Badge  themes.BadgeStyles
 	Dialog struct {
-		Title, Item, ItemSelected, Code, Tab, TabSelected lipgloss.Style
+		Item, ItemSelected, Code, Tab, TabSelected lipgloss.Style
 	}
 	Help     help.Styles
 	TextArea textarea.Styles
@@ -57,13 +57,11 @@ func newStyleSet(t *themes.Styles) *styleSet {
 	s.App.HeaderTitle = t.App.HeaderTitle
 	s.App.HeaderDim = t.App.HeaderKey
 	s.App.HeaderOK = t.App.ConnOK
-	s.App.HeaderBusy = t.App.ConnBusy
 	s.App.HeaderBad = t.App.ConnError
 	s.App.Mode = t.App.Mode
 	s.App.Status = t.Status.Info
 	s.App.StatusError = t.Status.Error
 	s.App.StatusBusy = t.Status.Warning
-	s.App.StatusOK = t.Status.Success
 	s.App.Border = borderColourOnly(t.App.Pane)
 	s.App.BorderFocused = borderColourOnly(t.App.PaneFocused)
 	s.App.Title = t.Prompt.Label
@@ -92,11 +90,8 @@ func newStyleSet(t *themes.Styles) *styleSet {
 	s.Sample.HeaderFocused = t.Column.HeaderFocused.Reverse(true)
 	s.Sample.Text = t.Column.Body
 	s.Sample.Footer = t.Column.Stats
-	s.Sample.Spinner = t.Column.Spinner
-	s.Sample.Scroll = t.Column.Scroll
 	s.Badge = t.Badge
 
-	s.Dialog.Title = t.Dialog.Title
 	s.Dialog.Item = t.Dialog.Item
 	s.Dialog.ItemSelected = t.Dialog.ItemSelected
 	s.Dialog.Code = t.Export.Code
