@@ -52,15 +52,6 @@ func ParseMode(s string) (Mode, bool) {
 	return Off, false
 }
 
-// Unit is how the mode's values are measured, for the legend and the inspector.
-func (m Mode) Unit() string {
-	switch m {
-	case Surprisal, Entropy:
-		return "bits"
-	}
-	return ""
-}
-
 // Prob is exp(lp); NaN when unknown.
 func Prob(lp backend.Logprob) float64 {
 	if !lp.Known() {
