@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/params"
 )
 
 // CutBy says why truncation drops an alternative.
@@ -51,9 +52,6 @@ type Truncation struct {
 	Kept int
 }
 
-// greedyBelow is vLLM's rule: a temperature under it means greedy sampling.
-const greedyBelow = 1e-5
-
 // Truncate computes the truncation view of alts (any order) for temperature, topK (-1 or 0:
 // off) and topP (1: off). Unknown logprobs are left out.
 func Truncate(alts []backend.Alt, temperature float64, topK int, topP float64) Truncation {
@@ -70,7 +68,7 @@ func Truncate(alts []backend.Alt, temperature float64, topK int, topP float64) T
 		return Truncation{}
 	}
 
-	if temperature < greedyBelow {
+	if temperature < params.GreedyBelow {
 		// vLLM's greedy path takes the argmax and ignores top-k and top-p.
 		for i := range cs {
 			cs[i].Cut = Greedy
