@@ -144,6 +144,7 @@ func applyMinP(l []float32, minP float64) {
 type topScratch struct {
 	ids  []int     // top-k ids (small k)
 	vals []float32 // sorted logits: all of them for a large k, then top-p's candidates
+	ex   []float64 // top-p: exp(l[i] - max), computed once for the sum and the cut-off
 }
 
 // applyTopKTopP is vLLM's apply_top_k_top_p: top-k keeps every logit >=
@@ -166,16 +167,19 @@ func applyTopKTopP(l []float32, k int, p float64, sc *topScratch) {
 		return
 	}
 	mx := l[argmax(l)]
+	ex := slices.Grow(sc.ex[:0], len(l))[:len(l)]
+	sc.ex = ex
 	var z float64
-	for _, v := range l {
-		z += math.Exp(float64(v - mx))
+	for i, v := range l {
+		ex[i] = math.Exp(float64(v - mx))
+		z += ex[i]
 	}
 	// Tokens below eps hold at most (1-p)/2 together, so the descending walk
 	// reaches p before them: only the rest need sorting.
 	eps := (1 - p) / (2 * float64(len(l)))
 	vals := sc.vals[:0]
-	for _, v := range l {
-		if pr := math.Exp(float64(v-mx)) / z; pr >= eps && v != negInf {
+	for i, v := range l {
+		if pr := ex[i] / z; pr >= eps && v != negInf {
 			vals = append(vals, v)
 		}
 	}
