@@ -14,10 +14,11 @@ import (
 )
 
 // Dir is where user themes live: $XDG_CONFIG_HOME/twinkle/themes, or
-// ~/.config/twinkle/themes when XDG_CONFIG_HOME is unset (on every OS: a terminal program's
-// users look there, not in Application Support).
+// ~/.config/twinkle/themes when XDG_CONFIG_HOME is unset or relative (the XDG rule, and the
+// one ui.ConfigDir follows for presets; on every OS: a terminal program's users look there,
+// not in Application Support).
 func Dir() (string, error) {
-	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" {
+	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
 		return filepath.Join(x, "twinkle", "themes"), nil
 	}
 	home, err := os.UserHomeDir()

@@ -321,6 +321,11 @@ func TestDir(t *testing.T) {
 	if d, _ := Dir(); d != "/home/u/.config/twinkle/themes" {
 		t.Errorf("Dir = %q", d)
 	}
+	// A relative XDG_CONFIG_HOME is ignored, as the XDG spec says and presets do.
+	t.Setenv("XDG_CONFIG_HOME", "rel/cfg")
+	if d, _ := Dir(); d != "/home/u/.config/twinkle/themes" {
+		t.Errorf("relative XDG_CONFIG_HOME: Dir = %q", d)
+	}
 }
 
 // NO_COLOR: the profile Bubble Tea detects is ASCII, and a heat style rendered through it
