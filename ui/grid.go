@@ -41,8 +41,7 @@ func LayoutGrid(area Rect, n, minW, minH, focus, zoom int) GridLayout {
 	perRow = max(1, min(n, perRow))
 	rows := (n + perRow - 1) / perRow
 	// Rebalance so the last row is not much emptier than the others:
-	// 5 columns at 3 per row become 3+2 rather than 3+2 anyway, but 7 at 6
-	// per row become 4+3 instead of 6+1.
+	// 7 columns at 6 per row become 4+3 instead of 6+1.
 	perRow = (n + rows - 1) / rows
 	visible := (area.H + gridGap) / (minH + gridGap)
 	visible = max(1, min(rows, visible))
@@ -54,14 +53,14 @@ func LayoutGrid(area Rect, n, minW, minH, focus, zoom int) GridLayout {
 	g.PerRow, g.Rows, g.FirstRow, g.VisibleRows = perRow, rows, first, visible
 
 	rowH := splitEven(area.H, visible)
+	// Columns of a short last row keep the width of the full rows so the
+	// grid stays aligned.
+	widths := splitEven(area.W, perRow)
 	y := area.Y
 	for r := 0; r < visible; r++ {
 		row := first + r
 		start := row * perRow
 		count := min(perRow, n-start)
-		// Columns of a short last row keep the width of the full rows so the
-		// grid stays aligned.
-		widths := splitEven(area.W, perRow)
 		x := area.X
 		for c := 0; c < count; c++ {
 			g.Cells[start+c] = Rect{X: x, Y: y, W: widths[c], H: rowH[r]}
