@@ -464,11 +464,12 @@ func (m *Model) renderFooter(c *Column, w int) string {
 		if line == "" {
 			sep = ""
 		}
-		pw := ansi.StringWidth(sep + part)
+		seg := sep + part
+		pw := ansi.StringWidth(seg)
 		if lineW+pw > w {
 			break
 		}
-		line += st.Footer.Render(sep + part)
+		line += st.Footer.Render(seg)
 		lineW += pw
 	}
 	if line == "" && c.Streaming {
