@@ -420,20 +420,22 @@ func (k EventKind) String() string {
 	return "unknown"
 }
 
-// StartInfo describes one request (variant) of a run.
+// StartInfo describes one request (variant) of a run. Its JSON is the "start" object of
+// `twinkle sample --stream`.
 type StartInfo struct {
-	Variant int
+	Variant int `json:"variant"`
 	// First and Count: the samples this request draws, [First, First+Count).
-	First, Count int
+	First int `json:"first"`
+	Count int `json:"count"`
 	// Requested is Options.N. Count is 1 when greedy sampling made the others pointless
 	// (vLLM refuses n > 1 when greedy); Note then says so, and no events come for the
 	// other Requested-1 samples: a UI shows sample First for all of them.
-	Requested int
-	Model     string
-	Params    params.SamplingParams
+	Requested int                   `json:"requested"`
+	Model     string                `json:"model"`
+	Params    params.SamplingParams `json:"params"`
 	// Seeds holds one entry per sample: seed+i, or nil when the server picks.
-	Seeds []*int64
-	Note  string
+	Seeds []*int64 `json:"seeds"`
+	Note  string   `json:"note,omitempty"`
 }
 
 // Event is one thing that happened in a run; Kind says which fields are set.
@@ -463,19 +465,8 @@ type eventJSON struct {
 	StoppedBy    *StoppedBy `json:"stopped_by,omitempty"`
 	Err          *Error     `json:"error,omitempty"`
 	Usage        *Usage     `json:"usage,omitempty"`
-	Start        *startJSON `json:"start,omitempty"`
+	Start        *StartInfo `json:"start,omitempty"`
 	PromptTokens []Token    `json:"prompt_tokens,omitempty"`
-}
-
-type startJSON struct {
-	Variant   int                   `json:"variant"`
-	First     int                   `json:"first"`
-	Count     int                   `json:"count"`
-	Requested int                   `json:"requested"`
-	Model     string                `json:"model"`
-	Params    params.SamplingParams `json:"params"`
-	Seeds     []*int64              `json:"seeds"`
-	Note      string                `json:"note,omitempty"`
 }
 
 // MarshalJSON is the line `twinkle sample --stream` prints: {"type":"tokens","sample":0,...}
@@ -484,9 +475,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	j := eventJSON{Type: e.Kind.String(), Err: e.Err}
 	switch e.Kind {
 	case EventStart:
-		if s := e.Start; s != nil {
-			j.Start = &startJSON{s.Variant, s.First, s.Count, s.Requested, s.Model, s.Params, s.Seeds, s.Note}
-		}
+		j.Start = e.Start
 	case EventTokens:
 		j.Sample, j.Text, j.Tokens = &e.Sample, e.Text, e.Tokens
 	case EventFinish:
