@@ -110,6 +110,15 @@ type plan struct {
 // field from params.ToVLLM, then stream and stream_options. Exported for the CLI's
 // --dry-run and for tests.
 func Body(api params.API, model string, messages []backend.Message, prompt string, p params.SamplingParams, o params.Options, stream bool) ([]byte, error) {
+	body, err := bodyFields(api, model, messages, prompt, p, o, stream)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(body)
+}
+
+// bodyFields is Body before marshalling, for a caller that adds fields of its own.
+func bodyFields(api params.API, model string, messages []backend.Message, prompt string, p params.SamplingParams, o params.Options, stream bool) (params.Fields, error) {
 	fields, err := p.ToVLLM(api, o)
 	if err != nil {
 		return nil, err
@@ -129,7 +138,7 @@ func Body(api params.API, model string, messages []backend.Message, prompt strin
 	if stream {
 		body = append(body, params.Field{Key: "stream_options", Value: wire.StreamOptions{IncludeUsage: true}})
 	}
-	return json.Marshal(body)
+	return body, nil
 }
 
 func seedsFor(p params.SamplingParams, n int) []*int64 {

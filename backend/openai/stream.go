@@ -165,12 +165,16 @@ func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model 
 	one := 1
 	p.MaxTokens = &one
 	o := params.Options{N: 1, PromptLogprobs: pl.promptK}
-	body, err := Body(req.API, model, req.Messages, req.Prompt, p, o, false)
+	fields, err := bodyFields(req.API, model, req.Messages, req.Prompt, p, o, false)
 	if err != nil {
 		fail(err)
 		return
 	}
-	body = append(body[:len(body)-1], `,"return_token_ids":true}`...)
+	body, err := json.Marshal(append(fields, params.Field{Key: "return_token_ids", Value: true}))
+	if err != nil {
+		fail(err)
+		return
+	}
 	resp, err := c.do(ctx, http.MethodPost, pl.path, body, c.cfg.FirstTokenTimeout)
 	if err != nil {
 		fail(err)
