@@ -35,16 +35,14 @@ type Common struct {
 	Sampler       backend.Sampler
 	IsDark        bool
 
-	// Painter colours tokens by the heatmap mode (TokenRenderer is its
-	// Render); rebuilt when the mode, theme or colour profile changes.
+	// Painter colours tokens by the heatmap mode (the columns' TokenRenderer
+	// is its Render); rebuilt when the mode, theme or colour profile changes.
 	Painter  *heatmap.Painter
 	HeatMode heatmap.Mode
 	Profile  colorprofile.Profile
-	// TokenRenderer styles sample tokens (the heatmap's seam); nil = plain.
-	TokenRenderer TokenRenderer
-	// HeatmapKey and ThemeKey are part of every column's styled-line cache
-	// key: change them and visible lines restyle.
-	HeatmapKey, ThemeKey string
+	// ThemeKey and the painter's Key are part of every column's styled-line
+	// cache key: change them and visible lines restyle.
+	ThemeKey string
 
 	Now      func() time.Time
 	NewSeed  func() int64

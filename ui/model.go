@@ -302,8 +302,6 @@ func (m *Model) setTheme(isDark bool) {
 func (m *Model) rebuildPainter() {
 	p := heatmap.NewPainter(m.c.Theme, m.c.HeatMode, m.c.Profile)
 	m.c.Painter = p
-	m.c.TokenRenderer = p.Render
-	m.c.HeatmapKey = p.Key()
 	if m.insp != nil {
 		m.insp.SetStyles(m.c.Theme)
 		m.insp.SetPainter(p)
@@ -314,32 +312,32 @@ func (m *Model) rebuildPainter() {
 // every column every frame, so it is rebuilt only when what it is made of
 // changes (painter, styles, the divergence mark).
 func (m *Model) lineStyler() lineStyler {
-	in := stylerInputs{m.c.Painter, m.c.Styles, m.c.ThemeKey, m.c.HeatmapKey, m.divergence}
+	in := stylerInputs{m.c.Painter, m.c.Styles, m.c.ThemeKey, m.divergence}
 	if m.stylerOK && in == m.stylerIn {
 		return m.styler
 	}
 	st := m.c.Styles.Sample
 	ls := lineStyler{
-		key:        fmt.Sprint(m.c.ThemeKey, "|", m.c.HeatmapKey, "|div", m.divergence),
-		render:     m.c.TokenRenderer,
 		plain:      func(s string) string { return st.Text.Render(s) },
 		divergence: m.divergence,
 		divPrefix:  m.divPrefix,
 	}
+	heatKey := ""
 	if p := m.c.Painter; p != nil {
-		ls.cursor = p.RenderCursor
-		ls.newline = p.NewlineMark
+		heatKey = p.Key()
+		ls.render, ls.cursor, ls.newline = p.Render, p.RenderCursor, p.NewlineMark
 	}
+	ls.key = fmt.Sprint(m.c.ThemeKey, "|", heatKey, "|div", m.divergence)
 	m.styler, m.stylerIn, m.stylerOK = ls, in, true
 	return ls
 }
 
 // stylerInputs is everything lineStyler is built from.
 type stylerInputs struct {
-	painter              *heatmap.Painter
-	styles               *styleSet
-	themeKey, heatmapKey string
-	divergence           int
+	painter    *heatmap.Painter
+	styles     *styleSet
+	themeKey   string
+	divergence int
 }
 
 func (m *Model) applyTextareaStyles() {
@@ -347,10 +345,6 @@ func (m *Model) applyTextareaStyles() {
 	m.system.SetStyles(st)
 	m.prompt.SetStyles(st)
 }
-
-// Common returns the program's context (the heatmap/theme integration sets
-// TokenRenderer and keys through it).
-func (m *Model) Common() *Common { return m.c }
 
 // Panel returns the parameter panel (tests, main).
 func (m *Model) Panel() *ParamPanel { return m.panel }
