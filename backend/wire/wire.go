@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Marshal is json.Marshal without HTML escaping, as vLLM (pydantic) writes JSON.
@@ -483,29 +484,135 @@ func ParseError(b []byte) (ErrorInfo, bool) {
 // ---- object scanning ----
 
 // scanObject calls fn for each key of the JSON object b, in order, with the raw value.
+// It scans b itself rather than running a second json.Decoder over it: a completions
+// chunk holds one TopMap per generated token, and encoding/json has already checked b
+// before calling an UnmarshalJSON. Malformed input still gets an error, never a panic;
+// the values are checked by fn's own parsing.
 func scanObject(b []byte, fn func(key string, val []byte) error) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	tok, err := dec.Token()
-	if err != nil {
-		return err
+	bad := func() error { return fmt.Errorf("want a JSON object, got %.40s", b) }
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return bad()
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return fmt.Errorf("want a JSON object, got %.40s", b)
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(b) || b[i] != '"' {
+				return bad()
+			}
+			end, ok := skipValue(b, i)
+			if !ok {
+				return bad()
+			}
+			key, err := unquote(b[i:end])
+			if err != nil {
+				return err
+			}
+			i = skipSpace(b, end)
+			if i >= len(b) || b[i] != ':' {
+				return bad()
+			}
+			i = skipSpace(b, i+1)
+			end, ok = skipValue(b, i)
+			if !ok {
+				return bad()
+			}
+			if err := fn(key, b[i:end]); err != nil {
+				return err
+			}
+			i = skipSpace(b, end)
+			if i < len(b) && b[i] == ',' {
+				i = skipSpace(b, i+1)
+				continue
+			}
+			if i < len(b) && b[i] == '}' {
+				i++
+				break
+			}
+			return bad()
+		}
 	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
+	if skipSpace(b, i) != len(b) {
+		return bad()
+	}
+	return nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value at b[i]: a string, an object or array
+// (brackets counted, strings skipped), or a literal. ok is false when it is cut off.
+func skipValue(b []byte, i int) (end int, ok bool) {
+	if i >= len(b) {
+		return i, false
+	}
+	switch b[i] {
+	case '"':
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1, true
+			}
 		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return err
+		return len(b), false
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				e, ok := skipValue(b, j)
+				if !ok {
+					return e, false
+				}
+				j = e - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1, true
+				}
+			}
 		}
-		if err := fn(key, raw); err != nil {
-			return err
+		return len(b), false
+	}
+	j := i
+	for j < len(b) && !endsLiteral(b[j]) {
+		j++
+	}
+	return j, j > i
+}
+
+func endsLiteral(c byte) bool {
+	switch c {
+	case ',', ':', '{', '}', '[', ']', '"', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
+
+// unquote decodes a JSON string token; plain ones (the usual key) are copied directly.
+func unquote(q []byte) (string, error) {
+	raw := q[1 : len(q)-1]
+	plain := utf8.Valid(raw)
+	for _, c := range raw {
+		if c < 0x20 || c == '\\' {
+			plain = false
+			break
 		}
 	}
-	_, err = dec.Token()
-	return err
+	if plain {
+		return string(raw), nil
+	}
+	var s string
+	err := json.Unmarshal(q, &s)
+	return s, err
 }

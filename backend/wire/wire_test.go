@@ -1,7 +1,10 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -135,5 +138,60 @@ func TestRequestHelpers(t *testing.T) {
 	_ = json.Unmarshal([]byte(`{"logprobs":false,"top_logprobs":2}`), &c)
 	if _, err := c.LogprobsK(true); err == nil {
 		t.Error("top_logprobs without logprobs accepted")
+	}
+}
+
+// decoderScan is what scanObject must agree with: encoding/json's own tokenizer.
+func decoderScan(b []byte) ([]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("not an object")
+	}
+	var out []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		out = append(out, tok.(string)+"="+string(raw))
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func TestScanObjectAgreesWithEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		`{}`, ` { } `, `{"a":1}`, `{"a":-1.5e-3 , "b" : null,"c":true}`,
+		`{"\u00e9t\u00e9":-1,"tab\there":2,"q\"uote":3,"back\\slash":4,"é":5}`,
+		`{"s":"x,}{\"]","o":{"k":[1,{"z":"}"}]},"e":[]}`,
+		"{\n\t\"a\" :\r\n[ 1 , 2 ]\n}",
+	} {
+		want, err := decoderScan([]byte(in))
+		if err != nil {
+			t.Fatalf("reference failed on %s: %v", in, err)
+		}
+		var got []string
+		if err := scanObject([]byte(in), func(k string, v []byte) error {
+			got = append(got, k+"="+string(v))
+			return nil
+		}); err != nil {
+			t.Errorf("scanObject(%s): %v", in, err)
+			continue
+		}
+		// The decoder compacts nothing inside a value; both keep its bytes as sent.
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("scanObject(%s) = %q, want %q", in, got, want)
+		}
+	}
+	for _, bad := range []string{``, `[]`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":1 "b":2}`, `{"a":"x}`, `{"a":{"b":1}`, `{a:1}`, `{"a":1}x`, `{"a` + "\x01" + `":1}`} {
+		if err := scanObject([]byte(bad), func(string, []byte) error { return nil }); err == nil {
+			t.Errorf("scanObject(%q) accepted malformed input", bad)
+		}
 	}
 }
