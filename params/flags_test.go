@@ -119,7 +119,7 @@ func TestUnescapeEscape(t *testing.T) {
 			t.Errorf("Unescape(%q) accepted", bad)
 		}
 	}
-	if got := Escape("a\nb\x1b\u202e"); got != `a\nb\x1b\u202e` {
+	if got := Escape("a\nb\x1b\u202e\u2028"); got != `a\nb\x1b\u202e\u2028` {
 		t.Errorf("Escape shows controls: %q", got)
 	}
 }
