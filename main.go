@@ -481,11 +481,12 @@ type configFile struct {
 func loadConfig(path string) (configFile, error) {
 	explicit := path != ""
 	if !explicit {
-		dir, err := os.UserConfigDir()
+		// The same folder as presets and themes: $XDG_CONFIG_HOME/twinkle or ~/.config/twinkle.
+		dir, err := ui.ConfigDir()
 		if err != nil {
 			return configFile{}, nil
 		}
-		path = filepath.Join(dir, "twinkle", "config.toml")
+		path = filepath.Join(dir, "config.toml")
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
