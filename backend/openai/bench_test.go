@@ -26,7 +26,10 @@ const (
 
 // recordStream captures the bytes vllmtest sends for 8 samples x 2,000 tokens with top-5
 // chat logprobs, one token per chunk, as vLLM streams by default.
-func recordStream(b *testing.B) []byte {
+func recordStream(b *testing.B) []byte { return recordAPI(b, params.Chat) }
+
+// recordAPI is recordStream for either endpoint.
+func recordAPI(b *testing.B, api params.API) []byte {
 	b.Helper()
 	srv := vllmtest.New()
 	defer srv.Close()
@@ -36,11 +39,16 @@ func recordStream(b *testing.B) []byte {
 		samples = append(samples, s)
 	}
 	srv.Push(vllmtest.Script{Samples: samples})
-	body, err := Body(params.Chat, "m", []backend.Message{{Role: "user", Content: "Once upon a time"}}, "", benchParams(), params.Options{N: benchSamples, Logprobs: new(benchTop)}, true)
+	req := benchRequest(api)
+	body, err := Body(api, "m", req.Messages, req.Prompt, req.Params, req.Options, true)
 	if err != nil {
 		b.Fatal(err)
 	}
-	resp, err := http.Post(srv.URL+"/chat/completions", "application/json", bytes.NewReader(body))
+	path := "/completions"
+	if api == params.Chat {
+		path = "/chat/completions"
+	}
+	resp, err := http.Post(srv.URL+path, "application/json", bytes.NewReader(body))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,6 +64,17 @@ func benchParams() params.SamplingParams {
 	p := params.Default()
 	p.Temperature = 0.8
 	return p
+}
+
+// benchRequest is the recorded run: 8 samples with top-5 logprobs.
+func benchRequest(api params.API) backend.Request {
+	r := backend.Request{API: api, Model: "m", Params: benchParams(), Options: params.Options{N: benchSamples, Logprobs: new(benchTop)}}
+	if api == params.Chat {
+		r.Messages = []backend.Message{{Role: "user", Content: "Once upon a time"}}
+	} else {
+		r.Prompt = "Once upon a time"
+	}
+	return r
 }
 
 // memDoer answers every request with the recorded stream, in memory.
@@ -80,13 +99,19 @@ func tokensOf(b *testing.B, a *backend.Assembler) int {
 // BenchmarkIngest is the whole client path on a recorded stream: SSE decoding, chunk
 // decoding, token building (interning, sorting top), events through the Emitter's
 // channel, and the Assembler.
-func BenchmarkIngest(b *testing.B) {
-	raw := recordStream(b)
+func BenchmarkIngest(b *testing.B) { benchIngest(b, params.Chat) }
+
+// BenchmarkIngestCompletion is BenchmarkIngest for /v1/completions, whose top_logprobs
+// are one ordered JSON object per token (wire.TopMap).
+func BenchmarkIngestCompletion(b *testing.B) { benchIngest(b, params.Completion) }
+
+func benchIngest(b *testing.B, api params.API) {
+	raw := recordAPI(b, api)
 	c, err := New(Config{BaseURL: "http://mem/v1", Model: "m", HTTPClient: memDoer{raw}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := backend.Request{API: params.Chat, Model: "m", Messages: []backend.Message{{Role: "user", Content: "Once upon a time"}}, Params: benchParams(), Options: params.Options{N: benchSamples, Logprobs: new(benchTop)}}
+	req := benchRequest(api)
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	var a *backend.Assembler
