@@ -69,6 +69,32 @@ func TestTokensComeFromLogprobEntriesNotText(t *testing.T) {
 	}
 }
 
+// Null or missing logprobs read as unknown, never as 0 (certainty); a non-number is an error.
+func TestNullAndMissingLogprobsAreUnknown(t *testing.T) {
+	d := newDecoder(true, true)
+	err := d.decode([]byte(`{"choices":[{"index":0,"delta":{"content":"ab"},"logprobs":{"content":[{"token":"a","logprob":null,"top_logprobs":[{"token":"a","logprob":-0.5},{"token":"c"}]},{"token":"b","logprob":-2,"top_logprobs":[{"token":"d","logprob":null}]}]},"finish_reason":null}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks := d.choices[0].tokens
+	if toks[0].Logprob.Known() || !toks[1].Logprob.Known() || toks[1].Logprob != -2 {
+		t.Errorf("logprobs %v %v, want unknown then -2", toks[0].Logprob, toks[1].Logprob)
+	}
+	if !toks[0].Top[0].Logprob.Known() || toks[0].Top[1].Logprob.Known() || toks[1].Top[0].Logprob.Known() {
+		t.Errorf("top logprobs %+v %+v: a missing or null one must be unknown", toks[0].Top, toks[1].Top)
+	}
+	d = newDecoder(false, true)
+	if err := d.decode([]byte(`{"choices":[{"index":0,"text":"ab","logprobs":{"tokens":["a","b"],"token_logprobs":[null,-1.5],"top_logprobs":[null,{"b":-1.5}]},"finish_reason":null}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if toks := d.choices[0].tokens; toks[0].Logprob.Known() || toks[1].Logprob != -1.5 {
+		t.Errorf("completion logprobs %v %v, want unknown then -1.5", toks[0].Logprob, toks[1].Logprob)
+	}
+	if err := d.decode([]byte(`{"choices":[{"index":0,"text":"a","logprobs":{"tokens":["a"],"token_logprobs":["-1"],"top_logprobs":[null]}}]}`)); err == nil {
+		t.Error("a logprob given as a string was accepted")
+	}
+}
+
 func TestTokenIDsWhenTheServerSendsThem(t *testing.T) {
 	d := newDecoder(true, true)
 	err := d.decode([]byte(`{"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"ab"},"logprobs":{"content":[{"token":"a","logprob":-1,"bytes":[97],"top_logprobs":[]},{"token":"b","logprob":-2,"bytes":[98],"top_logprobs":[]}]},"finish_reason":null,"token_ids":[7,8]}]}`))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/wire"
@@ -276,7 +277,7 @@ type decodedChoice struct {
 
 // The decoder reads chunks into these rather than the wire types: they leave out what
 // the client does not use (ids, timestamps, the "bytes" arrays, text_offset), which
-// encoding/json then skips without allocating, and they keep logprobs as pointers so a
+// encoding/json then skips without allocating, and they read logprobs as logprobIn so a
 // null or missing value reads as unknown rather than as 0 (certainty).
 type chatChunkIn struct {
 	Choices []chatChoiceIn `json:"choices"`
@@ -298,13 +299,13 @@ type chatChoiceIn struct {
 
 type chatLogprobIn struct {
 	Token       string    `json:"token"`
-	Logprob     *float64  `json:"logprob"`
+	Logprob     logprobIn `json:"logprob"`
 	TopLogprobs []topLPIn `json:"top_logprobs"`
 }
 
 type topLPIn struct {
-	Token   string   `json:"token"`
-	Logprob *float64 `json:"logprob"`
+	Token   string    `json:"token"`
+	Logprob logprobIn `json:"logprob"`
 }
 
 type completionChunkIn struct {
@@ -316,7 +317,7 @@ type completionChoiceIn struct {
 	Index    int    `json:"index"`
 	Text     string `json:"text"`
 	Logprobs *struct {
-		TokenLogprobs []*float64    `json:"token_logprobs"`
+		TokenLogprobs []logprobIn   `json:"token_logprobs"`
 		Tokens        []string      `json:"tokens"`
 		TopLogprobs   []wire.TopMap `json:"top_logprobs"`
 	} `json:"logprobs"`
@@ -325,11 +326,32 @@ type completionChoiceIn struct {
 	TokenIDs     []int           `json:"token_ids"`
 }
 
-func lp(v *float64) backend.Logprob {
-	if v == nil {
+// logprobIn is a logprob as a chunk carries it. Unlike a *float64 it costs no allocation
+// per value (a chat chunk holds 1+K of them per token); the zero value, a missing field,
+// reads as unknown, as does null.
+type logprobIn struct {
+	v   backend.Logprob
+	set bool
+}
+
+func (l *logprobIn) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*l = logprobIn{}
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("logprob: want a number, got %.40s", b)
+	}
+	*l = logprobIn{backend.LogprobFromWire(v), true}
+	return nil
+}
+
+func (l logprobIn) logprob() backend.Logprob {
+	if !l.set {
 		return backend.Unknown()
 	}
-	return backend.LogprobFromWire(*v)
+	return l.v
 }
 
 // decoder turns chunks into choices, interning token strings so a long stream retains
@@ -405,13 +427,13 @@ func (d *decoder) decode(data []byte) error {
 				dc.tokens = make([]backend.Token, len(entries))
 				for j := range entries {
 					e := &entries[j]
-					t := backend.Token{Text: d.intern(e.Token), Logprob: lp(e.Logprob), ID: backend.NoTokenID}
+					t := backend.Token{Text: d.intern(e.Token), Logprob: e.Logprob.logprob(), ID: backend.NoTokenID}
 					if len(ch.TokenIDs) == len(entries) {
 						t.ID = backend.TokenID(ch.TokenIDs[j])
 					}
 					t.Top = d.topSlab(len(e.TopLogprobs))
 					for k := range e.TopLogprobs {
-						t.Top[k] = backend.Alt{Text: d.intern(e.TopLogprobs[k].Token), Logprob: lp(e.TopLogprobs[k].Logprob)}
+						t.Top[k] = backend.Alt{Text: d.intern(e.TopLogprobs[k].Token), Logprob: e.TopLogprobs[k].Logprob.logprob()}
 					}
 					sortAlts(t.Top)
 					dc.tokens[j] = t
@@ -438,7 +460,7 @@ func (d *decoder) decode(data []byte) error {
 			for j, text := range l.Tokens {
 				t := backend.Token{Text: d.intern(text), Logprob: backend.Unknown(), ID: backend.NoTokenID}
 				if j < len(l.TokenLogprobs) {
-					t.Logprob = lp(l.TokenLogprobs[j])
+					t.Logprob = l.TokenLogprobs[j].logprob()
 				}
 				if len(ch.TokenIDs) == len(l.Tokens) {
 					t.ID = backend.TokenID(ch.TokenIDs[j])
