@@ -277,8 +277,9 @@ type decodedChoice struct {
 
 // The decoder reads chunks into these rather than the wire types: they leave out what
 // the client does not use (ids, timestamps, the "bytes" arrays, text_offset), which
-// encoding/json then skips without allocating, and they read logprobs as logprobIn so a
-// null or missing value reads as unknown rather than as 0 (certainty).
+// encoding/json then skips without allocating. Logprobs are read as logprobIn so a null
+// or missing value reads as unknown rather than as 0 (certainty); content and
+// finish_reason as plain strings, since null, missing and "" all mean none to the client.
 type chatChunkIn struct {
 	Choices []chatChoiceIn `json:"choices"`
 	Usage   *wire.Usage    `json:"usage"`
@@ -287,12 +288,12 @@ type chatChunkIn struct {
 type chatChoiceIn struct {
 	Index int `json:"index"`
 	Delta struct {
-		Content *string `json:"content"`
+		Content string `json:"content"`
 	} `json:"delta"`
 	Logprobs *struct {
 		Content []chatLogprobIn `json:"content"`
 	} `json:"logprobs"`
-	FinishReason *string         `json:"finish_reason"`
+	FinishReason string          `json:"finish_reason"`
 	StopReason   wire.StopReason `json:"stop_reason"`
 	TokenIDs     []int           `json:"token_ids"`
 }
@@ -321,7 +322,7 @@ type completionChoiceIn struct {
 		Tokens        []string      `json:"tokens"`
 		TopLogprobs   []wire.TopMap `json:"top_logprobs"`
 	} `json:"logprobs"`
-	FinishReason *string         `json:"finish_reason"`
+	FinishReason string          `json:"finish_reason"`
 	StopReason   wire.StopReason `json:"stop_reason"`
 	TokenIDs     []int           `json:"token_ids"`
 }
@@ -415,13 +416,7 @@ func (d *decoder) decode(data []byte) error {
 		d.usage = toUsage(c.Usage)
 		for i := range c.Choices {
 			ch := &c.Choices[i]
-			dc := decodedChoice{index: ch.Index, stop: ch.StopReason}
-			if ch.Delta.Content != nil {
-				dc.text = *ch.Delta.Content
-			}
-			if ch.FinishReason != nil {
-				dc.finish = *ch.FinishReason
-			}
+			dc := decodedChoice{index: ch.Index, text: ch.Delta.Content, finish: ch.FinishReason, stop: ch.StopReason}
 			if d.logprobs && ch.Logprobs != nil {
 				entries := ch.Logprobs.Content
 				dc.tokens = make([]backend.Token, len(entries))
@@ -450,10 +445,7 @@ func (d *decoder) decode(data []byte) error {
 	d.usage = toUsage(c.Usage)
 	for i := range c.Choices {
 		ch := &c.Choices[i]
-		dc := decodedChoice{index: ch.Index, text: ch.Text, stop: ch.StopReason}
-		if ch.FinishReason != nil {
-			dc.finish = *ch.FinishReason
-		}
+		dc := decodedChoice{index: ch.Index, text: ch.Text, finish: ch.FinishReason, stop: ch.StopReason}
 		if d.logprobs && ch.Logprobs != nil {
 			l := ch.Logprobs
 			dc.tokens = make([]backend.Token, len(l.Tokens))
