@@ -85,10 +85,18 @@ func (f *Flags) Resolve() (SamplingParams, Options, error) {
 			return p, o, &FlagError{[]string{"--params: " + err.Error()}}
 		}
 		fp, err := Parse(f.paramsFile, data)
-		if err != nil {
-			return p, o, &FlagError{[]string{"--params: " + err.Error()}}
+		var pe *ParseError
+		switch {
+		case errors.As(err, &pe):
+			// The flags are still read, so every problem shows at once.
+			for _, msg := range pe.Problems {
+				problems = append(problems, "--params: "+msg)
+			}
+		case err != nil:
+			problems = append(problems, "--params: "+err.Error())
+		default:
+			p = fp
 		}
-		p = fp
 	}
 	for _, s := range Specs() {
 		raw, ok := f.raw[s.Key]

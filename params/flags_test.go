@@ -123,3 +123,31 @@ func TestUnescapeEscape(t *testing.T) {
 		t.Errorf("Escape shows controls: %q", got)
 	}
 }
+
+// A bad --params file does not hide the flags' own problems, nor one of its problems
+// another.
+func TestFlagsParamsFileReportsEveryProblem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.json")
+	if err := os.WriteFile(path, []byte("{\n \"Temperature\": 0.3,\n \"top_k\": \"x\",\n \"top_k\": 3\n}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := resolve(t, false, "--params", path, "--top-p", "2")
+	var fe *FlagError
+	if !errors.As(err, &fe) {
+		t.Fatalf("want FlagError, got %v", err)
+	}
+	want := []string{
+		"--params: " + path + `:2: unknown field "Temperature"`,
+		"--params: " + path + ":3: field top_k: expected an integer, got a string",
+		"--params: " + path + ":4: field top_k: set twice (first on line 3)",
+		"--top-p: must be in (0, 1], got 2",
+	}
+	if len(fe.Problems) != len(want) {
+		t.Fatalf("got %q", fe.Problems)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(fe.Problems[i], w) {
+			t.Errorf("problem %d = %q, want %q", i, fe.Problems[i], w)
+		}
+	}
+}
