@@ -112,6 +112,14 @@ func (f *Flags) Resolve() (SamplingParams, Options, error) {
 			problems = append(problems, fmt.Sprintf("%s: %s is out of range", flagFor(s.Key), *raw))
 			continue
 		}
+		if v.Set && s.Strict && (v.V < s.Min || v.V > s.Max) {
+			msg := fmt.Sprintf("%s: must be in [%s, %s], got %s", flagFor(s.Key), s.FormatNumber(s.Min), s.FormatNumber(s.Max), strings.TrimSpace(*raw))
+			if s.Nullable {
+				msg += fmt.Sprintf(" (leave it out for %s)", s.Floor)
+			}
+			problems = append(problems, msg)
+			continue
+		}
 		s.Put(&p, &o, v)
 	}
 	if f.options && f.fs.Changed("prompt-logprobs") {
