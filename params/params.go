@@ -446,3 +446,16 @@ func (o Options) Validate(p SamplingParams) error {
 	}
 	return es
 }
+
+// PlaygroundDefaults are the values the playground starts with where no flag, file or
+// session sets them, and the values a reset returns to: 4 samples to compare, 256
+// tokens each (a server's own default is 16 tokens for completions or the rest of the
+// context for chat: too few to compare, or more than a screen holds), and the top-5
+// alternatives of every token for the heatmap. The CLI's defaults (1 sample, the
+// server's max_tokens, no logprobs) suit scripts instead.
+func PlaygroundDefaults() (SamplingParams, Options) {
+	p := Default()
+	n, k := 256, 5
+	p.MaxTokens = &n
+	return p, Options{N: 4, Logprobs: &k}
+}

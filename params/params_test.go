@@ -245,3 +245,17 @@ func TestCloneIsDeep(t *testing.T) {
 		t.Fatal("Clone shares memory")
 	}
 }
+
+func TestPlaygroundDefaultsAreValidAndIndependent(t *testing.T) {
+	p, o := PlaygroundDefaults()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Validate(p); err != nil || o.N != 4 || *o.Logprobs != 5 || *p.MaxTokens != 256 {
+		t.Fatalf("%+v %+v %v", p, o, err)
+	}
+	*p.MaxTokens, *o.Logprobs = 1, 1
+	if q, r := PlaygroundDefaults(); *q.MaxTokens != 256 || *r.Logprobs != 5 {
+		t.Fatal("PlaygroundDefaults shares memory between calls")
+	}
+}
