@@ -49,6 +49,7 @@ func main() {
 	// SIGINT cancels the command's context, so a run stops cleanly (the server sees the
 	// disconnect) and what arrived is still printed; the exit status then says so.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	context.AfterFunc(ctx, stop) // a second interrupt is not caught: it ends a stuck exit
 	root := newRoot(env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, probeURL: vllmDefault, probeTimeout: 400 * time.Millisecond})
 	err := fang.Execute(ctx, root,
 		fang.WithVersion(version()),
@@ -592,6 +593,9 @@ func newModelsCmd(e env) *cobra.Command {
 		b, err := conn.open(cmd.Context(), e)
 		if err != nil {
 			return err
+		}
+		if b.fallback != "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), "twinkle: "+b.fallback)
 		}
 		models, err := b.sampler.Models(cmd.Context())
 		if err != nil {

@@ -198,9 +198,14 @@ func TestModelsCommand(t *testing.T) {
 	if err != nil || strings.TrimSpace(out) == "" {
 		t.Fatalf("%v %q %q", err, out, errs)
 	}
-	out, _, err = runCLI(t, "", "models", "--endpoint", "local")
-	if err != nil || strings.TrimSpace(out) != "twinkle-go-small" {
-		t.Fatalf("local models: %v %q", err, out)
+	out, errs, err = runCLI(t, "", "models", "--endpoint", "local")
+	if err != nil || strings.TrimSpace(out) != "twinkle-go-small" || errs != "" {
+		t.Fatalf("local models: %v %q %q", err, out, errs)
+	}
+	t.Setenv("OPENAI_BASE_URL", "")
+	out, errs, err = runCLI(t, "", "models")
+	if err != nil || strings.TrimSpace(out) != "twinkle-go-small" || !strings.Contains(errs, "no server at 127.0.0.1:1, using the built-in model") {
+		t.Fatalf("fallen back: %v %q %q", err, out, errs)
 	}
 }
 
