@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,22 +61,51 @@ func (p SamplingParams) Clone() SamplingParams {
 
 // UnmarshalJSON starts from Default, so a JSON object that leaves a field out gets the
 // dataclass default rather than Go's zero value (a missing temperature is 1, not greedy).
-// A value of the wrong type is reported in JSON's words ("expected an integer, got a
-// string"), never Go's.
+// A type error stays a *json.UnmarshalTypeError, so the enclosing decoder can place it;
+// TypeErrorWords says it in JSON's words.
 func (p *SamplingParams) UnmarshalJSON(data []byte) error {
 	q := plainParams(Default())
 	if err := json.Unmarshal(data, &q); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if want, ok := fieldKinds[te.Field]; ok {
-				return fmt.Errorf("field %s: expected %s, got %s", te.Field, want, jsonKindWord(te.Value))
-			}
-			return fmt.Errorf("expected a JSON object of SamplingParams fields, got %s", jsonKindWord(te.Value))
-		}
 		return err
 	}
 	*p = SamplingParams(q)
 	return nil
+}
+
+// TypeErrorWords says what a JSON type error means in JSON's words, never Go's:
+// "field top_k: expected an integer, got a string", not "cannot unmarshal string into
+// Go struct field plainParams.top_k of type int".
+func TypeErrorWords(te *json.UnmarshalTypeError) string {
+	msg := fmt.Sprintf("expected %s, got %s", jsonKindOf(te.Type), jsonKindWord(te.Value))
+	if te.Field == "" {
+		return msg
+	}
+	return "field " + te.Field + ": " + msg
+}
+
+// jsonKindOf names the JSON a Go type decodes from.
+func jsonKindOf(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKindOf(t.Elem()) + " or null"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a value"
 }
 
 // plainParams has SamplingParams' fields without its methods, so decoders can fill it

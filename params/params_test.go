@@ -218,19 +218,29 @@ func TestParseReportsEveryProblemInJSONWords(t *testing.T) {
 	}
 }
 
-// Decoding SamplingParams inside a larger document (a session) says what was expected in
-// JSON's words too.
-func TestUnmarshalJSONTypeErrorsInJSONWords(t *testing.T) {
+// Decoding SamplingParams inside a larger document (a session, a preset) keeps the
+// decoder's own error, which TypeErrorWords says in JSON's words.
+func TestTypeErrorWords(t *testing.T) {
 	var v struct {
 		Params SamplingParams `json:"params"`
+		N      *int           `json:"n"`
 	}
-	err := json.Unmarshal([]byte(`{"params": {"top_k": "x"}}`), &v)
-	if err == nil || !strings.Contains(err.Error(), "field top_k: expected an integer, got a string") || strings.Contains(err.Error(), "plainParams") {
-		t.Fatalf("got %v", err)
-	}
-	err = json.Unmarshal([]byte(`{"params": [1]}`), &v)
-	if err == nil || strings.Contains(err.Error(), "plainParams") {
-		t.Fatalf("got %v", err)
+	for in, want := range map[string]string{
+		`{"params": {"top_k": "x"}}`:        "field params.top_k: expected an integer, got a string",
+		`{"params": {"temperature": true}}`: "field params.temperature: expected a number, got a boolean",
+		`{"params": {"seed": 1.5}}`:         "field params.seed: expected an integer, got the number 1.5",
+		`{"params": [1]}`:                   "expected an object, got a list",
+		`{"n": "four"}`:                     "field n: expected an integer, got a string",
+	} {
+		err := json.Unmarshal([]byte(in), &v)
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			t.Errorf("%s: %v is not a type error", in, err)
+			continue
+		}
+		if got := TypeErrorWords(te); got != want && !strings.HasSuffix(got, ": "+want) {
+			t.Errorf("%s: %q, want %q", in, got, want)
+		}
 	}
 }
 
