@@ -468,7 +468,12 @@ func newSampleCmd(e env) *cobra.Command {
 			"Without --mode, a chat request the server refuses for want of a chat template is sent again\n" +
 			"in completion mode, and stderr says so. A failed sample exits 1 after printing what arrived;\n" +
 			"a failed prompt-logprobs request is a warning on stderr.",
-		Args: usageArgs(cobra.ExactArgs(1)),
+		Args: usageArgs(func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("sample takes one PROMPT argument (- reads it from stdin), got %d", len(args))
+			}
+			return nil
+		}),
 	}
 	f := cmd.Flags()
 	conn.register(f)
