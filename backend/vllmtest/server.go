@@ -93,11 +93,31 @@ func (s *Server) Close() {
 	}
 }
 
-// ListenAndServe serves the test server on addr until it fails, for manual runs
-// (`twinkle testserver`).
+// ListenAndServe serves the test server on addr until it fails, for manual runs and
+// demos (`twinkle testserver`).
 func ListenAndServe(addr string) error {
-	srv := &http.Server{Addr: addr, Handler: NewHandler(), ReadHeaderTimeout: 10 * time.Second}
-	return srv.ListenAndServe()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return Serve(context.Background(), ln)
+}
+
+// Serve serves a new test server on ln until ctx ends (then it returns nil) or serving
+// fails.
+func Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: NewHandler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Streams may be stalled on purpose: close rather than wait for them.
+	err := srv.Close()
+	<-errc
+	return err
 }
 
 // Push queues scripts: each request (except /v1/models) takes the next one; when the
