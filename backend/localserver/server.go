@@ -267,15 +267,6 @@ func wireLogprob(v float32) float64 {
 // multibyte character shows as U+FFFD. Every such path goes through here.
 func (s *server) tokenText(id int) string { return s.m.Tok.TokenText(id) }
 
-// textBytes is a token text's "bytes" field: the UTF-8 of the text as sent.
-func textBytes(text string) []int {
-	b := make([]int, len(text))
-	for i := 0; i < len(text); i++ {
-		b[i] = int(text[i])
-	}
-	return b
-}
-
 // topMap is the completions top_logprobs object: the sampled token, then
 // the top k, keyed by text (ids that decode alike collapse into the first
 // key, holding the last value, as a Python dict does).

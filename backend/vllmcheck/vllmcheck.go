@@ -471,7 +471,9 @@ func (r *Request) TextTooLong(textBytes, maxTokenBytes int, m Model) *Error {
 	if m.MaxModelLen <= 0 || maxTokenBytes <= 0 {
 		return nil
 	}
-	room := r.maxPromptTokens(m)
+	// A text that could fit the context is left to the tokenizer, so that a refusal
+	// (max_tokens beyond the context) reports its real token count.
+	room := max(r.maxPromptTokens(m), m.MaxModelLen)
 	if room >= math.MaxInt/maxTokenBytes || textBytes <= room*maxTokenBytes {
 		return nil
 	}

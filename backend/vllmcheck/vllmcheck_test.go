@@ -185,13 +185,14 @@ func TestTextTooLong(t *testing.T) {
 	if e != nil {
 		t.Fatal(e)
 	}
-	// 90 tokens of room; a token is at most 4 bytes here.
-	if e := r.TextTooLong(360, 4, chatModel); e != nil {
-		t.Fatalf("360 bytes may still fit: %v", e)
+	// A 100-token context; a token is at most 4 bytes here. Up to 400 bytes the
+	// tokenizer decides (the count in a refusal is then exact).
+	if e := r.TextTooLong(400, 4, chatModel); e != nil {
+		t.Fatalf("400 bytes may hold 100 tokens: %v", e)
 	}
-	e = r.TextTooLong(361, 4, chatModel)
-	if e == nil || e.Param != "input_tokens" || !strings.Contains(e.Message, "your prompt contains at least 91 input tokens, for a total of at least 101 tokens") {
-		t.Fatalf("361 bytes: %+v", e)
+	e = r.TextTooLong(401, 4, chatModel)
+	if e == nil || e.Param != "input_tokens" || !strings.Contains(e.Message, "you requested 10 output tokens and your prompt contains at least 101 input tokens, for a total of at least 111 tokens") {
+		t.Fatalf("401 bytes: %+v", e)
 	}
 	if e := r.TextTooLong(1<<40, 4, Model{}); e != nil {
 		t.Fatalf("no context length, no check: %v", e)
