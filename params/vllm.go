@@ -89,14 +89,25 @@ func (s VLLMSampling) CheckVLLM(lim VLLMLimits) *VLLMError {
 	if err := shared.Validate(); err != nil {
 		refused, _ = err.(Errors)
 	}
-	maxN := lim.MaxN
+	if e := s.checkDistribution(lim, refused); e != nil {
+		return e
+	}
+	if e := s.checkLengths(refused); e != nil {
+		return e
+	}
+	return s.checkVLLMModel(lim)
+}
+
+// checkDistribution is the first half of SamplingParams._verify_args: n, then the
+// fields that shape the next-token distribution.
+func (s VLLMSampling) checkDistribution(lim VLLMLimits, refused Errors) *VLLMError {
 	switch {
 	case s.N < 1:
 		return vllmValidation(fmt.Sprintf("n must be at least 1, got %d.", s.N), "", "")
-	case maxN <= 0 && s.N > vllmMaxN:
+	case lim.MaxN <= 0 && s.N > vllmMaxN:
 		return vllmValidation(fmt.Sprintf("n must be at most %d, got %d. To increase this limit, set the VLLM_MAX_N_SEQUENCES environment variable.", vllmMaxN, s.N), "", "")
-	case maxN > 0 && s.N > maxN:
-		return vllmValidation(fmt.Sprintf("n must be at most %d on this server, got %d.", maxN, s.N), "", "")
+	case lim.MaxN > 0 && s.N > lim.MaxN:
+		return vllmValidation(fmt.Sprintf("n must be at most %d on this server, got %d.", lim.MaxN, s.N), "", "")
 	case !(s.PresencePenalty >= -2 && s.PresencePenalty <= 2):
 		return vllmValidation("presence_penalty must be in [-2, 2], got "+pyFloat(s.PresencePenalty)+".", "", "")
 	case !(s.FrequencyPenalty >= -2 && s.FrequencyPenalty <= 2):
@@ -121,6 +132,14 @@ func (s VLLMSampling) CheckVLLM(lim VLLMLimits) *VLLMError {
 		return vllmValidation(fmt.Sprintf("top_k must be 0 (disable), or at least 1, got %d.", s.TopK), "", "")
 	case !(s.MinP >= 0 && s.MinP <= 1):
 		return vllmValidation("min_p must be in [0, 1], got "+pyFloat(s.MinP)+".", "", "")
+	}
+	return nil
+}
+
+// checkLengths is the rest of _verify_args (lengths, logprob counts, stop strings) and
+// _verify_greedy_sampling.
+func (s VLLMSampling) checkLengths(refused Errors) *VLLMError {
+	switch {
 	case refused.Has("max_tokens"):
 		v := strconv.Itoa(*s.MaxTokens)
 		return vllmValidation("max_tokens must be at least 1, got "+v+".", "max_tokens", v)
@@ -139,7 +158,7 @@ func (s VLLMSampling) CheckVLLM(lim VLLMLimits) *VLLMError {
 	case s.Temperature < GreedyBelow && s.N > 1:
 		return vllmValidation(fmt.Sprintf("n must be 1 when using greedy sampling, got %d.", s.N), "", "")
 	}
-	return s.checkVLLMModel(lim)
+	return nil
 }
 
 // checkVLLMModel is vLLM's SamplingParams.verify: the checks that need the model (the

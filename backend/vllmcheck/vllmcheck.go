@@ -376,25 +376,37 @@ func checkModelValidators(p *Parsed, chat bool) *Error {
 		}
 	}
 	if chat {
-		if tl := wr.TopLogprobs; tl != nil {
-			if *tl < -1 {
-				return validation("`top_logprobs` must be a positive value or -1.", "top_logprobs", strconv.Itoa(*tl))
-			}
-			if (*tl == -1 || *tl > 0) && !p.truthy("logprobs") {
-				return validation("when using `top_logprobs`, `logprobs` must be set to true.", "top_logprobs", "")
-			}
-		}
-		if p.present("logprobs") {
-			var on bool
-			if json.Unmarshal(p.raw["logprobs"], &on) != nil {
-				return badRequest("logprobs: Input should be a valid boolean", "logprobs")
-			}
-		}
-		if !p.present("messages") {
-			return badRequest("messages: Field required", "messages")
-		}
-		return nil
+		return checkChatValidators(p)
 	}
+	return checkCompletionValidators(p)
+}
+
+// checkChatValidators are ChatCompletionRequest's own: top_logprobs needs logprobs, and
+// messages are required.
+func checkChatValidators(p *Parsed) *Error {
+	if tl := p.TopLogprobs; tl != nil {
+		if *tl < -1 {
+			return validation("`top_logprobs` must be a positive value or -1.", "top_logprobs", strconv.Itoa(*tl))
+		}
+		if (*tl == -1 || *tl > 0) && !p.truthy("logprobs") {
+			return validation("when using `top_logprobs`, `logprobs` must be set to true.", "top_logprobs", "")
+		}
+	}
+	if p.present("logprobs") {
+		var on bool
+		if json.Unmarshal(p.raw["logprobs"], &on) != nil {
+			return badRequest("logprobs: Input should be a valid boolean", "logprobs")
+		}
+	}
+	if !p.present("messages") {
+		return badRequest("messages: Field required", "messages")
+	}
+	return nil
+}
+
+// checkCompletionValidators are CompletionRequest's own: logprobs is a count, and a
+// prompt is required.
+func checkCompletionValidators(p *Parsed) *Error {
 	if p.present("logprobs") {
 		var k int
 		if json.Unmarshal(p.raw["logprobs"], &k) != nil {
