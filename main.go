@@ -29,6 +29,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/local"
+	"github.com/twinkle-sh/twinkle/backend/localserver"
 	"github.com/twinkle-sh/twinkle/backend/openai"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
@@ -414,7 +415,7 @@ func (c connFlags) open(ctx context.Context, e env) (chosenBackend, error) {
 		}
 		// The built-in server is reached in-process: no port is opened.
 		cfg.BaseURL, cfg.Model, cfg.APIKey = "http://twinkle.local/v1", local.DefaultModelName, ""
-		cfg.HTTPClient = local.NewClient(m, local.ServerOptions{})
+		cfg.HTTPClient = localserver.NewClient(m, localserver.Options{})
 		cl, err := openai.New(cfg)
 		if err != nil {
 			return chosenBackend{}, err
@@ -629,7 +630,7 @@ func newServeModelCmd() *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on")
 	cmd.Flags().IntVar(&maxConcurrent, "max-concurrent", 1, "generations run at once; more wait their turn (each already uses every core)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		return local.ServeModel(cmd.Context(), listen, local.ServerOptions{MaxConcurrent: maxConcurrent}, func(a net.Addr) {
+		return localserver.ServeModel(cmd.Context(), listen, localserver.Options{MaxConcurrent: maxConcurrent}, func(a net.Addr) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle serve-model: %s at http://%s/v1\n", local.DefaultModelName, a)
 		})
 	}
