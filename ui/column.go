@@ -172,7 +172,7 @@ func (c *Column) Badge() string {
 	case backend.StopError:
 		msg := "error"
 		if c.Err != nil {
-			msg = "error: " + sanitize.Line(c.Err.Error())
+			msg = "error: " + sanitize.Line(errorText(c.Err, c.Reason))
 		}
 		return msg
 	}

@@ -89,6 +89,9 @@ type runState struct {
 	done                bool
 	canceled            bool
 	logprobs            bool
+	// problem is a failure that ended no sample (the prompt logprobs
+	// request), kept for the run's summary.
+	problem string
 }
 
 // Messages. Each command reports with one of these; Update applies them.
@@ -1025,7 +1028,7 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 				m.panel.SetServerError(ev.Err.Param, ev.Err.Error())
 			}
 			if !m.statusErr {
-				m.setStatus(fmt.Sprintf("sample %d: %s", ev.Sample+1, ev.Err.Error()), true)
+				m.setStatus(fmt.Sprintf("sample %d: %s", ev.Sample+1, errorText(ev.Err, ev.Reason)), true)
 			}
 		}
 	case backend.EventPromptLogprobs:
@@ -1034,6 +1037,8 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 		}
 	case backend.EventError:
 		if ev.Err != nil {
+			// It ends no sample, so the run's summary carries it on.
+			r.problem = ev.Err.Error()
 			m.showRunError(ev.Err)
 		}
 	case backend.EventDone:
@@ -1059,22 +1064,53 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 			c.Finish(reason, backend.StoppedBy{}, nil)
 		}
 	}
-	if m.statusErr {
-		return
+	text, isErr := runSummary(m.cols, r.canceled, formatDuration(at.Sub(r.started)))
+	if r.problem != "" {
+		text, isErr = text+"; "+r.problem, true
 	}
-	var counts = map[string]int{}
-	for _, c := range m.cols {
-		counts[string(c.Reason)]++
+	m.setStatus(text, isErr)
+}
+
+// runSummary says how a run ended: done, done with some samples failed,
+// failed, interrupted or cancelled, with the first failure's reason, so a
+// run in which nothing succeeded never reads as done.
+func runSummary(cols []*Column, canceled bool, took string) (string, bool) {
+	failed, errored := 0, 0
+	first, why, same := "", "", true
+	for _, c := range cols {
+		if !c.Reason.Failed() || c.Reason == backend.StopCancelled {
+			continue
+		}
+		failed++
+		if c.Reason == backend.StopError {
+			errored++
+		}
+		w := c.failureText()
+		if first == "" {
+			first, why = fmt.Sprintf("sample %d: %s", c.Index+1, w), w
+		}
+		same = same && w == why
 	}
-	took := formatDuration(at.Sub(r.started))
+	n := len(cols)
+	if failed == n && same {
+		// One reason for every sample: naming a sample would only add noise.
+		first = why
+	}
+	all := ""
+	if n > 1 {
+		all = fmt.Sprintf(" (all %d samples)", n)
+	}
 	switch {
-	case r.canceled:
-		m.setStatus("cancelled after "+took+" (text kept)", false)
-	case counts["error"] > 0:
-		m.setStatus(fmt.Sprintf("done in %s: %d of %d samples failed", took, counts["error"], len(m.cols)), true)
-	default:
-		m.setStatus(fmt.Sprintf("done in %s", took), false)
+	case canceled:
+		return "cancelled after " + took + " (text kept)", false
+	case failed == 0:
+		return "done in " + took, false
+	case failed == n && errored == n:
+		return "failed after " + took + all + ": " + first, true
+	case failed == n:
+		return "interrupted after " + took + all + ": " + first, true
 	}
+	return fmt.Sprintf("done in %s with %d of %d failed: %s", took, failed, n, first), true
 }
 
 // Response returns the SampleResponse of the last run (or loaded session).

@@ -432,7 +432,7 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 	if c.Err != nil && bodyH > 0 {
 		// The whole error goes in the body (the footer has room for a few
 		// words): after the text, or over its last lines when it is full.
-		el := wrapStyled(m.c.Styles.Badge.Error, "✗ "+sanitize.Line(c.Err.Error()), cell.W)
+		el := wrapStyled(m.c.Styles.Badge.Error, "✗ "+sanitize.Line(errorText(c.Err, c.Reason)), cell.W)
 		el = el[:min(len(el), bodyH)]
 		at := min(1+len(body)+1, 1+bodyH-len(el))
 		if len(c.texts) == 0 {
