@@ -633,12 +633,15 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.ResetAll):
 		m.panel.ResetAll()
 		m.seedRun = nil
-		m.setStatus("all parameters reset to defaults", false)
+		m.setStatus(fmt.Sprintf("all parameters reset to the playground defaults (max_tokens %d, samples %d, logprobs %d)",
+			DefaultMaxTokens, DefaultSamples, DefaultLogprobs), false)
 	case key.Matches(msg, k.Reset):
 		m.panel.Reset()
-		if m.panel.Focused().Key == "seed" {
+		s := m.panel.Focused()
+		if s.Key == "seed" {
 			m.seedRun = nil
 		}
+		m.setStatus(s.Label+" reset to "+DefaultText(s), false)
 	case key.Matches(msg, k.Lock) && m.panel.Focused().Key == "seed":
 		m.panel.ToggleSeedLock()
 		if m.panel.SeedLocked && m.panel.P.Seed == nil && m.seedRun != nil {

@@ -14,6 +14,24 @@ import (
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
+// The playground's defaults: what it starts with when no flag, config file or
+// session says otherwise, and what r and R go back to. vLLM's own defaults
+// suit scripts, not a screen of samples to compare: max_tokens is 16 for
+// completions and the rest of the context for chat, n is 1.
+const (
+	DefaultMaxTokens = 256
+	DefaultSamples   = 4
+	DefaultLogprobs  = 5
+)
+
+// PlaygroundDefaults returns the playground's default parameters and options.
+func PlaygroundDefaults() (params.SamplingParams, params.Options) {
+	p := params.Default()
+	mt, lp := DefaultMaxTokens, DefaultLogprobs
+	p.MaxTokens = &mt
+	return p, params.Options{N: DefaultSamples, Logprobs: &lp}
+}
+
 // ParamPanel is the slider panel: one row per row of params' spec table, in
 // the table's order. It holds the parameters being edited; the root model
 // reads them when it runs.
@@ -123,27 +141,55 @@ func (pp *ParamPanel) SetFromPos(i int, pos float64) {
 	pp.set(i, s.FromPos(pos))
 }
 
-// Reset puts the focused row back to its default.
+// defaultOf is row s's playground default.
+func defaultOf(s params.Spec) params.Value {
+	p, o := PlaygroundDefaults()
+	return s.Get(p, o)
+}
+
+// DefaultText is how row s's playground default reads: "256", "off",
+// "random", "none".
+func DefaultText(s params.Spec) string {
+	if s.Kind == params.StopList {
+		p, _ := PlaygroundDefaults()
+		if t := formatStopList(p.Stop); t != "" {
+			return t
+		}
+		return "none"
+	}
+	text, word := s.Describe(defaultOf(s))
+	switch {
+	case text == "" || word == s.Floor && word != "":
+		return word
+	case word != "":
+		return text + " " + word
+	}
+	return text
+}
+
+// Reset puts the focused row back to its playground default.
 func (pp *ParamPanel) Reset() {
 	s := pp.specs[pp.cursor]
 	if s.Kind == params.StopList {
-		pp.P.Stop = params.Stop{}
+		p, _ := PlaygroundDefaults()
+		pp.P.Stop = p.Stop
 		delete(pp.serverErr, s.Key)
 		pp.revalidate()
 		return
 	}
-	pp.set(pp.cursor, s.Default)
+	pp.set(pp.cursor, defaultOf(s))
 	if s.Key == "seed" {
 		pp.SeedLocked = false
 	}
 }
 
-// ResetAll puts every row back to its default.
+// ResetAll puts every row back to its playground default.
 func (pp *ParamPanel) ResetAll() {
-	pp.P = params.Default()
+	p, o := PlaygroundDefaults()
+	pp.P = p
 	for _, s := range pp.specs {
-		if s.Kind != params.StopList {
-			s.Put(&pp.P, &pp.O, s.Default)
+		if s.Options {
+			s.Put(&pp.P, &pp.O, s.Get(p, o))
 		}
 	}
 	pp.SeedLocked = false
@@ -382,6 +428,7 @@ func (pp *ParamPanel) render(st *styleSet, w, h int, focused bool, seedNote stri
 		if r := s.RangeText(); r != "" {
 			hint += " (" + r + ")"
 		}
+		hint += "; r resets to " + DefaultText(s)
 		info = append(info, wrapStyled(st.Slider.Hint, hint, w)...)
 	}
 	lines = append(lines, strings.Repeat(" ", w))
