@@ -266,10 +266,17 @@ func New(cfg Config) *Model {
 	if cfg.Sampler == nil {
 		m.conn = connOffline
 	}
+	m.status = "ready"
 	if cfg.Session != nil {
 		m.showSession(cfg.Session, cfg.SessionPath)
 	}
-	m.status = "ready"
+	if cfg.Notice != "" {
+		st := cfg.Notice
+		if cfg.Session != nil {
+			st += "; " + m.status
+		}
+		m.setStatus(st, false)
+	}
 	return m
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/params"
 )
 
 // finishScript emits one token per sample, then each sample's finish.
@@ -82,5 +83,22 @@ func TestStatusKeepsARunLevelProblem(t *testing.T) {
 	drive(t, m, m.startRun())
 	if !strings.Contains(m.status, "done in") || !strings.Contains(m.status, "prompt logprobs: too many") || !m.statusErr {
 		t.Fatalf("status %q (error %v)", m.status, m.statusErr)
+	}
+}
+
+// What the caller has to say about the backend it chose is said once, in the
+// status line, and gives way to the first run's status.
+func TestStatusShowsTheStartNoticeOnce(t *testing.T) {
+	const notice = "no server at localhost:8000, using the built-in model; --endpoint to choose"
+	f := &fakeSampler{script: finishScript(backend.Event{Reason: backend.StopLength})}
+	m := New(Config{Sampler: f, Params: params.Default(), Options: params.Options{N: 1}, IsDark: true, Notice: notice})
+	m.Update(windowSize(100, 30))
+	lines := strings.Split(plainScreen(m), "\n")
+	if st := lines[m.rects.status.Y]; !strings.Contains(st, notice) || m.statusErr {
+		t.Fatalf("status line %q (error %v)", st, m.statusErr)
+	}
+	drive(t, m, m.startRun())
+	if strings.Contains(plainScreen(m), "built-in model") {
+		t.Fatalf("the notice outlived the first run:\n%s", plainScreen(m))
 	}
 }
