@@ -211,3 +211,32 @@ func TestPresetsLiveInXDGConfig(t *testing.T) {
 		t.Fatal("a preset name with a path was accepted")
 	}
 }
+
+// A column that follows the tail hides its first lines: its header says how
+// many, and how many are below once scrolled up, even in a narrow column.
+func TestColumnHeaderCountsHiddenLines(t *testing.T) {
+	f := &fakeSampler{script: wordsScript([]string{strings.Repeat("word ", 300)}, []backend.Event{{Reason: backend.StopLength}})}
+	for _, w := range []int{120, 60} {
+		m := newTestModel(t, f, w, 30)
+		drive(t, m, m.startRun())
+		c := m.cols[0]
+		if !c.Following() || c.Offset() == 0 {
+			t.Fatalf("%d: following %v offset %d", w, c.Following(), c.Offset())
+		}
+		want := fmt.Sprintf("↑ %d lines", c.Offset())
+		if !strings.Contains(plainScreen(m), want) {
+			t.Fatalf("%d wide: no %q while following the tail:\n%s", w, want, plainScreen(m))
+		}
+		m.setFocus(focusSamples)
+		m.Update(keyMsg("up"))
+		m.Update(keyMsg("up"))
+		below := c.Lines() - c.Offset() - c.height
+		want = fmt.Sprintf("↑ %d lines · ↓ %d", c.Offset(), below)
+		if c.width < 24 {
+			want = fmt.Sprintf("↑%d ↓%d", c.Offset(), below)
+		}
+		if below != 2 || !strings.Contains(plainScreen(m), want) {
+			t.Fatalf("%d wide, scrolled up: want %q:\n%s", w, want, plainScreen(m))
+		}
+	}
+}

@@ -399,20 +399,7 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 	c := m.cols[i]
 	lines := make([]string, 0, cell.H)
 	focused := i == m.colFocus && m.focus == focusSamples
-	head := fmt.Sprintf(" #%d", i+1)
-	if c.Seed != nil {
-		head += fmt.Sprintf(" · seed %d", *c.Seed)
-	} else {
-		head += " · seed random"
-	}
-	if c.Streaming {
-		head = m.spin.View() + head
-	} else {
-		head = " " + head
-	}
-	if !c.Following() {
-		head += fmt.Sprintf(" · ↑%d", c.Lines()-c.Offset()-c.height)
-	}
+	head := columnHead(c, m.spin.View(), cell.W)
 	hs := st.Header
 	hf := focused || (i == m.colFocus && m.zoom >= 0)
 	if hf {
@@ -445,6 +432,39 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 	}
 	lines = append(lines, c.footLine)
 	return lines[:cell.H]
+}
+
+// columnHead is a column's header line as text: its number, where the view
+// is in the text, its seed. Items that do not fit are dropped whole, the
+// seed first, so "↑ N lines" shows whenever anything is above the window.
+func columnHead(c *Column, spin string, w int) string {
+	lead := "  "
+	if c.Streaming {
+		lead = spin + " "
+	}
+	num := fmt.Sprintf("#%d", c.Index+1)
+	above, below := c.Offset(), c.Lines()-c.Offset()-c.height
+	var scroll, short []string
+	if above > 0 {
+		scroll = append(scroll, fmt.Sprintf("↑ %d line%s", above, plural(above)))
+		short = append(short, fmt.Sprintf("↑%d", above))
+	}
+	if below > 0 {
+		scroll = append(scroll, fmt.Sprintf("↓ %d", below))
+		short = append(short, fmt.Sprintf("↓%d", below))
+	}
+	seed := "seed random"
+	if c.Seed != nil {
+		seed = "seed " + strconv.FormatInt(*c.Seed, 10)
+	}
+	tiers := [][]string{append([]string{num, seed}, scroll...), append([]string{num}, scroll...)}
+	h := ""
+	for _, items := range tiers {
+		if h = lead + strings.Join(items, " · "); ansi.StringWidth(h) <= w {
+			return h
+		}
+	}
+	return lead + num + " " + strings.Join(short, " ")
 }
 
 func (m *Model) renderFooter(c *Column, w int) string {
