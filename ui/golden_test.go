@@ -3,6 +3,11 @@ package ui
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -356,5 +361,59 @@ func TestGoldenThemes(t *testing.T) {
 			driveUntil(t, m, m.startRun(), allDone(m))
 			checkGolden(t, m)
 		})
+	}
+}
+
+// A value being typed into a slider's exact-value editor.
+func TestGoldenEditing(t *testing.T) {
+	t.Run("number_200x60", func(t *testing.T) {
+		m, _ := serverModel(t, 200, 60, nil)
+		m.setFocus(focusParams)
+		m.panel.Select(panelRow(t, m.panel, "top_p"))
+		m.Update(keyMsg("0"))
+		m.Update(keyMsg("."))
+		m.Update(keyMsg("9"))
+		if !m.panel.Editing() || m.panel.input.Value() != "0.9" {
+			t.Fatalf("editing %v value %q", m.panel.Editing(), m.panel.input.Value())
+		}
+		checkGolden(t, m)
+	})
+}
+
+var goldenSize = regexp.MustCompile(`(\d+)x(\d+)`)
+
+// Every line of every golden screen is exactly as wide as the screen, and a
+// screen named WxH has H lines of W cells: a line one cell too wide pushes
+// the terminal's layout out of place and would hide in a diff.
+func TestEveryGoldenLineHasTheScreenWidth(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir("testdata", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".golden") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil || len(files) < 20 {
+		t.Fatalf("%d golden files (%v)", len(files), err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		w, h := ansiWidth(lines[0]), 0
+		if sz := goldenSize.FindStringSubmatch(f); sz != nil {
+			w, _ = strconv.Atoi(sz[1])
+			h, _ = strconv.Atoi(sz[2])
+		}
+		if h > 0 && len(lines) != h {
+			t.Errorf("%s: %d lines, want %d", f, len(lines), h)
+		}
+		for i, l := range lines {
+			if lw := ansiWidth(l); lw != w {
+				t.Errorf("%s: line %d is %d cells wide, want %d", f, i+1, lw, w)
+			}
+		}
 	}
 }

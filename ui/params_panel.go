@@ -407,8 +407,9 @@ func (pp *ParamPanel) render(st *styleSet, w, h int, focused bool, seedNote stri
 	var info []string
 	switch {
 	case pp.editing:
-		pp.input.SetWidth(max(1, w-2))
-		info = append(info, st.Slider.Edit.Render("= ")+pp.input.View())
+		// The input draws its cursor one cell past its width.
+		pp.input.SetWidth(max(1, w-3))
+		info = append(info, padTo(st.Slider.Edit.Render("= ")+pp.input.View(), w))
 		if pp.editErr != "" {
 			info = append(info, wrapStyled(st.Slider.Invalid, sanitize.Line(pp.editErr), w)...)
 		} else if s.Kind == params.StopList {
