@@ -378,6 +378,22 @@ func TestGoldenEditing(t *testing.T) {
 		}
 		checkGolden(t, m)
 	})
+	t.Run("letters_in_a_number_120x40", func(t *testing.T) {
+		m, _ := serverModel(t, 120, 40, nil)
+		m.setFocus(focusParams)
+		m.Update(keyMsg("1"))
+		m.Update(keyMsg("o"))
+		checkGolden(t, m)
+	})
+	t.Run("empty_stop_string_120x40", func(t *testing.T) {
+		m, _ := serverModel(t, 120, 40, nil)
+		m.setFocus(focusParams)
+		m.panel.Select(panelRow(t, m.panel, "stop"))
+		for _, k := range []string{"enter", `"`, "#", `"`, "space", `"`, `"`, "enter"} {
+			m.Update(keyMsg(k))
+		}
+		checkGolden(t, m)
+	})
 }
 
 var goldenSize = regexp.MustCompile(`(\d+)x(\d+)`)

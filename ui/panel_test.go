@@ -251,3 +251,41 @@ func TestResetGoesToThePlaygroundDefaults(t *testing.T) {
 		t.Fatalf("status after R: %q", m.status)
 	}
 }
+
+// An editor that refuses what was typed says why, in place, keeps the text,
+// and keeps saying it until the text changes (not only until the cursor
+// blinks).
+func TestEditorsSayWhyTheyRefuse(t *testing.T) {
+	m := newTestModel(t, &fakeSampler{}, 120, 40)
+	m.setFocus(focusParams)
+	m.panel.Select(panelRow(t, m.panel, "stop"))
+	m.Update(keyMsg("enter"))
+	m.Update(keyMsg(`"`))
+	m.Update(keyMsg(`"`))
+	m.Update(keyMsg("enter"))
+	blink := struct{}{} // any message that is not a key, as the cursor's blink is
+	m.Update(blink)
+	screen := plainScreen(m)
+	if !m.panel.Editing() || m.panel.input.Value() != `""` || !strings.Contains(screen, "stop: empty string at column 1") {
+		t.Fatalf("empty stop string: editing %v value %q:\n%s", m.panel.Editing(), m.panel.input.Value(), screen)
+	}
+	m.Update(keyMsg("backspace"))
+	if strings.Contains(plainScreen(m), "empty string") {
+		t.Fatal("the refusal outlived the text it was about")
+	}
+	m.Update(keyMsg("esc"))
+
+	// Letters in a number field: said as they are typed, and on enter.
+	m.panel.Select(panelRow(t, m.panel, "temperature"))
+	m.Update(keyMsg("0"))
+	m.Update(keyMsg("."))
+	m.Update(keyMsg("x"))
+	if !strings.Contains(plainScreen(m), `temperature: "0.x" is not a number`) {
+		t.Fatalf("letters in a number field, no word:\n%s", plainScreen(m))
+	}
+	m.Update(keyMsg("enter"))
+	m.Update(blink)
+	if !m.panel.Editing() || m.panel.input.Value() != "0.x" || !strings.Contains(plainScreen(m), `"0.x" is not a number`) {
+		t.Fatalf("enter on letters: editing %v value %q:\n%s", m.panel.Editing(), m.panel.input.Value(), plainScreen(m))
+	}
+}

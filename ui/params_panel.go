@@ -337,11 +337,16 @@ func (pp *ParamPanel) CommitEdit() {
 	pp.CancelEdit()
 }
 
-// UpdateInput passes a message to the value editor.
+// UpdateInput passes a message to the value editor. Why the last enter was
+// refused stays on screen until the text changes (a cursor blink is a
+// message too).
 func (pp *ParamPanel) UpdateInput(msg tea.Msg) tea.Cmd {
+	before := pp.input.Value()
 	var cmd tea.Cmd
 	pp.input, cmd = pp.input.Update(msg)
-	pp.editErr = ""
+	if pp.input.Value() != before {
+		pp.editErr = ""
+	}
 	return cmd
 }
 
@@ -410,11 +415,17 @@ func (pp *ParamPanel) render(st *styleSet, w, h int, focused bool, seedNote stri
 		// The input draws its cursor one cell past its width.
 		pp.input.SetWidth(max(1, w-3))
 		info = append(info, padTo(st.Slider.Edit.Render("= ")+pp.input.View(), w))
-		if pp.editErr != "" {
-			info = append(info, wrapStyled(st.Slider.Invalid, sanitize.Line(pp.editErr), w)...)
-		} else if s.Kind == params.StopList {
+		_, liveErr := s.Parse(pp.input.Value())
+		switch {
+		case pp.editErr != "":
+			info = append(info, wrapStyled(st.Slider.Invalid, "✗ "+sanitize.Line(pp.editErr)+"; fix it or esc", w)...)
+		case s.Kind != params.StopList && liveErr != nil && strings.TrimSpace(pp.input.Value()) != "":
+			// A number field says at once what it cannot read (letters),
+			// rather than only when enter is refused.
+			info = append(info, wrapStyled(st.Slider.Warning, "! "+sanitize.Line(liveErr.Error()), w)...)
+		case s.Kind == params.StopList:
 			info = append(info, wrapStyled(st.Slider.Hint, `"text" with \n \t \xNN escapes, token ids bare; enter saves, esc cancels`, w)...)
-		} else {
+		default:
 			info = append(info, wrapStyled(st.Slider.Hint, "enter saves, esc cancels, empty = "+emptyWord(s), w)...)
 		}
 	default:
