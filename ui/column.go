@@ -52,6 +52,8 @@ type Column struct {
 
 	started, firstTok, lastTok time.Time
 	ttft                       time.Duration
+	// retry: the request waits to be sent again (nil when it does not).
+	retry *retryNote
 
 	// layout and caches
 	width, height int
@@ -114,6 +116,7 @@ func (c *Column) AppendText(s string, now time.Time) {
 
 func (c *Column) mark(now time.Time) {
 	c.version++
+	c.retry = nil
 	if c.firstTok.IsZero() {
 		c.firstTok = now
 		c.ttft = now.Sub(c.started)
@@ -148,7 +151,7 @@ func (c *Column) growCache(firstDirty int) {
 
 // Finish records how the sample ended.
 func (c *Column) Finish(reason backend.StopReason, by backend.StoppedBy, err *backend.Error) {
-	c.Streaming = false
+	c.Streaming, c.retry = false, nil
 	c.Reason, c.StoppedBy, c.Err = reason, by, err
 	c.version++
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
@@ -100,5 +101,73 @@ func TestStatusShowsTheStartNoticeOnce(t *testing.T) {
 	drive(t, m, m.startRun())
 	if strings.Contains(plainScreen(m), "built-in model") {
 		t.Fatalf("the notice outlived the first run:\n%s", plainScreen(m))
+	}
+}
+
+// A stream that goes quiet says so in its column, and counts; a request
+// waiting to be retried says why, when and which attempt comes next.
+func TestColumnSaysWhatItWaitsFor(t *testing.T) {
+	sent := make(chan struct{})
+	f := &fakeSampler{script: func(req backend.Request, e *backend.Emitter, ctx context.Context) {
+		e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 2, Requested: 2}})
+		e.Emit(backend.Event{Kind: backend.EventTokens, Sample: 0, Text: "one", Tokens: []backend.Token{tok("one", -1)}})
+		close(sent)
+		<-ctx.Done() // a stalled stream
+		for i := 0; i < 2; i++ {
+			e.Emit(backend.Event{Kind: backend.EventFinish, Sample: i, Reason: backend.StopCancelled})
+		}
+		e.Emit(backend.Event{Kind: backend.EventDone})
+	}}
+	m := newTestModel(t, f, 160, 40)
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	m.c.Now = func() time.Time { return now }
+	d := driveUntil(t, m, m.startRun(), func() bool { return len(m.cols) == 2 && m.cols[0].TokenCount() == 1 })
+	<-sent
+	if s := plainScreen(m); strings.Contains(s, "no tokens for") {
+		t.Fatalf("quiet before any time passed:\n%s", s)
+	}
+	now = now.Add(2 * time.Second)
+	if s := plainScreen(m); strings.Contains(s, "no tokens for") {
+		t.Fatalf("2s is not yet quiet:\n%s", s)
+	}
+	now = now.Add(5 * time.Second)
+	s := plainScreen(m)
+	if !strings.Contains(s, "no tokens for 7s") || !strings.Contains(s, "waiting for the first token: 7s") {
+		t.Fatalf("a stalled stream says nothing:\n%s", s)
+	}
+
+	m.cols[1].Retrying(retryNote{attempt: 2, of: 4, until: now.Add(2500 * time.Millisecond), status: 429})
+	if s := plainScreen(m); !strings.Contains(s, "rate-limited, retrying in 3s (attempt 2 of 4)") {
+		t.Fatalf("retry not shown:\n%s", s)
+	}
+	now = now.Add(time.Second)
+	if s := plainScreen(m); !strings.Contains(s, "rate-limited, retrying in 2s (attempt 2 of 4)") {
+		t.Fatalf("retry does not count down:\n%s", s)
+	}
+	d.until(press(m, "esc"), func() bool { return m.run.done })
+	if s := plainScreen(m); strings.Contains(s, "retrying") || strings.Contains(s, "no tokens for") {
+		t.Fatalf("a finished column still waits:\n%s", s)
+	}
+}
+
+func TestRetryNoteWords(t *testing.T) {
+	now := time.Unix(100, 0)
+	for _, tc := range []struct {
+		r    retryNote
+		want string
+	}{
+		{retryNote{attempt: 2, of: 3, until: now.Add(4 * time.Second), status: 429}, "rate-limited, retrying in 4s (attempt 2 of 3)"},
+		{retryNote{attempt: 3, of: 3, until: now.Add(100 * time.Millisecond), status: 503}, "server busy (HTTP 503), retrying in 1s (attempt 3 of 3)"},
+		{retryNote{attempt: 2, of: 5, until: now.Add(-time.Second)}, "could not connect, retrying in 0s (attempt 2 of 5)"},
+	} {
+		if got := tc.r.text(now, 60); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.r, got, tc.want)
+		}
+	}
+	r := retryNote{attempt: 2, of: 4, until: now.Add(3 * time.Second), status: 429}
+	for w, want := range map[int]string{40: "rate-limited, retrying in 3s (2 of 4)", 31: "rate-limited, retry in 3s (2/4)", 20: "429: retry in 3s (2/4)"} {
+		if got := r.text(now, w); got != want {
+			t.Errorf("in %d cells: %q, want %q", w, got, want)
+		}
 	}
 }

@@ -427,8 +427,14 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 		}
 		copy(lines[at:], el)
 	}
-	if fk := fmt.Sprint(c.version, c.Streaming, cell.W, m.c.ThemeKey); fk != c.footKey {
-		c.footKey, c.footLine = fk, m.renderFooter(c, cell.W)
+	// A live column's footer also says how long its stream has been quiet;
+	// the spinner's tick redraws it while a run is live.
+	waiting := ""
+	if c.Streaming {
+		waiting = c.waitText(m.c.Now(), cell.W)
+	}
+	if fk := fmt.Sprint(c.version, c.Streaming, cell.W, m.c.ThemeKey, waiting); fk != c.footKey {
+		c.footKey, c.footLine = fk, m.renderFooter(c, cell.W, waiting)
 	}
 	lines = append(lines, c.footLine)
 	return lines[:cell.H]
@@ -467,13 +473,16 @@ func columnHead(c *Column, spin string, w int) string {
 	return lead + num + " " + strings.Join(short, " ")
 }
 
-func (m *Model) renderFooter(c *Column, w int) string {
+func (m *Model) renderFooter(c *Column, w int, waiting string) string {
 	st := m.c.Styles.Sample
 	var line string
 	if !c.Streaming {
 		// (while streaming the header's spinner says so)
 		eos := c.StoppedBy.Kind == backend.StoppedByEOS
 		line = m.c.Styles.Badge.For(string(c.Reason), eos).Render(c.Badge())
+	} else if waiting != "" {
+		// What the stream is waiting for comes before its numbers.
+		line = m.c.Styles.Badge.Interrupted.Render(ansi.Truncate(waiting, w, "…"))
 	}
 	// Stats that do not fit are dropped whole, least important first. The
 	// footer is redrawn on every token while streaming: widths are added up
