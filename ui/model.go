@@ -332,6 +332,15 @@ func (m *Model) lineStyler() lineStyler {
 		divergence: m.divergence,
 		divPrefix:  m.divPrefix,
 	}
+	// lipgloss draws struck-through text a rune at a time; the look is
+	// turned on once per fragment instead.
+	stopOn, stopCursorOn := stylePrefix(st.Stop), stylePrefix(st.StopCursor)
+	ls.stop = func(s string, cursor bool) string {
+		if cursor {
+			return stopCursorOn + s + "\x1b[m"
+		}
+		return stopOn + s + "\x1b[m"
+	}
 	heatKey := ""
 	if p := m.c.Painter; p != nil {
 		heatKey = p.Key()
@@ -1021,6 +1030,7 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			// Tokens come from the logprobs entries and can run ahead of
 			// the text (vLLM holds text back); the column shows tokens.
 			c.AppendTokens(ev.Tokens, at)
+			c.NoteText(ev.Text)
 		case r.logprobs && !c.textOnly && c.tokens == nil && ev.Text != "":
 			// Text before any token: the server does not send logprobs
 			// (not every OpenAI-compatible server does); show the text.
@@ -1028,6 +1038,8 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			c.AppendText(ev.Text, at)
 		case !r.logprobs || c.textOnly:
 			c.AppendText(ev.Text, at)
+		default:
+			c.NoteText(ev.Text) // text catching up with tokens shown already
 		}
 	case backend.EventFinish:
 		if c := m.column(ev.Sample); c != nil {

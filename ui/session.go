@@ -125,6 +125,13 @@ func (m *Model) showSession(s *Session, path string) {
 			} else {
 				c.tokens = []backend.Token{}
 			}
+			if i < len(r.Trajectories) {
+				// The saved text, like vLLM's, leaves out a matched stop
+				// string that the tokens hold.
+				if msgs := r.Trajectories[i].Messages; len(msgs) > 0 && msgs[len(msgs)-1].Role == "assistant" {
+					c.NoteText(msgs[len(msgs)-1].Content)
+				}
+			}
 		case i < len(r.Trajectories):
 			msgs := r.Trajectories[i].Messages
 			if len(msgs) > 0 {
