@@ -92,6 +92,21 @@ type runState struct {
 	// problem is a failure that ended no sample (the prompt logprobs
 	// request), kept for the run's summary.
 	problem string
+	// before is what the screen showed when the run began, put back if the
+	// run cannot start (a loaded session is not wiped by a 404).
+	before shownSamples
+}
+
+// shownSamples is what the sample area shows and where it came from.
+type shownSamples struct {
+	run            *runState
+	cols           []*Column
+	loaded         *Session
+	loadedPath     string
+	promptTokens   []backend.Token
+	promptAt       string
+	colFocus, zoom int
+	seedRun        *int64
 }
 
 // Messages. Each command reports with one of these; Update applies them.
@@ -809,6 +824,7 @@ func (m *Model) startRun() tea.Cmd {
 		m.run.cancel()
 	}
 	m.panel.ClearServerErrors()
+	seedBefore := m.seedRun
 	if !m.panel.SeedLocked {
 		s := m.c.NewSeed()
 		drawn := s
@@ -823,7 +839,9 @@ func (m *Model) startRun() tea.Cmd {
 	m.runSeq++
 	ctx, cancel := context.WithCancel(m.c.Ctx)
 	r := &runState{id: m.runSeq, ctx: ctx, cancel: cancel, req: req, started: m.c.Now(), finished: make(chan struct{}), abandoned: make(chan struct{}),
-		asm: backend.NewAssembler(req), logprobs: req.Options.Logprobs != nil}
+		asm: backend.NewAssembler(req), logprobs: req.Options.Logprobs != nil,
+		before: shownSamples{run: m.run, cols: m.cols, loaded: m.loaded, loadedPath: m.loadedPath, promptTokens: m.promptTokens,
+			promptAt: m.promptAt, colFocus: m.colFocus, zoom: m.zoom, seedRun: seedBefore}}
 	m.run = r
 	m.loaded, m.loadedPath = nil, ""
 	m.promptTokens, m.promptAt = nil, m.prompt.Value()
@@ -916,6 +934,7 @@ func (m *Model) onRunStarted(msg runStartedMsg) tea.Cmd {
 			}
 			c.Finish(backend.StopError, backend.StoppedBy{}, be)
 		}
+		m.restoreIfNotStarted(r, "could not run: "+msg.err.Error())
 		return nil
 	}
 	r.ch = msg.ch
@@ -1091,6 +1110,51 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 		text, isErr = text+"; "+r.problem, true
 	}
 	m.setStatus(text, isErr)
+	if len(m.cols) > 0 {
+		m.restoreIfNotStarted(r, "could not run: "+m.cols[0].failureText())
+	}
+}
+
+// restoreIfNotStarted puts back what the screen showed before run r when r
+// never started (every sample failed before a token): columns of errors
+// must not replace a loaded session or the last run's samples.
+func (m *Model) restoreIfNotStarted(r *runState, why string) {
+	b := r.before
+	if r != m.run || r.canceled || len(b.cols) == 0 {
+		return
+	}
+	for _, c := range m.cols {
+		if c.Reason != backend.StopError || c.TokenCount() > 0 || c.Text() != "" {
+			return
+		}
+	}
+	m.run, m.cols, m.loaded, m.loadedPath = b.run, b.cols, b.loaded, b.loadedPath
+	m.promptTokens, m.promptAt, m.colFocus, m.zoom, m.seedRun = b.promptTokens, b.promptAt, b.colFocus, b.zoom, b.seedRun
+	m.relayout()
+	m.refreshInspector()
+	what := "the previous samples"
+	if b.loaded != nil {
+		what = "the session as loaded from " + b.loadedPath
+	}
+	m.setStatus(why+"; showing "+what, true)
+}
+
+// readOnly says why a loaded session cannot be run yet, "" when it can or
+// when no session is loaded.
+func (m *Model) readOnly() string {
+	if m.loaded == nil {
+		return ""
+	}
+	switch {
+	case m.c.Sampler == nil:
+		return "read-only: no server"
+	case m.conn == connFailed:
+		return "read-only until the server answers"
+	case m.conn == connOK && len(m.models) > 0 && m.modelName != "" &&
+		!slices.ContainsFunc(m.models, func(mo backend.Model) bool { return mo.ID == m.modelName }):
+		return "read-only: model not served here (ctrl+l picks one)"
+	}
+	return ""
 }
 
 // runSummary says how a run ended: done, done with some samples failed,

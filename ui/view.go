@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -243,7 +244,7 @@ func (m *Model) seedNote() string {
 // headerInputs is everything the header line is drawn from: it is redrawn
 // only when one changes, not every frame.
 type headerInputs struct {
-	endpoint, model, connErr, loadedPath string
+	endpoint, model, connErr, loadedPath, readOnly string
 	api                                  params.API
 	conn                                 connState
 	loaded                               bool
@@ -252,7 +253,7 @@ type headerInputs struct {
 }
 
 func (m *Model) renderHeader(w int) string {
-	in := headerInputs{m.c.Endpoint, m.modelName, m.connErr, m.loadedPath, m.api, m.conn, m.loaded != nil, w, m.c.Styles}
+	in := headerInputs{m.c.Endpoint, m.modelName, m.connErr, m.loadedPath, m.readOnly(), m.api, m.conn, m.loaded != nil, w, m.c.Styles}
 	if in != m.headKey || m.headLine == "" {
 		m.headKey, m.headLine = in, m.drawHeader(w)
 	}
@@ -280,17 +281,49 @@ func (m *Model) drawHeader(w int) string {
 	default:
 		conn = st.HeaderDim.Render("◌ connecting")
 	}
-	parts := []string{
-		st.HeaderTitle.Render(" twinkle"),
-		st.HeaderDim.Render(sanitize.Line(endpoint)),
-		st.HeaderDim.Render("model ") + st.Header.Render(sanitize.Line(model)),
-		st.Mode.Render(string(m.api)),
-		conn,
+	// Items in screen order with their rank: when the line is too long the
+	// highest rank goes first, whole, so nothing is cut mid-word.
+	type item struct {
+		text string
+		rank int
+	}
+	items := []item{
+		{st.HeaderTitle.Render(" twinkle"), 0},
+		{st.HeaderDim.Render(sanitize.Line(endpoint)), 5},
+		{st.HeaderDim.Render("model ") + st.Header.Render(sanitize.Line(model)), 2},
+		{st.Mode.Render(string(m.api)), 4},
+		{conn, 3},
 	}
 	if m.loaded != nil {
-		parts = append(parts, st.HeaderDim.Render("session ")+st.Header.Render(sanitize.Line(m.loadedPath)))
+		items = append(items, item{st.HeaderDim.Render("session ") + st.Header.Render(sanitize.Line(m.loadedPath)), 6})
+		if ro := m.readOnly(); ro != "" {
+			items = append(items, item{st.HeaderBad.Render(sanitize.Line(ro)), 1})
+		}
 	}
-	line := strings.Join(parts, st.HeaderDim.Render("  │  "))
+	sep := st.HeaderDim.Render("  │  ")
+	sepW := ansi.StringWidth(sep)
+	width := func() int {
+		n := sepW * (len(items) - 1)
+		for _, it := range items {
+			n += ansi.StringWidth(it.text)
+		}
+		return n
+	}
+	for len(items) > 2 && width() > w {
+		drop := 0
+		for i, it := range items {
+			if it.rank > items[drop].rank {
+				drop = i
+			}
+		}
+		items = slices.Delete(items, drop, drop+1)
+	}
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = it.text
+	}
+	// A model name longer than the screen is the one thing still cut.
+	line := strings.Join(parts, sep)
 	return padTo(ansi.Truncate(line, w, "…"), w)
 }
 
