@@ -245,11 +245,11 @@ func (m *Model) seedNote() string {
 // only when one changes, not every frame.
 type headerInputs struct {
 	endpoint, model, connErr, loadedPath, readOnly string
-	api                                  params.API
-	conn                                 connState
-	loaded                               bool
-	w                                    int
-	styles                               *styleSet
+	api                                            params.API
+	conn                                           connState
+	loaded                                         bool
+	w                                              int
+	styles                                         *styleSet
 }
 
 func (m *Model) renderHeader(w int) string {
