@@ -135,6 +135,11 @@ type (
 		path string
 		err  error
 	}
+	sessionsListedMsg struct {
+		dir     string
+		entries []sessionEntry
+		err     error
+	}
 	presetsListedMsg struct {
 		dir   string
 		names []string
@@ -219,6 +224,11 @@ type Model struct {
 	fileInput      textinput.Model
 	fileAct        fileAction
 	fileReturn     modalKind
+	fileInitial    string // what the file dialog opened with, to tell typing from it
+	// the open dialog's list of session files, newest first
+	sessions    []sessionEntry
+	sessionsDir string
+	sessionsErr string
 	loaded         *Session // the session shown when the run came from a file
 	loadedPath     string
 }
@@ -469,6 +479,23 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.modal = modalNone
 		m.showSession(msg.s, msg.path)
 		return m, nil
+	case sessionsListedMsg:
+		m.sessions, m.sessionsDir, m.sessionsErr = msg.entries, msg.dir, ""
+		if msg.err != nil {
+			m.sessionsErr = msg.err.Error()
+		}
+		m.pickIdx = 0
+		for i, e := range m.sessions {
+			if e.path == m.loadedPath {
+				m.pickIdx = i
+			}
+		}
+		// The newest (or the open) session is offered, unless a path is
+		// being typed already.
+		if m.modal == modalFile && m.fileAct == fileOpenSession && m.fileInput.Value() == m.fileInitial && len(m.sessions) > 0 {
+			m.setFileInput(m.sessions[m.pickIdx].path)
+		}
+		return m, nil
 	case presetsListedMsg:
 		if msg.err != nil {
 			m.setStatus(msg.err.Error(), true)
@@ -604,12 +631,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.openFileDialog(fileSaveSession, m.defaultSessionPath(), modalNone)
 			return m.fileInput.Focus()
 		case key.Matches(msg, k.Global.Open):
-			p := m.loadedPath
-			if p == "" {
-				p = m.defaultSessionPath()
-			}
-			m.openFileDialog(fileOpenSession, p, modalNone)
-			return m.fileInput.Focus()
+			m.openFileDialog(fileOpenSession, "", modalNone)
+			m.sessions, m.sessionsDir, m.sessionsErr, m.pickIdx = nil, "", "", 0
+			return tea.Batch(m.fileInput.Focus(), listSessionsCmd(m.cfg.Dir))
 		case key.Matches(msg, k.Global.Presets):
 			m.modal, m.pickIdx = modalPresets, 0
 			return m.listPresets()

@@ -2,8 +2,12 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
@@ -80,4 +84,93 @@ func TestLoadedSessionIsReadOnlyUntilAServerCanRunIt(t *testing.T) {
 			t.Fatalf("still read-only with a served model:\n%s", plainScreen(m))
 		}
 	})
+}
+
+// writeSession saves s under dir/name, last modified at mod.
+func writeSession(t *testing.T, dir, name string, s Session, mod time.Time) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, mod, mod); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// sessionsDir holds three sessions and two files that are not sessions.
+func sessionsDir(t *testing.T, now time.Time) string {
+	dir := t.TempDir()
+	s := *savedSession(t)
+	for i, name := range []string{"old.json", "newest.json", "middle.json"} {
+		s.Prompt = "prompt of " + name
+		s.Saved = now.Add(-[]time.Duration{50 * time.Hour, 5 * time.Minute, 3 * time.Hour}[i])
+		writeSession(t, dir, name, s, s.Saved)
+	}
+	os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"x"}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644)
+	return dir
+}
+
+// ctrl+o lists the sessions in the sessions folder, newest first: the arrows
+// pick one, a typed path works too, and nothing offered is a file that does
+// not exist.
+func TestOpenListsSessionsNewestFirst(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	dir := sessionsDir(t, now)
+	m := newTestModel(t, &fakeSampler{}, 160, 40)
+	m.cfg.Dir = dir
+	m.setFocus(focusParams)
+	drive(t, m, press(m, "ctrl+o"))
+	screen := plainScreen(m)
+	iNew, iMid, iOld := strings.Index(screen, "newest.json"), strings.Index(screen, "middle.json"), strings.Index(screen, "old.json · ")
+	if iNew < 0 || iMid < iNew || iOld < iMid || strings.Contains(screen, "package.json") || strings.Contains(screen, "notes.txt") {
+		t.Fatalf("sessions not listed newest first, or non-sessions listed:\n%s", screen)
+	}
+	if !strings.Contains(screen, "newest.json · 5 min ago") || !strings.Contains(screen, `"prompt of middle.json"`) {
+		t.Fatalf("entries say too little:\n%s", screen)
+	}
+	if got := m.fileInput.Value(); got != filepath.Join(dir, "newest.json") {
+		t.Fatalf("offered %q, want the newest session", got)
+	}
+	m.Update(keyMsg("down"))
+	if got := m.fileInput.Value(); got != filepath.Join(dir, "middle.json") {
+		t.Fatalf("down offered %q", got)
+	}
+	drive(t, m, press(m, "enter"))
+	if m.loaded == nil || m.prompt.Value() != "prompt of middle.json" {
+		t.Fatalf("enter did not open the picked session: status %q", m.status)
+	}
+
+	// A typed path: letters type (j is not "down" here), enter opens it.
+	other := writeSession(t, t.TempDir(), "j.json", *savedSession(t), now)
+	drive(t, m, press(m, "ctrl+o"))
+	m.fileInput.SetValue("")
+	for _, r := range other {
+		m.Update(keyMsg(string(r)))
+	}
+	if m.fileInput.Value() != other {
+		t.Fatalf("typed %q", m.fileInput.Value())
+	}
+	drive(t, m, press(m, "enter"))
+	if m.loadedPath != other {
+		t.Fatalf("typed path not opened: %q, status %q", m.loadedPath, m.status)
+	}
+}
+
+func TestGoldenOpenSession(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	dir := sessionsDir(t, now)
+	m, _ := serverModel(t, 120, 40, func(c *Config) { c.Dir = dir })
+	m.setFocus(focusParams)
+	drive(t, m, press(m, "ctrl+o"))
+	// The folder is a temporary one: the golden shows it by a fixed name.
+	m.sessionsDir = "sessions"
+	m.setFileInput(filepath.Join("sessions", filepath.Base(m.fileInput.Value())))
+	checkGolden(t, m)
 }
