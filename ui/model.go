@@ -229,8 +229,8 @@ type Model struct {
 	sessions    []sessionEntry
 	sessionsDir string
 	sessionsErr string
-	loaded         *Session // the session shown when the run came from a file
-	loadedPath     string
+	loaded      *Session // the session shown when the run came from a file
+	loadedPath  string
 }
 
 type layoutRects struct {
