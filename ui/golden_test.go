@@ -433,3 +433,70 @@ func TestEveryGoldenLineHasTheScreenWidth(t *testing.T) {
 		}
 	}
 }
+
+// 80x24, the terminal's default size, is a first-class size: a run, the
+// inspector open, and 16 samples.
+func TestGoldenSmall(t *testing.T) {
+	t.Run("run_80x24", func(t *testing.T) {
+		m, _ := serverModel(t, 80, 24, nil)
+		driveUntil(t, m, m.startRun(), allDone(m))
+		checkGolden(t, m)
+	})
+	t.Run("inspector_80x24", func(t *testing.T) {
+		m, _ := serverModel(t, 80, 24, func(c *Config) { c.Params.TopK = 3; c.Params.Temperature = 0.7 })
+		driveUntil(t, m, m.startRun(), allDone(m))
+		m.setFocus(focusSamples)
+		m.Update(keyMsg("i"))
+		m.Update(keyMsg("right"))
+		checkGolden(t, m)
+	})
+	t.Run("16_samples_80x24", func(t *testing.T) {
+		m, _ := serverModel(t, 80, 24, func(c *Config) { c.Options.N = 16 })
+		driveUntil(t, m, m.startRun(), allDone(m))
+		m.setFocus(focusSamples)
+		checkGolden(t, m)
+	})
+	t.Run("params_80x24", func(t *testing.T) {
+		m, _ := serverModel(t, 80, 24, nil)
+		driveUntil(t, m, m.startRun(), allDone(m))
+		m.setFocus(focusParams)
+		checkGolden(t, m)
+	})
+}
+
+// On a compact screen the parameter panel is one line until it has focus,
+// the samples take the width, the inspector leaves them a real column, and
+// the legend keeps its scale in every state.
+func TestCompactScreen(t *testing.T) {
+	m, _ := serverModel(t, 80, 24, func(c *Config) { c.Params.TopK = 3 })
+	driveUntil(t, m, m.startRun(), allDone(m))
+	legendOK := func(state string) {
+		t.Helper()
+		lines := strings.Split(plainScreen(m), "\n")
+		if l := lines[m.rects.legend.Y]; !strings.Contains(l, "1 .88 .75 .63 .5 .38 .25 .13") {
+			t.Errorf("%s: the legend lost its scale: %q", state, l)
+		}
+	}
+	if m.rects.panelOuter.W != 0 || m.rects.samplesOuter.X != 0 || m.rects.samplesOuter.W != 80 {
+		t.Fatalf("panel %+v samples %+v", m.rects.panelOuter, m.rects.samplesOuter)
+	}
+	if l := strings.Split(plainScreen(m), "\n")[1]; !strings.Contains(l, "params temperature 1.00 · top_k 3") {
+		t.Fatalf("summary line %q", l)
+	}
+	legendOK("run")
+	// A click on the summary opens the panel; leaving it closes it again.
+	m.Update(bt.MouseClickMsg{X: 10, Y: m.rects.summary.Y, Button: bt.MouseLeft})
+	if m.focus != focusParams || m.rects.panelOuter.W == 0 || !strings.Contains(plainScreen(m), "rep_penalty") {
+		t.Fatalf("the panel did not open:\n%s", plainScreen(m))
+	}
+	legendOK("panel open")
+	m.Update(keyMsg("tab"))
+	if m.focus != focusSamples || m.rects.panelOuter.W != 0 {
+		t.Fatalf("focus %v panel %+v", m.focus, m.rects.panelOuter)
+	}
+	m.Update(keyMsg("i"))
+	if !m.inspecting || m.grid.Cells[m.colFocus].W < minColumnW {
+		t.Fatalf("inspecting %v, the focused sample is %d cells wide", m.inspecting, m.grid.Cells[m.colFocus].W)
+	}
+	legendOK("inspector")
+}

@@ -235,6 +235,7 @@ type Model struct {
 
 type layoutRects struct {
 	header, panel, system, prompt, samples, status, help Rect
+	summary, legend                                      Rect // a compact screen's parameter and legend lines
 	panelOuter, systemOuter, promptOuter, samplesOuter   Rect
 	inspOuter                                            Rect
 }
@@ -790,6 +791,9 @@ func (m *Model) setFocus(f focusArea) {
 		m.prompt.Focus()
 	case focusSystem:
 		m.system.Focus()
+	}
+	if m.compact() {
+		m.relayout() // the panel opens and closes with focus
 	}
 }
 

@@ -350,6 +350,78 @@ func (pp *ParamPanel) UpdateInput(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
+// Summary is the parameters in one line of w cells, for a compact screen
+// where the panel is closed: each row's value, rows that are off left out.
+// Rows with a problem are marked and are the last to go when items must.
+func (pp *ParamPanel) Summary(st *styleSet, w int) string {
+	type item struct {
+		text    string
+		width   int
+		problem bool
+	}
+	var items []item
+	for i, s := range pp.specs {
+		var shown string
+		text, word := s.Describe(pp.Value(i))
+		switch {
+		case s.Kind == params.StopList:
+			if shown = formatStopList(pp.P.Stop); shown == "" {
+				continue
+			}
+			shown = ansi.Truncate(sanitize.Line(shown), 24, "…")
+		case s.Key == "seed" && !pp.SeedLocked:
+			continue // drawn afresh each run, like an unset seed
+		case word == "off" || word != "" && word == s.Floor && !s.Nullable:
+			continue
+		case text == "":
+			shown = word
+		case word != "":
+			shown = text + " " + word
+		default:
+			shown = text
+		}
+		problem := pp.Problem(s.Key) != ""
+		label, value, mark := st.Slider.Label, st.Slider.Value, ""
+		switch {
+		case problem && pp.Warned(s.Key):
+			label, value, mark = st.Slider.Warning, st.Slider.Warning, "! "
+		case problem:
+			label, value, mark = st.Slider.Invalid, st.Slider.Invalid, "✗ "
+		}
+		items = append(items, item{label.Render(mark+s.Label+" ") + value.Render(shown),
+			ansi.StringWidth(mark + s.Label + " " + shown), problem})
+	}
+	sep := st.Slider.Label.Render(" · ")
+	head := st.Slider.Label.Render(" params ")
+	const sepW, headW = 3, 8
+	for {
+		total := headW
+		for i, it := range items {
+			if i > 0 {
+				total += sepW
+			}
+			total += it.width
+		}
+		if total <= w || len(items) == 0 {
+			break
+		}
+		// The last item without a problem goes; then the last one.
+		drop := len(items) - 1
+		for i := len(items) - 1; i >= 0; i-- {
+			if !items[i].problem {
+				drop = i
+				break
+			}
+		}
+		items = append(items[:drop], items[drop+1:]...)
+	}
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = it.text
+	}
+	return padTo(ansi.Truncate(head+strings.Join(parts, sep), w, "…"), w)
+}
+
 // barGeometry returns where the bar of a row starts and how wide it is,
 // relative to the panel's content origin, for a panel of width w.
 func barGeometry(w int) (x, width int) {

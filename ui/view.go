@@ -21,10 +21,24 @@ func panelWidth(w int) int {
 	switch {
 	case w >= 140:
 		return 50
-	case w >= 100:
+	case w >= compactBelow:
 		return 46
 	}
 	return max(panelMinW+2, min(44, w/2))
+}
+
+// compactBelow is the screen width under which the parameter panel
+// collapses into one summary line while it does not have focus: beside the
+// samples it would take half of an 80-column screen.
+const compactBelow = 100
+
+// compact reports whether the screen is laid out compactly.
+func (m *Model) compact() bool { return m.c.Width < compactBelow }
+
+// panelOpen reports whether the parameter panel is laid out: always, except
+// on a compact screen where it needs focus.
+func (m *Model) panelOpen() bool {
+	return !m.compact() || m.focus == focusParams
 }
 
 // relayout recomputes every rectangle from the screen size; it runs in
@@ -43,15 +57,32 @@ func (m *Model) relayout() {
 	r.help = Rect{0, h - helpH, w, helpH}
 	r.status = Rect{0, h - helpH - 1, w, 1}
 	bodyY, bodyH := 1, h-helpH-2
+	r.legend = Rect{}
+	if m.compact() {
+		// The heatmap's legend needs about 47 cells to keep its scale:
+		// beside the panel or the inspector a compact screen has fewer, so
+		// it gets a line of the screen's width under the body.
+		bodyH--
+		r.legend = Rect{0, bodyY + bodyH, w, 1}
+	}
 	pw := panelWidth(w)
-	r.panelOuter = Rect{0, bodyY, pw, bodyH}
+	rx, rw := pw, w-pw
+	y := bodyY
+	r.panelOuter, r.summary = Rect{0, bodyY, pw, bodyH}, Rect{}
+	if !m.panelOpen() {
+		// One line sums the parameters up and the samples take the width.
+		r.summary = Rect{0, bodyY, w, 1}
+		rx, rw, y = 0, w, bodyY+1
+		r.panelOuter = Rect{}
+	}
 	// The panel's text keeps one cell off its border on each side.
 	r.panel = inner(r.panelOuter)
 	r.panel.X, r.panel.W = r.panel.X+1, max(1, r.panel.W-2)
-	rx, rw := pw, w-pw
-	y := bodyY
 	promptH := 4
-	if bodyH < 24 {
+	switch {
+	case bodyH < 18:
+		promptH = 2
+	case bodyH < 24:
 		promptH = 3
 	}
 	if m.api == params.Chat {
@@ -86,7 +117,10 @@ func (m *Model) relayout() {
 	// The grid: each column has a header and a footer line around its body.
 	focus := m.colFocus
 	// The heatmap legend takes the last line of the sample area.
-	gridArea := r.samples.withoutLegend()
+	gridArea := r.samples
+	if r.legend.W == 0 {
+		gridArea = r.samples.withoutLegend()
+	}
 	m.grid = LayoutGrid(gridArea, len(m.cols), minColumnW, minColumnH, focus, m.zoom)
 	for i, c := range m.cols {
 		cell := m.grid.Cells[i]
@@ -153,17 +187,27 @@ func (m *Model) render() string {
 	screen := make([]string, h)
 	screen[0] = m.renderHeader(w)
 
-	// left: parameters
-	panel := m.panel.Render(st, r.panel.W, r.panel.H, m.focus == focusParams && m.modal == modalNone, m.seedNote())
-	for i, l := range panel {
-		panel[i] = " " + l + " "
+	// left: parameters (on a compact screen without focus there: a line)
+	var left []string
+	if r.panelOuter.W > 0 {
+		panel := m.panel.Render(st, r.panel.W, r.panel.H, m.focus == focusParams && m.modal == modalNone, m.seedNote())
+		for i, l := range panel {
+			panel[i] = " " + l + " "
+		}
+		left = m.frame(r.panelOuter, "parameters", m.focus == focusParams && m.modal == modalNone, panel)
 	}
-	left := m.frame(r.panelOuter, "parameters", m.focus == focusParams && m.modal == modalNone, panel)
+	if r.summary.W > 0 {
+		screen[r.summary.Y] = m.panel.Summary(st, r.summary.W)
+	}
 
 	// right: system, prompt, samples (or the open dialog over prompt+samples)
 	var right []string
+	top := r.promptOuter.Y
+	if m.api == params.Chat {
+		top = r.systemOuter.Y
+	}
 	if m.modal != modalNone {
-		area := Rect{r.promptOuter.X, r.header.H, r.promptOuter.W, r.samplesOuter.Y + r.samplesOuter.H - r.header.H}
+		area := Rect{r.promptOuter.X, top, r.promptOuter.W, r.samplesOuter.Y + r.samplesOuter.H - top}
 		right = m.renderDialog(area)
 	} else {
 		if m.api == params.Chat {
@@ -190,16 +234,21 @@ func (m *Model) render() string {
 		}
 		right = append(right, samples...)
 	}
-	for i := 0; i < len(left); i++ {
-		row := r.panelOuter.Y + i
-		if row >= h {
-			break
+	for i, rl := range right {
+		if row := top + i; row < h {
+			screen[row] = rl
 		}
-		rl := ""
-		if i < len(right) {
-			rl = right[i]
+	}
+	for i, ll := range left {
+		if row := r.panelOuter.Y + i; row < h {
+			screen[row] = ll + screen[row]
 		}
-		screen[row] = left[i] + rl
+	}
+	if r.legend.W > 0 {
+		screen[r.legend.Y] = strings.Repeat(" ", w)
+		if len(m.cols) > 0 {
+			screen[r.legend.Y] = m.legend(w)
+		}
 	}
 	screen[r.status.Y] = m.renderStatus(w)
 	fh := focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal, inspecting: m.inspecting}
@@ -416,14 +465,22 @@ func (m *Model) renderSamples() []string {
 		}
 		out[ly] = b.String()
 	}
-	if area.H > minColumnH && m.c.Painter != nil {
-		if lk := fmt.Sprint(m.c.Painter.Key(), area.W); lk != m.legendKey {
-			m.legendKey = lk
-			m.legendLine = " " + padTo(heatmap.Legend(m.c.Theme, m.c.Painter, area.W-1, "m: mode"), area.W-1)
-		}
-		out[area.H-1] = m.legendLine
+	if m.rects.legend.W == 0 && area.H > minColumnH {
+		out[area.H-1] = m.legend(area.W)
 	}
 	return out
+}
+
+// legend is the heatmap's legend line, w cells wide.
+func (m *Model) legend(w int) string {
+	if m.c.Painter == nil {
+		return strings.Repeat(" ", w)
+	}
+	if lk := fmt.Sprint(m.c.Painter.Key(), w); lk != m.legendKey {
+		m.legendKey = lk
+		m.legendLine = " " + padTo(heatmap.Legend(m.c.Theme, m.c.Painter, w-1, "m: mode"), w-1)
+	}
+	return m.legendLine
 }
 
 // renderColumn draws one column into its cell: header, body, footer.
