@@ -66,6 +66,16 @@ func TestStatusSaysHowTheRunEnded(t *testing.T) {
 			if m.statusErr != tc.isErr {
 				t.Errorf("status %q: error %v, want %v", m.status, m.statusErr, tc.isErr)
 			}
+			if tc.name == "dropped" {
+				// The column says it plainly; the response (and so a saved
+				// session) keeps Go's detail.
+				if s := plainScreen(m); strings.Contains(s, "read tcp") || !strings.Contains(s, "✗ the server closed the connection") {
+					t.Errorf("column:\n%s", s)
+				}
+				if r, _ := m.Response(); len(r.Errors) == 0 || r.Errors[0] == nil || !strings.Contains(r.Errors[0].Message, "connection reset by peer") {
+					t.Errorf("the detail is gone from the response: %+v", r.Errors)
+				}
+			}
 		})
 	}
 }
