@@ -80,7 +80,8 @@ type Column struct {
 	// lines are cached against it (they are drawn every frame).
 	version           int
 	footKey, footLine string
-	headKey, headLine string
+	headKey           columnHeadKey
+	headLine          string
 }
 
 // NewColumn starts an empty column for sample index.

@@ -489,13 +489,23 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 	c := m.cols[i]
 	lines := make([]string, 0, cell.H)
 	focused := i == m.colFocus && m.focus == focusSamples
-	head := columnHead(c, m.spin.View(), cell.W)
 	hs := st.Header
 	hf := focused || (i == m.colFocus && m.zoom >= 0)
 	if hf {
 		hs = st.HeaderFocused
 	}
-	if hk := fmt.Sprint(head, hf, cell.W, m.c.ThemeKey); hk != c.headKey {
+	// The header is drawn every frame for every column: it is built again
+	// only when something it shows changes.
+	spin := ""
+	if c.Streaming {
+		spin = m.spin.View()
+	}
+	hk := columnHeadKey{spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: m.c.Styles}
+	if c.Seed != nil {
+		hk.seed = *c.Seed
+	}
+	if hk != c.headKey {
+		head := columnHead(c, spin, cell.W)
 		c.headKey, c.headLine = hk, hs.Render(padTo(ansi.Truncate(head, cell.W, "…"), cell.W))
 	}
 	lines = append(lines, c.headLine)
@@ -528,6 +538,15 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 	}
 	lines = append(lines, c.footLine)
 	return lines[:cell.H]
+}
+
+// columnHeadKey is everything a column's header line is drawn from.
+type columnHeadKey struct {
+	spin                string
+	offset, lines, h, w int
+	focused, seeded     bool
+	seed                int64
+	styles              *styleSet
 }
 
 // columnHead is a column's header line as text: its number, where the view
