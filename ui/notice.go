@@ -62,8 +62,10 @@ func (r retryNote) text(now time.Time, w int) string {
 	switch {
 	case r.status == 0:
 		why, short = "could not connect", "no connection"
+	case r.status == 503:
+		why, short = "unavailable", "503"
 	case r.status != 429:
-		why, short = fmt.Sprintf("server busy (HTTP %d)", r.status), strconv.Itoa(r.status)
+		why, short = fmt.Sprintf("server error (HTTP %d)", r.status), strconv.Itoa(r.status)
 	}
 	in := wholeSeconds(r.until.Sub(now))
 	forms := []string{

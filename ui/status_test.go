@@ -167,7 +167,8 @@ func TestRetryNoteWords(t *testing.T) {
 		want string
 	}{
 		{retryNote{attempt: 2, of: 3, until: now.Add(4 * time.Second), status: 429}, "rate-limited, retrying in 4s (attempt 2 of 3)"},
-		{retryNote{attempt: 3, of: 3, until: now.Add(100 * time.Millisecond), status: 503}, "server busy (HTTP 503), retrying in 1s (attempt 3 of 3)"},
+		{retryNote{attempt: 3, of: 3, until: now.Add(100 * time.Millisecond), status: 503}, "unavailable, retrying in 1s (attempt 3 of 3)"},
+		{retryNote{attempt: 2, of: 3, until: now.Add(time.Second), status: 502}, "server error (HTTP 502), retrying in 1s (attempt 2 of 3)"},
 		{retryNote{attempt: 2, of: 5, until: now.Add(-time.Second)}, "could not connect, retrying in 0s (attempt 2 of 5)"},
 	} {
 		if got := tc.r.text(now, 60); got != tc.want {
