@@ -865,6 +865,10 @@ func (m *Model) startRun() tea.Cmd {
 		m.panel.P.Seed = nil
 	}
 	m.runSeq++
+	if m.run != nil {
+		// Only the newest run may be undone: older screens are let go.
+		m.run.before = shownSamples{}
+	}
 	ctx, cancel := context.WithCancel(m.c.Ctx)
 	r := &runState{id: m.runSeq, ctx: ctx, cancel: cancel, req: req, started: m.c.Now(), finished: make(chan struct{}), abandoned: make(chan struct{}),
 		asm: backend.NewAssembler(req), logprobs: req.Options.Logprobs != nil,
@@ -1148,6 +1152,7 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 // must not replace a loaded session or the last run's samples.
 func (m *Model) restoreIfNotStarted(r *runState, why string) {
 	b := r.before
+	r.before = shownSamples{} // asked once, at the run's end
 	if r != m.run || r.canceled || len(b.cols) == 0 {
 		return
 	}

@@ -174,3 +174,16 @@ func TestGoldenOpenSession(t *testing.T) {
 	m.setFileInput(filepath.Join("sessions", filepath.Base(m.fileInput.Value())))
 	checkGolden(t, m)
 }
+
+// What a run may put back is let go once the run has ended, so runs do not
+// keep every earlier screen alive.
+func TestRunsDoNotKeepOldScreens(t *testing.T) {
+	f := &fakeSampler{script: wordsScript([]string{"a b"}, []backend.Event{{Reason: backend.StopLength}})}
+	m := newTestModel(t, f, 120, 40)
+	for i := 0; i < 3; i++ {
+		drive(t, m, m.startRun())
+	}
+	if b := m.run.before; b.run != nil || b.cols != nil {
+		t.Fatalf("the last run still holds the screen before it: %+v", b)
+	}
+}
