@@ -27,6 +27,10 @@ func panelWidth(w int) int {
 	return max(panelMinW+2, min(44, w/2))
 }
 
+// legendMinW is the width the heatmap's legend needs to keep its scale in
+// every mode.
+const legendMinW = 48
+
 // compactBelow is the screen width under which the parameter panel
 // collapses into one summary line while it does not have focus: beside the
 // samples it would take half of an 80-column screen.
@@ -57,22 +61,28 @@ func (m *Model) relayout() {
 	r.help = Rect{0, h - helpH, w, helpH}
 	r.status = Rect{0, h - helpH - 1, w, 1}
 	bodyY, bodyH := 1, h-helpH-2
+	pw := panelWidth(w)
+	rx, rw := pw, w-pw
+	if !m.panelOpen() {
+		rx, rw = 0, w
+	}
+	iw := 0
+	if m.inspecting && len(m.cols) > 0 {
+		iw = inspectorWidth(rw)
+	}
 	r.legend = Rect{}
-	if m.compact() {
-		// The heatmap's legend needs about 47 cells to keep its scale:
-		// beside the panel or the inspector a compact screen has fewer, so
-		// it gets a line of the screen's width under the body.
+	if m.compact() || rw-iw-2 < legendMinW {
+		// The samples are too narrow for the heatmap's legend to keep its
+		// scale: it gets a line of the screen's width under the body.
 		bodyH--
 		r.legend = Rect{0, bodyY + bodyH, w, 1}
 	}
-	pw := panelWidth(w)
-	rx, rw := pw, w-pw
 	y := bodyY
 	r.panelOuter, r.summary = Rect{0, bodyY, pw, bodyH}, Rect{}
 	if !m.panelOpen() {
 		// One line sums the parameters up and the samples take the width.
 		r.summary = Rect{0, bodyY, w, 1}
-		rx, rw, y = 0, w, bodyY+1
+		y = bodyY + 1
 		r.panelOuter = Rect{}
 	}
 	// The panel's text keeps one cell off its border on each side.
@@ -101,8 +111,7 @@ func (m *Model) relayout() {
 	y += promptH + 2
 	r.samplesOuter = Rect{rx, y, rw, bodyY + bodyH - y}
 	r.inspOuter = Rect{}
-	if m.inspecting && len(m.cols) > 0 {
-		iw := inspectorWidth(rw)
+	if iw > 0 {
 		r.inspOuter = Rect{rx + rw - iw, y, iw, r.samplesOuter.H}
 		r.samplesOuter.W -= iw
 	}
