@@ -1180,7 +1180,7 @@ func (m *Model) readOnly() string {
 	}
 	switch {
 	case m.c.Sampler == nil:
-		return "read-only: no server"
+		return "read-only"
 	case m.conn == connFailed:
 		return "read-only until the server answers"
 	case m.conn == connOK && len(m.models) > 0 && m.modelName != "" &&
