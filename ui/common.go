@@ -62,6 +62,11 @@ type Config struct {
 	System   string
 	Prompt   string
 
+	// Notice is said once in the status line when the program starts: how
+	// the caller chose the backend when the person did not ("no server at
+	// localhost:8000, using the built-in model; --endpoint to choose").
+	Notice string
+
 	// Session, when set, is shown exactly as saved (see LoadSession).
 	Session     *Session
 	SessionPath string

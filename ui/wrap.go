@@ -110,6 +110,12 @@ func (w *wrapper) appendDisplay(s string) {
 // segments calls fn for each token fragment of line i, in order. Fragments
 // never contain a newline.
 func (w *wrapper) segments(i int, fn func(tok int, frag string)) {
+	w.segmentsAt(i, func(tok, _ int, frag string) { fn(tok, frag) })
+}
+
+// segmentsAt is segments with each fragment's byte offset in its token's
+// display text.
+func (w *wrapper) segmentsAt(i int, fn func(tok, from int, frag string)) {
 	ln := w.lines[i]
 	for t := ln.start.tok; t < len(w.disp) && t <= ln.end.tok; t++ {
 		s := w.disp[t]
@@ -121,7 +127,7 @@ func (w *wrapper) segments(i int, fn func(tok int, frag string)) {
 			to = min(to, ln.end.off)
 		}
 		if from < to {
-			fn(t, s[from:to])
+			fn(t, from, s[from:to])
 		}
 	}
 }
