@@ -309,10 +309,13 @@ func (f *rootFlags) chooseBackend(ctx context.Context, e env, cfg *ui.Config) er
 		if cfg.Session == nil {
 			return err
 		}
-		fmt.Fprintln(e.stderr, "twinkle: "+sanitize.Line(err.Error())+"; showing the session read-only")
+		note := sanitize.Line(err.Error()) + "; showing the session read-only"
+		fmt.Fprintln(e.stderr, "twinkle: "+note)
+		cfg.Notice = note // stderr is hidden once the playground starts
 		return nil
 	}
 	cfg.Sampler, cfg.Endpoint, cfg.Model = b.sampler, b.endpoint, b.model
+	cfg.Notice = b.fallback
 	if b.local {
 		cfg.API = modeFor(cfg.API, true)
 	}

@@ -689,8 +689,9 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.ResetAll):
 		m.panel.ResetAll()
 		m.seedRun = nil
+		dp, do := PlaygroundDefaults()
 		m.setStatus(fmt.Sprintf("all parameters reset to the playground defaults (max_tokens %d, samples %d, logprobs %d)",
-			DefaultMaxTokens, DefaultSamples, DefaultLogprobs), false)
+			*dp.MaxTokens, do.N, *do.Logprobs), false)
 	case key.Matches(msg, k.Reset):
 		m.panel.Reset()
 		s := m.panel.Focused()

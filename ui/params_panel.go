@@ -14,22 +14,10 @@ import (
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
-// The playground's defaults: what it starts with when no flag, config file or
-// session says otherwise, and what r and R go back to. vLLM's own defaults
-// suit scripts, not a screen of samples to compare: max_tokens is 16 for
-// completions and the rest of the context for chat, n is 1.
-const (
-	DefaultMaxTokens = 256
-	DefaultSamples   = 4
-	DefaultLogprobs  = 5
-)
-
-// PlaygroundDefaults returns the playground's default parameters and options.
+// PlaygroundDefaults returns the playground's defaults, what r and R go back
+// to: params.PlaygroundDefaults, the one set main starts the playground with.
 func PlaygroundDefaults() (params.SamplingParams, params.Options) {
-	p := params.Default()
-	mt, lp := DefaultMaxTokens, DefaultLogprobs
-	p.MaxTokens = &mt
-	return p, params.Options{N: DefaultSamples, Logprobs: &lp}
+	return params.PlaygroundDefaults()
 }
 
 // ParamPanel is the slider panel: one row per row of params' spec table, in
