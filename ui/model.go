@@ -1143,9 +1143,31 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 		text, isErr = text+"; "+r.problem, true
 	}
 	m.setStatus(text, isErr)
+	if m.switchToCompletion(r) {
+		return
+	}
 	if len(m.cols) > 0 {
 		m.restoreIfNotStarted(r, "could not run: "+m.cols[0].failureText())
 	}
+}
+
+// switchToCompletion handles a chat run that the server refused because the
+// model has no chat template (vLLM's 400, read from the answer, never from the
+// model's name): in automatic mode the playground moves to completion mode and
+// says so, keeping what was on screen. A mode the user chose is left alone.
+func (m *Model) switchToCompletion(r *runState) bool {
+	if m.cfg.API != "" || r.req.API != params.Chat || m.api != params.Chat || r.canceled || len(m.cols) == 0 {
+		return false
+	}
+	for _, c := range m.cols {
+		if c.Err == nil || !backend.NoChatTemplate(c.Err) {
+			return false
+		}
+	}
+	m.toggleMode()
+	m.restoreIfNotStarted(r, "the server has no chat template for this model, so the playground switched to completion mode (ctrl+t toggles); ctrl+r runs again")
+	m.setStatus("the server has no chat template for this model: switched to completion mode (ctrl+t toggles); ctrl+r runs again", true)
+	return true
 }
 
 // restoreIfNotStarted puts back what the screen showed before run r when r

@@ -182,3 +182,30 @@ func TestRetryNoteWords(t *testing.T) {
 		}
 	}
 }
+
+// In automatic mode a chat run refused for want of a chat template (vLLM's
+// 400, recognised by its answer) moves the playground to completion mode and
+// says so; a mode the user chose stays.
+func TestNoChatTemplateSwitchesToCompletion(t *testing.T) {
+	refused := &backend.Error{Kind: backend.KindHTTP, Status: 400, Type: "BadRequestError",
+		Message: "As of transformers v4.44, default chat template is no longer allowed, so you must provide a chat template if the tokenizer does not define one."}
+	script := func(req backend.Request, e *backend.Emitter, _ context.Context) {
+		e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 2, Requested: 2}})
+		for i := 0; i < 2; i++ {
+			e.Emit(backend.Event{Kind: backend.EventFinish, Sample: i, Reason: backend.StopError, Err: refused})
+		}
+		e.Emit(backend.Event{Kind: backend.EventDone})
+	}
+	for _, chosen := range []params.API{"", params.Chat} {
+		m := New(Config{Sampler: &fakeSampler{script: script}, API: chosen, Params: params.Default(), Options: params.Options{N: 2}, IsDark: true})
+		m.Update(windowSize(120, 40))
+		drive(t, m, m.startRun())
+		if chosen == "" {
+			if m.api != params.Completion || !strings.Contains(m.status, "switched to completion mode") {
+				t.Errorf("automatic: mode %s, status %q", m.api, m.status)
+			}
+		} else if m.api != params.Chat || strings.Contains(m.status, "switched") {
+			t.Errorf("chosen chat: mode %s, status %q", m.api, m.status)
+		}
+	}
+}
