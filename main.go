@@ -23,7 +23,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/fang/v2"
-	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -33,6 +32,7 @@ import (
 	"github.com/twinkle-sh/twinkle/backend/openai"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui"
 	"github.com/twinkle-sh/twinkle/ui/heatmap"
@@ -201,14 +201,16 @@ func newRoot(e env) *cobra.Command {
 // Every problem with the flags and the file is reported at once.
 func (f *rootFlags) playground(cmd *cobra.Command, e env) (ui.Config, error) {
 	fs := cmd.Flags()
-	if err := f.applyConfigFile(fs); err != nil {
+	// The config folder is found once, here; the playground gets the store.
+	st := store.Open("")
+	if err := f.applyConfigFile(fs, st); err != nil {
 		return ui.Config{}, err
 	}
 	api, p, o, problems := resolveFlags(f.params, f.mode)
 	applyPlaygroundDefaults(fs, &p, &o)
 	problems = append(problems, f.conn.problems()...)
-	cfg := ui.Config{API: api, Params: p, Options: o, System: f.system, Prompt: f.prompt, IsDark: true, Context: cmd.Context()}
-	problems = append(problems, f.chooseTheme(&cfg, e.stderr)...)
+	cfg := ui.Config{API: api, Params: p, Options: o, System: f.system, Prompt: f.prompt, IsDark: true, Context: cmd.Context(), Store: st}
+	problems = append(problems, f.chooseTheme(&cfg, st.ThemesDir(), e.stderr)...)
 	if _, ok := heatmap.ParseMode(f.heatmap); f.heatmap != "" && !ok {
 		problems = append(problems, fmt.Sprintf("--heatmap: %q is not one of probability, surprisal, rank, entropy, off", f.heatmap))
 	}
@@ -226,10 +228,19 @@ func (f *rootFlags) playground(cmd *cobra.Command, e env) (ui.Config, error) {
 }
 
 // applyConfigFile reads the config file and fills what no flag set from it.
-func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet) error {
-	c, err := loadConfig(f.cfgPath)
-	if err != nil {
-		return err
+func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet, st *store.Store) error {
+	c, err := st.LoadConfig(f.cfgPath, func(key, v string) error {
+		if _, ok := heatmap.ParseMode(v); key == "heatmap" && !ok {
+			return fmt.Errorf("%q is not one of probability, surprisal, rank, entropy, off", v)
+		}
+		return nil
+	})
+	var fe *params.FlagError
+	switch {
+	case errors.As(err, &fe):
+		return fe
+	case err != nil:
+		return &usageError{err}
 	}
 	set := func(flag string, dst *string, v string) bool {
 		if v == "" || fs.Changed(flag) {
@@ -243,10 +254,10 @@ func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet) error {
 	set("mode", &f.mode, c.Mode)
 	set("heatmap", &f.heatmap, c.Heatmap)
 	if set("theme", &f.theme, c.Theme) {
-		f.themeFrom = fmt.Sprintf("%s:%d: theme", c.path, c.lines["theme"])
+		f.themeFrom = fmt.Sprintf("%s:%d: theme", c.Path, c.Lines["theme"])
 	}
-	if c.idleTimeout > 0 && !fs.Changed("idle-timeout") {
-		f.conn.idleTime = c.idleTimeout
+	if c.IdleTimeout > 0 && !fs.Changed("idle-timeout") {
+		f.conn.idleTime = c.IdleTimeout
 	}
 	return nil
 }
@@ -268,12 +279,12 @@ func applyPlaygroundDefaults(fs *pflag.FlagSet, p *params.SamplingParams, o *par
 
 // chooseTheme loads the theme asked for, if any. A broken theme file costs the user its
 // colours, not the session: it is reported and the default theme is used.
-func (f *rootFlags) chooseTheme(cfg *ui.Config, stderr io.Writer) (problems []string) {
+func (f *rootFlags) chooseTheme(cfg *ui.Config, dir string, stderr io.Writer) (problems []string) {
 	if f.theme == "" {
 		return nil
 	}
 	var fileErr *themes.FileError
-	pal, userFile, err := loadTheme(f.theme)
+	pal, userFile, err := loadTheme(dir, f.theme)
 	switch {
 	case errors.As(err, &fileErr):
 		fmt.Fprintln(stderr, "twinkle: "+sanitize.Text(err.Error())+"; using the default theme")
@@ -292,7 +303,7 @@ func (f *rootFlags) loadSession(cfg *ui.Config) error {
 	if f.load == "" {
 		return nil
 	}
-	s, err := ui.LoadSession(f.load)
+	s, err := store.LoadSession[backend.SampleResponse](f.load)
 	if err != nil {
 		return &usageError{err}
 	}
@@ -322,10 +333,9 @@ func (f *rootFlags) chooseBackend(ctx context.Context, e env, cfg *ui.Config) er
 	return nil
 }
 
-// loadTheme finds a theme by name: a user file in the themes folder first (it may
+// loadTheme finds a theme by name: a user file in the themes folder dir first (it may
 // shadow a built-in), then the built-ins.
-func loadTheme(name string) (themes.Palette, bool, error) {
-	dir, _ := themes.Dir()
+func loadTheme(dir, name string) (themes.Palette, bool, error) {
 	userFile := false
 	if dir != "" && !strings.ContainsAny(name, `/\`) {
 		_, err := os.Stat(filepath.Join(dir, name+".toml"))
@@ -704,151 +714,6 @@ func newExportCmd() *cobra.Command {
 		return err
 	}
 	return cmd
-}
-
-// configFile is config.toml in the config folder: defaults a flag overrides.
-type configFile struct {
-	Endpoint, Model, Mode, Theme, Heatmap string
-	idleTimeout                           time.Duration
-	path                                  string
-	lines                                 map[string]int // where each key is set
-}
-
-// configKeys are config.toml's keys, in the order the help names them.
-var configKeys = []string{"endpoint", "model", "mode", "theme", "heatmap", "idle_timeout"}
-
-// loadConfig reads the config file; a missing default file is fine. A malformed one is
-// refused with every problem, each naming the file, the line and the key, and nothing
-// is written.
-func loadConfig(path string) (configFile, error) {
-	explicit := path != ""
-	if !explicit {
-		// The same folder as presets and themes: $XDG_CONFIG_HOME/twinkle or ~/.config/twinkle.
-		dir, err := ui.ConfigDir()
-		if err != nil {
-			return configFile{}, nil
-		}
-		path = filepath.Join(dir, "config.toml")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if !explicit && errors.Is(err, os.ErrNotExist) {
-			return configFile{}, nil
-		}
-		return configFile{}, &usageError{fmt.Errorf("config: %w", err)}
-	}
-	var raw map[string]any
-	md, err := toml.Decode(string(data), &raw)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return configFile{}, &usageError{fmt.Errorf("%s:%d: %s", path, pe.Position.Line, pe.Message)}
-		}
-		return configFile{}, &usageError{fmt.Errorf("%s: %v", path, err)}
-	}
-	c := configFile{path: path, lines: map[string]int{}}
-	var problems []string
-	for _, k := range md.Keys() {
-		if len(k) != 1 {
-			continue // inside a table, which is itself reported
-		}
-		key, line := k[0], keyLine(data, k)
-		c.lines[key] = line
-		bad := func(format string, a ...any) {
-			problems = append(problems, fmt.Sprintf("%s:%d: %s: ", path, line, key)+fmt.Sprintf(format, a...))
-		}
-		if !slices.Contains(configKeys, key) {
-			problems = append(problems, fmt.Sprintf("%s:%d: unknown key %q (known: %s)", path, line, key, strings.Join(configKeys, ", ")))
-			continue
-		}
-		v, ok := raw[key].(string)
-		if !ok {
-			bad("expected a string, got %s", tomlKind(md.Type(key)))
-			continue
-		}
-		switch key {
-		case "endpoint":
-			c.Endpoint = v
-		case "model":
-			c.Model = v
-		case "mode":
-			if _, err := params.ParseAPI(v); err != nil {
-				bad("%v", err)
-			}
-			c.Mode = v
-		case "theme":
-			c.Theme = v
-		case "heatmap":
-			if _, ok := heatmap.ParseMode(v); !ok {
-				bad("%q is not one of probability, surprisal, rank, entropy, off", v)
-			}
-			c.Heatmap = v
-		case "idle_timeout":
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				bad("%q is not a positive duration such as \"90s\" or \"2m\"", v)
-			}
-			c.idleTimeout = d
-		}
-	}
-	if len(problems) > 0 {
-		return configFile{}, &params.FlagError{Problems: problems}
-	}
-	return c, nil
-}
-
-// tomlKind names a TOML type as a person would.
-func tomlKind(t string) string {
-	switch t {
-	case "Integer":
-		return "an integer"
-	case "Float":
-		return "a number"
-	case "Bool":
-		return "a boolean"
-	case "Array", "ArrayHash":
-		return "a list"
-	case "Hash":
-		return "a table"
-	case "Datetime", "DatetimeLocal", "DateLocal", "TimeLocal":
-		return "a date or time"
-	}
-	return strings.ToLower(t)
-}
-
-// keyLine finds the line that sets key (a dotted path) or opens it as a table. Keys are
-// compared whole, part by part, so "mod" is never found at a "model" line.
-func keyLine(data []byte, key toml.Key) int {
-	var table []string
-	for i, line := range strings.Split(string(data), "\n") {
-		t := strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(t, "["):
-			end := strings.LastIndex(t, "]")
-			if end < 0 {
-				continue
-			}
-			table = splitKey(strings.Trim(t[:end+1], "[]"))
-			if slices.Equal(table, key) {
-				return i + 1
-			}
-		case strings.Contains(t, "=") && !strings.HasPrefix(t, "#"):
-			full := append(slices.Clone(table), splitKey(t[:strings.Index(t, "=")])...)
-			if slices.Equal(full, key) {
-				return i + 1
-			}
-		}
-	}
-	return 1
-}
-
-// splitKey splits a TOML key as written (a.b, "a b".c) into its parts.
-func splitKey(s string) []string {
-	var parts []string
-	for _, p := range strings.Split(s, ".") {
-		parts = append(parts, strings.Trim(strings.TrimSpace(p), `"'`))
-	}
-	return parts
 }
 
 // resolveFlags reads --mode (empty: decided later) and the parameter flags, gathering

@@ -478,9 +478,6 @@ func TestConfigProblemsNameTheirOwnLine(t *testing.T) {
 	if strings.Contains(err.Error(), "int64") {
 		t.Errorf("Go type names in %v", err)
 	}
-	if got := keyLine([]byte("model = 1\n\"mod\" = 2\n"), []string{"mod"}); got != 2 {
-		t.Errorf("keyLine(mod) = %d", got)
-	}
 }
 
 // The idle timeout comes from --idle-timeout or config.toml's idle_timeout (the flag

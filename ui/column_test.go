@@ -13,6 +13,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 )
 
 // countingRenderer counts how often the token renderer runs, to prove that
@@ -124,64 +125,11 @@ func TestColumnBadges(t *testing.T) {
 	}
 }
 
-func TestSessionFileErrorsNameFileLineField(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	cases := map[string]struct{ body, want string }{
-		"type.json":    {"{\n\"version\": 1,\n\"n\": \"four\"\n}", ":3: field n"},
-		"unknown.json": {"{\n\"version\": 1,\n\"tempreature\": 1\n}", `:3: unknown field "tempreature"`},
-		"params.json":  {"{\n\"version\": 1,\n\"api\": \"chat\",\n\"n\": 1,\n\"params\": {\"top_p\": 0}\n}", ":5: field params"},
-		"syntax.json":  {"{\n\"version\": 1,\n\"n\": ]\n}", ":3: invalid JSON"},
-	}
-	for name, tc := range cases {
-		p := write(name, tc.body)
-		_, err := LoadSession(p)
-		if err == nil || !strings.Contains(err.Error(), p+tc.want) {
-			t.Errorf("%s: error %v, want it to contain %q", name, err, p+tc.want)
-		}
-	}
-}
-
-func TestAtomicWriteKeepsOldFileOnFailure(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "s.json")
-	if err := writeFileAtomic(p, []byte("old")); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeFileAtomic(p, []byte("new")); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(p)
-	if string(b) != "new" {
-		t.Fatalf("got %q", b)
-	}
-	// A write that cannot complete (the target is a directory) leaves no
-	// temp file behind and the directory untouched.
-	sub := filepath.Join(dir, "sub")
-	os.Mkdir(sub, 0o755)
-	os.WriteFile(filepath.Join(sub, "keep"), []byte("x"), 0o644)
-	if err := writeFileAtomic(sub, []byte("clobber")); err == nil {
-		t.Fatal("renaming over a directory succeeded")
-	}
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if strings.Contains(e.Name(), ".tmp-") {
-			t.Fatalf("temp file left behind: %s", e.Name())
-		}
-	}
-}
-
 func TestPresetsLiveInXDGConfig(t *testing.T) {
 	xdg := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", xdg)
 	f := &fakeSampler{}
-	m := New(Config{Sampler: f, Params: params.Default(), IsDark: true})
+	m := New(Config{Sampler: f, Params: params.Default(), IsDark: true, Store: store.Open("")})
 	m.Update(windowSize(120, 40))
 	m.panel.P.Temperature = 0.3
 	drive(t, m, m.savePresetCmd("cold"))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/heatmap"
 )
@@ -48,6 +49,8 @@ type Common struct {
 	NewSeed  func() int64
 	Ctx      context.Context
 	Endpoint string
+	// Store is nil in a program that may not touch the disk.
+	Store *store.Store
 }
 
 // Config is what a caller (main.go, the SSH server, tests) gives New.
@@ -67,27 +70,21 @@ type Config struct {
 	// localhost:8000, using the built-in model; --endpoint to choose").
 	Notice string
 
-	// Session, when set, is shown exactly as saved (see LoadSession).
+	// Session, when set, is shown exactly as saved (store.LoadSession).
 	Session     *Session
 	SessionPath string
 
-	// ConfigDir holds presets; empty means $XDG_CONFIG_HOME/twinkle or
-	// ~/.config/twinkle.
-	ConfigDir string
-	// Dir is where sessions and exports are written by default; empty is the
-	// working directory.
-	Dir string
-	// NoFiles turns off everything that reads or writes files (sessions,
-	// presets, export to file): for `twinkle serve`, where the disk is the
-	// server's, not the remote user's. Copy (OSC 52) still works.
-	NoFiles bool
+	// Store is the program's files: presets, user themes, and where
+	// sessions and exports are written. nil turns off everything that reads
+	// or writes files (for `twinkle serve`, where the disk is the server's,
+	// not the remote user's): the keys leave the help and say why when
+	// pressed. Copy (OSC 52) still works.
+	Store *store.Store
 
 	// Theme names a built-in theme ("" = default, following the terminal);
 	// Palette, when set, is used instead (a user theme the caller loaded).
 	Theme   string
 	Palette *themes.Palette
-	// ThemeDir holds user themes (TOML); empty means themes.Dir().
-	ThemeDir string
 
 	// Heatmap is the starting heatmap mode ("" = probability; "off").
 	Heatmap string

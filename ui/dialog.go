@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
@@ -86,7 +86,7 @@ func (m *Model) handleModalKey(msg tea.KeyPressMsg) tea.Cmd {
 		case m.fileAct == fileOpenSession && msg.Text == "" && (key.Matches(msg, d.Up) || key.Matches(msg, d.Down)):
 			// The arrows pick from the listed sessions (letters type).
 			if m.movePick(msg, len(m.sessions)) && len(m.sessions) > 0 {
-				m.setFileInput(m.sessions[m.pickIdx].path)
+				m.setFileInput(m.sessions[m.pickIdx].Path)
 			}
 			return nil
 		}
@@ -115,13 +115,13 @@ func (m *Model) handleModalKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.setStatus("copied "+params.Formats()[m.exportTab]+" export to the clipboard (OSC 52)", false)
 			// The only place twinkle writes the clipboard: on this key.
 			return tea.SetClipboard(text)
-		case key.Matches(msg, d.Write):
-			if m.cfg.NoFiles {
+		case pressed(msg, d.Write):
+			if m.c.Store == nil {
 				m.setStatus(noFilesMsg, true)
 				return nil
 			}
 			f := params.Formats()[m.exportTab]
-			m.openFileDialog(fileWriteExport, filepath.Join(m.cfg.Dir, "twinkle-"+f+"."+exportExt(f)), modalExport)
+			m.openFileDialog(fileWriteExport, m.c.Store.WorkPath("twinkle-"+f+"."+exportExt(f)), modalExport)
 			return m.fileInput.Focus()
 		}
 	case modalModels:
@@ -141,8 +141,8 @@ func (m *Model) handleModalKey(msg tea.KeyPressMsg) tea.Cmd {
 			if m.pickIdx < len(m.presets) {
 				return m.loadPresetCmd(m.presets[m.pickIdx])
 			}
-		case key.Matches(msg, d.SavePreset):
-			if m.cfg.NoFiles {
+		case pressed(msg, d.SavePreset):
+			if m.c.Store == nil {
 				m.setStatus(noFilesMsg, true)
 				return nil
 			}
@@ -187,7 +187,7 @@ func (m *Model) acceptFile(path string) tea.Cmd {
 			return nil
 		}
 		return func() tea.Msg {
-			if err := writeFileAtomic(path, []byte(text)); err != nil {
+			if err := store.WriteFileAtomic(path, []byte(text)); err != nil {
 				return statusMsg{"export: " + err.Error(), true}
 			}
 			return statusMsg{"export written to " + path, false}
@@ -284,7 +284,7 @@ func (m *Model) sessionList(w, h int) []string {
 	out := []string{dim.Render(ansi.Truncate(fmt.Sprintf("sessions in %s, newest first:", sanitize.Line(m.sessionsDir)), w, "…"))}
 	return append(out, m.pickList(len(m.sessions), max(1, h-1), func(i int) string {
 		e := m.sessions[i]
-		label := fmt.Sprintf("%s · %s · %q · %d sample%s · %s", e.name, ago(m.c.Now(), e.saved), e.prompt, e.samples, plural(e.samples), e.model)
+		label := fmt.Sprintf("%s · %s · %q · %d sample%s · %s", e.Name, ago(m.c.Now(), e.Saved), e.Prompt, e.Samples, plural(e.Samples), e.Model)
 		return ansi.Truncate(sanitize.Line(label), max(1, w-2), "…")
 	})...)
 }

@@ -18,8 +18,10 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
 
+	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 )
 
 // program is the real Bubble Tea program driven through a virtual terminal
@@ -301,14 +303,14 @@ func TestE2ESaveAndReloadSession(t *testing.T) {
 	pr.key(uv.KeyEnter, 0)
 	pr.waitFor("saved", func(s string) bool { return strings.Contains(s, "session saved") })
 
-	s, err := LoadSession(path)
+	s, err := store.LoadSession[backend.SampleResponse](path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(s.Response.Tokens) != 4 || len(s.Response.Tokens[0]) == 0 {
 		t.Fatalf("session lost tokens: %+v", s.Response.Tokens)
 	}
-	m2 := New(Config{Session: s, SessionPath: "run.json", IsDark: true, Dir: t.TempDir(), ConfigDir: t.TempDir()})
+	m2 := New(Config{Session: s, SessionPath: "run.json", IsDark: true, Store: store.New(t.TempDir(), t.TempDir())})
 	pr2 := startProgram(t, m2, 120, 40)
 	second := pr2.waitFor("session shown", func(s string) bool { return strings.Contains(s, "samples · 4") })
 	if a, b := samplesBlock(first), samplesBlock(second); a != b {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 	"github.com/twinkle-sh/twinkle/themes"
 )
 
@@ -115,18 +116,17 @@ func newTestModel(t testing.TB, s backend.Sampler, w, h int) *Model {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	m := New(Config{
-		Context:   ctx,
-		Sampler:   s,
-		Endpoint:  "http://127.0.0.1:8000",
-		Model:     "test-model",
-		API:       params.Completion,
-		Params:    params.Default(),
-		Options:   params.Options{N: 1},
-		IsDark:    true,
-		Now:       func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) },
-		NewSeed:   func() int64 { seed++; return seed },
-		Dir:       t.TempDir(),
-		ConfigDir: t.TempDir(),
+		Context:  ctx,
+		Sampler:  s,
+		Endpoint: "http://127.0.0.1:8000",
+		Model:    "test-model",
+		API:      params.Completion,
+		Params:   params.Default(),
+		Options:  params.Options{N: 1},
+		IsDark:   true,
+		Now:      func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) },
+		NewSeed:  func() int64 { seed++; return seed },
+		Store:    store.New(t.TempDir(), t.TempDir()),
 	})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	return m

@@ -12,6 +12,7 @@ import (
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 )
 
 func TestModelPickerChoosesTheRequestModel(t *testing.T) {
@@ -98,8 +99,9 @@ func TestExportWritesTheShownFormat(t *testing.T) {
 
 func TestThemeCycleLoadsNextTheme(t *testing.T) {
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
-	m.cfg.ThemeDir = t.TempDir()
-	os.WriteFile(filepath.Join(m.cfg.ThemeDir, "zz-broken.toml"), []byte("primary = 12\n"), 0o644)
+	m.c.Store = store.New(t.TempDir(), "")
+	os.MkdirAll(m.c.Store.ThemesDir(), 0o755)
+	os.WriteFile(filepath.Join(m.c.Store.ThemesDir(), "zz-broken.toml"), []byte("primary = 12\n"), 0o644)
 	m.setFocus(focusParams)
 	before := m.c.ThemeKey
 	drive(t, m, press(m, "T"))
@@ -126,11 +128,19 @@ func TestPasteGoesToThePrompt(t *testing.T) {
 	}
 }
 
-// Over SSH the disk is the server's: with NoFiles nothing reads or writes it.
-func TestNoFilesKeepsTheDiskOutOfReach(t *testing.T) {
-	m := New(Config{Sampler: &fakeSampler{}, Params: params.Default(), IsDark: true, NoFiles: true})
+// Over SSH the disk is the server's: with no store nothing reads or writes it.
+func TestNoStoreKeepsTheDiskOutOfReach(t *testing.T) {
+	m := New(Config{Sampler: &fakeSampler{}, Params: params.Default(), IsDark: true})
 	m.Update(windowSize(120, 40))
 	m.setFocus(focusParams)
+	// What cannot work is not offered: the keys are not in the help.
+	m.Update(keyMsg("?"))
+	for _, word := range []string{"save session", "open session", "presets"} {
+		if screen := plainScreen(m); strings.Contains(screen, word) {
+			t.Fatalf("%q offered with no store:\n%s", word, screen)
+		}
+	}
+	m.Update(keyMsg("?"))
 	for _, k := range []string{"ctrl+s", "ctrl+o", "ctrl+p"} {
 		_, cmd := m.Update(keyMsg(k))
 		if cmd != nil || m.modal != modalNone || !m.statusErr {
@@ -139,8 +149,11 @@ func TestNoFilesKeepsTheDiskOutOfReach(t *testing.T) {
 	}
 	m.Update(keyMsg("x"))
 	_, cmd := m.Update(keyMsg("w"))
-	if cmd != nil || m.modal != modalExport {
+	if cmd != nil || m.modal != modalExport || !strings.Contains(m.status, "files are off") {
 		t.Fatal("export could be written to the server's disk")
+	}
+	if screen := plainScreen(m); strings.Contains(screen, "write to file") {
+		t.Fatalf("write offered with no store:\n%s", screen)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/twinkle-sh/twinkle/backend/openai"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 )
 
 // serverModel is a playground wired to a real openai client and a vllmtest
@@ -38,18 +39,17 @@ func serverModel(t testing.TB, w, h int, mutate func(*Config)) (*Model, *vllmtes
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	cfg := Config{
-		Context:   ctx,
-		Sampler:   cl,
-		Endpoint:  "http://vllm.test:8000/v1",
-		API:       params.Completion,
-		Params:    params.Default(),
-		Options:   params.Options{N: 4},
-		Prompt:    "Once upon a time",
-		IsDark:    true,
-		Now:       func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) },
-		NewSeed:   func() int64 { seed += 1000; return seed },
-		Dir:       t.TempDir(),
-		ConfigDir: t.TempDir(),
+		Context:  ctx,
+		Sampler:  cl,
+		Endpoint: "http://vllm.test:8000/v1",
+		API:      params.Completion,
+		Params:   params.Default(),
+		Options:  params.Options{N: 4},
+		Prompt:   "Once upon a time",
+		IsDark:   true,
+		Now:      func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) },
+		NewSeed:  func() int64 { seed += 1000; return seed },
+		Store:    store.New(t.TempDir(), t.TempDir()),
 	}
 	if mutate != nil {
 		mutate(&cfg)

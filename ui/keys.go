@@ -1,6 +1,11 @@
 package ui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"fmt"
+	"slices"
+
+	"charm.land/bubbles/v2/key"
+)
 
 // KeyMap is every key binding of the playground, grouped by where focus is.
 // Keys that work while typing in the prompt use ctrl, alt or function keys;
@@ -109,6 +114,18 @@ func DefaultKeyMap() KeyMap {
 		},
 	}
 }
+
+// withoutFiles takes the keys that need files (sessions, presets, writing an
+// export) out of the help, for a program with no store. They stop matching
+// too; pressed still finds them, so they can say why they do nothing.
+func (k *KeyMap) withoutFiles() {
+	for _, b := range []*key.Binding{&k.Global.Save, &k.Global.Open, &k.Global.Presets, &k.Dialog.Write, &k.Dialog.SavePreset} {
+		b.SetEnabled(false)
+	}
+}
+
+// pressed reports whether msg is one of b's keys, enabled or not.
+func pressed(msg fmt.Stringer, b key.Binding) bool { return slices.Contains(b.Keys(), msg.String()) }
 
 // focusHelp adapts the key map to bubbles/help for the current focus, so the
 // help footer is generated from the same bindings Update matches.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/heatmap"
 	"github.com/twinkle-sh/twinkle/ui/inspector"
@@ -137,7 +138,7 @@ type (
 	}
 	sessionsListedMsg struct {
 		dir     string
-		entries []sessionEntry
+		entries []store.SessionInfo
 		err     error
 	}
 	presetsListedMsg struct {
@@ -152,7 +153,7 @@ type (
 	}
 	presetLoadedMsg struct {
 		name string
-		p    Preset
+		p    store.Preset
 		err  error
 	}
 )
@@ -226,7 +227,7 @@ type Model struct {
 	fileReturn     modalKind
 	fileInitial    string // what the file dialog opened with, to tell typing from it
 	// the open dialog's list of session files, newest first
-	sessions    []sessionEntry
+	sessions    []store.SessionInfo
 	sessionsDir string
 	sessionsErr string
 	loaded      *Session // the session shown when the run came from a file
@@ -250,6 +251,7 @@ func New(cfg Config) *Model {
 		NewSeed:  cfg.NewSeed,
 		Ctx:      cfg.Context,
 		Endpoint: cfg.Endpoint,
+		Store:    cfg.Store,
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -259,6 +261,9 @@ func New(cfg Config) *Model {
 	}
 	if c.Ctx == nil {
 		c.Ctx = context.Background()
+	}
+	if c.Store == nil {
+		c.Keys.withoutFiles()
 	}
 	m := &Model{c: c, cfg: cfg, zoom: -1, dragging: -1, focus: focusPrompt, divergence: -1}
 	m.api = cfg.API
@@ -487,14 +492,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.pickIdx = 0
 		for i, e := range m.sessions {
-			if e.path == m.loadedPath {
+			if e.Path == m.loadedPath {
 				m.pickIdx = i
 			}
 		}
 		// The newest (or the open) session is offered, unless a path is
 		// being typed already.
 		if m.modal == modalFile && m.fileAct == fileOpenSession && m.fileInput.Value() == m.fileInitial && len(m.sessions) > 0 {
-			m.setFileInput(m.sessions[m.pickIdx].path)
+			m.setFileInput(m.sessions[m.pickIdx].Path)
 		}
 		return m, nil
 	case presetsListedMsg:
@@ -625,7 +630,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Global.Export):
 			m.modal = modalExport
 			return nil
-		case m.cfg.NoFiles && (key.Matches(msg, k.Global.Save) || key.Matches(msg, k.Global.Open) || key.Matches(msg, k.Global.Presets)):
+		case m.c.Store == nil && (pressed(msg, k.Global.Save) || pressed(msg, k.Global.Open) || pressed(msg, k.Global.Presets)):
 			m.setStatus(noFilesMsg, true)
 			return nil
 		case key.Matches(msg, k.Global.Save):
@@ -634,7 +639,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Global.Open):
 			m.openFileDialog(fileOpenSession, "", modalNone)
 			m.sessions, m.sessionsDir, m.sessionsErr, m.pickIdx = nil, "", "", 0
-			return tea.Batch(m.fileInput.Focus(), listSessionsCmd(m.cfg.Dir))
+			return tea.Batch(m.fileInput.Focus(), listSessionsCmd(m.c.Store))
 		case key.Matches(msg, k.Global.Presets):
 			m.modal, m.pickIdx = modalPresets, 0
 			return m.listPresets()
@@ -1274,13 +1279,12 @@ func (m *Model) nextTheme() tea.Cmd {
 		cur = themes.DefaultName
 	}
 	isDark := m.c.IsDark
-	dir := m.cfg.ThemeDir
+	// Without a store the built-in themes go round: user themes are files.
+	dir := ""
+	if m.c.Store != nil {
+		dir = m.c.Store.ThemesDir()
+	}
 	return func() tea.Msg {
-		if dir == "" {
-			if d, err := themes.Dir(); err == nil {
-				dir = d
-			}
-		}
 		reg := themes.NewRegistry(dir)
 		name := reg.Next(cur)
 		p, err := reg.Load(name, isDark)

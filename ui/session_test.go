@@ -11,6 +11,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 )
 
 // savedSession runs a fake sampler and captures the screen as a session.
@@ -124,7 +125,7 @@ func TestOpenListsSessionsNewestFirst(t *testing.T) {
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	dir := sessionsDir(t, now)
 	m := newTestModel(t, &fakeSampler{}, 160, 40)
-	m.cfg.Dir = dir
+	m.c.Store = store.New(t.TempDir(), dir)
 	m.setFocus(focusParams)
 	drive(t, m, press(m, "ctrl+o"))
 	screen := plainScreen(m)
@@ -166,7 +167,7 @@ func TestOpenListsSessionsNewestFirst(t *testing.T) {
 func TestGoldenOpenSession(t *testing.T) {
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	dir := sessionsDir(t, now)
-	m, _ := serverModel(t, 120, 40, func(c *Config) { c.Dir = dir })
+	m, _ := serverModel(t, 120, 40, func(c *Config) { c.Store = store.New(t.TempDir(), dir) })
 	m.setFocus(focusParams)
 	drive(t, m, press(m, "ctrl+o"))
 	// The folder is a temporary one: the golden shows it by a fixed name.
