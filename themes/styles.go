@@ -180,7 +180,8 @@ type InspectorStyles struct {
 	BarSampled lipgloss.Style
 	BarCut     lipgloss.Style // an alternative truncation would cut
 	Cut        lipgloss.Style // "cut" marks
-	Note       lipgloss.Style // "approximation over the top-K only"
+	Uncertain  lipgloss.Style // "uncertain (bounds)": kept or cut depending on tokens not shown
+	Note       lipgloss.Style // "exact: …" or "bounds: …" under the alternatives
 	Empty      lipgloss.Style // "no token under the cursor"
 }
 
@@ -359,6 +360,7 @@ func NewStyles(p Palette, isDark bool) Styles {
 		BarSampled: fgc(focus),
 		BarCut:     fgc(border),
 		Cut:        fgc(errC),
+		Uncertain:  fgc(warn).Italic(true),
 		Note:       fgc(subtle).Italic(true),
 		Empty:      fgc(subtle).Italic(true),
 	}
