@@ -189,9 +189,16 @@ func newUnseen(cs []Candidate, sampled int, shown float64, vocab int) unseen {
 	return u
 }
 
+// capSlack is how close to the cap a probability may come and still tie with a token not
+// shown: the logprobs are float32, and the mass not shown is what they leave of 1.
+const capSlack = 1e-6
+
+// below reports whether every one of them is less likely than raw probability q.
+func (u unseen) below(q float64) bool { return u.mass == 0 || q > u.cap+capSlack }
+
 // above is how many of them can be strictly more likely than raw probability q.
 func (u unseen) above(q float64) float64 {
-	if u.mass == 0 || q >= u.cap {
+	if u.below(q) {
 		return 0
 	}
 	return min(u.count, math.Ceil(u.mass/q)-1)
@@ -215,7 +222,13 @@ func (u unseen) weight(a, top float64) (lo, hi float64) {
 		return u.mass / top, u.mass / top
 	}
 	n := math.Floor(u.mass / u.cap)
-	packed := n*w(u.cap) + w(u.mass-n*u.cap)
+	r := u.mass - n*u.cap
+	if r < 1e-9*u.mass {
+		// Rounding left over when the mass is a whole number of caps: below temperature 1
+		// its weight is negligible, above it p^a would blow it up into a phantom token.
+		r = 0
+	}
+	packed := n*w(u.cap) + w(r)
 	spread := 0.0
 	if a < 1 {
 		spread = math.Inf(1)
@@ -234,7 +247,7 @@ func (u unseen) weight(a, top float64) (lo, hi float64) {
 func greedy(cs []Candidate, u *unseen) {
 	for i := range cs {
 		c := &cs[i]
-		tied := u.mass > 0 && c.Raw <= u.cap
+		tied := !u.below(c.Raw)
 		for j := range cs {
 			if j != i && cs[j].Raw == c.Raw {
 				tied = true
@@ -293,7 +306,7 @@ func sample(cs []Candidate, u *unseen, s Sampling) {
 	if topK {
 		outrank := 0
 		for _, c := range cs {
-			if c.Raw > u.cap {
+			if u.below(c.Raw) {
 				outrank++
 			}
 		}
@@ -344,7 +357,7 @@ func sample(cs []Candidate, u *unseen, s Sampling) {
 				}
 			}
 			var lo, hi float64 // bounds on the mass above, as a fraction
-			if c.Raw > u.cap || zHi == 0 {
+			if u.below(c.Raw) || zHi == 0 {
 				// Every token not shown ranks below.
 				lo = aLo / (aLo + rHi + zHi)
 				hi = aHi / (aHi + rLo + zLo)
@@ -356,7 +369,7 @@ func sample(cs []Candidate, u *unseen, s Sampling) {
 					hi = 1
 				}
 			}
-			strictTop := aHi == 0 && (c.Raw > u.cap || u.mass == 0)
+			strictTop := aHi == 0 && u.below(c.Raw)
 			switch {
 			case strictTop, hi < s.TopP-cutTolerance:
 				fate = Kept
@@ -381,11 +394,11 @@ func sample(cs []Candidate, u *unseen, s Sampling) {
 	// once the shown tokens above every one of them hold more than top_p.
 	var over, rest float64
 	for i, c := range cs {
-		if c.Cut.IsCut() && c.Raw > u.cap {
+		if c.Cut.IsCut() && u.below(c.Raw) {
 			u.mayLive = false
 		}
 		switch {
-		case surely[i] && c.Raw > u.cap:
+		case surely[i] && u.below(c.Raw):
 			over += w[i]
 		case maybe[i]:
 			rest += w[i]
