@@ -156,6 +156,9 @@ type unseen struct {
 	mass float64 // their raw probability together
 	// cap bounds each one's raw probability: none outranks the list's top-ranked part.
 	cap float64
+	// slack widens cap when the cap is the mass itself, which is what float32 logprobs
+	// leave of 1, not a reported value.
+	slack float64
 	// count bounds how many there are (+Inf when the vocabulary's size is unknown).
 	count float64
 	// mayLive is set when some of them may survive truncation.
@@ -175,26 +178,26 @@ func newUnseen(cs []Candidate, sampled int, shown float64, vocab int) unseen {
 	if sampled >= 0 && cs[sampled].Logprob <= cs[len(cs)-1].Logprob {
 		prefix--
 	}
-	u.cap = u.mass
-	if prefix > 0 {
-		u.cap = min(u.mass, cs[prefix-1].Raw)
+	u.cap, u.slack = u.mass, capSlack
+	if prefix > 0 && cs[prefix-1].Raw > 0 && cs[prefix-1].Raw < u.mass {
+		u.cap, u.slack = cs[prefix-1].Raw, 0
 	}
 	if vocab > 0 {
 		u.count = float64(max(0, vocab-len(cs)))
-	}
-	if u.count == 0 {
-		u.mass = 0
+		if u.count*u.cap < u.mass {
+			u.count = math.Inf(1) // that few cannot hold the mass: the size is wrong, not the logprobs
+		}
 	}
 	u.mayLive = u.mass > 0
 	return u
 }
 
-// capSlack is how close to the cap a probability may come and still tie with a token not
-// shown: the logprobs are float32, and the mass not shown is what they leave of 1.
+// capSlack is how close to the mass not shown a probability may come and still tie with
+// it: the logprobs are float32, and the mass is what they leave of 1.
 const capSlack = 1e-6
 
 // below reports whether every one of them is less likely than raw probability q.
-func (u unseen) below(q float64) bool { return u.mass == 0 || q > u.cap+capSlack }
+func (u unseen) below(q float64) bool { return u.mass == 0 || q > u.cap+u.slack }
 
 // above is how many of them can be strictly more likely than raw probability q.
 func (u unseen) above(q float64) float64 {
@@ -223,12 +226,20 @@ func (u unseen) weight(a, top float64) (lo, hi float64) {
 	}
 	n := math.Floor(u.mass / u.cap)
 	r := u.mass - n*u.cap
-	if r < 1e-9*u.mass {
+	if r < 1e-9*u.mass || math.IsInf(n, 1) {
 		// Rounding left over when the mass is a whole number of caps: below temperature 1
 		// its weight is negligible, above it p^a would blow it up into a phantom token.
 		r = 0
 	}
-	packed := n*w(u.cap) + w(r)
+	// n tokens at the cap weigh n * w(cap), worked out in logs: n may overflow, w underflow.
+	logN := math.Log(n)
+	if math.IsInf(n, 1) {
+		logN = math.Log(u.mass) - math.Log(u.cap)
+	}
+	packed := w(r)
+	if n > 0 {
+		packed += math.Exp(logN + a*(math.Log(u.cap)-math.Log(top)))
+	}
 	spread := 0.0
 	if a < 1 {
 		spread = math.Inf(1)
@@ -431,11 +442,20 @@ func sample(cs []Candidate, u *unseen, s Sampling) {
 	for i := range cs {
 		switch cs[i].Cut {
 		case Kept:
-			cs[i].FinalLo, cs[i].FinalHi = min(1, w[i]/sHi), min(1, w[i]/sLo)
+			cs[i].FinalLo, cs[i].FinalHi = share(w[i], sHi), share(w[i], sLo)
 		case Uncertain:
-			cs[i].FinalHi = min(1, w[i]/max(kept+w[i], floor))
+			cs[i].FinalHi = share(w[i], max(kept+w[i], floor))
 		}
 	}
+}
+
+// share is weight w's share of a total z, at most 1 (0 for no weight: a probability that
+// underflowed).
+func share(w, z float64) float64 {
+	if w == 0 {
+		return 0
+	}
+	return min(1, w/z)
 }
 
 // sampledIndex finds the sampled token among the candidates: same text and (to rounding)

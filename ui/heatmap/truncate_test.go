@@ -527,3 +527,31 @@ func TestSampledIndex(t *testing.T) {
 		}
 	}
 }
+
+// Any logprobs a server may send, any parameters: bounds stay ordered within [0, 1] and
+// nothing is NaN.
+func FuzzTruncate(f *testing.F) {
+	f.Add(-0.5, -1.5, -3.0, 0.7, 2, 0.9, 0)
+	f.Add(0.0, 0.0, -9999.0, 1.3, -1, 0.5, 10)
+	f.Add(1.0, -1000.0, -2.0, 0.0, 1, 0.01, 3)
+	f.Fuzz(func(t *testing.T, a, b, c, temp float64, topK int, topP float64, vocab int) {
+		if math.IsNaN(temp) || temp < 0 || math.IsNaN(topP) || topP <= 0 || topP > 1 {
+			return // params validation refuses these before they reach the view
+		}
+		as := []backend.Alt{
+			{Text: "a", Logprob: backend.LogprobFromWire(a)},
+			{Text: "b", Logprob: backend.LogprobFromWire(b)},
+			{Text: "c", Logprob: backend.LogprobFromWire(c)},
+		}
+		sampled := &backend.Token{Text: "c", Logprob: backend.LogprobFromWire(c)}
+		tr := Truncate(as, sampled, Sampling{Temperature: temp, TopK: topK, TopP: topP, Vocab: vocab % 1000})
+		for _, cd := range tr.Candidates {
+			if math.IsNaN(cd.FinalLo) || math.IsNaN(cd.FinalHi) || cd.FinalLo < 0 || cd.FinalHi > 1 || cd.FinalLo > cd.FinalHi+1e-12 {
+				t.Fatalf("%s: final [%v, %v] (%v)", cd.Text, cd.FinalLo, cd.FinalHi, cd.Cut)
+			}
+			if cd.Cut.IsCut() && cd.FinalHi != 0 {
+				t.Fatalf("%s cut with final %v", cd.Text, cd.FinalHi)
+			}
+		}
+	})
+}
