@@ -340,15 +340,49 @@ func TestAssemblerGrowsAfterTokens(t *testing.T) {
 	}
 }
 
-func TestDrainLetsTheRunFinish(t *testing.T) {
-	em, ch := backend.NewEmitter()
-	em.Emit(backend.Event{Kind: backend.EventTokens})
-	backend.Drain(ch)
+func TestRunEmitterGivesUpOnceTheRunIsDoneAndNobodyReads(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx, cancel := context.WithCancel(context.Background())
+	em, ch := backend.NewRunEmitter(ctx, 20*time.Millisecond)
+	em.Emit(backend.Event{Kind: backend.EventTokens, Text: "a"})
+	if ev := <-ch; ev.Text != "a" {
+		t.Fatalf("first event %+v", ev)
+	}
+	// The run is replaced: cancelled, and its consumer reads no more. A sampler that winds
+	// down slowly goes on emitting for a while.
+	cancel()
 	for range 1000 {
 		em.Emit(backend.Event{Kind: backend.EventTokens})
 	}
+	time.Sleep(50 * time.Millisecond)
+	em.Emit(backend.Event{Kind: backend.EventFinish, Reason: backend.StopCancelled})
 	em.Emit(backend.Event{Kind: backend.EventDone})
-	em.Close() // goleak in TestMain fails the package if the pump or Drain lingers
+	em.Close() // the deferred goleak check fails if the delivery goroutine still waits
+}
+
+func TestRunEmitterDeliversEverythingToAReaderAfterTheCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	em, ch := backend.NewRunEmitter(ctx, 0)
+	const n = 10000
+	go func() {
+		for i := range n {
+			em.Emit(backend.Event{Kind: backend.EventTokens, Sample: i})
+		}
+		em.Emit(backend.Event{Kind: backend.EventFinish, Reason: backend.StopCancelled})
+		em.Emit(backend.Event{Kind: backend.EventDone})
+		em.Close()
+	}()
+	got := 0
+	for ev := range ch {
+		if got < n && ev.Sample != got {
+			t.Fatalf("event %d has sample %d", got, ev.Sample)
+		}
+		got++
+	}
+	if got != n+2 {
+		t.Errorf("a consumer that kept reading got %d events, want %d: the cancelled finishes must arrive", got, n+2)
+	}
 }
 
 // scripted is a Sampler that plays a fixed list of events.

@@ -370,10 +370,11 @@ type Sampler interface {
 	// the channel, which is closed after the final EventDone.
 	//
 	// The producer never blocks on the consumer (events queue without bound), so a slow UI
-	// cannot stall a stream. The consumer must read until the channel is closed, or hand
-	// it to Drain; cancelling ctx stops every request of the run at once (the server sees
-	// the disconnects), ends the unfinished samples with StopCancelled, and the channel
-	// closes soon after.
+	// cannot stall a stream. Cancelling ctx stops every request of the run at once (the
+	// server sees the disconnects), ends the unfinished samples with StopCancelled, and the
+	// channel closes soon after. A consumer reads until the channel is closed; one that
+	// stops reading earlier must cancel ctx, after which the run stops waiting for it
+	// (within DefaultLinger, as Emitter does) and leaves no goroutine behind.
 	Start(ctx context.Context, req Request) (<-chan Event, error)
 }
 

@@ -29,6 +29,9 @@ type Client struct {
 
 	mu    sync.Mutex
 	model string // first listed model, cached once known
+
+	// linger is the run Emitter's linger (0: backend.DefaultLinger); tests shorten it.
+	linger time.Duration
 }
 
 var _ backend.Sampler = (*Client)(nil)
@@ -158,7 +161,7 @@ func (c *Client) Start(ctx context.Context, req backend.Request) (<-chan backend
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	em, ch := backend.NewEmitter()
+	em, ch := backend.NewRunEmitter(ctx, c.linger)
 	go c.run(ctx, req, em)
 	return ch, nil
 }
