@@ -551,3 +551,14 @@ func TestRunSampleNamesEachDifferentFailure(t *testing.T) {
 		t.Errorf("error = %v, want sample 0's alone", err)
 	}
 }
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		60 * time.Second: "60s", 2 * time.Minute: "120s", 150 * time.Millisecond: "150ms",
+		1600 * time.Millisecond: "1.6s", 412345 * time.Microsecond: "412ms", 0: "0s",
+	} {
+		if got := backend.ShortDuration(d); got != want {
+			t.Errorf("ShortDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

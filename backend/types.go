@@ -409,9 +409,14 @@ const (
 	// EventDone: the last event. Err is set when the run failed as a whole before any
 	// sample started (e.g. no model could be listed); such a run has no EventStart.
 	EventDone
+	// EventRetry: a request failed before its first token (429, 503, another 5xx or a
+	// connection error) and will be sent again after a wait: Retry says when and which
+	// attempt, Err what failed. Sample/Count say which samples wait; Count 0 means the
+	// run as a whole (listing the models, before any EventStart).
+	EventRetry
 )
 
-var eventKindNames = [...]string{"", "start", "tokens", "finish", "prompt_logprobs", "usage", "error", "done"}
+var eventKindNames = [...]string{"", "start", "tokens", "finish", "prompt_logprobs", "usage", "error", "done", "retry"}
 
 // String is the kind's name as used in `twinkle sample --stream` lines.
 func (k EventKind) String() string {
@@ -439,6 +444,65 @@ type StartInfo struct {
 	Note  string   `json:"note,omitempty"`
 }
 
+// RetryInfo describes a request that failed before its first token and will be sent
+// again. Its JSON is the "retry" object of `twinkle sample --stream`.
+type RetryInfo struct {
+	// Status is the HTTP status that failed (429, 503 or another 5xx); 0 when the
+	// connection itself failed.
+	Status int
+	// Wait is the pause before the next attempt: the server's Retry-After when it sent
+	// one (FromServer), else the client's own backoff.
+	Wait       time.Duration
+	FromServer bool
+	// Attempt is the attempt about to be made, counting the first request as 1 (so 2 for
+	// the first retry), out of MaxAttempts.
+	Attempt     int
+	MaxAttempts int
+}
+
+// Cause names what failed in a few words: "rate-limited" (429), "unavailable" (503),
+// "server error (HTTP 502)", or "could not connect".
+func (r RetryInfo) Cause() string {
+	switch {
+	case r.Status == 429:
+		return "rate-limited"
+	case r.Status == 503:
+		return "unavailable"
+	case r.Status != 0:
+		return fmt.Sprintf("server error (HTTP %d)", r.Status)
+	}
+	return "could not connect"
+}
+
+// String is the line to show while waiting, e.g. "rate-limited, retrying in 2s
+// (attempt 2 of 4)".
+func (r RetryInfo) String() string {
+	return fmt.Sprintf("%s, retrying in %s (attempt %d of %d)", r.Cause(), ShortDuration(r.Wait), r.Attempt, r.MaxAttempts)
+}
+
+// MarshalJSON writes {"status","wait_s","from_server","attempt","max_attempts"}.
+func (r RetryInfo) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Status      int     `json:"status"`
+		WaitS       float64 `json:"wait_s"`
+		FromServer  bool    `json:"from_server"`
+		Attempt     int     `json:"attempt"`
+		MaxAttempts int     `json:"max_attempts"`
+	}{r.Status, r.Wait.Seconds(), r.FromServer, r.Attempt, r.MaxAttempts})
+}
+
+// ShortDuration writes d for people: whole seconds as seconds ("60s", not "1m0s"),
+// under a second in milliseconds ("150ms"), else seconds to a tenth ("1.6s").
+func ShortDuration(d time.Duration) string {
+	switch {
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	case d < time.Second:
+		return strconv.FormatInt(int64(d.Round(time.Millisecond)/time.Millisecond), 10) + "ms"
+	}
+	return strconv.FormatFloat(d.Round(100*time.Millisecond).Seconds(), 'f', 1, 64) + "s"
+}
+
 // Event is one thing that happened in a run; Kind says which fields are set.
 type Event struct {
 	Kind   EventKind
@@ -454,6 +518,8 @@ type Event struct {
 	Usage        Usage
 	Start        *StartInfo
 	PromptTokens []Token
+	// Retry: for EventRetry.
+	Retry *RetryInfo
 }
 
 type eventJSON struct {
@@ -468,6 +534,7 @@ type eventJSON struct {
 	Usage        *Usage     `json:"usage,omitempty"`
 	Start        *StartInfo `json:"start,omitempty"`
 	PromptTokens []Token    `json:"prompt_tokens,omitempty"`
+	Retry        *RetryInfo `json:"retry,omitempty"`
 }
 
 // MarshalJSON is the line `twinkle sample --stream` prints: {"type":"tokens","sample":0,...}
@@ -489,6 +556,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		j.Sample, j.Count, j.Usage = &e.Sample, e.Count, &u
 	case EventError:
 		j.Sample, j.Count = &e.Sample, e.Count
+	case EventRetry:
+		j.Sample, j.Count, j.Retry = &e.Sample, e.Count, e.Retry
 	}
 	return json.Marshal(j)
 }
@@ -533,6 +602,11 @@ type Error struct {
 	// from the error's "param" or, when that is null, from the message; the UI points at
 	// that slider. Empty when unknown.
 	Param string `json:"param,omitempty"`
+	// Detail is the raw text behind a plain Message, e.g. Go's network error ("read tcp
+	// 127.0.0.1:39670->...: connection reset by peer") under "the server closed the
+	// connection mid-stream": for session files and --verbose, not for the screen.
+	// Untrusted like Message.
+	Detail string `json:"detail,omitempty"`
 	// RetryAfter is the server's Retry-After, if it sent one.
 	RetryAfter time.Duration `json:"-"`
 	// Err is the underlying cause (e.g. a net error, context.Canceled), if any.

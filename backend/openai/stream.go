@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"syscall"
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/wire"
@@ -27,7 +28,9 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 			}
 		}
 	}
-	a, err := c.open(ctx, http.MethodPost, pl.path, pl.body, c.cfg.FirstTokenTimeout)
+	a, err := c.open(ctx, http.MethodPost, pl.path, pl.body, c.cfg.FirstTokenTimeout, func(r backend.RetryInfo, e *backend.Error) {
+		em.Emit(backend.Event{Kind: backend.EventRetry, Sample: pl.first, Count: pl.count, Retry: &r, Err: e})
+	})
 	if err != nil {
 		// Nothing was streamed: an error, not an interruption (unless cancelled).
 		e := toError(ctx, err)
@@ -46,14 +49,18 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 	for {
 		ev, err := sse.Next()
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				streamErr = toError(a.ctx, err)
+			switch {
+			case errors.Is(err, io.EOF):
+			case errors.Is(err, wire.ErrEventTooLarge):
+				streamErr = &backend.Error{Kind: backend.KindProtocol, Message: err.Error(), Err: err}
+			default:
+				streamErr = midStream(toError(a.ctx, err))
 			}
 			break
 		}
 		// Any event is content (keep-alive comments never reach here): from the first one
 		// on, the idle bound applies instead of the first-token bound.
-		a.dog.rearm(c.cfg.IdleTimeout, errIdle)
+		a.dog.rearm(c.cfg.IdleTimeout, c.errIdle)
 		data := bytes.TrimSpace(ev.Data)
 		if ev.Event == "error" {
 			e := inBandError(data)
@@ -106,6 +113,28 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 		}
 		finishAll(backend.StopInterrupted, e)
 	}
+}
+
+// midStream puts a connection that failed during a stream in plain words, keeping Go's
+// text ("read tcp 127.0.0.1:39670->...: connection reset by peer") as the Detail.
+func midStream(e *backend.Error) *backend.Error {
+	if e.Kind != backend.KindTransport {
+		return e
+	}
+	plain := *e
+	plain.Detail = e.Message
+	plain.Message = "the connection to the server failed mid-stream"
+	if closedByPeer(e.Err) {
+		plain.Message = "the server closed the connection mid-stream"
+	}
+	return &plain
+}
+
+// closedByPeer reports whether err is the other end going away: a reset, or the
+// connection ending inside the chunked body.
+func closedByPeer(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // reasonFor maps an error that ended a sample to its StopReason.
@@ -176,7 +205,7 @@ func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model 
 		fail(err)
 		return
 	}
-	resp, err := c.do(ctx, http.MethodPost, pl.path, body, c.cfg.FirstTokenTimeout)
+	resp, err := c.do(ctx, http.MethodPost, pl.path, body, c.cfg.FirstTokenTimeout, nil)
 	if err != nil {
 		fail(err)
 		return
