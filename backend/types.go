@@ -160,14 +160,17 @@ func (r StopReason) Failed() bool {
 type StoppedByKind uint8
 
 const (
-	// StoppedByNone: nothing in particular (length, errors, or a server that does not say).
+	// StoppedByNone: nothing in particular (length, errors), or unknown: a server that
+	// sends no stop_reason (llm-d-inference-sim, other OpenAI-compatible servers) and a
+	// sample that does not end with a requested stop.
 	StoppedByNone StoppedByKind = iota
 	// StoppedByString: the stop string in String matched.
 	StoppedByString
 	// StoppedByToken: the stop token id in TokenID matched (including the model's extra
 	// EOS ids, e.g. 128009, which vLLM reports this way).
 	StoppedByToken
-	// StoppedByEOS: the model's own EOS token (finish_reason "stop" with stop_reason null).
+	// StoppedByEOS: the model's own EOS token: finish_reason "stop" with vLLM's
+	// stop_reason present and null. Never claimed when stop_reason is absent.
 	StoppedByEOS
 )
 

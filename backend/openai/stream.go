@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -43,6 +44,7 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 	}
 	defer a.close()
 	d := newDecoder(pl.chat, pl.logprobs)
+	witness := newStopWitness(pl.params.Stop, pl.count)
 	sse := wire.NewSSEReader(a.resp.Body)
 	done := false
 	var streamErr *backend.Error
@@ -91,11 +93,12 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 			}
 			if ch.text != "" || len(ch.tokens) > 0 {
 				em.Emit(backend.Event{Kind: backend.EventTokens, Sample: pl.first + ch.index, Text: ch.text, Tokens: ch.tokens})
+				witness.add(ch.index, ch.text, ch.tokens)
 			}
 			if ch.finish != "" {
 				finished[ch.index] = true
 				em.Emit(backend.Event{Kind: backend.EventFinish, Sample: pl.first + ch.index,
-					Reason: backend.StopReason(ch.finish), StoppedBy: stoppedBy(ch.finish, ch.stop)})
+					Reason: backend.StopReason(ch.finish), StoppedBy: stoppedBy(ch.finish, ch.stop, witness, ch.index)})
 			}
 		}
 	}
@@ -160,18 +163,96 @@ func inBandError(data []byte) *backend.Error {
 	return fromInfo(backend.KindServer, 0, wire.ErrorInfo{Message: clip(string(data))})
 }
 
-// stoppedBy maps finish_reason and vLLM's stop_reason to what stopped the sample.
-func stoppedBy(finish string, s wire.StopReason) backend.StoppedBy {
+// stoppedBy maps finish_reason and vLLM's stop_reason to what stopped sample i. vLLM
+// always sends stop_reason with a finish: null then means the model's EOS. A server that
+// sends none says nothing, so nothing is claimed unless the sample itself shows a
+// requested stop (see stopWitness).
+func stoppedBy(finish string, s wire.StopReason, w *stopWitness, i int) backend.StoppedBy {
 	switch s.Kind {
 	case wire.StopReasonString:
 		return backend.StoppedBy{Kind: backend.StoppedByString, String: s.String}
 	case wire.StopReasonToken:
 		return backend.StoppedBy{Kind: backend.StoppedByToken, TokenID: s.TokenID}
 	}
-	if finish == "stop" {
+	switch {
+	case finish != "stop":
+		return backend.StoppedBy{}
+	case s.Present:
 		return backend.StoppedBy{Kind: backend.StoppedByEOS}
 	}
-	return backend.StoppedBy{}
+	return w.evidence(i)
+}
+
+// stopWitness keeps, per choice, what can show which requested stop ended a sample when
+// the server does not say: the last bytes of its text and of its tokens' text (as many
+// as the longest stop string) and its last token id. A server that keeps the stop string
+// in the text ends the text with it; one that strips it, as vLLM does, still sends its
+// tokens in the logprobs. A nil *stopWitness (no stop requested) keeps nothing.
+type stopWitness struct {
+	stop   params.Stop
+	keep   int
+	text   [][]byte
+	toks   [][]byte
+	lastID []backend.TokenID
+}
+
+func newStopWitness(stop params.Stop, n int) *stopWitness {
+	if stop.IsZero() {
+		return nil
+	}
+	w := &stopWitness{stop: stop, text: make([][]byte, n), toks: make([][]byte, n), lastID: make([]backend.TokenID, n)}
+	for _, s := range stop.Strings {
+		w.keep = max(w.keep, len(s))
+	}
+	for i := range w.lastID {
+		w.lastID[i] = backend.NoTokenID
+	}
+	return w
+}
+
+func (w *stopWitness) add(i int, text string, toks []backend.Token) {
+	if w == nil {
+		return
+	}
+	w.text[i] = keepTail(w.text[i], text, w.keep)
+	for _, t := range toks {
+		w.toks[i] = keepTail(w.toks[i], t.Text, w.keep)
+		w.lastID[i] = t.ID
+	}
+}
+
+// keepTail appends s to buf and keeps the last n bytes.
+func keepTail(buf []byte, s string, n int) []byte {
+	if n == 0 {
+		return buf
+	}
+	buf = append(buf, s...)
+	if len(buf) > n {
+		copy(buf, buf[len(buf)-n:])
+		buf = buf[:n]
+	}
+	return buf
+}
+
+// evidence is the one requested stop that sample i ends with, or nothing (unknown) when
+// none does or more than one could have (stop strings "##" and "###" both end "a###").
+func (w *stopWitness) evidence(i int) backend.StoppedBy {
+	if w == nil {
+		return backend.StoppedBy{}
+	}
+	var found []backend.StoppedBy
+	for _, s := range w.stop.Strings {
+		if s != "" && (bytes.HasSuffix(w.text[i], []byte(s)) || bytes.HasSuffix(w.toks[i], []byte(s))) {
+			found = append(found, backend.StoppedBy{Kind: backend.StoppedByString, String: s})
+		}
+	}
+	if id := w.lastID[i]; id != backend.NoTokenID && slices.Contains(w.stop.TokenIDs, int(id)) {
+		found = append(found, backend.StoppedBy{Kind: backend.StoppedByToken, TokenID: int(id)})
+	}
+	if len(found) != 1 {
+		return backend.StoppedBy{}
+	}
+	return found[0]
 }
 
 // ---------------------------------------------------------------------------------------
