@@ -25,6 +25,7 @@ type sampleState struct {
 	text         strings.Builder
 	tokens       []Token
 	promptTokens []Token
+	promptAlign  PromptAlignment
 	havePrompt   bool
 	finished     bool
 	reason       StopReason
@@ -80,7 +81,10 @@ func (a *Assembler) Apply(ev Event) {
 	case EventPromptLogprobs:
 		for i := 0; i < max(ev.Count, 1); i++ {
 			st := a.sample(ev.Sample + i)
-			st.promptTokens, st.havePrompt = ev.PromptTokens, true
+			st.promptTokens, st.promptAlign, st.havePrompt = ev.PromptTokens, ev.PromptAlignment, true
+		}
+		if ev.PromptAlignment == PromptUnaligned {
+			a.notes = append(a.notes, "prompt logprobs: the server named no prompt tokens (no prompt_token_ids) and they could not be matched to the prompt, so none are given")
 		}
 	case EventUsage:
 		a.usage = a.usage.Add(ev.Usage)
@@ -166,6 +170,7 @@ func (a *Assembler) Response() SampleResponse {
 	if withPrompt {
 		r.PromptLogprobs = make([][]Logprob, n)
 		r.PromptTokens = make([][]Token, n)
+		r.PromptAlignment = make([]PromptAlignment, n)
 	}
 	anyErr := false
 	for i := range a.samples {
@@ -179,7 +184,10 @@ func (a *Assembler) Response() SampleResponse {
 			r.Logprobs[i], r.Tokens[i] = logprobsOf(st.tokens), nonNil(st.tokens)
 		}
 		if withPrompt && st.havePrompt {
-			r.PromptLogprobs[i], r.PromptTokens[i] = logprobsOf(st.promptTokens), nonNil(st.promptTokens)
+			r.PromptAlignment[i] = st.promptAlign
+			if st.promptAlign != PromptUnaligned {
+				r.PromptLogprobs[i], r.PromptTokens[i] = logprobsOf(st.promptTokens), nonNil(st.promptTokens)
+			}
 		}
 		if st.err != nil {
 			anyErr = true

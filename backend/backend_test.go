@@ -298,7 +298,7 @@ func TestAssemblerJSONContract(t *testing.T) {
 		{Kind: backend.EventStart, Start: &backend.StartInfo{First: 0, Count: 2, Requested: 2, Model: "m", Params: params.Default(), Seeds: []*int64{&seed, &s8}}},
 		{Kind: backend.EventTokens, Sample: 1, Text: " B", Tokens: []backend.Token{{Text: " B", Logprob: -2, ID: backend.NoTokenID, Top: []backend.Alt{{Text: " A", Logprob: -1}, {Text: " B", Logprob: -2}}}}},
 		{Kind: backend.EventTokens, Sample: 0, Text: " Once", Tokens: []backend.Token{{Text: " Once", Logprob: -0.12, ID: backend.NoTokenID, Top: []backend.Alt{{Text: " Once", Logprob: -0.12}}}}},
-		{Kind: backend.EventPromptLogprobs, Sample: 0, Count: 2, PromptTokens: []backend.Token{{Text: "hi", Logprob: backend.Unknown(), ID: 5}}},
+		{Kind: backend.EventPromptLogprobs, Sample: 0, Count: 2, PromptTokens: []backend.Token{{Text: "hi", Logprob: backend.Unknown(), ID: 5}}, PromptAlignment: backend.PromptByID},
 		{Kind: backend.EventFinish, Sample: 0, Reason: backend.StopStop, StoppedBy: backend.StoppedBy{Kind: backend.StoppedByString, String: "###"}},
 		{Kind: backend.EventFinish, Sample: 1, Reason: backend.StopLength},
 		{Kind: backend.EventUsage, Sample: 0, Count: 2, Usage: backend.Usage{PromptTokens: 5, CompletionTokens: 2, TotalTokens: 7}},
@@ -313,7 +313,7 @@ func TestAssemblerJSONContract(t *testing.T) {
 	want := `{"trajectories":[{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":" Once"}]},{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":" B"}]}],` +
 		`"logprobs":[[-0.12],[-2]],"prompt_logprobs":[[null],[null]],"stop_reason":["stop","length"],"stopped_by":["###",null],` +
 		`"tokens":[[{"text":" Once","logprob":-0.12,"top":[{"text":" Once","logprob":-0.12}]}],[{"text":" B","logprob":-2,"top":[{"text":" A","logprob":-1},{"text":" B","logprob":-2}]}]],` +
-		`"prompt_tokens":[[{"text":"hi","logprob":null,"id":5}],[{"text":"hi","logprob":null,"id":5}]],"seeds":[7,8],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7},` +
+		`"prompt_tokens":[[{"text":"hi","logprob":null,"id":5}],[{"text":"hi","logprob":null,"id":5}]],"prompt_alignment":["ids","ids"],"seeds":[7,8],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7},` +
 		`"model":"m","params":` + mustJSON(params.Default()) + `}`
 	if string(b) != want {
 		t.Errorf("got\n%s\nwant\n%s", b, want)

@@ -123,6 +123,21 @@ func (t *Token) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// PromptAlignment says how the prompt's tokens were told from the alternatives the server
+// sent with them (vLLM's prompt_logprobs dicts hold both, in no promised order).
+type PromptAlignment string
+
+const (
+	// PromptByID: prompt_token_ids named each position's token.
+	PromptByID PromptAlignment = "ids"
+	// PromptMatched: no ids; each position's token is the one candidate that makes the
+	// tokens join back into the prompt sent, or the one the ranks single out.
+	PromptMatched PromptAlignment = "matched"
+	// PromptUnaligned: the prompt's tokens could not be told apart, so none are given: a
+	// UI says so and colours nothing, rather than show a text that is not the prompt.
+	PromptUnaligned PromptAlignment = "unaligned"
+)
+
 // ---------------------------------------------------------------------------------------
 // Stop reasons
 // ---------------------------------------------------------------------------------------
@@ -265,6 +280,10 @@ type SampleResponse struct {
 	// PromptTokens: per sample, the prompt's tokens with their top-K alternatives; omitted
 	// when prompt logprobs were not asked for.
 	PromptTokens [][]Token `json:"prompt_tokens,omitempty"`
+	// PromptAlignment: per sample, how its prompt tokens were identified ("" where none
+	// came); with "unaligned", PromptTokens and PromptLogprobs are null for that sample.
+	// Omitted when prompt logprobs were not asked for.
+	PromptAlignment []PromptAlignment `json:"prompt_alignment,omitempty"`
 	// Seeds: the seed each sample was drawn with (seed+i for sample i of a request), null
 	// where the sampler chose at random.
 	Seeds []*int64 `json:"seeds"`
@@ -402,7 +421,8 @@ const (
 	// server's message and, when the server named one, the parameter at fault. Exactly one
 	// per sample; always delivered.
 	EventFinish
-	// EventPromptLogprobs: PromptTokens for samples [Sample, Sample+Count).
+	// EventPromptLogprobs: PromptTokens for samples [Sample, Sample+Count), identified as
+	// PromptAlignment says; none when PromptUnaligned.
 	EventPromptLogprobs
 	// EventUsage: Usage of one request, covering samples [Sample, Sample+Count); add them up.
 	EventUsage
@@ -521,23 +541,26 @@ type Event struct {
 	Usage        Usage
 	Start        *StartInfo
 	PromptTokens []Token
+	// PromptAlignment: for EventPromptLogprobs.
+	PromptAlignment PromptAlignment
 	// Retry: for EventRetry.
 	Retry *RetryInfo
 }
 
 type eventJSON struct {
-	Type         string     `json:"type"`
-	Sample       *int       `json:"sample,omitempty"`
-	Count        int        `json:"count,omitempty"`
-	Text         string     `json:"text,omitempty"`
-	Tokens       []Token    `json:"tokens,omitempty"`
-	Reason       StopReason `json:"stop_reason,omitempty"`
-	StoppedBy    *StoppedBy `json:"stopped_by,omitempty"`
-	Err          *Error     `json:"error,omitempty"`
-	Usage        *Usage     `json:"usage,omitempty"`
-	Start        *StartInfo `json:"start,omitempty"`
-	PromptTokens []Token    `json:"prompt_tokens,omitempty"`
-	Retry        *RetryInfo `json:"retry,omitempty"`
+	Type         string          `json:"type"`
+	Sample       *int            `json:"sample,omitempty"`
+	Count        int             `json:"count,omitempty"`
+	Text         string          `json:"text,omitempty"`
+	Tokens       []Token         `json:"tokens,omitempty"`
+	Reason       StopReason      `json:"stop_reason,omitempty"`
+	StoppedBy    *StoppedBy      `json:"stopped_by,omitempty"`
+	Err          *Error          `json:"error,omitempty"`
+	Usage        *Usage          `json:"usage,omitempty"`
+	Start        *StartInfo      `json:"start,omitempty"`
+	PromptTokens []Token         `json:"prompt_tokens,omitempty"`
+	Alignment    PromptAlignment `json:"prompt_alignment,omitempty"`
+	Retry        *RetryInfo      `json:"retry,omitempty"`
 }
 
 // MarshalJSON is the line `twinkle sample --stream` prints: {"type":"tokens","sample":0,...}
@@ -553,7 +576,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		sb := e.StoppedBy
 		j.Sample, j.Reason, j.StoppedBy = &e.Sample, e.Reason, &sb
 	case EventPromptLogprobs:
-		j.Sample, j.Count, j.PromptTokens = &e.Sample, e.Count, e.PromptTokens
+		j.Sample, j.Count, j.PromptTokens, j.Alignment = &e.Sample, e.Count, e.PromptTokens, e.PromptAlignment
 	case EventUsage:
 		u := e.Usage
 		j.Sample, j.Count, j.Usage = &e.Sample, e.Count, &u

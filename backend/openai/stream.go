@@ -318,58 +318,13 @@ func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model 
 		fail(&backend.Error{Kind: backend.KindProtocol, Message: "the server returned no prompt_logprobs (is it vLLM?)"})
 		return
 	}
-	em.Emit(backend.Event{Kind: backend.EventPromptLogprobs, Sample: pl.first, Count: pl.count, PromptTokens: promptTokens(positions, ids, *pl.promptK)})
-}
-
-// promptTokens turns vLLM's per-position dicts into Tokens. The prompt token of a position
-// is the entry whose id is in prompt_token_ids, else the first entry (vLLM puts it first).
-// Top holds the top-K entries (rank <= K, or all but an extra prompt token).
-func promptTokens(positions []wire.PromptPosition, ids []int, k int) []backend.Token {
-	out := make([]backend.Token, len(positions))
-	for i, pos := range positions {
-		t := backend.Token{Logprob: backend.Unknown(), ID: backend.NoTokenID}
-		if i < len(ids) {
-			t.ID = backend.TokenID(ids[i])
-		}
-		if len(pos) == 0 {
-			out[i] = t
-			continue
-		}
-		self := 0
-		if t.ID != backend.NoTokenID {
-			self = -1
-			for j, e := range pos {
-				if e.TokenID == int(t.ID) {
-					self = j
-				}
-			}
-		}
-		if self >= 0 {
-			e := pos[self]
-			t.ID = backend.TokenID(e.TokenID)
-			t.Logprob = backend.LogprobFromWire(e.Logprob)
-			if e.DecodedToken != nil {
-				t.Text = *e.DecodedToken
-			}
-		}
-		for j, e := range pos {
-			inTop := e.Rank != nil && *e.Rank <= k
-			if e.Rank == nil {
-				inTop = j != self || len(pos) <= k
-			}
-			if !inTop || k == 0 {
-				continue
-			}
-			text := ""
-			if e.DecodedToken != nil {
-				text = *e.DecodedToken
-			}
-			t.Top = append(t.Top, backend.Alt{Text: text, Logprob: backend.LogprobFromWire(e.Logprob)})
-		}
-		sortAlts(t.Top)
-		out[i] = t
+	var prompt *string
+	if !pl.chat {
+		// The chat template's text is the server's; only a raw prompt can be matched.
+		prompt = &req.Prompt
 	}
-	return out
+	toks, align := promptTokens(positions, ids, *pl.promptK, prompt)
+	em.Emit(backend.Event{Kind: backend.EventPromptLogprobs, Sample: pl.first, Count: pl.count, PromptTokens: toks, PromptAlignment: align})
 }
 
 // ---------------------------------------------------------------------------------------
