@@ -435,7 +435,8 @@ const (
 	// EventRetry: a request failed before its first token (429, 503, another 5xx or a
 	// connection error) and will be sent again after a wait: Retry says when and which
 	// attempt, Err what failed. Sample/Count say which samples wait; Count 0 means the
-	// run as a whole (listing the models, before any EventStart).
+	// run as a whole (listing the models, before any EventStart). The separate
+	// prompt-logprobs request retries without one: no sample waits on it.
 	EventRetry
 )
 
