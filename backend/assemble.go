@@ -84,7 +84,7 @@ func (a *Assembler) Apply(ev Event) {
 			st.promptTokens, st.promptAlign, st.havePrompt = ev.PromptTokens, ev.PromptAlignment, true
 		}
 		if ev.PromptAlignment == PromptUnaligned {
-			a.notes = append(a.notes, "prompt logprobs: the server named no prompt tokens (no prompt_token_ids) and they could not be matched to the prompt, so none are given")
+			a.notes = append(a.notes, "prompt logprobs: the prompt's tokens could not be told from their alternatives (no usable prompt_token_ids, and they could not be matched to the prompt), so none are given")
 		}
 	case EventUsage:
 		a.usage = a.usage.Add(ev.Usage)
