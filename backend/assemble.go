@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/twinkle-sh/twinkle/params"
@@ -33,6 +34,8 @@ type sampleState struct {
 	err          *Error
 	seed         *int64
 }
+
+const unalignedNote = "prompt logprobs: the prompt's tokens could not be told from their alternatives (no usable prompt_token_ids, and they could not be matched to the prompt), so none are given"
 
 // NewAssembler starts an empty response for req.
 func NewAssembler(req Request) *Assembler {
@@ -83,8 +86,8 @@ func (a *Assembler) Apply(ev Event) {
 			st := a.sample(ev.Sample + i)
 			st.promptTokens, st.promptAlign, st.havePrompt = ev.PromptTokens, ev.PromptAlignment, true
 		}
-		if ev.PromptAlignment == PromptUnaligned {
-			a.notes = append(a.notes, "prompt logprobs: the prompt's tokens could not be told from their alternatives (no usable prompt_token_ids, and they could not be matched to the prompt), so none are given")
+		if ev.PromptAlignment == PromptUnaligned && !slices.Contains(a.notes, unalignedNote) {
+			a.notes = append(a.notes, unalignedNote) // once, however many variants it concerns
 		}
 	case EventUsage:
 		a.usage = a.usage.Add(ev.Usage)
