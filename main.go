@@ -346,7 +346,8 @@ func loadTheme(dir, name string) (themes.Palette, bool, error) {
 }
 
 func runTUI(ctx context.Context, cfg ui.Config) error {
-	_, err := tea.NewProgram(ui.New(cfg), tea.WithContext(ctx)).Run()
+	_, err := tea.NewProgram(ui.New(cfg), tea.WithContext(ctx),
+		tea.WithColorProfile(themes.TerminalProfile(os.Stdout, os.Environ()))).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil // interrupted by a signal: a normal way to leave
 	}

@@ -4,8 +4,9 @@
 //
 // ui.Model is the only tea.Model; components (sliders, sample columns) are
 // plain structs with imperative methods. Everything a program needs lives in
-// its Common context, never in package variables, because `twinkle serve`
-// runs many programs in one process. ui never does I/O in Update: commands
+// its Common context, never in package variables, so that one process could
+// run several programs side by side (tests do; twinkle itself runs one, and
+// has no SSH server today). ui never does I/O in Update: commands
 // do it and report back with messages. ui never writes colours of its own:
 // styles come from themes/ through styles.go.
 package ui
@@ -53,7 +54,7 @@ type Common struct {
 	Store *store.Store
 }
 
-// Config is what a caller (main.go, the SSH server, tests) gives New.
+// Config is what a caller (main.go, tests) gives New.
 type Config struct {
 	// Sampler runs requests; nil shows a session read-only.
 	Sampler  backend.Sampler
@@ -76,8 +77,8 @@ type Config struct {
 
 	// Store is the program's files: presets, user themes, and where
 	// sessions and exports are written. nil turns off everything that reads
-	// or writes files (for `twinkle serve`, where the disk is the server's,
-	// not the remote user's): the keys leave the help and say why when
+	// or writes files (a program whose disk is not its user's, such as
+	// an SSH session): the keys leave the help and say why when
 	// pressed. Copy (OSC 52) still works.
 	Store *store.Store
 
@@ -89,12 +90,12 @@ type Config struct {
 	// Heatmap is the starting heatmap mode ("" = probability; "off").
 	Heatmap string
 
-	// IsDark: the terminal's background (per program; an SSH server passes
-	// each client's). The program also asks the terminal and follows its
-	// answer.
+	// IsDark: the terminal's background as the caller guesses it. The
+	// program also asks the terminal and follows its answer.
 	IsDark bool
 
-	// Context ends every run when cancelled (an SSH session closing).
+	// Context ends every run when cancelled (main.go passes the command's,
+	// which a signal cancels).
 	Context context.Context
 	// Now and NewSeed are for tests: a fixed clock and seed sequence.
 	Now     func() time.Time
