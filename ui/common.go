@@ -30,8 +30,7 @@ type Common struct {
 	Styles *styleSet
 	// Theme is the theme's full style set (heatmap, inspector, legend use it).
 	Theme         *themes.Styles
-	border        borderPieces
-	borderFocused borderPieces
+	frames        *frames
 	Keys          KeyMap
 	Width, Height int
 	Sampler       backend.Sampler

@@ -267,7 +267,7 @@ func (m *Model) renderDialog(area Rect) []string {
 			lines = append(lines, m.c.Styles.App.Dim.Render("enter to confirm, esc to go back"))
 		}
 	}
-	return m.frame(area, title, true, textLines(strings.Join(lines, "\n"), in.W, in.H))
+	return m.c.frames.frame(area, title, true, textLines(strings.Join(lines, "\n"), in.W, in.H))
 }
 
 // sessionList is the open dialog's list of session files, newest first.

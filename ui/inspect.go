@@ -122,5 +122,5 @@ func (m *Model) handleInspectKey(msg tea.KeyPressMsg) bool {
 func (m *Model) renderInspector(r Rect) []string {
 	m.insp.SetParams(m.panel.P)
 	in := inner(r)
-	return m.frame(r, "inspector · i closes", true, textLines(m.insp.Render(in.W, in.H), in.W, in.H))
+	return m.c.frames.frame(r, "inspector · i closes", true, textLines(m.insp.Render(in.W, in.H), in.W, in.H))
 }

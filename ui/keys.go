@@ -164,32 +164,26 @@ func (h focusHelp) ShortHelp() []key.Binding {
 	return []key.Binding{g.Run, g.Cancel, g.Next, g.Mode, g.Save, g.Help, g.Quit}
 }
 
-// FullHelp shows the global keys and those of the focused pane or open
-// dialog, so every key that works right now is on screen.
+// FullHelp is the keys of the focused pane or open dialog; the help line
+// puts the global keys before them, so every key that works is on screen.
 func (h focusHelp) FullHelp() [][]key.Binding {
-	g, p, s, d := h.k.Global, h.k.Params, h.k.Samples, h.k.Dialog
-	// Seven rows at most (fullHelpRows), four columns: fits 110 cells.
-	groups := [][]key.Binding{
-		{g.Run, g.Cancel, g.Next, g.Prev, g.Mode, g.Models, g.Quit},
-		{g.Export, g.Save, g.Open, g.Presets, g.Heatmap, g.PromptHeat, g.Theme},
-	}
+	p, s, d := h.k.Params, h.k.Samples, h.k.Dialog
 	switch {
 	case h.modal != modalNone:
-		groups = append(groups, []key.Binding{d.Up, d.Down, d.Left, d.Right, d.Accept, d.Close},
-			[]key.Binding{d.Copy, d.Write, d.SavePreset})
+		return [][]key.Binding{{d.Up, d.Down, d.Left, d.Right, d.Accept, d.Close},
+			{d.Copy, d.Write, d.SavePreset}}
 	case h.focus == focusParams:
-		groups = append(groups, []key.Binding{p.Up, p.Down, p.Left, p.Right, p.CoarseLeft, p.CoarseRight},
-			[]key.Binding{p.Edit, p.Reset, p.ResetAll, p.Lock})
+		return [][]key.Binding{{p.Up, p.Down, p.Left, p.Right, p.CoarseLeft, p.CoarseRight},
+			{p.Edit, p.Reset, p.ResetAll, p.Lock}}
 	case h.focus == focusSamples && h.inspecting:
 		i := h.k.Inspect
-		groups = append(groups, []key.Binding{i.Left, i.Right, i.WordLeft, i.WordRight, i.First, i.Last},
-			[]key.Binding{i.PrevSample, i.NextSample, s.Up, s.Down, s.Inspect})
+		return [][]key.Binding{{i.Left, i.Right, i.WordLeft, i.WordRight, i.First, i.Last},
+			{i.PrevSample, i.NextSample, s.Up, s.Down, s.Inspect}}
 	case h.focus == focusSamples:
-		groups = append(groups, []key.Binding{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
-			[]key.Binding{s.Top, s.Bottom, s.Zoom, s.Inspect})
+		return [][]key.Binding{{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
+			{s.Top, s.Bottom, s.Zoom, s.Inspect}}
 	}
-	return groups
+	return nil
 }
 
-// fullHelpRows is the height of the full help: its longest group.
-const fullHelpRows = 7
+func (h focusHelp) helpID() string { return fmt.Sprint(h.focus, h.modal, h.inspecting) }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/textarea"
@@ -200,13 +199,10 @@ type Model struct {
 
 	status    string
 	statusErr bool
-	help      help.Model
-	fullHelp  bool
+	help      *helpBar
 	// drawn-once caches for lines that change rarely
-	helpKey, helpText     string
 	legendKey, legendLine string
-	headKey               headerInputs
-	headLine              string
+	header                header
 	frames                map[frameKey]frameLines
 	styler                lineStyler
 	stylerIn              stylerInputs
@@ -279,7 +275,7 @@ func New(cfg Config) *Model {
 	m.prompt.Placeholder = "write a prompt, then ctrl+r to run"
 	m.prompt.ShowLineNumbers = false
 	m.prompt.SetValue(cfg.Prompt)
-	m.help = help.New()
+	m.help = newHelpBar(c)
 	m.c.Profile = colorprofile.TrueColor
 	m.c.HeatMode = heatmap.Probability
 	if cfg.Heatmap != "" {
@@ -329,11 +325,10 @@ func (m *Model) setTheme(isDark bool) {
 	t := themes.NewStyles(*pal, isDark)
 	m.c.Theme = &t
 	m.c.Styles = newStyleSet(&t)
-	m.c.border = newBorderPieces(m.c.Styles.App.Border)
-	m.c.borderFocused = newBorderPieces(m.c.Styles.App.BorderFocused)
+	m.c.frames = newFrames(m.c.Styles)
 	m.c.ThemeKey = fmt.Sprintf("%s/%v", pal.Name, isDark)
 	m.divPrefix = stylePrefix(t.Column.Divergence)
-	m.help.Styles = m.c.Styles.Help
+	m.help.setStyles(m.c.Styles.Help)
 	m.applyTextareaStyles()
 	m.rebuildPainter()
 }
@@ -659,7 +654,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Global.Theme):
 			return m.nextTheme()
 		case key.Matches(msg, k.Global.Help):
-			m.fullHelp = !m.fullHelp
+			m.help.full = !m.help.full
 			m.relayout()
 			return nil
 		}

@@ -36,21 +36,6 @@ type styleSet struct {
 	TextArea textarea.Styles
 }
 
-// border pieces are pre-rendered once per style set, since frames are drawn
-// every View.
-type borderPieces struct {
-	tl, tr, bl, br, h, v string
-}
-
-func newBorderPieces(st lipgloss.Style) borderPieces {
-	b := lipgloss.RoundedBorder()
-	return borderPieces{
-		tl: st.Render(b.TopLeft), tr: st.Render(b.TopRight),
-		bl: st.Render(b.BottomLeft), br: st.Render(b.BottomRight),
-		h: st.Render(b.Top), v: st.Render(b.Left),
-	}
-}
-
 // newStyleSet maps the theme's styles (themes.NewStyles, grouped by
 // component) onto what the playground draws; this is the one place ui reads
 // a theme, so a field added to themes.Styles is wired here.

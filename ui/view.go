@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -53,10 +52,7 @@ func (m *Model) relayout() {
 		return
 	}
 	r := &m.rects
-	helpH := 1
-	if m.fullHelp {
-		helpH = fullHelpRows
-	}
+	helpH := m.help.height()
 	r.header = Rect{0, 0, w, 1}
 	r.help = Rect{0, h - helpH, w, helpH}
 	r.status = Rect{0, h - helpH - 1, w, 1}
@@ -121,7 +117,6 @@ func (m *Model) relayout() {
 	m.system.SetHeight(max(1, r.system.H))
 	m.prompt.SetWidth(max(1, r.prompt.W))
 	m.prompt.SetHeight(max(1, r.prompt.H))
-	m.help.SetWidth(w)
 
 	// The grid: each column has a header and a footer line around its body.
 	focus := m.colFocus
@@ -203,7 +198,7 @@ func (m *Model) render() string {
 		for i, l := range panel {
 			panel[i] = " " + l + " "
 		}
-		left = m.frame(r.panelOuter, "parameters", m.focus == focusParams && m.modal == modalNone, panel)
+		left = m.c.frames.frame(r.panelOuter, "parameters", m.focus == focusParams && m.modal == modalNone, panel)
 	}
 	if r.summary.W > 0 {
 		screen[r.summary.Y] = m.panel.Summary(st, r.summary.W)
@@ -220,7 +215,7 @@ func (m *Model) render() string {
 		right = m.renderDialog(area)
 	} else {
 		if m.api == params.Chat {
-			right = append(right, m.frame(r.systemOuter, "system", m.focus == focusSystem,
+			right = append(right, m.c.frames.frame(r.systemOuter, "system", m.focus == focusSystem,
 				m.systemView.lines(&m.system, r.system.W, r.system.H, m.c.ThemeKey))...)
 		}
 		title := "prompt"
@@ -231,8 +226,8 @@ func (m *Model) render() string {
 		if heat := m.promptHeatLines(r.prompt.W, r.prompt.H); heat != nil {
 			content, title = heat, title+" · prompt logprobs (tab here to edit)"
 		}
-		right = append(right, m.frame(r.promptOuter, title, m.focus == focusPrompt, content)...)
-		samples := m.frame(r.samplesOuter, m.samplesTitle(), m.focus == focusSamples, m.renderSamples())
+		right = append(right, m.c.frames.frame(r.promptOuter, title, m.focus == focusPrompt, content)...)
+		samples := m.c.frames.frame(r.samplesOuter, m.samplesTitle(), m.focus == focusSamples, m.renderSamples())
 		if r.inspOuter.W > 0 {
 			insp := m.renderInspector(r.inspOuter)
 			for i := range samples {
@@ -261,16 +256,7 @@ func (m *Model) render() string {
 	}
 	screen[r.status.Y] = m.renderStatus(w)
 	fh := focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal, inspecting: m.inspecting}
-	if hk := fmt.Sprint(fh.focus, fh.modal, fh.inspecting, m.fullHelp, w, m.c.ThemeKey); hk != m.helpKey {
-		if m.fullHelp {
-			m.helpText = m.help.FullHelpView(fh.FullHelp())
-		} else {
-			m.helpText = m.help.ShortHelpView(fh.ShortHelp())
-		}
-		m.helpKey = hk
-	}
-	helpText := m.helpText
-	hl := textLines(helpText, w, r.help.H)
+	hl := textLines(m.help.view(fh, w), w, r.help.H)
 	copy(screen[r.help.Y:], hl)
 	return strings.Join(screen, "\n")
 }
@@ -299,90 +285,8 @@ func (m *Model) seedNote() string {
 	return "last " + strconv.FormatInt(*m.seedRun, 10)
 }
 
-// headerInputs is everything the header line is drawn from: it is redrawn
-// only when one changes, not every frame.
-type headerInputs struct {
-	endpoint, model, connErr, loadedPath, readOnly string
-	api                                            params.API
-	conn                                           connState
-	loaded                                         bool
-	w                                              int
-	styles                                         *styleSet
-}
-
 func (m *Model) renderHeader(w int) string {
-	in := headerInputs{m.c.Endpoint, m.modelName, m.connErr, m.loadedPath, m.readOnly(), m.api, m.conn, m.loaded != nil, w, m.c.Styles}
-	if in != m.headKey || m.headLine == "" {
-		m.headKey, m.headLine = in, m.drawHeader(w)
-	}
-	return m.headLine
-}
-
-func (m *Model) drawHeader(w int) string {
-	st := m.c.Styles.App
-	endpoint := m.c.Endpoint
-	if endpoint == "" {
-		endpoint = "no endpoint"
-	}
-	model := m.modelName
-	if model == "" {
-		model = "(first listed)"
-	}
-	var conn string
-	switch m.conn {
-	case connOK:
-		conn = st.HeaderOK.Render("● connected")
-	case connFailed:
-		conn = st.HeaderBad.Render("○ " + ansi.Truncate("offline: "+m.connErr, max(10, w/3), "…"))
-	case connOffline:
-		conn = st.HeaderDim.Render("○ no server")
-	default:
-		conn = st.HeaderDim.Render("◌ connecting")
-	}
-	// Items in screen order with their rank: when the line is too long the
-	// highest rank goes first, whole, so nothing is cut mid-word.
-	type item struct {
-		text string
-		rank int
-	}
-	items := []item{
-		{st.HeaderTitle.Render(" twinkle"), 0},
-		{st.HeaderDim.Render(sanitize.Line(endpoint)), 5},
-		{st.HeaderDim.Render("model ") + st.Header.Render(sanitize.Line(model)), 2},
-		{st.Mode.Render(string(m.api)), 4},
-		{conn, 3},
-	}
-	if m.loaded != nil {
-		items = append(items, item{st.HeaderDim.Render("session ") + st.Header.Render(sanitize.Line(m.loadedPath)), 6})
-		if ro := m.readOnly(); ro != "" {
-			items = append(items, item{st.HeaderBad.Render(sanitize.Line(ro)), 1})
-		}
-	}
-	sep := st.HeaderDim.Render("  │  ")
-	sepW := ansi.StringWidth(sep)
-	width := func() int {
-		n := sepW * (len(items) - 1)
-		for _, it := range items {
-			n += ansi.StringWidth(it.text)
-		}
-		return n
-	}
-	for len(items) > 2 && width() > w {
-		drop := 0
-		for i, it := range items {
-			if it.rank > items[drop].rank {
-				drop = i
-			}
-		}
-		items = slices.Delete(items, drop, drop+1)
-	}
-	parts := make([]string, len(items))
-	for i, it := range items {
-		parts[i] = it.text
-	}
-	// A model name longer than the screen is the one thing still cut.
-	line := strings.Join(parts, sep)
-	return padTo(ansi.Truncate(line, w, "…"), w)
+	return m.header.view(headerInputs{m.c.Endpoint, m.modelName, m.connErr, m.loadedPath, m.readOnly(), m.api, m.conn, m.loaded != nil, w, m.c.Styles})
 }
 
 func (m *Model) renderStatus(w int) string {
@@ -447,7 +351,7 @@ func (m *Model) renderSamples() []string {
 			rendered[i] = m.renderColumn(i, cell)
 		}
 	}
-	gap := m.c.border.v // the same glyph and look, rendered once per theme
+	gap := m.c.frames.border.v // the same glyph and look, rendered once per theme
 	for ly := 0; ly < area.H; ly++ {
 		idx := rowsAt[ly]
 		if len(idx) == 0 {
@@ -623,70 +527,6 @@ func (m *Model) renderFooter(c *Column, w int, waiting string) string {
 		line = st.Footer.Render("waiting for the first token…")
 	}
 	return padTo(ansi.Truncate(line, w, "…"), w)
-}
-
-// frame draws a rounded border around content lines, with a title; the
-// border of the focused pane is drawn in the focus style.
-func (m *Model) frame(r Rect, title string, focused bool, content []string) []string {
-	if r.H < 2 || r.W < 2 {
-		return nil
-	}
-	bp := m.c.border
-	if focused {
-		bp = m.c.borderFocused
-	}
-	e := m.frameEdges(title, focused, r.W)
-	out := make([]string, 0, r.H)
-	out = append(out, e.top)
-	for i := 0; i < r.H-2; i++ {
-		l := e.blank
-		if i < len(content) {
-			l = content[i]
-		}
-		out = append(out, bp.v+l+bp.v)
-	}
-	out = append(out, e.bottom)
-	return out
-}
-
-// frameKey is what a frame's top and bottom lines are drawn from.
-type frameKey struct {
-	title   string
-	focused bool
-	w       int
-	styles  *styleSet
-}
-
-// frameLines are a frame's drawn top and bottom borders and an empty inner line.
-type frameLines struct{ top, bottom, blank string }
-
-// frameEdges draws a frame's borders once per title, focus, width and theme:
-// every pane is framed every frame, and titles change rarely.
-func (m *Model) frameEdges(title string, focused bool, w int) frameLines {
-	k := frameKey{title, focused, w, m.c.Styles}
-	if e, ok := m.frames[k]; ok {
-		return e
-	}
-	bp := m.c.border
-	ts := m.c.Styles.App.Title
-	if focused {
-		bp = m.c.borderFocused
-		ts = m.c.Styles.App.TitleFocused
-	}
-	iw := w - 2
-	t := ansi.Truncate(" "+title+" ", max(0, iw-2), "…")
-	tw := ansi.StringWidth(t)
-	e := frameLines{
-		top:    bp.tl + bp.h + ts.Render(t) + strings.Repeat(bp.h, max(0, iw-1-tw)) + bp.tr,
-		bottom: bp.bl + strings.Repeat(bp.h, iw) + bp.br,
-		blank:  strings.Repeat(" ", iw),
-	}
-	// A handful of panes are on screen at once; old titles and sizes go.
-	if m.frames == nil || len(m.frames) >= 32 {
-		m.frames = make(map[frameKey]frameLines)
-	}
-	m.frames[k] = e
-	return e
 }
 
 // textLines splits rendered text into exactly h lines of exactly w cells.
