@@ -138,17 +138,18 @@ func TestPresetsLiveInXDGConfig(t *testing.T) {
 		t.Fatalf("preset not in XDG_CONFIG_HOME: %v", err)
 	}
 	m.panel.P.Temperature = 1.7
-	drive(t, m, m.listPresets())
-	if len(m.presets) != 1 || m.presets[0] != "cold" {
-		t.Fatalf("presets %v", m.presets)
+	m.setFocus(focusParams)
+	drive(t, m, press(m, "ctrl+p"))
+	if names := front[*presetsDialog](t, m).names; len(names) != 1 || names[0] != "cold" {
+		t.Fatalf("presets %v", names)
 	}
-	drive(t, m, m.loadPresetCmd("cold"))
+	drive(t, m, press(m, "enter"))
 	if m.panel.P.Temperature != 0.3 {
 		t.Fatalf("preset not applied: %v", m.panel.P.Temperature)
 	}
 	// A malformed preset is refused with file:line: field, and nothing changes.
 	os.WriteFile(filepath.Join(xdg, "twinkle", "presets", "bad.json"), []byte("{\n  \"params\": {\"temperature\": \"hot\"}\n}"), 0o644)
-	drive(t, m, m.loadPresetCmd("bad"))
+	drive(t, m, loadPresetCmd(m.c.Store, "bad"))
 	if !m.statusErr || !strings.Contains(m.status, "bad.json:2") || !strings.Contains(m.status, "temperature") {
 		t.Fatalf("status %q", m.status)
 	}

@@ -41,6 +41,9 @@ type Common struct {
 	Painter  *heatmap.Painter
 	HeatMode heatmap.Mode
 	Profile  colorprofile.Profile
+	// exportTab is the export format shown last, shown first when the
+	// export opens again.
+	exportTab int
 	// ThemeKey and the painter's Key are part of every column's styled-line
 	// cache key: change them and visible lines restyle.
 	ThemeKey string

@@ -202,3 +202,21 @@ func mustTheme(t testing.TB) *themes.Styles {
 func windowSize(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }
 
 func typeString(v any) string { return fmt.Sprintf("%T", v) }
+
+// front is the dialog in front, as a T; the test fails when there is none
+// or it is another.
+func front[T dialog](t testing.TB, m *Model) T {
+	t.Helper()
+	d, ok := m.overlay.front().(T)
+	if !ok {
+		var want T
+		t.Fatalf("dialog in front is %T, want %T", m.overlay.front(), want)
+	}
+	return d
+}
+
+// inFront reports whether a T is the dialog in front.
+func inFront[T dialog](m *Model) bool {
+	_, ok := m.overlay.front().(T)
+	return ok
+}

@@ -21,7 +21,7 @@ func TestModelPickerChoosesTheRequestModel(t *testing.T) {
 	drive(t, m, m.Init())
 	m.setFocus(focusParams)
 	drive(t, m, press(m, "ctrl+l"))
-	if m.modal != modalModels || !strings.Contains(plainScreen(m), "other-model") {
+	if !inFront[*modelsDialog](m) || !strings.Contains(plainScreen(m), "other-model") {
 		t.Fatalf("picker not shown:\n%s", plainScreen(m))
 	}
 	drive(t, m, press(m, "down", "enter"))
@@ -68,7 +68,7 @@ func TestExportWritesTheShownFormat(t *testing.T) {
 	m.panel.P.Temperature = 0.42
 	m.setFocus(focusParams)
 	drive(t, m, press(m, "x"))
-	if m.modal != modalExport {
+	if !inFront[*exportDialog](m) {
 		t.Fatal("x did not open the export view")
 	}
 	drive(t, m, press(m, "right", "right", "right")) // openai
@@ -89,7 +89,7 @@ func TestExportWritesTheShownFormat(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "req.json")
 	drive(t, m, press(m, "w"))
-	m.fileInput.SetValue(path)
+	front[*fileDialog](t, m).input.SetValue(path)
 	drive(t, m, press(m, "enter"))
 	got, err := os.ReadFile(path)
 	if err != nil || string(got) != want {
@@ -143,13 +143,13 @@ func TestNoStoreKeepsTheDiskOutOfReach(t *testing.T) {
 	m.Update(keyMsg("?"))
 	for _, k := range []string{"ctrl+s", "ctrl+o", "ctrl+p"} {
 		_, cmd := m.Update(keyMsg(k))
-		if cmd != nil || m.modal != modalNone || !m.statusErr {
-			t.Fatalf("%s: modal %v cmd %v status %q", k, m.modal, cmd != nil, m.status)
+		if cmd != nil || !m.overlay.empty() || !m.statusErr {
+			t.Fatalf("%s: dialog %T cmd %v status %q", k, m.overlay.front(), cmd != nil, m.status)
 		}
 	}
 	m.Update(keyMsg("x"))
 	_, cmd := m.Update(keyMsg("w"))
-	if cmd != nil || m.modal != modalExport || !strings.Contains(m.status, "files are off") {
+	if cmd != nil || !inFront[*exportDialog](m) || !strings.Contains(m.status, "files are off") {
 		t.Fatal("export could be written to the server's disk")
 	}
 	if screen := plainScreen(m); strings.Contains(screen, "write to file") {
@@ -168,14 +168,14 @@ func TestSaveThenOpenWithKeys(t *testing.T) {
 	before := samplesBlock(plainScreen(m))
 	path := filepath.Join(t.TempDir(), "s.json")
 	m.Update(keyMsg("ctrl+s"))
-	m.fileInput.SetValue(path)
+	front[*fileDialog](t, m).input.SetValue(path)
 	drive(t, m, press(m, "enter"))
 	if m.statusErr {
 		t.Fatal(m.status)
 	}
 	m.prompt.SetValue("something else")
 	m.Update(keyMsg("ctrl+o"))
-	m.fileInput.SetValue(path)
+	front[*sessionsDialog](t, m).input.SetValue(path)
 	drive(t, m, press(m, "enter"))
 	if m.loaded == nil || m.prompt.Value() != "" {
 		t.Fatalf("not reopened: loaded=%v prompt %q", m.loaded != nil, m.prompt.Value())
@@ -186,7 +186,7 @@ func TestSaveThenOpenWithKeys(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte("{\n  \"version\": 1,\n  \"n\": 2,\n  \"api\": \"chat\",\n  \"params\": {\"temperature\": -1}\n}\n"), 0o644)
 	m.Update(keyMsg("ctrl+o"))
-	m.fileInput.SetValue(bad)
+	front[*sessionsDialog](t, m).input.SetValue(bad)
 	drive(t, m, press(m, "enter"))
 	if !m.statusErr || !strings.Contains(m.status, "bad.json:5") || m.loadedPath != path {
 		t.Fatalf("bad session: status %q, shown %q", m.status, m.loadedPath)

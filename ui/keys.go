@@ -132,23 +132,11 @@ func pressed(msg fmt.Stringer, b key.Binding) bool { return slices.Contains(b.Ke
 type focusHelp struct {
 	k          *KeyMap
 	focus      focusArea
-	modal      modalKind
 	inspecting bool
 }
 
 func (h focusHelp) ShortHelp() []key.Binding {
 	g := h.k.Global
-	switch {
-	case h.modal == modalExport:
-		d := h.k.Dialog
-		return []key.Binding{d.Left, d.Right, d.Copy, d.Write, d.Close}
-	case h.modal == modalPresets:
-		d := h.k.Dialog
-		return []key.Binding{d.Up, d.Down, d.Accept, d.SavePreset, d.Close}
-	case h.modal != modalNone:
-		d := h.k.Dialog
-		return []key.Binding{d.Up, d.Down, d.Accept, d.Close}
-	}
 	switch h.focus {
 	case focusParams:
 		p := h.k.Params
@@ -167,11 +155,8 @@ func (h focusHelp) ShortHelp() []key.Binding {
 // FullHelp is the keys of the focused pane or open dialog; the help line
 // puts the global keys before them, so every key that works is on screen.
 func (h focusHelp) FullHelp() [][]key.Binding {
-	p, s, d := h.k.Params, h.k.Samples, h.k.Dialog
+	p, s := h.k.Params, h.k.Samples
 	switch {
-	case h.modal != modalNone:
-		return [][]key.Binding{{d.Up, d.Down, d.Left, d.Right, d.Accept, d.Close},
-			{d.Copy, d.Write, d.SavePreset}}
 	case h.focus == focusParams:
 		return [][]key.Binding{{p.Up, p.Down, p.Left, p.Right, p.CoarseLeft, p.CoarseRight},
 			{p.Edit, p.Reset, p.ResetAll, p.Lock}}
@@ -186,4 +171,4 @@ func (h focusHelp) FullHelp() [][]key.Binding {
 	return nil
 }
 
-func (h focusHelp) helpID() string { return fmt.Sprint(h.focus, h.modal, h.inspecting) }
+func (h focusHelp) helpID() string { return fmt.Sprint(h.focus, h.inspecting) }

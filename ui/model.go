@@ -12,14 +12,12 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/textarea"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
-	"github.com/twinkle-sh/twinkle/store"
 	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/heatmap"
 	"github.com/twinkle-sh/twinkle/ui/inspector"
@@ -35,25 +33,6 @@ const (
 	focusSamples
 )
 
-type modalKind int
-
-const (
-	modalNone modalKind = iota
-	modalExport
-	modalModels
-	modalPresets
-	modalFile
-)
-
-type fileAction int
-
-const (
-	fileSaveSession fileAction = iota
-	fileOpenSession
-	fileWriteExport
-	fileSavePreset
-)
-
 type connState int
 
 const (
@@ -63,7 +42,6 @@ const (
 	connOffline
 )
 
-const noFilesMsg = "files are off in this session (sessions, presets and exports to file); x then c copies an export"
 
 // Minimum screen the playground draws; below it says so.
 const (
@@ -135,24 +113,9 @@ type (
 		path string
 		err  error
 	}
-	sessionsListedMsg struct {
-		dir     string
-		entries []store.SessionInfo
-		err     error
-	}
-	presetsListedMsg struct {
-		dir   string
-		names []string
-		err   error
-	}
 	themeLoadedMsg struct {
 		name string
 		p    themes.Palette
-		err  error
-	}
-	presetLoadedMsg struct {
-		name string
-		p    store.Preset
 		err  error
 	}
 )
@@ -163,7 +126,7 @@ type Model struct {
 	cfg Config
 
 	focus     focusArea
-	modal     modalKind
+	overlay   overlay
 	api       params.API
 	modelName string
 	conn      connState
@@ -213,19 +176,6 @@ type Model struct {
 	rects    layoutRects
 	dragging int // panel row being dragged, or -1
 
-	// dialogs
-	exportTab      int
-	pickIdx        int
-	presets        []string
-	presetDirShown string
-	fileInput      textinput.Model
-	fileAct        fileAction
-	fileReturn     modalKind
-	fileInitial    string // what the file dialog opened with, to tell typing from it
-	// the open dialog's list of session files, newest first
-	sessions    []store.SessionInfo
-	sessionsDir string
-	sessionsErr string
 	loaded      *Session // the session shown when the run came from a file
 	loadedPath  string
 }
@@ -288,8 +238,6 @@ func New(cfg Config) *Model {
 	m.prompt.Focus()
 	m.panel = NewParamPanel(cfg.Params, cfg.Options)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
-	m.fileInput = textinput.New()
-	m.fileInput.Prompt = ""
 	if cfg.Sampler == nil {
 		m.conn = connOffline
 	}
@@ -408,6 +356,9 @@ func (m *Model) Init() tea.Cmd {
 
 func (m *Model) listModels() tea.Cmd {
 	s, ctx := m.c.Sampler, m.c.Ctx
+	if s == nil {
+		return nil
+	}
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
@@ -416,14 +367,16 @@ func (m *Model) listModels() tea.Cmd {
 	}
 }
 
+// connFailure is why the server could not list its models, "" when it could.
+func (m *Model) connFailure() string {
+	if m.conn == connFailed {
+		return m.connErr
+	}
+	return ""
+}
+
 // typing reports whether printable keys belong to a text field.
 func (m *Model) typing() bool {
-	if m.modal == modalFile {
-		return true
-	}
-	if m.modal != modalNone {
-		return false
-	}
 	return m.focus == focusPrompt || m.focus == focusSystem || (m.focus == focusParams && m.panel.Editing())
 }
 
@@ -462,13 +415,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case modelsMsg:
 		if msg.err != nil {
 			m.conn, m.connErr = connFailed, sanitize.Line(msg.err.Error())
-			return m, nil
+			return m, m.toDialogs(msg)
 		}
 		m.conn, m.connErr, m.models = connOK, "", msg.models
 		if m.modelName == "" && len(msg.models) > 0 {
 			m.modelName = msg.models[0].ID
 		}
-		return m, nil
+		return m, m.toDialogs(msg)
 	case statusMsg:
 		m.setStatus(msg.text, msg.err)
 		return m, nil
@@ -477,32 +430,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setStatus(msg.err.Error(), true)
 			return m, nil
 		}
-		m.modal = modalNone
+		m.overlay.clear()
 		m.showSession(msg.s, msg.path)
-		return m, nil
-	case sessionsListedMsg:
-		m.sessions, m.sessionsDir, m.sessionsErr = msg.entries, msg.dir, ""
-		if msg.err != nil {
-			m.sessionsErr = msg.err.Error()
-		}
-		m.pickIdx = 0
-		for i, e := range m.sessions {
-			if e.Path == m.loadedPath {
-				m.pickIdx = i
-			}
-		}
-		// The newest (or the open) session is offered, unless a path is
-		// being typed already.
-		if m.modal == modalFile && m.fileAct == fileOpenSession && m.fileInput.Value() == m.fileInitial && len(m.sessions) > 0 {
-			m.setFileInput(m.sessions[m.pickIdx].Path)
-		}
-		return m, nil
-	case presetsListedMsg:
-		if msg.err != nil {
-			m.setStatus(msg.err.Error(), true)
-		}
-		m.presets, m.presetDirShown = msg.names, msg.dir
-		m.pickIdx = min(m.pickIdx, max(0, len(m.presets)-1))
 		return m, nil
 	case themeLoadedMsg:
 		if msg.err != nil {
@@ -522,9 +451,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.applyPreset(msg.p)
-		m.modal = modalNone
 		m.setStatus("preset "+msg.name+" loaded", false)
-		return m, nil
+		return m, m.toDialogs(msg)
+	}
+	if !m.overlay.empty() {
+		// A listing a dialog asked for, its cursor's blink.
+		return m, m.toDialogs(msg)
 	}
 	// Everything else (cursor blink and the like) goes to the focused editor.
 	return m, m.updateEditors(msg)
@@ -533,8 +465,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) updateEditors(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch {
-	case m.modal == modalFile:
-		m.fileInput, cmd = m.fileInput.Update(msg)
 	case m.focus == focusPrompt:
 		m.prompt, cmd = m.prompt.Update(msg)
 	case m.focus == focusSystem:
@@ -554,7 +484,10 @@ func (m *Model) setStatus(s string, isErr bool) {
 func (m *Model) streaming() bool { return m.run != nil && !m.run.done }
 
 func (m *Model) handlePaste(msg tea.PasteMsg) tea.Cmd {
-	if m.modal == modalNone && m.focus == focusParams && !m.panel.Editing() {
+	if !m.overlay.empty() {
+		return m.toFront(msg)
+	}
+	if m.focus == focusParams && !m.panel.Editing() {
 		// Pasting a number onto a slider edits it exactly.
 		cmd := m.panel.StartEdit("")
 		m.panel.input.SetValue("")
@@ -573,8 +506,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return tea.Quit
 	}
-	if m.modal != modalNone {
-		return m.handleModalKey(msg)
+	if !m.overlay.empty() {
+		return m.toFront(msg)
 	}
 	if m.focus == focusParams && m.panel.Editing() {
 		switch {
@@ -612,32 +545,20 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.toggleMode()
 			return nil
 		case key.Matches(msg, k.Global.Models):
-			m.modal, m.pickIdx = modalModels, 0
-			for i, mo := range m.models {
-				if mo.ID == m.modelName {
-					m.pickIdx = i
-				}
-			}
-			if m.c.Sampler != nil {
-				return m.listModels()
-			}
-			return nil
+			return tea.Batch(m.open(newModelsDialog(m.c, m.models, m.modelName, m.connFailure())), m.listModels())
 		case key.Matches(msg, k.Global.Export):
-			m.modal = modalExport
-			return nil
+			return m.open(newExportDialog(m.c, m.exportText))
 		case m.c.Store == nil && (pressed(msg, k.Global.Save) || pressed(msg, k.Global.Open) || pressed(msg, k.Global.Presets)):
 			m.setStatus(noFilesMsg, true)
 			return nil
 		case key.Matches(msg, k.Global.Save):
-			m.openFileDialog(fileSaveSession, m.defaultSessionPath(), modalNone)
-			return m.fileInput.Focus()
+			return m.open(newFileDialog(m.c, "save session to", "", m.defaultSessionPath(), func(path string) action {
+				return runCmd{saveSessionCmd(m.snapshot(), path)}
+			}))
 		case key.Matches(msg, k.Global.Open):
-			m.openFileDialog(fileOpenSession, "", modalNone)
-			m.sessions, m.sessionsDir, m.sessionsErr, m.pickIdx = nil, "", "", 0
-			return tea.Batch(m.fileInput.Focus(), listSessionsCmd(m.c.Store))
+			return m.open(newSessionsDialog(m.c, m.loadedPath))
 		case key.Matches(msg, k.Global.Presets):
-			m.modal, m.pickIdx = modalPresets, 0
-			return m.listPresets()
+			return m.open(newPresetsDialog(m.c, m.savePresetCmd))
 		case key.Matches(msg, k.Global.Heatmap):
 			m.c.HeatMode = m.c.HeatMode.Next()
 			m.rebuildPainter()

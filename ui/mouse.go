@@ -8,7 +8,7 @@ import (
 // focus panes, click or drag on a slider's bar sets it, the wheel steps a
 // slider or scrolls a column.
 func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
-	if m.modal != modalNone {
+	if !m.overlay.empty() {
 		return nil
 	}
 	mo := msg.Mouse()

@@ -136,15 +136,6 @@ func (m *Model) defaultSessionPath() string {
 	return m.c.Store.WorkPath("twinkle-session-" + m.c.Now().UTC().Format("20060102-150405") + ".json")
 }
 
-// listSessionsCmd lists the session files in the store's work folder, newest
-// first; reading happens here, in the command, never in Update.
-func listSessionsCmd(st *store.Store) tea.Cmd {
-	return func() tea.Msg {
-		dir, list, err := st.Sessions()
-		return sessionsListedMsg{dir: dir, entries: list, err: err}
-	}
-}
-
 // saveSessionCmd writes the snapshot atomically; nothing on screen changes.
 func saveSessionCmd(s Session, path string) tea.Cmd {
 	return func() tea.Msg {
@@ -165,22 +156,6 @@ func loadSessionCmd(path string) tea.Cmd {
 // ---------------------------------------------------------------------------
 // Presets
 // ---------------------------------------------------------------------------
-
-func (m *Model) listPresets() tea.Cmd {
-	st := m.c.Store
-	return func() tea.Msg {
-		dir, names, err := st.Presets()
-		return presetsListedMsg{dir: dir, names: names, err: err}
-	}
-}
-
-func (m *Model) loadPresetCmd(name string) tea.Cmd {
-	st := m.c.Store
-	return func() tea.Msg {
-		p, err := st.LoadPreset(name)
-		return presetLoadedMsg{name: name, p: p, err: err}
-	}
-}
 
 func (m *Model) savePresetCmd(name string) tea.Cmd {
 	st := m.c.Store

@@ -136,11 +136,11 @@ func TestOpenListsSessionsNewestFirst(t *testing.T) {
 	if !strings.Contains(screen, "newest.json · 5 min ago") || !strings.Contains(screen, `"prompt of middle.json"`) {
 		t.Fatalf("entries say too little:\n%s", screen)
 	}
-	if got := m.fileInput.Value(); got != filepath.Join(dir, "newest.json") {
+	if got := front[*sessionsDialog](t, m).input.Value(); got != filepath.Join(dir, "newest.json") {
 		t.Fatalf("offered %q, want the newest session", got)
 	}
 	m.Update(keyMsg("down"))
-	if got := m.fileInput.Value(); got != filepath.Join(dir, "middle.json") {
+	if got := front[*sessionsDialog](t, m).input.Value(); got != filepath.Join(dir, "middle.json") {
 		t.Fatalf("down offered %q", got)
 	}
 	drive(t, m, press(m, "enter"))
@@ -151,12 +151,12 @@ func TestOpenListsSessionsNewestFirst(t *testing.T) {
 	// A typed path: letters type (j is not "down" here), enter opens it.
 	other := writeSession(t, t.TempDir(), "j.json", *savedSession(t), now)
 	drive(t, m, press(m, "ctrl+o"))
-	m.fileInput.SetValue("")
+	front[*sessionsDialog](t, m).input.SetValue("")
 	for _, r := range other {
 		m.Update(keyMsg(string(r)))
 	}
-	if m.fileInput.Value() != other {
-		t.Fatalf("typed %q", m.fileInput.Value())
+	if front[*sessionsDialog](t, m).input.Value() != other {
+		t.Fatalf("typed %q", front[*sessionsDialog](t, m).input.Value())
 	}
 	drive(t, m, press(m, "enter"))
 	if m.loadedPath != other {
@@ -171,8 +171,9 @@ func TestGoldenOpenSession(t *testing.T) {
 	m.setFocus(focusParams)
 	drive(t, m, press(m, "ctrl+o"))
 	// The folder is a temporary one: the golden shows it by a fixed name.
-	m.sessionsDir = "sessions"
-	m.setFileInput(filepath.Join("sessions", filepath.Base(m.fileInput.Value())))
+	d := front[*sessionsDialog](t, m)
+	d.dir = "sessions"
+	d.offer(filepath.Join("sessions", filepath.Base(d.input.Value())))
 	checkGolden(t, m)
 }
 

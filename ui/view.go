@@ -194,11 +194,11 @@ func (m *Model) render() string {
 	// left: parameters (on a compact screen without focus there: a line)
 	var left []string
 	if r.panelOuter.W > 0 {
-		panel := m.panel.Render(st, r.panel.W, r.panel.H, m.focus == focusParams && m.modal == modalNone, m.seedNote())
+		panel := m.panel.Render(st, r.panel.W, r.panel.H, m.focus == focusParams && m.overlay.empty(), m.seedNote())
 		for i, l := range panel {
 			panel[i] = " " + l + " "
 		}
-		left = m.c.frames.frame(r.panelOuter, "parameters", m.focus == focusParams && m.modal == modalNone, panel)
+		left = m.c.frames.frame(r.panelOuter, "parameters", m.focus == focusParams && m.overlay.empty(), panel)
 	}
 	if r.summary.W > 0 {
 		screen[r.summary.Y] = m.panel.Summary(st, r.summary.W)
@@ -210,9 +210,8 @@ func (m *Model) render() string {
 	if m.api == params.Chat {
 		top = r.systemOuter.Y
 	}
-	if m.modal != modalNone {
-		area := Rect{r.promptOuter.X, top, r.promptOuter.W, r.samplesOuter.Y + r.samplesOuter.H - top}
-		right = m.renderDialog(area)
+	if d := m.overlay.front(); d != nil {
+		right = d.draw(Rect{r.promptOuter.X, top, r.promptOuter.W, r.samplesOuter.Y + r.samplesOuter.H - top})
 	} else {
 		if m.api == params.Chat {
 			right = append(right, m.c.frames.frame(r.systemOuter, "system", m.focus == focusSystem,
@@ -255,8 +254,11 @@ func (m *Model) render() string {
 		}
 	}
 	screen[r.status.Y] = m.renderStatus(w)
-	fh := focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal, inspecting: m.inspecting}
-	hl := textLines(m.help.view(fh, w), w, r.help.H)
+	var src keyHelp = focusHelp{k: &m.c.Keys, focus: m.focus, inspecting: m.inspecting}
+	if d := m.overlay.front(); d != nil {
+		src = d
+	}
+	hl := textLines(m.help.view(src, w), w, r.help.H)
 	copy(screen[r.help.Y:], hl)
 	return strings.Join(screen, "\n")
 }
