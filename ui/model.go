@@ -42,7 +42,6 @@ const (
 	connOffline
 )
 
-
 // Minimum screen the playground draws; below it says so.
 const (
 	minScreenW = 60
@@ -176,8 +175,8 @@ type Model struct {
 	rects    layoutRects
 	dragging int // panel row being dragged, or -1
 
-	loaded      *Session // the session shown when the run came from a file
-	loadedPath  string
+	loaded     *Session // the session shown when the run came from a file
+	loadedPath string
 }
 
 type layoutRects struct {
