@@ -328,7 +328,7 @@ func TestGoldenPromptHeatmap(t *testing.T) {
 	m.setFocus(focusParams)
 	m.Update(keyMsg("P"))
 	driveUntil(t, m, m.startRun(), allDone(m))
-	if len(m.promptTokens) == 0 {
+	if len(m.prompt.heat.tokens) == 0 {
 		t.Fatalf("no prompt tokens; requests: %d", len(srv.Requests()))
 	}
 	sawPL := false

@@ -11,7 +11,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
-	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
@@ -80,8 +79,7 @@ type shownSamples struct {
 	cols           []*Column
 	loaded         *Session
 	loadedPath     string
-	promptTokens   []backend.Token
-	promptAt       string
+	promptHeat     promptHeat
 	colFocus, zoom int
 	seedRun        *int64
 }
@@ -132,8 +130,7 @@ type Model struct {
 	connErr   string
 	models    []backend.Model
 
-	system, prompt         textarea.Model
-	systemView, promptView editorView
+	system, prompt *editorPane
 	panel                  *ParamPanel
 
 	cols       []*Column
@@ -149,11 +146,7 @@ type Model struct {
 
 	// Prompt logprobs: asked for when promptHeat is on; the prompt pane shows
 	// them as a heatmap while the prompt is unchanged since the run.
-	promptHeat     bool
-	promptTokens   []backend.Token
-	promptAt       string
-	promptHeatKey  string
-	promptHeatRows []string
+	promptHeat bool
 
 	run     *runState
 	runSeq  int
@@ -216,14 +209,8 @@ func New(cfg Config) *Model {
 		m.api = params.Chat
 	}
 	m.modelName = cfg.Model
-	m.system = textarea.New()
-	m.system.Placeholder = "optional system message"
-	m.system.ShowLineNumbers = false
-	m.system.SetValue(cfg.System)
-	m.prompt = textarea.New()
-	m.prompt.Placeholder = "write a prompt, then ctrl+r to run"
-	m.prompt.ShowLineNumbers = false
-	m.prompt.SetValue(cfg.Prompt)
+	m.system = newEditorPane(c, "optional system message", cfg.System)
+	m.prompt = newEditorPane(c, "write a prompt, then ctrl+r to run", cfg.Prompt)
 	m.help = newHelpBar(c)
 	m.c.Profile = colorprofile.TrueColor
 	m.c.HeatMode = heatmap.Probability
@@ -465,9 +452,9 @@ func (m *Model) updateEditors(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch {
 	case m.focus == focusPrompt:
-		m.prompt, cmd = m.prompt.Update(msg)
+		cmd = m.prompt.update(msg)
 	case m.focus == focusSystem:
-		m.system, cmd = m.system.Update(msg)
+		cmd = m.system.update(msg)
 	case m.focus == focusParams && m.panel.Editing():
 		cmd = m.panel.UpdateInput(msg)
 	}
@@ -793,11 +780,11 @@ func (m *Model) startRun() tea.Cmd {
 	ctx, cancel := context.WithCancel(m.c.Ctx)
 	r := &runState{id: m.runSeq, ctx: ctx, cancel: cancel, req: req, started: m.c.Now(), finished: make(chan struct{}), abandoned: make(chan struct{}),
 		asm: backend.NewAssembler(req), logprobs: req.Options.Logprobs != nil,
-		before: shownSamples{run: m.run, cols: m.cols, loaded: m.loaded, loadedPath: m.loadedPath, promptTokens: m.promptTokens,
-			promptAt: m.promptAt, colFocus: m.colFocus, zoom: m.zoom, seedRun: seedBefore}}
+		before: shownSamples{run: m.run, cols: m.cols, loaded: m.loaded, loadedPath: m.loadedPath, promptHeat: m.prompt.heat,
+			colFocus: m.colFocus, zoom: m.zoom, seedRun: seedBefore}}
 	m.run = r
 	m.loaded, m.loadedPath = nil, ""
-	m.promptTokens, m.promptAt = nil, m.prompt.Value()
+	m.prompt.heat = promptHeat{at: m.prompt.Value()}
 	n := req.Options.Samples()
 	m.cols = make([]*Column, n)
 	for i := range m.cols {
@@ -1026,8 +1013,8 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			}
 		}
 	case backend.EventPromptLogprobs:
-		if m.promptTokens == nil && len(ev.PromptTokens) > 0 {
-			m.promptTokens = fillFirstPromptToken(ev.PromptTokens, r.req)
+		if m.prompt.heat.tokens == nil && len(ev.PromptTokens) > 0 {
+			m.prompt.heat.tokens = fillFirstPromptToken(ev.PromptTokens, r.req)
 		}
 	case backend.EventError:
 		if ev.Err != nil {
@@ -1105,7 +1092,7 @@ func (m *Model) restoreIfNotStarted(r *runState, why string) {
 		}
 	}
 	m.run, m.cols, m.loaded, m.loadedPath = b.run, b.cols, b.loaded, b.loadedPath
-	m.promptTokens, m.promptAt, m.colFocus, m.zoom, m.seedRun = b.promptTokens, b.promptAt, b.colFocus, b.zoom, b.seedRun
+	m.prompt.heat, m.colFocus, m.zoom, m.seedRun = b.promptHeat, b.colFocus, b.zoom, b.seedRun
 	m.relayout()
 	m.refreshInspector()
 	what := "the previous samples"

@@ -123,9 +123,9 @@ func (m *Model) showSession(s *Session, path string) {
 		c.Finish(reason, by, err)
 		m.cols[i] = c
 	}
-	m.promptTokens, m.promptAt = nil, s.Prompt
+	m.prompt.heat = promptHeat{at: s.Prompt}
 	if len(r.PromptTokens) > 0 && len(r.PromptTokens[0]) > 0 {
-		m.promptTokens = r.PromptTokens[0]
+		m.prompt.heat.tokens = r.PromptTokens[0]
 	}
 	m.colFocus, m.zoom = 0, -1
 	m.relayout()

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -113,10 +112,8 @@ func (m *Model) relayout() {
 	}
 	r.samples = inner(r.samplesOuter)
 
-	m.system.SetWidth(max(1, r.system.W))
-	m.system.SetHeight(max(1, r.system.H))
-	m.prompt.SetWidth(max(1, r.prompt.W))
-	m.prompt.SetHeight(max(1, r.prompt.H))
+	m.system.SetSize(r.system.W, r.system.H)
+	m.prompt.SetSize(r.prompt.W, r.prompt.H)
 
 	// The grid: each column has a header and a footer line around its body.
 	focus := m.colFocus
@@ -214,16 +211,16 @@ func (m *Model) render() string {
 		right = d.draw(Rect{r.promptOuter.X, top, r.promptOuter.W, r.samplesOuter.Y + r.samplesOuter.H - top})
 	} else {
 		if m.api == params.Chat {
-			right = append(right, m.c.frames.frame(r.systemOuter, "system", m.focus == focusSystem,
-				m.systemView.lines(&m.system, r.system.W, r.system.H, m.c.ThemeKey))...)
+			sys, _ := m.system.view(m.focus == focusSystem)
+			right = append(right, m.c.frames.frame(r.systemOuter, "system", m.focus == focusSystem, sys)...)
 		}
 		title := "prompt"
 		if m.api == params.Chat {
 			title = "user"
 		}
-		content := m.promptView.lines(&m.prompt, r.prompt.W, r.prompt.H, m.c.ThemeKey)
-		if heat := m.promptHeatLines(r.prompt.W, r.prompt.H); heat != nil {
-			content, title = heat, title+" · prompt logprobs (tab here to edit)"
+		content, heat := m.prompt.view(m.focus == focusPrompt)
+		if heat {
+			title += " · prompt logprobs (tab here to edit)"
 		}
 		right = append(right, m.c.frames.frame(r.promptOuter, title, m.focus == focusPrompt, content)...)
 		samples := m.c.frames.frame(r.samplesOuter, m.samplesTitle(), m.focus == focusSamples, m.renderSamples())
@@ -551,37 +548,4 @@ func padTo(s string, w int) string {
 		return s + strings.Repeat(" ", d)
 	}
 	return s
-}
-
-// editorView caches a textarea's drawn lines: the prompt is redrawn every
-// frame while samples stream, but changes only when the person types.
-type editorView struct {
-	key   string
-	cache []string
-}
-
-func (e *editorView) lines(ta *textarea.Model, w, h int, theme string) []string {
-	key := fmt.Sprint(ta.Value(), "|", ta.Line(), ta.Column(), ta.ScrollYOffset(), ta.Focused(), w, h, theme)
-	if key != e.key {
-		e.key, e.cache = key, textLines(ta.View(), w, h)
-	}
-	return e.cache
-}
-
-// promptHeatLines is the prompt coloured by its logprobs, when a run fetched
-// them, the prompt is unchanged since and the prompt is not being edited.
-func (m *Model) promptHeatLines(w, h int) []string {
-	if m.promptTokens == nil || m.focus == focusPrompt || m.prompt.Value() != m.promptAt || m.c.Painter == nil {
-		return nil
-	}
-	key := fmt.Sprint(m.c.Painter.Key(), w, h, len(m.promptTokens))
-	if key != m.promptHeatKey {
-		lines := heatmap.Lines(m.c.Painter, m.promptTokens, w)
-		if len(lines) > h && h > 0 {
-			more := fmt.Sprintf("… %d more lines", len(lines)-h+1)
-			lines = append(lines[:h-1], m.c.Styles.App.Dim.Render(padTo(more, w)))
-		}
-		m.promptHeatKey, m.promptHeatRows = key, textLines(strings.Join(lines, "\n"), w, h)
-	}
-	return m.promptHeatRows
 }
