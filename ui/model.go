@@ -131,7 +131,7 @@ type Model struct {
 	models    []backend.Model
 
 	system, prompt *editorPane
-	panel                  *ParamPanel
+	panel          *ParamPanel
 
 	cols       []*Column
 	colFocus   int
