@@ -169,7 +169,7 @@ func TestColumnHeaderCountsHiddenLines(t *testing.T) {
 	for _, w := range []int{120, 60} {
 		m := newTestModel(t, f, w, 30)
 		drive(t, m, m.startRun())
-		c := m.cols[0]
+		c := m.samples.cols[0]
 		if !c.Following() || c.Offset() == 0 {
 			t.Fatalf("%d: following %v offset %d", w, c.Following(), c.Offset())
 		}
@@ -221,11 +221,11 @@ func TestStopStringTokensAreDrawnAsTheStop(t *testing.T) {
 			m := newTestModel(t, f, 120, 40)
 			drive(t, m, m.startRun())
 			check := func(when string) {
-				c := m.cols[0]
+				c := m.samples.cols[0]
 				if c.StopTokens() != tc.stopTok {
 					t.Fatalf("%s: stop from token %d, want %d", when, c.StopTokens(), tc.stopTok)
 				}
-				ls := m.lineStyler()
+				ls := m.samples.lineStyler()
 				line := c.BodyLines(ls)[0]
 				if !strings.Contains(line, ls.stop(tc.cut, false)) {
 					t.Errorf("%s: %q not drawn as the stop: %q", when, tc.cut, line)
@@ -248,7 +248,7 @@ func TestStopStringTokensAreDrawnAsTheStop(t *testing.T) {
 	m := newTestModel(t, f, 120, 40)
 	m.panel.O.Logprobs = nil
 	drive(t, m, m.startRun())
-	if m.cols[0].StopTokens() != -1 {
+	if m.samples.cols[0].StopTokens() != -1 {
 		t.Fatal("a stop marked in text that holds none")
 	}
 }

@@ -217,10 +217,10 @@ func TestZoomAndColumnKeys(t *testing.T) {
 	m.setFocus(focusSamples)
 	m.Update(keyMsg("right"))
 	m.Update(keyMsg("z"))
-	if m.zoom != 1 || m.grid.Cells[1] != m.rects.samples.withoutLegend() {
-		t.Fatalf("zoom %d cell %+v area %+v", m.zoom, m.grid.Cells[1], m.rects.samples)
+	if m.samples.zoom != 1 || m.samples.grid.Cells[1] != m.rects.samples.withoutLegend() {
+		t.Fatalf("zoom %d cell %+v area %+v", m.samples.zoom, m.samples.grid.Cells[1], m.rects.samples)
 	}
-	c := m.cols[1]
+	c := m.samples.cols[1]
 	if !c.Following() {
 		t.Fatal("not following the tail")
 	}
@@ -236,8 +236,8 @@ func TestZoomAndColumnKeys(t *testing.T) {
 		t.Fatalf("zoom not shown:\n%s", plainScreen(m))
 	}
 	m.Update(keyMsg("z"))
-	if m.zoom != -1 || m.grid.PerRow < 2 {
-		t.Fatalf("unzoom: %d, %d per row", m.zoom, m.grid.PerRow)
+	if m.samples.zoom != -1 || m.samples.grid.PerRow < 2 {
+		t.Fatalf("unzoom: %d, %d per row", m.samples.zoom, m.samples.grid.PerRow)
 	}
 }
 
@@ -254,7 +254,7 @@ func TestColumnsShowTextWhateverTheServerSends(t *testing.T) {
 		}}
 		m := newTestModel(t, f, 120, 40)
 		drive(t, m, m.startRun())
-		if got := m.cols[0].Text(); got != "plain text only" {
+		if got := m.samples.cols[0].Text(); got != "plain text only" {
 			t.Fatalf("column text %q", got)
 		}
 	})
@@ -263,7 +263,7 @@ func TestColumnsShowTextWhateverTheServerSends(t *testing.T) {
 		srv.Push(vllmtest.Script{TokensPerChunk: 3, TextLag: 2})
 		driveUntil(t, m, m.startRun(), allDone(m))
 		resp, _ := m.Response()
-		for i, c := range m.cols {
+		for i, c := range m.samples.cols {
 			if c.TokenCount() != len(resp.Tokens[i]) || c.TokenCount() == 0 {
 				t.Fatalf("sample %d: %d tokens shown, %d in the response", i, c.TokenCount(), len(resp.Tokens[i]))
 			}
@@ -306,17 +306,17 @@ func TestClickAndHoverInspectTokens(t *testing.T) {
 	m := newTestModel(t, f, 120, 40)
 	m.panel.O.N = 2
 	drive(t, m, m.startRun())
-	cell := m.grid.Cells[1]
+	cell := m.samples.grid.Cells[1]
 	m.Update(tea.MouseClickMsg{X: cell.X + 8, Y: cell.Y + 1, Button: tea.MouseLeft}) // "beta" in sample 2
-	if !m.inspecting || m.colFocus != 1 || m.cols[1].Cursor != 1 {
-		t.Fatalf("click: inspecting %v focus %d cursor %d", m.inspecting, m.colFocus, m.cols[1].Cursor)
+	if !m.samples.inspecting || m.samples.focus != 1 || m.samples.cols[1].Cursor != 1 {
+		t.Fatalf("click: inspecting %v focus %d cursor %d", m.samples.inspecting, m.samples.focus, m.samples.cols[1].Cursor)
 	}
 	if m.View().MouseMode != tea.MouseModeAllMotion {
 		t.Fatal("hover needs all-motion mouse mode while inspecting")
 	}
-	cell = m.grid.Cells[1]                                      // the inspector pane narrowed the samples
+	cell = m.samples.grid.Cells[1]                              // the inspector pane narrowed the samples
 	m.Update(tea.MouseMotionMsg{X: cell.X + 13, Y: cell.Y + 1}) // "gamma"
-	if m.cols[1].Cursor != 2 || !strings.Contains(plainScreen(m), "gamma") {
-		t.Fatalf("hover: cursor %d", m.cols[1].Cursor)
+	if m.samples.cols[1].Cursor != 2 || !strings.Contains(plainScreen(m), "gamma") {
+		t.Fatalf("hover: cursor %d", m.samples.cols[1].Cursor)
 	}
 }

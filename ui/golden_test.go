@@ -165,7 +165,7 @@ func TestGoldenFinished(t *testing.T) {
 			})
 			driveUntil(t, m, m.startRun(), allDone(m))
 			want := []string{"length", `stop "###"`, "stop token 2", `stop "###"`, "eos", `stop "###"`}
-			for i, c := range m.cols {
+			for i, c := range m.samples.cols {
 				if c.Badge() != want[i] {
 					t.Errorf("column %d badge %q, want %q", i, c.Badge(), want[i])
 				}
@@ -186,7 +186,7 @@ func TestGoldenStreaming(t *testing.T) {
 			f.StallAt = 12 // chunks are interleaved: 3 tokens per sample
 			srv.Push(vllmtest.Script{Fault: &f})
 			driveUntil(t, m, m.startRun(), func() bool {
-				for _, c := range m.cols {
+				for _, c := range m.samples.cols {
 					if c.TokenCount() < 3 {
 						return false
 					}
@@ -230,7 +230,7 @@ func TestGoldenErrors(t *testing.T) {
 		f.CloseAt = 6
 		srv.Push(vllmtest.Script{Fault: &f})
 		driveUntil(t, m, m.startRun(), allDone(m))
-		for i, c := range m.cols {
+		for i, c := range m.samples.cols {
 			if c.Badge() != "interrupted" {
 				t.Errorf("column %d: badge %q, want interrupted", i, c.Badge())
 			}
@@ -242,9 +242,9 @@ func TestGoldenErrors(t *testing.T) {
 		f := vllmtest.NoFault()
 		f.StallAt = 8
 		srv.Push(vllmtest.Script{Fault: &f})
-		d := driveUntil(t, m, m.startRun(), func() bool { return len(m.cols) > 0 && m.cols[0].TokenCount() >= 2 })
+		d := driveUntil(t, m, m.startRun(), func() bool { return len(m.samples.cols) > 0 && m.samples.cols[0].TokenCount() >= 2 })
 		d.until(press(m, "esc"), func() bool { return m.run.done })
-		for i, c := range m.cols {
+		for i, c := range m.samples.cols {
 			if c.Badge() != "cancelled" {
 				t.Errorf("column %d: badge %q, want cancelled", i, c.Badge())
 			}
@@ -286,8 +286,8 @@ func TestGoldenGreedyConflict(t *testing.T) {
 		t.Fatal("conflict not shown before sending")
 	}
 	driveUntil(t, m, m.startRun(), allDone(m))
-	if len(m.cols) != 1 {
-		t.Fatalf("%d columns for a greedy run", len(m.cols))
+	if len(m.samples.cols) != 1 {
+		t.Fatalf("%d columns for a greedy run", len(m.samples.cols))
 	}
 	for _, r := range srv.Requests() {
 		if f := r.Fields(); f["n"] != nil && f["n"] != 1.0 {
@@ -308,10 +308,10 @@ func TestGoldenInspector(t *testing.T) {
 			m.Update(keyMsg("i"))
 			m.Update(keyMsg("right"))
 			m.Update(keyMsg("right"))
-			if !m.inspecting || m.colFocus != 1 || m.cols[1].Cursor != 2 {
-				t.Fatalf("inspecting=%v focus=%d cursor=%d", m.inspecting, m.colFocus, m.cols[1].Cursor)
+			if !m.samples.inspecting || m.samples.focus != 1 || m.samples.cols[1].Cursor != 2 {
+				t.Fatalf("inspecting=%v focus=%d cursor=%d", m.samples.inspecting, m.samples.focus, m.samples.cols[1].Cursor)
 			}
-			for _, c := range m.cols {
+			for _, c := range m.samples.cols {
 				if c.Cursor != 2 {
 					t.Fatalf("the cursor is not at the same position in every sample")
 				}
@@ -495,8 +495,8 @@ func TestCompactScreen(t *testing.T) {
 		t.Fatalf("focus %v panel %+v", m.focus, m.rects.panelOuter)
 	}
 	m.Update(keyMsg("i"))
-	if !m.inspecting || m.grid.Cells[m.colFocus].W < minColumnW {
-		t.Fatalf("inspecting %v, the focused sample is %d cells wide", m.inspecting, m.grid.Cells[m.colFocus].W)
+	if !m.samples.inspecting || m.samples.grid.Cells[m.samples.focus].W < minColumnW {
+		t.Fatalf("inspecting %v, the focused sample is %d cells wide", m.samples.inspecting, m.samples.grid.Cells[m.samples.focus].W)
 	}
 	legendOK("inspector")
 }

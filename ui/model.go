@@ -19,7 +19,6 @@ import (
 	"github.com/twinkle-sh/twinkle/params"
 	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/heatmap"
-	"github.com/twinkle-sh/twinkle/ui/inspector"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
@@ -133,16 +132,7 @@ type Model struct {
 	system, prompt *editorPane
 	panel          *ParamPanel
 
-	cols       []*Column
-	colFocus   int
-	inspecting bool
-	insp       *inspector.Inspector
-	// divergence: while inspecting, the first token index where samples
-	// differ, marked in every column; -1 otherwise.
-	divergence int
-	divPrefix  string
-	zoom       int
-	grid       GridLayout
+	samples *samplesPane
 
 	// Prompt logprobs: asked for when promptHeat is on; the prompt pane shows
 	// them as a heatmap while the prompt is unchanged since the run.
@@ -155,18 +145,11 @@ type Model struct {
 	status    string
 	statusErr bool
 	help      *helpBar
-	// drawn-once caches for lines that change rarely
-	legendKey, legendLine string
-	header                header
-	frames                map[frameKey]frameLines
-	styler                lineStyler
-	stylerIn              stylerInputs
-	stylerOK              bool
-	spin                  spinner.Model
-	spinning              bool
+	header    header
+	spin      spinner.Model
+	spinning  bool
 
-	rects    layoutRects
-	dragging int // panel row being dragged, or -1
+	rects layoutRects
 
 	loaded     *Session // the session shown when the run came from a file
 	loadedPath string
@@ -203,7 +186,7 @@ func New(cfg Config) *Model {
 	if c.Store == nil {
 		c.Keys.withoutFiles()
 	}
-	m := &Model{c: c, cfg: cfg, zoom: -1, dragging: -1, focus: focusPrompt, divergence: -1}
+	m := &Model{c: c, cfg: cfg, focus: focusPrompt}
 	m.api = cfg.API
 	if m.api == "" {
 		m.api = params.Chat
@@ -220,9 +203,9 @@ func New(cfg Config) *Model {
 		}
 	}
 	m.setTheme(cfg.IsDark)
-	m.insp = inspector.New(m.c.Theme, m.c.Painter)
+	m.samples = newSamplesPane(c)
 	m.prompt.Focus()
-	m.panel = NewParamPanel(cfg.Params, cfg.Options)
+	m.panel = newParamPanel(c, cfg.Params, cfg.Options)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	if cfg.Sampler == nil {
 		m.conn = connOffline
@@ -261,7 +244,6 @@ func (m *Model) setTheme(isDark bool) {
 	m.c.Styles = newStyleSet(&t)
 	m.c.frames = newFrames(m.c.Styles)
 	m.c.ThemeKey = fmt.Sprintf("%s/%v", pal.Name, isDark)
-	m.divPrefix = stylePrefix(t.Column.Divergence)
 	m.help.setStyles(m.c.Styles.Help)
 	m.applyTextareaStyles()
 	m.rebuildPainter()
@@ -272,51 +254,9 @@ func (m *Model) setTheme(isDark bool) {
 func (m *Model) rebuildPainter() {
 	p := heatmap.NewPainter(m.c.Theme, m.c.HeatMode, m.c.Profile)
 	m.c.Painter = p
-	if m.insp != nil {
-		m.insp.SetStyles(m.c.Theme)
-		m.insp.SetPainter(p)
+	if m.samples != nil {
+		m.samples.setTheme()
 	}
-}
-
-// lineStyler is how columns style their lines right now. It is asked for by
-// every column every frame, so it is rebuilt only when what it is made of
-// changes (painter, styles, the divergence mark).
-func (m *Model) lineStyler() lineStyler {
-	in := stylerInputs{m.c.Painter, m.c.Styles, m.c.ThemeKey, m.divergence}
-	if m.stylerOK && in == m.stylerIn {
-		return m.styler
-	}
-	st := m.c.Styles.Sample
-	ls := lineStyler{
-		plain:      func(s string) string { return st.Text.Render(s) },
-		divergence: m.divergence,
-		divPrefix:  m.divPrefix,
-	}
-	// lipgloss draws struck-through text a rune at a time; the look is
-	// turned on once per fragment instead.
-	stopOn, stopCursorOn := stylePrefix(st.Stop), stylePrefix(st.StopCursor)
-	ls.stop = func(s string, cursor bool) string {
-		if cursor {
-			return stopCursorOn + s + "\x1b[m"
-		}
-		return stopOn + s + "\x1b[m"
-	}
-	heatKey := ""
-	if p := m.c.Painter; p != nil {
-		heatKey = p.Key()
-		ls.render, ls.cursor, ls.newline = p.Render, p.RenderCursor, p.NewlineMark
-	}
-	ls.key = fmt.Sprint(m.c.ThemeKey, "|", heatKey, "|div", m.divergence)
-	m.styler, m.stylerIn, m.stylerOK = ls, in, true
-	return ls
-}
-
-// stylerInputs is everything lineStyler is built from.
-type stylerInputs struct {
-	painter    *heatmap.Painter
-	styles     *styleSet
-	themeKey   string
-	divergence int
 }
 
 func (m *Model) applyTextareaStyles() {
@@ -324,12 +264,6 @@ func (m *Model) applyTextareaStyles() {
 	m.system.SetStyles(st)
 	m.prompt.SetStyles(st)
 }
-
-// Panel returns the parameter panel (tests, main).
-func (m *Model) Panel() *ParamPanel { return m.panel }
-
-// Columns returns the sample columns of the current run.
-func (m *Model) Columns() []*Column { return m.cols }
 
 // Init asks the terminal for its background and the server for its models.
 func (m *Model) Init() tea.Cmd {
@@ -475,9 +409,7 @@ func (m *Model) handlePaste(msg tea.PasteMsg) tea.Cmd {
 	}
 	if m.focus == focusParams && !m.panel.Editing() {
 		// Pasting a number onto a slider edits it exactly.
-		cmd := m.panel.StartEdit("")
-		m.panel.input.SetValue("")
-		return tea.Batch(cmd, m.panel.UpdateInput(msg))
+		return m.panel.Paste(msg)
 	}
 	return m.updateEditors(msg)
 }
@@ -570,7 +502,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case focusParams:
 		return m.handleParamKey(msg)
 	case focusSamples:
-		m.handleSampleKey(msg)
+		if m.samples.handleKey(msg) {
+			m.relayout() // the inspector opened or closed
+		}
 		return nil
 	}
 	return m.updateEditors(msg)
@@ -619,58 +553,6 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	}
 	return nil
-}
-
-func (m *Model) handleSampleKey(msg tea.KeyPressMsg) {
-	k := &m.c.Keys.Samples
-	if len(m.cols) == 0 {
-		return
-	}
-	if key.Matches(msg, k.Inspect) {
-		m.toggleInspector()
-		return
-	}
-	if m.inspecting && m.handleInspectKey(msg) {
-		return
-	}
-	col := m.cols[m.colFocus]
-	page := max(1, col.height-1)
-	switch {
-	case key.Matches(msg, k.Left):
-		m.focusColumn(m.colFocus - 1)
-	case key.Matches(msg, k.Right):
-		m.focusColumn(m.colFocus + 1)
-	case key.Matches(msg, k.Up):
-		col.Scroll(-1)
-	case key.Matches(msg, k.Down):
-		col.Scroll(1)
-	case key.Matches(msg, k.PageUp):
-		col.Scroll(-page)
-	case key.Matches(msg, k.PageDown):
-		col.Scroll(page)
-	case key.Matches(msg, k.Top):
-		col.ScrollTo(false)
-	case key.Matches(msg, k.Bottom):
-		col.ScrollTo(true)
-	case key.Matches(msg, k.Zoom):
-		if m.zoom >= 0 {
-			m.zoom = -1
-		} else {
-			m.zoom = m.colFocus
-		}
-		m.relayout()
-	}
-}
-
-func (m *Model) focusColumn(i int) {
-	if len(m.cols) == 0 {
-		return
-	}
-	m.colFocus = (i%len(m.cols) + len(m.cols)) % len(m.cols)
-	if m.zoom >= 0 {
-		m.zoom = m.colFocus
-	}
-	m.relayout()
 }
 
 func (m *Model) cycleFocus(d int) {
@@ -780,27 +662,24 @@ func (m *Model) startRun() tea.Cmd {
 	ctx, cancel := context.WithCancel(m.c.Ctx)
 	r := &runState{id: m.runSeq, ctx: ctx, cancel: cancel, req: req, started: m.c.Now(), finished: make(chan struct{}), abandoned: make(chan struct{}),
 		asm: backend.NewAssembler(req), logprobs: req.Options.Logprobs != nil,
-		before: shownSamples{run: m.run, cols: m.cols, loaded: m.loaded, loadedPath: m.loadedPath, promptHeat: m.prompt.heat,
-			colFocus: m.colFocus, zoom: m.zoom, seedRun: seedBefore}}
+		before: shownSamples{run: m.run, cols: m.samples.cols, loaded: m.loaded, loadedPath: m.loadedPath, promptHeat: m.prompt.heat,
+			colFocus: m.samples.focus, zoom: m.samples.zoom, seedRun: seedBefore}}
 	m.run = r
 	m.loaded, m.loadedPath = nil, ""
 	m.prompt.heat = promptHeat{at: m.prompt.Value()}
 	n := req.Options.Samples()
-	m.cols = make([]*Column, n)
-	for i := range m.cols {
+	cols := make([]*Column, n)
+	for i := range cols {
 		var seed *int64
 		if req.Params.Seed != nil {
 			s := *req.Params.Seed + int64(i)
 			seed = &s
 		}
-		m.cols[i] = NewColumn(i, seed, r.started)
+		cols[i] = NewColumn(i, seed, r.started)
 	}
-	m.colFocus = min(m.colFocus, n-1)
-	if m.zoom >= n {
-		m.zoom = -1
-	}
+	m.samples.setColumns(cols)
 	m.relayout()
-	m.refreshInspector()
+	m.samples.refreshInspector()
 	m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
 	sampler, program := m.c.Sampler, m.c.Ctx
 	start := func() tea.Msg {
@@ -865,7 +744,7 @@ func (m *Model) onRunStarted(msg runStartedMsg) tea.Cmd {
 			return nil
 		}
 		m.showRunError(msg.err)
-		for _, c := range m.cols {
+		for _, c := range m.samples.cols {
 			var be *backend.Error
 			if e, ok := backend.AsError(msg.err); ok {
 				be = e
@@ -932,7 +811,7 @@ func (m *Model) onRunUpdate(msg runUpdateMsg) tea.Cmd {
 		r.asm.Apply(ev)
 		m.applyEvent(r, ev, msg.at)
 	}
-	m.refreshInspector()
+	m.samples.refreshInspector()
 	if !msg.ok || msg.u.Closed {
 		r.endRun()
 		m.finishRun(r, msg.at)
@@ -941,29 +820,23 @@ func (m *Model) onRunUpdate(msg runUpdateMsg) tea.Cmd {
 	return m.nextUpdate(r)
 }
 
+// column is sample i's column: a sweep or a server may number more samples
+// than asked for, and gets the columns.
 func (m *Model) column(i int) *Column {
-	if i < 0 {
-		return nil
-	}
-	for i >= len(m.cols) {
-		// A sweep or a server may number more samples than asked for.
-		m.cols = append(m.cols, NewColumn(len(m.cols), nil, m.run.started))
+	c, grew := m.samples.column(i, m.run.started)
+	if grew {
 		m.relayout()
 	}
-	return m.cols[i]
+	return c
 }
 
 func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 	switch ev.Kind {
 	case backend.EventStart:
-		if s := ev.Start; s != nil && len(r.req.Variants) == 0 && s.Count < len(m.cols)-s.First && s.Count >= 1 {
+		if s := ev.Start; s != nil && len(r.req.Variants) == 0 && s.Count < len(m.samples.cols)-s.First && s.Count >= 1 {
 			// The sampler drew fewer samples than asked (greedy): drop the
 			// columns that will never fill.
-			m.cols = m.cols[:s.First+s.Count]
-			m.colFocus = min(m.colFocus, len(m.cols)-1)
-			if m.zoom >= len(m.cols) {
-				m.zoom = -1
-			}
+			m.samples.setColumns(m.samples.cols[:s.First+s.Count])
 			m.relayout()
 		}
 		if s := ev.Start; s != nil {
@@ -1025,7 +898,7 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 	case backend.EventDone:
 		if ev.Err != nil {
 			m.showRunError(ev.Err)
-			for _, c := range m.cols {
+			for _, c := range m.samples.cols {
 				if c.Streaming {
 					c.Finish(backend.StopError, backend.StoppedBy{}, ev.Err)
 				}
@@ -1035,7 +908,7 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 }
 
 func (m *Model) finishRun(r *runState, at time.Time) {
-	for _, c := range m.cols {
+	for _, c := range m.samples.cols {
 		if c.Streaming {
 			// The channel closed without this sample's finish: say so.
 			reason := backend.StopInterrupted
@@ -1045,7 +918,7 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 			c.Finish(reason, backend.StoppedBy{}, nil)
 		}
 	}
-	text, isErr := runSummary(m.cols, r.canceled, formatDuration(at.Sub(r.started)))
+	text, isErr := runSummary(m.samples.cols, r.canceled, formatDuration(at.Sub(r.started)))
 	if r.problem != "" {
 		text, isErr = text+"; "+r.problem, true
 	}
@@ -1053,8 +926,8 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 	if m.switchToCompletion(r) {
 		return
 	}
-	if len(m.cols) > 0 {
-		m.restoreIfNotStarted(r, "could not run: "+m.cols[0].failureText())
+	if len(m.samples.cols) > 0 {
+		m.restoreIfNotStarted(r, "could not run: "+m.samples.cols[0].failureText())
 	}
 }
 
@@ -1063,10 +936,10 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 // model's name): in automatic mode the playground moves to completion mode and
 // says so, keeping what was on screen. A mode the user chose is left alone.
 func (m *Model) switchToCompletion(r *runState) bool {
-	if m.cfg.API != "" || r.req.API != params.Chat || m.api != params.Chat || r.canceled || len(m.cols) == 0 {
+	if m.cfg.API != "" || r.req.API != params.Chat || m.api != params.Chat || r.canceled || len(m.samples.cols) == 0 {
 		return false
 	}
-	for _, c := range m.cols {
+	for _, c := range m.samples.cols {
 		if c.Err == nil || !backend.NoChatTemplate(c.Err) {
 			return false
 		}
@@ -1086,15 +959,16 @@ func (m *Model) restoreIfNotStarted(r *runState, why string) {
 	if r != m.run || r.canceled || len(b.cols) == 0 {
 		return
 	}
-	for _, c := range m.cols {
+	for _, c := range m.samples.cols {
 		if c.Reason != backend.StopError || c.TokenCount() > 0 || c.Text() != "" {
 			return
 		}
 	}
-	m.run, m.cols, m.loaded, m.loadedPath = b.run, b.cols, b.loaded, b.loadedPath
-	m.prompt.heat, m.colFocus, m.zoom, m.seedRun = b.promptHeat, b.colFocus, b.zoom, b.seedRun
+	m.run, m.loaded, m.loadedPath = b.run, b.loaded, b.loadedPath
+	m.samples.cols, m.samples.focus, m.samples.zoom = b.cols, b.colFocus, b.zoom
+	m.prompt.heat, m.seedRun = b.promptHeat, b.seedRun
 	m.relayout()
-	m.refreshInspector()
+	m.samples.refreshInspector()
 	what := "the previous samples"
 	if b.loaded != nil {
 		what = "the session as loaded from " + b.loadedPath

@@ -24,7 +24,7 @@ func panelRow(t *testing.T, pp *ParamPanel, key string) int {
 }
 
 func TestPanelStepsFollowTheSpec(t *testing.T) {
-	pp := NewParamPanel(params.Default(), params.Options{N: 1})
+	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
 	pp.Select(panelRow(t, pp, "temperature"))
 	pp.Step(-1, false)
 	if pp.P.Temperature != 0.95 {
@@ -63,7 +63,7 @@ func TestPanelStepsFollowTheSpec(t *testing.T) {
 }
 
 func TestPanelBarClicksMapToValues(t *testing.T) {
-	pp := NewParamPanel(params.Default(), params.Options{N: 1})
+	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
 	w := 42
 	bx, bw := barGeometry(w)
 	row := panelRow(t, pp, "temperature")
@@ -101,7 +101,7 @@ func TestPanelBarClicksMapToValues(t *testing.T) {
 func TestPanelInvalidComboShownBeforeSending(t *testing.T) {
 	p := params.Default()
 	p.Temperature = 0
-	pp := NewParamPanel(p, params.Options{N: 3})
+	pp := newParamPanel(nil, p, params.Options{N: 3})
 	// vLLM refuses n > 1 with greedy sampling; twinkle draws one sample
 	// instead, and says so on both sliders before anything is sent.
 	if !pp.Warned("n") || !pp.Warned("temperature") {
@@ -122,7 +122,7 @@ func TestPanelInvalidComboShownBeforeSending(t *testing.T) {
 }
 
 func TestPanelServerErrorHighlightsUntilChanged(t *testing.T) {
-	pp := NewParamPanel(params.Default(), params.Options{N: 1})
+	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
 	pp.SetServerError("top_p", "top_p must be in (0, 1]")
 	if pp.Problem("top_p") == "" {
 		t.Fatal("not highlighted")
@@ -135,7 +135,7 @@ func TestPanelServerErrorHighlightsUntilChanged(t *testing.T) {
 }
 
 func TestPanelExactEditKeepsInputOnError(t *testing.T) {
-	pp := NewParamPanel(params.Default(), params.Options{N: 1})
+	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
 	pp.Select(panelRow(t, pp, "top_p"))
 	pp.StartEdit("0.x")
 	pp.CommitEdit()
@@ -201,7 +201,7 @@ func TestSeedLockAndDraw(t *testing.T) {
 	if a, b := f.requests[2].Params.Seed, f.requests[3].Params.Seed; a == nil || b == nil || *a != 43 || *b != 43 {
 		t.Fatalf("locked seed not reused: %v %v", a, b)
 	}
-	if got := m.cols[1].Seed; got == nil || *got != 44 {
+	if got := m.samples.cols[1].Seed; got == nil || *got != 44 {
 		t.Fatalf("sample 2's seed should be seed+1: %v", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -24,6 +25,7 @@ func PlaygroundDefaults() (params.SamplingParams, params.Options) {
 // the table's order. It holds the parameters being edited; the root model
 // reads them when it runs.
 type ParamPanel struct {
+	c      *Common
 	specs  []params.Spec
 	P      params.SamplingParams
 	O      params.Options
@@ -44,6 +46,9 @@ type ParamPanel struct {
 	// several samples draws one).
 	warnings map[string]string
 
+	// dragging is the row whose bar the mouse is dragging, or -1.
+	dragging int
+
 	// cache of the last Render, keyed by everything it draws from
 	cacheKey   string
 	cacheLines []string
@@ -57,9 +62,9 @@ const (
 	panelMinW    = sliderMarkW + sliderLabelW + 6 + 1 + sliderValueW
 )
 
-// NewParamPanel starts the panel at p and o.
-func NewParamPanel(p params.SamplingParams, o params.Options) *ParamPanel {
-	pp := &ParamPanel{specs: params.Specs(), P: p.Clone(), O: o, serverErr: map[string]string{}}
+// newParamPanel starts the panel at p and o.
+func newParamPanel(c *Common, p params.SamplingParams, o params.Options) *ParamPanel {
+	pp := &ParamPanel{c: c, specs: params.Specs(), P: p.Clone(), O: o, serverErr: map[string]string{}, dragging: -1}
 	if pp.O.N <= 0 {
 		pp.O.N = 1
 	}
@@ -78,6 +83,9 @@ func NewParamPanel(p params.SamplingParams, o params.Options) *ParamPanel {
 
 // Rows is the number of rows the panel draws.
 func (pp *ParamPanel) Rows() int { return len(pp.specs) }
+
+// Row is the focused row.
+func (pp *ParamPanel) Row() int { return pp.cursor }
 
 // Focused returns the spec of the focused row.
 func (pp *ParamPanel) Focused() params.Spec { return pp.specs[pp.cursor] }
@@ -323,6 +331,47 @@ func (pp *ParamPanel) CommitEdit() {
 	}
 	pp.set(pp.cursor, v)
 	pp.CancelEdit()
+}
+
+// click is a left click at column x of row y of the panel's content, w
+// cells wide: it focuses the row and sets its bar from where the click
+// landed (a drag follows until release), or toggles the seed's lock.
+func (pp *ParamPanel) click(x, y, w int) {
+	if y >= pp.Rows() {
+		return
+	}
+	if pp.Editing() {
+		pp.CancelEdit()
+	}
+	pp.Select(y)
+	if pos, ok := pp.PosFromX(w, x); ok {
+		pp.SetFromPos(y, pos)
+		pp.dragging = y
+	} else if pp.Focused().Key == "seed" {
+		pp.ToggleSeedLock()
+	}
+}
+
+// drag moves the bar being dragged to column x; false when none is.
+func (pp *ParamPanel) drag(x, w int) bool {
+	if pp.dragging < 0 {
+		return false
+	}
+	if pos, ok := pp.PosFromX(w, x); ok {
+		pp.SetFromPos(pp.dragging, pos)
+	}
+	return true
+}
+
+// release ends a drag.
+func (pp *ParamPanel) release() { pp.dragging = -1 }
+
+// Paste edits the focused row's value exactly: the editor opens empty and
+// takes the pasted text.
+func (pp *ParamPanel) Paste(msg tea.PasteMsg) tea.Cmd {
+	cmd := pp.StartEdit("")
+	pp.input.SetValue("")
+	return tea.Batch(cmd, pp.UpdateInput(msg))
 }
 
 // UpdateInput passes a message to the value editor. Why the last enter was
@@ -645,4 +694,17 @@ func wrapStyled(style interface{ Render(...string) string }, text string, w int)
 		out = append(out, style.Render(t)+strings.Repeat(" ", max(0, w-wr.lines[i].width)))
 	}
 	return out
+}
+
+func (pp *ParamPanel) helpID() string { return "params" }
+
+func (pp *ParamPanel) ShortHelp() []key.Binding {
+	g, p := &pp.c.Keys.Global, &pp.c.Keys.Params
+	return []key.Binding{g.Run, p.Down, p.Right, p.Edit, p.Reset, g.Next, g.Help}
+}
+
+func (pp *ParamPanel) FullHelp() [][]key.Binding {
+	p := &pp.c.Keys.Params
+	return [][]key.Binding{{p.Up, p.Down, p.Left, p.Right, p.CoarseLeft, p.CoarseRight},
+		{p.Edit, p.Reset, p.ResetAll, p.Lock}}
 }

@@ -28,7 +28,7 @@ func (m *Model) snapshot() Session {
 	if r, ok := m.Response(); ok {
 		s.Response = r
 	}
-	for _, c := range m.cols {
+	for _, c := range m.samples.cols {
 		var t store.SampleTiming
 		if !c.firstTok.IsZero() {
 			t.TTFTMillis = c.ttft.Milliseconds()
@@ -57,7 +57,7 @@ func (m *Model) showSession(s *Session, path string) {
 	m.system.SetValue(s.System)
 	m.prompt.SetValue(s.Prompt)
 	o := params.Options{N: s.N, Logprobs: s.Logprobs}
-	m.panel = NewParamPanel(s.Params, o)
+	m.panel = newParamPanel(m.c, s.Params, o)
 	m.panel.SeedLocked = s.SeedLocked
 	m.seedRun = nil
 	if !s.SeedLocked && s.Response.Params.Seed != nil {
@@ -71,8 +71,8 @@ func (m *Model) showSession(s *Session, path string) {
 		n = len(r.Trajectories)
 	}
 	base := time.Unix(0, 0)
-	m.cols = make([]*Column, n)
-	for i := range m.cols {
+	cols := make([]*Column, n)
+	for i := range cols {
 		var seed *int64
 		if i < len(r.Seeds) {
 			seed = r.Seeds[i]
@@ -121,13 +121,13 @@ func (m *Model) showSession(s *Session, path string) {
 			reason = backend.StopInterrupted
 		}
 		c.Finish(reason, by, err)
-		m.cols[i] = c
+		cols[i] = c
 	}
 	m.prompt.heat = promptHeat{at: s.Prompt}
 	if len(r.PromptTokens) > 0 && len(r.PromptTokens[0]) > 0 {
 		m.prompt.heat.tokens = r.PromptTokens[0]
 	}
-	m.colFocus, m.zoom = 0, -1
+	m.samples.cols, m.samples.focus, m.samples.zoom = cols, 0, -1
 	m.relayout()
 	m.setStatus(fmt.Sprintf("session %s: %d sample%s", path, n, plural(n)), false)
 }
@@ -180,7 +180,7 @@ func (m *Model) applyPreset(p store.Preset) {
 	if p.Logprobs != nil {
 		o.Logprobs = p.Logprobs
 	}
-	cursor := m.panel.cursor
-	m.panel = NewParamPanel(p.Params, o)
-	m.panel.cursor = cursor
+	row := m.panel.Row()
+	m.panel = newParamPanel(m.c, p.Params, o)
+	m.panel.Select(row)
 }

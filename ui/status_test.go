@@ -131,7 +131,7 @@ func TestColumnSaysWhatItWaitsFor(t *testing.T) {
 	m := newTestModel(t, f, 160, 40)
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	m.c.Now = func() time.Time { return now }
-	d := driveUntil(t, m, m.startRun(), func() bool { return len(m.cols) == 2 && m.cols[0].TokenCount() == 1 })
+	d := driveUntil(t, m, m.startRun(), func() bool { return len(m.samples.cols) == 2 && m.samples.cols[0].TokenCount() == 1 })
 	<-sent
 	if s := plainScreen(m); strings.Contains(s, "no tokens for") {
 		t.Fatalf("quiet before any time passed:\n%s", s)
@@ -146,7 +146,7 @@ func TestColumnSaysWhatItWaitsFor(t *testing.T) {
 		t.Fatalf("a stalled stream says nothing:\n%s", s)
 	}
 
-	m.cols[1].Retrying(retryNote{attempt: 2, of: 4, until: now.Add(2500 * time.Millisecond), status: 429})
+	m.samples.cols[1].Retrying(retryNote{attempt: 2, of: 4, until: now.Add(2500 * time.Millisecond), status: 429})
 	if s := plainScreen(m); !strings.Contains(s, "rate-limited, retrying in 3s (attempt 2 of 4)") {
 		t.Fatalf("retry not shown:\n%s", s)
 	}

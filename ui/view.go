@@ -8,9 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
-	"github.com/twinkle-sh/twinkle/ui/heatmap"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
@@ -62,7 +60,7 @@ func (m *Model) relayout() {
 		rx, rw = 0, w
 	}
 	iw := 0
-	if m.inspecting && len(m.cols) > 0 {
+	if m.samples.wantsInspector() {
 		iw = inspectorWidth(rw)
 	}
 	r.legend = Rect{}
@@ -114,22 +112,8 @@ func (m *Model) relayout() {
 
 	m.system.SetSize(r.system.W, r.system.H)
 	m.prompt.SetSize(r.prompt.W, r.prompt.H)
-
-	// The grid: each column has a header and a footer line around its body.
-	focus := m.colFocus
-	// The heatmap legend takes the last line of the sample area.
-	gridArea := r.samples
-	if r.legend.W == 0 {
-		gridArea = r.samples.withoutLegend()
-	}
-	m.grid = LayoutGrid(gridArea, len(m.cols), minColumnW, minColumnH, focus, m.zoom)
-	for i, c := range m.cols {
-		cell := m.grid.Cells[i]
-		if cell.W == 0 {
-			continue
-		}
-		c.SetSize(cell.W, max(1, cell.H-2))
-	}
+	// Without a line of its own, the legend takes the sample area's last.
+	m.samples.SetSize(r.samples, r.legend.W == 0)
 }
 
 func inner(r Rect) Rect {
@@ -144,7 +128,7 @@ func (m *Model) View() tea.View {
 	var v tea.View
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
-	if m.inspecting {
+	if m.samples.inspecting {
 		// Hovering a token moves the inspector's cursor: that needs motion
 		// without a button held, asked for only while inspecting.
 		v.MouseMode = tea.MouseModeAllMotion
@@ -223,9 +207,9 @@ func (m *Model) render() string {
 			title += " · prompt logprobs (tab here to edit)"
 		}
 		right = append(right, m.c.frames.frame(r.promptOuter, title, m.focus == focusPrompt, content)...)
-		samples := m.c.frames.frame(r.samplesOuter, m.samplesTitle(), m.focus == focusSamples, m.renderSamples())
+		samples := m.c.frames.frame(r.samplesOuter, m.samples.title(), m.focus == focusSamples, m.samples.view(m.focus == focusSamples, m.spin.View()))
 		if r.inspOuter.W > 0 {
-			insp := m.renderInspector(r.inspOuter)
+			insp := m.samples.inspectorView(r.inspOuter, m.panel.P)
 			for i := range samples {
 				if i < len(insp) {
 					samples[i] += insp[i]
@@ -246,18 +230,31 @@ func (m *Model) render() string {
 	}
 	if r.legend.W > 0 {
 		screen[r.legend.Y] = strings.Repeat(" ", w)
-		if len(m.cols) > 0 {
-			screen[r.legend.Y] = m.legend(w)
+		if len(m.samples.cols) > 0 {
+			screen[r.legend.Y] = m.samples.legend(w)
 		}
 	}
 	screen[r.status.Y] = m.renderStatus(w)
-	var src keyHelp = focusHelp{k: &m.c.Keys, focus: m.focus, inspecting: m.inspecting}
-	if d := m.overlay.front(); d != nil {
-		src = d
-	}
-	hl := textLines(m.help.view(src, w), w, r.help.H)
+	hl := textLines(m.help.view(m.focused(), w), w, r.help.H)
 	copy(screen[r.help.Y:], hl)
 	return strings.Join(screen, "\n")
+}
+
+// focused is what has focus, for the help line: the dialog in front, else
+// the focused pane.
+func (m *Model) focused() keyHelp {
+	if d := m.overlay.front(); d != nil {
+		return d
+	}
+	switch m.focus {
+	case focusParams:
+		return m.panel
+	case focusSamples:
+		return m.samples
+	case focusSystem:
+		return m.system
+	}
+	return m.prompt
 }
 
 func (m *Model) renderTooSmall(w, h int) string {
@@ -300,232 +297,6 @@ func (m *Model) renderStatus(w int) string {
 		s = st.Status.Render(m.status)
 	}
 	return padTo(ansi.Truncate(" "+s, w, "…"), w)
-}
-
-func (m *Model) samplesTitle() string {
-	n := len(m.cols)
-	if n == 0 {
-		return "samples"
-	}
-	t := fmt.Sprintf("samples · %d", n)
-	if m.zoom >= 0 {
-		t += fmt.Sprintf(" · zoomed on #%d (z)", m.zoom+1)
-	} else if m.grid.VisibleRows < m.grid.Rows {
-		t += fmt.Sprintf(" · rows %d-%d of %d", m.grid.FirstRow+1, m.grid.FirstRow+m.grid.VisibleRows, m.grid.Rows)
-	}
-	return t
-}
-
-// renderSamples draws the grid of columns into the samples rectangle.
-func (m *Model) renderSamples() []string {
-	area := m.rects.samples
-	out := make([]string, area.H)
-	blank := strings.Repeat(" ", area.W)
-	if len(m.cols) == 0 {
-		for i := range out {
-			out[i] = blank
-		}
-		hint := m.c.Styles.App.Dim.Render(padTo("  no samples yet: write a prompt and press ctrl+r", area.W))
-		if area.H > 1 {
-			out[1] = ansi.Truncate(hint, area.W, "")
-		}
-		return out
-	}
-	// Build rows of cells: for each screen line, concatenate the cells that
-	// cover it, with a gap between them.
-	rowsAt := make([][]int, area.H) // screen line -> column indexes on it
-	for i, cell := range m.grid.Cells {
-		if cell.W == 0 {
-			continue
-		}
-		for y := cell.Y; y < cell.Y+cell.H; y++ {
-			if ly := y - area.Y; ly >= 0 && ly < area.H {
-				rowsAt[ly] = append(rowsAt[ly], i)
-			}
-		}
-	}
-	rendered := make(map[int][]string, len(m.cols))
-	for i, cell := range m.grid.Cells {
-		if cell.W > 0 {
-			rendered[i] = m.renderColumn(i, cell)
-		}
-	}
-	gap := m.c.frames.border.v // the same glyph and look, rendered once per theme
-	for ly := 0; ly < area.H; ly++ {
-		idx := rowsAt[ly]
-		if len(idx) == 0 {
-			out[ly] = blank
-			continue
-		}
-		var b strings.Builder
-		x := area.X
-		for j, ci := range idx {
-			cell := m.grid.Cells[ci]
-			if cell.X > x {
-				if j > 0 {
-					b.WriteString(gap)
-					b.WriteString(strings.Repeat(" ", cell.X-x-1))
-				} else {
-					b.WriteString(strings.Repeat(" ", cell.X-x))
-				}
-			}
-			b.WriteString(rendered[ci][ly-(cell.Y-area.Y)])
-			x = cell.X + cell.W
-		}
-		if x < area.X+area.W {
-			b.WriteString(strings.Repeat(" ", area.X+area.W-x))
-		}
-		out[ly] = b.String()
-	}
-	if m.rects.legend.W == 0 && area.H > minColumnH {
-		out[area.H-1] = m.legend(area.W)
-	}
-	return out
-}
-
-// legend is the heatmap's legend line, w cells wide.
-func (m *Model) legend(w int) string {
-	if m.c.Painter == nil {
-		return strings.Repeat(" ", w)
-	}
-	if lk := fmt.Sprint(m.c.Painter.Key(), w); lk != m.legendKey {
-		m.legendKey = lk
-		m.legendLine = " " + padTo(heatmap.Legend(m.c.Theme, m.c.Painter, w-1, "m: mode"), w-1)
-	}
-	return m.legendLine
-}
-
-// renderColumn draws one column into its cell: header, body, footer.
-func (m *Model) renderColumn(i int, cell Rect) []string {
-	st := m.c.Styles.Sample
-	c := m.cols[i]
-	lines := make([]string, 0, cell.H)
-	focused := i == m.colFocus && m.focus == focusSamples
-	hs := st.Header
-	hf := focused || (i == m.colFocus && m.zoom >= 0)
-	if hf {
-		hs = st.HeaderFocused
-	}
-	// The header is drawn every frame for every column: it is built again
-	// only when something it shows changes.
-	spin := ""
-	if c.Streaming {
-		spin = m.spin.View()
-	}
-	hk := columnHeadKey{spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: m.c.Styles}
-	if c.Seed != nil {
-		hk.seed = *c.Seed
-	}
-	if hk != c.headKey {
-		head := columnHead(c, spin, cell.W)
-		c.headKey, c.headLine = hk, hs.Render(padTo(ansi.Truncate(head, cell.W, "…"), cell.W))
-	}
-	lines = append(lines, c.headLine)
-	bodyH := max(0, cell.H-2)
-	body := c.BodyLines(m.lineStyler())
-	lines = append(lines, body...)
-	blank := strings.Repeat(" ", cell.W)
-	for len(lines) < 1+bodyH {
-		lines = append(lines, blank)
-	}
-	if c.Err != nil && bodyH > 0 {
-		// The whole error goes in the body (the footer has room for a few
-		// words): after the text, or over its last lines when it is full.
-		el := wrapStyled(m.c.Styles.Badge.Error, "✗ "+sanitize.Line(errorText(c.Err, c.Reason)), cell.W)
-		el = el[:min(len(el), bodyH)]
-		at := min(1+len(body)+1, 1+bodyH-len(el))
-		if len(c.texts) == 0 {
-			at = 1
-		}
-		copy(lines[at:], el)
-	}
-	// A live column's footer also says how long its stream has been quiet;
-	// the spinner's tick redraws it while a run is live.
-	waiting := ""
-	if c.Streaming {
-		waiting = c.waitText(m.c.Now(), cell.W)
-	}
-	if fk := fmt.Sprint(c.version, c.Streaming, cell.W, m.c.ThemeKey, waiting); fk != c.footKey {
-		c.footKey, c.footLine = fk, m.renderFooter(c, cell.W, waiting)
-	}
-	lines = append(lines, c.footLine)
-	return lines[:cell.H]
-}
-
-// columnHeadKey is everything a column's header line is drawn from.
-type columnHeadKey struct {
-	spin                string
-	offset, lines, h, w int
-	focused, seeded     bool
-	seed                int64
-	styles              *styleSet
-}
-
-// columnHead is a column's header line as text: its number, where the view
-// is in the text, its seed. Items that do not fit are dropped whole, the
-// seed first, so "↑ N lines" shows whenever anything is above the window.
-func columnHead(c *Column, spin string, w int) string {
-	lead := "  "
-	if c.Streaming {
-		lead = spin + " "
-	}
-	num := fmt.Sprintf("#%d", c.Index+1)
-	above, below := c.Offset(), c.Lines()-c.Offset()-c.height
-	var scroll, short []string
-	if above > 0 {
-		scroll = append(scroll, fmt.Sprintf("↑ %d line%s", above, plural(above)))
-		short = append(short, fmt.Sprintf("↑%d", above))
-	}
-	if below > 0 {
-		scroll = append(scroll, fmt.Sprintf("↓ %d", below))
-		short = append(short, fmt.Sprintf("↓%d", below))
-	}
-	seed := "seed random"
-	if c.Seed != nil {
-		seed = "seed " + strconv.FormatInt(*c.Seed, 10)
-	}
-	tiers := [][]string{append([]string{num, seed}, scroll...), append([]string{num}, scroll...)}
-	h := ""
-	for _, items := range tiers {
-		if h = lead + strings.Join(items, " · "); ansi.StringWidth(h) <= w {
-			return h
-		}
-	}
-	return lead + num + " " + strings.Join(short, " ")
-}
-
-func (m *Model) renderFooter(c *Column, w int, waiting string) string {
-	st := m.c.Styles.Sample
-	var line string
-	if !c.Streaming {
-		// (while streaming the header's spinner says so)
-		eos := c.StoppedBy.Kind == backend.StoppedByEOS
-		line = m.c.Styles.Badge.For(string(c.Reason), eos).Render(c.Badge())
-	} else if waiting != "" {
-		// What the stream is waiting for comes before its numbers.
-		line = m.c.Styles.Badge.Interrupted.Render(ansi.Truncate(waiting, w, "…"))
-	}
-	// Stats that do not fit are dropped whole, least important first. The
-	// footer is redrawn on every token while streaming: widths are added up
-	// part by part rather than measured again over the styled line.
-	lineW := ansi.StringWidth(line)
-	for _, part := range c.StatParts() {
-		sep := " · "
-		if line == "" {
-			sep = ""
-		}
-		seg := sep + part
-		pw := ansi.StringWidth(seg)
-		if lineW+pw > w {
-			break
-		}
-		line += st.Footer.Render(seg)
-		lineW += pw
-	}
-	if line == "" && c.Streaming {
-		line = st.Footer.Render("waiting for the first token…")
-	}
-	return padTo(ansi.Truncate(line, w, "…"), w)
 }
 
 // textLines splits rendered text into exactly h lines of exactly w cells.
