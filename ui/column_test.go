@@ -26,6 +26,7 @@ func (r *countingRenderer) render(tok *backend.Token, i int, frag string) string
 }
 
 func TestColumnStylesOnlyNewLines(t *testing.T) {
+	t.Parallel()
 	c := NewColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(10, 3)
 	var toks []backend.Token
@@ -60,6 +61,7 @@ func TestColumnStylesOnlyNewLines(t *testing.T) {
 }
 
 func TestColumnFollowsTailUnlessScrolledUp(t *testing.T) {
+	t.Parallel()
 	c := NewColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(20, 4)
 	add := func(n int) {
@@ -85,6 +87,7 @@ func TestColumnFollowsTailUnlessScrolledUp(t *testing.T) {
 }
 
 func TestColumnLinesExactWidthAfterResize(t *testing.T) {
+	t.Parallel()
 	c := NewColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(30, 50)
 	for _, s := range []string{"日本語の", "テキスト", " and e\u0301 combining ", "🙂🙂", " long words here"} {
@@ -101,6 +104,7 @@ func TestColumnLinesExactWidthAfterResize(t *testing.T) {
 }
 
 func TestColumnBadges(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		reason backend.StopReason
 		by     backend.StoppedBy
@@ -165,6 +169,7 @@ func TestPresetsLiveInXDGConfig(t *testing.T) {
 // A column that follows the tail hides its first lines: its header says how
 // many, and how many are below once scrolled up, even in a narrow column.
 func TestColumnHeaderCountsHiddenLines(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{strings.Repeat("word ", 300)}, []backend.Event{{Reason: backend.StopLength}})}
 	for _, w := range []int{120, 60} {
 		m := newTestModel(t, f, w, 30)
@@ -195,6 +200,7 @@ func TestColumnHeaderCountsHiddenLines(t *testing.T) {
 // logprobs: its tokens are drawn as the stop (struck through, dim), never as
 // output, live and when a saved session reopens.
 func TestStopStringTokensAreDrawnAsTheStop(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		toks     []string

@@ -19,8 +19,7 @@ type fileDialog struct {
 }
 
 func newFileDialog(c *Common, title, placeholder, initial string, accept func(path string) action) *fileDialog {
-	d := &fileDialog{c: c, title: title, input: textinput.New(), accept: accept}
-	d.input.Prompt = ""
+	d := &fileDialog{c: c, title: title, input: newTextInput(), accept: accept}
 	d.input.Placeholder = placeholder
 	d.input.SetValue(initial)
 	d.input.CursorEnd()

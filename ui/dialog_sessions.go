@@ -37,8 +37,7 @@ type sessionsListedMsg struct {
 }
 
 func newSessionsDialog(c *Common, shown string) *sessionsDialog {
-	d := &sessionsDialog{c: c, shown: shown, input: textinput.New()}
-	d.input.Prompt = ""
+	d := &sessionsDialog{c: c, shown: shown, input: newTextInput()}
 	d.input.Placeholder = "path to a session file"
 	return d
 }

@@ -16,6 +16,7 @@ import (
 )
 
 func TestModelPickerChoosesTheRequestModel(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{"hi"}, []backend.Event{{Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
 	drive(t, m, m.Init())
@@ -38,6 +39,7 @@ func TestModelPickerChoosesTheRequestModel(t *testing.T) {
 }
 
 func TestModeSwitchSendsChatMessages(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{"hi"}, []backend.Event{{Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
 	m.prompt.SetValue("question")
@@ -64,6 +66,7 @@ func TestModeSwitchSendsChatMessages(t *testing.T) {
 }
 
 func TestExportWritesTheShownFormat(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
 	m.panel.P.Temperature = 0.42
 	m.setFocus(focusParams)
@@ -98,6 +101,7 @@ func TestExportWritesTheShownFormat(t *testing.T) {
 }
 
 func TestThemeCycleLoadsNextTheme(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
 	m.c.Store = store.New(t.TempDir(), "")
 	os.MkdirAll(m.c.Store.ThemesDir(), 0o755)
@@ -121,6 +125,7 @@ func TestThemeCycleLoadsNextTheme(t *testing.T) {
 }
 
 func TestPasteGoesToThePrompt(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
 	m.Update(tea.PasteMsg{Content: "line one\nline two"})
 	if m.prompt.Value() != "line one\nline two" {
@@ -130,6 +135,7 @@ func TestPasteGoesToThePrompt(t *testing.T) {
 
 // Over SSH the disk is the server's: with no store nothing reads or writes it.
 func TestNoStoreKeepsTheDiskOutOfReach(t *testing.T) {
+	t.Parallel()
 	m := New(Config{Sampler: &fakeSampler{}, Params: params.Default(), IsDark: true})
 	m.Update(windowSize(120, 40))
 	m.setFocus(focusParams)
@@ -160,6 +166,7 @@ func TestNoStoreKeepsTheDiskOutOfReach(t *testing.T) {
 // ctrl+s then ctrl+o: the session reopens in place, exactly as saved, and a
 // malformed file is refused without touching the screen.
 func TestSaveThenOpenWithKeys(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{"alpha beta gamma", "delta"},
 		[]backend.Event{{Reason: backend.StopStop, StoppedBy: backend.StoppedBy{Kind: backend.StoppedByEOS}}, {Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
@@ -194,6 +201,7 @@ func TestSaveThenOpenWithKeys(t *testing.T) {
 }
 
 func TestDragAcrossABarSetsTheValue(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
 	r := m.rects.panel
 	bx, bw := barGeometry(r.W)
@@ -210,6 +218,7 @@ func TestDragAcrossABarSetsTheValue(t *testing.T) {
 }
 
 func TestZoomAndColumnKeys(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{strings.Repeat("word ", 400)}, []backend.Event{{Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
 	m.panel.O.N = 6
@@ -244,6 +253,7 @@ func TestZoomAndColumnKeys(t *testing.T) {
 // A server that ignores logprobs still shows its text; several tokens per
 // chunk and text held back (vLLM's stop-string lookahead) show every token.
 func TestColumnsShowTextWhateverTheServerSends(t *testing.T) {
+	t.Parallel()
 	t.Run("no logprobs from the server", func(t *testing.T) {
 		f := &fakeSampler{script: func(req backend.Request, e *backend.Emitter, _ context.Context) {
 			e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 1, Requested: 1}})
@@ -274,6 +284,7 @@ func TestColumnsShowTextWhateverTheServerSends(t *testing.T) {
 // Reliability item 1 through the whole screen: escape payloads in model
 // output, split across tokens at every offset, never reach the terminal raw.
 func TestScreenNeverCarriesRawPayloads(t *testing.T) {
+	t.Parallel()
 	payloads := []string{"\x1b]52;c;cHduZWQ=\x07", "\x1b]0;title\x07", "\x1b]8;;http://x\x1b\\", "\x1bP+q\x1b\\", "\x1b_apc\x1b\\",
 		"\x1b[6n", "\x1bc", "\x1b]unterminated", "\u009b31m", "\u202e"}
 	for _, p := range payloads {
@@ -302,6 +313,7 @@ func TestScreenNeverCarriesRawPayloads(t *testing.T) {
 
 // A click on a token opens the inspector there; hovering moves it.
 func TestClickAndHoverInspectTokens(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{"alpha beta gamma delta"}, []backend.Event{{Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
 	m.panel.O.N = 2

@@ -144,6 +144,7 @@ func checkGolden(t *testing.T, m *Model) {
 var sizes = []struct{ w, h int }{{120, 40}, {200, 60}}
 
 func TestGoldenIdle(t *testing.T) {
+	t.Parallel()
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			m, _ := serverModel(t, sz.w, sz.h, nil)
@@ -155,6 +156,7 @@ func TestGoldenIdle(t *testing.T) {
 // Six samples that end every way a sample can end on its own: length, a stop
 // string, a stop token id, EOS (vllmtest.Generate's rules for seed 2000).
 func TestGoldenFinished(t *testing.T) {
+	t.Parallel()
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			m, srv := serverModel(t, sz.w, sz.h, func(c *Config) {
@@ -179,6 +181,7 @@ func TestGoldenFinished(t *testing.T) {
 }
 
 func TestGoldenStreaming(t *testing.T) {
+	t.Parallel()
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			m, srv := serverModel(t, sz.w, sz.h, nil)
@@ -199,6 +202,7 @@ func TestGoldenStreaming(t *testing.T) {
 }
 
 func TestGoldenErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("http400_top_p", func(t *testing.T) {
 		m, srv := serverModel(t, 120, 40, nil)
 		f := vllmtest.NoFault()
@@ -257,6 +261,7 @@ func TestGoldenErrors(t *testing.T) {
 }
 
 func TestGoldenNarrow(t *testing.T) {
+	t.Parallel()
 	t.Run("too_small_50x14", func(t *testing.T) {
 		m, _ := serverModel(t, 50, 14, nil)
 		if !strings.Contains(plainScreen(m), "needs at least 60x16") {
@@ -281,6 +286,7 @@ func lipglossWidth(s string) int { return ansiWidth(s) }
 // Greedy with several samples: marked on both sliders before sending; the
 // sampler draws one sample and says why.
 func TestGoldenGreedyConflict(t *testing.T) {
+	t.Parallel()
 	m, srv := serverModel(t, 120, 40, func(c *Config) { c.Params.Temperature = 0; c.Options.N = 4 })
 	if !m.panel.Warned("n") || !m.panel.Warned("temperature") {
 		t.Fatal("conflict not shown before sending")
@@ -299,6 +305,7 @@ func TestGoldenGreedyConflict(t *testing.T) {
 
 // The inspector open on the third token of sample 2, with the heatmap on.
 func TestGoldenInspector(t *testing.T) {
+	t.Parallel()
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			m, _ := serverModel(t, sz.w, sz.h, func(c *Config) { c.Params.TopK = 3; c.Params.Temperature = 0.7 })
@@ -324,6 +331,7 @@ func TestGoldenInspector(t *testing.T) {
 // Prompt logprobs on: the prompt pane shows the prompt coloured by them once
 // focus leaves it.
 func TestGoldenPromptHeatmap(t *testing.T) {
+	t.Parallel()
 	m, srv := serverModel(t, 120, 40, func(c *Config) { c.Prompt = "The quick brown fox jumps over the lazy dog" })
 	m.setFocus(focusParams)
 	m.Update(keyMsg("P"))
@@ -352,6 +360,7 @@ func TestGoldenPromptHeatmap(t *testing.T) {
 // The same finished screen on a light terminal, and with the high-contrast
 // theme: styles come from the theme, so each must draw the whole screen.
 func TestGoldenThemes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, theme string
 		dark        bool
@@ -366,6 +375,7 @@ func TestGoldenThemes(t *testing.T) {
 
 // A value being typed into a slider's exact-value editor.
 func TestGoldenEditing(t *testing.T) {
+	t.Parallel()
 	t.Run("number_200x60", func(t *testing.T) {
 		m, _ := serverModel(t, 200, 60, nil)
 		m.setFocus(focusParams)
@@ -402,6 +412,7 @@ var goldenSize = regexp.MustCompile(`(\d+)x(\d+)`)
 // screen named WxH has H lines of W cells: a line one cell too wide pushes
 // the terminal's layout out of place and would hide in a diff.
 func TestEveryGoldenLineHasTheScreenWidth(t *testing.T) {
+	t.Parallel()
 	var files []string
 	err := filepath.WalkDir("testdata", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".golden") {
@@ -437,6 +448,7 @@ func TestEveryGoldenLineHasTheScreenWidth(t *testing.T) {
 // 80x24, the terminal's default size, is a first-class size: a run, the
 // inspector open, and 16 samples.
 func TestGoldenSmall(t *testing.T) {
+	t.Parallel()
 	t.Run("run_80x24", func(t *testing.T) {
 		m, _ := serverModel(t, 80, 24, nil)
 		driveUntil(t, m, m.startRun(), allDone(m))
@@ -468,6 +480,7 @@ func TestGoldenSmall(t *testing.T) {
 // the samples take the width, the inspector leaves them a real column, and
 // the legend keeps its scale in every state.
 func TestCompactScreen(t *testing.T) {
+	t.Parallel()
 	m, _ := serverModel(t, 80, 24, func(c *Config) { c.Params.TopK = 3 })
 	driveUntil(t, m, m.startRun(), allDone(m))
 	legendOK := func(state string) {

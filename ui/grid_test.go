@@ -3,6 +3,7 @@ package ui
 import "testing"
 
 func TestGridSideBySide(t *testing.T) {
+	t.Parallel()
 	g := LayoutGrid(Rect{0, 0, 100, 30}, 4, 20, 6, 0, -1)
 	if g.PerRow != 4 || g.Rows != 1 {
 		t.Fatalf("got %d per row, %d rows", g.PerRow, g.Rows)
@@ -23,6 +24,7 @@ func TestGridSideBySide(t *testing.T) {
 }
 
 func TestGridWrapsAtMinWidth(t *testing.T) {
+	t.Parallel()
 	// 8 columns of at least 30 cells in 100 cells: 3 per row would leave
 	// 3+3+2; the grid balances the rows.
 	g := LayoutGrid(Rect{0, 0, 100, 40}, 8, 30, 6, 0, -1)
@@ -42,6 +44,7 @@ func TestGridWrapsAtMinWidth(t *testing.T) {
 }
 
 func TestGridScrollsToFocusedRow(t *testing.T) {
+	t.Parallel()
 	// 16 columns, 1 per row, room for 2 rows of 6: focus 9 must be visible.
 	g := LayoutGrid(Rect{0, 0, 40, 13}, 16, 30, 6, 9, -1)
 	if g.VisibleRows != 2 || g.FirstRow != 8 {
@@ -53,6 +56,7 @@ func TestGridScrollsToFocusedRow(t *testing.T) {
 }
 
 func TestGridZoom(t *testing.T) {
+	t.Parallel()
 	area := Rect{3, 4, 120, 30}
 	g := LayoutGrid(area, 8, 30, 6, 0, 5)
 	if g.Cells[5] != area {
@@ -66,6 +70,7 @@ func TestGridZoom(t *testing.T) {
 }
 
 func TestGridNarrowerThanMin(t *testing.T) {
+	t.Parallel()
 	g := LayoutGrid(Rect{0, 0, 10, 10}, 2, 30, 6, 0, -1)
 	if g.PerRow != 1 || g.Cells[0].W != 10 {
 		t.Fatalf("got %+v", g)

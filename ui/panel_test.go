@@ -24,6 +24,7 @@ func panelRow(t *testing.T, pp *ParamPanel, key string) int {
 }
 
 func TestPanelStepsFollowTheSpec(t *testing.T) {
+	t.Parallel()
 	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
 	pp.Select(panelRow(t, pp, "temperature"))
 	pp.Step(-1, false)
@@ -63,6 +64,7 @@ func TestPanelStepsFollowTheSpec(t *testing.T) {
 }
 
 func TestPanelBarClicksMapToValues(t *testing.T) {
+	t.Parallel()
 	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
 	w := 42
 	bx, bw := barGeometry(w)
@@ -99,6 +101,7 @@ func TestPanelBarClicksMapToValues(t *testing.T) {
 }
 
 func TestPanelInvalidComboShownBeforeSending(t *testing.T) {
+	t.Parallel()
 	p := params.Default()
 	p.Temperature = 0
 	pp := newParamPanel(nil, p, params.Options{N: 3})
@@ -122,6 +125,7 @@ func TestPanelInvalidComboShownBeforeSending(t *testing.T) {
 }
 
 func TestPanelServerErrorHighlightsUntilChanged(t *testing.T) {
+	t.Parallel()
 	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
 	pp.SetServerError("top_p", "top_p must be in (0, 1]")
 	if pp.Problem("top_p") == "" {
@@ -135,6 +139,7 @@ func TestPanelServerErrorHighlightsUntilChanged(t *testing.T) {
 }
 
 func TestPanelExactEditKeepsInputOnError(t *testing.T) {
+	t.Parallel()
 	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
 	pp.Select(panelRow(t, pp, "top_p"))
 	pp.StartEdit("0.x")
@@ -157,6 +162,7 @@ func TestPanelExactEditKeepsInputOnError(t *testing.T) {
 }
 
 func TestStopListRoundTrip(t *testing.T) {
+	t.Parallel()
 	in := params.Stop{Strings: []string{"\n\n", `say "hi"`, "tab\there", "\x1b"}, TokenIDs: []int{2, 128009}}
 	text := formatStopList(in)
 	if strings.ContainsAny(text, "\n\t\x1b") {
@@ -177,6 +183,7 @@ func TestStopListRoundTrip(t *testing.T) {
 }
 
 func TestSeedLockAndDraw(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{"a b"}, []backend.Event{{Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
 	m.panel.O.N = 2
@@ -209,6 +216,7 @@ func TestSeedLockAndDraw(t *testing.T) {
 // r and R go back to what the playground starts with (main fills unset
 // flags from PlaygroundDefaults), and the focused row's help says to what.
 func TestResetGoesToThePlaygroundDefaults(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
 	m.setFocus(focusParams)
 	pp := m.panel
@@ -256,6 +264,7 @@ func TestResetGoesToThePlaygroundDefaults(t *testing.T) {
 // and keeps saying it until the text changes (not only until the cursor
 // blinks).
 func TestEditorsSayWhyTheyRefuse(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
 	m.setFocus(focusParams)
 	m.panel.Select(panelRow(t, m.panel, "stop"))

@@ -75,8 +75,7 @@ func newParamPanel(c *Common, p params.SamplingParams, o params.Options) *ParamP
 		}
 	}
 	pp.SeedLocked = p.Seed != nil
-	pp.input = textinput.New()
-	pp.input.Prompt = ""
+	pp.input = newTextInput()
 	pp.revalidate()
 	return pp
 }

@@ -36,6 +36,7 @@ func (n *notServed) Models(context.Context) ([]backend.Model, error) {
 // --load with no server that can run it: the header says the session is
 // read-only, and a run that cannot start leaves the loaded samples on screen.
 func TestLoadedSessionIsReadOnlyUntilAServerCanRunIt(t *testing.T) {
+	t.Parallel()
 	s := savedSession(t)
 	t.Run("no server", func(t *testing.T) {
 		m := New(Config{Session: s, SessionPath: "s.json", IsDark: true})
@@ -122,6 +123,7 @@ func sessionsDir(t *testing.T, now time.Time) string {
 // pick one, a typed path works too, and nothing offered is a file that does
 // not exist.
 func TestOpenListsSessionsNewestFirst(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	dir := sessionsDir(t, now)
 	m := newTestModel(t, &fakeSampler{}, 160, 40)
@@ -165,6 +167,7 @@ func TestOpenListsSessionsNewestFirst(t *testing.T) {
 }
 
 func TestGoldenOpenSession(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	dir := sessionsDir(t, now)
 	m, _ := serverModel(t, 120, 40, func(c *Config) { c.Store = store.New(t.TempDir(), dir) })
@@ -180,6 +183,7 @@ func TestGoldenOpenSession(t *testing.T) {
 // What a run may put back is let go once the run has ended, so runs do not
 // keep every earlier screen alive.
 func TestRunsDoNotKeepOldScreens(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{"a b"}, []backend.Event{{Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
 	for i := 0; i < 3; i++ {

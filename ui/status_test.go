@@ -30,6 +30,7 @@ func finishScript(finishes ...backend.Event) func(backend.Request, *backend.Emit
 // The status line says how a run ended; a run in which every sample failed
 // never reads as done.
 func TestStatusSaysHowTheRunEnded(t *testing.T) {
+	t.Parallel()
 	reset := &backend.Error{Kind: backend.KindTransport, Message: "read tcp 127.0.0.1:39670->127.0.0.1:8000: read: connection reset by peer",
 		Err: errors.New("connection reset by peer")}
 	http500 := &backend.Error{Kind: backend.KindHTTP, Status: 500, Message: "boom"}
@@ -83,6 +84,7 @@ func TestStatusSaysHowTheRunEnded(t *testing.T) {
 // A problem that ends no sample (the prompt logprobs request failing) is
 // not lost when the run's summary is written.
 func TestStatusKeepsARunLevelProblem(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: func(req backend.Request, e *backend.Emitter, _ context.Context) {
 		e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 1, Requested: 1}})
 		e.Emit(backend.Event{Kind: backend.EventError, Count: 1, Err: &backend.Error{Kind: backend.KindHTTP, Status: 400, Message: "prompt logprobs: too many"}})
@@ -100,6 +102,7 @@ func TestStatusKeepsARunLevelProblem(t *testing.T) {
 // What the caller has to say about the backend it chose is said once, in the
 // status line, and gives way to the first run's status.
 func TestStatusShowsTheStartNoticeOnce(t *testing.T) {
+	t.Parallel()
 	const notice = "no server at localhost:8000, using the built-in model; --endpoint to choose"
 	f := &fakeSampler{script: finishScript(backend.Event{Reason: backend.StopLength})}
 	m := New(Config{Sampler: f, Params: params.Default(), Options: params.Options{N: 1}, IsDark: true, Notice: notice})
@@ -117,6 +120,7 @@ func TestStatusShowsTheStartNoticeOnce(t *testing.T) {
 // A stream that goes quiet says so in its column, and counts; a request
 // waiting to be retried says why, when and which attempt comes next.
 func TestColumnSaysWhatItWaitsFor(t *testing.T) {
+	t.Parallel()
 	sent := make(chan struct{})
 	f := &fakeSampler{script: func(req backend.Request, e *backend.Emitter, ctx context.Context) {
 		e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 2, Requested: 2}})
@@ -161,6 +165,7 @@ func TestColumnSaysWhatItWaitsFor(t *testing.T) {
 }
 
 func TestRetryNoteWords(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(100, 0)
 	for _, tc := range []struct {
 		r    retryNote
@@ -187,6 +192,7 @@ func TestRetryNoteWords(t *testing.T) {
 // 400, recognised by its answer) moves the playground to completion mode and
 // says so; a mode the user chose stays.
 func TestNoChatTemplateSwitchesToCompletion(t *testing.T) {
+	t.Parallel()
 	refused := &backend.Error{Kind: backend.KindHTTP, Status: 400, Type: "BadRequestError",
 		Message: "As of transformers v4.44, default chat template is no longer allowed, so you must provide a chat template if the tokenizer does not define one."}
 	script := func(req backend.Request, e *backend.Emitter, _ context.Context) {

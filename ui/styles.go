@@ -3,6 +3,7 @@ package ui
 import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/textarea"
+	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
 
 	"github.com/twinkle-sh/twinkle/themes"
@@ -104,6 +105,19 @@ func newStyleSet(t *themes.Styles) *styleSet {
 	ta.Cursor.Blink = false
 	s.TextArea = ta
 	return s
+}
+
+// newTextInput is a one-line text field as twinkle's fields are: no prompt
+// of its own, and a cursor that does not blink, like the editors' (a blink
+// is a message every half second and a timer left running after the field
+// is gone).
+func newTextInput() textinput.Model {
+	ti := textinput.New()
+	ti.Prompt = ""
+	st := ti.Styles()
+	st.Cursor.Blink = false
+	ti.SetStyles(st)
+	return ti
 }
 
 // borderColourOnly turns a pane style (a bordered box) into a style for
