@@ -67,6 +67,7 @@ func TestSampleCommandDoneWhen(t *testing.T) {
 }
 
 func TestSampleCommandErrors(t *testing.T) {
+	t.Parallel()
 	srv := vllmtest.New()
 	defer srv.Close()
 	f := vllmtest.NoFault()
@@ -89,6 +90,7 @@ func TestSampleCommandErrors(t *testing.T) {
 }
 
 func TestExportDoneWhen(t *testing.T) {
+	t.Parallel()
 	out, errs, err := runCLI(t, "", "export", "--format", "openai", "--temperature", "0", "--top-k", "40", "--stop", "###", "--stop-token-id", "2", "--seed", "7", "--max-tokens", "64")
 	if err != nil {
 		t.Fatalf("%v %s", err, errs)
@@ -114,6 +116,7 @@ func TestExportDoneWhen(t *testing.T) {
 }
 
 func TestExportBadValuesExit2WithEmptyStdout(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"export", "--format", "openai", "--top-p", "1.5"},
 		{"export", "--format", "yaml"},
@@ -212,6 +215,7 @@ func TestModelsCommand(t *testing.T) {
 // The playground gets the flags' params, the chosen backend, and the config file's
 // defaults; a malformed config file is refused naming file, line and key.
 func TestRootPassesFlagsAndConfigToThePlayground(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte("theme = \"light\"\nheatmap = \"surprisal\"\nendpoint = \"local\"\n"), 0o600); err != nil {
@@ -247,6 +251,7 @@ func TestRootPassesFlagsAndConfigToThePlayground(t *testing.T) {
 }
 
 func TestErrorHandlerSanitizes(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
 	errorHandler(&b, fang.Styles{}, errors.New("server said \x1b]52;c;ZXZpbA==\x07 and \u202e"))
 	if strings.ContainsAny(b.String(), "\x1b\u202e\x07") {
@@ -320,6 +325,7 @@ func mainProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes
 }
 
 func TestWrongArgumentCountsExit2(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"sample"},
 		{"sample", "one", "two"},
@@ -338,6 +344,7 @@ func TestWrongArgumentCountsExit2(t *testing.T) {
 // The process's own status: 2 for usage, 130 after SIGINT, with what arrived still
 // printed and the server seeing the disconnect.
 func TestExitStatusOfTheProcess(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("no SIGINT on Windows")
 	}
@@ -378,6 +385,7 @@ func TestExitStatusOfTheProcess(t *testing.T) {
 }
 
 func TestExitStatus(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	if exitStatus(ctx, nil) != 0 || exitStatus(ctx, errors.New("x")) != 1 || exitStatus(ctx, &usageError{errors.New("x")}) != 2 {
 		t.Fatal("plain statuses")
@@ -390,6 +398,7 @@ func TestExitStatus(t *testing.T) {
 
 // Values outside what the help states are refused by every command that takes them.
 func TestCLIRefusesOutOfRangeValues(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		args []string
 		want string
@@ -411,6 +420,7 @@ func TestCLIRefusesOutOfRangeValues(t *testing.T) {
 }
 
 func TestExportNamesTheFlagsOfTheGreedyConflict(t *testing.T) {
+	t.Parallel()
 	for _, format := range params.Formats() {
 		_, errs, err := runCLI(t, "", "export", "--format", format, "--temperature", "0", "-n", "3")
 		if err == nil || exitCode(err) != 2 || !strings.Contains(errs, "--temperature") || !strings.Contains(errs, "-n/--samples") {
@@ -422,6 +432,7 @@ func TestExportNamesTheFlagsOfTheGreedyConflict(t *testing.T) {
 // One rule for --mode everywhere: not given, it is completion for the built-in model
 // and chat otherwise.
 func TestOneModeRule(t *testing.T) {
+	t.Parallel()
 	root := newRoot(testEnv("", &bytes.Buffer{}, &bytes.Buffer{}))
 	for _, path := range [][]string{{}, {"sample"}, {"export"}} {
 		cmd, _, err := root.Find(path)
@@ -454,6 +465,7 @@ func writeConfig(t *testing.T, text string) string {
 // Config keys are matched whole: an unknown key is reported at its own line, not at a
 // known key it is the start of; every problem is reported, in a person's words.
 func TestConfigProblemsNameTheirOwnLine(t *testing.T) {
+	t.Parallel()
 	path := writeConfig(t, "model = \"m\"\nmod = 3\nidle_timeout = 90\nheatmap = \"rainbow\"\nidle = \"1s\"\n[ui]\ncolour = 1\n")
 	_, _, err := runCLI(t, "", "--config", path)
 	var fe *params.FlagError
@@ -483,6 +495,7 @@ func TestConfigProblemsNameTheirOwnLine(t *testing.T) {
 // The idle timeout comes from --idle-timeout or config.toml's idle_timeout (the flag
 // wins), is checked, and reaches the client: a stalled stream ends on it.
 func TestIdleTimeoutReachesTheClient(t *testing.T) {
+	t.Parallel()
 	srv := vllmtest.New()
 	defer srv.Close()
 	f := vllmtest.NoFault()
@@ -533,6 +546,7 @@ func TestIdleTimeoutReachesTheClient(t *testing.T) {
 // A failed prompt-logprobs request is a warning on stderr; the exit status is the
 // samples'.
 func TestSamplePromptLogprobsFailureWarns(t *testing.T) {
+	t.Parallel()
 	srv := vllmtest.New()
 	defer srv.Close()
 	srv.FailWhen(func(body []byte) *vllmtest.Fault {
@@ -573,6 +587,7 @@ func refuseChat(srv *vllmtest.Server) {
 // Without --mode, a chat request refused for want of a chat template is sent again as a
 // completion request, and stderr says so once; with --mode chat the refusal stands.
 func TestSampleSwitchesToCompletionWithoutAChatTemplate(t *testing.T) {
+	t.Parallel()
 	srv := vllmtest.New()
 	defer srv.Close()
 	refuseChat(srv)
