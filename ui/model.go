@@ -162,9 +162,16 @@ type Model struct {
 	c   *Common
 	cfg Config
 
-	focus     focusArea
-	modal     modalKind
-	api       params.API
+	focus focusArea
+	modal modalKind
+	api   params.API
+	// promptNote says why the prompt is not coloured although prompt
+	// logprobs were asked for ("" when it is, or when they were not).
+	promptNote string
+	// quit is closed when the program quits: runs that were replaced but are
+	// still being read (their channels drain through Update) are then drained
+	// by their own goroutines, since Update reads no more.
+	quit      chan struct{}
 	modelName string
 	conn      connState
 	connErr   string
@@ -260,7 +267,7 @@ func New(cfg Config) *Model {
 	if c.Ctx == nil {
 		c.Ctx = context.Background()
 	}
-	m := &Model{c: c, cfg: cfg, zoom: -1, dragging: -1, focus: focusPrompt, divergence: -1}
+	m := &Model{c: c, cfg: cfg, zoom: -1, dragging: -1, focus: focusPrompt, divergence: -1, quit: make(chan struct{})}
 	m.api = cfg.API
 	if m.api == "" {
 		m.api = params.Chat
@@ -571,6 +578,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.run.cancel()
 			m.run.abandon()
 		}
+		m.quitOnce() // replaced runs still being read are let go too
 		return tea.Quit
 	}
 	if m.modal != modalNone {
@@ -877,7 +885,7 @@ func (m *Model) startRun() tea.Cmd {
 			promptAt: m.promptAt, colFocus: m.colFocus, zoom: m.zoom, seedRun: seedBefore}}
 	m.run = r
 	m.loaded, m.loadedPath = nil, ""
-	m.promptTokens, m.promptAt = nil, m.prompt.Value()
+	m.promptTokens, m.promptAt, m.promptNote = nil, m.prompt.Value(), ""
 	n := req.Options.Samples()
 	m.cols = make([]*Column, n)
 	for i := range m.cols {
@@ -895,7 +903,7 @@ func (m *Model) startRun() tea.Cmd {
 	m.relayout()
 	m.refreshInspector()
 	m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
-	sampler, program := m.c.Sampler, m.c.Ctx
+	sampler, program, quit := m.c.Sampler, m.c.Ctx, m.quit
 	start := func() tea.Msg {
 		ch, err := sampler.Start(ctx, req)
 		if err == nil {
@@ -905,6 +913,7 @@ func (m *Model) startRun() tea.Cmd {
 			go func() {
 				select {
 				case <-program.Done():
+				case <-quit:
 				case <-r.abandoned:
 				case <-r.finished:
 					return
@@ -985,6 +994,15 @@ func (r *runState) endRun() {
 	case <-r.finished:
 	default:
 		close(r.finished)
+	}
+}
+
+// quitOnce closes the quit channel once.
+func (m *Model) quitOnce() {
+	select {
+	case <-m.quit:
+	default:
+		close(m.quit)
 	}
 }
 
@@ -1106,8 +1124,22 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			}
 		}
 	case backend.EventPromptLogprobs:
+		if ev.PromptAlignment == backend.PromptUnaligned && m.promptTokens == nil {
+			m.promptNote = "prompt logprobs did not match the prompt sent: nothing coloured"
+		}
 		if m.promptTokens == nil && len(ev.PromptTokens) > 0 {
 			m.promptTokens = fillFirstPromptToken(ev.PromptTokens, r.req)
+		}
+	case backend.EventRetry:
+		if ev.Retry != nil {
+			note := retryNote{attempt: ev.Retry.Attempt, of: ev.Retry.MaxAttempts, until: at.Add(ev.Retry.Wait), status: ev.Retry.Status}
+			lo, hi := ev.Sample, ev.Sample+ev.Count
+			if ev.Count == 0 {
+				lo, hi = 0, len(m.cols)
+			}
+			for i := max(lo, 0); i < min(hi, len(m.cols)); i++ {
+				m.cols[i].Retrying(note)
+			}
 		}
 	case backend.EventError:
 		if ev.Err != nil {

@@ -230,6 +230,8 @@ func (m *Model) render() string {
 		content := m.promptView.lines(&m.prompt, r.prompt.W, r.prompt.H, m.c.ThemeKey)
 		if heat := m.promptHeatLines(r.prompt.W, r.prompt.H); heat != nil {
 			content, title = heat, title+" · prompt logprobs (tab here to edit)"
+		} else if m.promptHeat && m.promptNote != "" && m.prompt.Value() == m.promptAt {
+			title += " · " + m.promptNote
 		}
 		right = append(right, m.frame(r.promptOuter, title, m.focus == focusPrompt, content)...)
 		samples := m.frame(r.samplesOuter, m.samplesTitle(), m.focus == focusSamples, m.renderSamples())
