@@ -104,11 +104,11 @@ func (e *UnresolvedError) Error() string {
 	for i, t := range e.Texts {
 		q[i] = strconv.Quote(t)
 	}
-	what, verb := "entry", "is"
+	what := "is text, not a token id"
 	if len(q) > 1 {
-		what, verb = "entries", "are"
+		what = "are text, not token ids"
 	}
-	return fmt.Sprintf("logit_bias: the %s %s %s text, not token ids; only the server's tokenizer (its /tokenize) can turn text into a token id: resolve it there, or give the token id", what, strings.Join(q, ", "), verb)
+	return fmt.Sprintf("logit_bias: %s %s; only the server's tokenizer (its /tokenize) turns text into token ids: resolve it there, or give the id", strings.Join(q, ", "), what)
 }
 
 // ResolveText returns a copy whose text entries are token ids, from tokenize (a

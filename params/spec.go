@@ -113,7 +113,7 @@ func Specs() []Spec {
 		{Key: "logprobs", Flag: "logprobs", Label: "logprobs", Kind: Int, Options: true,
 			Help: "top-K alternatives returned per generated token", Min: 0, Max: MaxLogprobs, Fine: 1, Coarse: 5, Default: V(5), Strict: true},
 		{Key: "min_p", Flag: "min-p", Label: "min_p", Kind: Float, Advanced: true,
-			Help: "drop tokens less likely than min_p times the most likely one (after temperature, before top-k/top-p)", Min: 0, Max: 1, Fine: 0.01, Coarse: 0.05, Decimals: 2,
+			Help: "drop tokens less likely than min_p times the most likely one, after temperature and before top-k/top-p", Min: 0, Max: 1, Fine: 0.01, Coarse: 0.05, Decimals: 2,
 			Default: V(0), Specials: []Special{{0, "off"}}, Strict: true},
 		{Key: "presence_penalty", Flag: "presence-penalty", Label: "presence_pen", Kind: Float, Advanced: true,
 			Help: "subtracted once from the logit of every token already in the output; negative encourages repeats", Min: -2, Max: 2, Fine: 0.05, Coarse: 0.25, Decimals: 2,
@@ -131,7 +131,7 @@ func Specs() []Spec {
 			Help: "keep the stop string that ended a sample in its text", Min: 0, Max: 1, Fine: 1, Coarse: 1,
 			Default: V(0), Specials: []Special{{0, "off"}, {1, "on"}}, Strict: true},
 		{Key: "logit_bias", Flag: "logit-bias", Label: "logit_bias", Kind: BiasList, Advanced: true,
-			Help: "TOKEN=BIAS, repeatable: add BIAS (clamped to -100..100, as vLLM does) to a token's logit; TOKEN is a token id, or \"text\" for a server's /tokenize to resolve"},
+			Help: "add BIAS to the logit of TOKEN, given as TOKEN=BIAS, repeatable: TOKEN is a token id, or \"text\" for a server's /tokenize to resolve; BIAS is clamped to -100..100 as vLLM does"},
 		{Key: "bad_words", Flag: "bad-words", Label: "bad_words", Kind: WordList, Advanced: true,
 			Help: "a word never to generate, repeatable (escapes as for --stop); matched with and without a leading space"},
 	}
