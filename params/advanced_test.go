@@ -431,3 +431,11 @@ model, inputs, tokenizer = Model(), {}, Tok()
 		t.Errorf("generate got %s", got)
 	}
 }
+
+// A --params file is twinkle's format: an advanced field in it is named as vLLM's.
+func TestParseNamesAdvancedFields(t *testing.T) {
+	_, err := Parse("p.json", []byte("{\n  \"min_p\": 0.1\n}"))
+	if err == nil || !strings.Contains(err.Error(), `p.json:2: unknown field "min_p": it is one of vLLM's settings beyond twinkle's SamplingParams`) || !strings.Contains(err.Error(), "--min-p") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -243,6 +243,9 @@ func (p *SamplingParams) decodeField(key string, raw json.RawMessage) string {
 				return fmt.Sprintf("unknown field %q (did you mean %q? names are matched exactly)", key, k)
 			}
 		}
+		if s, ok := Lookup(key); ok && s.Advanced && s.Key == key {
+			return fmt.Sprintf("unknown field %q: it is one of vLLM's settings beyond twinkle's SamplingParams, which this file cannot hold (set it with --%s)", key, s.Flag)
+		}
 		return fmt.Sprintf("unknown field %q (SamplingParams has %s)", key, fieldList)
 	}
 	raw = bytes.TrimSpace(raw)
