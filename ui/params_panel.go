@@ -20,9 +20,9 @@ func PlaygroundDefaults() (params.SamplingParams, params.Options) {
 	return params.PlaygroundDefaults()
 }
 
-// ParamPanel is the slider panel: one row per row of params' spec table, in
-// the table's order. It holds the parameters being edited; the root model
-// reads them when it runs.
+// ParamPanel is the slider panel: one row per row of params' spec table
+// above the advanced group, in the table's order. It holds the parameters
+// being edited; the root model reads them when it runs.
 type ParamPanel struct {
 	specs  []params.Spec
 	P      params.SamplingParams
@@ -59,7 +59,7 @@ const (
 
 // NewParamPanel starts the panel at p and o.
 func NewParamPanel(p params.SamplingParams, o params.Options) *ParamPanel {
-	pp := &ParamPanel{specs: params.Specs(), P: p.Clone(), O: o, serverErr: map[string]string{}}
+	pp := &ParamPanel{specs: params.MainSpecs(), P: p.Clone(), O: o, serverErr: map[string]string{}}
 	if pp.O.N <= 0 {
 		pp.O.N = 1
 	}
