@@ -64,7 +64,7 @@ func StatsOf(tokens []Token) SampleStats {
 	if entropyN > 0 {
 		h := sumH / float64(entropyN)
 		st.MeanEntropyBits = &h
-		st.EntropyEstimate = fmt.Sprintf("estimate from the top-%d returned alternatives, renormalised; the tail beyond them is not returned", topK)
+		st.EntropyEstimate = fmt.Sprintf("an estimate: the top-%d returned alternatives, renormalised", topK)
 	}
 	if st.Ranked > 0 {
 		st.NotTopChoice = &notTop
