@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,7 +11,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
+	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/backend/openai"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
+	"github.com/twinkle-sh/twinkle/params"
 )
 
 // bodies returns the sampling requests a test server received, decoded.
@@ -478,5 +485,78 @@ func TestSamplePrintsStats(t *testing.T) {
 	out, _, _ = runCLI(t, "", "sample", "--endpoint", srv.URL, "--max-tokens", "4", "x")
 	if strings.Contains(out, `"stats"`) {
 		t.Errorf("stats without logprobs: %s", out)
+	}
+}
+
+// Without a chat template, the automatic mode falls back to completion once per batch
+// or repeat, said once on stderr; a conversation is never flattened into a prompt.
+func TestSampleExtraModesWithoutAChatTemplate(t *testing.T) {
+	srv := vllmtest.New()
+	defer srv.Close()
+	refuseChat(srv)
+	out, errs, err := runCLI(t, "", "sample", "--endpoint", srv.URL, "--model", "m", "--repeat", "3", "--seed", "4", "--max-tokens", "3", "Once")
+	if err != nil || strings.Count(errs, "switched to completion mode") != 1 || !strings.Contains(out, `"identical":true`) {
+		t.Fatalf("repeat: %v %q %s", err, errs, out)
+	}
+	var paths []string
+	for _, r := range srv.Requests() {
+		paths = append(paths, r.Path)
+	}
+	if strings.Join(paths, " ") != "/v1/chat/completions /v1/completions /v1/completions /v1/completions" {
+		t.Errorf("repeat requests: %v", paths)
+	}
+
+	path := writeFile(t, "p.jsonl", "\"a\"\n\"b\"\n[{\"role\": \"user\", \"content\": \"c\"}]\n")
+	out, errs, err = runCLI(t, "", "sample", "--endpoint", srv.URL, "--model", "m", "--prompts", path, "--max-tokens", "2")
+	if err == nil || strings.Count(errs, "switched to completion mode") != 1 || !strings.Contains(errs, "line 3: ") || !strings.Contains(errs, "chat template") {
+		t.Fatalf("batch: %v %q", err, errs)
+	}
+	if n := strings.Count(out, "\n"); n != 3 || !strings.Contains(out, `{"line":3,`) {
+		t.Errorf("batch output %s", out)
+	}
+}
+
+// A sweep of a field kept in Options (vLLM's fields beyond the dataclass live there)
+// cannot share one Request.Variants run: each variant is its own request, run at once.
+func TestSampleSweepOfOptionsRunsOneRequestEach(t *testing.T) {
+	srv := vllmtest.New()
+	defer srv.Close()
+	var out, errb bytes.Buffer
+	x := registerSampleExtra(&cobra.Command{})
+	seed := int64(9)
+	p := params.Default()
+	p.Seed = &seed
+	k := 2
+	x.variants = []params.SweepVariant{
+		{Params: p, Options: params.Options{N: 1}, Values: params.Fields{{Key: "logprobs", Value: nil}}},
+		{Params: p, Options: params.Options{N: 1, Logprobs: &k}, Values: params.Fields{{Key: "logprobs", Value: 2}}},
+	}
+	cl, err := openai.New(openai.Config{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := backend.Request{API: params.Completion, Prompt: "Once", Params: p, Options: params.Options{N: 1}}
+	if err := x.runSweep(context.Background(), &out, &errb, &cliSampler{Sampler: cl, stderr: &errb}, base); err != nil {
+		t.Fatalf("%v %s", err, errb.String())
+	}
+	items := decodeList(t, out.String())
+	if len(items) != 2 || items[0].Stats != nil || len(items[1].Stats) != 1 || items[1].Sweep["logprobs"] != 2.0 {
+		t.Errorf("%s", out.String())
+	}
+	bs := bodies(srv)
+	if len(bs) != 2 {
+		t.Fatalf("%d requests", len(bs))
+	}
+	withLogprobs := 0
+	for _, b := range bs {
+		if b["logprobs"] == 2.0 {
+			withLogprobs++
+		}
+		if b["seed"] != 9.0 {
+			t.Errorf("seed %v", b["seed"])
+		}
+	}
+	if withLogprobs != 1 {
+		t.Errorf("bodies %v", bs)
 	}
 }
