@@ -190,7 +190,7 @@ func (x *sampleExtra) parseTargets() []string {
 		return nil
 	}
 	var out []string
-	seen := map[string]bool{"MAIN": true}
+	seen := map[string]bool{keyVar("main"): true} // by key variable: a-b and a_b would share one
 	for _, c := range x.compare {
 		name, rest, ok := strings.Cut(c, "=")
 		endpoint, model, _ := strings.Cut(rest, ",")
@@ -205,7 +205,7 @@ func (x *sampleExtra) parseTargets() []string {
 		case !targetName.MatchString(name):
 			bad("the name must be 1 to 32 letters, digits, - or _ (it names $%s)", keyVar("NAME"))
 			continue
-		case seen[strings.ToUpper(name)]:
+		case seen[keyVar(name)]:
 			if strings.EqualFold(name, "main") {
 				bad("main names the --endpoint target; choose another name")
 			} else {
@@ -213,7 +213,7 @@ func (x *sampleExtra) parseTargets() []string {
 			}
 			continue
 		}
-		seen[strings.ToUpper(name)] = true
+		seen[keyVar(name)] = true
 		if endpoint != localEndpoint {
 			if _, err := openai.New(openai.Config{BaseURL: endpoint}); err != nil {
 				bad("%v", err)
@@ -637,73 +637,27 @@ func (a *apiRecorder) api() params.API {
 // prints one JSON line per input line in file order as soon as it and those before it
 // are done. A bad line is reported on its own line and the others are sampled.
 func (x *sampleExtra) runBatch(ctx context.Context, stdout, stderr io.Writer, sampler backend.Sampler, base backend.Request, system string, lines []convo.Line, auto bool) error {
-	type outcome struct {
-		item json.RawMessage
-		fail string
+	outs := make([]chan lineOutcome, len(lines))
+	for i := range outs {
+		outs[i] = make(chan lineOutcome, 1)
 	}
-	outs := make([]chan outcome, len(lines))
-	sem := make(chan struct{}, x.concurrency)
-	for i, l := range lines {
-		outs[i] = make(chan outcome, 1)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(x.concurrency, len(lines)) {
+		wg.Add(1)
 		go func() {
-			fail := func(err error) outcome {
-				item, _ := withFields(params.Fields{{Key: "line", Value: l.N}, {Key: "error", Value: err.Error()}}, nil, nil)
-				var pe *convo.ParseError
-				if errors.As(err, &pe) {
-					return outcome{item: item, fail: err.Error()} // it names the file and line itself
-				}
-				return outcome{item: item, fail: fmt.Sprintf("line %d: %v", l.N, err)}
+			defer wg.Done()
+			for i := range jobs {
+				outs[i] <- sampleLine(ctx, stderr, sampler, base, system, lines[i], auto)
 			}
-			if l.Err != nil {
-				outs[i] <- fail(l.Err)
-				return
-			}
-			req, lineAuto := base, auto
-			switch {
-			case l.Conversation != nil && base.API == params.Completion:
-				outs[i] <- fail(errors.New("a message list needs chat mode (--mode chat and a server with a chat template)"))
-				return
-			case l.Conversation != nil:
-				req.Messages, req.Prompt, lineAuto = l.Conversation.Messages, "", false
-			case base.API == params.Chat:
-				req.Prompt, req.Messages = l.Prompt, nil
-				if system != "" {
-					req.Messages = append(req.Messages, backend.Message{Role: "system", Content: system})
-				}
-				req.Messages = append(req.Messages, backend.Message{Role: "user", Content: l.Prompt})
-			default:
-				req.Prompt = l.Prompt
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				outs[i] <- fail(ctx.Err())
-				return
-			}
-			defer func() { <-sem }()
-			s := &cliSampler{Sampler: sampler, auto: lineAuto, stderr: stderr}
-			rs, err := backend.Collect(ctx, s, req, time.Now)
-			printWarnings(stderr, s)
-			if rs == nil {
-				outs[i] <- fail(err)
-				return
-			}
-			if err == nil {
-				err = backend.Failures(rs[0].Response)
-			}
-			tail := params.Fields{{Key: "stats", Value: backend.ResponseStats(rs[0].Response)}}
-			o := outcome{}
-			if err != nil {
-				tail = append(tail, params.Field{Key: "error", Value: err.Error()})
-				o.fail = fmt.Sprintf("line %d: %v", l.N, err)
-			}
-			o.item, err = withFields(params.Fields{{Key: "line", Value: l.N}}, rs[0].Response, tail)
-			if err != nil {
-				o = fail(err)
-			}
-			outs[i] <- o
 		}()
 	}
+	go func() {
+		defer close(jobs)
+		for i := range lines {
+			jobs <- i
+		}
+	}()
 	var failed []string
 	var werr error
 	for _, ch := range outs {
@@ -715,6 +669,7 @@ func (x *sampleExtra) runBatch(ctx context.Context, stdout, stderr io.Writer, sa
 			failed = append(failed, o.fail)
 		}
 	}
+	wg.Wait()
 	if werr != nil {
 		return fmt.Errorf("writing the output: %w", werr)
 	}
@@ -722,6 +677,65 @@ func (x *sampleExtra) runBatch(ctx context.Context, stdout, stderr io.Writer, sa
 		return fmt.Errorf("%d of %d lines failed:\n%s", len(failed), len(lines), strings.Join(failed, "\n"))
 	}
 	return nil
+}
+
+// lineOutcome is one batch line's output line, and what failed, if anything.
+type lineOutcome struct {
+	item json.RawMessage
+	fail string
+}
+
+// sampleLine samples one batch line: a prompt string as the main prompt would be sent
+// (with --system in chat mode), a conversation as it is (chat mode only).
+func sampleLine(ctx context.Context, stderr io.Writer, sampler backend.Sampler, base backend.Request, system string, l convo.Line, auto bool) lineOutcome {
+	fail := func(err error) lineOutcome {
+		item, _ := withFields(params.Fields{{Key: "line", Value: l.N}, {Key: "error", Value: err.Error()}}, nil, nil)
+		var pe *convo.ParseError
+		if errors.As(err, &pe) {
+			return lineOutcome{item: item, fail: err.Error()} // it names the file and line itself
+		}
+		return lineOutcome{item: item, fail: fmt.Sprintf("line %d: %v", l.N, err)}
+	}
+	if l.Err != nil {
+		return fail(l.Err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	req := base
+	switch {
+	case l.Conversation != nil && base.API == params.Completion:
+		return fail(errors.New("a message list needs chat mode (--mode chat and a server with a chat template)"))
+	case l.Conversation != nil:
+		req.Messages, req.Prompt, auto = l.Conversation.Messages, "", false
+	case base.API == params.Chat:
+		req.Prompt, req.Messages = l.Prompt, nil
+		if system != "" {
+			req.Messages = append(req.Messages, backend.Message{Role: "system", Content: system})
+		}
+		req.Messages = append(req.Messages, backend.Message{Role: "user", Content: l.Prompt})
+	default:
+		req.Prompt = l.Prompt
+	}
+	s := &cliSampler{Sampler: sampler, auto: auto, stderr: stderr}
+	rs, err := backend.Collect(ctx, s, req, time.Now)
+	printWarnings(stderr, s)
+	if rs == nil {
+		return fail(err)
+	}
+	if err == nil {
+		err = backend.Failures(rs[0].Response)
+	}
+	tail := params.Fields{{Key: "stats", Value: backend.ResponseStats(rs[0].Response)}}
+	var o lineOutcome
+	if err != nil {
+		tail = append(tail, params.Field{Key: "error", Value: err.Error()})
+		o.fail = fmt.Sprintf("line %d: %v", l.N, err)
+	}
+	if o.item, err = withFields(params.Fields{{Key: "line", Value: l.N}}, rs[0].Response, tail); err != nil {
+		return fail(err)
+	}
+	return o
 }
 
 // runSampleWithStats is `twinkle sample` for one run: backend.RunSample, with each
