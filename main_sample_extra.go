@@ -78,10 +78,10 @@ func registerSampleExtra(cmd *cobra.Command) *sampleExtra {
 	f.StringVar(&x.messages, "messages", "", "send the conversation in FILE (- reads stdin): {\"messages\": [...]} or a list of messages")
 	f.StringVar(&x.prompts, "prompts", "", "sample every prompt of a JSONL FILE (a prompt string or a message list per line); prints JSONL")
 	f.IntVar(&x.concurrency, "concurrency", 4, fmt.Sprintf("with --prompts, prompts sampled at once (1 to %d)", maxConcurrency))
-	f.StringArrayVar(&x.sweeps, "sweep", nil, "NAME=V1,V2,... or NAME=START..END:STEP: one variant per value (2-8); twice for a grid (up to 4x4)")
+	f.StringArrayVar(&x.sweeps, "sweep", nil, "one variant per value: NAME=V1,V2,... or NAME=START..END:STEP (2 to 8 values); twice for a grid (up to 4x4)")
 	f.BoolVar(&x.ownSeeds, "own-seeds", false, "with --sweep, give each variant its own seed instead of sharing one")
-	f.StringArrayVar(&x.compare, "compare", nil, "NAME=URL[,MODEL]: also send the request there (repeatable; API key from $TWINKLE_API_KEY_NAME); URL local is the built-in model")
-	f.IntVar(&x.repeat, "repeat", 0, fmt.Sprintf("re-run the request K times (%d to %d) with one seed and report whether the samples are identical", repeatMin, repeatMax))
+	f.StringArrayVar(&x.compare, "compare", nil, "also send the request to NAME=URL[,MODEL] (repeatable; API key from $TWINKLE_API_KEY_NAME); URL local is the built-in model")
+	f.IntVar(&x.repeat, "repeat", 0, fmt.Sprintf("run the request K times (%d to %d) with one seed and report whether the samples are identical", repeatMin, repeatMax))
 	return x
 }
 
@@ -215,6 +215,10 @@ func (x *sampleExtra) parseTargets() []string {
 		}
 		seen[keyVar(name)] = true
 		if endpoint != localEndpoint {
+			if u, err := url.Parse(endpoint); err == nil && u.User != nil {
+				bad("the URL must not carry credentials; put the key in $%s", keyVar(name))
+				continue
+			}
 			if _, err := openai.New(openai.Config{BaseURL: endpoint}); err != nil {
 				bad("%v", err)
 				continue

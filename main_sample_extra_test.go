@@ -243,7 +243,7 @@ func TestSampleCompareRefusals(t *testing.T) {
 		{[]string{"--compare", "Main=http://x/v1"}, "main names the --endpoint target"},
 		{[]string{"--compare", "b=http://x/v1", "--compare", "B=http://y/v1"}, "B is named twice"},
 		{[]string{"--compare", "b=ftp://x"}, "--compare \"b=ftp://x\":"},
-		{[]string{"--compare", "b=http://u:secret@x/v1"}, "--compare \"b=http://x/v1\""},
+		{[]string{"--compare", "b=http://u:secret@x/v1"}, "--compare \"b=http://x/v1\": the URL must not carry credentials; put the key in $TWINKLE_API_KEY_B"},
 		{[]string{"--compare", "b=local,gpt-9"}, `the built-in model is "twinkle-go-small", not "gpt-9"`},
 		{[]string{"--compare", "b=http://x/v1", "--compare", "c=http://x/v1", "--compare", "d=http://x/v1", "--compare", "e=http://x/v1"}, "--compare: 2 to 4 targets with the main one, got 5"},
 	} {
