@@ -122,19 +122,19 @@ func TestCheckDeterminism(t *testing.T) {
 	}
 }
 
-// fakeClock advances by step on every reading.
-type fakeClock struct {
+// stepClock advances by step on every reading.
+type stepClock struct {
 	t    time.Time
 	step time.Duration
 }
 
-func (c *fakeClock) now() time.Time { c.t = c.t.Add(c.step); return c.t }
+func (c *stepClock) now() time.Time { c.t = c.t.Add(c.step); return c.t }
 
 func TestCollectorSplitsVariantsAndTimesSamples(t *testing.T) {
 	hot := params.Default()
 	hot.Temperature = 0
 	req := backend.Request{API: params.Completion, Prompt: "p", Variants: []params.SamplingParams{params.Default(), hot}, Options: params.Options{N: 2, Logprobs: ip(1)}}
-	clock := &fakeClock{t: time.Unix(0, 0), step: 10 * time.Millisecond}
+	clock := &stepClock{t: time.Unix(0, 0), step: 10 * time.Millisecond}
 	c := backend.NewCollector(req, clock.now) // reading 1: the run starts at 10ms
 	toks := func(s int, n int) backend.Event {
 		ev := backend.Event{Kind: backend.EventTokens, Sample: s, Text: strings.Repeat("x", n)}
