@@ -46,7 +46,7 @@ func TestParseSweepRefusals(t *testing.T) {
 	for text, want := range map[string]string{
 		"temperature":          "expected NAME=V1,V2,...",
 		"=1,2":                 "expected NAME=",
-		"warmth=1,2":           "warmth is not a parameter (sweepable: temperature, top_p, top_k, repetition_penalty, max_tokens, seed)",
+		"warmth=1,2":           "warmth is not a parameter (sweepable: temperature, top_p, top_k, repetition_penalty, max_tokens, seed",
 		"n=1,2":                "n cannot be swept: it is a request setting",
 		"logprobs=1,2":         "logprobs cannot be swept",
 		"stop=a,b":             "stop cannot be swept: it is a list",
