@@ -85,7 +85,7 @@ func (a *Assembler) Apply(ev Event) {
 		st := a.sample(ev.Sample)
 		st.finished, st.reason, st.stoppedBy, st.err = true, ev.Reason, ev.StoppedBy, ev.Err
 		if st.align != nil {
-			st.align.Finish(stopTail(st.text.String(), ev.StoppedBy))
+			st.align.Finish(StopTail(st.text.String(), ev.StoppedBy))
 		}
 	case EventPromptLogprobs:
 		for i := 0; i < max(ev.Count, 1); i++ {

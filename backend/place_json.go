@@ -85,10 +85,10 @@ func placed(toks []Token, places []Place) []Token {
 	return out
 }
 
-// stopTail is what the server cut off a finished sample's content that its tokens still
+// StopTail is what the server cut off a finished sample's content that its tokens still
 // hold: the stop string that matched, unless the content already ends with it (the request
 // asked to include it).
-func stopTail(content string, by StoppedBy) string {
+func StopTail(content string, by StoppedBy) string {
 	if by.Kind != StoppedByString || strings.HasSuffix(content, by.String) {
 		return ""
 	}

@@ -30,6 +30,9 @@ type lineStyler struct {
 	// none shown); divPrefix turns its mark on over the token's own look.
 	divergence int
 	divPrefix  string
+	// split turns on the mark of a grapheme made of several tokens, over the
+	// look of the least likely of them.
+	split string
 }
 
 // Column is one sample: its streamed text, wrapped and cached for its width,
@@ -39,8 +42,19 @@ type Column struct {
 	Seed  *int64
 
 	tokens   []backend.Token // when the run asked for logprobs
-	texts    []string        // one raw piece per token (or per text chunk)
+	texts    []string        // one raw piece per token (or per text chunk): what it draws
 	textOnly bool            // logprobs asked for but the server sent text alone
+
+	// al places the tokens in the streamed text, whose graphemes the pieces
+	// draw (see pieces.go); chunks is the text of a column without tokens.
+	al     *backend.Aligner
+	chunks []string
+	// stableTok and stableOff: pieces before stableTok are final (the
+	// wrapper's mark follows them), and so is the start of stableTok's share
+	// of the text up to stableOff bytes.
+	stableTok, stableOff int
+	shared               []shareLook // per token: a grapheme ending its piece that later tokens share
+	host                 []int       // per token: the token whose piece draws its first character
 
 	// Cursor is the inspector's token cursor (an index into Tokens), -1 for none.
 	Cursor int
@@ -89,18 +103,30 @@ func (c *Column) TokenCount() int {
 }
 
 // AppendTokens adds tokens that arrived at time now.
-func (c *Column) AppendTokens(toks []backend.Token, now time.Time) {
-	if len(toks) == 0 {
+func (c *Column) AppendTokens(toks []backend.Token, now time.Time) { c.AppendStream(toks, "", now) }
+
+// AppendStream adds tokens and the streamed text that came with them (either may
+// be empty) at time now. The column draws the text, its tokens placed in it:
+// the text is right where a token reads "\ufffd" (part of a character), and
+// tokens can run ahead of it (vLLM holds text back).
+func (c *Column) AppendStream(toks []backend.Token, text string, now time.Time) {
+	if len(toks) == 0 && text == "" {
 		return
 	}
-	c.mark(now)
+	if len(toks) > 0 {
+		c.mark(now)
+	} else {
+		c.version++
+	}
 	if c.tokens == nil {
 		c.tokens = make([]backend.Token, 0, 256)
 	}
-	for _, t := range toks {
-		c.tokens = append(c.tokens, t)
-		c.appendPiece(t.Text)
+	c.tokens = append(c.tokens, toks...)
+	if c.al == nil {
+		c.al = backend.NewAligner()
 	}
+	c.al.Add(toks, text)
+	c.syncPieces()
 }
 
 // AppendText adds streamed text (runs without logprobs) that arrived at now.
@@ -109,7 +135,8 @@ func (c *Column) AppendText(s string, now time.Time) {
 		return
 	}
 	c.mark(now)
-	c.appendPiece(s)
+	c.chunks = append(c.chunks, s)
+	c.syncPieces()
 }
 
 func (c *Column) mark(now time.Time) {
@@ -121,36 +148,15 @@ func (c *Column) mark(now time.Time) {
 	c.lastTok = now
 }
 
-func (c *Column) appendPiece(raw string) {
-	c.texts = append(c.texts, raw)
-	if c.wrap == nil {
-		return
-	}
-	before := c.wrap.Len()
-	c.wrap.Append(raw)
-	// The open line changed; lines before it are final and keep their cache.
-	c.growCache(before - 1)
-	if c.follow {
-		c.offset = c.maxOffset()
-	}
-}
-
-func (c *Column) growCache(firstDirty int) {
-	n := c.wrap.Len()
-	for len(c.styled) < n {
-		c.styled = append(c.styled, "")
-		c.styledOK = append(c.styledOK, false)
-	}
-	for i := max(0, firstDirty); i < n; i++ {
-		c.styledOK[i] = false
-	}
-}
-
 // Finish records how the sample ended.
 func (c *Column) Finish(reason backend.StopReason, by backend.StoppedBy, err *backend.Error) {
 	c.Streaming = false
 	c.Reason, c.StoppedBy, c.Err = reason, by, err
 	c.version++
+	if c.al != nil && !c.al.Finished() {
+		c.al.Finish(backend.StopTail(c.al.Slice(0, c.al.ContentLen()), by))
+	}
+	c.syncPieces()
 }
 
 // Badge is the footer's stop badge: `stop "###"`, `stop token 2`, `eos`,
@@ -219,12 +225,18 @@ func (c *Column) SetSize(width, height int) {
 	if c.wrap == nil || c.width != width {
 		c.width = width
 		c.wrap = newWrapper(width)
-		for _, t := range c.texts {
+		for k, t := range c.texts {
+			if k == c.stableTok {
+				c.wrap.setMark()
+			}
 			c.wrap.Append(t)
+		}
+		if c.stableTok >= len(c.texts) {
+			c.wrap.setMark()
 		}
 		c.styled = c.styled[:0]
 		c.styledOK = c.styledOK[:0]
-		c.growCache(0)
+		c.fitCache(0)
 	}
 	c.clampOffset()
 }
@@ -304,8 +316,17 @@ func (c *Column) BodyLines(ls lineStyler) []string {
 	return out
 }
 
-// lineHas reports whether token t shows on line i.
+// lineHas reports whether token t shows on line i: its piece, or the grapheme
+// it shares with the token whose piece draws it.
 func (c *Column) lineHas(i, t int) bool {
+	if h := c.hostOf(t); h != t && c.pieceOn(i, h) {
+		return true
+	}
+	return c.pieceOn(i, t)
+}
+
+// pieceOn reports whether token t's piece shows on line i.
+func (c *Column) pieceOn(i, t int) bool {
 	ln := c.wrap.lines[i]
 	if t < ln.start.tok || t > ln.end.tok {
 		return false
@@ -318,6 +339,7 @@ func (c *Column) LineOf(t int) int {
 	if c.wrap == nil {
 		return 0
 	}
+	t = c.hostOf(t)
 	ls := c.wrap.lines
 	i := sort.Search(len(ls), func(i int) bool { return ls[i].start.tok > t })
 	return max(0, i-1)
@@ -346,13 +368,23 @@ func (c *Column) TokenAt(x, y int) int {
 		return -1
 	}
 	found, cx := -1, 0
-	c.wrap.segments(i, func(t int, frag string) {
+	c.wrap.segmentsAt(i, func(t, from int, frag string) {
 		if found >= 0 {
 			return
 		}
 		w := ansi.StringWidth(frag)
 		if x >= cx && x < cx+w {
 			found = t
+			// A grapheme made of several tokens: its cells are shared out
+			// among them, left to right.
+			if at := c.shareAt(t); at >= 0 && from+len(frag) > at {
+				pre := ansi.StringWidth(frag[:max(0, at-from)])
+				if x >= cx+pre {
+					sh := c.shared[t]
+					gw := max(1, ansi.StringWidth(sanitize.Text(sh.raw)))
+					found = sh.first + min(sh.last-sh.first, (x-cx-pre)*(sh.last-sh.first+1)/gw)
+				}
+			}
 		}
 		cx += w
 	})
@@ -377,18 +409,42 @@ func (c *Column) styleLine(i int, ls lineStyler, cursor int) string {
 			b.WriteString(ls.plain(txt.String()))
 		}
 	} else {
-		c.wrap.segments(i, func(t int, frag string) {
+		piece := func(t, look int, frag string, shared *shareLook) {
 			r := ls.render
-			if t == cursor {
+			on := func(k int) bool { return k == t || shared != nil && k >= shared.first && k <= shared.last }
+			if on(cursor) {
 				r = ls.cursor
 			}
-			if t == ls.divergence && ls.divPrefix != "" {
-				b.WriteString(ls.divPrefix)
-				b.WriteString(r(c.token(t), t, frag))
-				b.WriteString("\x1b[m")
+			pre := ""
+			if on(ls.divergence) && ls.divPrefix != "" {
+				pre = ls.divPrefix
+			}
+			if shared != nil {
+				// The split mark, over an even index's look: the token boundary
+				// is inside the grapheme, not at its edges.
+				pre += ls.split
+				look &^= 1
+			}
+			if pre == "" {
+				b.WriteString(r(c.token(t), look, frag))
 				return
 			}
-			b.WriteString(r(c.token(t), t, frag))
+			b.WriteString(pre)
+			b.WriteString(r(c.token(t), look, frag))
+			b.WriteString("\x1b[m")
+		}
+		c.wrap.segmentsAt(i, func(t, from int, frag string) {
+			at := c.shareAt(t)
+			if at < 0 || from+len(frag) <= at {
+				piece(t, t, frag, nil)
+				return
+			}
+			if from < at {
+				piece(t, t, frag[:at-from], nil)
+				frag = frag[at-from:]
+			}
+			sh := &c.shared[t]
+			piece(sh.worst, sh.worst, frag, sh)
 		})
 		// A newline token gets a visible mark in its own look, so a likely
 		// or unlikely line break does not hide.

@@ -122,6 +122,9 @@ func (m *Model) showSession(s *Session, path string) {
 			if len(toks) > 0 {
 				c.AppendTokens(toks[:1], first)
 				c.AppendTokens(toks[1:], last)
+				if msgs := r.Trajectories; i < len(msgs) && len(msgs[i].Messages) > 0 {
+					c.AppendStream(nil, msgs[i].Messages[len(msgs[i].Messages)-1].Content, last)
+				}
 			} else {
 				c.tokens = []backend.Token{}
 			}

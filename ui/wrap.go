@@ -33,11 +33,14 @@ type wrapper struct {
 	brk      textPos // just after the last space on the open line
 	brkW     int     // width of the open line up to brk
 	hasBreak bool
+	// mark is the state after the pieces that can no longer change (see setMark).
+	mark wrapMark
 }
 
 func newWrapper(width int) *wrapper {
 	w := &wrapper{width: max(1, width)}
 	w.lines = []wrappedLine{{}}
+	w.setMark()
 	return w
 }
 
@@ -110,6 +113,12 @@ func (w *wrapper) appendDisplay(s string) {
 // segments calls fn for each token fragment of line i, in order. Fragments
 // never contain a newline.
 func (w *wrapper) segments(i int, fn func(tok int, frag string)) {
+	w.segmentsAt(i, func(tok, _ int, frag string) { fn(tok, frag) })
+}
+
+// segmentsAt is segments with each fragment's byte offset in its token's
+// display text.
+func (w *wrapper) segmentsAt(i int, fn func(tok, from int, frag string)) {
 	ln := w.lines[i]
 	for t := ln.start.tok; t < len(w.disp) && t <= ln.end.tok; t++ {
 		s := w.disp[t]
@@ -121,7 +130,7 @@ func (w *wrapper) segments(i int, fn func(tok int, frag string)) {
 			to = min(to, ln.end.off)
 		}
 		if from < to {
-			fn(t, s[from:to])
+			fn(t, from, s[from:to])
 		}
 	}
 }

@@ -32,6 +32,8 @@ type Inspector struct {
 
 	tok           *backend.Token
 	sample, index int
+	place         Place    // where tok sits in its sample's text (see SetPlace)
+	acrossLabels  []string // see SetAcrossLabels
 
 	across  []*backend.Token // the same position in every sample
 	diverge int
@@ -69,6 +71,7 @@ func (in *Inspector) SetParams(p params.SamplingParams) {
 // pointer: the caller must not change the token while it is shown.
 func (in *Inspector) SetToken(tok *backend.Token, sample, index int) {
 	in.tok, in.sample, in.index = tok, sample, index
+	in.place = Place{}
 	in.drawnCurrent = false
 }
 
@@ -131,9 +134,13 @@ func (in *Inspector) lines(width, height int) []string {
 	if mode == heatmap.Off {
 		shown = s.Token.Render(vis)
 	}
+	if p := in.placeTitle(); p != "" {
+		shown = p
+	}
 	lines := []string{title + "  " + shown}
 	quoted := sanitize.Line(strconv.QuoteToASCII(tok.Text))
 	lines = append(lines, s.Label.Render("text ")+s.Value.Render(quoted)+s.Label.Render("  "+plural(len(tok.Text), "byte")))
+	lines = append(lines, in.placeLines(width)...)
 
 	// Metrics, flowed into as many lines as the width needs.
 	lines = append(lines, flow(in.metrics(mode), width)...)
@@ -218,7 +225,7 @@ func (in *Inspector) table(width, room int) []string {
 	const marker = 2
 	textW := 4
 	for _, c := range tr.Candidates {
-		textW = max(textW, ansi.StringWidth(sanitize.Visible(c.Text)))
+		textW = max(textW, ansi.StringWidth(altLabel(c.Text)))
 	}
 	textW = min(textW, 16, max(4, width/4))
 	// Two bar columns ("raw" and "after") with a value each: ".900" is 4 cells, "cut top_p"
@@ -268,7 +275,7 @@ func (in *Inspector) table(width, room int) []string {
 		if sampled {
 			mark, textSt, barSt = "▶ ", s.AltSampled, s.BarSampled
 		}
-		text := pad(ansi.Truncate(sanitize.Visible(c.Text), textW, "…"), textW)
+		text := pad(ansi.Truncate(altLabel(c.Text), textW, "…"), textW)
 		line := textSt.Render(mark) + textSt.Render(text) + " " +
 			barSt.Render(pad(bar(c.Raw, barW), barW)) + " " + s.Value.Render(pad(fmtProb(c.Raw), valW))
 		if two {
@@ -297,10 +304,15 @@ func (in *Inspector) table(width, room int) []string {
 	} else if sampledCut != heatmap.Kept {
 		note = fmt.Sprintf("the sampled token would be cut by %s now; %s", sampledCut, note[2:])
 	}
-	for _, l := range strings.Split(ansi.Hardwrap(ansi.Wordwrap(note, width, ""), width, true), "\n") {
+	for _, l := range wrapNote(note, width) {
 		lines = append(lines, s.Note.Render(l))
 	}
-	return lines
+	return append(lines, in.altNotes(width)...)
+}
+
+// wrapNote breaks a note into lines of width cells, at words where it can.
+func wrapNote(note string, width int) []string {
+	return strings.Split(ansi.Hardwrap(ansi.Wordwrap(note, width, ""), width, true), "\n")
 }
 
 func pad(s string, w int) string {
