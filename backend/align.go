@@ -644,8 +644,8 @@ func findRun(texts []string, i, j int, before string, refs []string) ([]byte, []
 				continue
 			}
 			end := f.ends[len(f.ends)-1]
-			if j < len(texts) && !strings.HasPrefix(ref[end:], texts[j]) {
-				continue // the whole token after the run must be there too
+			if j < len(texts) && end < len(ref) && !strings.HasPrefix(ref[end:], texts[j]) {
+				continue // the whole token after the run must be there too, or the text end
 			}
 			ends := make([]int, len(f.ends))
 			for k, e := range f.ends {
