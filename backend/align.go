@@ -81,14 +81,15 @@ type Aligner struct {
 func NewAligner() *Aligner { return &Aligner{lost: -1} }
 
 // Add appends tokens and streamed text (either may be empty) and re-aligns what is not
-// settled.
+// settled. Tokens added after Finish are not placed; their text is dropped.
 func (a *Aligner) Add(toks []Token, text string) {
-	if a.finished {
-		return
-	}
 	for i := range toks {
 		a.texts = append(a.texts, toks[i].Text)
 		a.places = append(a.places, Place{})
+	}
+	if a.finished {
+		a.settled = len(a.texts)
+		return
 	}
 	a.text = append(a.text, text...)
 	a.content = len(a.text)
@@ -150,7 +151,21 @@ func (a *Aligner) update() {
 	for k := a.settled; k < n; k++ {
 		a.places[k] = Place{}
 	}
-	if a.lost >= 0 || a.settled == n {
+	if a.lost >= 0 {
+		return
+	}
+	// The usual case first: a whole token whose text the text has next sits there, and
+	// every division agrees on it.
+	for a.settled < n {
+		t := a.texts[a.settled]
+		if Partial(t) || len(a.text)-a.pos < len(t) || string(a.text[a.pos:a.pos+len(t)]) != t {
+			break
+		}
+		a.places[a.settled] = Place{Kind: a.kind(a.pos), Start: a.pos, End: a.pos + len(t)}
+		a.settled++
+		a.pos += len(t)
+	}
+	if a.settled == n {
 		return
 	}
 	s := &solver{texts: a.texts, C: a.text, finished: a.finished, memo: make(map[[2]int]node, 4*(n-a.settled))}

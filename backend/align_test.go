@@ -369,3 +369,41 @@ func TestLossyMatchesMaximalSubparts(t *testing.T) {
 		}
 	}
 }
+
+func TestAlignAfterFinish(t *testing.T) {
+	a := NewAligner()
+	a.Add([]Token{{Text: "a"}}, "a")
+	a.Finish("")
+	a.Add([]Token{{Text: "b"}}, "b")
+	if a.Len() != 2 || len(a.Places()) != 2 || a.Places()[1].In() || a.Settled() != 2 || a.TextLen() != 1 {
+		t.Fatalf("len %d places %+v settled %d text %d", a.Len(), a.Places(), a.Settled(), a.TextLen())
+	}
+}
+
+// BenchmarkAlignStream is the aligner's cost per streamed token, for text whose characters
+// are split over byte tokens, with the text held back as vLLM holds it.
+func BenchmarkAlignStream(b *testing.B) {
+	text := strings.Repeat(" 世界 好 café 🙂 the park 👍🏽 naïve", 60)
+	var cuts []int
+	for i := 1; i < len(text); i++ {
+		if i%3 == 0 || text[i] == ' ' {
+			cuts = append(cuts, i)
+		}
+	}
+	toks, bounds := byteTokens(text, cuts)
+	chunks := make([]string, len(toks))
+	sent := 0
+	for i := range toks {
+		rel := max(sent, wire.CompletePrefix([]byte(text[:bounds[i+1]])))
+		chunks[i], sent = text[sent:rel], rel
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		a := NewAligner()
+		for i := range toks {
+			a.Add(toks[i:i+1], chunks[i])
+		}
+		a.Finish("")
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(toks)), "ns/token")
+}
