@@ -398,16 +398,6 @@ func (a *Aligner) kind(p int) PlaceKind {
 	return InTail
 }
 
-// lose records that token i does not match the text at p: it and every later token stay
-// unplaced, and what was placed before it is final.
-func (a *Aligner) lose(i, p int) {
-	a.lost = i
-	for k := i; k < len(a.places); k++ {
-		a.places[k] = Place{}
-	}
-	a.settled, a.pos = i, p
-}
-
 // splitGroups fills Split for tokens (consecutive, placed) whose boundaries fall inside a
 // character of C: the tokens on both sides of such a boundary share it.
 func splitGroups(pl []Place, C []byte) {

@@ -32,6 +32,3 @@ func (w *wrapper) toMark() int {
 	w.curW, w.brk, w.brkW, w.hasBreak = m.curW, m.brk, m.brkW, m.hasBreak
 	return m.lines - 1
 }
-
-// Pieces is how many pieces have been laid out.
-func (w *wrapper) Pieces() int { return len(w.disp) }
