@@ -13,7 +13,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,6 +29,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/local"
+	"github.com/twinkle-sh/twinkle/backend/localserver"
 	"github.com/twinkle-sh/twinkle/backend/openai"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
@@ -44,14 +47,24 @@ const vllmDefault = "http://localhost:8000/v1"
 const localEndpoint = "local"
 
 func main() {
+	// SIGINT cancels the command's context, so a run stops cleanly (the server sees the
+	// disconnect) and what arrived is still printed; the exit status then says so.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	context.AfterFunc(ctx, stop) // a second interrupt is not caught: it ends a stuck exit
 	root := newRoot(env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, probeURL: vllmDefault, probeTimeout: 400 * time.Millisecond})
-	if err := fang.Execute(context.Background(), root,
+	err := fang.Execute(ctx, root,
 		fang.WithVersion(version()),
-		fang.WithErrorHandler(errorHandler),
-		fang.WithNotifySignal(os.Interrupt),
-	); err != nil {
-		os.Exit(exitCode(err))
-	}
+		fang.WithErrorHandler(func(w io.Writer, st fang.Styles, err error) {
+			if ctx.Err() != nil {
+				fmt.Fprintln(w, "twinkle: interrupted")
+				return
+			}
+			errorHandler(w, st, err)
+		}),
+	)
+	code := exitStatus(ctx, err)
+	stop()
+	os.Exit(code)
 }
 
 func version() string { return "0.1.0-dev" }
@@ -66,6 +79,18 @@ type env struct {
 	probeTimeout time.Duration
 	// runTUI starts the playground; tests replace it.
 	runTUI func(ctx context.Context, cfg ui.Config) error
+}
+
+// exitStatus is the process's exit status: 130 (128 + SIGINT, as shells report it) when
+// an interrupt ended the command, else exitCode's.
+func exitStatus(ctx context.Context, err error) int {
+	switch {
+	case ctx.Err() != nil:
+		return 130
+	case err == nil:
+		return 0
+	}
+	return exitCode(err)
 }
 
 // exitCode is what a command's error means for the shell: 2 for bad input (flags,
@@ -85,6 +110,16 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
+// usageArgs makes a wrong number of arguments a usage error (exit status 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
+}
+
 // errorHandler prints errors plainly, one problem a line. Error text can quote a server
 // or a model, so it is made terminal-safe first.
 func errorHandler(w io.Writer, _ fang.Styles, err error) {
@@ -93,6 +128,30 @@ func errorHandler(w io.Writer, _ fang.Styles, err error) {
 	if exitCode(err) == 2 {
 		fmt.Fprintln(w, "Try --help for usage.")
 	}
+}
+
+// modeHelp states the one rule every command follows when --mode is not given.
+const modeHelp = "chat or completion (default: completion for the built-in model, chat otherwise)"
+
+// modeFor applies that rule: the mode chosen, else completion for the built-in model
+// (a model of Go code with no chat template), else chat.
+func modeFor(api params.API, builtIn bool) params.API {
+	switch {
+	case api != "":
+		return api
+	case builtIn:
+		return params.Completion
+	}
+	return params.Chat
+}
+
+// rootFlags are the playground's flags beyond the parameter flags.
+type rootFlags struct {
+	conn                                                connFlags
+	mode, system, prompt, theme, heatmap, load, cfgPath string
+	params                                              *params.Flags
+	// themeFrom names where the theme came from, for messages: the flag or a config line.
+	themeFrom string
 }
 
 func newRoot(e env) *cobra.Command {
@@ -106,7 +165,7 @@ func newRoot(e env) *cobra.Command {
 			"from a vLLM OpenAI-compatible server or its built-in model, and colours every token by its probability.\n\n" +
 			"With no --endpoint and no $OPENAI_BASE_URL it looks for vLLM at " + vllmDefault + " and otherwise\n" +
 			"uses the built-in model (a small Go-code model, no server needed); --endpoint local forces the latter.",
-		Args:          cobra.NoArgs,
+		Args:          usageArgs(cobra.NoArgs),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -115,84 +174,152 @@ func newRoot(e env) *cobra.Command {
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 
-	var conn connFlags
-	conn.register(root.Flags())
-	var mode, system, prompt, theme, heatmapMode, load, configPath string
-	root.Flags().StringVar(&mode, "mode", "", "chat or completion (default from the config file, else completion for the built-in model and chat otherwise)")
-	root.Flags().StringVar(&system, "system", "", "system message (chat mode)")
-	root.Flags().StringVar(&prompt, "prompt", "", "start with this prompt in the editor")
-	root.Flags().StringVar(&theme, "theme", "", "theme: "+strings.Join(themes.BuiltinNames(), ", ")+", or a user theme in the config folder's themes/")
-	root.Flags().StringVar(&heatmapMode, "heatmap", "", "starting heatmap mode: probability, surprisal, rank, entropy or off")
-	root.Flags().StringVar(&load, "load", "", "open a saved session file exactly as it was saved (no server needed)")
-	root.Flags().StringVar(&configPath, "config", "", "config file (default $XDG_CONFIG_HOME/twinkle/config.toml)")
-	pf := params.RegisterFlags(root.Flags(), true)
+	f := &rootFlags{themeFrom: "--theme"}
+	fs := root.Flags()
+	f.conn.register(fs)
+	fs.StringVar(&f.mode, "mode", "", modeHelp+"; the config file's mode comes before the default")
+	fs.StringVar(&f.system, "system", "", "system message (chat mode)")
+	fs.StringVar(&f.prompt, "prompt", "", "start with this prompt in the editor")
+	fs.StringVar(&f.theme, "theme", "", "theme: "+strings.Join(themes.BuiltinNames(), ", ")+", or a user theme in the config folder's themes/")
+	fs.StringVar(&f.heatmap, "heatmap", "", "starting heatmap mode: probability, surprisal, rank, entropy or off")
+	fs.StringVar(&f.load, "load", "", "open a saved session file exactly as it was saved (no server needed)")
+	fs.StringVar(&f.cfgPath, "config", "", "config file (default $XDG_CONFIG_HOME/twinkle/config.toml)")
+	f.params = params.RegisterFlags(fs, true)
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfgFile, err := loadConfig(configPath)
+		cfg, err := f.playground(cmd, e)
 		if err != nil {
-			return &usageError{err}
-		}
-		cfgFile.applyTo(cmd.Flags(), &conn, &mode, &theme, &heatmapMode)
-		api, p, o, problems := resolveFlags(pf, mode)
-		if !cmd.Flags().Changed("samples") && o.N <= 1 {
-			o.N = 4 // a playground compares samples; the CLI default of 1 suits scripts
-		}
-		if !cmd.Flags().Changed("max-tokens") && p.MaxTokens == nil {
-			// Server defaults are 16 tokens (completions) or the rest of the context (chat):
-			// too few to compare, or more than a screen holds. The slider still reaches it.
-			n := 256
-			p.MaxTokens = &n
-		}
-		if !cmd.Flags().Changed("logprobs") && o.Logprobs == nil {
-			k := 5
-			o.Logprobs = &k
-		}
-		cfg := ui.Config{API: api, Params: p, Options: o, System: system, Prompt: prompt, IsDark: true, Context: cmd.Context()}
-		if theme != "" {
-			var fileErr *themes.FileError
-			pal, userFile, err := loadTheme(theme)
-			switch {
-			case errors.As(err, &fileErr):
-				// A broken theme file costs the user its colours, not the session.
-				fmt.Fprintln(e.stderr, "twinkle: "+sanitize.Text(err.Error())+"; using the default theme")
-			case err != nil:
-				problems = append(problems, "--theme: "+err.Error())
-			case userFile:
-				cfg.Palette = &pal
-			default:
-				cfg.Theme = theme // a built-in follows the terminal's light or dark background
-			}
-		}
-		if _, ok := heatmap.ParseMode(heatmapMode); heatmapMode != "" && !ok {
-			problems = append(problems, fmt.Sprintf("--heatmap: %q is not one of probability, surprisal, rank, entropy, off", heatmapMode))
-		}
-		cfg.Heatmap = heatmapMode
-		if len(problems) > 0 {
-			return &params.FlagError{Problems: problems}
-		}
-		if load != "" {
-			s, err := ui.LoadSession(load)
-			if err != nil {
-				return &usageError{err}
-			}
-			cfg.Session, cfg.SessionPath = s, load
-		}
-		b, err := conn.open(cmd.Context(), e)
-		if err != nil {
-			if cfg.Session == nil {
-				return err
-			}
-			// A saved session opens without a server; runs are off until one is reachable.
-			fmt.Fprintln(e.stderr, "twinkle: "+sanitize.Line(err.Error())+"; showing the session read-only")
-		} else {
-			cfg.Sampler, cfg.Endpoint, cfg.Model = b.sampler, b.endpoint, b.model
-			if cfg.API == "" && b.local {
-				cfg.API = params.Completion // the built-in model knows Go, not chats
-			}
+			return err
 		}
 		return e.runTUI(cmd.Context(), cfg)
 	}
 	root.AddCommand(newExportCmd(), newSampleCmd(e), newModelsCmd(e), newServeModelCmd(), newTestServerCmd())
 	return root
+}
+
+// playground builds the playground's configuration in steps: the config file, the
+// flags over the playground's defaults, the theme, the session, then the backend.
+// Every problem with the flags and the file is reported at once.
+func (f *rootFlags) playground(cmd *cobra.Command, e env) (ui.Config, error) {
+	fs := cmd.Flags()
+	if err := f.applyConfigFile(fs); err != nil {
+		return ui.Config{}, err
+	}
+	api, p, o, problems := resolveFlags(f.params, f.mode)
+	applyPlaygroundDefaults(fs, &p, &o)
+	problems = append(problems, f.conn.problems()...)
+	cfg := ui.Config{API: api, Params: p, Options: o, System: f.system, Prompt: f.prompt, IsDark: true, Context: cmd.Context()}
+	problems = append(problems, f.chooseTheme(&cfg, e.stderr)...)
+	if _, ok := heatmap.ParseMode(f.heatmap); f.heatmap != "" && !ok {
+		problems = append(problems, fmt.Sprintf("--heatmap: %q is not one of probability, surprisal, rank, entropy, off", f.heatmap))
+	}
+	cfg.Heatmap = f.heatmap
+	if len(problems) > 0 {
+		return ui.Config{}, &params.FlagError{Problems: problems}
+	}
+	if err := f.loadSession(&cfg); err != nil {
+		return ui.Config{}, err
+	}
+	if err := f.chooseBackend(cmd.Context(), e, &cfg); err != nil {
+		return ui.Config{}, err
+	}
+	return cfg, nil
+}
+
+// applyConfigFile reads the config file and fills what no flag set from it.
+func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet) error {
+	c, err := loadConfig(f.cfgPath)
+	if err != nil {
+		return err
+	}
+	set := func(flag string, dst *string, v string) bool {
+		if v == "" || fs.Changed(flag) {
+			return false
+		}
+		*dst = v
+		return true
+	}
+	set("endpoint", &f.conn.endpoint, c.Endpoint)
+	set("model", &f.conn.model, c.Model)
+	set("mode", &f.mode, c.Mode)
+	set("heatmap", &f.heatmap, c.Heatmap)
+	if set("theme", &f.theme, c.Theme) {
+		f.themeFrom = fmt.Sprintf("%s:%d: theme", c.path, c.lines["theme"])
+	}
+	if c.idleTimeout > 0 && !fs.Changed("idle-timeout") {
+		f.conn.idleTime = c.idleTimeout
+	}
+	return nil
+}
+
+// applyPlaygroundDefaults fills what the flags left unset with the playground's own
+// defaults (params.PlaygroundDefaults) rather than the CLI's, which suit scripts.
+func applyPlaygroundDefaults(fs *pflag.FlagSet, p *params.SamplingParams, o *params.Options) {
+	dp, do := params.PlaygroundDefaults()
+	if !fs.Changed("samples") && o.N <= 1 {
+		o.N = do.N
+	}
+	if !fs.Changed("max-tokens") && p.MaxTokens == nil {
+		p.MaxTokens = dp.MaxTokens
+	}
+	if !fs.Changed("logprobs") && o.Logprobs == nil {
+		o.Logprobs = do.Logprobs
+	}
+}
+
+// chooseTheme loads the theme asked for, if any. A broken theme file costs the user its
+// colours, not the session: it is reported and the default theme is used.
+func (f *rootFlags) chooseTheme(cfg *ui.Config, stderr io.Writer) (problems []string) {
+	if f.theme == "" {
+		return nil
+	}
+	var fileErr *themes.FileError
+	pal, userFile, err := loadTheme(f.theme)
+	switch {
+	case errors.As(err, &fileErr):
+		fmt.Fprintln(stderr, "twinkle: "+sanitize.Text(err.Error())+"; using the default theme")
+	case err != nil:
+		return []string{f.themeFrom + ": " + err.Error()}
+	case userFile:
+		cfg.Palette = &pal
+	default:
+		cfg.Theme = f.theme // a built-in follows the terminal's light or dark background
+	}
+	return nil
+}
+
+// loadSession opens the --load file, if any.
+func (f *rootFlags) loadSession(cfg *ui.Config) error {
+	if f.load == "" {
+		return nil
+	}
+	s, err := ui.LoadSession(f.load)
+	if err != nil {
+		return &usageError{err}
+	}
+	cfg.Session, cfg.SessionPath = s, f.load
+	return nil
+}
+
+// chooseBackend picks where samples come from. A saved session opens without one; runs
+// are off until a server is reachable. With no mode chosen, API stays empty (the
+// playground's automatic mode) unless the built-in model makes it completion.
+func (f *rootFlags) chooseBackend(ctx context.Context, e env, cfg *ui.Config) error {
+	b, err := f.conn.open(ctx, e)
+	if err != nil {
+		if cfg.Session == nil {
+			return err
+		}
+		note := sanitize.Line(err.Error()) + "; showing the session read-only"
+		fmt.Fprintln(e.stderr, "twinkle: "+note)
+		cfg.Notice = note // stderr is hidden once the playground starts
+		return nil
+	}
+	cfg.Sampler, cfg.Endpoint, cfg.Model = b.sampler, b.endpoint, b.model
+	cfg.Notice = b.fallback
+	if b.local {
+		cfg.API = modeFor(cfg.API, true)
+	}
+	return nil
 }
 
 // loadTheme finds a theme by name: a user file in the themes folder first (it may
@@ -209,7 +336,8 @@ func loadTheme(name string) (themes.Palette, bool, error) {
 }
 
 func runTUI(ctx context.Context, cfg ui.Config) error {
-	_, err := tea.NewProgram(ui.New(cfg), tea.WithContext(ctx)).Run()
+	_, err := tea.NewProgram(ui.New(cfg), tea.WithContext(ctx),
+		tea.WithColorProfile(themes.TerminalProfile(os.Stdout, os.Environ()))).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil // interrupted by a signal: a normal way to leave
 	}
@@ -228,7 +356,22 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.apiKey, "api-key", "", "the API key (default $OPENAI_API_KEY); never printed, logged or saved")
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "bound on connecting to the server")
 	fs.DurationVar(&c.firstTokenTimeout, "first-token-timeout", 120*time.Second, "bound on the wait for the first token")
-	fs.DurationVar(&c.idleTime, "idle-timeout", 60*time.Second, "bound on the wait between tokens (keep-alives do not count)")
+	fs.DurationVar(&c.idleTime, "idle-timeout", 60*time.Second, "bound on the wait between tokens (keep-alives do not count); config.toml: idle_timeout")
+}
+
+// problems checks the timeouts: each bounds a wait, so each must be positive (the
+// client would read zero as its own default, and a negative one means nothing).
+func (c connFlags) problems() []string {
+	var out []string
+	for _, t := range []struct {
+		flag string
+		d    time.Duration
+	}{{"connect-timeout", c.connectTimeout}, {"first-token-timeout", c.firstTokenTimeout}, {"idle-timeout", c.idleTime}} {
+		if t.d <= 0 {
+			out = append(out, fmt.Sprintf("--%s: must be a positive duration such as 30s or 2m, got %s", t.flag, t.d))
+		}
+	}
+	return out
 }
 
 // chosenBackend is where samples come from.
@@ -237,6 +380,9 @@ type chosenBackend struct {
 	endpoint string // shown in the header; "local" for the built-in model
 	model    string
 	local    bool
+	// fallback, when not empty, says that nothing answered at vLLM's default address and
+	// the built-in model is used instead, in words for a person (stderr, a status line).
+	fallback string
 }
 
 // open picks the backend: --endpoint, else $OPENAI_BASE_URL, else vLLM's default
@@ -246,11 +392,13 @@ func (c connFlags) open(ctx context.Context, e env) (chosenBackend, error) {
 	if endpoint == "" {
 		endpoint = os.Getenv("OPENAI_BASE_URL")
 	}
+	fallback := ""
 	if endpoint == "" {
 		if e.probeURL != "" && probe(ctx, e.probeURL, e.probeTimeout) {
 			endpoint = e.probeURL
 		} else {
 			endpoint = localEndpoint
+			fallback = fallbackNote(e.probeURL)
 		}
 	}
 	apiKey := c.apiKey
@@ -271,18 +419,28 @@ func (c connFlags) open(ctx context.Context, e env) (chosenBackend, error) {
 		}
 		// The built-in server is reached in-process: no port is opened.
 		cfg.BaseURL, cfg.Model, cfg.APIKey = "http://twinkle.local/v1", local.DefaultModelName, ""
-		cfg.HTTPClient = local.NewClient(m, local.ServerOptions{})
+		cfg.HTTPClient = localserver.NewClient(m, localserver.Options{})
 		cl, err := openai.New(cfg)
 		if err != nil {
 			return chosenBackend{}, err
 		}
-		return chosenBackend{sampler: cl, endpoint: localEndpoint, model: local.DefaultModelName, local: true}, nil
+		return chosenBackend{sampler: cl, endpoint: localEndpoint, model: local.DefaultModelName, local: true, fallback: fallback}, nil
 	}
 	cl, err := openai.New(cfg)
 	if err != nil {
 		return chosenBackend{}, &usageError{fmt.Errorf("--endpoint: %w", err)}
 	}
 	return chosenBackend{sampler: cl, endpoint: endpoint, model: c.model}, nil
+}
+
+// fallbackNote says that nothing answered at the probed address, so the built-in model
+// is used.
+func fallbackNote(probed string) string {
+	addr := probed
+	if u, err := url.Parse(probed); err == nil && u.Host != "" {
+		addr = u.Host
+	}
+	return "no server at " + addr + ", using the built-in model; --endpoint to choose"
 }
 
 // probe reports whether an OpenAI-compatible server answers at base within d.
@@ -312,17 +470,25 @@ func newSampleCmd(e env) *cobra.Command {
 			"server (or the built-in model, as for the playground), streams the samples, and prints twinkle's\n" +
 			"SampleResponse as JSON; --stream prints one JSON line per event instead. Every sampling field is\n" +
 			"sent explicitly. Greedy with -n > 1 draws one sample and says the others would be identical.\n" +
-			"A failed sample exits 1 after printing what arrived.",
-		Args: cobra.ExactArgs(1),
+			"Without --mode, a chat request the server refuses for want of a chat template is sent again\n" +
+			"in completion mode, and stderr says so. A failed sample exits 1 after printing what arrived;\n" +
+			"a failed prompt-logprobs request is a warning on stderr.",
+		Args: usageArgs(func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("sample takes one PROMPT argument (- reads it from stdin), got %d", len(args))
+			}
+			return nil
+		}),
 	}
 	f := cmd.Flags()
 	conn.register(f)
-	f.StringVar(&mode, "mode", "", "chat (/v1/chat/completions) or completion (/v1/completions); default chat, completion for the built-in model")
+	f.StringVar(&mode, "mode", "", modeHelp)
 	f.StringVar(&system, "system", "", "system message (chat mode)")
 	f.BoolVar(&stream, "stream", false, "print one JSON line per event instead of the final JSON")
 	pf := params.RegisterFlags(f, true)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		api, p, o, problems := resolveFlags(pf, mode)
+		problems = append(problems, conn.problems()...)
 		if len(problems) > 0 {
 			return &params.FlagError{Problems: problems}
 		}
@@ -338,12 +504,12 @@ func newSampleCmd(e env) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if api == "" {
-			api = params.Chat
-			if b.local {
-				api = params.Completion
-			}
+		stderr := cmd.ErrOrStderr()
+		if b.fallback != "" {
+			fmt.Fprintln(stderr, "twinkle: "+b.fallback)
 		}
+		s := &cliSampler{Sampler: b.sampler, auto: api == "", stderr: stderr}
+		api = modeFor(api, b.local)
 		req := backend.Request{API: api, Model: b.model, Prompt: prompt, Params: p, Options: o}
 		if api == params.Chat {
 			if system != "" {
@@ -351,10 +517,75 @@ func newSampleCmd(e env) *cobra.Command {
 			}
 			req.Messages = append(req.Messages, backend.Message{Role: "user", Content: prompt})
 		}
-		_, err = backend.RunSample(cmd.Context(), b.sampler, req, stream, cmd.OutOrStdout())
+		_, err = backend.RunSample(cmd.Context(), s, req, stream, cmd.OutOrStdout())
+		for _, w := range s.warnings {
+			fmt.Fprintln(stderr, "twinkle: warning: "+sanitize.Line(w.Error()))
+		}
 		return err
 	}
 	return cmd
+}
+
+// cliSampler is the Sampler `twinkle sample` runs through. In automatic mode a chat
+// request refused for want of a chat template (backend.NoChatTemplate) is sent again as
+// a completion request of the same prompt, and stderr says so. Errors that end no
+// sample (a failed prompt-logprobs request) are kept in warnings, read once the run's
+// channel is closed.
+type cliSampler struct {
+	backend.Sampler
+	auto     bool
+	stderr   io.Writer
+	warnings []*backend.Error
+}
+
+func (c *cliSampler) Start(ctx context.Context, req backend.Request) (<-chan backend.Event, error) {
+	ch, err := c.Sampler.Start(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var held []backend.Event
+	if c.auto && req.API == params.Chat {
+		// A refusal comes before any token: hold the events back until it is clear.
+		for ev := range ch {
+			held = append(held, ev)
+			refused := ev.Err != nil && backend.NoChatTemplate(ev.Err)
+			if ev.Kind == backend.EventFinish && refused {
+				for range ch {
+				}
+				note := "twinkle: the server has no chat template for this model (HTTP 400); switched to completion mode (--mode to choose)"
+				if len(req.Messages) > 1 {
+					note += "; the system message is not sent"
+				}
+				fmt.Fprintln(c.stderr, note)
+				req.API, req.Messages = params.Completion, nil
+				if ch, err = c.Sampler.Start(ctx, req); err != nil {
+					return nil, err
+				}
+				held = nil
+				break
+			}
+			if ev.Kind != backend.EventStart && !refused {
+				break
+			}
+		}
+	}
+	out := make(chan backend.Event)
+	go func() {
+		defer close(out)
+		see := func(ev backend.Event) {
+			if ev.Kind == backend.EventError && ev.Err != nil {
+				c.warnings = append(c.warnings, ev.Err)
+			}
+			out <- ev
+		}
+		for _, ev := range held {
+			see(ev)
+		}
+		for ev := range ch {
+			see(ev)
+		}
+	}()
+	return out, nil
 }
 
 func newModelsCmd(e env) *cobra.Command {
@@ -362,13 +593,19 @@ func newModelsCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "models",
 		Short: "List the models the endpoint serves (GET /v1/models), one a line",
-		Args:  cobra.NoArgs,
+		Args:  usageArgs(cobra.NoArgs),
 	}
 	conn.register(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if problems := conn.problems(); len(problems) > 0 {
+			return &params.FlagError{Problems: problems}
+		}
 		b, err := conn.open(cmd.Context(), e)
 		if err != nil {
 			return err
+		}
+		if b.fallback != "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), "twinkle: "+b.fallback)
 		}
 		models, err := b.sampler.Models(cmd.Context())
 		if err != nil {
@@ -392,12 +629,12 @@ func newServeModelCmd() *cobra.Command {
 		Long: "serve-model exposes the built-in model (" + local.DefaultModelName + ") as vLLM would: /v1/models,\n" +
 			"/v1/completions, /v1/chat/completions (streaming or not), /tokenize and /detokenize, with vLLM's\n" +
 			"validation errors. Any OpenAI client can use it.",
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on")
 	cmd.Flags().IntVar(&maxConcurrent, "max-concurrent", 1, "generations run at once; more wait their turn (each already uses every core)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		return local.ServeModel(cmd.Context(), listen, local.ServerOptions{MaxConcurrent: maxConcurrent}, func(a net.Addr) {
+		return localserver.ServeModel(cmd.Context(), listen, localserver.Options{MaxConcurrent: maxConcurrent}, func(a net.Addr) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle serve-model: %s at http://%s/v1\n", local.DefaultModelName, a)
 		})
 	}
@@ -412,7 +649,7 @@ func newTestServerCmd() *cobra.Command {
 		Use:    "testserver [--addr HOST:PORT]",
 		Short:  "Serve a fake vLLM OpenAI-compatible API (deterministic samples) for manual testing",
 		Hidden: true,
-		Args:   cobra.NoArgs,
+		Args:   usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle testserver: serving http://%s/v1\n", addr)
 			return vllmtest.ListenAndServe(addr)
@@ -433,10 +670,10 @@ func newExportCmd() *cobra.Command {
 			"  transformers  Python: set_seed and model.generate(**kwargs)\n" +
 			"  openai        JSON request body for /v1/chat/completions (or /v1/completions) with vLLM's extras\n" +
 			"  curl          a complete curl command for the same request (the API key is read from $OPENAI_API_KEY)",
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", "one of "+strings.Join(params.Formats(), ", "))
-	cmd.Flags().StringVar(&mode, "mode", "chat", "chat or completion (openai and curl formats)")
+	cmd.Flags().StringVar(&mode, "mode", "", modeHelp+" (openai and curl formats)")
 	cmd.Flags().StringVar(&model, "model", "", "model name in the request body (openai and curl formats)")
 	cmd.Flags().StringVar(&endpoint, "endpoint", "", "OpenAI base URL for curl (default $OPENAI_BASE_URL or "+vllmDefault+")")
 	cmd.Flags().StringVar(&prompt, "prompt", "", "prompt text to put in the request (openai and curl formats)")
@@ -449,6 +686,9 @@ func newExportCmd() *cobra.Command {
 		} else if !slices.Contains(params.Formats(), format) {
 			problems = append(problems, fmt.Sprintf("--format: %q is not one of %s", format, strings.Join(params.Formats(), ", ")))
 		}
+		if o.GreedyConflict(p) {
+			problems = append(problems, fmt.Sprintf("--temperature %g is greedy sampling, so -n/--samples must be 1, got %d: every greedy sample is the same", p.Temperature, o.N))
+		}
 		if len(problems) > 0 {
 			return &params.FlagError{Problems: problems}
 		}
@@ -456,7 +696,7 @@ func newExportCmd() *cobra.Command {
 			endpoint = os.Getenv("OPENAI_BASE_URL")
 		}
 		out, err := params.Export(format, p, params.Target{
-			API: api, Model: model, Endpoint: endpoint, Prompt: prompt, System: system, Options: o,
+			API: modeFor(api, false), Model: model, Endpoint: endpoint, Prompt: prompt, System: system, Options: o,
 		})
 		if err != nil {
 			return &params.FlagError{Problems: []string{err.Error()}}
@@ -467,17 +707,20 @@ func newExportCmd() *cobra.Command {
 	return cmd
 }
 
-// configFile is $XDG_CONFIG_HOME/twinkle/config.toml: defaults a flag overrides.
+// configFile is config.toml in the config folder: defaults a flag overrides.
 type configFile struct {
-	Endpoint string `toml:"endpoint"`
-	Model    string `toml:"model"`
-	Mode     string `toml:"mode"`
-	Theme    string `toml:"theme"`
-	Heatmap  string `toml:"heatmap"`
+	Endpoint, Model, Mode, Theme, Heatmap string
+	idleTimeout                           time.Duration
+	path                                  string
+	lines                                 map[string]int // where each key is set
 }
 
-// loadConfig reads the config file; a missing default file is fine, a malformed one is
-// an error naming the file, line and key, and nothing is written.
+// configKeys are config.toml's keys, in the order the help names them.
+var configKeys = []string{"endpoint", "model", "mode", "theme", "heatmap", "idle_timeout"}
+
+// loadConfig reads the config file; a missing default file is fine. A malformed one is
+// refused with every problem, each naming the file, the line and the key, and nothing
+// is written.
 func loadConfig(path string) (configFile, error) {
 	explicit := path != ""
 	if !explicit {
@@ -493,46 +736,120 @@ func loadConfig(path string) (configFile, error) {
 		if !explicit && errors.Is(err, os.ErrNotExist) {
 			return configFile{}, nil
 		}
-		return configFile{}, fmt.Errorf("config: %w", err)
+		return configFile{}, &usageError{fmt.Errorf("config: %w", err)}
 	}
-	var c configFile
-	md, err := toml.Decode(string(data), &c)
+	var raw map[string]any
+	md, err := toml.Decode(string(data), &raw)
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return configFile{}, fmt.Errorf("%s:%d: %s", path, pe.Position.Line, pe.Message)
+			return configFile{}, &usageError{fmt.Errorf("%s:%d: %s", path, pe.Position.Line, pe.Message)}
 		}
-		return configFile{}, fmt.Errorf("%s: %v", path, err)
+		return configFile{}, &usageError{fmt.Errorf("%s: %v", path, err)}
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		key := und[0].String()
-		return configFile{}, fmt.Errorf("%s:%d: unknown key %q (known: endpoint, model, mode, theme, heatmap)", path, keyLine(data, und[0][len(und[0])-1]), key)
+	c := configFile{path: path, lines: map[string]int{}}
+	var problems []string
+	for _, k := range md.Keys() {
+		if len(k) != 1 {
+			continue // inside a table, which is itself reported
+		}
+		key, line := k[0], keyLine(data, k)
+		c.lines[key] = line
+		bad := func(format string, a ...any) {
+			problems = append(problems, fmt.Sprintf("%s:%d: %s: ", path, line, key)+fmt.Sprintf(format, a...))
+		}
+		if !slices.Contains(configKeys, key) {
+			problems = append(problems, fmt.Sprintf("%s:%d: unknown key %q (known: %s)", path, line, key, strings.Join(configKeys, ", ")))
+			continue
+		}
+		v, ok := raw[key].(string)
+		if !ok {
+			bad("expected a string, got %s", tomlKind(md.Type(key)))
+			continue
+		}
+		switch key {
+		case "endpoint":
+			c.Endpoint = v
+		case "model":
+			c.Model = v
+		case "mode":
+			if _, err := params.ParseAPI(v); err != nil {
+				bad("%v", err)
+			}
+			c.Mode = v
+		case "theme":
+			c.Theme = v
+		case "heatmap":
+			if _, ok := heatmap.ParseMode(v); !ok {
+				bad("%q is not one of probability, surprisal, rank, entropy, off", v)
+			}
+			c.Heatmap = v
+		case "idle_timeout":
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				bad("%q is not a positive duration such as \"90s\" or \"2m\"", v)
+			}
+			c.idleTimeout = d
+		}
+	}
+	if len(problems) > 0 {
+		return configFile{}, &params.FlagError{Problems: problems}
 	}
 	return c, nil
 }
 
-// keyLine finds the line where a key is set, to point a person at it.
-func keyLine(data []byte, key string) int {
+// tomlKind names a TOML type as a person would.
+func tomlKind(t string) string {
+	switch t {
+	case "Integer":
+		return "an integer"
+	case "Float":
+		return "a number"
+	case "Bool":
+		return "a boolean"
+	case "Array", "ArrayHash":
+		return "a list"
+	case "Hash":
+		return "a table"
+	case "Datetime", "DatetimeLocal", "DateLocal", "TimeLocal":
+		return "a date or time"
+	}
+	return strings.ToLower(t)
+}
+
+// keyLine finds the line that sets key (a dotted path) or opens it as a table. Keys are
+// compared whole, part by part, so "mod" is never found at a "model" line.
+func keyLine(data []byte, key toml.Key) int {
+	var table []string
 	for i, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), key) {
-			return i + 1
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(t, "["):
+			end := strings.LastIndex(t, "]")
+			if end < 0 {
+				continue
+			}
+			table = splitKey(strings.Trim(t[:end+1], "[]"))
+			if slices.Equal(table, key) {
+				return i + 1
+			}
+		case strings.Contains(t, "=") && !strings.HasPrefix(t, "#"):
+			full := append(slices.Clone(table), splitKey(t[:strings.Index(t, "=")])...)
+			if slices.Equal(full, key) {
+				return i + 1
+			}
 		}
 	}
 	return 1
 }
 
-// applyTo fills what no flag set from the config file.
-func (c configFile) applyTo(fs *pflag.FlagSet, conn *connFlags, mode, theme, heatmap *string) {
-	set := func(flag string, dst *string, v string) {
-		if v != "" && !fs.Changed(flag) {
-			*dst = v
-		}
+// splitKey splits a TOML key as written (a.b, "a b".c) into its parts.
+func splitKey(s string) []string {
+	var parts []string
+	for _, p := range strings.Split(s, ".") {
+		parts = append(parts, strings.Trim(strings.TrimSpace(p), `"'`))
 	}
-	set("endpoint", &conn.endpoint, c.Endpoint)
-	set("model", &conn.model, c.Model)
-	set("mode", mode, c.Mode)
-	set("theme", theme, c.Theme)
-	set("heatmap", heatmap, c.Heatmap)
+	return parts
 }
 
 // resolveFlags reads --mode (empty: decided later) and the parameter flags, gathering

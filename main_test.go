@@ -5,13 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"charm.land/fang/v2"
+	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
 	"github.com/twinkle-sh/twinkle/ui"
@@ -139,6 +143,13 @@ func TestSampleWithoutEndpointUsesBuiltInModel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v %s", err, errs)
 	}
+	// Nothing answered at the probed address: said once, naming it and the way out.
+	if errs != "twinkle: no server at 127.0.0.1:1, using the built-in model; --endpoint to choose\n" {
+		t.Errorf("stderr %q", errs)
+	}
+	if _, errs, _ := runCLI(t, "", "sample", "--endpoint", "local", "--max-tokens", "2", "x"); errs != "" {
+		t.Errorf("--endpoint local is a choice, not a fallback: %q", errs)
+	}
 	var r struct {
 		Model    string      `json:"model"`
 		Logprobs [][]float64 `json:"logprobs"`
@@ -187,9 +198,14 @@ func TestModelsCommand(t *testing.T) {
 	if err != nil || strings.TrimSpace(out) == "" {
 		t.Fatalf("%v %q %q", err, out, errs)
 	}
-	out, _, err = runCLI(t, "", "models", "--endpoint", "local")
-	if err != nil || strings.TrimSpace(out) != "twinkle-go-small" {
-		t.Fatalf("local models: %v %q", err, out)
+	out, errs, err = runCLI(t, "", "models", "--endpoint", "local")
+	if err != nil || strings.TrimSpace(out) != "twinkle-go-small" || errs != "" {
+		t.Fatalf("local models: %v %q %q", err, out, errs)
+	}
+	t.Setenv("OPENAI_BASE_URL", "")
+	out, errs, err = runCLI(t, "", "models")
+	if err != nil || strings.TrimSpace(out) != "twinkle-go-small" || !strings.Contains(errs, "no server at 127.0.0.1:1, using the built-in model") {
+		t.Fatalf("fallen back: %v %q %q", err, out, errs)
 	}
 }
 
@@ -280,5 +296,321 @@ func TestThemeFlag(t *testing.T) {
 	}
 	if _, _, err = run("--theme", "nosuch"); err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "mine") {
 		t.Fatalf("unknown theme: %v", err)
+	}
+}
+
+// TestMain lets a test run the real main in a child process (os.Args after the binary's
+// name are twinkle's), for what only a process shows: exit statuses and signals.
+func TestMain(m *testing.M) {
+	if os.Getenv("TWINKLE_TEST_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// mainProcess is twinkle run as its own process.
+func mainProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "TWINKLE_TEST_RUN_MAIN=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	return cmd, &out, &errb
+}
+
+func TestWrongArgumentCountsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"sample"},
+		{"sample", "one", "two"},
+		{"models", "extra"},
+		{"export", "--format", "openai", "extra"},
+		{"serve-model", "extra"},
+		{"stray"},
+	} {
+		_, errs, err := runCLI(t, "", args...)
+		if err == nil || exitCode(err) != 2 || !strings.Contains(errs, "Try --help") {
+			t.Errorf("%v: err %v, code %d, stderr %q", args, err, exitCode(err), errs)
+		}
+	}
+}
+
+// The process's own status: 2 for usage, 130 after SIGINT, with what arrived still
+// printed and the server seeing the disconnect.
+func TestExitStatusOfTheProcess(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGINT on Windows")
+	}
+	cmd, _, errb := mainProcess(t, "sample")
+	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 2 {
+		t.Fatalf("no prompt: %v, stderr %q", err, errb)
+	}
+
+	srv := vllmtest.New()
+	defer srv.Close()
+	f := vllmtest.NoFault()
+	f.StallAt = 2 // two chunks, then silence until the client goes
+	srv.SetDefault(vllmtest.Script{Fault: &f})
+	cmd, out, errb := mainProcess(t, "sample", "--endpoint", srv.URL, "--model", "m", "--mode", "completion", "Once")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(srv.Requests()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // the first chunks are on their way
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("SIGINT: exit %d, stderr %q", code, errb)
+	}
+	if !strings.Contains(errb.String(), "twinkle: interrupted") || !strings.Contains(out.String(), `"cancelled"`) {
+		t.Fatalf("stdout %q\nstderr %q", out, errb)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.WaitDisconnect(ctx, 1); err != nil {
+		t.Fatalf("the server never saw the disconnect: %v", err)
+	}
+}
+
+func TestExitStatus(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	if exitStatus(ctx, nil) != 0 || exitStatus(ctx, errors.New("x")) != 1 || exitStatus(ctx, &usageError{errors.New("x")}) != 2 {
+		t.Fatal("plain statuses")
+	}
+	cancel()
+	if exitStatus(ctx, nil) != 130 || exitStatus(ctx, errors.New("3 samples failed: cancelled")) != 130 {
+		t.Fatal("an interrupted command must exit 130")
+	}
+}
+
+// Values outside what the help states are refused by every command that takes them.
+func TestCLIRefusesOutOfRangeValues(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sample", "--endpoint", "local", "-n", "0", "x"}, "-n/--samples: must be in [1, 16], got 0"},
+		{[]string{"sample", "--endpoint", "local", "--seed", "-1", "x"}, "--seed: must be in [0, 2147483647], got -1"},
+		{[]string{"sample", "--endpoint", "local", "--seed", "99999999999", "x"}, "--seed: must be in [0, 2147483647], got 99999999999"},
+		{[]string{"sample", "--endpoint", "local", "--idle-timeout", "-1s", "x"}, "--idle-timeout: must be a positive duration"},
+		{[]string{"sample", "--endpoint", "local", "--connect-timeout", "0s", "x"}, "--connect-timeout: must be a positive duration"},
+		{[]string{"models", "--endpoint", "local", "--first-token-timeout", "-5s"}, "--first-token-timeout: must be a positive duration"},
+		{[]string{"--endpoint", "local", "--idle-timeout", "-1s"}, "--idle-timeout: must be a positive duration"},
+		{[]string{"export", "--format", "openai", "-n", "0"}, "-n/--samples: must be in [1, 16], got 0"},
+	} {
+		out, errs, err := runCLI(t, "", c.args...)
+		if err == nil || exitCode(err) != 2 || out != "" || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: err %v, code %d, stdout %q, stderr %q; want %q", c.args, err, exitCode(err), out, errs, c.want)
+		}
+	}
+}
+
+func TestExportNamesTheFlagsOfTheGreedyConflict(t *testing.T) {
+	for _, format := range params.Formats() {
+		_, errs, err := runCLI(t, "", "export", "--format", format, "--temperature", "0", "-n", "3")
+		if err == nil || exitCode(err) != 2 || !strings.Contains(errs, "--temperature") || !strings.Contains(errs, "-n/--samples") {
+			t.Errorf("%s: err %v, stderr %q", format, err, errs)
+		}
+	}
+}
+
+// One rule for --mode everywhere: not given, it is completion for the built-in model
+// and chat otherwise.
+func TestOneModeRule(t *testing.T) {
+	root := newRoot(testEnv("", &bytes.Buffer{}, &bytes.Buffer{}))
+	for _, path := range [][]string{{}, {"sample"}, {"export"}} {
+		cmd, _, err := root.Find(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fl := cmd.Flags().Lookup("mode")
+		if fl.DefValue != "" || !strings.Contains(fl.Usage, modeHelp) {
+			t.Errorf("%v --mode: default %q, help %q", path, fl.DefValue, fl.Usage)
+		}
+	}
+	out, _, err := runCLI(t, "", "export", "--format", "openai", "--prompt", "hi")
+	if err != nil || !strings.Contains(out, `"messages"`) {
+		t.Fatalf("export without --mode must be chat: %v\n%s", err, out)
+	}
+	if modeFor("", true) != params.Completion || modeFor("", false) != params.Chat || modeFor(params.Chat, true) != params.Chat {
+		t.Fatal("modeFor")
+	}
+}
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Config keys are matched whole: an unknown key is reported at its own line, not at a
+// known key it is the start of; every problem is reported, in a person's words.
+func TestConfigProblemsNameTheirOwnLine(t *testing.T) {
+	path := writeConfig(t, "model = \"m\"\nmod = 3\nidle_timeout = 90\nheatmap = \"rainbow\"\nidle = \"1s\"\n[ui]\ncolour = 1\n")
+	_, _, err := runCLI(t, "", "--config", path)
+	var fe *params.FlagError
+	if !errors.As(err, &fe) {
+		t.Fatalf("want FlagError, got %v", err)
+	}
+	want := []string{
+		path + `:2: unknown key "mod"`,
+		path + ":3: idle_timeout: expected a string, got an integer",
+		path + `:4: heatmap: "rainbow" is not one of`,
+		path + `:5: unknown key "idle"`,
+		path + `:6: unknown key "ui"`,
+	}
+	if len(fe.Problems) != len(want) {
+		t.Fatalf("problems %q", fe.Problems)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(fe.Problems[i], w) {
+			t.Errorf("problem %d = %q, want %q", i, fe.Problems[i], w)
+		}
+	}
+	if strings.Contains(err.Error(), "int64") {
+		t.Errorf("Go type names in %v", err)
+	}
+	if got := keyLine([]byte("model = 1\n\"mod\" = 2\n"), []string{"mod"}); got != 2 {
+		t.Errorf("keyLine(mod) = %d", got)
+	}
+}
+
+// The idle timeout comes from --idle-timeout or config.toml's idle_timeout (the flag
+// wins), is checked, and reaches the client: a stalled stream ends on it.
+func TestIdleTimeoutReachesTheClient(t *testing.T) {
+	srv := vllmtest.New()
+	defer srv.Close()
+	f := vllmtest.NoFault()
+	f.StallAt = 1
+	srv.SetDefault(vllmtest.Script{Fault: &f})
+
+	stalled := func(t *testing.T, s backend.Sampler) *backend.Error {
+		t.Helper()
+		// Far longer than the timeouts under test and far shorter than the default 60s.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		resp, _ := backend.RunSample(ctx, s, backend.Request{API: params.Completion, Model: "m", Prompt: "x", Params: params.Default(), Options: params.Options{N: 1}}, false, io.Discard)
+		if len(resp.Errors) != 1 || resp.Errors[0] == nil {
+			t.Fatalf("the stalled sample did not fail: %+v", resp)
+		}
+		return resp.Errors[0]
+	}
+	playground := func(t *testing.T, args ...string) ui.Config {
+		t.Helper()
+		var got ui.Config
+		e := testEnv("", &bytes.Buffer{}, &bytes.Buffer{})
+		e.runTUI = func(_ context.Context, cfg ui.Config) error { got = cfg; return nil }
+		root := newRoot(e)
+		root.SetArgs(append([]string{"--endpoint", srv.URL, "--model", "m"}, args...))
+		if err := root.ExecuteContext(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	cfgPath := writeConfig(t, "idle_timeout = \"300ms\"\n")
+	if e := stalled(t, playground(t, "--config", cfgPath).Sampler); e.Kind != backend.KindTimeout {
+		t.Errorf("config idle_timeout: %v (%s)", e, e.Kind)
+	}
+	long := writeConfig(t, "idle_timeout = \"10m\"\n")
+	if e := stalled(t, playground(t, "--config", long, "--idle-timeout", "300ms").Sampler); e.Kind != backend.KindTimeout {
+		t.Errorf("--idle-timeout over the config: %v (%s)", e, e.Kind)
+	}
+	bad := writeConfig(t, "\nidle_timeout = \"-1s\"\n")
+	if _, errs, err := runCLI(t, "", "--config", bad, "--endpoint", "local"); exitCode(err) != 2 || !strings.Contains(errs, bad+`:2: idle_timeout: "-1s" is not a positive duration`) {
+		t.Errorf("negative config idle_timeout: %v %q", err, errs)
+	}
+	_, errs, err := runCLI(t, "", "sample", "--endpoint", srv.URL, "--model", "m", "--mode", "completion", "--idle-timeout", "300ms", "x")
+	if err == nil || !strings.Contains(errs, "idle timeout") {
+		t.Errorf("sample --idle-timeout: %v %q", err, errs)
+	}
+}
+
+// A failed prompt-logprobs request is a warning on stderr; the exit status is the
+// samples'.
+func TestSamplePromptLogprobsFailureWarns(t *testing.T) {
+	srv := vllmtest.New()
+	defer srv.Close()
+	srv.FailWhen(func(body []byte) *vllmtest.Fault {
+		if !bytes.Contains(body, []byte(`"prompt_logprobs"`)) {
+			return nil
+		}
+		f := vllmtest.NoFault()
+		f.Status, f.Message = 400, "prompt_logprobs must be at most 20, got 5."
+		return &f
+	})
+	out, errs, err := runCLI(t, "", "sample", "--endpoint", srv.URL, "--model", "m", "--mode", "completion", "--prompt-logprobs", "1", "Once")
+	if err != nil || !strings.Contains(errs, "twinkle: warning: ") || !strings.Contains(errs, "prompt logprobs: prompt_logprobs must be at most 20") || !strings.Contains(out, `"trajectories"`) {
+		t.Fatalf("err %v\nstderr %q\nstdout %q", err, errs, out)
+	}
+	f := vllmtest.NoFault()
+	f.DropAt = 1
+	srv.SetDefault(vllmtest.Script{Fault: &f})
+	_, errs, err = runCLI(t, "", "sample", "--endpoint", srv.URL, "--model", "m", "--mode", "completion", "--prompt-logprobs", "1", "Once")
+	if err == nil || exitCode(err) != 1 || !strings.Contains(errs, "twinkle: warning: ") {
+		t.Fatalf("failed samples must still exit 1: %v %q", err, errs)
+	}
+}
+
+// vLLM's answer to a chat request for a model with no chat template.
+const noChatTemplate = "As of transformers v4.44, default chat template is no longer allowed, so you must provide a chat template if the tokenizer does not define one."
+
+func refuseChat(srv *vllmtest.Server) {
+	srv.FailWhen(func(body []byte) *vllmtest.Fault {
+		if !bytes.Contains(body, []byte(`"messages"`)) {
+			return nil
+		}
+		f := vllmtest.NoFault()
+		f.Status, f.Type, f.Message = 400, "BadRequestError", noChatTemplate
+		return &f
+	})
+}
+
+// Without --mode, a chat request refused for want of a chat template is sent again as a
+// completion request, and stderr says so once; with --mode chat the refusal stands.
+func TestSampleSwitchesToCompletionWithoutAChatTemplate(t *testing.T) {
+	srv := vllmtest.New()
+	defer srv.Close()
+	refuseChat(srv)
+	for _, stream := range []bool{false, true} {
+		args := []string{"sample", "--endpoint", srv.URL, "--model", "m", "-n", "2", "--system", "be brief", "Once upon"}
+		if stream {
+			args = append(args, "--stream")
+		}
+		before := len(srv.Requests())
+		out, errs, err := runCLI(t, "", args...)
+		if err != nil {
+			t.Fatalf("stream=%v: %v\n%s", stream, err, errs)
+		}
+		if strings.Count(errs, "switched to completion mode") != 1 || !strings.Contains(errs, "no chat template") || !strings.Contains(errs, "system message is not sent") {
+			t.Errorf("stream=%v: stderr %q", stream, errs)
+		}
+		if strings.Contains(out, "chat template") || strings.Contains(out, `"error"`) {
+			t.Errorf("stream=%v: the refused attempt reached stdout:\n%s", stream, out)
+		}
+		reqs := srv.Requests()[before:]
+		if len(reqs) != 2 || reqs[0].Path != "/v1/chat/completions" || reqs[1].Path != "/v1/completions" || reqs[1].Fields()["prompt"] != "Once upon" {
+			t.Errorf("stream=%v: requests %d: %v", stream, len(reqs), reqs)
+		}
+	}
+	_, errs, err := runCLI(t, "", "sample", "--endpoint", srv.URL, "--model", "m", "--mode", "chat", "Once upon")
+	if err == nil || exitCode(err) != 1 || strings.Contains(errs, "switched") || !strings.Contains(errs, "chat template") {
+		t.Errorf("--mode chat must not switch: %v %q", err, errs)
+	}
+	// Any other 400 is not a reason to switch.
+	srv.FailWhen(nil)
+	f := vllmtest.NoFault()
+	f.Status, f.Message = 400, "top_k must be -1 (disable), or at least 1, got -2."
+	srv.Push(vllmtest.Script{Fault: &f})
+	_, errs, err = runCLI(t, "", "sample", "--endpoint", srv.URL, "--model", "m", "Once upon")
+	if err == nil || strings.Contains(errs, "switched") {
+		t.Errorf("another 400 switched modes: %v %q", err, errs)
 	}
 }

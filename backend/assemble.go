@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/twinkle-sh/twinkle/params"
@@ -26,6 +27,7 @@ type sampleState struct {
 	tokens       []Token
 	align        *Aligner // places tokens in text as both arrive (with logprobs)
 	promptTokens []Token
+	promptAlign  PromptAlignment
 	havePrompt   bool
 	finished     bool
 	reason       StopReason
@@ -33,6 +35,8 @@ type sampleState struct {
 	err          *Error
 	seed         *int64
 }
+
+const unalignedNote = "prompt logprobs: the prompt's tokens could not be told from their alternatives (no usable prompt_token_ids, and they could not be matched to the prompt), so none are given"
 
 // NewAssembler starts an empty response for req.
 func NewAssembler(req Request) *Assembler {
@@ -90,7 +94,10 @@ func (a *Assembler) Apply(ev Event) {
 	case EventPromptLogprobs:
 		for i := 0; i < max(ev.Count, 1); i++ {
 			st := a.sample(ev.Sample + i)
-			st.promptTokens, st.havePrompt = ev.PromptTokens, true
+			st.promptTokens, st.promptAlign, st.havePrompt = ev.PromptTokens, ev.PromptAlignment, true
+		}
+		if ev.PromptAlignment == PromptUnaligned && !slices.Contains(a.notes, unalignedNote) {
+			a.notes = append(a.notes, unalignedNote) // once, however many variants it concerns
 		}
 	case EventUsage:
 		a.usage = a.usage.Add(ev.Usage)
@@ -177,6 +184,7 @@ func (a *Assembler) Response() SampleResponse {
 	if withPrompt {
 		r.PromptLogprobs = make([][]Logprob, n)
 		r.PromptTokens = make([][]Token, n)
+		r.PromptAlignment = make([]PromptAlignment, n)
 	}
 	anyErr := false
 	for i := range a.samples {
@@ -193,10 +201,13 @@ func (a *Assembler) Response() SampleResponse {
 			}
 		}
 		if withPrompt && st.havePrompt {
-			r.PromptLogprobs[i], r.PromptTokens[i] = logprobsOf(st.promptTokens), nonNil(st.promptTokens)
-			if a.req.API == params.Completion {
-				if pl := AlignPrompt(st.promptTokens, a.req.Prompt); pl != nil {
-					r.PromptTokens[i] = placed(st.promptTokens, pl)
+			r.PromptAlignment[i] = st.promptAlign
+			if st.promptAlign != PromptUnaligned {
+				r.PromptLogprobs[i], r.PromptTokens[i] = logprobsOf(st.promptTokens), nonNil(st.promptTokens)
+				if a.req.API == params.Completion {
+					if pl := AlignPrompt(st.promptTokens, a.req.Prompt); pl != nil {
+						r.PromptTokens[i] = placed(st.promptTokens, pl)
+					}
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,24 +109,151 @@ func TestBridgeDeliversEverythingInFewUpdates(t *testing.T) {
 	}
 }
 
+// fakeClock is a Bridge clock the test moves by hand; it reports every wait asked of it.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []fakeTimer
+	waits  chan time.Duration
+}
+
+type fakeTimer struct {
+	at time.Time
+	c  chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), waits: make(chan time.Duration, 16)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) (<-chan time.Time, func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := fakeTimer{at: c.now.Add(d), c: make(chan time.Time, 1)}
+	c.timers = append(c.timers, t)
+	c.waits <- d
+	return t.c, func() {}
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if t.at.After(c.now) {
+			kept = append(kept, t)
+			continue
+		}
+		t.c <- c.now
+	}
+	c.timers = kept
+}
+
 func TestBridgeRespectsTheFrameInterval(t *testing.T) {
-	ch := make(chan backend.Event, 1)
-	b := backend.NewBridge(ch, 50*time.Millisecond)
-	ch <- backend.Event{Kind: backend.EventTokens, Text: "a"}
-	if _, ok := b.Next(context.Background()); !ok {
-		t.Fatal("first update missing")
+	const frame = 50 * time.Millisecond
+	clk := newFakeClock()
+	ch := make(chan backend.Event)
+	b := backend.NewBridgeClock(ch, frame, clk)
+	type result struct {
+		u  backend.Update
+		ok bool
 	}
-	start := time.Now()
-	go func() {
-		ch <- backend.Event{Kind: backend.EventTokens, Text: "b"}
-		ch <- backend.Event{Kind: backend.EventTokens, Text: "c"}
-		close(ch)
-	}()
-	u, _ := b.Next(context.Background())
-	if len(u.Events) != 1 || u.Events[0].Text != "bc" || !u.Closed {
-		t.Errorf("second update = %+v, want b and c merged and closed", u)
+	var done chan result
+	next := func() chan result {
+		r := make(chan result, 1)
+		go func() {
+			u, ok := b.Next(context.Background())
+			r <- result{u, ok}
+		}()
+		return r
 	}
-	_ = start
+	// got waits for the update; the fake clock never moves by itself, so an update stuck
+	// waiting for the wrong instant would wait for ever.
+	got := func(when string) result {
+		t.Helper()
+		select {
+		case r := <-done:
+			return r
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s never went out", when)
+			return result{}
+		}
+	}
+	tok := func(s string) backend.Event { return backend.Event{Kind: backend.EventTokens, Text: s} }
+	wantWait := func(when string, want time.Duration) {
+		t.Helper()
+		select {
+		case d := <-clk.waits:
+			if d != want {
+				t.Errorf("%s waits %v, want %v", when, d, want)
+			}
+		case r := <-done:
+			t.Fatalf("%s went out without waiting: %+v", when, r.u)
+		}
+	}
+	noWait := func(when string) {
+		t.Helper()
+		select {
+		case d := <-clk.waits:
+			t.Errorf("%s: the update waited %v, want at once", when, d)
+		default:
+		}
+	}
+
+	// Nothing came before: the first event goes out at once.
+	done = next()
+	ch <- tok("a")
+	if r := got("the first update"); !r.ok || len(r.u.Events) != 1 || r.u.Events[0].Text != "a" {
+		t.Fatalf("first update = %+v", r)
+	}
+	noWait("first update")
+
+	// 10ms into the frame: the update waits for the rest of it, 40ms, collecting.
+	clk.Advance(10 * time.Millisecond)
+	done = next()
+	ch <- tok("b")
+	wantWait("an update 10ms into the frame", frame-10*time.Millisecond)
+	select {
+	case ch <- tok("c"):
+	case r := <-done:
+		t.Fatalf("the update went out before the frame ended: %+v", r.u)
+	}
+	clk.Advance(39 * time.Millisecond)
+	select {
+	case r := <-done:
+		t.Fatalf("the update went out 1ms before the frame ended: %+v", r.u)
+	default:
+	}
+	clk.Advance(time.Millisecond)
+	if r := got("the update at the end of the frame"); !r.ok || len(r.u.Events) != 1 || r.u.Events[0].Text != "bc" || r.u.Closed {
+		t.Errorf("second update = %+v, want b and c merged", r.u)
+	}
+
+	// An event after a frame has passed goes out at once.
+	clk.Advance(frame + time.Millisecond)
+	done = next()
+	ch <- tok("d")
+	if r := got("an update a frame after the last"); len(r.u.Events) != 1 || r.u.Events[0].Text != "d" {
+		t.Errorf("third update = %+v", r.u)
+	}
+	noWait("an update a frame after the last")
+
+	// One right after an update waits a whole frame; the channel closing ends it early.
+	done = next()
+	ch <- tok("e")
+	wantWait("an update right after the last", frame)
+	close(ch)
+	if r := got("the closing update"); !r.ok || !r.u.Closed || len(r.u.Events) != 1 {
+		t.Errorf("closing update = %+v, want e and closed", r.u)
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, ok := backend.NewBridge(make(chan backend.Event), 0).Next(ctx); ok {
@@ -170,7 +298,7 @@ func TestAssemblerJSONContract(t *testing.T) {
 		{Kind: backend.EventStart, Start: &backend.StartInfo{First: 0, Count: 2, Requested: 2, Model: "m", Params: params.Default(), Seeds: []*int64{&seed, &s8}}},
 		{Kind: backend.EventTokens, Sample: 1, Text: " B", Tokens: []backend.Token{{Text: " B", Logprob: -2, ID: backend.NoTokenID, Top: []backend.Alt{{Text: " A", Logprob: -1}, {Text: " B", Logprob: -2}}}}},
 		{Kind: backend.EventTokens, Sample: 0, Text: " Once", Tokens: []backend.Token{{Text: " Once", Logprob: -0.12, ID: backend.NoTokenID, Top: []backend.Alt{{Text: " Once", Logprob: -0.12}}}}},
-		{Kind: backend.EventPromptLogprobs, Sample: 0, Count: 2, PromptTokens: []backend.Token{{Text: "hi", Logprob: backend.Unknown(), ID: 5}}},
+		{Kind: backend.EventPromptLogprobs, Sample: 0, Count: 2, PromptTokens: []backend.Token{{Text: "hi", Logprob: backend.Unknown(), ID: 5}}, PromptAlignment: backend.PromptByID},
 		{Kind: backend.EventFinish, Sample: 0, Reason: backend.StopStop, StoppedBy: backend.StoppedBy{Kind: backend.StoppedByString, String: "###"}},
 		{Kind: backend.EventFinish, Sample: 1, Reason: backend.StopLength},
 		{Kind: backend.EventUsage, Sample: 0, Count: 2, Usage: backend.Usage{PromptTokens: 5, CompletionTokens: 2, TotalTokens: 7}},
@@ -185,7 +313,7 @@ func TestAssemblerJSONContract(t *testing.T) {
 	want := `{"trajectories":[{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":" Once"}]},{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":" B"}]}],` +
 		`"logprobs":[[-0.12],[-2]],"prompt_logprobs":[[null],[null]],"stop_reason":["stop","length"],"stopped_by":["###",null],` +
 		`"tokens":[[{"text":" Once","logprob":-0.12,"top":[{"text":" Once","logprob":-0.12}],"start":0,"end":5}],[{"text":" B","logprob":-2,"top":[{"text":" A","logprob":-1},{"text":" B","logprob":-2}],"start":0,"end":2}]],` +
-		`"prompt_tokens":[[{"text":"hi","logprob":null,"id":5}],[{"text":"hi","logprob":null,"id":5}]],"seeds":[7,8],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7},` +
+		`"prompt_tokens":[[{"text":"hi","logprob":null,"id":5}],[{"text":"hi","logprob":null,"id":5}]],"prompt_alignment":["ids","ids"],"seeds":[7,8],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7},` +
 		`"model":"m","params":` + mustJSON(params.Default()) + `}`
 	if string(b) != want {
 		t.Errorf("got\n%s\nwant\n%s", b, want)
@@ -340,15 +468,49 @@ func TestAssemblerGrowsAfterTokens(t *testing.T) {
 	}
 }
 
-func TestDrainLetsTheRunFinish(t *testing.T) {
-	em, ch := backend.NewEmitter()
-	em.Emit(backend.Event{Kind: backend.EventTokens})
-	backend.Drain(ch)
+func TestRunEmitterGivesUpOnceTheRunIsDoneAndNobodyReads(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx, cancel := context.WithCancel(context.Background())
+	em, ch := backend.NewRunEmitter(ctx, 20*time.Millisecond)
+	em.Emit(backend.Event{Kind: backend.EventTokens, Text: "a"})
+	if ev := <-ch; ev.Text != "a" {
+		t.Fatalf("first event %+v", ev)
+	}
+	// The run is replaced: cancelled, and its consumer reads no more. A sampler that winds
+	// down slowly goes on emitting for a while.
+	cancel()
 	for range 1000 {
 		em.Emit(backend.Event{Kind: backend.EventTokens})
 	}
+	time.Sleep(50 * time.Millisecond)
+	em.Emit(backend.Event{Kind: backend.EventFinish, Reason: backend.StopCancelled})
 	em.Emit(backend.Event{Kind: backend.EventDone})
-	em.Close() // goleak in TestMain fails the package if the pump or Drain lingers
+	em.Close() // the deferred goleak check fails if the delivery goroutine still waits
+}
+
+func TestRunEmitterDeliversEverythingToAReaderAfterTheCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	em, ch := backend.NewRunEmitter(ctx, 0)
+	const n = 10000
+	go func() {
+		for i := range n {
+			em.Emit(backend.Event{Kind: backend.EventTokens, Sample: i})
+		}
+		em.Emit(backend.Event{Kind: backend.EventFinish, Reason: backend.StopCancelled})
+		em.Emit(backend.Event{Kind: backend.EventDone})
+		em.Close()
+	}()
+	got := 0
+	for ev := range ch {
+		if got < n && ev.Sample != got {
+			t.Fatalf("event %d has sample %d", got, ev.Sample)
+		}
+		got++
+	}
+	if got != n+2 {
+		t.Errorf("a consumer that kept reading got %d events, want %d: the cancelled finishes must arrive", got, n+2)
+	}
 }
 
 // scripted is a Sampler that plays a fixed list of events.
@@ -387,5 +549,16 @@ func TestRunSampleNamesEachDifferentFailure(t *testing.T) {
 	run[3] = fin(2, backend.StopStop, nil)
 	if _, err := backend.RunSample(context.Background(), run, req, false, &out); err == nil || err.Error() != "sample 0: boom" {
 		t.Errorf("error = %v, want sample 0's alone", err)
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		60 * time.Second: "60s", 2 * time.Minute: "120s", 150 * time.Millisecond: "150ms",
+		1600 * time.Millisecond: "1.6s", 412345 * time.Microsecond: "412ms", 0: "0s",
+	} {
+		if got := backend.ShortDuration(d); got != want {
+			t.Errorf("ShortDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -23,15 +23,40 @@ type Bridge struct {
 	interval time.Duration
 	last     time.Time
 	closed   bool
-	now      func() time.Time
+	clock    Clock
+}
+
+// Clock is the time a Bridge keeps its frames by; tests pass one they move by hand.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has passed, and a function that
+	// releases it early.
+	After(d time.Duration) (c <-chan time.Time, stop func())
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) After(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
 }
 
 // NewBridge wraps a run's channel; interval <= 0 means DefaultFrameInterval.
 func NewBridge(events <-chan Event, interval time.Duration) *Bridge {
+	return NewBridgeClock(events, interval, nil)
+}
+
+// NewBridgeClock is NewBridge keeping time by clock (nil: the real clock).
+func NewBridgeClock(events <-chan Event, interval time.Duration, clock Clock) *Bridge {
 	if interval <= 0 {
 		interval = DefaultFrameInterval
 	}
-	return &Bridge{events: events, interval: interval, now: time.Now}
+	if clock == nil {
+		clock = realClock{}
+	}
+	return &Bridge{events: events, interval: interval, clock: clock}
 }
 
 // maxPerUpdate bounds one Update when the producer outruns the consumer, so a backlog is
@@ -58,9 +83,9 @@ func (b *Bridge) Next(ctx context.Context) (u Update, ok bool) {
 	case <-ctx.Done():
 		return Update{}, false
 	}
-	if wait := b.last.Add(b.interval).Sub(b.now()); wait > 0 {
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
+	if wait := b.last.Add(b.interval).Sub(b.clock.Now()); wait > 0 {
+		frame, stop := b.clock.After(wait)
+		defer stop()
 	collect:
 		for len(raw) < maxPerUpdate {
 			select {
@@ -71,7 +96,7 @@ func (b *Bridge) Next(ctx context.Context) (u Update, ok bool) {
 					break collect
 				}
 				raw = append(raw, ev)
-			case <-timer.C:
+			case <-frame:
 				break collect
 			case <-ctx.Done():
 				break collect
@@ -93,7 +118,7 @@ drain:
 			break drain
 		}
 	}
-	b.last = b.now()
+	b.last = b.clock.Now()
 	u.Events = Coalesce(raw)
 	return u, true
 }

@@ -129,6 +129,21 @@ func (t *Token) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// PromptAlignment says how the prompt's tokens were told from the alternatives the server
+// sent with them (vLLM's prompt_logprobs dicts hold both, in no promised order).
+type PromptAlignment string
+
+const (
+	// PromptByID: prompt_token_ids named each position's token.
+	PromptByID PromptAlignment = "ids"
+	// PromptMatched: no ids; each position's token is the one candidate that makes the
+	// tokens join back into the prompt sent, or the one the ranks single out.
+	PromptMatched PromptAlignment = "matched"
+	// PromptUnaligned: the prompt's tokens could not be told apart, so none are given: a
+	// UI says so and colours nothing, rather than show a text that is not the prompt.
+	PromptUnaligned PromptAlignment = "unaligned"
+)
+
 // ---------------------------------------------------------------------------------------
 // Stop reasons
 // ---------------------------------------------------------------------------------------
@@ -166,14 +181,17 @@ func (r StopReason) Failed() bool {
 type StoppedByKind uint8
 
 const (
-	// StoppedByNone: nothing in particular (length, errors, or a server that does not say).
+	// StoppedByNone: nothing in particular (length, errors), or unknown: a server that
+	// sends no stop_reason (llm-d-inference-sim, other OpenAI-compatible servers) and a
+	// sample that does not end with a requested stop.
 	StoppedByNone StoppedByKind = iota
 	// StoppedByString: the stop string in String matched.
 	StoppedByString
 	// StoppedByToken: the stop token id in TokenID matched (including the model's extra
 	// EOS ids, e.g. 128009, which vLLM reports this way).
 	StoppedByToken
-	// StoppedByEOS: the model's own EOS token (finish_reason "stop" with stop_reason null).
+	// StoppedByEOS: the model's own EOS token: finish_reason "stop" with vLLM's
+	// stop_reason present and null. Never claimed when stop_reason is absent.
 	StoppedByEOS
 )
 
@@ -268,6 +286,10 @@ type SampleResponse struct {
 	// PromptTokens: per sample, the prompt's tokens with their top-K alternatives; omitted
 	// when prompt logprobs were not asked for.
 	PromptTokens [][]Token `json:"prompt_tokens,omitempty"`
+	// PromptAlignment: per sample, how its prompt tokens were identified ("" where none
+	// came); with "unaligned", PromptTokens and PromptLogprobs are null for that sample.
+	// Omitted when prompt logprobs were not asked for.
+	PromptAlignment []PromptAlignment `json:"prompt_alignment,omitempty"`
 	// Seeds: the seed each sample was drawn with (seed+i for sample i of a request), null
 	// where the sampler chose at random.
 	Seeds []*int64 `json:"seeds"`
@@ -376,10 +398,11 @@ type Sampler interface {
 	// the channel, which is closed after the final EventDone.
 	//
 	// The producer never blocks on the consumer (events queue without bound), so a slow UI
-	// cannot stall a stream. The consumer must read until the channel is closed, or hand
-	// it to Drain; cancelling ctx stops every request of the run at once (the server sees
-	// the disconnects), ends the unfinished samples with StopCancelled, and the channel
-	// closes soon after.
+	// cannot stall a stream. Cancelling ctx stops every request of the run at once (the
+	// server sees the disconnects), ends the unfinished samples with StopCancelled, and the
+	// channel closes soon after. A consumer reads until the channel is closed; one that
+	// stops reading earlier must cancel ctx, after which the run stops waiting for it
+	// (within DefaultLinger, as Emitter does) and leaves no goroutine behind.
 	Start(ctx context.Context, req Request) (<-chan Event, error)
 }
 
@@ -404,7 +427,8 @@ const (
 	// server's message and, when the server named one, the parameter at fault. Exactly one
 	// per sample; always delivered.
 	EventFinish
-	// EventPromptLogprobs: PromptTokens for samples [Sample, Sample+Count).
+	// EventPromptLogprobs: PromptTokens for samples [Sample, Sample+Count), identified as
+	// PromptAlignment says; none when PromptUnaligned.
 	EventPromptLogprobs
 	// EventUsage: Usage of one request, covering samples [Sample, Sample+Count); add them up.
 	EventUsage
@@ -414,9 +438,15 @@ const (
 	// EventDone: the last event. Err is set when the run failed as a whole before any
 	// sample started (e.g. no model could be listed); such a run has no EventStart.
 	EventDone
+	// EventRetry: a request failed before its first token (429, 503, another 5xx or a
+	// connection error) and will be sent again after a wait: Retry says when and which
+	// attempt, Err what failed. Sample/Count say which samples wait; Count 0 means the
+	// run as a whole (listing the models, before any EventStart). The separate
+	// prompt-logprobs request retries without one: no sample waits on it.
+	EventRetry
 )
 
-var eventKindNames = [...]string{"", "start", "tokens", "finish", "prompt_logprobs", "usage", "error", "done"}
+var eventKindNames = [...]string{"", "start", "tokens", "finish", "prompt_logprobs", "usage", "error", "done", "retry"}
 
 // String is the kind's name as used in `twinkle sample --stream` lines.
 func (k EventKind) String() string {
@@ -444,6 +474,65 @@ type StartInfo struct {
 	Note  string   `json:"note,omitempty"`
 }
 
+// RetryInfo describes a request that failed before its first token and will be sent
+// again. Its JSON is the "retry" object of `twinkle sample --stream`.
+type RetryInfo struct {
+	// Status is the HTTP status that failed (429, 503 or another 5xx); 0 when the
+	// connection itself failed.
+	Status int
+	// Wait is the pause before the next attempt: the server's Retry-After when it sent
+	// one (FromServer), else the client's own backoff.
+	Wait       time.Duration
+	FromServer bool
+	// Attempt is the attempt about to be made, counting the first request as 1 (so 2 for
+	// the first retry), out of MaxAttempts.
+	Attempt     int
+	MaxAttempts int
+}
+
+// Cause names what failed in a few words: "rate-limited" (429), "unavailable" (503),
+// "server error (HTTP 502)", or "could not connect".
+func (r RetryInfo) Cause() string {
+	switch {
+	case r.Status == 429:
+		return "rate-limited"
+	case r.Status == 503:
+		return "unavailable"
+	case r.Status != 0:
+		return fmt.Sprintf("server error (HTTP %d)", r.Status)
+	}
+	return "could not connect"
+}
+
+// String is the line to show while waiting, e.g. "rate-limited, retrying in 2s
+// (attempt 2 of 4)".
+func (r RetryInfo) String() string {
+	return fmt.Sprintf("%s, retrying in %s (attempt %d of %d)", r.Cause(), ShortDuration(r.Wait), r.Attempt, r.MaxAttempts)
+}
+
+// MarshalJSON writes {"status","wait_s","from_server","attempt","max_attempts"}.
+func (r RetryInfo) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Status      int     `json:"status"`
+		WaitS       float64 `json:"wait_s"`
+		FromServer  bool    `json:"from_server"`
+		Attempt     int     `json:"attempt"`
+		MaxAttempts int     `json:"max_attempts"`
+	}{r.Status, r.Wait.Seconds(), r.FromServer, r.Attempt, r.MaxAttempts})
+}
+
+// ShortDuration writes d for people: whole seconds as seconds ("60s", not "1m0s"),
+// under a second in milliseconds ("150ms"), else seconds to a tenth ("1.6s").
+func ShortDuration(d time.Duration) string {
+	switch {
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	case d < time.Second:
+		return strconv.FormatInt(int64(d.Round(time.Millisecond)/time.Millisecond), 10) + "ms"
+	}
+	return strconv.FormatFloat(d.Round(100*time.Millisecond).Seconds(), 'f', 1, 64) + "s"
+}
+
 // Event is one thing that happened in a run; Kind says which fields are set.
 type Event struct {
 	Kind   EventKind
@@ -459,20 +548,26 @@ type Event struct {
 	Usage        Usage
 	Start        *StartInfo
 	PromptTokens []Token
+	// PromptAlignment: for EventPromptLogprobs.
+	PromptAlignment PromptAlignment
+	// Retry: for EventRetry.
+	Retry *RetryInfo
 }
 
 type eventJSON struct {
-	Type         string     `json:"type"`
-	Sample       *int       `json:"sample,omitempty"`
-	Count        int        `json:"count,omitempty"`
-	Text         string     `json:"text,omitempty"`
-	Tokens       []Token    `json:"tokens,omitempty"`
-	Reason       StopReason `json:"stop_reason,omitempty"`
-	StoppedBy    *StoppedBy `json:"stopped_by,omitempty"`
-	Err          *Error     `json:"error,omitempty"`
-	Usage        *Usage     `json:"usage,omitempty"`
-	Start        *StartInfo `json:"start,omitempty"`
-	PromptTokens []Token    `json:"prompt_tokens,omitempty"`
+	Type         string          `json:"type"`
+	Sample       *int            `json:"sample,omitempty"`
+	Count        int             `json:"count,omitempty"`
+	Text         string          `json:"text,omitempty"`
+	Tokens       []Token         `json:"tokens,omitempty"`
+	Reason       StopReason      `json:"stop_reason,omitempty"`
+	StoppedBy    *StoppedBy      `json:"stopped_by,omitempty"`
+	Err          *Error          `json:"error,omitempty"`
+	Usage        *Usage          `json:"usage,omitempty"`
+	Start        *StartInfo      `json:"start,omitempty"`
+	PromptTokens []Token         `json:"prompt_tokens,omitempty"`
+	Alignment    PromptAlignment `json:"prompt_alignment,omitempty"`
+	Retry        *RetryInfo      `json:"retry,omitempty"`
 }
 
 // MarshalJSON is the line `twinkle sample --stream` prints: {"type":"tokens","sample":0,...}
@@ -488,12 +583,14 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		sb := e.StoppedBy
 		j.Sample, j.Reason, j.StoppedBy = &e.Sample, e.Reason, &sb
 	case EventPromptLogprobs:
-		j.Sample, j.Count, j.PromptTokens = &e.Sample, e.Count, e.PromptTokens
+		j.Sample, j.Count, j.PromptTokens, j.Alignment = &e.Sample, e.Count, e.PromptTokens, e.PromptAlignment
 	case EventUsage:
 		u := e.Usage
 		j.Sample, j.Count, j.Usage = &e.Sample, e.Count, &u
 	case EventError:
 		j.Sample, j.Count = &e.Sample, e.Count
+	case EventRetry:
+		j.Sample, j.Count, j.Retry = &e.Sample, e.Count, e.Retry
 	}
 	return json.Marshal(j)
 }
@@ -538,6 +635,11 @@ type Error struct {
 	// from the error's "param" or, when that is null, from the message; the UI points at
 	// that slider. Empty when unknown.
 	Param string `json:"param,omitempty"`
+	// Detail is the raw text behind a plain Message, e.g. Go's network error ("read tcp
+	// 127.0.0.1:39670->...: connection reset by peer") under "the server closed the
+	// connection mid-stream": for session files and --verbose, not for the screen.
+	// Untrusted like Message.
+	Detail string `json:"detail,omitempty"`
 	// RetryAfter is the server's Retry-After, if it sent one.
 	RetryAfter time.Duration `json:"-"`
 	// Err is the underlying cause (e.g. a net error, context.Canceled), if any.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Field is one key of a request body or kwargs dict.
@@ -127,13 +128,37 @@ func (p SamplingParams) ToVLLM(api API, o Options) (Fields, error) {
 	return f, nil
 }
 
-// ToTransformers returns model.generate kwargs, as twinkle's
-// to_transformers(tokenizer=...), and the seed for transformers.set_seed (nil: none).
-// top_k off becomes 0 because generate's own default is 50. stop_strings only work when
-// the tokenizer is passed to generate as well; stop ids go to eos_token_id.
-func (p SamplingParams) ToTransformers() (Fields, *int64, error) {
+// Transformers is a model.generate call for p and o, as twinkle's
+// to_transformers(tokenizer=...) with the options a playground adds.
+type Transformers struct {
+	// Kwargs are generate's keyword arguments: top_k off becomes 0 (generate's own
+	// default is 50); num_return_sequences is N; top-K logprobs ask for the raw logits
+	// (output_logits, return_dict_in_generate), as vLLM's logprobs are raw by default,
+	// where output_scores would be after temperature, top-k/top-p and penalties.
+	// stop_strings work only when the tokenizer is passed to generate as well.
+	Kwargs Fields
+	// Seed is for transformers.set_seed; nil: none.
+	Seed *int64
+	// StopTokenIDs must be ADDED to the model's own EOS ids (model.generation_config.
+	// eos_token_id), as vLLM merges stop_token_ids with them: generate's eos_token_id
+	// replaces the model's ids, so it is not among Kwargs.
+	StopTokenIDs []int
+	// Logprobs is the top-K to take from the returned logits; nil: not asked for.
+	Logprobs *int
+}
+
+// ToTransformers converts p and o for transformers' model.generate. Greedy sampling
+// with several samples is refused (ErrGreedyN), as generate refuses
+// num_return_sequences > 1 without sampling.
+func (p SamplingParams) ToTransformers(o Options) (Transformers, error) {
 	if err := p.Validate(); err != nil {
-		return nil, nil, err
+		return Transformers{}, err
+	}
+	if err := o.Validate(p); err != nil {
+		return Transformers{}, err
+	}
+	if o.GreedyConflict(p) {
+		return Transformers{}, fmt.Errorf("%w (got n=%d)", ErrGreedyN, o.N)
 	}
 	f := Fields{}
 	if p.MaxTokens != nil {
@@ -150,11 +175,14 @@ func (p SamplingParams) ToTransformers() (Fields, *int64, error) {
 		f = append(f, Field{"do_sample", true}, Field{"temperature", p.Temperature}, Field{"top_k", topK}, Field{"top_p", p.TopP})
 	}
 	f = append(f, Field{"repetition_penalty", p.RepetitionPenalty})
+	if o.Samples() > 1 {
+		f = append(f, Field{"num_return_sequences", o.Samples()})
+	}
 	if len(p.Stop.Strings) > 0 {
 		f = append(f, Field{"stop_strings", p.Stop.Strings})
 	}
-	if len(p.Stop.TokenIDs) > 0 {
-		f = append(f, Field{"eos_token_id", p.Stop.TokenIDs})
+	if o.Logprobs != nil {
+		f = append(f, Field{"output_logits", true}, Field{"return_dict_in_generate", true})
 	}
-	return f, p.Seed, nil
+	return Transformers{Kwargs: f, Seed: p.Seed, StopTokenIDs: slices.Clone(p.Stop.TokenIDs), Logprobs: o.Logprobs}, nil
 }

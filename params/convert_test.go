@@ -98,28 +98,80 @@ func TestToTransformers(t *testing.T) {
 	p.Stop = Stop{Strings: []string{"\n\n"}, TokenIDs: []int{2}}
 	p.Seed = ptr(int64(3))
 	p.MaxTokens = ptr(10)
-	kw, seed, err := p.ToTransformers()
+	call, err := p.ToTransformers(Options{N: 4, Logprobs: ptr(20)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := decode(t, kw)
+	m := decode(t, call.Kwargs)
 	if m["top_k"] != 0.0 {
 		t.Errorf("top_k off must be 0 for transformers (its default is 50), got %v", m["top_k"])
 	}
-	if m["do_sample"] != true || m["max_new_tokens"] != 10.0 || seed == nil || *seed != 3 {
-		t.Errorf("kwargs %v seed %v", m, seed)
+	if m["do_sample"] != true || m["max_new_tokens"] != 10.0 || call.Seed == nil || *call.Seed != 3 {
+		t.Errorf("kwargs %v seed %v", m, call.Seed)
 	}
-	if ids := m["eos_token_id"].([]any); ids[0] != 2.0 {
-		t.Errorf("eos_token_id %v", m["eos_token_id"])
+	if m["num_return_sequences"] != 4.0 {
+		t.Errorf("samples=4 must be num_return_sequences=4: %v", m)
+	}
+	// Raw logits, as vLLM's logprobs are raw; output_scores are after processing.
+	if m["output_logits"] != true || m["return_dict_in_generate"] != true || m["output_scores"] != nil {
+		t.Errorf("logprobs must ask for raw logits: %v", m)
+	}
+	// generate's eos_token_id replaces the model's own EOS ids; vLLM adds stop ids to them.
+	if _, ok := m["eos_token_id"]; ok || !sliceEq(call.StopTokenIDs, []int{2}) {
+		t.Errorf("stop ids must be left to add to the model's EOS ids, got kwargs %v, ids %v", m, call.StopTokenIDs)
 	}
 	p.Temperature = 0
-	kw, _, _ = p.ToTransformers()
-	m = decode(t, kw)
+	call, _ = p.ToTransformers(Options{N: 1})
+	m = decode(t, call.Kwargs)
 	if m["do_sample"] != false {
 		t.Error("greedy must set do_sample=False")
 	}
 	if _, ok := m["temperature"]; ok {
 		t.Error("greedy sends no temperature (generate warns about it)")
+	}
+	if _, ok := m["num_return_sequences"]; ok {
+		t.Error("one sample needs no num_return_sequences")
+	}
+	if _, err := p.ToTransformers(Options{N: 3}); !errors.Is(err, ErrGreedyN) {
+		t.Errorf("greedy with 3 samples: %v", err)
+	}
+}
+
+// Every format refuses greedy sampling with several samples, naming n.
+func TestExportRefusesGreedyWithSeveralSamples(t *testing.T) {
+	p := Default()
+	p.Temperature = 0
+	for _, f := range Formats() {
+		if _, err := Export(f, p, Target{Options: Options{N: 4}}); !errors.Is(err, ErrGreedyN) {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// What the sliders say reaches every export: samples, top-K logprobs, stop ids.
+func TestExportsMatchTheSliders(t *testing.T) {
+	c := exportCases()["sampled"]
+	tr, err := Export("transformers", c.p, c.t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"num_return_sequences=4,", "output_logits=True,", "return_dict_in_generate=True,", "topk(20,",
+		"eos_token_id = model.generation_config.eos_token_id", "eos_token_id = list(eos_token_id) + [2, 7]", "eos_token_id=eos_token_id,"} {
+		if !strings.Contains(tr, want) {
+			t.Errorf("transformers export lacks %q:\n%s", want, tr)
+		}
+	}
+	if strings.Contains(tr, "eos_token_id=[") {
+		t.Errorf("transformers export replaces the model's EOS ids:\n%s", tr)
+	}
+	tw, err := Export("twinkle", c.p, c.t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"num_samples=4, logprobs=True)", "top-20", "logprobs=20", `stop=["</s>", "END"],`, "stop_token_ids=[2, 7]"} {
+		if !strings.Contains(tw, want) {
+			t.Errorf("twinkle export lacks %q:\n%s", want, tw)
+		}
 	}
 }
 
@@ -143,6 +195,12 @@ func exportCases() map[string]struct {
 
 	lone := Default()
 	lone.Stop = StopString("</s>")
+
+	sampled := Default()
+	sampled.Temperature = 0.7
+	sampled.TopP = 0.9
+	sampled.Seed = ptr(int64(11))
+	sampled.Stop = Stop{Strings: []string{"</s>", "END"}, TokenIDs: []int{2, 7}}
 	return map[string]struct {
 		p SamplingParams
 		t Target
@@ -151,6 +209,7 @@ func exportCases() map[string]struct {
 		"topk_off": {Default(), Target{API: Completion, Model: "m", Prompt: "func main() {", Options: Options{N: 4}}},
 		"hostile":  {hostile, Target{Model: "it's \"m\"", Endpoint: "http://h:8000/v1/", System: "be $terse 'ok'", Prompt: "a\nb \\ 'c' \"d\" $(e)", Options: Options{N: 2, Logprobs: ptr(3), PromptLogprobs: ptr(1)}}},
 		"lone":     {lone, Target{}},
+		"sampled":  {sampled, Target{Prompt: "Once", Options: Options{N: 4, Logprobs: ptr(20)}}},
 	}
 }
 
@@ -245,6 +304,44 @@ func TestExportPythonParses(t *testing.T) {
 	var stops []string
 	if err := json.Unmarshal(got, &stops); err != nil || !sliceEq(stops, c.p.Stop.Strings) {
 		t.Fatalf("Python reads %q, want %q (%v)", stops, c.p.Stop.Strings, err)
+	}
+}
+
+// The transformers export runs: against a stand-in model, generate receives the model's
+// own EOS ids plus the stop ids, whatever shape generation_config gives them in.
+func TestExportTransformersRuns(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3")
+	}
+	c := exportCases()["sampled"]
+	out, err := Export("transformers", c.p, c.t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stub := `import sys, types, json
+sys.modules["transformers"] = types.SimpleNamespace(set_seed=lambda s: None)
+class Config: eos_token_id = EOS
+class Model:
+    generation_config = Config()
+    def generate(self, **kw):
+        print(json.dumps({k: v for k, v in kw.items() if k != "tokenizer"}))
+        return None
+model, inputs, tokenizer = Model(), {}, object()
+`
+	for eos, want := range map[string][]int{"None": {2, 7}, "128001": {128001, 2, 7}, "[128001, 128009]": {128001, 128009, 2, 7}} {
+		cmd := exec.Command(py, "-c", strings.Replace(stub, "EOS", eos, 1)+out)
+		got, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("eos %s: %v\n%s", eos, err, out)
+		}
+		var kw struct {
+			EOS []int `json:"eos_token_id"`
+			N   int   `json:"num_return_sequences"`
+		}
+		if err := json.Unmarshal(got, &kw); err != nil || !sliceEq(kw.EOS, want) || kw.N != 4 {
+			t.Errorf("model EOS %s: generate got %s, want eos_token_id %v (%v)", eos, got, want, err)
+		}
 	}
 }
 

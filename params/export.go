@@ -49,13 +49,17 @@ func Export(format string, p SamplingParams, t Target) (string, error) {
 	if err := t.Options.Validate(p); err != nil {
 		return "", err
 	}
+	if t.Options.GreedyConflict(p) {
+		// Every target refuses it: vLLM with a 400, generate with a ValueError.
+		return "", fmt.Errorf("%w (got n=%d)", ErrGreedyN, t.Options.N)
+	}
 	switch format {
 	case "twinkle":
 		return exportTwinkle(p, t), nil
 	case "vllm":
 		return exportVLLM(p, t)
 	case "transformers":
-		return exportTransformers(p)
+		return exportTransformers(p, t)
 	case "openai":
 		body, err := RequestBody(p, t)
 		if err != nil {
@@ -105,7 +109,7 @@ func exportTwinkle(p SamplingParams, t Target) string {
 	kw := Fields{
 		{"max_tokens", p.MaxTokens},
 		{"seed", p.Seed},
-		{"stop", pyStop(p.Stop)},
+		{"stop", twinkleStop(p.Stop)},
 		{"temperature", p.Temperature},
 		{"top_k", p.TopK},
 		{"top_p", p.TopP},
@@ -113,9 +117,16 @@ func exportTwinkle(p SamplingParams, t Target) string {
 	}
 	writeKwargs(&b, kw)
 	b.WriteString(")\n")
+	// What twinkle's format cannot hold is named, with vLLM's own spelling of it.
+	if len(p.Stop.Strings) > 0 && len(p.Stop.TokenIDs) > 0 {
+		fmt.Fprintf(&b, "# twinkle's stop holds strings or token ids, not both: the stop token ids %s are\n", pyLiteral(p.Stop.TokenIDs))
+		fmt.Fprintf(&b, "# left out here (in vLLM: stop_token_ids=%s).\n", pyLiteral(p.Stop.TokenIDs))
+	}
 	args := []string{"num_samples=" + strconv.Itoa(t.Options.Samples())}
-	if t.Options.Logprobs != nil {
+	if k := t.Options.Logprobs; k != nil {
 		args = append(args, "logprobs=True")
+		fmt.Fprintf(&b, "# twinkle's to_vllm takes logprobs as on or off: it cannot ask for the top-%d\n", *k)
+		fmt.Fprintf(&b, "# alternatives per token (in vLLM: logprobs=%d).\n", *k)
 	}
 	if t.Options.PromptLogprobs != nil {
 		args = append(args, "prompt_logprobs="+strconv.Itoa(*t.Options.PromptLogprobs))
@@ -124,22 +135,18 @@ func exportTwinkle(p SamplingParams, t Target) string {
 	return b.String()
 }
 
-// pyStop keeps twinkle's union shape: a lone string stays a string.
-func pyStop(s Stop) any {
-	if s.IsZero() {
+// twinkleStop is what twinkle's stop union (a string, strings, or token ids) can hold of
+// s: a lone string stays a string; with both strings and ids, the strings.
+func twinkleStop(s Stop) any {
+	switch {
+	case s.IsZero():
 		return nil
-	}
-	if s.isLone() {
+	case s.isLone():
 		return s.Strings[0]
+	case len(s.Strings) > 0:
+		return s.Strings
 	}
-	items := make([]any, 0, len(s.Strings)+len(s.TokenIDs))
-	for _, v := range s.Strings {
-		items = append(items, v)
-	}
-	for _, v := range s.TokenIDs {
-		items = append(items, v)
-	}
-	return items
+	return s.TokenIDs
 }
 
 func exportVLLM(p SamplingParams, t Target) (string, error) {
@@ -158,15 +165,36 @@ func exportVLLM(p SamplingParams, t Target) (string, error) {
 	return b.String(), nil
 }
 
-func exportTransformers(p SamplingParams) (string, error) {
-	kw, seed, err := p.ToTransformers()
+func exportTransformers(p SamplingParams, t Target) (string, error) {
+	call, err := p.ToTransformers(t.Options)
 	if err != nil {
 		return "", err
 	}
+	kw := call.Kwargs
 	var b strings.Builder
 	b.WriteString("from transformers import set_seed\n\n")
-	if seed != nil {
-		fmt.Fprintf(&b, "set_seed(%d)\n", *seed)
+	if call.Seed != nil {
+		fmt.Fprintf(&b, "set_seed(%d)\n", *call.Seed)
+		if n := t.Options.Samples(); n > 1 {
+			fmt.Fprintf(&b, "# vLLM draws sample i with seed %d+i; generate draws all %d from one generator,\n", *call.Seed, n)
+			b.WriteString("# so the samples are not vLLM's.\n")
+		}
+	}
+	if len(call.StopTokenIDs) > 0 {
+		b.WriteString("# Stop token ids are added to the model's own EOS ids, as vLLM adds stop_token_ids\n")
+		b.WriteString("# (generate's eos_token_id replaces them).\n")
+		b.WriteString("eos_token_id = model.generation_config.eos_token_id\n")
+		b.WriteString("if eos_token_id is None:\n    eos_token_id = []\n")
+		b.WriteString("elif isinstance(eos_token_id, int):\n    eos_token_id = [eos_token_id]\n")
+		fmt.Fprintf(&b, "eos_token_id = list(eos_token_id) + %s\n", pyLiteral(call.StopTokenIDs))
+		kw = append(kw, Field{"eos_token_id", pyRaw("eos_token_id")})
+	}
+	if p.MaxTokens == nil {
+		b.WriteString("# max_tokens unset: generate stops at generation_config.max_length (often 20 tokens,\n")
+		b.WriteString("# prompt included), where vLLM's chat endpoint goes on to the end of the context.\n")
+	}
+	if t.Options.PromptLogprobs != nil {
+		b.WriteString("# generate returns no prompt logprobs: model(**inputs).logits holds them.\n")
 	}
 	if len(p.Stop.Strings) > 0 {
 		b.WriteString("# stop_strings only work when the tokenizer is passed to generate.\n")
@@ -175,6 +203,14 @@ func exportTransformers(p SamplingParams) (string, error) {
 	b.WriteString("outputs = model.generate(\n    **inputs,\n")
 	writeKwargs(&b, kw)
 	b.WriteString(")\n")
+	if k := call.Logprobs; k != nil {
+		b.WriteString("# outputs.sequences: the prompt, then each sample. outputs.logits: one tensor per\n")
+		b.WriteString("# generated token, (samples, vocabulary), raw as vLLM's logprobs are (output_scores\n")
+		b.WriteString("# would be after temperature, top-k/top-p and penalties). Logprobs of step i:\n")
+		b.WriteString("#   logprobs = outputs.logits[i].float().log_softmax(dim=-1)\n")
+		fmt.Fprintf(&b, "#   top_logprobs, top_token_ids = logprobs.topk(%d, dim=-1)\n", *k)
+		b.WriteString("#   sampled = logprobs.gather(-1, outputs.sequences[:, inputs[\"input_ids\"].shape[1] + i, None])\n")
+	}
 	return b.String(), nil
 }
 

@@ -85,10 +85,18 @@ func (f *Flags) Resolve() (SamplingParams, Options, error) {
 			return p, o, &FlagError{[]string{"--params: " + err.Error()}}
 		}
 		fp, err := Parse(f.paramsFile, data)
-		if err != nil {
-			return p, o, &FlagError{[]string{"--params: " + err.Error()}}
+		var pe *ParseError
+		switch {
+		case errors.As(err, &pe):
+			// The flags are still read, so every problem shows at once.
+			for _, msg := range pe.Problems {
+				problems = append(problems, "--params: "+msg)
+			}
+		case err != nil:
+			problems = append(problems, "--params: "+err.Error())
+		default:
+			p = fp
 		}
-		p = fp
 	}
 	for _, s := range Specs() {
 		raw, ok := f.raw[s.Key]
@@ -102,6 +110,14 @@ func (f *Flags) Resolve() (SamplingParams, Options, error) {
 		}
 		if v.Set && s.Kind == Int && (v.V > 1<<53 || v.V < -(1<<53)) {
 			problems = append(problems, fmt.Sprintf("%s: %s is out of range", flagFor(s.Key), *raw))
+			continue
+		}
+		if v.Set && s.Strict && (v.V < s.Min || v.V > s.Max) {
+			msg := fmt.Sprintf("%s: must be in [%s, %s], got %s", flagFor(s.Key), s.FormatNumber(s.Min), s.FormatNumber(s.Max), strings.TrimSpace(*raw))
+			if s.Nullable {
+				msg += fmt.Sprintf(" (leave it out for %s)", s.Floor)
+			}
+			problems = append(problems, msg)
 			continue
 		}
 		s.Put(&p, &o, v)

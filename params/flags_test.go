@@ -123,3 +123,59 @@ func TestUnescapeEscape(t *testing.T) {
 		t.Errorf("Escape shows controls: %q", got)
 	}
 }
+
+// A bad --params file does not hide the flags' own problems, nor one of its problems
+// another.
+func TestFlagsParamsFileReportsEveryProblem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.json")
+	if err := os.WriteFile(path, []byte("{\n \"Temperature\": 0.3,\n \"top_k\": \"x\",\n \"top_k\": 3\n}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := resolve(t, false, "--params", path, "--top-p", "2")
+	var fe *FlagError
+	if !errors.As(err, &fe) {
+		t.Fatalf("want FlagError, got %v", err)
+	}
+	want := []string{
+		"--params: " + path + `:2: unknown field "Temperature"`,
+		"--params: " + path + ":3: field top_k: expected an integer, got a string",
+		"--params: " + path + ":4: field top_k: set twice (first on line 3)",
+		"--top-p: must be in (0, 1], got 2",
+	}
+	if len(fe.Problems) != len(want) {
+		t.Fatalf("got %q", fe.Problems)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(fe.Problems[i], w) {
+			t.Errorf("problem %d = %q, want %q", i, fe.Problems[i], w)
+		}
+	}
+}
+
+// Values outside the range the help states are refused, never quietly changed.
+func TestFlagsRefuseValuesOutsideTheStatedRange(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-n", "0"}, "-n/--samples: must be in [1, 16], got 0"},
+		{[]string{"--samples", "-2"}, "-n/--samples: must be in [1, 16], got -2"},
+		{[]string{"-n", "17"}, "-n/--samples: must be in [1, 16], got 17"},
+		{[]string{"--seed", "-1"}, "--seed: must be in [0, 2147483647], got -1 (leave it out for random)"},
+		{[]string{"--seed", "99999999999"}, "--seed: must be in [0, 2147483647], got 99999999999"},
+		{[]string{"--logprobs", "21"}, "--logprobs: must be in [0, 20], got 21"},
+	} {
+		_, _, err := resolve(t, true, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want %q", c.args, err, c.want)
+		}
+		if err != nil && strings.Count(err.Error(), "\n") > 0 {
+			t.Errorf("%v: one problem reported more than once: %v", c.args, err)
+		}
+	}
+	for _, ok := range [][]string{{"-n", "1"}, {"-n", "16"}, {"--seed", "0"}, {"--seed", "2147483647"}, {"--seed", "random"}, {"--logprobs", "0"}} {
+		if _, _, err := resolve(t, true, ok...); err != nil {
+			t.Errorf("%v refused: %v", ok, err)
+		}
+	}
+}

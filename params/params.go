@@ -14,6 +14,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -58,6 +61,8 @@ func (p SamplingParams) Clone() SamplingParams {
 
 // UnmarshalJSON starts from Default, so a JSON object that leaves a field out gets the
 // dataclass default rather than Go's zero value (a missing temperature is 1, not greedy).
+// A type error stays a *json.UnmarshalTypeError, so the enclosing decoder can place it;
+// TypeErrorWords says it in JSON's words.
 func (p *SamplingParams) UnmarshalJSON(data []byte) error {
 	q := plainParams(Default())
 	if err := json.Unmarshal(data, &q); err != nil {
@@ -67,48 +72,255 @@ func (p *SamplingParams) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// TypeErrorWords says what a JSON type error means in JSON's words, never Go's:
+// "field top_k: expected an integer, got a string", not "cannot unmarshal string into
+// Go struct field plainParams.top_k of type int".
+func TypeErrorWords(te *json.UnmarshalTypeError) string {
+	msg := fmt.Sprintf("expected %s, got %s", jsonKindOf(te.Type), jsonKindWord(te.Value))
+	if te.Field == "" {
+		return msg
+	}
+	return "field " + te.Field + ": " + msg
+}
+
+// jsonKindOf names the JSON a Go type decodes from.
+func jsonKindOf(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKindOf(t.Elem()) + " or null"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a value"
+}
+
 // plainParams has SamplingParams' fields without its methods, so decoders can fill it
 // without recursing into UnmarshalJSON.
 type plainParams SamplingParams
 
-// Parse decodes a JSON SamplingParams strictly: unknown fields, wrong types and trailing
-// data are errors that name the field and the line. name labels the source in messages
-// (a file path, "--params").
+// fieldKinds names, in JSON's words, what each field holds, in the dataclass's order.
+var fieldKinds = map[string]string{
+	"max_tokens":         "an integer or null",
+	"seed":               "an integer or null",
+	"stop":               "a string, a list of strings or a list of token ids",
+	"temperature":        "a number",
+	"top_k":              "an integer",
+	"top_p":              "a number",
+	"repetition_penalty": "a number",
+}
+
+const fieldList = "max_tokens, seed, stop, temperature, top_k, top_p, repetition_penalty"
+
+// jsonKindWord turns encoding/json's name for a JSON value ("string", "number 1.5",
+// "array") into words for a person.
+func jsonKindWord(v string) string {
+	switch {
+	case v == "array":
+		return "a list"
+	case v == "object":
+		return "an object"
+	case v == "bool":
+		return "a boolean"
+	case v == "string":
+		return "a string"
+	case v == "number":
+		return "a number"
+	case strings.HasPrefix(v, "number "):
+		return "the number " + strings.TrimPrefix(v, "number ")
+	}
+	return v
+}
+
+// ParseError is every problem found in a SamplingParams file, each "name:line: field
+// ...: message", in the order they occur.
+type ParseError struct{ Problems []string }
+
+func (e *ParseError) Error() string { return strings.Join(e.Problems, "\n") }
+
+// Parse decodes a JSON SamplingParams strictly and reports every problem at once, each
+// naming the source, the line and the field: field names must match exactly (Go's
+// decoder would take "Temperature"), a key may appear only once, a value must have its
+// field's type, and the result must pass Validate. name labels the source in messages
+// (a file path, "--params"). The error is a *ParseError.
 func Parse(name string, data []byte) (SamplingParams, error) {
+	var problems []string
+	add := func(line int, format string, a ...any) {
+		problems = append(problems, fmt.Sprintf("%s:%d: ", name, line)+fmt.Sprintf(format, a...))
+	}
+	fail := func() (SamplingParams, error) { return Default(), &ParseError{problems} }
+	syntax := func(err error) (SamplingParams, error) {
+		var syn *json.SyntaxError
+		switch {
+		case errors.As(err, &syn):
+			add(lineOf(data, int(syn.Offset)), "invalid JSON: %s", syn.Error())
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			add(lineOf(data, len(data)), "invalid JSON: the file ends inside the object")
+		default:
+			add(lineOf(data, len(data)), "invalid JSON: %v", err)
+		}
+		return fail()
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		problems = append(problems, name+": empty file: expected a JSON object")
+		return fail()
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	q := plainParams(Default())
-	if err := dec.Decode(&q); err != nil {
-		return Default(), describeJSONError(name, data, err)
+	if tok, err := dec.Token(); err != nil {
+		return syntax(err)
+	} else if tok != json.Delim('{') {
+		add(lineOf(data, int(dec.InputOffset())), "expected a JSON object of SamplingParams fields, got %s", describeJSON(bytes.TrimSpace(data)))
+		return fail()
 	}
-	if dec.More() {
-		return Default(), fmt.Errorf("%s:%d: unexpected data after the JSON object", name, lineOf(data, int(dec.InputOffset())))
+	p := Default()
+	seen := map[string]int{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return syntax(err)
+		}
+		key, _ := tok.(string)
+		line := lineOf(data, int(dec.InputOffset()))
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return syntax(err)
+		}
+		if prev, dup := seen[key]; dup {
+			add(line, "field %s: set twice (first on line %d)", key, prev)
+			continue
+		}
+		seen[key] = line
+		if msg := p.decodeField(key, raw); msg != "" {
+			add(line, "%s", msg)
+		}
 	}
-	p := SamplingParams(q)
-	if err := p.Validate(); err != nil {
-		return Default(), fmt.Errorf("%s: %w", name, err)
+	if _, err := dec.Token(); err != nil {
+		return syntax(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		add(lineOf(data, int(dec.InputOffset())), "unexpected data after the JSON object")
+	}
+	var es Errors
+	if errors.As(p.Validate(), &es) {
+		for _, e := range es {
+			add(seen[e.Field], "field %s: %s", e.Field, e.Msg)
+		}
+	}
+	if len(problems) > 0 {
+		slices.SortStableFunc(problems, func(a, b string) int { return problemLine(a, name) - problemLine(b, name) })
+		return fail()
 	}
 	return p, nil
 }
 
-func describeJSONError(name string, data []byte, err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	var stop *StopError
-	switch {
-	case errors.As(err, &syn):
-		return fmt.Errorf("%s:%d: invalid JSON: %v", name, lineOf(data, int(syn.Offset)), syn)
-	case errors.As(err, &typ):
-		return fmt.Errorf("%s:%d: field %s: expected %s, got JSON %s", name, lineOf(data, int(typ.Offset)), typ.Field, typ.Type, typ.Value)
-	case errors.As(err, &stop):
-		return fmt.Errorf("%s:%d: field stop: %s", name, lineOf(data, locateField(data, "stop")), stop.Msg)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return fmt.Errorf("%s:%d: unknown field %q (SamplingParams has max_tokens, seed, stop, temperature, top_k, top_p, repetition_penalty)", name, lineOf(data, locateField(data, field)), field)
-	case errors.Is(err, io.EOF):
-		return fmt.Errorf("%s: empty file: expected a JSON object", name)
+// problemLine reads the line number back out of a "name:line: ..." problem, so problems
+// found in different passes read in file order.
+func problemLine(problem, name string) int {
+	rest := strings.TrimPrefix(problem, name+":")
+	n, _ := strconv.Atoi(rest[:max(0, strings.IndexByte(rest, ':'))])
+	return n
+}
+
+// decodeField sets one field from its raw JSON value; it returns what is wrong, or "".
+func (p *SamplingParams) decodeField(key string, raw json.RawMessage) string {
+	want, known := fieldKinds[key]
+	if !known {
+		for k := range fieldKinds {
+			if strings.EqualFold(k, key) {
+				return fmt.Sprintf("unknown field %q (did you mean %q? names are matched exactly)", key, k)
+			}
+		}
+		return fmt.Sprintf("unknown field %q (SamplingParams has %s)", key, fieldList)
 	}
-	return fmt.Errorf("%s: %v", name, err)
+	raw = bytes.TrimSpace(raw)
+	wrongType := func() string { return fmt.Sprintf("field %s: expected %s, got %s", key, want, describeJSON(raw)) }
+	isNull := string(raw) == "null"
+	integer := func() (int64, string) {
+		if len(raw) == 0 || !(raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')) {
+			return 0, wrongType()
+		}
+		n, err := strconv.ParseInt(string(raw), 10, 64)
+		var ne *strconv.NumError
+		switch {
+		case errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange):
+			return 0, fmt.Sprintf("field %s: %s is out of range", key, raw)
+		case err != nil:
+			return 0, wrongType()
+		case n > 1<<53 || n < -(1<<53):
+			return 0, fmt.Sprintf("field %s: %s is out of range", key, raw)
+		}
+		return n, ""
+	}
+	number := func() (float64, string) {
+		if len(raw) == 0 || !(raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')) {
+			return 0, wrongType()
+		}
+		f, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil {
+			return 0, fmt.Sprintf("field %s: %s is out of range", key, raw)
+		}
+		return f, ""
+	}
+	switch key {
+	case "max_tokens", "seed":
+		if isNull {
+			if key == "seed" {
+				p.Seed = nil
+			} else {
+				p.MaxTokens = nil
+			}
+			return ""
+		}
+		n, msg := integer()
+		if msg != "" {
+			return msg
+		}
+		if key == "seed" {
+			p.Seed = &n
+		} else {
+			m := int(n)
+			p.MaxTokens = &m
+		}
+	case "top_k":
+		n, msg := integer()
+		if msg != "" {
+			return msg
+		}
+		p.TopK = int(n)
+	case "temperature", "top_p", "repetition_penalty":
+		f, msg := number()
+		if msg != "" {
+			return msg
+		}
+		switch key {
+		case "temperature":
+			p.Temperature = f
+		case "top_p":
+			p.TopP = f
+		default:
+			p.RepetitionPenalty = f
+		}
+	case "stop":
+		var s Stop
+		if err := s.UnmarshalJSON(raw); err != nil {
+			return "field " + err.Error()
+		}
+		p.Stop = s
+	}
+	return ""
 }
 
 // lineOf turns a byte offset into a 1-based line number.
@@ -120,15 +332,6 @@ func lineOf(data []byte, off int) int {
 		off = 0
 	}
 	return bytes.Count(data[:off], []byte("\n")) + 1
-}
-
-// locateField finds the offset of a quoted key; good enough to point a person at a line.
-func locateField(data []byte, field string) int {
-	i := bytes.Index(data, []byte(`"`+field+`"`))
-	if i < 0 {
-		return 0
-	}
-	return i
 }
 
 // FieldError is one validation problem. Field is the JSON name ("top_p").
@@ -272,4 +475,17 @@ func (o Options) Validate(p SamplingParams) error {
 		return nil
 	}
 	return es
+}
+
+// PlaygroundDefaults are the values the playground starts with where no flag, file or
+// session sets them, and the values a reset returns to: 4 samples to compare, 256
+// tokens each (a server's own default is 16 tokens for completions or the rest of the
+// context for chat: too few to compare, or more than a screen holds), and the top-5
+// alternatives of every token for the heatmap. The CLI's defaults (1 sample, the
+// server's max_tokens, no logprobs) suit scripts instead.
+func PlaygroundDefaults() (SamplingParams, Options) {
+	p := Default()
+	n, k := 256, 5
+	p.MaxTokens = &n
+	return p, Options{N: 4, Logprobs: &k}
 }

@@ -139,12 +139,21 @@ func TestJSONDefaultsAndNames(t *testing.T) {
 func TestParseNamesFileLineAndField(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"{\n  \"temperature\": 0.5,\n  \"top_q\": 1\n}", `p.json:3: unknown field "top_q"`},
-		{"{\n  \"top_k\": \"many\"\n}", "p.json:2: field top_k: expected int"},
+		{"{\n  \"top_k\": \"many\"\n}", "p.json:2: field top_k: expected an integer, got a string"},
+		{"{\n  \"top_k\": 4.5\n}", "p.json:2: field top_k: expected an integer, got the number 4.5"},
+		{"{\n  \"max_tokens\": true\n}", "p.json:2: field max_tokens: expected an integer or null, got a boolean"},
+		{"{\"temperature\": \"hot\"}", "p.json:1: field temperature: expected a number, got a string"},
+		{"{\"top_p\": null}", "p.json:1: field top_p: expected a number, got null"},
+		{"{\"seed\": 99999999999999999999}", "p.json:1: field seed: 99999999999999999999 is out of range"},
 		{"{\n\n  \"stop\": 3.5\n}", "p.json:3: field stop:"},
-		{"{\"temperature\": 7}", "p.json: temperature: must be in [0, 2]"},
+		{"{\n\"temperature\": 7}", "p.json:2: field temperature: must be in [0, 2], got 7"},
 		{"{\"temperature\": 0.5,}", "p.json:1: invalid JSON"},
-		{"", "p.json: empty file"},
-		{"{} {}", "unexpected data"},
+		{"", "p.json: empty file: expected a JSON object"},
+		{"  \n", "p.json: empty file: expected a JSON object"},
+		{"[1, 2]", "p.json:1: expected a JSON object of SamplingParams fields, got a list"},
+		{"3", "p.json:1: expected a JSON object of SamplingParams fields, got the number 3"},
+		{"{} {}", "p.json:1: unexpected data after the JSON object"},
+		{"{\"temperature\": 0.5", "p.json:1: invalid JSON"},
 	}
 	for _, c := range cases {
 		_, err := Parse("p.json", []byte(c.in))
@@ -155,6 +164,83 @@ func TestParseNamesFileLineAndField(t *testing.T) {
 	p, err := Parse("p.json", []byte(`{"temperature": 0, "stop": "###", "seed": 3}`))
 	if err != nil || p.Temperature != 0 || *p.Seed != 3 || !p.Stop.Equal(StopString("###")) {
 		t.Fatalf("got %+v, %v", p, err)
+	}
+	p, err = Parse("p.json", []byte(`{"max_tokens": null, "seed": null, "stop": null, "top_k": 40, "top_p": 0.9, "repetition_penalty": 1.1}`))
+	if err != nil || p.MaxTokens != nil || p.Seed != nil || p.TopK != 40 || p.TopP != 0.9 || p.RepetitionPenalty != 1.1 || p.Temperature != 1 {
+		t.Fatalf("got %+v, %v", p, err)
+	}
+}
+
+// Go's decoder matches field names case-insensitively and keeps the last of two equal
+// keys; a SamplingParams file is read as Python would read it: names exact, keys once.
+func TestParseIsExactAboutKeys(t *testing.T) {
+	_, err := Parse("p.json", []byte("{\n  \"Temperature\": 0.5\n}"))
+	if err == nil || !strings.Contains(err.Error(), `p.json:2: unknown field "Temperature" (did you mean "temperature"?`) {
+		t.Errorf("case-folded name: %v", err)
+	}
+	_, err = Parse("p.json", []byte("{\n  \"top_p\": 0.5,\n  \"top_p\": 0.9\n}"))
+	if err == nil || !strings.Contains(err.Error(), "p.json:3: field top_p: set twice (first on line 2)") {
+		t.Errorf("duplicate key: %v", err)
+	}
+}
+
+// One problem never hides another, and no message speaks Go.
+func TestParseReportsEveryProblemInJSONWords(t *testing.T) {
+	in := "{\n  \"top_k\": \"many\",\n  \"top_p\": 7,\n  \"colour\": 1,\n  \"seed\": [1],\n  \"stop\": {},\n  \"temperature\": -1\n}"
+	_, err := Parse("p.json", []byte(in))
+	var pe *ParseError
+	if !errors.As(err, &pe) {
+		t.Fatalf("want *ParseError, got %T %v", err, err)
+	}
+	want := []string{
+		"p.json:2: field top_k: expected an integer, got a string",
+		"p.json:3: field top_p: must be in (0, 1], got 7",
+		`p.json:4: unknown field "colour"`,
+		"p.json:5: field seed: expected an integer or null, got a list",
+		"p.json:6: field stop: expected a string, a list of strings or a list of token ids, got an object",
+		"p.json:7: field temperature: must be in [0, 2], got -1",
+	}
+	if len(pe.Problems) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%s", len(pe.Problems), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(pe.Problems[i], w) {
+			t.Errorf("problem %d = %q, want %q", i, pe.Problems[i], w)
+		}
+	}
+	for _, bad := range []string{"[1]", "{\"top_k\": 1.5}", "{\"temperature\": \"x\"}", "{\"seed\": {}}", in} {
+		_, err := Parse("p", []byte(bad))
+		for _, goWord := range []string{"plainParams", "float64", "int64", "Go ", "json:", "unmarshal"} {
+			if err != nil && strings.Contains(err.Error(), goWord) {
+				t.Errorf("Parse(%q) speaks Go (%q): %v", bad, goWord, err)
+			}
+		}
+	}
+}
+
+// Decoding SamplingParams inside a larger document (a session, a preset) keeps the
+// decoder's own error, which TypeErrorWords says in JSON's words.
+func TestTypeErrorWords(t *testing.T) {
+	var v struct {
+		Params SamplingParams `json:"params"`
+		N      *int           `json:"n"`
+	}
+	for in, want := range map[string]string{
+		`{"params": {"top_k": "x"}}`:        "field params.top_k: expected an integer, got a string",
+		`{"params": {"temperature": true}}`: "field params.temperature: expected a number, got a boolean",
+		`{"params": {"seed": 1.5}}`:         "field params.seed: expected an integer, got the number 1.5",
+		`{"params": [1]}`:                   "expected an object, got a list",
+		`{"n": "four"}`:                     "field n: expected an integer, got a string",
+	} {
+		err := json.Unmarshal([]byte(in), &v)
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			t.Errorf("%s: %v is not a type error", in, err)
+			continue
+		}
+		if got := TypeErrorWords(te); got != want && !strings.HasSuffix(got, ": "+want) {
+			t.Errorf("%s: %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -167,5 +253,19 @@ func TestCloneIsDeep(t *testing.T) {
 	q.Stop.Strings[0] = "b"
 	if *p.MaxTokens != 5 || p.Stop.Strings[0] != "a" {
 		t.Fatal("Clone shares memory")
+	}
+}
+
+func TestPlaygroundDefaultsAreValidAndIndependent(t *testing.T) {
+	p, o := PlaygroundDefaults()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Validate(p); err != nil || o.N != 4 || *o.Logprobs != 5 || *p.MaxTokens != 256 {
+		t.Fatalf("%+v %+v %v", p, o, err)
+	}
+	*p.MaxTokens, *o.Logprobs = 1, 1
+	if q, r := PlaygroundDefaults(); *q.MaxTokens != 256 || *r.Logprobs != 5 {
+		t.Fatal("PlaygroundDefaults shares memory between calls")
 	}
 }

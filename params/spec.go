@@ -59,6 +59,9 @@ type Spec struct {
 	Off      float64 // the value stored at the floor of a non-nullable row
 	Specials []Special
 	Options  bool // the row sets Options, not SamplingParams
+	// Strict rows hold typed values (flags) to Min..Max too, not only the slider: the
+	// help states that range and nothing outside it means anything.
+	Strict bool
 }
 
 // Value is a spec row's value; Set is false for a nullable row left unset.
@@ -90,13 +93,13 @@ func Specs() []Spec {
 			Floor: "server default", Nullable: true},
 		{Key: "seed", Flag: "seed", Label: "seed", Kind: Int,
 			Help: "random seed; sample i uses seed+i", Min: 0, Max: math.MaxInt32, Fine: 1, Coarse: 100,
-			Floor: "random", Nullable: true},
+			Floor: "random", Nullable: true, Strict: true},
 		{Key: "stop", Flag: "stop", Label: "stop", Kind: StopList,
 			Help: "stop strings (repeatable; \\n, \\t, \\\\, \\xNN and \\uNNNN escapes) and stop token ids"},
 		{Key: "n", Flag: "samples", Short: "n", Label: "samples", Kind: Int, Options: true,
-			Help: "number of samples drawn at once", Min: 1, Max: MaxSamples, Fine: 1, Coarse: 4, Default: V(1)},
+			Help: "number of samples drawn at once", Min: 1, Max: MaxSamples, Fine: 1, Coarse: 4, Default: V(1), Strict: true},
 		{Key: "logprobs", Flag: "logprobs", Label: "logprobs", Kind: Int, Options: true,
-			Help: "top-K alternatives returned per generated token", Min: 0, Max: MaxLogprobs, Fine: 1, Coarse: 5, Default: V(5)},
+			Help: "top-K alternatives returned per generated token", Min: 0, Max: MaxLogprobs, Fine: 1, Coarse: 5, Default: V(5), Strict: true},
 	}
 }
 

@@ -3,9 +3,9 @@
 // builds every lipgloss.Style of the UI from a Palette in one place.
 //
 // Nothing here is package-level mutable state: built-in palettes are returned fresh by
-// functions and a Registry belongs to one program, because the SSH server runs many programs
-// (each with its own terminal, light or dark) in one process. It must never import backend/
-// or ui/: the UI imports themes, not the other way round.
+// functions and a Registry belongs to one program, so that programs sharing a process (as
+// tests do) never see each other's theme or terminal, light or dark. It must never import
+// backend/ or ui/: the UI imports themes, not the other way round.
 package themes
 
 import (

@@ -181,14 +181,17 @@ type InspectorStyles struct {
 	BarSampled lipgloss.Style
 	BarCut     lipgloss.Style // an alternative truncation would cut
 	Cut        lipgloss.Style // "cut" marks
-	Note       lipgloss.Style // "approximation over the top-K only"
+	Uncertain  lipgloss.Style // "uncertain (bounds)": kept or cut depending on tokens not shown
+	Note       lipgloss.Style // "exact: …" or "bounds: …" under the alternatives
 	Empty      lipgloss.Style // "no token under the cursor"
 }
 
 // HeatStyles: the heatmap's looks. Scale[i] is bucket i (expected first) in colour, Scale16[i]
 // the same for 16-colour terminals, Mono[i] for terminals without colour (faint, normal,
-// bold, bold underline). Unknown is a token with an unknown logprob. Alt is added to every
-// other token to show boundaries. ui/heatmap picks the set for the terminal's profile.
+// bold, bold reverse). Unknown is a token with an unknown logprob. Alt is added to every
+// other token to show boundaries, MonoAlt likewise without colour: underline, which no
+// heat look uses, so a boundary never reads as heat. ui/heatmap picks the set for the
+// terminal's profile.
 type HeatStyles struct {
 	Scale       [HeatBuckets]lipgloss.Style
 	Scale16     [HeatBuckets]lipgloss.Style
@@ -196,6 +199,7 @@ type HeatStyles struct {
 	Unknown     lipgloss.Style
 	MonoUnknown lipgloss.Style
 	Alt         lipgloss.Style // boundary mark for odd tokens, applied over Scale
+	MonoAlt     lipgloss.Style // boundary mark for odd tokens, applied over Mono
 	Newline     string         // glyph marking a newline token
 	Boundary    Boundary
 	Colors      [HeatBuckets]color.Color // Scale's colours, for swatches and tests
@@ -361,6 +365,7 @@ func NewStyles(p Palette, isDark bool) Styles {
 		BarSampled: fgc(focus),
 		BarCut:     fgc(border),
 		Cut:        fgc(errC),
+		Uncertain:  fgc(warn).Italic(true),
 		Note:       fgc(subtle).Italic(true),
 		Empty:      fgc(subtle).Italic(true),
 	}
@@ -376,11 +381,12 @@ func NewStyles(p Palette, isDark bool) Styles {
 		s.Heat.Scale[i] = base.Foreground(c)
 	}
 	// Without colour, four looks in order of how much they shout; two buckets share each.
+	// Underline is kept for token boundaries and italic for unknown logprobs.
 	mono := [4]lipgloss.Style{
 		lipgloss.NewStyle().Faint(true),
 		lipgloss.NewStyle(),
 		lipgloss.NewStyle().Bold(true),
-		lipgloss.NewStyle().Bold(true).Underline(true),
+		lipgloss.NewStyle().Bold(true).Reverse(true),
 	}
 	for i := range HeatBuckets {
 		s.Heat.Mono[i] = mono[i*len(mono)/HeatBuckets]
@@ -400,6 +406,10 @@ func NewStyles(p Palette, isDark bool) Styles {
 		s.Heat.Alt = lipgloss.NewStyle().Background(step)
 	default:
 		s.Heat.Alt = lipgloss.NewStyle()
+	}
+	s.Heat.MonoAlt = lipgloss.NewStyle()
+	if s.Heat.Boundary != BoundaryNone {
+		s.Heat.MonoAlt = s.Heat.MonoAlt.Underline(true)
 	}
 	s.Heat.Newline = "⏎"
 	return s

@@ -389,3 +389,32 @@ func TestLint(t *testing.T) {
 		t.Errorf("lint: %v", l)
 	}
 }
+
+// A dumb terminal keeps text attributes, as NO_COLOR does; output that is not a terminal
+// keeps none. TTY_FORCE=1 makes colorprofile take the output for a terminal.
+func TestTerminalProfile(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	cases := []struct {
+		env  []string
+		want colorprofile.Profile
+	}{
+		{[]string{"TTY_FORCE=1", "TERM=dumb"}, colorprofile.ASCII},
+		{[]string{"TTY_FORCE=1"}, colorprofile.ASCII},
+		{[]string{"TTY_FORCE=1", "TERM=dumb", "NO_COLOR=1"}, colorprofile.ASCII},
+		{[]string{"TTY_FORCE=1", "TERM=xterm", "NO_COLOR=1"}, colorprofile.ASCII},
+		{[]string{"TTY_FORCE=1", "TERM=xterm-256color"}, colorprofile.ANSI256},
+		{[]string{"TTY_FORCE=1", "TERM=xterm", "COLORTERM=truecolor"}, colorprofile.TrueColor},
+		{[]string{"TERM=dumb"}, colorprofile.NoTTY},           // a pipe, not a terminal
+		{[]string{"TERM=xterm-256color"}, colorprofile.NoTTY}, // likewise
+	}
+	for _, c := range cases {
+		if got := TerminalProfile(w, c.env); got != c.want {
+			t.Errorf("%v: %v, want %v (colorprofile.Detect says %v)", c.env, got, c.want, colorprofile.Detect(w, c.env))
+		}
+	}
+}

@@ -33,6 +33,10 @@ type lineStyler struct {
 	// split turns on the mark of a grapheme made of several tokens, over the
 	// look of the least likely of them.
 	split string
+	// stop draws the tokens of a matched stop string, which are not part of
+	// the output (cursor: under the inspector's cursor); nil draws them as
+	// any token.
+	stop func(frag string, cursor bool) string
 }
 
 // Column is one sample: its streamed text, wrapped and cached for its width,
@@ -44,6 +48,14 @@ type Column struct {
 	tokens   []backend.Token // when the run asked for logprobs
 	texts    []string        // one raw piece per token (or per text chunk): what it draws
 	textOnly bool            // logprobs asked for but the server sent text alone
+	// textLen is how many bytes of output text the server sent. It can be
+	// less than the tokens hold: vLLM leaves a matched stop string out of
+	// the text but not out of the logprobs.
+	textLen int
+	// stopTok and stopOff: where the matched stop string begins in the
+	// tokens (a token index and a byte offset in its raw text); stopTok is
+	// -1 when none is shown.
+	stopTok, stopOff int
 
 	// al places the tokens in the streamed text, whose graphemes the pieces
 	// draw (see pieces.go); chunks is the text of a column without tokens.
@@ -66,6 +78,8 @@ type Column struct {
 
 	started, firstTok, lastTok time.Time
 	ttft                       time.Duration
+	// retry: the request waits to be sent again (nil when it does not).
+	retry *retryNote
 
 	// layout and caches
 	width, height int
@@ -80,12 +94,13 @@ type Column struct {
 	// lines are cached against it (they are drawn every frame).
 	version           int
 	footKey, footLine string
-	headKey, headLine string
+	headKey           columnHeadKey
+	headLine          string
 }
 
 // NewColumn starts an empty column for sample index.
 func NewColumn(index int, seed *int64, started time.Time) *Column {
-	return &Column{Index: index, Seed: seed, started: started, follow: true, Streaming: true, Cursor: -1}
+	return &Column{Index: index, Seed: seed, started: started, follow: true, Streaming: true, Cursor: -1, stopTok: -1}
 }
 
 // Tokens returns the sample's tokens (nil when the run had no logprobs).
@@ -126,6 +141,7 @@ func (c *Column) AppendStream(toks []backend.Token, text string, now time.Time) 
 		c.al = backend.NewAligner()
 	}
 	c.al.Add(toks, text)
+	c.textLen = c.al.ContentLen()
 	c.syncPieces()
 }
 
@@ -134,6 +150,7 @@ func (c *Column) AppendText(s string, now time.Time) {
 	if s == "" {
 		return
 	}
+	c.textLen += len(s)
 	c.mark(now)
 	c.chunks = append(c.chunks, s)
 	c.syncPieces()
@@ -141,6 +158,7 @@ func (c *Column) AppendText(s string, now time.Time) {
 
 func (c *Column) mark(now time.Time) {
 	c.version++
+	c.retry = nil
 	if c.firstTok.IsZero() {
 		c.firstTok = now
 		c.ttft = now.Sub(c.started)
@@ -150,14 +168,67 @@ func (c *Column) mark(now time.Time) {
 
 // Finish records how the sample ended.
 func (c *Column) Finish(reason backend.StopReason, by backend.StoppedBy, err *backend.Error) {
-	c.Streaming = false
+	c.Streaming, c.retry = false, nil
 	c.Reason, c.StoppedBy, c.Err = reason, by, err
 	c.version++
 	if c.al != nil && !c.al.Finished() {
 		c.al.Finish(backend.StopTail(c.al.Slice(0, c.al.ContentLen()), by))
 	}
 	c.syncPieces()
+	if reason == backend.StopStop && by.Kind == backend.StoppedByString && c.tokens != nil {
+		c.markStop(by.String)
+	}
 }
+
+// markStop finds where the matched stop string s begins in the tokens: past
+// the end of the output text when the tokens there spell it (vLLM's case),
+// else its first place in the tokens (the output cannot hold it before the
+// match: generation stops there). Tokens from there on are drawn as the stop.
+func (c *Column) markStop(s string) {
+	joined := strings.Join(c.texts, "")
+	at := -1
+	if c.textLen <= len(joined) && strings.HasPrefix(joined[c.textLen:], s) {
+		at = c.textLen
+	} else if i := strings.Index(joined, s); i >= 0 && s != "" {
+		at = i
+	}
+	if at < 0 {
+		return
+	}
+	off := 0
+	for t, raw := range c.texts {
+		if off+len(raw) > at {
+			c.stopTok, c.stopOff = t, at-off
+			break
+		}
+		off += len(raw)
+	}
+	for i := range c.styledOK {
+		c.styledOK[i] = false
+	}
+}
+
+// stopStart is where the stop is drawn from: a token index and a byte offset
+// in its display text; -1 for none. The display text differs from the raw
+// one only where sanitize made something visible; the stop's part is then
+// found from the end, or the whole token is drawn as the stop.
+func (c *Column) stopStart() (tok, off int) {
+	if c.stopTok < 0 || c.wrap == nil || c.stopTok >= len(c.wrap.disp) {
+		return -1, 0
+	}
+	raw, disp := c.texts[c.stopTok], c.wrap.disp[c.stopTok]
+	if raw == disp {
+		return c.stopTok, c.stopOff
+	}
+	if tail := sanitize.Text(raw[c.stopOff:]); strings.HasSuffix(disp, tail) {
+		return c.stopTok, len(disp) - len(tail)
+	}
+	return c.stopTok, 0
+}
+
+// StopTokens is the index of the first token that belongs to the matched
+// stop string rather than to the output; -1 when there is none.
+func (c *Column) StopTokens() int { return c.stopTok }
 
 // Badge is the footer's stop badge: `stop "###"`, `stop token 2`, `eos`,
 // `length`, `interrupted`, `error: …`, `cancelled`; sanitized.
@@ -178,7 +249,7 @@ func (c *Column) Badge() string {
 	case backend.StopError:
 		msg := "error"
 		if c.Err != nil {
-			msg = "error: " + sanitize.Line(c.Err.Error())
+			msg = "error: " + sanitize.Line(errorText(c.Err, c.Reason))
 		}
 		return msg
 	}
@@ -402,57 +473,90 @@ func (c *Column) styleLine(i int, ls lineStyler, cursor int) string {
 	var b strings.Builder
 	ln := c.wrap.lines[i]
 	width := ln.width
-	if ls.render == nil {
-		var txt strings.Builder
-		c.wrap.segments(i, func(_ int, frag string) { txt.WriteString(frag) })
-		if txt.Len() > 0 {
-			b.WriteString(ls.plain(txt.String()))
+	stopTok, stopAt := -1, 0
+	if ls.stop != nil {
+		stopTok, stopAt = c.stopStart()
+	}
+	// With the heatmap off, a line's text is styled in one go.
+	var plain strings.Builder
+	flush := func() {
+		if plain.Len() > 0 {
+			b.WriteString(ls.plain(plain.String()))
+			plain.Reset()
 		}
-	} else {
-		piece := func(t, look int, frag string, shared *shareLook) {
-			r := ls.render
-			on := func(k int) bool { return k == t || shared != nil && k >= shared.first && k <= shared.last }
-			if on(cursor) {
-				r = ls.cursor
-			}
-			pre := ""
-			if on(ls.divergence) && ls.divPrefix != "" {
-				pre = ls.divPrefix
-			}
-			if shared != nil {
-				// The split mark, over an even index's look: the token boundary
-				// is inside the grapheme, not at its edges.
-				pre += ls.split
-				look &^= 1
-			}
-			if pre == "" {
-				b.WriteString(r(c.token(t), look, frag))
-				return
-			}
-			b.WriteString(pre)
-			b.WriteString(r(c.token(t), look, frag))
-			b.WriteString("\x1b[m")
+	}
+	// piece draws frag of token t's piece in token look's look; shared is the
+	// grapheme made of several tokens it belongs to, if any.
+	piece := func(t, look int, frag string, shared *shareLook) {
+		if ls.render == nil {
+			plain.WriteString(frag)
+			return
 		}
-		c.wrap.segmentsAt(i, func(t, from int, frag string) {
-			at := c.shareAt(t)
-			if at < 0 || from+len(frag) <= at {
-				piece(t, t, frag, nil)
-				return
-			}
-			if from < at {
-				piece(t, t, frag[:at-from], nil)
-				frag = frag[at-from:]
-			}
-			sh := &c.shared[t]
-			piece(sh.worst, sh.worst, frag, sh)
-		})
-		// A newline token gets a visible mark in its own look, so a likely
-		// or unlikely line break does not hide.
-		if ln.newline && ls.newline != nil && width < c.width {
-			if mark := ls.newline(c.token(ln.end.tok), ln.end.tok); mark != "" {
-				b.WriteString(mark)
-				width++
-			}
+		on := func(k int) bool { return k == t || shared != nil && k >= shared.first && k <= shared.last }
+		r := ls.render
+		if on(cursor) {
+			r = ls.cursor
+		}
+		pre := ""
+		if on(ls.divergence) && ls.divPrefix != "" {
+			pre = ls.divPrefix
+		}
+		idx := look
+		if shared != nil {
+			// The split mark, over an even index's look: the token boundary
+			// is inside the grapheme, not at its edges.
+			pre += ls.split
+			idx &^= 1
+		}
+		if pre == "" {
+			b.WriteString(r(c.token(look), idx, frag))
+			return
+		}
+		b.WriteString(pre)
+		b.WriteString(r(c.token(look), idx, frag))
+		b.WriteString("\x1b[m")
+	}
+	// own draws a fragment of token t's piece, which may end with a grapheme
+	// it shares with later tokens.
+	own := func(t, from int, frag string) {
+		at := c.shareAt(t)
+		if at < 0 || from+len(frag) <= at {
+			piece(t, t, frag, nil)
+			return
+		}
+		if from < at {
+			piece(t, t, frag[:at-from], nil)
+			frag = frag[at-from:]
+		}
+		sh := &c.shared[t]
+		piece(sh.first, sh.worst, frag, sh)
+	}
+	c.wrap.segmentsAt(i, func(t, from int, frag string) {
+		if stopTok < 0 || t < stopTok || t == stopTok && from+len(frag) <= stopAt {
+			own(t, from, frag)
+			return
+		}
+		if t == stopTok && from < stopAt {
+			own(t, from, frag[:stopAt-from])
+			frag = frag[stopAt-from:]
+		}
+		flush()
+		b.WriteString(ls.stop(frag, t == cursor))
+	})
+	flush()
+	// A newline token gets a visible mark in its own look, so a likely or
+	// unlikely line break does not hide; within a stop, the stop's look.
+	if ln.newline && ls.render != nil && width < c.width {
+		t := ln.end.tok
+		mark := ""
+		if stopTok >= 0 && (t > stopTok || t == stopTok && ln.end.off >= stopAt) {
+			mark = ls.stop("⏎", t == cursor)
+		} else if ls.newline != nil {
+			mark = ls.newline(c.token(t), t)
+		}
+		if mark != "" {
+			b.WriteString(mark)
+			width++
 		}
 	}
 	if pad := c.width - width; pad > 0 {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -209,5 +210,96 @@ func TestPresetsLiveInXDGConfig(t *testing.T) {
 	drive(t, m, m.savePresetCmd("../escape"))
 	if !m.statusErr {
 		t.Fatal("a preset name with a path was accepted")
+	}
+}
+
+// A column that follows the tail hides its first lines: its header says how
+// many, and how many are below once scrolled up, even in a narrow column.
+func TestColumnHeaderCountsHiddenLines(t *testing.T) {
+	f := &fakeSampler{script: wordsScript([]string{strings.Repeat("word ", 300)}, []backend.Event{{Reason: backend.StopLength}})}
+	for _, w := range []int{120, 60} {
+		m := newTestModel(t, f, w, 30)
+		drive(t, m, m.startRun())
+		c := m.cols[0]
+		if !c.Following() || c.Offset() == 0 {
+			t.Fatalf("%d: following %v offset %d", w, c.Following(), c.Offset())
+		}
+		want := fmt.Sprintf("↑ %d lines", c.Offset())
+		if !strings.Contains(plainScreen(m), want) {
+			t.Fatalf("%d wide: no %q while following the tail:\n%s", w, want, plainScreen(m))
+		}
+		m.setFocus(focusSamples)
+		m.Update(keyMsg("up"))
+		m.Update(keyMsg("up"))
+		below := c.Lines() - c.Offset() - c.height
+		want = fmt.Sprintf("↑ %d lines · ↓ %d", c.Offset(), below)
+		if c.width < 24 {
+			want = fmt.Sprintf("↑%d ↓%d", c.Offset(), below)
+		}
+		if below != 2 || !strings.Contains(plainScreen(m), want) {
+			t.Fatalf("%d wide, scrolled up: want %q:\n%s", w, want, plainScreen(m))
+		}
+	}
+}
+
+// vLLM leaves a matched stop string out of the text but not out of the
+// logprobs: its tokens are drawn as the stop (struck through, dim), never as
+// output, live and when a saved session reopens.
+func TestStopStringTokensAreDrawnAsTheStop(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		toks     []string
+		text     string
+		stopTok  int
+		outTok   int
+		out, cut string // the output's end (in token outTok) and the stop's drawn part
+	}{
+		{"whole tokens", []string{"Hello", " world", "###"}, "Hello world", 2, 1, " world", "###"},
+		{"a token straddles", []string{"Hello", " wor", "ld##", "#x"}, "Hello world", 2, 2, "ld", "##"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSampler{script: func(req backend.Request, e *backend.Emitter, _ context.Context) {
+				e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 1, Requested: 1}})
+				var toks []backend.Token
+				for _, s := range tc.toks {
+					toks = append(toks, tok(s, -0.5))
+				}
+				e.Emit(backend.Event{Kind: backend.EventTokens, Sample: 0, Text: tc.text, Tokens: toks})
+				e.Emit(backend.Event{Kind: backend.EventFinish, Sample: 0, Reason: backend.StopStop,
+					StoppedBy: backend.StoppedBy{Kind: backend.StoppedByString, String: "###"}})
+				e.Emit(backend.Event{Kind: backend.EventDone})
+			}}
+			m := newTestModel(t, f, 120, 40)
+			drive(t, m, m.startRun())
+			check := func(when string) {
+				c := m.cols[0]
+				if c.StopTokens() != tc.stopTok {
+					t.Fatalf("%s: stop from token %d, want %d", when, c.StopTokens(), tc.stopTok)
+				}
+				ls := m.lineStyler()
+				line := c.BodyLines(ls)[0]
+				if !strings.Contains(line, ls.stop(tc.cut, false)) {
+					t.Errorf("%s: %q not drawn as the stop: %q", when, tc.cut, line)
+				}
+				if !strings.Contains(line, m.c.Painter.Render(c.token(tc.outTok), tc.outTok, tc.out)) {
+					t.Errorf("%s: output drawn as the stop: %q", when, line)
+				}
+				if !strings.Contains(plainScreen(m), `stop "###"`) {
+					t.Errorf("%s: no badge naming the stop", when)
+				}
+			}
+			check("live")
+			s := m.snapshot()
+			m.showSession(&s, "s.json")
+			check("reopened")
+		})
+	}
+	// Without logprobs the text is all there is, and it holds no stop.
+	f := &fakeSampler{script: wordsScript([]string{"a b"}, []backend.Event{{Reason: backend.StopStop, StoppedBy: backend.StoppedBy{Kind: backend.StoppedByString, String: "b"}}})}
+	m := newTestModel(t, f, 120, 40)
+	m.panel.O.Logprobs = nil
+	drive(t, m, m.startRun())
+	if m.cols[0].StopTokens() != -1 {
+		t.Fatal("a stop marked in text that holds none")
 	}
 }

@@ -4,8 +4,9 @@
 //
 // ui.Model is the only tea.Model; components (sliders, sample columns) are
 // plain structs with imperative methods. Everything a program needs lives in
-// its Common context, never in package variables, because `twinkle serve`
-// runs many programs in one process. ui never does I/O in Update: commands
+// its Common context, never in package variables, so that one process could
+// run several programs side by side (tests do; twinkle itself runs one, and
+// has no SSH server today). ui never does I/O in Update: commands
 // do it and report back with messages. ui never writes colours of its own:
 // styles come from themes/ through styles.go.
 package ui
@@ -50,7 +51,7 @@ type Common struct {
 	Endpoint string
 }
 
-// Config is what a caller (main.go, the SSH server, tests) gives New.
+// Config is what a caller (main.go, tests) gives New.
 type Config struct {
 	// Sampler runs requests; nil shows a session read-only.
 	Sampler  backend.Sampler
@@ -61,6 +62,11 @@ type Config struct {
 	Options  params.Options
 	System   string
 	Prompt   string
+
+	// Notice is said once in the status line when the program starts: how
+	// the caller chose the backend when the person did not ("no server at
+	// localhost:8000, using the built-in model; --endpoint to choose").
+	Notice string
 
 	// Session, when set, is shown exactly as saved (see LoadSession).
 	Session     *Session
@@ -73,8 +79,8 @@ type Config struct {
 	// working directory.
 	Dir string
 	// NoFiles turns off everything that reads or writes files (sessions,
-	// presets, export to file): for `twinkle serve`, where the disk is the
-	// server's, not the remote user's. Copy (OSC 52) still works.
+	// presets, export to file), for a program whose disk is not its user's
+	// (no twinkle command sets it today; tests do). Copy (OSC 52) still works.
 	NoFiles bool
 
 	// Theme names a built-in theme ("" = default, following the terminal);
@@ -87,12 +93,12 @@ type Config struct {
 	// Heatmap is the starting heatmap mode ("" = probability; "off").
 	Heatmap string
 
-	// IsDark: the terminal's background (per program; an SSH server passes
-	// each client's). The program also asks the terminal and follows its
-	// answer.
+	// IsDark: the terminal's background as the caller guesses it. The
+	// program also asks the terminal and follows its answer.
 	IsDark bool
 
-	// Context ends every run when cancelled (an SSH session closing).
+	// Context ends every run when cancelled (main.go passes the command's,
+	// which a signal cancels).
 	Context context.Context
 	// Now and NewSeed are for tests: a fixed clock and seed sequence.
 	Now     func() time.Time

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -59,8 +60,18 @@ func exportExt(format string) string {
 
 func (m *Model) openFileDialog(act fileAction, initial string, ret modalKind) {
 	m.modal, m.fileAct, m.fileReturn = modalFile, act, ret
-	m.fileInput.SetValue(initial)
+	m.fileInput.Placeholder = ""
+	if act == fileOpenSession {
+		m.fileInput.Placeholder = "path to a session file"
+	}
+	m.setFileInput(initial)
+}
+
+// setFileInput puts a path in the file dialog's input, as offered (not typed).
+func (m *Model) setFileInput(path string) {
+	m.fileInput.SetValue(path)
 	m.fileInput.CursorEnd()
+	m.fileInitial = path
 }
 
 func (m *Model) handleModalKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -72,6 +83,12 @@ func (m *Model) handleModalKey(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		case key.Matches(msg, d.Accept):
 			return m.acceptFile(strings.TrimSpace(m.fileInput.Value()))
+		case m.fileAct == fileOpenSession && msg.Text == "" && (key.Matches(msg, d.Up) || key.Matches(msg, d.Down)):
+			// The arrows pick from the listed sessions (letters type).
+			if m.movePick(msg, len(m.sessions)) && len(m.sessions) > 0 {
+				m.setFileInput(m.sessions[m.pickIdx].path)
+			}
+			return nil
 		}
 		var cmd tea.Cmd
 		m.fileInput, cmd = m.fileInput.Update(msg)
@@ -241,11 +258,53 @@ func (m *Model) renderDialog(area Rect) []string {
 		case fileSavePreset:
 			title = "save preset as (name)"
 		}
-		m.fileInput.SetWidth(max(1, in.W-2))
-		lines = append(lines, "", "> "+m.fileInput.View(), "",
-			m.c.Styles.App.Dim.Render("enter to confirm, esc to go back"))
+		m.fileInput.SetWidth(max(1, in.W-3))
+		lines = append(lines, "", "> "+m.fileInput.View(), "")
+		if m.fileAct == fileOpenSession {
+			lines = append(lines, m.c.Styles.App.Dim.Render("↑↓ pick a session below or type a path; enter opens it, esc goes back"), "")
+			lines = append(lines, m.sessionList(in.W, in.H-len(lines))...)
+		} else {
+			lines = append(lines, m.c.Styles.App.Dim.Render("enter to confirm, esc to go back"))
+		}
 	}
 	return m.frame(area, title, true, textLines(strings.Join(lines, "\n"), in.W, in.H))
+}
+
+// sessionList is the open dialog's list of session files, newest first.
+func (m *Model) sessionList(w, h int) []string {
+	dim := m.c.Styles.App.Dim
+	switch {
+	case m.sessionsErr != "":
+		return wrapStyled(m.c.Styles.Slider.InvalidMsg, "cannot list "+sanitize.Line(m.sessionsDir)+": "+sanitize.Line(m.sessionsErr), w)
+	case m.sessionsDir == "":
+		return []string{dim.Render("listing sessions…")}
+	case len(m.sessions) == 0:
+		return []string{dim.Render(ansi.Truncate("no sessions in "+sanitize.Line(m.sessionsDir)+" yet (ctrl+s saves one)", w, "…"))}
+	}
+	out := []string{dim.Render(ansi.Truncate(fmt.Sprintf("sessions in %s, newest first:", sanitize.Line(m.sessionsDir)), w, "…"))}
+	return append(out, m.pickList(len(m.sessions), max(1, h-1), func(i int) string {
+		e := m.sessions[i]
+		label := fmt.Sprintf("%s · %s · %q · %d sample%s · %s", e.name, ago(m.c.Now(), e.saved), e.prompt, e.samples, plural(e.samples), e.model)
+		return ansi.Truncate(sanitize.Line(label), max(1, w-2), "…")
+	})...)
+}
+
+// ago says how long before now t was, in the largest whole unit.
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case t.IsZero():
+		return "at an unknown time"
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d/time.Hour))
+	case d < 60*24*time.Hour:
+		return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
+	}
+	return t.UTC().Format("2006-01-02")
 }
 
 func (m *Model) pickList(n, h int, label func(int) string) []string {

@@ -3,6 +3,11 @@ package ui
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -357,4 +362,141 @@ func TestGoldenThemes(t *testing.T) {
 			checkGolden(t, m)
 		})
 	}
+}
+
+// A value being typed into a slider's exact-value editor.
+func TestGoldenEditing(t *testing.T) {
+	t.Run("number_200x60", func(t *testing.T) {
+		m, _ := serverModel(t, 200, 60, nil)
+		m.setFocus(focusParams)
+		m.panel.Select(panelRow(t, m.panel, "top_p"))
+		m.Update(keyMsg("0"))
+		m.Update(keyMsg("."))
+		m.Update(keyMsg("9"))
+		if !m.panel.Editing() || m.panel.input.Value() != "0.9" {
+			t.Fatalf("editing %v value %q", m.panel.Editing(), m.panel.input.Value())
+		}
+		checkGolden(t, m)
+	})
+	t.Run("letters_in_a_number_120x40", func(t *testing.T) {
+		m, _ := serverModel(t, 120, 40, nil)
+		m.setFocus(focusParams)
+		m.Update(keyMsg("1"))
+		m.Update(keyMsg("o"))
+		checkGolden(t, m)
+	})
+	t.Run("empty_stop_string_120x40", func(t *testing.T) {
+		m, _ := serverModel(t, 120, 40, nil)
+		m.setFocus(focusParams)
+		m.panel.Select(panelRow(t, m.panel, "stop"))
+		for _, k := range []string{"enter", `"`, "#", `"`, "space", `"`, `"`, "enter"} {
+			m.Update(keyMsg(k))
+		}
+		checkGolden(t, m)
+	})
+}
+
+var goldenSize = regexp.MustCompile(`(\d+)x(\d+)`)
+
+// Every line of every golden screen is exactly as wide as the screen, and a
+// screen named WxH has H lines of W cells: a line one cell too wide pushes
+// the terminal's layout out of place and would hide in a diff.
+func TestEveryGoldenLineHasTheScreenWidth(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir("testdata", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".golden") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil || len(files) < 20 {
+		t.Fatalf("%d golden files (%v)", len(files), err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		w, h := ansiWidth(lines[0]), 0
+		if sz := goldenSize.FindStringSubmatch(f); sz != nil {
+			w, _ = strconv.Atoi(sz[1])
+			h, _ = strconv.Atoi(sz[2])
+		}
+		if h > 0 && len(lines) != h {
+			t.Errorf("%s: %d lines, want %d", f, len(lines), h)
+		}
+		for i, l := range lines {
+			if lw := ansiWidth(l); lw != w {
+				t.Errorf("%s: line %d is %d cells wide, want %d", f, i+1, lw, w)
+			}
+		}
+	}
+}
+
+// 80x24, the terminal's default size, is a first-class size: a run, the
+// inspector open, and 16 samples.
+func TestGoldenSmall(t *testing.T) {
+	t.Run("run_80x24", func(t *testing.T) {
+		m, _ := serverModel(t, 80, 24, nil)
+		driveUntil(t, m, m.startRun(), allDone(m))
+		checkGolden(t, m)
+	})
+	t.Run("inspector_80x24", func(t *testing.T) {
+		m, _ := serverModel(t, 80, 24, func(c *Config) { c.Params.TopK = 3; c.Params.Temperature = 0.7 })
+		driveUntil(t, m, m.startRun(), allDone(m))
+		m.setFocus(focusSamples)
+		m.Update(keyMsg("i"))
+		m.Update(keyMsg("right"))
+		checkGolden(t, m)
+	})
+	t.Run("16_samples_80x24", func(t *testing.T) {
+		m, _ := serverModel(t, 80, 24, func(c *Config) { c.Options.N = 16 })
+		driveUntil(t, m, m.startRun(), allDone(m))
+		m.setFocus(focusSamples)
+		checkGolden(t, m)
+	})
+	t.Run("params_80x24", func(t *testing.T) {
+		m, _ := serverModel(t, 80, 24, nil)
+		driveUntil(t, m, m.startRun(), allDone(m))
+		m.setFocus(focusParams)
+		checkGolden(t, m)
+	})
+}
+
+// On a compact screen the parameter panel is one line until it has focus,
+// the samples take the width, the inspector leaves them a real column, and
+// the legend keeps its scale in every state.
+func TestCompactScreen(t *testing.T) {
+	m, _ := serverModel(t, 80, 24, func(c *Config) { c.Params.TopK = 3 })
+	driveUntil(t, m, m.startRun(), allDone(m))
+	legendOK := func(state string) {
+		t.Helper()
+		lines := strings.Split(plainScreen(m), "\n")
+		if l := lines[m.rects.legend.Y]; !strings.Contains(l, "1 .88 .75 .63 .5 .38 .25 .13") {
+			t.Errorf("%s: the legend lost its scale: %q", state, l)
+		}
+	}
+	if m.rects.panelOuter.W != 0 || m.rects.samplesOuter.X != 0 || m.rects.samplesOuter.W != 80 {
+		t.Fatalf("panel %+v samples %+v", m.rects.panelOuter, m.rects.samplesOuter)
+	}
+	if l := strings.Split(plainScreen(m), "\n")[1]; !strings.Contains(l, "params temperature 1.00 · top_k 3") {
+		t.Fatalf("summary line %q", l)
+	}
+	legendOK("run")
+	// A click on the summary opens the panel; leaving it closes it again.
+	m.Update(bt.MouseClickMsg{X: 10, Y: m.rects.summary.Y, Button: bt.MouseLeft})
+	if m.focus != focusParams || m.rects.panelOuter.W == 0 || !strings.Contains(plainScreen(m), "rep_penalty") {
+		t.Fatalf("the panel did not open:\n%s", plainScreen(m))
+	}
+	legendOK("panel open")
+	m.Update(keyMsg("tab"))
+	if m.focus != focusSamples || m.rects.panelOuter.W != 0 {
+		t.Fatalf("focus %v panel %+v", m.focus, m.rects.panelOuter)
+	}
+	m.Update(keyMsg("i"))
+	if !m.inspecting || m.grid.Cells[m.colFocus].W < minColumnW {
+		t.Fatalf("inspecting %v, the focused sample is %d cells wide", m.inspecting, m.grid.Cells[m.colFocus].W)
+	}
+	legendOK("inspector")
 }

@@ -70,8 +70,8 @@ func DefaultKeyMap() KeyMap {
 			CoarseLeft:  b([]string{"shift+left", "H"}, "shift+←", "big step down"),
 			CoarseRight: b([]string{"shift+right", "L"}, "shift+→", "big step up"),
 			Edit:        b([]string{"enter"}, "enter/0-9", "type exact value"),
-			Reset:       b([]string{"r"}, "r", "reset slider"),
-			ResetAll:    b([]string{"R"}, "R", "reset all"),
+			Reset:       b([]string{"r"}, "r", "reset slider to default"),
+			ResetAll:    b([]string{"R"}, "R", "reset all to defaults"),
 			Lock:        b([]string{"space"}, "space", "lock/unlock seed"),
 		},
 		Samples: SampleKeys{

@@ -89,6 +89,24 @@ type runState struct {
 	done                bool
 	canceled            bool
 	logprobs            bool
+	// problem is a failure that ended no sample (the prompt logprobs
+	// request), kept for the run's summary.
+	problem string
+	// before is what the screen showed when the run began, put back if the
+	// run cannot start (a loaded session is not wiped by a 404).
+	before shownSamples
+}
+
+// shownSamples is what the sample area shows and where it came from.
+type shownSamples struct {
+	run            *runState
+	cols           []*Column
+	loaded         *Session
+	loadedPath     string
+	promptTokens   []backend.Token
+	promptAt       string
+	colFocus, zoom int
+	seedRun        *int64
 }
 
 // Messages. Each command reports with one of these; Update applies them.
@@ -117,6 +135,11 @@ type (
 		path string
 		err  error
 	}
+	sessionsListedMsg struct {
+		dir     string
+		entries []sessionEntry
+		err     error
+	}
 	presetsListedMsg struct {
 		dir   string
 		names []string
@@ -139,9 +162,16 @@ type Model struct {
 	c   *Common
 	cfg Config
 
-	focus     focusArea
-	modal     modalKind
-	api       params.API
+	focus focusArea
+	modal modalKind
+	api   params.API
+	// promptNote says why the prompt is not coloured although prompt
+	// logprobs were asked for ("" when it is, or when they were not).
+	promptNote string
+	// quit is closed when the program quits: runs that were replaced but are
+	// still being read (their channels drain through Update) are then drained
+	// by their own goroutines, since Update reads no more.
+	quit      chan struct{}
 	modelName string
 	conn      connState
 	connErr   string
@@ -201,12 +231,18 @@ type Model struct {
 	fileInput      textinput.Model
 	fileAct        fileAction
 	fileReturn     modalKind
-	loaded         *Session // the session shown when the run came from a file
-	loadedPath     string
+	fileInitial    string // what the file dialog opened with, to tell typing from it
+	// the open dialog's list of session files, newest first
+	sessions    []sessionEntry
+	sessionsDir string
+	sessionsErr string
+	loaded      *Session // the session shown when the run came from a file
+	loadedPath  string
 }
 
 type layoutRects struct {
 	header, panel, system, prompt, samples, status, help Rect
+	summary, legend                                      Rect // a compact screen's parameter and legend lines
 	panelOuter, systemOuter, promptOuter, samplesOuter   Rect
 	inspOuter                                            Rect
 }
@@ -231,7 +267,7 @@ func New(cfg Config) *Model {
 	if c.Ctx == nil {
 		c.Ctx = context.Background()
 	}
-	m := &Model{c: c, cfg: cfg, zoom: -1, dragging: -1, focus: focusPrompt, divergence: -1}
+	m := &Model{c: c, cfg: cfg, zoom: -1, dragging: -1, focus: focusPrompt, divergence: -1, quit: make(chan struct{})}
 	m.api = cfg.API
 	if m.api == "" {
 		m.api = params.Chat
@@ -263,10 +299,17 @@ func New(cfg Config) *Model {
 	if cfg.Sampler == nil {
 		m.conn = connOffline
 	}
+	m.status = "ready"
 	if cfg.Session != nil {
 		m.showSession(cfg.Session, cfg.SessionPath)
 	}
-	m.status = "ready"
+	if cfg.Notice != "" {
+		st := cfg.Notice
+		if cfg.Session != nil {
+			st += "; " + m.status
+		}
+		m.setStatus(st, false)
+	}
 	return m
 }
 
@@ -322,6 +365,15 @@ func (m *Model) lineStyler() lineStyler {
 		divergence: m.divergence,
 		divPrefix:  m.divPrefix,
 		split:      splitPrefix(m.c.Theme, m.c.Profile),
+	}
+	// lipgloss draws struck-through text a rune at a time; the look is
+	// turned on once per fragment instead.
+	stopOn, stopCursorOn := stylePrefix(st.Stop), stylePrefix(st.StopCursor)
+	ls.stop = func(s string, cursor bool) string {
+		if cursor {
+			return stopCursorOn + s + "\x1b[m"
+		}
+		return stopOn + s + "\x1b[m"
 	}
 	heatKey := ""
 	if p := m.c.Painter; p != nil {
@@ -436,6 +488,23 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.modal = modalNone
 		m.showSession(msg.s, msg.path)
 		return m, nil
+	case sessionsListedMsg:
+		m.sessions, m.sessionsDir, m.sessionsErr = msg.entries, msg.dir, ""
+		if msg.err != nil {
+			m.sessionsErr = msg.err.Error()
+		}
+		m.pickIdx = 0
+		for i, e := range m.sessions {
+			if e.path == m.loadedPath {
+				m.pickIdx = i
+			}
+		}
+		// The newest (or the open) session is offered, unless a path is
+		// being typed already.
+		if m.modal == modalFile && m.fileAct == fileOpenSession && m.fileInput.Value() == m.fileInitial && len(m.sessions) > 0 {
+			m.setFileInput(m.sessions[m.pickIdx].path)
+		}
+		return m, nil
 	case presetsListedMsg:
 		if msg.err != nil {
 			m.setStatus(msg.err.Error(), true)
@@ -510,6 +579,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.run.cancel()
 			m.run.abandon()
 		}
+		m.quitOnce() // replaced runs still being read are let go too
 		return tea.Quit
 	}
 	if m.modal != modalNone {
@@ -571,12 +641,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.openFileDialog(fileSaveSession, m.defaultSessionPath(), modalNone)
 			return m.fileInput.Focus()
 		case key.Matches(msg, k.Global.Open):
-			p := m.loadedPath
-			if p == "" {
-				p = m.defaultSessionPath()
-			}
-			m.openFileDialog(fileOpenSession, p, modalNone)
-			return m.fileInput.Focus()
+			m.openFileDialog(fileOpenSession, "", modalNone)
+			m.sessions, m.sessionsDir, m.sessionsErr, m.pickIdx = nil, "", "", 0
+			return tea.Batch(m.fileInput.Focus(), listSessionsCmd(m.cfg.Dir))
 		case key.Matches(msg, k.Global.Presets):
 			m.modal, m.pickIdx = modalPresets, 0
 			return m.listPresets()
@@ -631,12 +698,16 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.ResetAll):
 		m.panel.ResetAll()
 		m.seedRun = nil
-		m.setStatus("all parameters reset to defaults", false)
+		dp, do := PlaygroundDefaults()
+		m.setStatus(fmt.Sprintf("all parameters reset to the playground defaults (max_tokens %d, samples %d, logprobs %d)",
+			*dp.MaxTokens, do.N, *do.Logprobs), false)
 	case key.Matches(msg, k.Reset):
 		m.panel.Reset()
-		if m.panel.Focused().Key == "seed" {
+		s := m.panel.Focused()
+		if s.Key == "seed" {
 			m.seedRun = nil
 		}
+		m.setStatus(s.Label+" reset to "+DefaultText(s), false)
 	case key.Matches(msg, k.Lock) && m.panel.Focused().Key == "seed":
 		m.panel.ToggleSeedLock()
 		if m.panel.SeedLocked && m.panel.P.Seed == nil && m.seedRun != nil {
@@ -731,6 +802,9 @@ func (m *Model) setFocus(f focusArea) {
 	case focusSystem:
 		m.system.Focus()
 	}
+	if m.compact() {
+		m.relayout() // the panel opens and closes with focus
+	}
 }
 
 func (m *Model) toggleMode() {
@@ -788,6 +862,7 @@ func (m *Model) startRun() tea.Cmd {
 		m.run.cancel()
 	}
 	m.panel.ClearServerErrors()
+	seedBefore := m.seedRun
 	if !m.panel.SeedLocked {
 		s := m.c.NewSeed()
 		drawn := s
@@ -800,12 +875,18 @@ func (m *Model) startRun() tea.Cmd {
 		m.panel.P.Seed = nil
 	}
 	m.runSeq++
+	if m.run != nil {
+		// Only the newest run may be undone: older screens are let go.
+		m.run.before = shownSamples{}
+	}
 	ctx, cancel := context.WithCancel(m.c.Ctx)
 	r := &runState{id: m.runSeq, ctx: ctx, cancel: cancel, req: req, started: m.c.Now(), finished: make(chan struct{}), abandoned: make(chan struct{}),
-		asm: backend.NewAssembler(req), logprobs: req.Options.Logprobs != nil}
+		asm: backend.NewAssembler(req), logprobs: req.Options.Logprobs != nil,
+		before: shownSamples{run: m.run, cols: m.cols, loaded: m.loaded, loadedPath: m.loadedPath, promptTokens: m.promptTokens,
+			promptAt: m.promptAt, colFocus: m.colFocus, zoom: m.zoom, seedRun: seedBefore}}
 	m.run = r
 	m.loaded, m.loadedPath = nil, ""
-	m.promptTokens, m.promptAt = nil, m.prompt.Value()
+	m.promptTokens, m.promptAt, m.promptNote = nil, m.prompt.Value(), ""
 	n := req.Options.Samples()
 	m.cols = make([]*Column, n)
 	for i := range m.cols {
@@ -823,7 +904,7 @@ func (m *Model) startRun() tea.Cmd {
 	m.relayout()
 	m.refreshInspector()
 	m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
-	sampler, program := m.c.Sampler, m.c.Ctx
+	sampler, program, quit := m.c.Sampler, m.c.Ctx, m.quit
 	start := func() tea.Msg {
 		ch, err := sampler.Start(ctx, req)
 		if err == nil {
@@ -833,6 +914,7 @@ func (m *Model) startRun() tea.Cmd {
 			go func() {
 				select {
 				case <-program.Done():
+				case <-quit:
 				case <-r.abandoned:
 				case <-r.finished:
 					return
@@ -895,6 +977,7 @@ func (m *Model) onRunStarted(msg runStartedMsg) tea.Cmd {
 			}
 			c.Finish(backend.StopError, backend.StoppedBy{}, be)
 		}
+		m.restoreIfNotStarted(r, "could not run: "+msg.err.Error())
 		return nil
 	}
 	r.ch = msg.ch
@@ -912,6 +995,15 @@ func (r *runState) endRun() {
 	case <-r.finished:
 	default:
 		close(r.finished)
+	}
+}
+
+// quitOnce closes the quit channel once.
+func (m *Model) quitOnce() {
+	select {
+	case <-m.quit:
+	default:
+		close(m.quit)
 	}
 }
 
@@ -1027,15 +1119,31 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 				m.panel.SetServerError(ev.Err.Param, ev.Err.Error())
 			}
 			if !m.statusErr {
-				m.setStatus(fmt.Sprintf("sample %d: %s", ev.Sample+1, ev.Err.Error()), true)
+				m.setStatus(fmt.Sprintf("sample %d: %s", ev.Sample+1, errorText(ev.Err, ev.Reason)), true)
 			}
 		}
 	case backend.EventPromptLogprobs:
+		if ev.PromptAlignment == backend.PromptUnaligned && m.promptTokens == nil {
+			m.promptNote = "prompt logprobs did not match the prompt sent: nothing coloured"
+		}
 		if m.promptTokens == nil && len(ev.PromptTokens) > 0 {
 			m.promptTokens = fillFirstPromptToken(ev.PromptTokens, r.req)
 		}
+	case backend.EventRetry:
+		if ev.Retry != nil {
+			note := retryNote{attempt: ev.Retry.Attempt, of: ev.Retry.MaxAttempts, until: at.Add(ev.Retry.Wait), status: ev.Retry.Status}
+			lo, hi := ev.Sample, ev.Sample+ev.Count
+			if ev.Count == 0 {
+				lo, hi = 0, len(m.cols)
+			}
+			for i := max(lo, 0); i < min(hi, len(m.cols)); i++ {
+				m.cols[i].Retrying(note)
+			}
+		}
 	case backend.EventError:
 		if ev.Err != nil {
+			// It ends no sample, so the run's summary carries it on.
+			r.problem = ev.Err.Error()
 			m.showRunError(ev.Err)
 		}
 	case backend.EventDone:
@@ -1061,22 +1169,121 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 			c.Finish(reason, backend.StoppedBy{}, nil)
 		}
 	}
-	if m.statusErr {
+	text, isErr := runSummary(m.cols, r.canceled, formatDuration(at.Sub(r.started)))
+	if r.problem != "" {
+		text, isErr = text+"; "+r.problem, true
+	}
+	m.setStatus(text, isErr)
+	if m.switchToCompletion(r) {
 		return
 	}
-	var counts = map[string]int{}
+	if len(m.cols) > 0 {
+		m.restoreIfNotStarted(r, "could not run: "+m.cols[0].failureText())
+	}
+}
+
+// switchToCompletion handles a chat run that the server refused because the
+// model has no chat template (vLLM's 400, read from the answer, never from the
+// model's name): in automatic mode the playground moves to completion mode and
+// says so, keeping what was on screen. A mode the user chose is left alone.
+func (m *Model) switchToCompletion(r *runState) bool {
+	if m.cfg.API != "" || r.req.API != params.Chat || m.api != params.Chat || r.canceled || len(m.cols) == 0 {
+		return false
+	}
 	for _, c := range m.cols {
-		counts[string(c.Reason)]++
+		if c.Err == nil || !backend.NoChatTemplate(c.Err) {
+			return false
+		}
 	}
-	took := formatDuration(at.Sub(r.started))
+	m.toggleMode()
+	m.restoreIfNotStarted(r, "the server has no chat template for this model, so the playground switched to completion mode (ctrl+t toggles); ctrl+r runs again")
+	m.setStatus("the server has no chat template for this model: switched to completion mode (ctrl+t toggles); ctrl+r runs again", true)
+	return true
+}
+
+// restoreIfNotStarted puts back what the screen showed before run r when r
+// never started (every sample failed before a token): columns of errors
+// must not replace a loaded session or the last run's samples.
+func (m *Model) restoreIfNotStarted(r *runState, why string) {
+	b := r.before
+	r.before = shownSamples{} // asked once, at the run's end
+	if r != m.run || r.canceled || len(b.cols) == 0 {
+		return
+	}
+	for _, c := range m.cols {
+		if c.Reason != backend.StopError || c.TokenCount() > 0 || c.Text() != "" {
+			return
+		}
+	}
+	m.run, m.cols, m.loaded, m.loadedPath = b.run, b.cols, b.loaded, b.loadedPath
+	m.promptTokens, m.promptAt, m.colFocus, m.zoom, m.seedRun = b.promptTokens, b.promptAt, b.colFocus, b.zoom, b.seedRun
+	m.relayout()
+	m.refreshInspector()
+	what := "the previous samples"
+	if b.loaded != nil {
+		what = "the session as loaded from " + b.loadedPath
+	}
+	m.setStatus(why+"; showing "+what, true)
+}
+
+// readOnly says why a loaded session cannot be run yet, "" when it can or
+// when no session is loaded.
+func (m *Model) readOnly() string {
+	if m.loaded == nil {
+		return ""
+	}
 	switch {
-	case r.canceled:
-		m.setStatus("cancelled after "+took+" (text kept)", false)
-	case counts["error"] > 0:
-		m.setStatus(fmt.Sprintf("done in %s: %d of %d samples failed", took, counts["error"], len(m.cols)), true)
-	default:
-		m.setStatus(fmt.Sprintf("done in %s", took), false)
+	case m.c.Sampler == nil:
+		return "read-only"
+	case m.conn == connFailed:
+		return "read-only until the server answers"
+	case m.conn == connOK && len(m.models) > 0 && m.modelName != "" &&
+		!slices.ContainsFunc(m.models, func(mo backend.Model) bool { return mo.ID == m.modelName }):
+		return "read-only: model not served here (ctrl+l picks one)"
 	}
+	return ""
+}
+
+// runSummary says how a run ended: done, done with some samples failed,
+// failed, interrupted or cancelled, with the first failure's reason, so a
+// run in which nothing succeeded never reads as done.
+func runSummary(cols []*Column, canceled bool, took string) (string, bool) {
+	failed, errored := 0, 0
+	first, why, same := "", "", true
+	for _, c := range cols {
+		if !c.Reason.Failed() || c.Reason == backend.StopCancelled {
+			continue
+		}
+		failed++
+		if c.Reason == backend.StopError {
+			errored++
+		}
+		w := c.failureText()
+		if first == "" {
+			first, why = fmt.Sprintf("sample %d: %s", c.Index+1, w), w
+		}
+		same = same && w == why
+	}
+	n := len(cols)
+	if failed == n && same {
+		// One reason for every sample: naming a sample would only add noise.
+		first = why
+	}
+	all := ""
+	if n > 1 {
+		all = fmt.Sprintf(" (all %d samples)", n)
+	}
+	switch {
+	case canceled:
+		return "cancelled after " + took + " (text kept)", false
+	case failed == 0:
+		return "done in " + took, false
+	case failed == n && errored == n:
+		return "failed after " + took + all + ": " + first, true
+	case failed == n:
+		return "interrupted after " + took + all + ": " + first, true
+	}
+	return fmt.Sprintf("done in %s with %d of %d failed: %s", took, failed, n, first), true
 }
 
 // Response returns the SampleResponse of the last run (or loaded session).

@@ -67,6 +67,8 @@ func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 			return nil
 		}
 		switch {
+		case r.summary.Contains(mo.X, mo.Y):
+			m.setFocus(focusParams) // opens the panel on a compact screen
 		case r.panel.Contains(mo.X, mo.Y):
 			m.setFocus(focusParams)
 			row := mo.Y - r.panel.Y

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -201,5 +203,89 @@ func TestSeedLockAndDraw(t *testing.T) {
 	}
 	if got := m.cols[1].Seed; got == nil || *got != 44 {
 		t.Fatalf("sample 2's seed should be seed+1: %v", got)
+	}
+}
+
+// r and R go back to what the playground starts with (main fills unset
+// flags from PlaygroundDefaults), and the focused row's help says to what.
+func TestResetGoesToThePlaygroundDefaults(t *testing.T) {
+	m := newTestModel(t, &fakeSampler{}, 120, 40)
+	m.setFocus(focusParams)
+	pp := m.panel
+	for _, tc := range []struct {
+		key, want string
+		get       func() string
+	}{
+		{"max_tokens", "256", func() string {
+			if pp.P.MaxTokens == nil {
+				return "unset"
+			}
+			return fmt.Sprint(*pp.P.MaxTokens)
+		}},
+		{"n", "4", func() string { return fmt.Sprint(pp.O.N) }},
+		{"logprobs", "5", func() string { return fmt.Sprint(*pp.O.Logprobs) }},
+		{"temperature", "1", func() string { return fmt.Sprint(pp.P.Temperature) }},
+	} {
+		pp.Select(panelRow(t, pp, tc.key))
+		pp.Step(-1, true)
+		pp.Step(-1, true)
+		if !strings.Contains(plainScreen(m), "r resets to "+DefaultText(pp.Focused())) {
+			t.Errorf("%s: the help does not say what r resets to:\n%s", tc.key, plainScreen(m))
+		}
+		m.Update(keyMsg("r"))
+		if got := tc.get(); got != tc.want {
+			t.Errorf("r on %s: %s, want %s", tc.key, got, tc.want)
+		}
+	}
+	if got := DefaultText(pp.specs[panelRow(t, pp, "max_tokens")]); got != "256" {
+		t.Errorf("max_tokens default reads %q", got)
+	}
+	pp.P.Temperature, pp.O.N = 0.3, 9
+	pp.P.Stop = params.Stop{Strings: []string{"x"}}
+	m.Update(keyMsg("R"))
+	want, wantO := PlaygroundDefaults()
+	if !reflect.DeepEqual(pp.P, want) || pp.O.N != wantO.N || *pp.O.Logprobs != *wantO.Logprobs {
+		t.Fatalf("R: %+v %+v, want %+v %+v", pp.P, pp.O, want, wantO)
+	}
+	if !strings.Contains(m.status, "max_tokens 256, samples 4") {
+		t.Fatalf("status after R: %q", m.status)
+	}
+}
+
+// An editor that refuses what was typed says why, in place, keeps the text,
+// and keeps saying it until the text changes (not only until the cursor
+// blinks).
+func TestEditorsSayWhyTheyRefuse(t *testing.T) {
+	m := newTestModel(t, &fakeSampler{}, 120, 40)
+	m.setFocus(focusParams)
+	m.panel.Select(panelRow(t, m.panel, "stop"))
+	m.Update(keyMsg("enter"))
+	m.Update(keyMsg(`"`))
+	m.Update(keyMsg(`"`))
+	m.Update(keyMsg("enter"))
+	blink := struct{}{} // any message that is not a key, as the cursor's blink is
+	m.Update(blink)
+	screen := plainScreen(m)
+	if !m.panel.Editing() || m.panel.input.Value() != `""` || !strings.Contains(screen, "stop: empty string at column 1") {
+		t.Fatalf("empty stop string: editing %v value %q:\n%s", m.panel.Editing(), m.panel.input.Value(), screen)
+	}
+	m.Update(keyMsg("backspace"))
+	if strings.Contains(plainScreen(m), "empty string") {
+		t.Fatal("the refusal outlived the text it was about")
+	}
+	m.Update(keyMsg("esc"))
+
+	// Letters in a number field: said as they are typed, and on enter.
+	m.panel.Select(panelRow(t, m.panel, "temperature"))
+	m.Update(keyMsg("0"))
+	m.Update(keyMsg("."))
+	m.Update(keyMsg("x"))
+	if !strings.Contains(plainScreen(m), `temperature: "0.x" is not a number`) {
+		t.Fatalf("letters in a number field, no word:\n%s", plainScreen(m))
+	}
+	m.Update(keyMsg("enter"))
+	m.Update(blink)
+	if !m.panel.Editing() || m.panel.input.Value() != "0.x" || !strings.Contains(plainScreen(m), `"0.x" is not a number`) {
+		t.Fatalf("enter on letters: editing %v value %q:\n%s", m.panel.Editing(), m.panel.input.Value(), plainScreen(m))
 	}
 }

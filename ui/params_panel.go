@@ -14,6 +14,12 @@ import (
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
+// PlaygroundDefaults returns the playground's defaults, what r and R go back
+// to: params.PlaygroundDefaults, the one set main starts the playground with.
+func PlaygroundDefaults() (params.SamplingParams, params.Options) {
+	return params.PlaygroundDefaults()
+}
+
 // ParamPanel is the slider panel: one row per row of params' spec table, in
 // the table's order. It holds the parameters being edited; the root model
 // reads them when it runs.
@@ -123,27 +129,55 @@ func (pp *ParamPanel) SetFromPos(i int, pos float64) {
 	pp.set(i, s.FromPos(pos))
 }
 
-// Reset puts the focused row back to its default.
+// defaultOf is row s's playground default.
+func defaultOf(s params.Spec) params.Value {
+	p, o := PlaygroundDefaults()
+	return s.Get(p, o)
+}
+
+// DefaultText is how row s's playground default reads: "256", "off",
+// "random", "none".
+func DefaultText(s params.Spec) string {
+	if s.Kind == params.StopList {
+		p, _ := PlaygroundDefaults()
+		if t := formatStopList(p.Stop); t != "" {
+			return t
+		}
+		return "none"
+	}
+	text, word := s.Describe(defaultOf(s))
+	switch {
+	case text == "" || word == s.Floor && word != "":
+		return word
+	case word != "":
+		return text + " " + word
+	}
+	return text
+}
+
+// Reset puts the focused row back to its playground default.
 func (pp *ParamPanel) Reset() {
 	s := pp.specs[pp.cursor]
 	if s.Kind == params.StopList {
-		pp.P.Stop = params.Stop{}
+		p, _ := PlaygroundDefaults()
+		pp.P.Stop = p.Stop
 		delete(pp.serverErr, s.Key)
 		pp.revalidate()
 		return
 	}
-	pp.set(pp.cursor, s.Default)
+	pp.set(pp.cursor, defaultOf(s))
 	if s.Key == "seed" {
 		pp.SeedLocked = false
 	}
 }
 
-// ResetAll puts every row back to its default.
+// ResetAll puts every row back to its playground default.
 func (pp *ParamPanel) ResetAll() {
-	pp.P = params.Default()
+	p, o := PlaygroundDefaults()
+	pp.P = p
 	for _, s := range pp.specs {
-		if s.Kind != params.StopList {
-			s.Put(&pp.P, &pp.O, s.Default)
+		if s.Options {
+			s.Put(&pp.P, &pp.O, s.Get(p, o))
 		}
 	}
 	pp.SeedLocked = false
@@ -291,12 +325,89 @@ func (pp *ParamPanel) CommitEdit() {
 	pp.CancelEdit()
 }
 
-// UpdateInput passes a message to the value editor.
+// UpdateInput passes a message to the value editor. Why the last enter was
+// refused stays on screen until the text changes (a cursor blink is a
+// message too).
 func (pp *ParamPanel) UpdateInput(msg tea.Msg) tea.Cmd {
+	before := pp.input.Value()
 	var cmd tea.Cmd
 	pp.input, cmd = pp.input.Update(msg)
-	pp.editErr = ""
+	if pp.input.Value() != before {
+		pp.editErr = ""
+	}
 	return cmd
+}
+
+// Summary is the parameters in one line of w cells, for a compact screen
+// where the panel is closed: each row's value, rows that are off left out.
+// Rows with a problem are marked and are the last to go when items must.
+func (pp *ParamPanel) Summary(st *styleSet, w int) string {
+	type item struct {
+		text    string
+		width   int
+		problem bool
+	}
+	var items []item
+	for i, s := range pp.specs {
+		var shown string
+		text, word := s.Describe(pp.Value(i))
+		switch {
+		case s.Kind == params.StopList:
+			if shown = formatStopList(pp.P.Stop); shown == "" {
+				continue
+			}
+			shown = ansi.Truncate(sanitize.Line(shown), 24, "…")
+		case s.Key == "seed" && !pp.SeedLocked:
+			continue // drawn afresh each run, like an unset seed
+		case word == "off" || word != "" && word == s.Floor && !s.Nullable:
+			continue
+		case text == "":
+			shown = word
+		case word != "":
+			shown = text + " " + word
+		default:
+			shown = text
+		}
+		problem := pp.Problem(s.Key) != ""
+		label, value, mark := st.Slider.Label, st.Slider.Value, ""
+		switch {
+		case problem && pp.Warned(s.Key):
+			label, value, mark = st.Slider.Warning, st.Slider.Warning, "! "
+		case problem:
+			label, value, mark = st.Slider.Invalid, st.Slider.Invalid, "✗ "
+		}
+		items = append(items, item{label.Render(mark+s.Label+" ") + value.Render(shown),
+			ansi.StringWidth(mark + s.Label + " " + shown), problem})
+	}
+	sep := st.Slider.Label.Render(" · ")
+	head := st.Slider.Label.Render(" params ")
+	const sepW, headW = 3, 8
+	for {
+		total := headW
+		for i, it := range items {
+			if i > 0 {
+				total += sepW
+			}
+			total += it.width
+		}
+		if total <= w || len(items) == 0 {
+			break
+		}
+		// The last item without a problem goes; then the last one.
+		drop := len(items) - 1
+		for i := len(items) - 1; i >= 0; i-- {
+			if !items[i].problem {
+				drop = i
+				break
+			}
+		}
+		items = append(items[:drop], items[drop+1:]...)
+	}
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = it.text
+	}
+	return padTo(ansi.Truncate(head+strings.Join(parts, sep), w, "…"), w)
 }
 
 // barGeometry returns where the bar of a row starts and how wide it is,
@@ -361,13 +472,20 @@ func (pp *ParamPanel) render(st *styleSet, w, h int, focused bool, seedNote stri
 	var info []string
 	switch {
 	case pp.editing:
-		pp.input.SetWidth(max(1, w-2))
-		info = append(info, st.Slider.Edit.Render("= ")+pp.input.View())
-		if pp.editErr != "" {
-			info = append(info, wrapStyled(st.Slider.Invalid, sanitize.Line(pp.editErr), w)...)
-		} else if s.Kind == params.StopList {
+		// The input draws its cursor one cell past its width.
+		pp.input.SetWidth(max(1, w-3))
+		info = append(info, padTo(st.Slider.Edit.Render("= ")+pp.input.View(), w))
+		_, liveErr := s.Parse(pp.input.Value())
+		switch {
+		case pp.editErr != "":
+			info = append(info, wrapStyled(st.Slider.Invalid, "✗ "+sanitize.Line(pp.editErr)+"; fix it or esc", w)...)
+		case s.Kind != params.StopList && liveErr != nil && strings.TrimSpace(pp.input.Value()) != "":
+			// A number field says at once what it cannot read (letters),
+			// rather than only when enter is refused.
+			info = append(info, wrapStyled(st.Slider.Warning, "! "+sanitize.Line(liveErr.Error()), w)...)
+		case s.Kind == params.StopList:
 			info = append(info, wrapStyled(st.Slider.Hint, `"text" with \n \t \xNN escapes, token ids bare; enter saves, esc cancels`, w)...)
-		} else {
+		default:
 			info = append(info, wrapStyled(st.Slider.Hint, "enter saves, esc cancels, empty = "+emptyWord(s), w)...)
 		}
 	default:
@@ -382,6 +500,7 @@ func (pp *ParamPanel) render(st *styleSet, w, h int, focused bool, seedNote stri
 		if r := s.RangeText(); r != "" {
 			hint += " (" + r + ")"
 		}
+		hint += "; r resets to " + DefaultText(s)
 		info = append(info, wrapStyled(st.Slider.Hint, hint, w)...)
 	}
 	lines = append(lines, strings.Repeat(" ", w))

@@ -122,11 +122,15 @@ func (m *Model) showSession(s *Session, path string) {
 			if len(toks) > 0 {
 				c.AppendTokens(toks[:1], first)
 				c.AppendTokens(toks[1:], last)
-				if msgs := r.Trajectories; i < len(msgs) && len(msgs[i].Messages) > 0 {
-					c.AppendStream(nil, msgs[i].Messages[len(msgs[i].Messages)-1].Content, last)
-				}
 			} else {
 				c.tokens = []backend.Token{}
+			}
+			if i < len(r.Trajectories) {
+				// The saved text, like vLLM's, leaves out a matched stop
+				// string that the tokens hold; the tokens are placed in it.
+				if msgs := r.Trajectories[i].Messages; len(msgs) > 0 && msgs[len(msgs)-1].Role == "assistant" {
+					c.AppendStream(nil, msgs[len(msgs)-1].Content, last)
+				}
 			}
 		case i < len(r.Trajectories):
 			msgs := r.Trajectories[i].Messages
@@ -163,6 +167,82 @@ func (m *Model) showSession(s *Session, path string) {
 
 func (m *Model) defaultSessionPath() string {
 	return filepath.Join(m.cfg.Dir, "twinkle-session-"+m.c.Now().UTC().Format("20060102-150405")+".json")
+}
+
+// sessionEntry is one session file offered by the open dialog.
+type sessionEntry struct {
+	path    string // what the dialog opens: in the sessions folder
+	name    string // the file's name, as listed
+	saved   time.Time
+	model   string
+	samples int
+	prompt  string
+}
+
+// maxListedSessions bounds how many session files the open dialog reads: a
+// folder of thousands would cost seconds to list for rows no one scrolls to.
+const maxListedSessions = 100
+
+// listSessionsCmd lists the session files in dir (the working directory
+// when empty), newest first. Files that are not twinkle sessions are left
+// out; reading happens here, in the command, never in Update.
+func listSessionsCmd(dir string) tea.Cmd {
+	return func() tea.Msg {
+		shown := dir
+		if shown == "" {
+			shown = "."
+		}
+		ents, err := os.ReadDir(shown)
+		if err != nil {
+			return sessionsListedMsg{dir: shown, err: err}
+		}
+		type file struct {
+			name string
+			mod  time.Time
+		}
+		var files []file
+		for _, e := range ents {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			if info, err := e.Info(); err == nil {
+				files = append(files, file{e.Name(), info.ModTime()})
+			}
+		}
+		sort.SliceStable(files, func(i, j int) bool { return files[i].mod.After(files[j].mod) })
+		var out []sessionEntry
+		for _, f := range files {
+			if len(out) == maxListedSessions {
+				break
+			}
+			path := filepath.Join(dir, f.name)
+			if e, ok := peekSession(path); ok {
+				e.name = f.name
+				out = append(out, e)
+			}
+		}
+		return sessionsListedMsg{dir: shown, entries: out}
+	}
+}
+
+// peekSession reads what the open dialog shows of a session file; false
+// when the file is not one.
+func peekSession(path string) (sessionEntry, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return sessionEntry{}, false
+	}
+	var head struct {
+		Version *int      `json:"version"`
+		Saved   time.Time `json:"saved"`
+		Model   string    `json:"model"`
+		Prompt  *string   `json:"prompt"`
+		N       int       `json:"n"`
+	}
+	if json.Unmarshal(data, &head) != nil || head.Version == nil || *head.Version != SessionVersion || head.Prompt == nil {
+		return sessionEntry{}, false
+	}
+	return sessionEntry{path: path, saved: head.Saved, model: head.Model, samples: head.N, prompt: *head.Prompt}, true
 }
 
 // saveSessionCmd writes the snapshot atomically; nothing on screen changes.

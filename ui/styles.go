@@ -24,6 +24,9 @@ type styleSet struct {
 	}
 	Sample struct {
 		Header, HeaderFocused, Text, Footer lipgloss.Style
+		// Stop draws a matched stop string's tokens: not output, so struck
+		// through and dim, never in the heatmap's colours.
+		Stop, StopCursor lipgloss.Style
 	}
 	Badge  themes.BadgeStyles
 	Dialog struct {
@@ -90,6 +93,8 @@ func newStyleSet(t *themes.Styles) *styleSet {
 	s.Sample.HeaderFocused = t.Column.HeaderFocused.Reverse(true)
 	s.Sample.Text = t.Column.Body
 	s.Sample.Footer = t.Column.Stats
+	s.Sample.Stop = t.Column.Stats.Strikethrough(true)
+	s.Sample.StopCursor = s.Sample.Stop.Reverse(true)
 	s.Badge = t.Badge
 
 	s.Dialog.Item = t.Dialog.Item

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,10 +21,28 @@ func panelWidth(w int) int {
 	switch {
 	case w >= 140:
 		return 50
-	case w >= 100:
+	case w >= compactBelow:
 		return 46
 	}
 	return max(panelMinW+2, min(44, w/2))
+}
+
+// legendMinW is the width the heatmap's legend needs to keep its scale in
+// every mode.
+const legendMinW = 48
+
+// compactBelow is the screen width under which the parameter panel
+// collapses into one summary line while it does not have focus: beside the
+// samples it would take half of an 80-column screen.
+const compactBelow = 100
+
+// compact reports whether the screen is laid out compactly.
+func (m *Model) compact() bool { return m.c.Width < compactBelow }
+
+// panelOpen reports whether the parameter panel is laid out: always, except
+// on a compact screen where it needs focus.
+func (m *Model) panelOpen() bool {
+	return !m.compact() || m.focus == focusParams
 }
 
 // relayout recomputes every rectangle from the screen size; it runs in
@@ -43,14 +62,37 @@ func (m *Model) relayout() {
 	r.status = Rect{0, h - helpH - 1, w, 1}
 	bodyY, bodyH := 1, h-helpH-2
 	pw := panelWidth(w)
-	r.panelOuter = Rect{0, bodyY, pw, bodyH}
+	rx, rw := pw, w-pw
+	if !m.panelOpen() {
+		rx, rw = 0, w
+	}
+	iw := 0
+	if m.inspecting && len(m.cols) > 0 {
+		iw = inspectorWidth(rw)
+	}
+	r.legend = Rect{}
+	if m.compact() || rw-iw-2 < legendMinW {
+		// The samples are too narrow for the heatmap's legend to keep its
+		// scale: it gets a line of the screen's width under the body.
+		bodyH--
+		r.legend = Rect{0, bodyY + bodyH, w, 1}
+	}
+	y := bodyY
+	r.panelOuter, r.summary = Rect{0, bodyY, pw, bodyH}, Rect{}
+	if !m.panelOpen() {
+		// One line sums the parameters up and the samples take the width.
+		r.summary = Rect{0, bodyY, w, 1}
+		y = bodyY + 1
+		r.panelOuter = Rect{}
+	}
 	// The panel's text keeps one cell off its border on each side.
 	r.panel = inner(r.panelOuter)
 	r.panel.X, r.panel.W = r.panel.X+1, max(1, r.panel.W-2)
-	rx, rw := pw, w-pw
-	y := bodyY
 	promptH := 4
-	if bodyH < 24 {
+	switch {
+	case bodyH < 18:
+		promptH = 2
+	case bodyH < 24:
 		promptH = 3
 	}
 	if m.api == params.Chat {
@@ -69,8 +111,7 @@ func (m *Model) relayout() {
 	y += promptH + 2
 	r.samplesOuter = Rect{rx, y, rw, bodyY + bodyH - y}
 	r.inspOuter = Rect{}
-	if m.inspecting && len(m.cols) > 0 {
-		iw := inspectorWidth(rw)
+	if iw > 0 {
 		r.inspOuter = Rect{rx + rw - iw, y, iw, r.samplesOuter.H}
 		r.samplesOuter.W -= iw
 	}
@@ -85,7 +126,10 @@ func (m *Model) relayout() {
 	// The grid: each column has a header and a footer line around its body.
 	focus := m.colFocus
 	// The heatmap legend takes the last line of the sample area.
-	gridArea := r.samples.withoutLegend()
+	gridArea := r.samples
+	if r.legend.W == 0 {
+		gridArea = r.samples.withoutLegend()
+	}
 	m.grid = LayoutGrid(gridArea, len(m.cols), minColumnW, minColumnH, focus, m.zoom)
 	for i, c := range m.cols {
 		cell := m.grid.Cells[i]
@@ -152,17 +196,27 @@ func (m *Model) render() string {
 	screen := make([]string, h)
 	screen[0] = m.renderHeader(w)
 
-	// left: parameters
-	panel := m.panel.Render(st, r.panel.W, r.panel.H, m.focus == focusParams && m.modal == modalNone, m.seedNote())
-	for i, l := range panel {
-		panel[i] = " " + l + " "
+	// left: parameters (on a compact screen without focus there: a line)
+	var left []string
+	if r.panelOuter.W > 0 {
+		panel := m.panel.Render(st, r.panel.W, r.panel.H, m.focus == focusParams && m.modal == modalNone, m.seedNote())
+		for i, l := range panel {
+			panel[i] = " " + l + " "
+		}
+		left = m.frame(r.panelOuter, "parameters", m.focus == focusParams && m.modal == modalNone, panel)
 	}
-	left := m.frame(r.panelOuter, "parameters", m.focus == focusParams && m.modal == modalNone, panel)
+	if r.summary.W > 0 {
+		screen[r.summary.Y] = m.panel.Summary(st, r.summary.W)
+	}
 
 	// right: system, prompt, samples (or the open dialog over prompt+samples)
 	var right []string
+	top := r.promptOuter.Y
+	if m.api == params.Chat {
+		top = r.systemOuter.Y
+	}
 	if m.modal != modalNone {
-		area := Rect{r.promptOuter.X, r.header.H, r.promptOuter.W, r.samplesOuter.Y + r.samplesOuter.H - r.header.H}
+		area := Rect{r.promptOuter.X, top, r.promptOuter.W, r.samplesOuter.Y + r.samplesOuter.H - top}
 		right = m.renderDialog(area)
 	} else {
 		if m.api == params.Chat {
@@ -176,6 +230,8 @@ func (m *Model) render() string {
 		content := m.promptView.lines(&m.prompt, r.prompt.W, r.prompt.H, m.c.ThemeKey)
 		if heat := m.promptHeatLines(r.prompt.W, r.prompt.H); heat != nil {
 			content, title = heat, title+" · prompt logprobs (tab here to edit)"
+		} else if m.promptHeat && m.promptNote != "" && m.prompt.Value() == m.promptAt {
+			title += " · " + m.promptNote
 		}
 		right = append(right, m.frame(r.promptOuter, title, m.focus == focusPrompt, content)...)
 		samples := m.frame(r.samplesOuter, m.samplesTitle(), m.focus == focusSamples, m.renderSamples())
@@ -189,16 +245,21 @@ func (m *Model) render() string {
 		}
 		right = append(right, samples...)
 	}
-	for i := 0; i < len(left); i++ {
-		row := r.panelOuter.Y + i
-		if row >= h {
-			break
+	for i, rl := range right {
+		if row := top + i; row < h {
+			screen[row] = rl
 		}
-		rl := ""
-		if i < len(right) {
-			rl = right[i]
+	}
+	for i, ll := range left {
+		if row := r.panelOuter.Y + i; row < h {
+			screen[row] = ll + screen[row]
 		}
-		screen[row] = left[i] + rl
+	}
+	if r.legend.W > 0 {
+		screen[r.legend.Y] = strings.Repeat(" ", w)
+		if len(m.cols) > 0 {
+			screen[r.legend.Y] = m.legend(w)
+		}
 	}
 	screen[r.status.Y] = m.renderStatus(w)
 	fh := focusHelp{k: &m.c.Keys, focus: m.focus, modal: m.modal, inspecting: m.inspecting}
@@ -243,16 +304,16 @@ func (m *Model) seedNote() string {
 // headerInputs is everything the header line is drawn from: it is redrawn
 // only when one changes, not every frame.
 type headerInputs struct {
-	endpoint, model, connErr, loadedPath string
-	api                                  params.API
-	conn                                 connState
-	loaded                               bool
-	w                                    int
-	styles                               *styleSet
+	endpoint, model, connErr, loadedPath, readOnly string
+	api                                            params.API
+	conn                                           connState
+	loaded                                         bool
+	w                                              int
+	styles                                         *styleSet
 }
 
 func (m *Model) renderHeader(w int) string {
-	in := headerInputs{m.c.Endpoint, m.modelName, m.connErr, m.loadedPath, m.api, m.conn, m.loaded != nil, w, m.c.Styles}
+	in := headerInputs{m.c.Endpoint, m.modelName, m.connErr, m.loadedPath, m.readOnly(), m.api, m.conn, m.loaded != nil, w, m.c.Styles}
 	if in != m.headKey || m.headLine == "" {
 		m.headKey, m.headLine = in, m.drawHeader(w)
 	}
@@ -280,17 +341,49 @@ func (m *Model) drawHeader(w int) string {
 	default:
 		conn = st.HeaderDim.Render("◌ connecting")
 	}
-	parts := []string{
-		st.HeaderTitle.Render(" twinkle"),
-		st.HeaderDim.Render(sanitize.Line(endpoint)),
-		st.HeaderDim.Render("model ") + st.Header.Render(sanitize.Line(model)),
-		st.Mode.Render(string(m.api)),
-		conn,
+	// Items in screen order with their rank: when the line is too long the
+	// highest rank goes first, whole, so nothing is cut mid-word.
+	type item struct {
+		text string
+		rank int
+	}
+	items := []item{
+		{st.HeaderTitle.Render(" twinkle"), 0},
+		{st.HeaderDim.Render(sanitize.Line(endpoint)), 5},
+		{st.HeaderDim.Render("model ") + st.Header.Render(sanitize.Line(model)), 2},
+		{st.Mode.Render(string(m.api)), 4},
+		{conn, 3},
 	}
 	if m.loaded != nil {
-		parts = append(parts, st.HeaderDim.Render("session ")+st.Header.Render(sanitize.Line(m.loadedPath)))
+		items = append(items, item{st.HeaderDim.Render("session ") + st.Header.Render(sanitize.Line(m.loadedPath)), 6})
+		if ro := m.readOnly(); ro != "" {
+			items = append(items, item{st.HeaderBad.Render(sanitize.Line(ro)), 1})
+		}
 	}
-	line := strings.Join(parts, st.HeaderDim.Render("  │  "))
+	sep := st.HeaderDim.Render("  │  ")
+	sepW := ansi.StringWidth(sep)
+	width := func() int {
+		n := sepW * (len(items) - 1)
+		for _, it := range items {
+			n += ansi.StringWidth(it.text)
+		}
+		return n
+	}
+	for len(items) > 2 && width() > w {
+		drop := 0
+		for i, it := range items {
+			if it.rank > items[drop].rank {
+				drop = i
+			}
+		}
+		items = slices.Delete(items, drop, drop+1)
+	}
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = it.text
+	}
+	// A model name longer than the screen is the one thing still cut.
+	line := strings.Join(parts, sep)
 	return padTo(ansi.Truncate(line, w, "…"), w)
 }
 
@@ -383,14 +476,22 @@ func (m *Model) renderSamples() []string {
 		}
 		out[ly] = b.String()
 	}
-	if area.H > minColumnH && m.c.Painter != nil {
-		if lk := fmt.Sprint(m.c.Painter.Key(), area.W); lk != m.legendKey {
-			m.legendKey = lk
-			m.legendLine = " " + padTo(heatmap.Legend(m.c.Theme, m.c.Painter, area.W-1, "m: mode"), area.W-1)
-		}
-		out[area.H-1] = m.legendLine
+	if m.rects.legend.W == 0 && area.H > minColumnH {
+		out[area.H-1] = m.legend(area.W)
 	}
 	return out
+}
+
+// legend is the heatmap's legend line, w cells wide.
+func (m *Model) legend(w int) string {
+	if m.c.Painter == nil {
+		return strings.Repeat(" ", w)
+	}
+	if lk := fmt.Sprint(m.c.Painter.Key(), w); lk != m.legendKey {
+		m.legendKey = lk
+		m.legendLine = " " + padTo(heatmap.Legend(m.c.Theme, m.c.Painter, w-1, "m: mode"), w-1)
+	}
+	return m.legendLine
 }
 
 // renderColumn draws one column into its cell: header, body, footer.
@@ -399,26 +500,23 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 	c := m.cols[i]
 	lines := make([]string, 0, cell.H)
 	focused := i == m.colFocus && m.focus == focusSamples
-	head := fmt.Sprintf(" #%d", i+1)
-	if c.Seed != nil {
-		head += fmt.Sprintf(" · seed %d", *c.Seed)
-	} else {
-		head += " · seed random"
-	}
-	if c.Streaming {
-		head = m.spin.View() + head
-	} else {
-		head = " " + head
-	}
-	if !c.Following() {
-		head += fmt.Sprintf(" · ↑%d", c.Lines()-c.Offset()-c.height)
-	}
 	hs := st.Header
 	hf := focused || (i == m.colFocus && m.zoom >= 0)
 	if hf {
 		hs = st.HeaderFocused
 	}
-	if hk := fmt.Sprint(head, hf, cell.W, m.c.ThemeKey); hk != c.headKey {
+	// The header is drawn every frame for every column: it is built again
+	// only when something it shows changes.
+	spin := ""
+	if c.Streaming {
+		spin = m.spin.View()
+	}
+	hk := columnHeadKey{spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: m.c.Styles}
+	if c.Seed != nil {
+		hk.seed = *c.Seed
+	}
+	if hk != c.headKey {
+		head := columnHead(c, spin, cell.W)
 		c.headKey, c.headLine = hk, hs.Render(padTo(ansi.Truncate(head, cell.W, "…"), cell.W))
 	}
 	lines = append(lines, c.headLine)
@@ -432,7 +530,7 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 	if c.Err != nil && bodyH > 0 {
 		// The whole error goes in the body (the footer has room for a few
 		// words): after the text, or over its last lines when it is full.
-		el := wrapStyled(m.c.Styles.Badge.Error, "✗ "+sanitize.Line(c.Err.Error()), cell.W)
+		el := wrapStyled(m.c.Styles.Badge.Error, "✗ "+sanitize.Line(errorText(c.Err, c.Reason)), cell.W)
 		el = el[:min(len(el), bodyH)]
 		at := min(1+len(body)+1, 1+bodyH-len(el))
 		if len(c.texts) == 0 {
@@ -440,20 +538,71 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 		}
 		copy(lines[at:], el)
 	}
-	if fk := fmt.Sprint(c.version, c.Streaming, cell.W, m.c.ThemeKey); fk != c.footKey {
-		c.footKey, c.footLine = fk, m.renderFooter(c, cell.W)
+	// A live column's footer also says how long its stream has been quiet;
+	// the spinner's tick redraws it while a run is live.
+	waiting := ""
+	if c.Streaming {
+		waiting = c.waitText(m.c.Now(), cell.W)
+	}
+	if fk := fmt.Sprint(c.version, c.Streaming, cell.W, m.c.ThemeKey, waiting); fk != c.footKey {
+		c.footKey, c.footLine = fk, m.renderFooter(c, cell.W, waiting)
 	}
 	lines = append(lines, c.footLine)
 	return lines[:cell.H]
 }
 
-func (m *Model) renderFooter(c *Column, w int) string {
+// columnHeadKey is everything a column's header line is drawn from.
+type columnHeadKey struct {
+	spin                string
+	offset, lines, h, w int
+	focused, seeded     bool
+	seed                int64
+	styles              *styleSet
+}
+
+// columnHead is a column's header line as text: its number, where the view
+// is in the text, its seed. Items that do not fit are dropped whole, the
+// seed first, so "↑ N lines" shows whenever anything is above the window.
+func columnHead(c *Column, spin string, w int) string {
+	lead := "  "
+	if c.Streaming {
+		lead = spin + " "
+	}
+	num := fmt.Sprintf("#%d", c.Index+1)
+	above, below := c.Offset(), c.Lines()-c.Offset()-c.height
+	var scroll, short []string
+	if above > 0 {
+		scroll = append(scroll, fmt.Sprintf("↑ %d line%s", above, plural(above)))
+		short = append(short, fmt.Sprintf("↑%d", above))
+	}
+	if below > 0 {
+		scroll = append(scroll, fmt.Sprintf("↓ %d", below))
+		short = append(short, fmt.Sprintf("↓%d", below))
+	}
+	seed := "seed random"
+	if c.Seed != nil {
+		seed = "seed " + strconv.FormatInt(*c.Seed, 10)
+	}
+	tiers := [][]string{append([]string{num, seed}, scroll...), append([]string{num}, scroll...)}
+	h := ""
+	for _, items := range tiers {
+		if h = lead + strings.Join(items, " · "); ansi.StringWidth(h) <= w {
+			return h
+		}
+	}
+	return lead + num + " " + strings.Join(short, " ")
+}
+
+func (m *Model) renderFooter(c *Column, w int, waiting string) string {
 	st := m.c.Styles.Sample
 	var line string
 	if !c.Streaming {
 		// (while streaming the header's spinner says so)
 		eos := c.StoppedBy.Kind == backend.StoppedByEOS
 		line = m.c.Styles.Badge.For(string(c.Reason), eos).Render(c.Badge())
+	} else if waiting != "" {
+		// What the stream is waiting for comes before its numbers.
+		line = m.c.Styles.Badge.Interrupted.Render(ansi.Truncate(waiting, w, "…"))
 	}
 	// Stats that do not fit are dropped whole, least important first. The
 	// footer is redrawn on every token while streaming: widths are added up

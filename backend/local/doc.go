@@ -1,20 +1,13 @@
 // Package local is twinkle's built-in model: a small Llama-style transformer
-// trained on Go's own source, run in pure Go (no cgo) and served in vLLM's
-// OpenAI-compatible wire format, so twinkle works with no server, GPU or
-// download and the sampling knobs behave as they do on a real vLLM server.
+// trained on Go's own source, run in pure Go (no cgo), so twinkle works with
+// no server, GPU or download and the sampling knobs behave as they do on a
+// real vLLM server. backend/localserver serves it in vLLM's
+// OpenAI-compatible wire format, over HTTP or in-process.
 //
 // The weights are read-only and shared by every caller in the process; all
 // per-request state (KV caches, RNGs, penalties) lives in the request.
-//
-// Wiring: Load returns the embedded model (loaded once per process);
-// NewServer serves it as an http.Handler; NewClient (or Transport) reaches
-// that handler in-process, so the backend's OpenAI client needs no port:
-//
-//	m, err := local.Load()
-//	c, err := openai.New(openai.Config{BaseURL: "http://twinkle.local/v1",
-//		Model: local.DefaultModelName, HTTPClient: local.NewClient(m, local.ServerOptions{})})
-//
-// ServeModel is `twinkle serve-model --listen ADDR`.
+// Load returns the embedded model (loaded once per process); Generate runs
+// a tokenized request.
 //
 // The matmuls, exp and attention run on hand-written AVX2/FMA/F16C kernels
 // (matmul_amd64.s) with portable Go fallbacks; see bench_test.go for the

@@ -8,13 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/twinkle-sh/twinkle/params"
 )
-
-// MaxLogprobs is the most top logprobs a request may ask for (vLLM's
-// --max-logprobs default).
-const MaxLogprobs = params.MaxLogprobs
 
 // Request is one generation: a tokenized prompt and N samples of it.
 type Request struct {
@@ -95,43 +89,45 @@ type Result struct {
 	Samples        []Sample
 }
 
-// RequestError is a problem with the request itself (HTTP 400).
+// RequestError is a request the engine cannot run. Servers refuse bad requests before
+// they get here, in vLLM's words (backend/vllmcheck); this guards direct callers of
+// Generate, so that no request can index past the context or the vocabulary.
 type RequestError struct {
-	Param string
-	Msg   string
+	Msg string
 }
 
 func (e *RequestError) Error() string { return e.Msg }
 
-// Check validates a request against the model: prompt size, context
-// length, token ids and logprob counts.
+// Check reports whether the engine can run r: a prompt that leaves room in the context
+// for at least one token, token ids inside the vocabulary, at least one sample.
 func (m *Model) Check(r *Request) error {
-	maxSeq := m.Config.MaxSeqLen
+	maxSeq, vocab := m.Config.MaxSeqLen, m.Config.VocabSize
+	bad := func(format string, a ...any) error { return &RequestError{Msg: fmt.Sprintf(format, a...)} }
 	switch {
 	case len(r.Prompt) == 0:
-		return &RequestError{Param: "prompt", Msg: "The decoder prompt cannot be empty"}
+		return bad("the prompt is empty")
 	case len(r.Prompt) >= maxSeq:
-		return &RequestError{Param: "prompt", Msg: fmt.Sprintf("This model's maximum context length is %d tokens. However, your request has %d input tokens. Please reduce the length of the input messages.", maxSeq, len(r.Prompt))}
+		return bad("the prompt has %d tokens: the maximum context length is %d tokens, prompt and output together", len(r.Prompt), maxSeq)
 	case r.N < 1:
-		return &RequestError{Param: "n", Msg: fmt.Sprintf("n must be at least 1, got %d.", r.N)}
-	case r.Logprobs > MaxLogprobs || r.PromptLogprobs > MaxLogprobs:
-		return &RequestError{Param: "logprobs", Msg: fmt.Sprintf("Requested sample logprobs of %d, which is greater than max allowed: %d", max(r.Logprobs, r.PromptLogprobs), MaxLogprobs)}
+		return bad("n must be at least 1, got %d", r.N)
+	case r.Logprobs > vocab || r.PromptLogprobs > vocab:
+		return bad("logprobs of %d exceed the vocabulary of %d", max(r.Logprobs, r.PromptLogprobs), vocab)
 	case r.MaxTokens < 0:
-		return &RequestError{Param: "max_tokens", Msg: fmt.Sprintf("max_tokens must be at least 1, got %d.", r.MaxTokens)}
+		return bad("max_tokens must be at least 0 (0: up to the context), got %d", r.MaxTokens)
 	}
 	for i, id := range r.Prompt {
-		if id < 0 || id >= m.Config.VocabSize {
-			return &RequestError{Param: "prompt", Msg: fmt.Sprintf("Token id %d at prompt index %d is out of vocabulary", id, i)}
+		if id < 0 || id >= vocab {
+			return bad("token id %d at prompt index %d is out of the vocabulary [0, %d)", id, i, vocab)
 		}
 	}
 	for _, id := range r.StopTokenIDs {
-		if id < 0 || id >= m.Config.VocabSize {
-			return &RequestError{Param: "stop_token_ids", Msg: fmt.Sprintf("stop_token_ids: %d is out of vocabulary [0, %d)", id, m.Config.VocabSize)}
+		if id < 0 || id >= vocab {
+			return bad("stop token id %d is out of the vocabulary [0, %d)", id, vocab)
 		}
 	}
 	for _, s := range r.Stop {
 		if s == "" {
-			return &RequestError{Param: "stop", Msg: "stop cannot contain an empty string."}
+			return bad("a stop string is empty")
 		}
 	}
 	return nil

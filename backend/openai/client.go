@@ -29,6 +29,12 @@ type Client struct {
 
 	mu    sync.Mutex
 	model string // first listed model, cached once known
+
+	// linger is the run Emitter's linger (0: backend.DefaultLinger); tests shorten it.
+	linger time.Duration
+
+	// The watchdog's causes, one per bound, carrying its value for the message.
+	errFirstToken, errIdle error
 }
 
 var _ backend.Sampler = (*Client)(nil)
@@ -40,7 +46,10 @@ func New(cfg Config) (*Client, error) {
 		return nil, &backend.Error{Kind: backend.KindConfig, Message: err.Error()}
 	}
 	cfg = cfg.withDefaults()
-	return &Client{cfg: cfg, base: base}, nil
+	return &Client{cfg: cfg, base: base,
+		errFirstToken: &timeoutCause{firstToken: true, d: cfg.FirstTokenTimeout},
+		errIdle:       &timeoutCause{d: cfg.IdleTimeout},
+	}, nil
 }
 
 // BaseURL is the normalized endpoint.
@@ -48,7 +57,11 @@ func (c *Client) BaseURL() string { return c.base }
 
 // Models lists /v1/models (retrying like any request before its first byte).
 func (c *Client) Models(ctx context.Context) ([]backend.Model, error) {
-	resp, err := c.do(ctx, http.MethodGet, "/models", nil, c.cfg.FirstTokenTimeout)
+	return c.models(ctx, nil)
+}
+
+func (c *Client) models(ctx context.Context, retrying retryFunc) ([]backend.Model, error) {
+	resp, err := c.do(ctx, http.MethodGet, "/models", nil, c.cfg.FirstTokenTimeout, retrying)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +78,7 @@ func (c *Client) Models(ctx context.Context) ([]backend.Model, error) {
 }
 
 // resolveModel returns the request's model, the configured one, or the server's first.
-func (c *Client) resolveModel(ctx context.Context, m string) (string, error) {
+func (c *Client) resolveModel(ctx context.Context, m string, retrying retryFunc) (string, error) {
 	if m != "" {
 		return m, nil
 	}
@@ -78,7 +91,7 @@ func (c *Client) resolveModel(ctx context.Context, m string) (string, error) {
 	if cached != "" {
 		return cached, nil
 	}
-	models, err := c.Models(ctx)
+	models, err := c.models(ctx, retrying)
 	if err != nil {
 		return "", err
 	}
@@ -158,14 +171,16 @@ func (c *Client) Start(ctx context.Context, req backend.Request) (<-chan backend
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	em, ch := backend.NewEmitter()
+	em, ch := backend.NewRunEmitter(ctx, c.linger)
 	go c.run(ctx, req, em)
 	return ch, nil
 }
 
 func (c *Client) run(ctx context.Context, req backend.Request, em *backend.Emitter) {
 	defer em.Close()
-	model, err := c.resolveModel(ctx, req.Model)
+	model, err := c.resolveModel(ctx, req.Model, func(r backend.RetryInfo, e *backend.Error) {
+		em.Emit(backend.Event{Kind: backend.EventRetry, Retry: &r, Err: e})
+	})
 	if err != nil {
 		em.Emit(backend.Event{Kind: backend.EventDone, Err: toError(ctx, err)})
 		return
@@ -226,10 +241,30 @@ func (c *Client) run(ctx context.Context, req backend.Request, em *backend.Emitt
 // HTTP with retries and the first-token watchdog
 // ---------------------------------------------------------------------------------------
 
-var (
-	errFirstToken = errors.New("first-token timeout")
-	errIdle       = errors.New("idle timeout")
-)
+// timeoutCause is what the watchdog cancels a request with: which bound was crossed,
+// and its value, which the message names.
+type timeoutCause struct {
+	firstToken bool
+	d          time.Duration
+}
+
+func (t *timeoutCause) Error() string {
+	if t.firstToken {
+		return "first-token timeout (" + backend.ShortDuration(t.d) + ")"
+	}
+	return "idle timeout (" + backend.ShortDuration(t.d) + ")"
+}
+
+// message is what the user reads.
+func (t *timeoutCause) message() string {
+	if t.firstToken {
+		return "no response from the server within the first-token timeout (" + backend.ShortDuration(t.d) + ")"
+	}
+	return "no tokens for " + backend.ShortDuration(t.d) + ": the stream went quiet for longer than the idle timeout"
+}
+
+// retryFunc is told of each retry of a request before its wait, with what failed.
+type retryFunc func(backend.RetryInfo, *backend.Error)
 
 // watchdog cancels a request when the server goes quiet for too long. One timer is
 // reset per content chunk; the cause it cancels with says which bound was crossed.
@@ -272,12 +307,13 @@ func (a *attempt) close() {
 	a.cancel(nil)
 }
 
-// open sends the request, retrying before the response as Config says, and returns a
-// 200 response with the first-token watchdog running.
-func (c *Client) open(ctx context.Context, method, path string, body []byte, firstToken time.Duration) (*attempt, error) {
+// open sends the request, retrying before the response as Config says (telling retrying,
+// when not nil, of each retry), and returns a 200 response with the first-token watchdog
+// running.
+func (c *Client) open(ctx context.Context, method, path string, body []byte, firstToken time.Duration, retrying retryFunc) (*attempt, error) {
 	for try := 0; ; try++ {
 		actx, cancel := context.WithCancelCause(ctx)
-		dog := newWatchdog(cancel, firstToken, errFirstToken)
+		dog := newWatchdog(cancel, firstToken, c.errFirstToken)
 		resp, err := c.send(actx, method, path, body)
 		if err == nil && resp.StatusCode == http.StatusOK {
 			return &attempt{resp: resp, ctx: actx, cancel: cancel, dog: dog}, nil
@@ -309,6 +345,14 @@ func (c *Client) open(ctx context.Context, method, path string, body []byte, fir
 		if c.cfg.OnRetry != nil {
 			c.cfg.OnRetry(try+1, wait, berr)
 		}
+		if retrying != nil {
+			status := 0
+			if berr.Kind == backend.KindHTTP {
+				status = berr.Status
+			}
+			retrying(backend.RetryInfo{Status: status, Wait: wait, FromServer: berr.RetryAfter > 0,
+				Attempt: try + 2, MaxAttempts: c.cfg.MaxRetries + 1}, berr)
+		}
 		if err := c.cfg.Sleep(ctx, wait); err != nil {
 			return nil, toError(ctx, err)
 		}
@@ -316,8 +360,8 @@ func (c *Client) open(ctx context.Context, method, path string, body []byte, fir
 }
 
 // do is open for whole-body requests (models, prompt logprobs).
-func (c *Client) do(ctx context.Context, method, path string, body []byte, timeout time.Duration) (*http.Response, error) {
-	a, err := c.open(ctx, method, path, body, timeout)
+func (c *Client) do(ctx context.Context, method, path string, body []byte, timeout time.Duration, retrying retryFunc) (*http.Response, error) {
+	a, err := c.open(ctx, method, path, body, timeout, retrying)
 	if err != nil {
 		return nil, err
 	}
@@ -372,11 +416,10 @@ func toError(ctx context.Context, err error) *backend.Error {
 		return e
 	}
 	cause := context.Cause(ctx)
+	var timeout *timeoutCause
 	switch {
-	case errors.Is(cause, errFirstToken):
-		return &backend.Error{Kind: backend.KindTimeout, Message: "no response from the server within the first-token timeout", Err: cause}
-	case errors.Is(cause, errIdle):
-		return &backend.Error{Kind: backend.KindTimeout, Message: "the stream went quiet for longer than the idle timeout", Err: cause}
+	case errors.As(cause, &timeout):
+		return &backend.Error{Kind: backend.KindTimeout, Message: timeout.message(), Err: cause}
 	case ctx.Err() != nil:
 		return &backend.Error{Kind: backend.KindCancelled, Message: "cancelled", Err: ctx.Err()}
 	}

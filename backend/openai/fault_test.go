@@ -2,9 +2,11 @@ package openai
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -47,8 +49,19 @@ func TestDropMidStreamIsInterruptedWithTextKept(t *testing.T) {
 	fs := finishes(t, evs, 2)
 	for i, f := range fs {
 		if f.Reason != backend.StopInterrupted || f.Err == nil {
-			t.Errorf("sample %d: %q %v, want interrupted with an error", i, f.Reason, f.Err)
+			t.Fatalf("sample %d: %q %v, want interrupted with an error", i, f.Reason, f.Err)
 		}
+		// Plain words on screen; Go's text kept for the session file and --verbose.
+		if f.Err.Message != "the server closed the connection mid-stream" || f.Err.Error() != f.Err.Message {
+			t.Errorf("sample %d: message %q, want the plain words", i, f.Err.Error())
+		}
+		if !strings.Contains(f.Err.Detail, "connection reset by peer") {
+			t.Errorf("sample %d: detail %q, want Go's text", i, f.Err.Detail)
+		}
+	}
+	b, _ := json.Marshal(r)
+	if !strings.Contains(string(b), `"message":"the server closed the connection mid-stream","detail":"`) {
+		t.Errorf("the session JSON loses the detail: %s", b)
 	}
 	// 5 token chunks interleaved over 2 samples: 3 for sample 0, 2 for sample 1.
 	if len(r.Tokens[0]) != 3 || len(r.Tokens[1]) != 2 || r.Trajectories[0].Messages[1].Content == "" {
@@ -96,6 +109,9 @@ func TestIdleTimeoutIgnoresKeepAlives(t *testing.T) {
 	if f.Reason != backend.StopInterrupted || f.Err == nil || f.Err.Kind != backend.KindTimeout || !strings.Contains(f.Err.Message, "idle") {
 		t.Fatalf("stalled stream with keep-alives: %q %+v, want an idle timeout", f.Reason, f.Err)
 	}
+	if want := "no tokens for 150ms: the stream went quiet for longer than the idle timeout"; f.Err.Message != want {
+		t.Errorf("message %q, want %q: the timeout's value, as configured", f.Err.Message, want)
+	}
 	if len(strings.Fields(r.Trajectories[0].Messages[1].Content)) != 2 {
 		t.Errorf("text before the stall = %q, want 2 tokens", r.Trajectories[0].Messages[1].Content)
 	}
@@ -126,8 +142,8 @@ func TestFirstTokenTimeoutAfterHeaders(t *testing.T) {
 	req := backend.Request{API: params.Completion, Model: "m", Prompt: "x", Params: sampling(1, i64(1), ip(4)), Options: params.Options{N: 1}}
 	evs, _, _ := collect(t, context.Background(), c, req)
 	f := finishes(t, evs, 1)[0]
-	if f.Reason != backend.StopInterrupted || f.Err.Kind != backend.KindTimeout || !strings.Contains(f.Err.Message, "first-token") {
-		t.Errorf("no first token (keep-alives only): %q %+v, want a first-token timeout", f.Reason, f.Err)
+	if f.Reason != backend.StopInterrupted || f.Err.Kind != backend.KindTimeout || f.Err.Message != "no response from the server within the first-token timeout (100ms)" {
+		t.Errorf("no first token (keep-alives only): %q %+v, want a first-token timeout naming its value", f.Reason, f.Err)
 	}
 }
 
@@ -182,6 +198,33 @@ func TestRetryAfter429IsHonoured(t *testing.T) {
 	if len(*waits) != 1 || (*waits)[0] != 2*time.Second {
 		t.Errorf("waits = %v, want exactly the Retry-After of 2s", *waits)
 	}
+	// The UI says why nothing streams yet.
+	rs := retries(evs)
+	if len(rs) != 1 {
+		t.Fatalf("retry events %+v, want one", rs)
+	}
+	want := backend.RetryInfo{Status: 429, Wait: 2 * time.Second, FromServer: true, Attempt: 2, MaxAttempts: 4}
+	if r := rs[0]; *r.Retry != want || r.Sample != 0 || r.Count != 1 || r.Err == nil || r.Err.Message != "slow down" {
+		t.Errorf("retry event %+v %+v, want %+v for sample 0 with the server's message", r, r.Retry, want)
+	}
+	if got := rs[0].Retry.String(); got != "rate-limited, retrying in 2s (attempt 2 of 4)" {
+		t.Errorf("retry line %q", got)
+	}
+	b, _ := json.Marshal(rs[0])
+	if !strings.Contains(string(b), `"type":"retry","sample":0,"count":1,`) || !strings.Contains(string(b), `"retry":{"status":429,"wait_s":2,"from_server":true,"attempt":2,"max_attempts":4}`) {
+		t.Errorf("retry line of twinkle sample --stream: %s", b)
+	}
+}
+
+// retries returns the run's retry events, in order.
+func retries(evs []backend.Event) []backend.Event {
+	var out []backend.Event
+	for _, ev := range evs {
+		if ev.Kind == backend.EventRetry {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 func TestRetryAfterTooLongIsReported(t *testing.T) {
@@ -218,6 +261,22 @@ func TestBackoffOn503And500IsCappedAndJittered(t *testing.T) {
 		if w < bounds[i][0]*time.Millisecond || w > bounds[i][1]*time.Millisecond {
 			t.Errorf("wait %d = %v, want in [%dms, %dms]", i, w, bounds[i][0], bounds[i][1])
 		}
+	}
+	rs := retries(evs)
+	if len(rs) != 3 {
+		t.Fatalf("%d retry events, want 3", len(rs))
+	}
+	for i, r := range rs {
+		want := backend.RetryInfo{Status: []int{503, 500, 502}[i], Wait: (*waits)[i], Attempt: i + 2, MaxAttempts: 4}
+		if *r.Retry != want {
+			t.Errorf("retry %d = %+v, want %+v", i, *r.Retry, want)
+		}
+	}
+	if got := rs[0].Retry.String(); !strings.HasPrefix(got, "unavailable, retrying in ") || !strings.HasSuffix(got, "ms (attempt 2 of 4)") {
+		t.Errorf("503 retry line %q", got)
+	}
+	if got := rs[2].Retry.Cause(); got != "server error (HTTP 502)" {
+		t.Errorf("502 cause %q", got)
 	}
 }
 
@@ -388,6 +447,49 @@ func TestConnectionRefusedIsRetriedThenReported(t *testing.T) {
 	f := finishes(t, evs, 1)[0]
 	if f.Reason != backend.StopError || f.Err.Kind != backend.KindTransport || len(waits) != 2 {
 		t.Errorf("refused: %q %+v after %d waits", f.Reason, f.Err, len(waits))
+	}
+	rs := retries(evs)
+	if len(rs) != 2 || rs[1].Retry.Status != 0 || rs[1].Retry.Attempt != 3 || rs[1].Retry.MaxAttempts != 3 || rs[1].Err.Kind != backend.KindTransport {
+		t.Fatalf("retry events %+v", rs)
+	}
+	if got := rs[1].Retry.String(); !strings.HasPrefix(got, "could not connect, retrying in ") || !strings.HasSuffix(got, "(attempt 3 of 3)") {
+		t.Errorf("retry line %q", got)
+	}
+}
+
+// Listing the models is retried too, before any sample started: the retry concerns the
+// run as a whole.
+func TestModelListRetryIsARunRetry(t *testing.T) {
+	srv := vllmtest.NewHandler()
+	var once sync.Once
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/models" {
+			failed := false
+			once.Do(func() { failed = true })
+			if failed {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	defer hs.Close()
+	c, err := New(Config{BaseURL: hs.URL, Sleep: func(ctx context.Context, d time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.cfg.HTTPClient.(*http.Client).CloseIdleConnections()
+	evs, r, _ := collect(t, context.Background(), c, chatReq(sampling(1, i64(1), ip(2)), 2, nil))
+	rs := retries(evs)
+	if len(rs) != 1 || evs[0].Kind != backend.EventRetry || rs[0].Count != 0 || rs[0].Retry.Status != 503 || rs[0].Retry.Wait != time.Second {
+		t.Fatalf("events %+v, want a run-level retry first", evs)
+	}
+	if got := rs[0].Retry.String(); got != "unavailable, retrying in 1s (attempt 2 of 4)" {
+		t.Errorf("retry line %q", got)
+	}
+	if r.StopReason[0] != backend.StopLength {
+		t.Errorf("the run after the retry: %v", r.StopReason)
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"syscall"
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/wire"
@@ -27,7 +29,9 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 			}
 		}
 	}
-	a, err := c.open(ctx, http.MethodPost, pl.path, pl.body, c.cfg.FirstTokenTimeout)
+	a, err := c.open(ctx, http.MethodPost, pl.path, pl.body, c.cfg.FirstTokenTimeout, func(r backend.RetryInfo, e *backend.Error) {
+		em.Emit(backend.Event{Kind: backend.EventRetry, Sample: pl.first, Count: pl.count, Retry: &r, Err: e})
+	})
 	if err != nil {
 		// Nothing was streamed: an error, not an interruption (unless cancelled).
 		e := toError(ctx, err)
@@ -40,20 +44,25 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 	}
 	defer a.close()
 	d := newDecoder(pl.chat, pl.logprobs)
+	witness := newStopWitness(pl.params.Stop, pl.count)
 	sse := wire.NewSSEReader(a.resp.Body)
 	done := false
 	var streamErr *backend.Error
 	for {
 		ev, err := sse.Next()
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				streamErr = toError(a.ctx, err)
+			switch {
+			case errors.Is(err, io.EOF):
+			case errors.Is(err, wire.ErrEventTooLarge):
+				streamErr = &backend.Error{Kind: backend.KindProtocol, Message: err.Error(), Err: err}
+			default:
+				streamErr = midStream(toError(a.ctx, err))
 			}
 			break
 		}
 		// Any event is content (keep-alive comments never reach here): from the first one
 		// on, the idle bound applies instead of the first-token bound.
-		a.dog.rearm(c.cfg.IdleTimeout, errIdle)
+		a.dog.rearm(c.cfg.IdleTimeout, c.errIdle)
 		data := bytes.TrimSpace(ev.Data)
 		if ev.Event == "error" {
 			e := inBandError(data)
@@ -84,11 +93,12 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 			}
 			if ch.text != "" || len(ch.tokens) > 0 {
 				em.Emit(backend.Event{Kind: backend.EventTokens, Sample: pl.first + ch.index, Text: ch.text, Tokens: ch.tokens})
+				witness.add(ch.index, ch.text, ch.tokens)
 			}
 			if ch.finish != "" {
 				finished[ch.index] = true
 				em.Emit(backend.Event{Kind: backend.EventFinish, Sample: pl.first + ch.index,
-					Reason: backend.StopReason(ch.finish), StoppedBy: stoppedBy(ch.finish, ch.stop)})
+					Reason: backend.StopReason(ch.finish), StoppedBy: stoppedBy(ch.finish, ch.stop, witness, ch.index)})
 			}
 		}
 	}
@@ -106,6 +116,28 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 		}
 		finishAll(backend.StopInterrupted, e)
 	}
+}
+
+// midStream puts a connection that failed during a stream in plain words, keeping Go's
+// text ("read tcp 127.0.0.1:39670->...: connection reset by peer") as the Detail.
+func midStream(e *backend.Error) *backend.Error {
+	if e.Kind != backend.KindTransport {
+		return e
+	}
+	plain := *e
+	plain.Detail = e.Message
+	plain.Message = "the connection to the server failed mid-stream"
+	if closedByPeer(e.Err) {
+		plain.Message = "the server closed the connection mid-stream"
+	}
+	return &plain
+}
+
+// closedByPeer reports whether err is the other end going away: a reset, or the
+// connection ending inside the chunked body.
+func closedByPeer(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // reasonFor maps an error that ended a sample to its StopReason.
@@ -131,18 +163,96 @@ func inBandError(data []byte) *backend.Error {
 	return fromInfo(backend.KindServer, 0, wire.ErrorInfo{Message: clip(string(data))})
 }
 
-// stoppedBy maps finish_reason and vLLM's stop_reason to what stopped the sample.
-func stoppedBy(finish string, s wire.StopReason) backend.StoppedBy {
+// stoppedBy maps finish_reason and vLLM's stop_reason to what stopped sample i. vLLM
+// always sends stop_reason with a finish: null then means the model's EOS. A server that
+// sends none says nothing, so nothing is claimed unless the sample itself shows a
+// requested stop (see stopWitness).
+func stoppedBy(finish string, s wire.StopReason, w *stopWitness, i int) backend.StoppedBy {
 	switch s.Kind {
 	case wire.StopReasonString:
 		return backend.StoppedBy{Kind: backend.StoppedByString, String: s.String}
 	case wire.StopReasonToken:
 		return backend.StoppedBy{Kind: backend.StoppedByToken, TokenID: s.TokenID}
 	}
-	if finish == "stop" {
+	switch {
+	case finish != "stop":
+		return backend.StoppedBy{}
+	case s.Present:
 		return backend.StoppedBy{Kind: backend.StoppedByEOS}
 	}
-	return backend.StoppedBy{}
+	return w.evidence(i)
+}
+
+// stopWitness keeps, per choice, what can show which requested stop ended a sample when
+// the server does not say: the last bytes of its text and of its tokens' text (as many
+// as the longest stop string) and its last token id. A server that keeps the stop string
+// in the text ends the text with it; one that strips it, as vLLM does, still sends its
+// tokens in the logprobs. A nil *stopWitness (no stop requested) keeps nothing.
+type stopWitness struct {
+	stop   params.Stop
+	keep   int
+	text   [][]byte
+	toks   [][]byte
+	lastID []backend.TokenID
+}
+
+func newStopWitness(stop params.Stop, n int) *stopWitness {
+	if stop.IsZero() {
+		return nil
+	}
+	w := &stopWitness{stop: stop, text: make([][]byte, n), toks: make([][]byte, n), lastID: make([]backend.TokenID, n)}
+	for _, s := range stop.Strings {
+		w.keep = max(w.keep, len(s))
+	}
+	for i := range w.lastID {
+		w.lastID[i] = backend.NoTokenID
+	}
+	return w
+}
+
+func (w *stopWitness) add(i int, text string, toks []backend.Token) {
+	if w == nil {
+		return
+	}
+	w.text[i] = keepTail(w.text[i], text, w.keep)
+	for _, t := range toks {
+		w.toks[i] = keepTail(w.toks[i], t.Text, w.keep)
+		w.lastID[i] = t.ID
+	}
+}
+
+// keepTail appends s to buf and keeps the last n bytes.
+func keepTail(buf []byte, s string, n int) []byte {
+	if n == 0 {
+		return buf
+	}
+	buf = append(buf, s...)
+	if len(buf) > n {
+		copy(buf, buf[len(buf)-n:])
+		buf = buf[:n]
+	}
+	return buf
+}
+
+// evidence is the one requested stop that sample i ends with, or nothing (unknown) when
+// none does or more than one could have (stop strings "##" and "###" both end "a###").
+func (w *stopWitness) evidence(i int) backend.StoppedBy {
+	if w == nil {
+		return backend.StoppedBy{}
+	}
+	var found []backend.StoppedBy
+	for _, s := range w.stop.Strings {
+		if s != "" && (bytes.HasSuffix(w.text[i], []byte(s)) || bytes.HasSuffix(w.toks[i], []byte(s))) {
+			found = append(found, backend.StoppedBy{Kind: backend.StoppedByString, String: s})
+		}
+	}
+	if id := w.lastID[i]; id != backend.NoTokenID && slices.Contains(w.stop.TokenIDs, int(id)) {
+		found = append(found, backend.StoppedBy{Kind: backend.StoppedByToken, TokenID: int(id)})
+	}
+	if len(found) != 1 {
+		return backend.StoppedBy{}
+	}
+	return found[0]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -176,7 +286,7 @@ func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model 
 		fail(err)
 		return
 	}
-	resp, err := c.do(ctx, http.MethodPost, pl.path, body, c.cfg.FirstTokenTimeout)
+	resp, err := c.do(ctx, http.MethodPost, pl.path, body, c.cfg.FirstTokenTimeout, nil)
 	if err != nil {
 		fail(err)
 		return
@@ -208,58 +318,13 @@ func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model 
 		fail(&backend.Error{Kind: backend.KindProtocol, Message: "the server returned no prompt_logprobs (is it vLLM?)"})
 		return
 	}
-	em.Emit(backend.Event{Kind: backend.EventPromptLogprobs, Sample: pl.first, Count: pl.count, PromptTokens: promptTokens(positions, ids, *pl.promptK)})
-}
-
-// promptTokens turns vLLM's per-position dicts into Tokens. The prompt token of a position
-// is the entry whose id is in prompt_token_ids, else the first entry (vLLM puts it first).
-// Top holds the top-K entries (rank <= K, or all but an extra prompt token).
-func promptTokens(positions []wire.PromptPosition, ids []int, k int) []backend.Token {
-	out := make([]backend.Token, len(positions))
-	for i, pos := range positions {
-		t := backend.Token{Logprob: backend.Unknown(), ID: backend.NoTokenID}
-		if i < len(ids) {
-			t.ID = backend.TokenID(ids[i])
-		}
-		if len(pos) == 0 {
-			out[i] = t
-			continue
-		}
-		self := 0
-		if t.ID != backend.NoTokenID {
-			self = -1
-			for j, e := range pos {
-				if e.TokenID == int(t.ID) {
-					self = j
-				}
-			}
-		}
-		if self >= 0 {
-			e := pos[self]
-			t.ID = backend.TokenID(e.TokenID)
-			t.Logprob = backend.LogprobFromWire(e.Logprob)
-			if e.DecodedToken != nil {
-				t.Text = *e.DecodedToken
-			}
-		}
-		for j, e := range pos {
-			inTop := e.Rank != nil && *e.Rank <= k
-			if e.Rank == nil {
-				inTop = j != self || len(pos) <= k
-			}
-			if !inTop || k == 0 {
-				continue
-			}
-			text := ""
-			if e.DecodedToken != nil {
-				text = *e.DecodedToken
-			}
-			t.Top = append(t.Top, backend.Alt{Text: text, Logprob: backend.LogprobFromWire(e.Logprob)})
-		}
-		sortAlts(t.Top)
-		out[i] = t
+	var prompt *string
+	if !pl.chat {
+		// The chat template's text is the server's; only a raw prompt can be matched.
+		prompt = &req.Prompt
 	}
-	return out
+	toks, align := promptTokens(positions, ids, *pl.promptK, prompt)
+	em.Emit(backend.Event{Kind: backend.EventPromptLogprobs, Sample: pl.first, Count: pl.count, PromptTokens: toks, PromptAlignment: align})
 }
 
 // ---------------------------------------------------------------------------------------

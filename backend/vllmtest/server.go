@@ -7,9 +7,14 @@
 // without [DONE], a stall, slow bytes, a keep-alive flood, 429 with Retry-After, 400 in
 // both error shapes, and in-band errors in all three shapes, first or mid-stream.
 //
+// Requests are validated as a vLLM server validates them, in vLLM's words, by
+// backend/vllmcheck (the same validator the built-in model's server uses): the test
+// models are chat models with a 4096-token context, and a prompt counts one token per
+// word.
+//
 // The client, the CLI and the TUI are tested against it over real HTTP; `twinkle
-// testserver` runs it by hand (ListenAndServe). It imports only backend/wire and the
-// standard library; never ui or themes.
+// testserver` runs it by hand for demos (ListenAndServe). It imports backend/wire,
+// backend/vllmcheck and the standard library; never ui or themes.
 package vllmtest
 
 import (
@@ -26,6 +31,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/twinkle-sh/twinkle/backend/vllmcheck"
 	"github.com/twinkle-sh/twinkle/backend/wire"
 )
 
@@ -88,11 +94,31 @@ func (s *Server) Close() {
 	}
 }
 
-// ListenAndServe serves the test server on addr until it fails, for manual runs
-// (`twinkle testserver`).
+// ListenAndServe serves the test server on addr until it fails, for manual runs and
+// demos (`twinkle testserver`).
 func ListenAndServe(addr string) error {
-	srv := &http.Server{Addr: addr, Handler: NewHandler(), ReadHeaderTimeout: 10 * time.Second}
-	return srv.ListenAndServe()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return Serve(context.Background(), ln)
+}
+
+// Serve serves a new test server on ln until ctx ends (then it returns nil) or serving
+// fails.
+func Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: NewHandler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Streams may be stalled on purpose: close rather than wait for them.
+	err := srv.Close()
+	<-errc
+	return err
 }
 
 // Push queues scripts: each request (except /v1/models) takes the next one; when the
@@ -177,27 +203,66 @@ func (s *Server) next(body []byte) Script {
 
 // ServeHTTP routes /v1/models, /v1/chat/completions and /v1/completions.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	body, tooLarge := vllmcheck.ReadBody(r.Body)
 	rec := Recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
-	valid := len(body) > 0 && json.Unmarshal(body, &rec.Request) == nil
+	parsed, bad := vllmcheck.Decode(body)
+	if bad == nil {
+		rec.Request = parsed.Request
+	}
 	s.mu.Lock()
 	s.requests = append(s.requests, rec)
 	s.mu.Unlock()
+	if tooLarge != nil {
+		tooLarge.Write(w)
+		return
+	}
 
 	switch {
 	case r.URL.Path == "/v1/models" && r.Method == http.MethodGet:
 		list := wire.ModelList{Object: "list"}
 		for _, m := range s.Models {
-			list.Data = append(list.Data, wire.ModelCard{ID: m, Object: "model", Created: s.created, OwnedBy: "vllm", Root: m, MaxModelLen: 4096})
+			list.Data = append(list.Data, wire.ModelCard{ID: m, Object: "model", Created: s.created, OwnedBy: "vllm", Root: m, MaxModelLen: maxModelLen})
 		}
 		writeJSON(w, http.StatusOK, list)
 	case r.URL.Path == "/v1/chat/completions" && r.Method == http.MethodPost:
-		s.complete(w, r, rec, valid, true)
+		s.complete(w, r, rec, parsed, bad, true)
 	case r.URL.Path == "/v1/completions" && r.Method == http.MethodPost:
-		s.complete(w, r, rec, valid, false)
+		s.complete(w, r, rec, parsed, bad, false)
 	default:
 		writeError(w, http.StatusNotFound, ShapeNested, "NotFoundError", "Not Found", nil)
 	}
+}
+
+// maxModelLen is the context length the test models report and requests are held to.
+const maxModelLen = 4096
+
+// rules are the test models' side of vLLM's checks: chat models (they have a chat
+// template) of maxModelLen tokens, with vLLM's default logprob and n caps, serving
+// whatever model name a request gives.
+func rules() vllmcheck.Model { return vllmcheck.Model{MaxModelLen: maxModelLen, ChatTemplate: true} }
+
+// promptTokens stands in for tokenizing the prompt: one token per word (at least one for
+// text that is not empty), plus one for a chat template's generation prompt.
+func promptTokens(r *vllmcheck.Request) []int {
+	if r.PromptIDs != nil {
+		return r.PromptIDs
+	}
+	text := r.Prompt
+	if r.Chat {
+		var parts []string
+		for _, m := range r.Messages {
+			parts = append(parts, m.Content)
+		}
+		text = strings.Join(parts, " ")
+	}
+	n := len(strings.Fields(text))
+	if n == 0 && text != "" {
+		n = 1
+	}
+	if r.Chat {
+		n++
+	}
+	return make([]int, n)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -224,61 +289,9 @@ func writeError(w http.ResponseWriter, status int, shape Shape, typ, msg string,
 	_, _ = w.Write(errorJSON(shape, status, typ, msg, param))
 }
 
-func strp(s string) *string { return &s }
-
-// validate applies the vLLM checks a playground trips over, with vLLM's messages.
-func validate(req *wire.Request, chat bool) (msg string, param *string) {
-	if req.Temperature != nil && *req.Temperature < 0 {
-		return fmt.Sprintf("temperature must be non-negative, got %v.", *req.Temperature), strp("temperature")
-	}
-	if req.TopP != nil && (*req.TopP <= 0 || *req.TopP > 1) {
-		return fmt.Sprintf("top_p must be in (0, 1], got %v. (parameter=top_p, value=%v)", *req.TopP, *req.TopP), strp("top_p")
-	}
-	if req.TopK != nil && *req.TopK < -1 {
-		return fmt.Sprintf("top_k must be -1 (disable), or at least 1, got %d.", *req.TopK), nil
-	}
-	if req.RepetitionPenalty != nil && *req.RepetitionPenalty <= 0 {
-		return fmt.Sprintf("repetition_penalty must be greater than zero, got %v.", *req.RepetitionPenalty), nil
-	}
-	if req.MaxTokens != nil && *req.MaxTokens < 1 {
-		return fmt.Sprintf("max_tokens must be at least 1, got %d.", *req.MaxTokens), strp("max_tokens")
-	}
-	n := 1
-	if req.N != nil {
-		n = *req.N
-	}
-	if n < 1 {
-		return fmt.Sprintf("n must be at least 1, got %d.", n), nil
-	}
-	if n > 1 && req.Temperature != nil && *req.Temperature < 1e-5 {
-		return fmt.Sprintf("n must be 1 when using greedy sampling, got %d.", n), nil
-	}
-	if req.Stream && req.PromptLogprobs != nil {
-		return "`prompt_logprobs` are not available when `stream=True`.", strp("prompt_logprobs")
-	}
-	if req.StreamOptions != nil && !req.Stream {
-		return "Stream options can only be defined when `stream=True`.", strp("stream_options")
-	}
-	k, err := req.LogprobsK(chat)
-	if err != nil {
-		return err.Error(), strp("logprobs")
-	}
-	if k != nil && (*k < 0 || *k > 20) {
-		return fmt.Sprintf("Requested sample logprobs of %d, which is greater than max allowed: 20", *k), strp("logprobs")
-	}
-	if chat && len(req.Messages) == 0 {
-		return "messages: Field required", strp("messages")
-	}
-	if !chat {
-		if _, err := req.PromptText(); err != nil {
-			return err.Error(), strp("prompt")
-		}
-	}
-	return "", nil
-}
-
-// complete answers a completion request; valid says whether its body decoded as JSON.
-func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, valid, chat bool) {
+// complete answers a completion request: the scripted fault if any, else vLLM's refusal
+// of an invalid request (bad says why the body did not decode), else the samples.
+func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, parsed *vllmcheck.Parsed, bad *vllmcheck.Error, chat bool) {
 	sc := s.next(rec.Body)
 	f := NoFault()
 	if sc.Fault != nil {
@@ -303,23 +316,22 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, 
 		writeError(w, f.Status, f.ErrorShape, typ, f.Message, f.Param)
 		return
 	}
+	if bad != nil {
+		bad.Write(w)
+		return
+	}
 	req := rec.Request
-	if !valid {
-		writeError(w, http.StatusBadRequest, ShapeNested, "BadRequestError", "request body is not valid JSON", nil)
-		return
+	checked, bad := vllmcheck.Check(parsed, chat, rules())
+	if bad == nil {
+		bad = checked.Tokens(promptTokens(checked), rules())
 	}
-	if msg, param := validate(&req, chat); msg != "" {
-		writeError(w, http.StatusBadRequest, ShapeNested, "BadRequestError", msg, param)
+	if bad != nil {
+		bad.Write(w)
 		return
-	}
-	n := 1
-	if req.N != nil {
-		n = *req.N
 	}
 	samples := sc.Samples
 	if samples == nil {
-		stop, _ := req.StopStrings()
-		samples = Generate(n, req.Seed, req.MaxTokens, stop, req.StopTokenIDs)
+		samples = Generate(checked.Sampling.N, checked.Seed, checked.Sampling.MaxTokens, checked.Sampling.Stop, checked.Sampling.StopTokenIDs)
 	}
 	if sc.Samples == nil && req.Model == SplitModel {
 		samples = splitSamples(samples)
@@ -328,7 +340,10 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, 
 	if model == "" && len(s.Models) > 0 {
 		model = s.Models[0]
 	}
-	k, _ := req.LogprobsK(chat)
+	var k *int
+	if checked.Logprobs >= 0 {
+		k = &checked.Logprobs
+	}
 	g := &gen{chat: chat, model: model, created: s.created, k: k, tokenIDs: req.ReturnTokenIDs, samples: samples, sc: sc}
 	if chat {
 		g.id = "chatcmpl-twinkletest"
@@ -339,7 +354,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, 
 		s.nonStream(w, g, &req)
 		return
 	}
-	s.stream(w, r, g, f, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
+	s.stream(w, r, g, f, checked.IncludeUsage)
 }
 
 // gen renders chunks for one request.

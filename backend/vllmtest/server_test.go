@@ -95,7 +95,7 @@ func TestValidationAndErrorShapes(t *testing.T) {
 		`{"model":"m","prompt":"x","top_p":0,"stream":true}`:                                         `"param":"top_p"`,
 		`{"model":"m","prompt":"x","temperature":0,"n":3}`:                                           `n must be 1 when using greedy sampling, got 3.`,
 		`{"model":"m","prompt":"x","stream":true,"prompt_logprobs":1}`:                               "`prompt_logprobs` are not available when `stream=True`.",
-		`{"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":false,"top_logprobs":2}`: `top_logprobs needs logprobs=true`,
+		`{"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":false,"top_logprobs":2}`: "when using `top_logprobs`, `logprobs` must be set to true.",
 	} {
 		resp, got := post(t, srv, "/completions", body)
 		if strings.Contains(body, "messages") {

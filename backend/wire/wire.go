@@ -2,7 +2,7 @@
 // extras, streamed chunks and non-streamed responses for both /v1/chat/completions and
 // /v1/completions, the model list, error bodies in both shapes, and a server-sent-events
 // reader and writer. Clients (backend/openai) and servers (backend/vllmtest, the built-in
-// model's server in backend/local) share it, so both sides agree byte for byte.
+// model's server in backend/localserver) share it, so both sides agree byte for byte.
 //
 // Field order and null-versus-absent follow what vLLM sends (see shared/vllm-protocol.md).
 // wire imports only the standard library and params; never backend, ui or themes.

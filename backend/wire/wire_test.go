@@ -195,3 +195,48 @@ func TestScanObjectAgreesWithEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseError reads what a server sends as an error, in any shape or none. It must
+// never panic; it recognises only JSON objects; and what it recognises survives being
+// written back in both of vLLM's shapes.
+func FuzzParseError(f *testing.F) {
+	for _, s := range []string{
+		`{"error":{"message":"top_p must be in (0, 1], got 0.0.","type":"BadRequestError","param":"top_p","code":400}}`,
+		`{"object":"error","message":"n must be 1 when using greedy sampling, got 3.","type":"BadRequestError","param":null,"code":400}`,
+		`{"error":"quota exceeded"}`,
+		`{"error":{"message":"x","code":"429"}}`,
+		`{"error":null,"object":"error","message":"flat"}`,
+		`{"error":{"message":1}}`,
+		`{"choices":[]}`, ` {"error":{}} `, `[{"error":"x"}]`, `"error"`, `{`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		info, ok := ParseError(b)
+		if !ok {
+			if info.Message != "" || info.Type != "" || info.Param != nil {
+				t.Fatalf("not an error, yet %+v", info)
+			}
+			return
+		}
+		if !json.Valid(b) || bytes.TrimSpace(b)[0] != '{' {
+			t.Fatalf("%q is not a JSON object, yet read as an error", b)
+		}
+		_ = info.StatusCode()
+		nested, err := Marshal(NewErrorBody(400, info.Type, info.Message, info.Param))
+		if err != nil {
+			t.Fatal(err)
+		}
+		flat, err := Marshal(FlatErrorBody{Object: "error", ErrorInfo: ErrorInfo{Message: info.Message, Type: info.Type, Param: info.Param, Code: json.RawMessage("400")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, body := range [][]byte{nested, flat} {
+			back, ok := ParseError(body)
+			if !ok || back.Message != info.Message || back.Type != info.Type || (back.Param == nil) != (info.Param == nil) ||
+				(back.Param != nil && *back.Param != *info.Param) || back.StatusCode() != 400 {
+				t.Fatalf("%+v written as %s reads back as %+v (%v)", info, body, back, ok)
+			}
+		}
+	})
+}

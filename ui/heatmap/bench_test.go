@@ -139,3 +139,15 @@ func BenchmarkRecolourClassified(b *testing.B) {
 		}
 	})
 }
+
+// The inspector works out the truncation view each time the cursor moves or a slider
+// changes: top-20 at temperature 0.7 with top_k and top_p.
+func BenchmarkTruncate(b *testing.B) {
+	as := issueAlts()
+	sampled := &backend.Token{Text: "e", Logprob: as[4].Logprob}
+	s := Sampling{Temperature: .7, TopK: 40, TopP: .9}
+	b.ReportAllocs()
+	for b.Loop() {
+		Truncate(as, sampled, s)
+	}
+}

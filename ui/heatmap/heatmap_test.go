@@ -3,6 +3,7 @@ package heatmap
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -339,10 +340,92 @@ func TestBoundaryChoices(t *testing.T) {
 				t.Errorf("ANSI-256 boundary: %q", odd)
 			}
 		}
-		// Without colour, boundaries are dropped rather than read as heat.
+		// Without colour the boundary is an underline, unless the theme wants none.
 		mono := NewPainter(&st, Probability, colorprofile.ASCII)
-		if mono.Render(&a, 0, "x") != mono.Render(&b, 1, "x") {
-			t.Errorf("%s: mono boundary drawn", bd)
+		if drawn := mono.Render(&a, 0, "x") != mono.Render(&b, 1, "x"); drawn != (bd != themes.BoundaryNone) {
+			t.Errorf("%s: mono boundary drawn %v", bd, drawn)
+		}
+	}
+}
+
+// sgrAttrs is the set of SGR parameters a look turns on ("1", "4", "7"...), its colours
+// left out.
+func sgrAttrs(look string) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\x1b\[([0-9;:]*)m`).FindAllStringSubmatch(look, -1) {
+		ps := strings.Split(m[1], ";")
+		for i := 0; i < len(ps); i++ {
+			switch ps[i] {
+			case "38", "48", "58":
+				i += 2
+				if i < len(ps) && ps[i-1] == "2" {
+					i += 2
+				}
+				continue
+			case "", "0":
+				continue
+			}
+			out[ps[i]] = true
+		}
+	}
+	return out
+}
+
+// Without colour (NO_COLOR, a dumb terminal) heat and token boundaries must use different
+// attributes: every heat tier differs from its neighbours, a boundary shows on every tier
+// and never looks like another tier, and the cursor shows on every look.
+func TestMonoKeepsHeatAndBoundariesApart(t *testing.T) {
+	st := styles("dark", true)
+	for _, prof := range []colorprofile.Profile{colorprofile.ASCII, colorprofile.NoTTY} {
+		p := NewPainter(st, Probability, prof)
+		var even, odd []string
+		for b := range themes.HeatBuckets {
+			even = append(even, pinned(colorprofile.ASCII, p.Paint(b, true, 0, "x")))
+			odd = append(odd, pinned(colorprofile.ASCII, p.Paint(b, true, 1, "x")))
+		}
+		boundary := map[string]bool{}
+		for b := range odd {
+			if even[b] == odd[b] {
+				t.Fatalf("%v: bucket %d: no boundary between neighbours: %q", prof, b, even[b])
+			}
+			for k := range sgrAttrs(odd[b]) {
+				if !sgrAttrs(even[b])[k] {
+					boundary[k] = true
+				}
+			}
+			for c := range even {
+				if c != b && (odd[b] == even[c] || even[b] == odd[c]) {
+					t.Errorf("%v: bucket %d's boundary reads as bucket %d: %q", prof, b, c, odd[b])
+				}
+			}
+		}
+		for b, l := range even {
+			for k := range sgrAttrs(l) {
+				if boundary[k] {
+					t.Errorf("%v: bucket %d's heat uses the boundary's attribute %s: %q", prof, b, k, l)
+				}
+			}
+		}
+		// Heat tiers: four looks, more shouting as tokens grow less likely.
+		for b := 2; b < len(even); b += 2 {
+			if even[b] == even[b-2] {
+				t.Errorf("%v: buckets %d and %d look the same: %q", prof, b-2, b, even[b])
+			}
+		}
+		// The cursor shows on every tier, reversed ones included.
+		for _, q := range []float64{.99, .6, .3, .05, .001} {
+			tk := tok(" x", q)
+			for i := range 2 {
+				if p.Render(&tk, i, "x") == p.RenderCursor(&tk, i, "x") {
+					t.Errorf("%v: cursor invisible on p=%v", prof, q)
+				}
+				cur := pinned(colorprofile.ASCII, p.RenderCursor(&tk, i, "x"))
+				for _, l := range append(even, odd...) {
+					if cur == l {
+						t.Errorf("%v: cursor on p=%v looks like a token: %q", prof, q, cur)
+					}
+				}
+			}
 		}
 	}
 }

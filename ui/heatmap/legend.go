@@ -83,7 +83,11 @@ func Legend(st *themes.Styles, p *Painter, width int, keyHint string) string {
 	raw, short := ls.Note.Render(RawNote), ls.Note.Render(ShortRawNote)
 	mono, monoShort := "", ""
 	if p.mono {
-		mono, monoShort = ls.Note.Render("no colour: faint→bold underline"), ls.Note.Render("no colour")
+		note := "no colour: faint→bold→reverse"
+		if st.Heat.Boundary != themes.BoundaryNone {
+			note += "; underline: every other token"
+		}
+		mono, monoShort = ls.Note.Render(note), ls.Note.Render("no colour")
 	}
 	return fit([][]string{
 		{title, full, unknown, raw, mono, key},

@@ -20,22 +20,25 @@ type Painter struct {
 	mode Mode
 	key  string
 	// pre[odd][bucket] opens a token's style; odd tokens carry the boundary mark.
-	pre     [2][numBuckets]string
-	unknown [2]string
-	plain   string
-	mono    bool
-	newline string // the newline glyph, one cell
+	pre [2][numBuckets]string
+	// reversed[bucket]: the look is already in reverse video, so the cursor turns it off.
+	reversed [numBuckets]bool
+	unknown  [2]string
+	plain    string
+	mono     bool
+	newline  string // the newline glyph, one cell
 }
 
 const (
-	reset     = "\x1b[m"
-	reverseOn = "\x1b[7m"
+	reset      = "\x1b[m"
+	reverseOn  = "\x1b[7m"
+	reverseOff = "\x1b[27m"
 )
 
 // NewPainter prepares the looks of mode m under st for a terminal of profile prof (Bubble
-// Tea's tea.ColorProfileMsg). Without colour (ASCII, NoTTY: NO_COLOR or a dumb terminal) the
-// scale becomes faint / normal / bold / bold-underline; at 16 colours it uses the theme's
-// 16-colour steps.
+// Tea's tea.ColorProfileMsg). Without colour (ASCII: NO_COLOR, or a dumb terminal through
+// themes.TerminalProfile; NoTTY) the scale becomes faint / normal / bold / bold-reverse and
+// boundaries an underline; at 16 colours it uses the theme's 16-colour steps.
 func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
 	p := &Painter{mode: m, mono: prof <= colorprofile.ASCII}
 	p.key = m.String() + "/" + prof.String() + "/" + st.Palette.Name + "/" + strconv.FormatBool(st.IsDark)
@@ -51,14 +54,14 @@ func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
 	alt := h.Alt
 	switch {
 	case p.mono:
-		// Underline is the hottest monochrome look; boundaries would read as heat.
-		alt = lipgloss.NewStyle()
+		alt = h.MonoAlt
 	case prof < colorprofile.TrueColor && h.Boundary == themes.BoundaryUnderline:
 		// Dotted, coloured underlines (SGR 4:4 and 58) are for modern true-colour
 		// terminals; an older one may read "58;5;n" as blink, so it gets a plain underline.
 		alt = lipgloss.NewStyle().Underline(true)
 	}
 	for b := range numBuckets {
+		p.reversed[b] = scale[b].GetReverse()
 		p.pre[0][b] = prefixOf(scale[b])
 		p.pre[1][b] = prefixOf(scale[b].Inherit(alt))
 	}
@@ -106,15 +109,23 @@ func (p *Painter) paint(tok *backend.Token, index int, frag string, cursor bool)
 	if frag == "" {
 		return ""
 	}
-	pre := p.plain
+	pre, reversed := p.plain, false
 	if p.mode != Off && tok != nil {
 		pre = p.prefix(tok, index)
+		if b, ok := p.mode.Bucket(tok); ok {
+			reversed = p.reversed[b]
+		}
 		if blank(tok.Text) {
 			frag = dots(frag)
 		}
 	}
 	if cursor {
-		pre += reverseOn
+		// The cursor flips the look, so it shows on a look already in reverse video too.
+		if reversed {
+			pre += reverseOff
+		} else {
+			pre += reverseOn
+		}
 	}
 	if pre == "" {
 		return frag

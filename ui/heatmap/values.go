@@ -1,7 +1,8 @@
 // Package heatmap turns a token's logprobs into a look: the heatmap modes (probability,
 // surprisal, rank, entropy), the per-token bucket and the one function a sample column calls
-// to style a token, the legend, and the client-side approximation of what temperature, top-k
-// and top-p would do to the returned alternatives.
+// to style a token, the legend, and what temperature, top-k and top-p would do to the
+// returned alternatives over the whole vocabulary (exact where the alternatives decide it,
+// bounded where they do not).
 //
 // Values are the model's raw logprobs as vLLM returns them (before temperature, truncation
 // and penalties). Styles come from themes; the package keeps no state of its own beyond a

@@ -2,8 +2,8 @@
 // shows the token's text with every control character and whitespace made visible, its
 // logprob, probability, surprisal, rank and the entropy of the shown alternatives, the top-K
 // alternatives as a bar chart (the sampled one marked), and what the current temperature,
-// top-k and top-p would make of them, computed client-side as an approximation over the
-// top-K only.
+// top-k and top-p would make of them over the whole vocabulary: exact where the shown
+// alternatives decide it, bounds (and "uncertain") where the tokens not shown could.
 //
 // It is a plain component (setters and Render(width, height)), not a tea.Model; it must
 // never import bubbletea or ui/, and every token string goes through ui/sanitize.
@@ -61,7 +61,8 @@ func (in *Inspector) SetPainter(p *heatmap.Painter) { in.painter, in.drawnCurren
 // SetParams sets the sampling parameters whose truncation is shown. Callers may
 // pass them every frame: only a change to what the pane shows redraws it.
 func (in *Inspector) SetParams(p params.SamplingParams) {
-	if p.Temperature != in.params.Temperature || p.TopK != in.params.TopK || p.TopP != in.params.TopP {
+	if p.Temperature != in.params.Temperature || p.TopK != in.params.TopK || p.TopP != in.params.TopP ||
+		p.RepetitionPenalty != in.params.RepetitionPenalty {
 		in.drawnCurrent = false
 	}
 	in.params = p
@@ -215,12 +216,13 @@ func flow(chips []string, width int) []string {
 }
 
 // table is the alternatives: text, the raw probability as a bar, and what is left after
-// temperature, top-k and top-p.
+// temperature, top-k and top-p, exact or as bounds, followed by what the numbers mean.
 func (in *Inspector) table(width, room int) []string {
 	s := in.st.Inspector
 	tok := in.tok
 	p := in.params
-	tr := heatmap.Truncate(tok.Top, p.Temperature, p.TopK, p.TopP)
+	tr := heatmap.Truncate(tok.Top, tok, heatmap.Sampling{Temperature: p.Temperature, TopK: p.TopK, TopP: p.TopP})
+	exact := tr.Exact()
 
 	const marker = 2
 	textW := 4
@@ -228,12 +230,16 @@ func (in *Inspector) table(width, room int) []string {
 		textW = max(textW, ansi.StringWidth(altLabel(c.Text)))
 	}
 	textW = min(textW, 16, max(4, width/4))
-	// Two bar columns ("raw" and "after") with a value each: ".900" is 4 cells, "cut top_p"
-	// 9; one when narrow.
-	const valW = 11 // "<.001→<.001"
+	// Two bar columns ("raw" and "after") with a value each: ".900" is 4 cells, a range
+	// ".267–.297" 9; one when narrow, where the value is "raw→after".
+	const valW = 11
 	rest := width - marker - textW - 1
 	two := rest >= 2*(valW+1+6)+2
-	barW := rest - valW - 1
+	narrowW := valW
+	if !exact {
+		narrowW = 14 // ".550→.267–.297"
+	}
+	barW := rest - narrowW - 1
 	if two {
 		barW = (rest-2)/2 - valW - 1
 	}
@@ -250,69 +256,128 @@ func (in *Inspector) table(width, room int) []string {
 			after += " p=" + fmtNum(p.TopP)
 		}
 	}
-	after += "*"
 	var lines []string
-	head := strings.Repeat(" ", marker) + pad("alt", textW) + " " + pad("raw p (model)", barW+valW+1)
-	if two {
-		head += "  " + after
-	} else {
+	head := strings.Repeat(" ", marker) + pad("alt", textW) + " " + pad("raw p (model)", barW+valW+1) + "  " + after + "*"
+	if !two {
 		head = strings.Repeat(" ", marker) + pad("alt", textW) + " " + pad("raw p", barW) + " raw→after*"
 	}
 	lines = append(lines, s.Label.Render(head))
 
-	sampledAt := sampledIndex(tr.Candidates, tok)
-	sampledDone := sampledAt >= 0
-	var sampledCut heatmap.CutBy
+	notes := in.notes(tr, after, two, width)
 	for i, c := range tr.Candidates {
-		sampled := i == sampledAt
-		if sampled {
-			sampledCut = c.Cut
-		}
-		if len(lines) >= room-1 {
-			continue // keep counting the sampled token's fate; show what fits
+		if len(lines) >= room-len(notes) {
+			break
 		}
 		mark, textSt, barSt := "  ", s.Alt, s.Bar
-		if sampled {
+		if i == tr.Sampled {
 			mark, textSt, barSt = "▶ ", s.AltSampled, s.BarSampled
 		}
 		text := pad(ansi.Truncate(altLabel(c.Text), textW, "…"), textW)
-		line := textSt.Render(mark) + textSt.Render(text) + " " +
-			barSt.Render(pad(bar(c.Raw, barW), barW)) + " " + s.Value.Render(pad(fmtProb(c.Raw), valW))
+		line := textSt.Render(mark) + textSt.Render(text) + " "
 		if two {
-			if c.Cut != heatmap.Kept {
-				line += "  " + s.BarCut.Render(pad("", barW)) + " " + s.Cut.Render(pad("cut "+c.Cut.String(), valW))
-			} else {
-				line += "  " + barSt.Render(pad(bar(c.Final, barW), barW)) + " " + s.Value.Render(pad(fmtProb(c.Final), valW))
+			line += barSt.Render(pad(bar(c.Raw, barW), barW)) + " " + s.Value.Render(pad(fmtProb(c.Raw), valW)) + "  "
+			switch {
+			case c.Cut == heatmap.Kept:
+				line += barSt.Render(pad(bar(c.FinalLo, barW), barW)) + " " + s.Value.Render(pad(fmtBounds(c.FinalLo, c.FinalHi), valW))
+			case c.Cut == heatmap.Uncertain:
+				line += s.Uncertain.Render(pad("uncertain (bounds)", barW+1+valW))
+			default:
+				line += s.Cut.Render(pad(cutLabel(c.Cut, false), barW+1+valW))
 			}
 		} else {
-			// Narrow: one bar (raw), then "raw→after" or the cut.
-			v := s.Value.Render(pad(fmtProb(c.Raw)+"→"+fmtProb(c.Final), valW))
+			// Narrow: one bar (raw), then "raw→after" or the fate.
+			v := s.Value.Render(pad(fmtProb(c.Raw)+"→"+fmtBounds(c.FinalLo, c.FinalHi), narrowW))
 			bs := barSt
-			if c.Cut != heatmap.Kept {
-				v, bs = s.Cut.Render(pad("cut "+c.Cut.String(), valW)), s.BarCut
+			switch {
+			case c.Cut == heatmap.Uncertain:
+				v = s.Uncertain.Render(pad("uncertain", narrowW))
+			case c.Cut != heatmap.Kept:
+				v, bs = s.Cut.Render(pad(cutLabel(c.Cut, true), narrowW)), s.BarCut
 			}
-			line = textSt.Render(mark) + textSt.Render(text) + " " + bs.Render(pad(bar(c.Raw, barW), barW)) + " " + v
+			line += bs.Render(pad(bar(c.Raw, barW), barW)) + " " + v
 		}
 		lines = append(lines, line)
 	}
-	note := fmt.Sprintf("* approximation over the top %d only; penalties not applied", len(tok.Top))
+	return append(lines, notes...)
+}
+
+// notes say what the table means: the sampled token's fate, where the cut falls, and
+// whether the numbers after truncation are exact or bounds.
+func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width int) []string {
+	p := in.params
+	var say []string
+	if tr.Sampled < 0 {
+		say = append(say, "sampled token not among the alternatives")
+	} else {
+		switch c := tr.Candidates[tr.Sampled].Cut; {
+		case c == heatmap.Uncertain:
+			say = append(say, "the sampled token may be cut now: uncertain (bounds)")
+		case c == heatmap.TopKOrP:
+			say = append(say, "the sampled token would be cut now, by top_k or by top_p")
+		case c.IsCut():
+			say = append(say, "the sampled token would be cut by "+c.String()+" now")
+		}
+	}
+	n := len(tr.Candidates)
+	if p.IsGreedy() || p.TopK > 0 || p.TopP < 1 {
+		kept := fmt.Sprintf("kept %d of %d shown", tr.Kept, n)
+		if tr.Uncertain > 0 {
+			kept += fmt.Sprintf(", %d uncertain (bounds)", tr.Uncertain)
+		}
+		switch {
+		case !tr.Beyond:
+		case tr.Kept == n:
+			kept += "; the cut lies beyond the shown alternatives"
+		case tr.Uncertain > 0:
+			kept += "; the cut may lie beyond the shown alternatives"
+		default:
+			kept += "; tokens not shown may be kept too"
+		}
+		say = append(say, kept)
+	}
+	star := "* "
 	if !two {
-		note = fmt.Sprintf("* %s: approximation over the top %d only; penalties not applied", strings.TrimSuffix(after, "*"), len(tok.Top))
+		star = "* " + after + ": "
 	}
-	if !sampledDone {
-		note = "sampled token not among the alternatives; " + note[2:]
-	} else if sampledCut != heatmap.Kept {
-		note = fmt.Sprintf("the sampled token would be cut by %s now; %s", sampledCut, note[2:])
+	switch {
+	case tr.Shown > 1+1e-3:
+		star += fmt.Sprintf("the shown probabilities sum to %.3g, past 1: these logprobs are not one distribution, so the values after truncation mean little", tr.Shown)
+	case tr.Exact() && p.IsGreedy():
+		star += "exact: vLLM's greedy argmax on the raw logprobs"
+	case tr.Exact():
+		star += "exact: vLLM's temperature, top_k and top_p on the raw logprobs"
+	default:
+		star += fmt.Sprintf("bounds: the tokens not shown hold %s of the raw mass, split in ways not known", fmtProb(max(0, 1-tr.Shown)))
 	}
-	for _, l := range wrapNote(note, width) {
-		lines = append(lines, s.Note.Render(l))
+	if p.RepetitionPenalty != 1 {
+		star += "; repetition_penalty not applied, so approximate"
 	}
-	return append(lines, in.altNotes(width)...)
+	var out []string
+	for _, para := range []string{strings.Join(say, "; "), star} {
+		if para == "" {
+			continue
+		}
+		for _, l := range wrapNote(para, width) {
+			out = append(out, in.st.Inspector.Note.Render(l))
+		}
+	}
+	return append(out, in.altNotes(width)...)
 }
 
 // wrapNote breaks a note into lines of width cells, at words where it can.
 func wrapNote(note string, width int) []string {
 	return strings.Split(ansi.Hardwrap(ansi.Wordwrap(note, width, ""), width, true), "\n")
+}
+
+// cutLabel names a fate that cuts.
+func cutLabel(c heatmap.CutBy, narrow bool) string {
+	if c == heatmap.TopKOrP {
+		if narrow {
+			return "cut top_k/p"
+		}
+		return "cut top_k or top_p"
+	}
+	return "cut " + c.String()
 }
 
 func pad(s string, w int) string {
@@ -351,6 +416,16 @@ func fmtProb(p float64) string {
 	return fmt.Sprintf(".%03d", int(math.Round(p*1000)))
 }
 
+// fmtBounds shows a probability known to lie in [lo, hi], rounded outwards so that the
+// range shown still holds it.
+func fmtBounds(lo, hi float64) string {
+	a, b := math.Floor(lo*1000)/1000, math.Ceil(hi*1000)/1000
+	if fmtProb(lo) == fmtProb(hi) || a == b {
+		return fmtProb(lo)
+	}
+	return fmtProb(a) + "–" + fmtProb(b)
+}
+
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 
 func plural(n int, unit string) string {
@@ -358,23 +433,4 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return strconv.Itoa(n) + " " + unit + "s"
-}
-
-// sampledIndex finds the sampled token among the candidates: same text and (to rounding)
-// the same logprob; failing that, the first with the same text (completions key their
-// alternatives by text, so a JSON round trip may be all that differs). -1 when absent.
-func sampledIndex(cs []heatmap.Candidate, tok *backend.Token) int {
-	textOnly := -1
-	for i, c := range cs {
-		if c.Text != tok.Text {
-			continue
-		}
-		if tok.Logprob.Known() && math.Abs(float64(c.Logprob-tok.Logprob)) <= 1e-6*max(1, math.Abs(float64(tok.Logprob))) {
-			return i
-		}
-		if textOnly < 0 {
-			textOnly = i
-		}
-	}
-	return textOnly
 }

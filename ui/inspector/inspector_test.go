@@ -63,13 +63,89 @@ func tuned() params.SamplingParams {
 	return p
 }
 
-func TestShow(t *testing.T) {
-	if !*show {
-		t.Skip()
+// issueToken is a top-20 at a position where the cumulative raw mass runs
+// .267/.346/.407/.454/.487/.519 (.763 in all), the fifth sampled.
+func issueToken() backend.Token {
+	ps := []float64{.267, .079, .061, .047, .033, .032, .03, .028, .026, .024, .022, .02, .018, .016, .014, .012, .01, .009, .008, .007}
+	tok := backend.Token{Text: " e", Logprob: lp(.033), ID: 5}
+	for i, p := range ps {
+		tok.Top = append(tok.Top, backend.Alt{Text: " " + string(rune('a'+i)), Logprob: lp(p)})
 	}
-	tok := sampleToken()
-	render(t, styles("dark", true), heatmap.Surprisal, colorprofile.TrueColor, &tok, tuned(), 80, 14)
-	render(t, styles("dark", true), heatmap.Surprisal, colorprofile.TrueColor, &tok, tuned(), 44, 14)
+	return tok
+}
+
+// The truncation view against vLLM's rule: the words and numbers shown, as goldens, with
+// the facts that matter asserted on the plain text.
+func TestGoldenTruncation(t *testing.T) {
+	st := styles("dark", true)
+	issue := issueToken()
+	// Hand-computed at temperature 0.7: .5 .2 .1 .05 weigh .37150 .10035 .03726 .01384 and
+	// the .15 not shown at most .04153; the mass above .1 is [.8359, .9023], so top_p .85
+	// cannot decide it, and the three above .05 make every token not shown cut.
+	t07 := backend.Token{Text: " b", Logprob: lp(.2), ID: 2, Top: []backend.Alt{
+		{Text: " a", Logprob: lp(.5)}, {Text: " b", Logprob: lp(.2)}, {Text: " c", Logprob: lp(.1)}, {Text: " d", Logprob: lp(.05)},
+	}}
+	// The three shown hold .8 and at most .9 can rank above .1, so all are kept at .95.
+	beyond := backend.Token{Text: " b", Logprob: lp(.2), ID: 2, Top: []backend.Alt{
+		{Text: " a", Logprob: lp(.5)}, {Text: " b", Logprob: lp(.2)}, {Text: " c", Logprob: lp(.1)},
+	}}
+	overfull := backend.Token{Text: " b", Logprob: lp(.5), ID: 2, Top: []backend.Alt{
+		{Text: " a", Logprob: lp(.8)}, {Text: " b", Logprob: lp(.5)},
+	}}
+	with := func(temp float64, topK int, topP float64) params.SamplingParams {
+		p := params.Default()
+		p.Temperature, p.TopK, p.TopP = temp, topK, topP
+		return p
+	}
+	cases := []struct {
+		name   string
+		tok    *backend.Token
+		params params.SamplingParams
+		w, h   int
+		want   []string
+		absent []string
+	}{
+		{"top-p-0.5-keeps-six", &issue, with(1, -1, .5), 80, 32,
+			[]string{"kept 6 of 20 shown", "exact:", " .267 ", "cut top_p"},
+			[]string{"would be cut", "uncertain", "bounds:"}},
+		{"top-p-0.9-cut-beyond", &issue, with(1, -1, .9), 80, 32,
+			[]string{"kept 19 of 20 shown, 1 uncertain (bounds); the cut may lie beyond the shown alternatives", "bounds: the tokens not shown hold .237", ".267–.297"},
+			[]string{"cut top_p", "would be cut", "exact:"}},
+		{"top-p-0.9-narrow", &issue, with(1, -1, .9), 44, 32,
+			[]string{".033→.033–.037", "uncertain"},
+			[]string{"cut top_p"}},
+		{"top-p-0.95-cut-beyond", &beyond, with(1, -1, .95), 80, 12,
+			[]string{"kept 3 of 3 shown; the cut lies beyond the shown alternatives", "bounds: the tokens not shown hold .200", ".500–.527"},
+			[]string{"cut top_p", "uncertain"}},
+		{"not-a-distribution", &overfull, with(1, -1, .9), 80, 12,
+			[]string{"the shown probabilities sum to 1.3, past 1: these logprobs are not one distribution"},
+			[]string{"exact", "bounds"}},
+		{"temperature-0.7-top-p-0.8", &t07, with(.7, -1, .8), 80, 12,
+			[]string{"kept 2 of 4 shown", "exact:", ".787", ".213", "cut top_p"},
+			[]string{"uncertain"}},
+		{"temperature-0.7-top-p-0.85", &t07, with(.7, -1, .85), 80, 12,
+			[]string{"kept 2 of 4 shown, 1 uncertain (bounds)", ".729–.788", "uncertain (bounds)", "cut top_p"},
+			[]string{"beyond"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := render(t, st, heatmap.Surprisal, colorprofile.TrueColor, c.tok, c.params, c.w, c.h)
+			checkBlock(t, out, c.w, c.h)
+			// Notes wrap: match on the text with its whitespace runs made one space.
+			plain := strings.Join(strings.Fields(ansi.Strip(out)), " ")
+			for _, w := range c.want {
+				if !strings.Contains(plain, w) {
+					t.Errorf("missing %q in\n%s", w, plain)
+				}
+			}
+			for _, w := range c.absent {
+				if strings.Contains(plain, w) {
+					t.Errorf("%q shown in\n%s", w, plain)
+				}
+			}
+			golden.RequireEqual(t, pinned(colorprofile.TrueColor, out))
+		})
+	}
 }
 
 // pinned renders at a fixed colour profile, as a terminal of that kind would receive it.
@@ -248,11 +324,20 @@ func TestInspectorNumbers(t *testing.T) {
 	for _, want := range []string{
 		`" the"`, "4 bytes", "logprob -0.5978", "p 0.5500", "surprisal 0.86 bits", "rank #1",
 		"entropy (top-5) 1.74 bits", "▶ ·the", ".550", ".755", "cut top_p", "cut top_k",
-		"after T=0.7 k=4 p=0.9*", "approximation over the top 5 only",
+		"after T=0.7 k=4 p=0.9*", "kept 2 of 5 shown", "exact: vLLM's temperature, top_k and top_p",
 	} {
 		if !strings.Contains(plain, want) {
 			t.Errorf("missing %q in\n%s", want, plain)
 		}
+	}
+	if strings.Contains(plain, "repetition_penalty") {
+		t.Error("repetition_penalty 1 changes nothing, yet the pane mentions it")
+	}
+	p := tuned()
+	p.RepetitionPenalty = 1.2
+	in.SetParams(p)
+	if flat := strings.Join(strings.Fields(ansi.Strip(in.Render(100, 20))), " "); !strings.Contains(flat, "repetition_penalty not applied, so approximate") {
+		t.Errorf("a repetition_penalty the view leaves out is not owned up to:\n%s", flat)
 	}
 	// Alternatives are listed most likely first whatever order they came in.
 	if strings.Index(plain, "·a ") > strings.Index(plain, "⇥") {
@@ -306,25 +391,6 @@ func FuzzRender(f *testing.F) {
 	})
 }
 
-func TestSampledIndex(t *testing.T) {
-	cs := []heatmap.Candidate{{Text: " a", Logprob: -0.5}, {Text: " b", Logprob: -1}, {Text: " b", Logprob: -2}}
-	cases := []struct {
-		tok  backend.Token
-		want int
-	}{
-		{backend.Token{Text: " b", Logprob: -2}, 2},
-		{backend.Token{Text: " b", Logprob: -2.0000000001}, 2},
-		{backend.Token{Text: " b", Logprob: -7}, 1}, // text only
-		{backend.Token{Text: " a", Logprob: backend.Unknown()}, 0},
-		{backend.Token{Text: " z", Logprob: -0.5}, -1},
-	}
-	for _, c := range cases {
-		if got := sampledIndex(cs, &c.tok); got != c.want {
-			t.Errorf("%q %v: %d, want %d", c.tok.Text, c.tok.Logprob, got, c.want)
-		}
-	}
-}
-
 // The pane is cached between frames: every setter that changes what it shows must redraw it,
 // and passing the same parameters every frame must not.
 func TestInspectorRedrawsOnChange(t *testing.T) {
@@ -346,6 +412,11 @@ func TestInspectorRedrawsOnChange(t *testing.T) {
 		{"temperature", func() { p := tuned(); p.Temperature = 1.3; in.SetParams(p) }},
 		{"top_k", func() { p := tuned(); p.Temperature, p.TopK = 1.3, 2; in.SetParams(p) }},
 		{"top_p", func() { p := tuned(); p.Temperature, p.TopK, p.TopP = 1.3, 2, 0.5; in.SetParams(p) }},
+		{"repetition_penalty", func() {
+			p := tuned()
+			p.Temperature, p.TopK, p.TopP, p.RepetitionPenalty = 1.3, 2, 0.5, 1.2
+			in.SetParams(p)
+		}},
 		{"token", func() { in.SetToken(&other, 0, 0) }},
 		{"index", func() { in.SetToken(&other, 1, 3) }},
 		{"across", func() { in.SetAcross([]*backend.Token{&other, &tok}, 0) }},

@@ -1,4 +1,4 @@
-package local
+package localserver
 
 import (
 	"context"
@@ -6,12 +6,14 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/twinkle-sh/twinkle/backend/local"
 )
 
 // ListenAndServe serves m on addr (e.g. "127.0.0.1:8000") until ctx ends,
 // for `twinkle serve-model --listen ADDR`. ready, if set, is called with
 // the bound address once the listener is open.
-func ListenAndServe(ctx context.Context, addr string, m *Model, opts ServerOptions, ready func(net.Addr)) error {
+func ListenAndServe(ctx context.Context, addr string, m *local.Model, opts Options, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -42,8 +44,8 @@ func ListenAndServe(ctx context.Context, addr string, m *Model, opts ServerOptio
 
 // ServeModel loads the built-in model and serves it on addr until ctx
 // ends: the whole of `twinkle serve-model --listen ADDR`.
-func ServeModel(ctx context.Context, addr string, opts ServerOptions, ready func(net.Addr)) error {
-	m, err := Load()
+func ServeModel(ctx context.Context, addr string, opts Options, ready func(net.Addr)) error {
+	m, err := local.Load()
 	if err != nil {
 		return err
 	}

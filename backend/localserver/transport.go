@@ -1,4 +1,4 @@
-package local
+package localserver
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/twinkle-sh/twinkle/backend/local"
 )
 
 // Transport is an http.RoundTripper that calls a handler in-process, so a
@@ -22,7 +24,7 @@ type Transport struct {
 
 // NewClient is an *http.Client whose requests (to any host) go to m's
 // server in-process.
-func NewClient(m *Model, opts ServerOptions) *http.Client {
+func NewClient(m *local.Model, opts Options) *http.Client {
 	return &http.Client{Transport: &Transport{Handler: NewServer(m, opts)}}
 }
 
