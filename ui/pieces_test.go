@@ -280,3 +280,25 @@ func TestPromptDisplay(t *testing.T) {
 		t.Fatalf("chat prompt pane draws %q", b.String())
 	}
 }
+
+// A stop string with a character split over tokens: vLLM leaves it out of the text; the
+// tokens still spell it, so it is drawn whole, in the stop's look.
+func TestColumnSplitStopString(t *testing.T) {
+	c := NewColumn(0, nil, time.Unix(0, 0))
+	c.SetSize(20, 3)
+	toks := []backend.Token{{Text: "ok", Logprob: -1}, {Text: " \ufffd", Logprob: -1}, {Text: "\ufffd", Logprob: -1}}
+	c.AppendStream(toks, "ok", time.Unix(1, 0))
+	c.Finish(backend.StopStop, backend.StoppedBy{Kind: backend.StoppedByString, String: " 好"}, nil)
+	if got := c.wrap.Text(0); got != "ok 好" {
+		t.Fatalf("shows %q", got)
+	}
+	if c.StopTokens() != 1 {
+		t.Fatalf("stop from token %d, want 1", c.StopTokens())
+	}
+	line := c.BodyLines(lineStyler{key: "k", render: func(_ *backend.Token, _ int, f string) string { return f },
+		cursor: func(_ *backend.Token, _ int, f string) string { return f }, plain: func(s string) string { return s },
+		stop: func(f string, _ bool) string { return "<" + f + ">" }})[0]
+	if !strings.HasPrefix(line, "ok< 好>") {
+		t.Fatalf("line %q", line)
+	}
+}
