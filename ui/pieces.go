@@ -6,6 +6,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/backend/wire"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
@@ -16,6 +17,10 @@ import (
 // of several tokens (a split character, or an emoji with a modifier or joiners) is drawn
 // once, in the look of its least likely token, with the split mark; the tokens after the
 // first that hold only part of it draw nothing of their own there.
+
+// incomplete stands for the part of a character a token holds when the character is not
+// in the text.
+const incomplete = "◌"
 
 // shareLook is a grapheme at the end of a token's piece that later tokens share.
 type shareLook struct {
@@ -41,7 +46,10 @@ func (c *Column) displaySegment(k int) string {
 		// text back while it may start a stop string), or where the text does not have it.
 		return t
 	case a.Finished() || (a.Lost() >= 0 && k >= a.Lost()):
-		return t // not in the text: as the server reported it
+		// Not in the text (a character cut off by the end never completes): each
+		// piece of a character shows as a dotted circle, not as U+FFFD, which the
+		// text does not have.
+		return strings.ReplaceAll(t, wire.Replacement, incomplete)
 	case k == c.firstUnplaced():
 		// The text stops inside this token: it holds what the text has past the placed
 		// tokens (the end of a character the previous tokens began).

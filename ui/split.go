@@ -57,7 +57,7 @@ func (m *Model) inspectPlace(c *Column, t int) inspector.Place {
 	case a.Lost() >= 0 && t >= a.Lost():
 		p.Outside = "the server's text does not match its tokens from here on: shown as reported"
 	case a.Finished():
-		p.Outside = "not in the text the server sent (a special token, or cut off)"
+		p.Outside = "not in the text the server sent: a special token, or part of a character cut off by the end (drawn " + incomplete + ")"
 	default:
 		p.Outside = "its text has not arrived yet (the server holds text back)"
 	}
