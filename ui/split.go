@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/backend/wire"
 	"github.com/twinkle-sh/twinkle/params"
 	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/inspector"
@@ -116,13 +117,20 @@ func acrossLabels(cols []*Column, i int) []string {
 		if c.al == nil || i >= len(c.tokens) || !backend.Partial(c.tokens[i].Text) {
 			continue
 		}
+		label := ""
 		if h := c.hostOf(i); h < len(c.shared) {
 			if sh := c.shared[h]; sh.last > sh.first && i >= sh.first && i <= sh.last {
-				if labels == nil {
-					labels = make([]string, len(cols))
-				}
-				labels[ci] = fmt.Sprintf("%s %d/%d", sanitize.Visible(sh.raw), i-sh.first+1, sh.last-sh.first+1)
+				label = fmt.Sprintf("%s %d/%d", sanitize.Visible(sh.raw), i-sh.first+1, sh.last-sh.first+1)
 			}
+		}
+		if label == "" && !c.al.Places()[i].In() && c.al.Finished() {
+			label = strings.ReplaceAll(sanitize.Visible(c.tokens[i].Text), wire.Replacement, incomplete)
+		}
+		if label != "" {
+			if labels == nil {
+				labels = make([]string, len(cols))
+			}
+			labels[ci] = label
 		}
 	}
 	return labels

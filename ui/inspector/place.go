@@ -49,10 +49,15 @@ func (in *Inspector) SetPlace(p Place) {
 // "\ufffd" (or with one among other text).
 func partial(text string) bool { return strings.Contains(text, "\ufffd") }
 
-// placeTitle is the shared grapheme in the token's look with the column's mark, or "".
+// placeTitle is the shared grapheme in the token's look with the column's mark, a token
+// holding part of a character not in the text as the column draws it, or "".
 func (in *Inspector) placeTitle() string {
 	p := in.place
 	if p.Parts < 2 {
+		if p.Outside != "" && partial(in.tok.Text) {
+			// Part of a character that is not in the text: drawn as the column draws it.
+			return in.painter.Render(in.tok, 0, strings.ReplaceAll(sanitize.Visible(in.tok.Text), "\ufffd", "◌"))
+		}
 		return ""
 	}
 	shown := in.painter.Render(in.tok, 0, sanitize.Visible(p.Shared))
