@@ -115,6 +115,45 @@ func TestExportDoneWhen(t *testing.T) {
 	}
 }
 
+// The advanced flags reach the export, logit_bias keyed by the id as a string.
+func TestExportAdvancedDoneWhen(t *testing.T) {
+	out, errs, err := runCLI(t, "", "export", "--format", "openai", "--min-p", "0.05", "--presence-penalty", "0.5", "--logit-bias", "13=-100")
+	if err != nil {
+		t.Fatalf("%v %s", err, errs)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	lb, _ := m["logit_bias"].(map[string]any)
+	if m["min_p"] != 0.05 || m["presence_penalty"] != 0.5 || len(lb) != 1 || lb["13"] != -100.0 {
+		t.Errorf("body %v", m)
+	}
+	if _, ok := m["frequency_penalty"]; ok {
+		t.Errorf("frequency_penalty sent at its default: %v", m)
+	}
+}
+
+// min_p changes what the built-in model samples as vLLM's would: min_p 1 keeps
+// only the most likely token, so a seeded sample at temperature 1 is the greedy one.
+func TestSampleMinPOnTheBuiltInModel(t *testing.T) {
+	args := []string{"sample", "--endpoint", "local", "--max-tokens", "16", "func main() {"}
+	run := func(extra ...string) string {
+		out, errs, err := runCLI(t, "", append(extra, args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v %s", extra, err, errs)
+		}
+		return trajectories(t, out)
+	}
+	greedy := run("--temperature", "0")
+	if got := run("--min-p", "1", "--seed", "3"); got != greedy {
+		t.Errorf("min_p 1 at temperature 1 differs from greedy:\n%s\n%s", got, greedy)
+	}
+	if got := run("--seed", "3"); got == greedy {
+		t.Errorf("seed 3 at temperature 1 without min_p is the greedy sample too; the test proves nothing")
+	}
+}
+
 func TestExportBadValuesExit2WithEmptyStdout(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{

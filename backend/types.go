@@ -91,6 +91,9 @@ type Token struct {
 	// whatever order the server sent. It may include the sampled token itself; it is empty
 	// when K is 0.
 	Top []Alt
+	// Place is where the token sits in the sample's content (see Align); nil until a
+	// SampleResponse is built.
+	Place *Place
 }
 
 type tokenJSON struct {
@@ -98,11 +101,13 @@ type tokenJSON struct {
 	Logprob Logprob  `json:"logprob"`
 	ID      *TokenID `json:"id,omitempty"`
 	Top     []Alt    `json:"top,omitempty"`
+	*placeJSON
 }
 
-// MarshalJSON writes {"text","logprob","id"?,"top"?}; id only when known.
+// MarshalJSON writes {"text","logprob","id"?,"top"?} and the place fields when placed; id
+// only when known.
 func (t Token) MarshalJSON() ([]byte, error) {
-	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Top: t.Top}
+	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Top: t.Top, placeJSON: t.Place.json()}
 	if t.ID != NoTokenID {
 		id := t.ID
 		j.ID = &id
@@ -112,11 +117,12 @@ func (t Token) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON is the inverse of MarshalJSON.
 func (t *Token) UnmarshalJSON(b []byte) error {
-	j := tokenJSON{Logprob: Unknown()}
+	j := tokenJSON{Logprob: Unknown(), placeJSON: &placeJSON{}}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Top: j.Top}
+	j.placeJSON = j.placeJSON.ifPresent(b)
+	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Top: j.Top, Place: j.placeJSON.place()}
 	if j.ID != nil {
 		t.ID = *j.ID
 	}

@@ -32,10 +32,22 @@ type editorPane struct {
 	heatLines []string
 }
 
-// promptHeat is a prompt's tokens and the prompt text they are of.
+// promptHeat is a prompt's tokens, the prompt text they are of and the
+// system message sent with it (a chat prompt's tokens are looked for in
+// both); note says why a run's prompt logprobs colour nothing.
 type promptHeat struct {
-	tokens []backend.Token
-	at     string
+	tokens     []backend.Token
+	at, system string
+	note       string
+}
+
+// heatNote is why the prompt is not coloured although its logprobs were
+// asked for, while the prompt is the one they were asked for; "" otherwise.
+func (e *editorPane) heatNote() string {
+	if e.Value() != e.heat.at {
+		return ""
+	}
+	return e.heat.note
 }
 
 func newEditorPane(c *Common, placeholder, value string) *editorPane {
@@ -82,7 +94,7 @@ func (e *editorPane) heatView(focused bool) []string {
 	w, h := e.w, e.h
 	key := fmt.Sprint(p.Key(), w, h, len(e.heat.tokens))
 	if key != e.heatKey {
-		lines := heatmap.Lines(p, e.heat.tokens, w)
+		lines := heatmap.Lines(p, promptDisplay(e.heat.tokens, e.heat.at, e.heat.system), w)
 		if len(lines) > h && h > 0 {
 			more := fmt.Sprintf("… %d more lines", len(lines)-h+1)
 			lines = append(lines[:h-1], e.c.Styles.App.Dim.Render(padTo(more, w)))

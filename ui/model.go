@@ -121,9 +121,13 @@ type Model struct {
 	c   *Common
 	cfg Config
 
-	focus     focusArea
-	overlay   overlay
-	api       params.API
+	focus   focusArea
+	overlay overlay
+	api     params.API
+	// quit is closed when the program quits: runs that were replaced but are
+	// still being read (their channels drain through Update) are then drained
+	// by their own goroutines, since Update reads no more.
+	quit      chan struct{}
 	modelName string
 	conn      connState
 	connErr   string
@@ -186,7 +190,7 @@ func New(cfg Config) *Model {
 	if c.Store == nil {
 		c.Keys.withoutFiles()
 	}
-	m := &Model{c: c, cfg: cfg, focus: focusPrompt}
+	m := &Model{c: c, cfg: cfg, focus: focusPrompt, quit: make(chan struct{})}
 	m.api = cfg.API
 	if m.api == "" {
 		m.api = params.Chat
@@ -422,6 +426,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.run.cancel()
 			m.run.abandon()
 		}
+		m.quitOnce() // replaced runs still being read are let go too
 		return tea.Quit
 	}
 	if !m.overlay.empty() {
@@ -666,7 +671,7 @@ func (m *Model) startRun() tea.Cmd {
 			colFocus: m.samples.focus, zoom: m.samples.zoom, seedRun: seedBefore}}
 	m.run = r
 	m.loaded, m.loadedPath = nil, ""
-	m.prompt.heat = promptHeat{at: m.prompt.Value()}
+	m.prompt.heat = promptHeat{at: m.prompt.Value(), system: m.system.Value()}
 	n := req.Options.Samples()
 	cols := make([]*Column, n)
 	for i := range cols {
@@ -678,10 +683,11 @@ func (m *Model) startRun() tea.Cmd {
 		cols[i] = NewColumn(i, seed, r.started)
 	}
 	m.samples.setColumns(cols)
+	m.samples.topAsked = topAsked(r)
 	m.relayout()
 	m.samples.refreshInspector()
 	m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
-	sampler, program := m.c.Sampler, m.c.Ctx
+	sampler, program, quit := m.c.Sampler, m.c.Ctx, m.quit
 	start := func() tea.Msg {
 		ch, err := sampler.Start(ctx, req)
 		if err == nil {
@@ -691,6 +697,7 @@ func (m *Model) startRun() tea.Cmd {
 			go func() {
 				select {
 				case <-program.Done():
+				case <-quit:
 				case <-r.abandoned:
 				case <-r.finished:
 					return
@@ -771,6 +778,15 @@ func (r *runState) endRun() {
 	case <-r.finished:
 	default:
 		close(r.finished)
+	}
+}
+
+// quitOnce closes the quit channel once.
+func (m *Model) quitOnce() {
+	select {
+	case <-m.quit:
+	default:
+		close(m.quit)
 	}
 }
 
@@ -858,11 +874,11 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			return
 		}
 		switch {
-		case r.logprobs && !c.textOnly && len(ev.Tokens) > 0:
+		case r.logprobs && !c.textOnly && (len(ev.Tokens) > 0 || c.tokens != nil):
 			// Tokens come from the logprobs entries and can run ahead of
-			// the text (vLLM holds text back); the column shows tokens.
-			c.AppendTokens(ev.Tokens, at)
-			c.NoteText(ev.Text)
+			// the text (vLLM holds text back); the column draws the text
+			// with its tokens placed in it.
+			c.AppendStream(ev.Tokens, ev.Text, at)
 		case r.logprobs && !c.textOnly && c.tokens == nil && ev.Text != "":
 			// Text before any token: the server does not send logprobs
 			// (not every OpenAI-compatible server does); show the text.
@@ -870,8 +886,6 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			c.AppendText(ev.Text, at)
 		case !r.logprobs || c.textOnly:
 			c.AppendText(ev.Text, at)
-		default:
-			c.NoteText(ev.Text) // text catching up with tokens shown already
 		}
 	case backend.EventFinish:
 		if c := m.column(ev.Sample); c != nil {
@@ -886,8 +900,22 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			}
 		}
 	case backend.EventPromptLogprobs:
+		if ev.PromptAlignment == backend.PromptUnaligned && m.prompt.heat.tokens == nil {
+			m.prompt.heat.note = "prompt logprobs did not match the prompt sent: nothing coloured"
+		}
 		if m.prompt.heat.tokens == nil && len(ev.PromptTokens) > 0 {
 			m.prompt.heat.tokens = fillFirstPromptToken(ev.PromptTokens, r.req)
+		}
+	case backend.EventRetry:
+		if ev.Retry != nil {
+			note := retryNote{attempt: ev.Retry.Attempt, of: ev.Retry.MaxAttempts, until: at.Add(ev.Retry.Wait), status: ev.Retry.Status}
+			lo, hi := ev.Sample, ev.Sample+ev.Count
+			if ev.Count == 0 {
+				lo, hi = 0, len(m.samples.cols)
+			}
+			for i := max(lo, 0); i < min(hi, len(m.samples.cols)); i++ {
+				m.samples.cols[i].Retrying(note)
+			}
 		}
 	case backend.EventError:
 		if ev.Err != nil {
@@ -965,7 +993,7 @@ func (m *Model) restoreIfNotStarted(r *runState, why string) {
 		}
 	}
 	m.run, m.loaded, m.loadedPath = b.run, b.loaded, b.loadedPath
-	m.samples.cols, m.samples.focus, m.samples.zoom = b.cols, b.colFocus, b.zoom
+	m.samples.cols, m.samples.focus, m.samples.zoom, m.samples.topAsked = b.cols, b.colFocus, b.zoom, topAsked(b.run)
 	m.prompt.heat, m.seedRun = b.promptHeat, b.seedRun
 	m.relayout()
 	m.samples.refreshInspector()

@@ -21,9 +21,9 @@ func PlaygroundDefaults() (params.SamplingParams, params.Options) {
 	return params.PlaygroundDefaults()
 }
 
-// ParamPanel is the slider panel: one row per row of params' spec table, in
-// the table's order. It holds the parameters being edited; the root model
-// reads them when it runs.
+// ParamPanel is the slider panel: one row per row of params' spec table
+// above the advanced group, in the table's order. It holds the parameters
+// being edited; the root model reads them when it runs.
 type ParamPanel struct {
 	c      *Common
 	specs  []params.Spec
@@ -64,7 +64,7 @@ const (
 
 // newParamPanel starts the panel at p and o.
 func newParamPanel(c *Common, p params.SamplingParams, o params.Options) *ParamPanel {
-	pp := &ParamPanel{c: c, specs: params.Specs(), P: p.Clone(), O: o, serverErr: map[string]string{}, dragging: -1}
+	pp := &ParamPanel{c: c, specs: params.MainSpecs(), P: p.Clone(), O: o, serverErr: map[string]string{}, dragging: -1}
 	if pp.O.N <= 0 {
 		pp.O.N = 1
 	}

@@ -34,6 +34,10 @@ type samplesPane struct {
 	area         Rect
 	legendInside bool
 
+	// topAsked is how many alternatives per token the run on screen asked
+	// for in completion mode (topAsked), for the inspector's merged count.
+	topAsked int
+
 	inspecting bool
 	insp       *inspector.Inspector
 	// divergence: while inspecting, the first token index where samples
@@ -350,6 +354,7 @@ func (p *samplesPane) lineStyler() lineStyler {
 		plain:      func(s string) string { return st.Text.Render(s) },
 		divergence: p.divergence,
 		divPrefix:  p.divPrefix,
+		split:      splitPrefix(p.c.Theme, p.c.Profile),
 	}
 	// lipgloss draws struck-through text a rune at a time; the look is
 	// turned on once per fragment instead.
@@ -494,8 +499,10 @@ func (p *samplesPane) setCursor(i int) {
 		}
 	}
 	p.insp.SetToken(&fc.Tokens()[i], p.focus, i)
-	p.divergence = inspector.FirstDivergence(all)
+	p.insp.SetPlace(p.inspectPlace(fc, i))
+	p.divergence = firstDivergence(p.cols, inspector.FirstDivergence(all))
 	p.insp.SetAcross(across, p.divergence)
+	p.insp.SetAcrossLabels(acrossLabels(p.cols, i))
 }
 
 // refreshInspector follows new tokens (streaming) and parameter changes.

@@ -94,9 +94,9 @@ func (m *Model) showSession(s *Session, path string) {
 			}
 			if i < len(r.Trajectories) {
 				// The saved text, like vLLM's, leaves out a matched stop
-				// string that the tokens hold.
+				// string that the tokens hold; the tokens are placed in it.
 				if msgs := r.Trajectories[i].Messages; len(msgs) > 0 && msgs[len(msgs)-1].Role == "assistant" {
-					c.NoteText(msgs[len(msgs)-1].Content)
+					c.AppendStream(nil, msgs[len(msgs)-1].Content, last)
 				}
 			}
 		case i < len(r.Trajectories):
@@ -123,11 +123,11 @@ func (m *Model) showSession(s *Session, path string) {
 		c.Finish(reason, by, err)
 		cols[i] = c
 	}
-	m.prompt.heat = promptHeat{at: s.Prompt}
+	m.prompt.heat = promptHeat{at: s.Prompt, system: s.System}
 	if len(r.PromptTokens) > 0 && len(r.PromptTokens[0]) > 0 {
 		m.prompt.heat.tokens = r.PromptTokens[0]
 	}
-	m.samples.cols, m.samples.focus, m.samples.zoom = cols, 0, -1
+	m.samples.cols, m.samples.focus, m.samples.zoom, m.samples.topAsked = cols, 0, -1, 0
 	m.relayout()
 	m.setStatus(fmt.Sprintf("session %s: %d sample%s", path, n, plural(n)), false)
 }

@@ -215,3 +215,54 @@ func TestNoChatTemplateSwitchesToCompletion(t *testing.T) {
 		}
 	}
 }
+
+// The backend's retry event reaches the columns it concerns: they count down
+// to the next attempt instead of "waiting for the first token".
+func TestRetryEventShowsInTheColumns(t *testing.T) {
+	t.Parallel()
+	m := newTestModel(t, &fakeSampler{script: finishScript(backend.Event{Reason: backend.StopLength}, backend.Event{Reason: backend.StopLength})}, 160, 40)
+	m.panel.O.N = 2
+	drive(t, m, m.startRun())
+	for _, c := range m.samples.cols {
+		c.Streaming = true // as if the run were still waiting
+	}
+	now := m.c.Now()
+	m.applyEvent(m.run, backend.Event{Kind: backend.EventRetry, Sample: 1, Count: 1,
+		Retry: &backend.RetryInfo{Status: 429, Wait: 3 * time.Second, Attempt: 2, MaxAttempts: 4}}, now)
+	if got := m.samples.cols[0].retry; got != nil {
+		t.Errorf("sample 1 was not retried, but its column says %+v", *got)
+	}
+	r := m.samples.cols[1].retry
+	if r == nil {
+		t.Fatal("sample 2's column has no retry note")
+	}
+	if got := r.text(now, 80); got != "rate-limited, retrying in 3s (attempt 2 of 4)" {
+		t.Errorf("retry note %q", got)
+	}
+	m.applyEvent(m.run, backend.Event{Kind: backend.EventRetry, Retry: &backend.RetryInfo{Status: 503, Wait: time.Second, Attempt: 3, MaxAttempts: 4}}, now)
+	for i, c := range m.samples.cols {
+		if c.retry == nil || c.retry.status != 503 {
+			t.Errorf("a whole-run retry missed column %d", i)
+		}
+	}
+}
+
+// Prompt logprobs that could not be matched to the prompt colour nothing, and
+// the prompt pane says why.
+func TestUnalignedPromptLogprobsAreSaid(t *testing.T) {
+	t.Parallel()
+	f := &fakeSampler{script: func(req backend.Request, e *backend.Emitter, _ context.Context) {
+		e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 1, Requested: 1}})
+		e.Emit(backend.Event{Kind: backend.EventPromptLogprobs, PromptAlignment: backend.PromptUnaligned})
+		e.Emit(backend.Event{Kind: backend.EventTokens, Sample: 0, Text: "x", Tokens: []backend.Token{tok("x", -1)}})
+		e.Emit(backend.Event{Kind: backend.EventFinish, Sample: 0, Reason: backend.StopLength})
+		e.Emit(backend.Event{Kind: backend.EventDone})
+	}}
+	m := newTestModel(t, f, 160, 40)
+	m.promptHeat = true
+	m.setFocus(focusSamples)
+	drive(t, m, m.startRun())
+	if s := plainScreen(m); !strings.Contains(s, "did not match the prompt sent") {
+		t.Fatalf("no word on the unmatched prompt logprobs:\n%s", s)
+	}
+}

@@ -205,6 +205,8 @@ func (m *Model) render() string {
 		content, heat := m.prompt.view(m.focus == focusPrompt)
 		if heat {
 			title += " · prompt logprobs (tab here to edit)"
+		} else if note := m.prompt.heatNote(); m.promptHeat && note != "" {
+			title += " · " + note
 		}
 		right = append(right, m.c.frames.frame(r.promptOuter, title, m.focus == focusPrompt, content)...)
 		samples := m.c.frames.frame(r.samplesOuter, m.samples.title(), m.focus == focusSamples, m.samples.view(m.focus == focusSamples, m.spin.View()))

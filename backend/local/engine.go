@@ -3,9 +3,11 @@ package local
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -27,6 +29,9 @@ type Request struct {
 	// Logprobs is the number of top alternatives per generated token, or -1
 	// for no logprobs at all. 0 still reports the sampled token's logprob.
 	Logprobs int
+	// LogprobsMode is vLLM's --logprobs-mode for Logprobs: which values they
+	// are. Prompt logprobs are raw log-probabilities whatever the mode.
+	LogprobsMode LogprobsMode
 	// PromptLogprobs is the same for prompt tokens, -1 for none.
 	PromptLogprobs int
 	// OnPrefill, if set, is called once the prompt is processed, with the
@@ -34,9 +39,34 @@ type Request struct {
 	OnPrefill func(promptLogprobs []*TokenLogprob)
 }
 
-// TokenLogprob is the raw log-probability of one token (before
-// temperature, penalties and truncation, as vLLM reports by default), with
-// its rank and the top alternatives, best first.
+// LogprobsMode is one of vLLM's --logprobs-mode values.
+type LogprobsMode string
+
+// vLLM's logprobs modes. Raw values come from the model's logits as they are;
+// processed ones from the logits the token was drawn from: after bad words,
+// min_tokens, logit bias and the penalties, and, unless greedy, after
+// temperature, min-p, top-k and top-p (-inf where a token was cut).
+const (
+	RawLogprobs       LogprobsMode = "raw_logprobs" // the default ("" reads as it)
+	RawLogits         LogprobsMode = "raw_logits"
+	ProcessedLogprobs LogprobsMode = "processed_logprobs"
+	ProcessedLogits   LogprobsMode = "processed_logits"
+)
+
+// ParseLogprobsMode checks a --logprobs-mode value.
+func ParseLogprobsMode(s string) (LogprobsMode, error) {
+	switch m := LogprobsMode(s); m {
+	case "", RawLogprobs:
+		return RawLogprobs, nil
+	case RawLogits, ProcessedLogprobs, ProcessedLogits:
+		return m, nil
+	}
+	return "", fmt.Errorf("logprobs mode must be raw_logprobs, raw_logits, processed_logprobs or processed_logits, got %q", s)
+}
+
+// TokenLogprob is the log-probability of one token, with its rank and the
+// top alternatives, best first: raw (before temperature, penalties and
+// truncation, as vLLM reports by default) or as Request.LogprobsMode says.
 type TokenLogprob struct {
 	ID      int
 	Logprob float32
@@ -93,7 +123,8 @@ type Result struct {
 // they get here, in vLLM's words (backend/vllmcheck); this guards direct callers of
 // Generate, so that no request can index past the context or the vocabulary.
 type RequestError struct {
-	Msg string
+	Param string // the request field at fault, when one is
+	Msg   string
 }
 
 func (e *RequestError) Error() string { return e.Msg }
@@ -114,6 +145,11 @@ func (m *Model) Check(r *Request) error {
 		return bad("logprobs of %d exceed the vocabulary of %d", max(r.Logprobs, r.PromptLogprobs), vocab)
 	case r.MaxTokens < 0:
 		return bad("max_tokens must be at least 0 (0: up to the context), got %d", r.MaxTokens)
+	case r.MinTokens < 0:
+		return &RequestError{Param: "min_tokens", Msg: fmt.Sprintf("min_tokens must be greater than or equal to 0, got %d.", r.MinTokens)}
+	}
+	if _, err := ParseLogprobsMode(string(r.LogprobsMode)); err != nil {
+		return &RequestError{Param: "logprobs_mode", Msg: err.Error()}
 	}
 	for i, id := range r.Prompt {
 		if id < 0 || id >= vocab {
@@ -130,7 +166,43 @@ func (m *Model) Check(r *Request) error {
 			return bad("a stop string is empty")
 		}
 	}
+	var outOfVocab []int
+	for id, b := range r.Sampling.LogitBias {
+		if id < 0 || id >= m.Config.VocabSize {
+			outOfVocab = append(outOfVocab, id)
+		}
+		if math.IsNaN(b) || math.IsInf(b, 0) {
+			return &RequestError{Param: "logit_bias", Msg: fmt.Sprintf("logit_bias for token %d must be a finite number, got %v", id, b)}
+		}
+	}
+	if len(outOfVocab) > 0 {
+		slices.Sort(outOfVocab)
+		return &RequestError{Param: "logit_bias", Msg: fmt.Sprintf("token_id(s) %v in logit_bias contain out-of-vocab token ids. Vocabulary size: %d", pyList(outOfVocab), m.Config.VocabSize)}
+	}
+	for _, w := range r.Sampling.BadWords {
+		if w == "" {
+			return &RequestError{Param: "bad_words", Msg: fmt.Sprintf("bad_words cannot contain an empty string. Got bad_words=%s", pyStrings(r.Sampling.BadWords))}
+		}
+	}
 	return nil
+}
+
+// pyList writes ids as Python prints a list, as vLLM's messages show them.
+func pyList(ids []int) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.Itoa(id)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// pyStrings writes a list of strings roughly as Python's repr does.
+func pyStrings(ss []string) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // sampleState is one sample in flight.
@@ -155,6 +227,10 @@ type sampleState struct {
 // error, when ctx is cancelled.
 func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Result, error) {
 	if err := m.Check(&r); err != nil {
+		return nil, err
+	}
+	badWords, err := badWordIDs(m.Tok, r.Sampling.BadWords)
+	if err != nil {
 		return nil, err
 	}
 	cfg := m.Config
@@ -216,11 +292,11 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 	for _, id := range r.StopTokenIDs {
 		stopIDs[id] = true
 	}
+	// Before min_tokens, EOS and the stop ids are masked: vLLM's
+	// all_stop_token_ids, which hold EOS even with ignore_eos.
 	var banned []int
 	if r.MinTokens > 0 {
-		if !r.IgnoreEOS {
-			banned = append(banned, cfg.EOSID)
-		}
+		banned = append(banned, cfg.EOSID)
 		banned = append(banned, r.StopTokenIDs...)
 	}
 	holdStops := r.Stop
@@ -232,7 +308,7 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 	for i := range samples {
 		samples[i] = &sampleState{
 			index: i,
-			s:     newSampler(r.Sampling, V, r.Prompt, baseSeed+uint64(i)),
+			s:     newSampler(r.Sampling, V, r.Prompt, badWords, baseSeed+uint64(i)),
 			cache: newKVCache(cfg, promptCache, P, maxNew),
 		}
 	}
@@ -259,7 +335,17 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 				if st.lp == nil {
 					st.lp = make([]float32, V)
 				}
-				logSoftmax(st.lp, rows[k])
+				// pick left the processed logits in st.s.work.
+				switch r.LogprobsMode {
+				case RawLogits:
+					copy(st.lp, rows[k])
+				case ProcessedLogits:
+					copy(st.lp, st.s.work)
+				case ProcessedLogprobs:
+					logSoftmax(st.lp, st.s.work)
+				default:
+					logSoftmax(st.lp, rows[k])
+				}
 				tl := makeLogprob(st.lp, tok, r.Logprobs, &st.topBuf)
 				st.pendingLP = &tl
 			}
@@ -396,12 +482,15 @@ func (m *Model) advance(st *sampleState, d *Delta, r *Request, stopIDs map[int]b
 func (st *sampleState) finish(d *Delta, reason string, stopReason any, end int) {
 	st.done = true
 	st.text = st.text[:end]
-	if end > st.sent {
-		d.Text = lossyUTF8(st.text[st.sent:end])
-		st.sent = end
+	// A character cut off by the end never completes, and vLLM's detokenizer, which held
+	// it back, never releases it: the text ends before it.
+	whole := completeUTF8Prefix(st.text)
+	if whole > st.sent {
+		d.Text = lossyUTF8(st.text[st.sent:whole])
+		st.sent = whole
 	}
 	d.Finish, d.StopReason = reason, stopReason
-	st.out.Text = lossyUTF8(st.text)
+	st.out.Text = lossyUTF8(st.text[:whole])
 	st.out.Finish, st.out.StopReason = reason, stopReason
 }
 

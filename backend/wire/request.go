@@ -37,6 +37,9 @@ type Request struct {
 	StopTokenIDs           []int           `json:"stop_token_ids,omitempty"`
 	IncludeStopStrInOutput bool            `json:"include_stop_str_in_output,omitempty"`
 	IgnoreEOS              bool            `json:"ignore_eos,omitempty"`
+	// LogitBias is keyed by the token id as a string, as the OpenAI API has it.
+	LogitBias map[string]float64 `json:"logit_bias,omitempty"`
+	BadWords  []string           `json:"bad_words,omitempty"`
 
 	// Logprobs is a bool in chat and an integer k in completions.
 	Logprobs       json.RawMessage `json:"logprobs,omitempty"`
