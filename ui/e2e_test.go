@@ -78,11 +78,16 @@ func startProgram(t *testing.T, m *Model, w, h int) *program {
 		_, err := pr.p.Run()
 		pr.done <- err
 	}()
+	// Tests that start a program are not parallel: a program's teardown takes
+	// a moment, and run first (before the parallel tests) it is over before
+	// goleak looks.
 	t.Cleanup(func() {
 		cancel()
 		pr.p.Kill()
 		// Not emu.Close: it flips an unsynchronised flag the reader goroutine reads.
 		_ = emu.InputPipe().(io.Closer).Close()
+		// A reply the terminal sent as the program stopped is not waited on.
+		_ = in.Close()
 		select {
 		case <-pr.done:
 		case <-time.After(3 * time.Second):
@@ -143,7 +148,6 @@ var tokCount = regexp.MustCompile(`\d+ tok\b`)
 // and the mouse, edit values exactly, run, and the request the server got
 // matches every slider.
 func TestE2ESlidersReachTheServer(t *testing.T) {
-	t.Parallel()
 	m, srv := serverModel(t, 160, 48, func(c *Config) { c.Prompt = ""; c.Options.N = 1 })
 	pr := startProgram(t, m, 160, 48)
 
@@ -217,7 +221,6 @@ func TestE2ESlidersReachTheServer(t *testing.T) {
 
 // Clicking on a slider's bar sets it; the wheel steps it.
 func TestE2EMouseSetsSliders(t *testing.T) {
-	t.Parallel()
 	m, _ := serverModel(t, 120, 40, nil)
 	r := m.rects.panel // read before the program owns the model
 	pr := startProgram(t, m, 120, 40)
@@ -234,7 +237,6 @@ func TestE2EMouseSetsSliders(t *testing.T) {
 // streaming re-lays the screen without losing anything; the server sees the
 // request go away.
 func TestE2ECancelAndResizeMidStream(t *testing.T) {
-	t.Parallel()
 	m, srv := serverModel(t, 120, 40, nil)
 	f := vllmtest.NoFault()
 	f.StallAt = 8
@@ -271,7 +273,6 @@ func TestE2ECancelAndResizeMidStream(t *testing.T) {
 
 // Running again while a run streams cancels the old run first.
 func TestE2ERunWhileStreamingReplacesRun(t *testing.T) {
-	t.Parallel()
 	m, srv := serverModel(t, 120, 40, nil)
 	f := vllmtest.NoFault()
 	f.StallAt = 4
@@ -291,7 +292,6 @@ func TestE2ERunWhileStreamingReplacesRun(t *testing.T) {
 // Save a session with a key, reopen it with no server: the same samples,
 // badges and parameters show.
 func TestE2ESaveAndReloadSession(t *testing.T) {
-	t.Parallel()
 	m, _ := serverModel(t, 120, 40, func(c *Config) {
 		c.Params.Stop = params.Stop{Strings: []string{"###"}}
 		mt := 20
@@ -363,7 +363,6 @@ func samplesBlock(s string) string {
 // local run), cancels the request and reads the run's channel to the end, so
 // no goroutine is left waiting (TestMain's goleak check would catch it).
 func TestE2EQuitMidStream(t *testing.T) {
-	t.Parallel()
 	m, srv := serverModel(t, 120, 40, nil)
 	m.c.Ctx = context.Background()
 	f := vllmtest.NoFault()
