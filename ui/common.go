@@ -2,13 +2,17 @@
 // person tunes sampling parameters with sliders, writes a prompt and watches N
 // samples stream side by side.
 //
-// ui.Model is the only tea.Model; components (sliders, sample columns) are
-// plain structs with imperative methods. Everything a program needs lives in
-// its Common context, never in package variables, so that one process could
-// run several programs side by side (tests do; twinkle itself runs one, and
-// has no SSH server today). ui never does I/O in Update: commands
-// do it and report back with messages. ui never writes colours of its own:
-// styles come from themes/ through styles.go.
+// ui.Model is the only tea.Model: it routes messages, lays the screen out and
+// runs samples. Panes (the parameter panel, the prompt and system editors,
+// the sample area) and dialogs (on an overlay stack) are components with
+// their own size, drawing and key help; the root composes the help from
+// whatever has focus. Everything a program needs lives in its Common context,
+// never in package variables, so that one process could run several programs
+// side by side (tests do; twinkle itself runs one, and has no SSH server
+// today). ui never does I/O in Update: commands do it and report back with
+// messages. ui builds no style of its own: Common.Styles is the theme's
+// (themes.NewStyles). Files are the store's business, and a program may have
+// none (Common.Store is nil).
 package ui
 
 import (
@@ -27,9 +31,8 @@ import (
 // Common is the per-program context shared by the root model and its
 // components.
 type Common struct {
-	Styles *styleSet
-	// Theme is the theme's full style set (heatmap, inspector, legend use it).
-	Theme         *themes.Styles
+	// Styles is every style the program draws with, built by the theme.
+	Styles        *themes.Styles
 	frames        *frames
 	Keys          KeyMap
 	Width, Height int

@@ -93,9 +93,9 @@ func (d *exportDialog) draw(r Rect) []string {
 	in := inner(r)
 	var tabs []string
 	for i, f := range params.Formats() {
-		s := st.Dialog.Tab
+		s := st.Export.Tab
 		if i == d.c.exportTab%len(params.Formats()) {
-			s = st.Dialog.TabSelected
+			s = st.Export.TabActive
 		}
 		tabs = append(tabs, s.Render(" "+f+" "))
 	}
@@ -105,7 +105,7 @@ func (d *exportDialog) draw(r Rect) []string {
 		lines = append(lines, wrapStyled(st.Slider.Invalid, "cannot export: "+sanitize.Line(err.Error()), in.W)...)
 	} else {
 		for _, l := range strings.Split(strings.TrimRight(sanitize.Text(text), "\n"), "\n") {
-			lines = append(lines, st.Dialog.Code.Render(ansi.Truncate(l, in.W, "…")))
+			lines = append(lines, st.Export.Code.Render(ansi.Truncate(l, in.W, "…")))
 		}
 	}
 	return dialogBox(d.c, r, "export parameters", lines)

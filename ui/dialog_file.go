@@ -19,7 +19,7 @@ type fileDialog struct {
 }
 
 func newFileDialog(c *Common, title, placeholder, initial string, accept func(path string) action) *fileDialog {
-	d := &fileDialog{c: c, title: title, input: newTextInput(), accept: accept}
+	d := &fileDialog{c: c, title: title, input: newTextInput(c.Styles), accept: accept}
 	d.input.Placeholder = placeholder
 	d.input.SetValue(initial)
 	d.input.CursorEnd()
@@ -50,7 +50,7 @@ func (d *fileDialog) handle(msg tea.Msg) action {
 func (d *fileDialog) draw(r Rect) []string {
 	in := inner(r)
 	d.input.SetWidth(max(1, in.W-3))
-	return dialogBox(d.c, r, d.title, []string{"", "> " + d.input.View(), "", d.c.Styles.App.Dim.Render("enter to confirm, esc to go back")})
+	return dialogBox(d.c, r, d.title, []string{"", "> " + d.input.View(), "", d.c.Styles.Dialog.Hint.Render("enter to confirm, esc to go back")})
 }
 
 func (d *fileDialog) helpID() string { return "file" }

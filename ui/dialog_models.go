@@ -64,7 +64,7 @@ func (d *modelsDialog) draw(r Rect) []string {
 		if d.failed != "" {
 			msg = "could not list models: " + d.failed
 		}
-		lines = append(lines, d.c.Styles.App.Dim.Render(msg))
+		lines = append(lines, d.c.Styles.Dialog.Hint.Render(msg))
 	}
 	lines = append(lines, d.pick.lines(d.c.Styles, len(d.models), in.H, func(i int) string {
 		s := sanitize.Line(d.models[i].ID)

@@ -89,7 +89,7 @@ func (d *presetsDialog) handle(msg tea.Msg) action {
 
 func (d *presetsDialog) draw(r Rect) []string {
 	in := inner(r)
-	dim := d.c.Styles.App.Dim
+	dim := d.c.Styles.Dialog.Hint
 	lines := []string{dim.Render(ansi.Truncate("in "+sanitize.Line(d.dir), in.W, "…")), ""}
 	if len(d.names) == 0 {
 		lines = append(lines, dim.Render("no presets yet: press s to save the current parameters"))

@@ -37,7 +37,7 @@ type sessionsListedMsg struct {
 }
 
 func newSessionsDialog(c *Common, shown string) *sessionsDialog {
-	d := &sessionsDialog{c: c, shown: shown, input: newTextInput()}
+	d := &sessionsDialog{c: c, shown: shown, input: newTextInput(c.Styles)}
 	d.input.Placeholder = "path to a session file"
 	return d
 }
@@ -103,14 +103,14 @@ func (d *sessionsDialog) draw(r Rect) []string {
 	in := inner(r)
 	d.input.SetWidth(max(1, in.W-3))
 	lines := []string{"", "> " + d.input.View(), "",
-		d.c.Styles.App.Dim.Render("↑↓ pick a session below or type a path; enter opens it, esc goes back"), ""}
+		d.c.Styles.Dialog.Hint.Render("↑↓ pick a session below or type a path; enter opens it, esc goes back"), ""}
 	lines = append(lines, d.listLines(in.W, in.H-len(lines))...)
 	return dialogBox(d.c, r, "open session", lines)
 }
 
 // listLines is the list of session files in w cells and h lines.
 func (d *sessionsDialog) listLines(w, h int) []string {
-	dim := d.c.Styles.App.Dim
+	dim := d.c.Styles.Dialog.Hint
 	switch {
 	case d.err != "":
 		return wrapStyled(d.c.Styles.Slider.InvalidMsg, "cannot list "+sanitize.Line(d.dir)+": "+sanitize.Line(d.err), w)

@@ -97,7 +97,7 @@ func (e *editorPane) heatView(focused bool) []string {
 		lines := heatmap.Lines(p, promptDisplay(e.heat.tokens, e.heat.at, e.heat.system), w)
 		if len(lines) > h && h > 0 {
 			more := fmt.Sprintf("… %d more lines", len(lines)-h+1)
-			lines = append(lines[:h-1], e.c.Styles.App.Dim.Render(padTo(more, w)))
+			lines = append(lines[:h-1], e.c.Styles.App.Hint.Render(padTo(more, w)))
 		}
 		e.heatKey, e.heatLines = key, textLines(strings.Join(lines, "\n"), w, h)
 	}

@@ -5,6 +5,8 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/twinkle-sh/twinkle/themes"
 )
 
 // frames draws the rounded border round a pane or a dialog. Every pane is
@@ -12,7 +14,7 @@ import (
 // rendered once per theme and each frame's top and bottom once per title,
 // focus and width. One per program, rebuilt with the theme.
 type frames struct {
-	st                    *styleSet
+	st                    *themes.Styles
 	border, borderFocused borderPieces
 	cache                 map[frameKey]frameLines
 }
@@ -31,7 +33,7 @@ func newBorderPieces(st lipgloss.Style) borderPieces {
 	}
 }
 
-func newFrames(st *styleSet) *frames {
+func newFrames(st *themes.Styles) *frames {
 	return &frames{
 		st:            st,
 		border:        newBorderPieces(st.App.Border),

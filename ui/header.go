@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
@@ -18,7 +19,7 @@ type headerInputs struct {
 	conn                                           connState
 	loaded                                         bool
 	w                                              int
-	styles                                         *styleSet
+	styles                                         *themes.Styles
 }
 
 // header is the top line: endpoint, model, mode, connection and the session
@@ -37,7 +38,7 @@ func (h *header) view(in headerInputs) string {
 }
 
 func (in headerInputs) draw() string {
-	st, w := in.styles.App, in.w
+	st, w := &in.styles.App, in.w
 	endpoint := in.endpoint
 	if endpoint == "" {
 		endpoint = "no endpoint"
@@ -49,13 +50,13 @@ func (in headerInputs) draw() string {
 	var conn string
 	switch in.conn {
 	case connOK:
-		conn = st.HeaderOK.Render("● connected")
+		conn = st.ConnOK.Render("● connected")
 	case connFailed:
-		conn = st.HeaderBad.Render("○ " + ansi.Truncate("offline: "+in.connErr, max(10, w/3), "…"))
+		conn = st.ConnError.Render("○ " + ansi.Truncate("offline: "+in.connErr, max(10, w/3), "…"))
 	case connOffline:
-		conn = st.HeaderDim.Render("○ no server")
+		conn = st.HeaderKey.Render("○ no server")
 	default:
-		conn = st.HeaderDim.Render("◌ connecting")
+		conn = st.HeaderKey.Render("◌ connecting")
 	}
 	// Items in screen order with their rank: when the line is too long the
 	// highest rank goes first, whole, so nothing is cut mid-word.
@@ -65,18 +66,18 @@ func (in headerInputs) draw() string {
 	}
 	items := []item{
 		{st.HeaderTitle.Render(" twinkle"), 0},
-		{st.HeaderDim.Render(sanitize.Line(endpoint)), 5},
-		{st.HeaderDim.Render("model ") + st.Header.Render(sanitize.Line(model)), 2},
+		{st.HeaderKey.Render(sanitize.Line(endpoint)), 5},
+		{st.HeaderKey.Render("model ") + st.HeaderValue.Render(sanitize.Line(model)), 2},
 		{st.Mode.Render(string(in.api)), 4},
 		{conn, 3},
 	}
 	if in.loaded {
-		items = append(items, item{st.HeaderDim.Render("session ") + st.Header.Render(sanitize.Line(in.loadedPath)), 6})
+		items = append(items, item{st.HeaderKey.Render("session ") + st.HeaderValue.Render(sanitize.Line(in.loadedPath)), 6})
 		if ro := in.readOnly; ro != "" {
-			items = append(items, item{st.HeaderBad.Render(sanitize.Line(ro)), 1})
+			items = append(items, item{st.ConnError.Render(sanitize.Line(ro)), 1})
 		}
 	}
-	sep := st.HeaderDim.Render("  │  ")
+	sep := st.HeaderKey.Render("  │  ")
 	sepW := ansi.StringWidth(sep)
 	width := func() int {
 		n := sepW * (len(items) - 1)

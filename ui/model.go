@@ -244,29 +244,23 @@ func (m *Model) setTheme(isDark bool) {
 		pal = &p
 	}
 	t := themes.NewStyles(*pal, isDark)
-	m.c.Theme = &t
-	m.c.Styles = newStyleSet(&t)
-	m.c.frames = newFrames(m.c.Styles)
+	m.c.Styles = &t
+	m.c.frames = newFrames(&t)
 	m.c.ThemeKey = fmt.Sprintf("%s/%v", pal.Name, isDark)
-	m.help.setStyles(m.c.Styles.Help)
-	m.applyTextareaStyles()
+	m.help.setStyles(t.Help)
+	m.system.SetStyles(t.TextArea)
+	m.prompt.SetStyles(t.TextArea)
 	m.rebuildPainter()
 }
 
 // rebuildPainter makes the heatmap painter for the current mode, theme and
 // colour profile; its key drops the columns' styled lines.
 func (m *Model) rebuildPainter() {
-	p := heatmap.NewPainter(m.c.Theme, m.c.HeatMode, m.c.Profile)
+	p := heatmap.NewPainter(m.c.Styles, m.c.HeatMode, m.c.Profile)
 	m.c.Painter = p
 	if m.samples != nil {
 		m.samples.setTheme()
 	}
-}
-
-func (m *Model) applyTextareaStyles() {
-	st := m.c.Styles.TextArea
-	m.system.SetStyles(st)
-	m.prompt.SetStyles(st)
 }
 
 // Init asks the terminal for its background and the server for its models.

@@ -5,6 +5,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/twinkle-sh/twinkle/themes"
 )
 
 // A dialog is a window over the prompt and the samples (export, the model
@@ -148,7 +150,7 @@ func (p *picker) move(msg tea.KeyPressMsg, d *DialogKeys, n int) bool {
 }
 
 // lines draws at most h items of n, keeping the selection in view.
-func (p *picker) lines(st *styleSet, n, h int, label func(int) string) []string {
+func (p *picker) lines(st *themes.Styles, n, h int, label func(int) string) []string {
 	first := 0
 	if h > 0 && p.idx >= h {
 		first = p.idx - h + 1

@@ -86,7 +86,7 @@ func TestPanelBarClicksMapToValues(t *testing.T) {
 		t.Error("a click on the label counted as the bar")
 	}
 	// The knob is drawn where a click puts it.
-	st := newStyleSet(mustTheme(t))
+	st := mustTheme(t)
 	for _, v := range []float64{0, 0.5, 1.3, 2} {
 		pp.P.Temperature = v
 		line := ansi.Strip(pp.renderRow(st, row, pp.specs[row], w, false, ""))

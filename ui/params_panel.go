@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
@@ -49,7 +50,10 @@ type ParamPanel struct {
 	// dragging is the row whose bar the mouse is dragging, or -1.
 	dragging int
 
-	// cache of the last Render, keyed by everything it draws from
+	// the content size SetSize gave
+	w, h int
+
+	// cache of the last View, keyed by everything it draws from
 	cacheKey   string
 	cacheLines []string
 }
@@ -75,7 +79,7 @@ func newParamPanel(c *Common, p params.SamplingParams, o params.Options) *ParamP
 		}
 	}
 	pp.SeedLocked = p.Seed != nil
-	pp.input = newTextInput()
+	pp.input = newTextInput(nil)
 	pp.revalidate()
 	return pp
 }
@@ -288,6 +292,9 @@ func (pp *ParamPanel) StartEdit(initial string) tea.Cmd {
 			}
 		}
 	}
+	if pp.c != nil {
+		pp.input.SetStyles(pp.c.Styles.TextInput) // the theme may have changed
+	}
 	pp.input.SetValue(initial)
 	pp.input.CursorEnd()
 	return pp.input.Focus()
@@ -389,7 +396,8 @@ func (pp *ParamPanel) UpdateInput(msg tea.Msg) tea.Cmd {
 // Summary is the parameters in one line of w cells, for a compact screen
 // where the panel is closed: each row's value, rows that are off left out.
 // Rows with a problem are marked and are the last to go when items must.
-func (pp *ParamPanel) Summary(st *styleSet, w int) string {
+func (pp *ParamPanel) Summary(w int) string {
+	st := pp.c.Styles
 	type item struct {
 		text    string
 		width   int
@@ -480,9 +488,14 @@ func (pp *ParamPanel) PosFromX(w, x int) (float64, bool) {
 	return math.Max(0, math.Min(1, pos)), true
 }
 
-// Render draws the panel in w cells: one line per row, then the problem or
-// help line of the focused row, wrapped to the remaining height.
-func (pp *ParamPanel) Render(st *styleSet, w, h int, focused bool, seedNote string) []string {
+// SetSize gives the panel its content size: w cells by h lines.
+func (pp *ParamPanel) SetSize(w, h int) { pp.w, pp.h = w, h }
+
+// View draws the panel in its size: one line per row, then the problem or
+// help line of the focused row, wrapped to the remaining height. seedNote is
+// what an unlocked seed's row says (the seed the last run drew).
+func (pp *ParamPanel) View(focused bool, seedNote string) []string {
+	st, w, h := pp.c.Styles, pp.w, pp.h
 	// The panel is redrawn every frame while samples stream but rarely
 	// changes: styled rows are reused until something they show changes.
 	var key string
@@ -498,7 +511,7 @@ func (pp *ParamPanel) Render(st *styleSet, w, h int, focused bool, seedNote stri
 }
 
 // renderKey lists everything Render draws from, as text.
-func (pp *ParamPanel) renderKey(st *styleSet, w, h int, focused bool, seedNote string) string {
+func (pp *ParamPanel) renderKey(st *themes.Styles, w, h int, focused bool, seedNote string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%p|%d|%d|%v|%d|%v|%s|", st, w, h, focused, pp.cursor, pp.SeedLocked, seedNote)
 	for i, s := range pp.specs {
@@ -509,7 +522,7 @@ func (pp *ParamPanel) renderKey(st *styleSet, w, h int, focused bool, seedNote s
 	return b.String()
 }
 
-func (pp *ParamPanel) render(st *styleSet, w, h int, focused bool, seedNote string) []string {
+func (pp *ParamPanel) render(st *themes.Styles, w, h int, focused bool, seedNote string) []string {
 	lines := make([]string, 0, h)
 	for i, s := range pp.specs {
 		lines = append(lines, pp.renderRow(st, i, s, w, focused && i == pp.cursor, seedNote))
@@ -522,7 +535,7 @@ func (pp *ParamPanel) render(st *styleSet, w, h int, focused bool, seedNote stri
 	case pp.editing:
 		// The input draws its cursor one cell past its width.
 		pp.input.SetWidth(max(1, w-3))
-		info = append(info, padTo(st.Slider.Edit.Render("= ")+pp.input.View(), w))
+		info = append(info, padTo(st.Slider.ValueEditing.Render("= ")+pp.input.View(), w))
 		_, liveErr := s.Parse(pp.input.Value())
 		switch {
 		case pp.editErr != "":
@@ -571,7 +584,7 @@ func emptyWord(s params.Spec) string {
 	return "not allowed"
 }
 
-func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focused bool, seedNote string) string {
+func (pp *ParamPanel) renderRow(st *themes.Styles, i int, s params.Spec, w int, focused bool, seedNote string) string {
 	mark := "  "
 	label := st.Slider.Label
 	if focused {
@@ -593,7 +606,7 @@ func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focus
 		}
 	}
 	name := fitRight(s.Label, sliderLabelW)
-	head := st.Slider.Marker.Render(mark) + label.Render(name)
+	head := st.Slider.Focused.Render(mark) + label.Render(name)
 	rest := w - sliderMarkW - sliderLabelW
 	var body string
 	switch {
@@ -632,7 +645,7 @@ func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focus
 }
 
 // describeValue renders "0.70", "0.00 greedy", "off", "server default".
-func describeValue(st *styleSet, s params.Spec, v params.Value, width int) string {
+func describeValue(st *themes.Styles, s params.Spec, v params.Value, width int) string {
 	text, word := s.Describe(v)
 	if word != "" && word == s.Floor {
 		// top_k's -1 reads as "off", not "-1 off".
@@ -652,13 +665,13 @@ func describeValue(st *styleSet, s params.Spec, v params.Value, width int) strin
 }
 
 // renderBar draws a bar of width cells with the knob at pos (0..1).
-func renderBar(st *styleSet, pos float64, width int, invalid, focused bool) string {
+func renderBar(st *themes.Styles, pos float64, width int, invalid, focused bool) string {
 	if width < 2 {
 		return ""
 	}
 	k := int(math.Round(pos * float64(width-1)))
 	k = max(0, min(width-1, k))
-	filled := st.Slider.Filled
+	filled := st.Slider.BarFilled
 	if invalid {
 		filled = st.Slider.Invalid
 	}
@@ -666,7 +679,7 @@ func renderBar(st *styleSet, pos float64, width int, invalid, focused bool) stri
 	if focused {
 		knob = st.Slider.KnobFocused
 	}
-	return filled.Render(strings.Repeat("━", k)) + knob.Render("●") + st.Slider.Empty.Render(strings.Repeat("─", width-1-k))
+	return filled.Render(strings.Repeat("━", k)) + knob.Render("●") + st.Slider.BarEmpty.Render(strings.Repeat("─", width-1-k))
 }
 
 // fitRight pads or truncates s to exactly w cells, text on the left.

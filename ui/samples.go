@@ -12,6 +12,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/heatmap"
 	"github.com/twinkle-sh/twinkle/ui/inspector"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
@@ -53,15 +54,15 @@ type samplesPane struct {
 }
 
 func newSamplesPane(c *Common) *samplesPane {
-	p := &samplesPane{c: c, zoom: -1, divergence: -1, insp: inspector.New(c.Theme, c.Painter)}
+	p := &samplesPane{c: c, zoom: -1, divergence: -1, insp: inspector.New(c.Styles, c.Painter)}
 	p.setTheme()
 	return p
 }
 
 // setTheme follows a new theme or painter.
 func (p *samplesPane) setTheme() {
-	p.divPrefix = stylePrefix(p.c.Theme.Column.Divergence)
-	p.insp.SetStyles(p.c.Theme)
+	p.divPrefix = stylePrefix(p.c.Styles.Column.Divergence)
+	p.insp.SetStyles(p.c.Styles)
 	p.insp.SetPainter(p.c.Painter)
 }
 
@@ -138,7 +139,7 @@ func (p *samplesPane) view(focused bool, spin string) []string {
 		for i := range out {
 			out[i] = blank
 		}
-		hint := p.c.Styles.App.Dim.Render(padTo("  no samples yet: write a prompt and press ctrl+r", area.W))
+		hint := p.c.Styles.App.Hint.Render(padTo("  no samples yet: write a prompt and press ctrl+r", area.W))
 		if area.H > 1 {
 			out[1] = ansi.Truncate(hint, area.W, "")
 		}
@@ -203,14 +204,14 @@ func (p *samplesPane) legend(w int) string {
 	}
 	if lk := fmt.Sprint(p.c.Painter.Key(), w); lk != p.legendKey {
 		p.legendKey = lk
-		p.legendLine = " " + padTo(heatmap.Legend(p.c.Theme, p.c.Painter, w-1, "m: mode"), w-1)
+		p.legendLine = " " + padTo(heatmap.Legend(p.c.Styles, p.c.Painter, w-1, "m: mode"), w-1)
 	}
 	return p.legendLine
 }
 
 // renderColumn draws one column into its cell: header, body, footer.
 func (p *samplesPane) renderColumn(i int, cell Rect, paneFocused bool, spinner string) []string {
-	st := p.c.Styles.Sample
+	st := &p.c.Styles.Column
 	c := p.cols[i]
 	lines := make([]string, 0, cell.H)
 	focused := i == p.focus && paneFocused
@@ -271,7 +272,7 @@ type columnHeadKey struct {
 	offset, lines, h, w int
 	focused, seeded     bool
 	seed                int64
-	styles              *styleSet
+	styles              *themes.Styles
 }
 
 // columnHead is a column's header line as text: its number, where the view
@@ -308,7 +309,7 @@ func columnHead(c *Column, spin string, w int) string {
 }
 
 func (p *samplesPane) renderFooter(c *Column, w int, waiting string) string {
-	st := p.c.Styles.Sample
+	st := &p.c.Styles.Column
 	var line string
 	if !c.Streaming {
 		// (while streaming the header's spinner says so)
@@ -332,11 +333,11 @@ func (p *samplesPane) renderFooter(c *Column, w int, waiting string) string {
 		if lineW+pw > w {
 			break
 		}
-		line += st.Footer.Render(seg)
+		line += st.Stats.Render(seg)
 		lineW += pw
 	}
 	if line == "" && c.Streaming {
-		line = st.Footer.Render("waiting for the first token…")
+		line = st.Stats.Render("waiting for the first token…")
 	}
 	return padTo(ansi.Truncate(line, w, "…"), w)
 }
@@ -349,12 +350,12 @@ func (p *samplesPane) lineStyler() lineStyler {
 	if p.stylerOK && in == p.stylerIn {
 		return p.styler
 	}
-	st := p.c.Styles.Sample
+	st := &p.c.Styles.Column
 	ls := lineStyler{
-		plain:      func(s string) string { return st.Text.Render(s) },
+		plain:      func(s string) string { return st.Body.Render(s) },
 		divergence: p.divergence,
 		divPrefix:  p.divPrefix,
-		split:      splitPrefix(p.c.Theme, p.c.Profile),
+		split:      splitPrefix(p.c.Styles, p.c.Profile),
 	}
 	// lipgloss draws struck-through text a rune at a time; the look is
 	// turned on once per fragment instead.
@@ -378,7 +379,7 @@ func (p *samplesPane) lineStyler() lineStyler {
 // stylerInputs is everything lineStyler is built from.
 type stylerInputs struct {
 	painter    *heatmap.Painter
-	styles     *styleSet
+	styles     *themes.Styles
 	themeKey   string
 	divergence int
 }

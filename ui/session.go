@@ -183,4 +183,5 @@ func (m *Model) applyPreset(p store.Preset) {
 	row := m.panel.Row()
 	m.panel = newParamPanel(m.c, p.Params, o)
 	m.panel.Select(row)
+	m.relayout() // the new panel gets its size
 }

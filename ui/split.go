@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
@@ -27,7 +26,7 @@ func splitPrefix(t *themes.Styles, prof colorprofile.Profile) string {
 	if prof >= colorprofile.TrueColor {
 		return stylePrefix(t.Column.Split)
 	}
-	return stylePrefix(lipgloss.NewStyle().Italic(true).Underline(true))
+	return stylePrefix(t.Column.SplitBasic)
 }
 
 // inspectPlace says where token t of column c sits in its text, for the inspector: the
@@ -41,7 +40,7 @@ func (sp *samplesPane) inspectPlace(c *Column, t int) inspector.Place {
 	if h := c.hostOf(t); h < len(c.shared) {
 		if sh := c.shared[h]; sh.last > sh.first && t >= sh.first && t <= sh.last {
 			p.Shared, p.Part, p.Parts = sh.raw, t-sh.first+1, sh.last-sh.first+1
-			p.Mark = splitPrefix(sp.c.Theme, sp.c.Profile)
+			p.Mark = splitPrefix(sp.c.Styles, sp.c.Profile)
 			for k := sh.first; k <= sh.last; k++ {
 				p.Members = append(p.Members, inspector.Member{Bytes: c.tokenBytes(k), Logprob: c.tokens[k].Logprob})
 			}

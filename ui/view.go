@@ -112,6 +112,7 @@ func (m *Model) relayout() {
 
 	m.system.SetSize(r.system.W, r.system.H)
 	m.prompt.SetSize(r.prompt.W, r.prompt.H)
+	m.panel.SetSize(r.panel.W, r.panel.H)
 	// Without a line of its own, the legend takes the sample area's last.
 	m.samples.SetSize(r.samples, r.legend.W == 0)
 }
@@ -167,7 +168,6 @@ func (m *Model) render() string {
 	if w < minScreenW || h < minScreenH {
 		return m.renderTooSmall(w, h)
 	}
-	st := m.c.Styles
 	r := &m.rects
 	screen := make([]string, h)
 	screen[0] = m.renderHeader(w)
@@ -175,14 +175,14 @@ func (m *Model) render() string {
 	// left: parameters (on a compact screen without focus there: a line)
 	var left []string
 	if r.panelOuter.W > 0 {
-		panel := m.panel.Render(st, r.panel.W, r.panel.H, m.focus == focusParams && m.overlay.empty(), m.seedNote())
+		panel := m.panel.View(m.focus == focusParams && m.overlay.empty(), m.seedNote())
 		for i, l := range panel {
 			panel[i] = " " + l + " "
 		}
 		left = m.c.frames.frame(r.panelOuter, "parameters", m.focus == focusParams && m.overlay.empty(), panel)
 	}
 	if r.summary.W > 0 {
-		screen[r.summary.Y] = m.panel.Summary(st, r.summary.W)
+		screen[r.summary.Y] = m.panel.Summary(r.summary.W)
 	}
 
 	// right: system, prompt, samples (or the open dialog over prompt+samples)
@@ -270,7 +270,7 @@ func (m *Model) renderTooSmall(w, h int) string {
 	}
 	for i, l := range lines {
 		if top+i < h && strings.TrimSpace(l) != "" {
-			out[top+i] = m.c.Styles.App.Warning.Render(l)
+			out[top+i] = m.c.Styles.App.TooSmall.Render(l)
 		}
 	}
 	return strings.Join(out, "\n")
@@ -288,15 +288,15 @@ func (m *Model) renderHeader(w int) string {
 }
 
 func (m *Model) renderStatus(w int) string {
-	st := m.c.Styles.App
+	st := &m.c.Styles.Status
 	var s string
 	switch {
 	case m.statusErr:
-		s = st.StatusError.Render("✗ " + m.status)
+		s = st.Error.Render("✗ " + m.status)
 	case m.streaming():
-		s = st.StatusBusy.Render(m.spin.View() + " " + m.status)
+		s = st.Warning.Render(m.spin.View() + " " + m.status)
 	default:
-		s = st.Status.Render(m.status)
+		s = st.Info.Render(m.status)
 	}
 	return padTo(ansi.Truncate(" "+s, w, "…"), w)
 }

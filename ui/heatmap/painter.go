@@ -57,8 +57,9 @@ func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
 		alt = h.MonoAlt
 	case prof < colorprofile.TrueColor && h.Boundary == themes.BoundaryUnderline:
 		// Dotted, coloured underlines (SGR 4:4 and 58) are for modern true-colour
-		// terminals; an older one may read "58;5;n" as blink, so it gets a plain underline.
-		alt = lipgloss.NewStyle().Underline(true)
+		// terminals; an older one may read "58;5;n" as blink, so it gets the plain underline
+		// the theme marks boundaries with when there is no colour.
+		alt = h.MonoAlt
 	}
 	for b := range numBuckets {
 		p.reversed[b] = scale[b].GetReverse()
