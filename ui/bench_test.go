@@ -17,9 +17,9 @@ func benchModel(b *testing.B, n int) *Model {
 	m := newTestModel(b, &fakeSampler{}, 200, 60)
 	m.panel.O.N = 8
 	start := time.Unix(0, 0)
-	m.samples.cols = make([]*Column, 8)
+	m.samples.cols = make([]*column, 8)
 	for c := range m.samples.cols {
-		col := NewColumn(c, nil, start)
+		col := newColumn(c, nil, start)
 		toks := make([]backend.Token, n)
 		for i := range toks {
 			w := benchWords[(i*7+c)%len(benchWords)]

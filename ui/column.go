@@ -13,17 +13,17 @@ import (
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
-// TokenRenderer styles one fragment of one token of a sample column: the
+// tokenRenderer styles one fragment of one token of a sample column: the
 // seam where the logprob heatmap plugs in (heatmap.Painter.Render). tok is nil when the column holds
 // plain text (logprobs off). It runs once per fragment when a line enters the
-// column's styled cache, never per frame. A nil TokenRenderer means plain text.
-type TokenRenderer func(tok *backend.Token, index int, fragment string) string
+// column's styled cache, never per frame. A nil tokenRenderer means plain text.
+type tokenRenderer func(tok *backend.Token, index int, fragment string) string
 
 // lineStyler is everything a column needs to style its lines.
 type lineStyler struct {
 	key     string        // changes when anything below changes
-	render  TokenRenderer // nil: plain
-	cursor  TokenRenderer // the token under the inspector's cursor
+	render  tokenRenderer // nil: plain
+	cursor  tokenRenderer // the token under the inspector's cursor
 	newline func(tok *backend.Token, index int) string
 	plain   func(string) string
 	// divergence is the first token index where the samples differ (-1:
@@ -39,9 +39,9 @@ type lineStyler struct {
 	stop func(frag string, cursor bool) string
 }
 
-// Column is one sample: its streamed text, wrapped and cached for its width,
+// column is one sample: its streamed text, wrapped and cached for its width,
 // and its stop reason and timings.
-type Column struct {
+type column struct {
 	Index int
 	Seed  *int64
 
@@ -98,19 +98,19 @@ type Column struct {
 	headLine          string
 }
 
-// NewColumn starts an empty column for sample index.
-func NewColumn(index int, seed *int64, started time.Time) *Column {
-	return &Column{Index: index, Seed: seed, started: started, follow: true, Streaming: true, Cursor: -1, stopTok: -1}
+// newColumn starts an empty column for sample index.
+func newColumn(index int, seed *int64, started time.Time) *column {
+	return &column{Index: index, Seed: seed, started: started, follow: true, Streaming: true, Cursor: -1, stopTok: -1}
 }
 
 // Tokens returns the sample's tokens (nil when the run had no logprobs).
-func (c *Column) Tokens() []backend.Token { return c.tokens }
+func (c *column) Tokens() []backend.Token { return c.tokens }
 
 // Text returns the whole raw text of the sample.
-func (c *Column) Text() string { return strings.Join(c.texts, "") }
+func (c *column) Text() string { return strings.Join(c.texts, "") }
 
 // TokenCount is the number of tokens received; -1 when unknown (no logprobs).
-func (c *Column) TokenCount() int {
+func (c *column) TokenCount() int {
 	if c.tokens == nil {
 		return -1
 	}
@@ -118,13 +118,13 @@ func (c *Column) TokenCount() int {
 }
 
 // AppendTokens adds tokens that arrived at time now.
-func (c *Column) AppendTokens(toks []backend.Token, now time.Time) { c.AppendStream(toks, "", now) }
+func (c *column) AppendTokens(toks []backend.Token, now time.Time) { c.AppendStream(toks, "", now) }
 
 // AppendStream adds tokens and the streamed text that came with them (either may
 // be empty) at time now. The column draws the text, its tokens placed in it:
 // the text is right where a token reads "\ufffd" (part of a character), and
 // tokens can run ahead of it (vLLM holds text back).
-func (c *Column) AppendStream(toks []backend.Token, text string, now time.Time) {
+func (c *column) AppendStream(toks []backend.Token, text string, now time.Time) {
 	if len(toks) == 0 && text == "" {
 		return
 	}
@@ -146,7 +146,7 @@ func (c *Column) AppendStream(toks []backend.Token, text string, now time.Time) 
 }
 
 // AppendText adds streamed text (runs without logprobs) that arrived at now.
-func (c *Column) AppendText(s string, now time.Time) {
+func (c *column) AppendText(s string, now time.Time) {
 	if s == "" {
 		return
 	}
@@ -156,7 +156,7 @@ func (c *Column) AppendText(s string, now time.Time) {
 	c.syncPieces()
 }
 
-func (c *Column) mark(now time.Time) {
+func (c *column) mark(now time.Time) {
 	c.version++
 	c.retry = nil
 	if c.firstTok.IsZero() {
@@ -167,7 +167,7 @@ func (c *Column) mark(now time.Time) {
 }
 
 // Finish records how the sample ended.
-func (c *Column) Finish(reason backend.StopReason, by backend.StoppedBy, err *backend.Error) {
+func (c *column) Finish(reason backend.StopReason, by backend.StoppedBy, err *backend.Error) {
 	c.Streaming, c.retry = false, nil
 	c.Reason, c.StoppedBy, c.Err = reason, by, err
 	c.version++
@@ -184,7 +184,7 @@ func (c *Column) Finish(reason backend.StopReason, by backend.StoppedBy, err *ba
 // the end of the output text when the tokens there spell it (vLLM's case),
 // else its first place in the tokens (the output cannot hold it before the
 // match: generation stops there). Tokens from there on are drawn as the stop.
-func (c *Column) markStop(s string) {
+func (c *column) markStop(s string) {
 	joined := strings.Join(c.texts, "")
 	at := -1
 	if c.textLen <= len(joined) && strings.HasPrefix(joined[c.textLen:], s) {
@@ -212,7 +212,7 @@ func (c *Column) markStop(s string) {
 // in its display text; -1 for none. The display text differs from the raw
 // one only where sanitize made something visible; the stop's part is then
 // found from the end, or the whole token is drawn as the stop.
-func (c *Column) stopStart() (tok, off int) {
+func (c *column) stopStart() (tok, off int) {
 	if c.stopTok < 0 || c.wrap == nil || c.stopTok >= len(c.wrap.disp) {
 		return -1, 0
 	}
@@ -228,11 +228,11 @@ func (c *Column) stopStart() (tok, off int) {
 
 // StopTokens is the index of the first token that belongs to the matched
 // stop string rather than to the output; -1 when there is none.
-func (c *Column) StopTokens() int { return c.stopTok }
+func (c *column) StopTokens() int { return c.stopTok }
 
 // Badge is the footer's stop badge: `stop "###"`, `stop token 2`, `eos`,
 // `length`, `interrupted`, `error: …`, `cancelled`; sanitized.
-func (c *Column) Badge() string {
+func (c *column) Badge() string {
 	switch c.Reason {
 	case "":
 		return ""
@@ -259,7 +259,7 @@ func (c *Column) Badge() string {
 // StatParts is the footer's numbers (tokens, tokens per second, time to first
 // token) as separate parts, most important first, so a narrow footer can drop
 // the last ones whole instead of cutting a number.
-func (c *Column) StatParts() []string {
+func (c *column) StatParts() []string {
 	var parts []string
 	if n := c.TokenCount(); n >= 0 {
 		parts = append(parts, fmt.Sprintf("%d tok", n))
@@ -290,7 +290,7 @@ func formatDuration(d time.Duration) string {
 
 // SetSize lays the column out for a body of width x height text cells.
 // Rewrapping happens only when the width changes.
-func (c *Column) SetSize(width, height int) {
+func (c *column) SetSize(width, height int) {
 	width = max(1, width)
 	c.height = max(1, height)
 	if c.wrap == nil || c.width != width {
@@ -313,16 +313,16 @@ func (c *Column) SetSize(width, height int) {
 }
 
 // Lines is the number of wrapped lines.
-func (c *Column) Lines() int {
+func (c *column) Lines() int {
 	if c.wrap == nil {
 		return 0
 	}
 	return c.wrap.Len()
 }
 
-func (c *Column) maxOffset() int { return max(0, c.Lines()-c.height) }
+func (c *column) maxOffset() int { return max(0, c.Lines()-c.height) }
 
-func (c *Column) clampOffset() {
+func (c *column) clampOffset() {
 	if c.follow {
 		c.offset = c.maxOffset()
 	}
@@ -331,7 +331,7 @@ func (c *Column) clampOffset() {
 
 // Scroll moves the view by delta lines; scrolling to the bottom resumes
 // following the tail, scrolling up stops it.
-func (c *Column) Scroll(delta int) {
+func (c *column) Scroll(delta int) {
 	c.offset += delta
 	c.follow = false
 	if c.offset >= c.maxOffset() {
@@ -341,7 +341,7 @@ func (c *Column) Scroll(delta int) {
 }
 
 // ScrollTo jumps to the top (follow false) or the tail (follow true).
-func (c *Column) ScrollTo(tail bool) {
+func (c *column) ScrollTo(tail bool) {
 	c.follow = tail
 	if !tail {
 		c.offset = 0
@@ -350,15 +350,15 @@ func (c *Column) ScrollTo(tail bool) {
 }
 
 // Following reports whether the view sticks to the tail.
-func (c *Column) Following() bool { return c.follow }
+func (c *column) Following() bool { return c.follow }
 
 // Offset is the first visible line.
-func (c *Column) Offset() int { return c.offset }
+func (c *column) Offset() int { return c.offset }
 
 // BodyLines returns the visible window of styled lines, each padded to the
 // column width. Only lines not yet in the cache are styled; the key holds
 // everything styling depends on besides the text (theme, heatmap mode).
-func (c *Column) BodyLines(ls lineStyler) []string {
+func (c *column) BodyLines(ls lineStyler) []string {
 	if c.wrap == nil {
 		return nil
 	}
@@ -389,7 +389,7 @@ func (c *Column) BodyLines(ls lineStyler) []string {
 
 // lineHas reports whether token t shows on line i: its piece, or the grapheme
 // it shares with the token whose piece draws it.
-func (c *Column) lineHas(i, t int) bool {
+func (c *column) lineHas(i, t int) bool {
 	if h := c.hostOf(t); h != t && c.pieceOn(i, h) {
 		return true
 	}
@@ -397,7 +397,7 @@ func (c *Column) lineHas(i, t int) bool {
 }
 
 // pieceOn reports whether token t's piece shows on line i.
-func (c *Column) pieceOn(i, t int) bool {
+func (c *column) pieceOn(i, t int) bool {
 	ln := c.wrap.lines[i]
 	if t < ln.start.tok || t > ln.end.tok {
 		return false
@@ -406,7 +406,7 @@ func (c *Column) pieceOn(i, t int) bool {
 }
 
 // LineOf is the (last) line on which token t shows.
-func (c *Column) LineOf(t int) int {
+func (c *column) LineOf(t int) int {
 	if c.wrap == nil {
 		return 0
 	}
@@ -417,7 +417,7 @@ func (c *Column) LineOf(t int) int {
 }
 
 // ShowLine scrolls just enough for line i to be visible.
-func (c *Column) ShowLine(i int) {
+func (c *column) ShowLine(i int) {
 	switch {
 	case i < c.offset:
 		c.offset, c.follow = i, false
@@ -430,7 +430,7 @@ func (c *Column) ShowLine(i int) {
 
 // TokenAt is the token drawn at cell x of visible row y (0-based inside the
 // body), or -1.
-func (c *Column) TokenAt(x, y int) int {
+func (c *column) TokenAt(x, y int) int {
 	if c.wrap == nil || c.tokens == nil {
 		return -1
 	}
@@ -462,14 +462,14 @@ func (c *Column) TokenAt(x, y int) int {
 	return found
 }
 
-func (c *Column) token(t int) *backend.Token {
+func (c *column) token(t int) *backend.Token {
 	if c.tokens != nil && t < len(c.tokens) {
 		return &c.tokens[t]
 	}
 	return nil
 }
 
-func (c *Column) styleLine(i int, ls lineStyler, cursor int) string {
+func (c *column) styleLine(i int, ls lineStyler, cursor int) string {
 	var b strings.Builder
 	ln := c.wrap.lines[i]
 	width := ln.width

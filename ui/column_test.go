@@ -27,7 +27,7 @@ func (r *countingRenderer) render(tok *backend.Token, i int, frag string) string
 
 func TestColumnStylesOnlyNewLines(t *testing.T) {
 	t.Parallel()
-	c := NewColumn(0, nil, time.Unix(0, 0))
+	c := newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(10, 3)
 	var toks []backend.Token
 	for i := 0; i < 200; i++ {
@@ -62,7 +62,7 @@ func TestColumnStylesOnlyNewLines(t *testing.T) {
 
 func TestColumnFollowsTailUnlessScrolledUp(t *testing.T) {
 	t.Parallel()
-	c := NewColumn(0, nil, time.Unix(0, 0))
+	c := newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(20, 4)
 	add := func(n int) {
 		for i := 0; i < n; i++ {
@@ -88,7 +88,7 @@ func TestColumnFollowsTailUnlessScrolledUp(t *testing.T) {
 
 func TestColumnLinesExactWidthAfterResize(t *testing.T) {
 	t.Parallel()
-	c := NewColumn(0, nil, time.Unix(0, 0))
+	c := newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(30, 50)
 	for _, s := range []string{"日本語の", "テキスト", " and e\u0301 combining ", "🙂🙂", " long words here"} {
 		c.AppendText(s, time.Unix(1, 0))
@@ -121,7 +121,7 @@ func TestColumnBadges(t *testing.T) {
 		{backend.StopError, backend.StoppedBy{}, &backend.Error{Kind: backend.KindServer, Message: "boom\x1b[2J"}, "error: server error: boom␛[2J"},
 	}
 	for _, tc := range cases {
-		c := NewColumn(0, nil, time.Unix(0, 0))
+		c := newColumn(0, nil, time.Unix(0, 0))
 		c.Finish(tc.reason, tc.by, tc.err)
 		if got := c.Badge(); got != tc.want {
 			t.Errorf("%s: badge %q, want %q", tc.reason, got, tc.want)

@@ -39,7 +39,7 @@ type Common struct {
 	Sampler       backend.Sampler
 	IsDark        bool
 
-	// Painter colours tokens by the heatmap mode (the columns' TokenRenderer
+	// Painter colours tokens by the heatmap mode (the columns' tokenRenderer
 	// is its Render); rebuilt when the mode, theme or colour profile changes.
 	Painter  *heatmap.Painter
 	HeatMode heatmap.Mode

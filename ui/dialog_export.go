@@ -88,7 +88,7 @@ func exportExt(format string) string {
 	return "py"
 }
 
-func (d *exportDialog) draw(r Rect) []string {
+func (d *exportDialog) draw(r rect) []string {
 	st := d.c.Styles
 	in := inner(r)
 	var tabs []string

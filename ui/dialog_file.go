@@ -47,7 +47,7 @@ func (d *fileDialog) handle(msg tea.Msg) action {
 	return runCmd{cmd}
 }
 
-func (d *fileDialog) draw(r Rect) []string {
+func (d *fileDialog) draw(r rect) []string {
 	in := inner(r)
 	d.input.SetWidth(max(1, in.W-3))
 	return dialogBox(d.c, r, d.title, []string{"", "> " + d.input.View(), "", d.c.Styles.Dialog.Hint.Render("enter to confirm, esc to go back")})

@@ -56,7 +56,7 @@ func (d *modelsDialog) handle(msg tea.Msg) action {
 	return nil
 }
 
-func (d *modelsDialog) draw(r Rect) []string {
+func (d *modelsDialog) draw(r rect) []string {
 	in := inner(r)
 	var lines []string
 	if len(d.models) == 0 {

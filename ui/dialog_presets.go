@@ -87,7 +87,7 @@ func (d *presetsDialog) handle(msg tea.Msg) action {
 	return nil
 }
 
-func (d *presetsDialog) draw(r Rect) []string {
+func (d *presetsDialog) draw(r rect) []string {
 	in := inner(r)
 	dim := d.c.Styles.Dialog.Hint
 	lines := []string{dim.Render(ansi.Truncate("in "+sanitize.Line(d.dir), in.W, "…")), ""}

@@ -99,7 +99,7 @@ func (d *sessionsDialog) handle(msg tea.Msg) action {
 	return runCmd{cmd}
 }
 
-func (d *sessionsDialog) draw(r Rect) []string {
+func (d *sessionsDialog) draw(r rect) []string {
 	in := inner(r)
 	d.input.SetWidth(max(1, in.W-3))
 	lines := []string{"", "> " + d.input.View(), "",

@@ -43,7 +43,7 @@ func newFrames(st *themes.Styles) *frames {
 
 // frame draws a rounded border around content lines, with a title; the
 // border of the focused pane is drawn in the focus style.
-func (f *frames) frame(r Rect, title string, focused bool, content []string) []string {
+func (f *frames) frame(r rect, title string, focused bool, content []string) []string {
 	if r.H < 2 || r.W < 2 {
 		return nil
 	}

@@ -75,7 +75,7 @@ type runState struct {
 // shownSamples is what the sample area shows and where it came from.
 type shownSamples struct {
 	run            *runState
-	cols           []*Column
+	cols           []*column
 	loaded         *Session
 	loadedPath     string
 	promptHeat     promptHeat
@@ -134,7 +134,7 @@ type Model struct {
 	models    []backend.Model
 
 	system, prompt *editorPane
-	panel          *ParamPanel
+	panel          *paramPanel
 
 	samples *samplesPane
 
@@ -160,10 +160,10 @@ type Model struct {
 }
 
 type layoutRects struct {
-	header, panel, system, prompt, samples, status, help Rect
-	summary, legend                                      Rect // a compact screen's parameter and legend lines
-	panelOuter, systemOuter, promptOuter, samplesOuter   Rect
-	inspOuter                                            Rect
+	header, panel, system, prompt, samples, status, help rect
+	summary, legend                                      rect // a compact screen's parameter and legend lines
+	panelOuter, systemOuter, promptOuter, samplesOuter   rect
+	inspOuter                                            rect
 }
 
 // New builds a playground program model from cfg.
@@ -529,7 +529,7 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.ResetAll):
 		m.panel.ResetAll()
 		m.seedRun = nil
-		dp, do := PlaygroundDefaults()
+		dp, do := params.PlaygroundDefaults()
 		m.setStatus(fmt.Sprintf("all parameters reset to the playground defaults (max_tokens %d, samples %d, logprobs %d)",
 			*dp.MaxTokens, do.N, *do.Logprobs), false)
 	case key.Matches(msg, k.Reset):
@@ -538,7 +538,7 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 		if s.Key == "seed" {
 			m.seedRun = nil
 		}
-		m.setStatus(s.Label+" reset to "+DefaultText(s), false)
+		m.setStatus(s.Label+" reset to "+defaultText(s), false)
 	case key.Matches(msg, k.Lock) && m.panel.Focused().Key == "seed":
 		m.panel.ToggleSeedLock()
 		if m.panel.SeedLocked && m.panel.P.Seed == nil && m.seedRun != nil {
@@ -667,14 +667,14 @@ func (m *Model) startRun() tea.Cmd {
 	m.loaded, m.loadedPath = nil, ""
 	m.prompt.heat = promptHeat{at: m.prompt.Value(), system: m.system.Value()}
 	n := req.Options.Samples()
-	cols := make([]*Column, n)
+	cols := make([]*column, n)
 	for i := range cols {
 		var seed *int64
 		if req.Params.Seed != nil {
 			s := *req.Params.Seed + int64(i)
 			seed = &s
 		}
-		cols[i] = NewColumn(i, seed, r.started)
+		cols[i] = newColumn(i, seed, r.started)
 	}
 	m.samples.setColumns(cols)
 	m.samples.topAsked = topAsked(r)
@@ -832,7 +832,7 @@ func (m *Model) onRunUpdate(msg runUpdateMsg) tea.Cmd {
 
 // column is sample i's column: a sweep or a server may number more samples
 // than asked for, and gets the columns.
-func (m *Model) column(i int) *Column {
+func (m *Model) column(i int) *column {
 	c, grew := m.samples.column(i, m.run.started)
 	if grew {
 		m.relayout()
@@ -1019,7 +1019,7 @@ func (m *Model) readOnly() string {
 // runSummary says how a run ended: done, done with some samples failed,
 // failed, interrupted or cancelled, with the first failure's reason, so a
 // run in which nothing succeeded never reads as done.
-func runSummary(cols []*Column, canceled bool, took string) (string, bool) {
+func runSummary(cols []*column, canceled bool, took string) (string, bool) {
 	failed, errored := 0, 0
 	first, why, same := "", "", true
 	for _, c := range cols {

@@ -23,7 +23,7 @@ type dialog interface {
 	// It says what the root is to do, or nil.
 	handle(msg tea.Msg) action
 	// draw draws the dialog into r: exactly r.H lines of r.W cells.
-	draw(r Rect) []string
+	draw(r rect) []string
 }
 
 // action is what a dialog asks of the root.
@@ -168,7 +168,7 @@ func (p *picker) lines(st *themes.Styles, n, h int, label func(int) string) []st
 }
 
 // dialogBox frames a dialog's lines into r.
-func dialogBox(c *Common, r Rect, title string, lines []string) []string {
+func dialogBox(c *Common, r rect, title string, lines []string) []string {
 	in := inner(r)
 	return c.frames.frame(r, title, true, textLines(strings.Join(lines, "\n"), in.W, in.H))
 }

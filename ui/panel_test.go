@@ -12,7 +12,7 @@ import (
 	"github.com/twinkle-sh/twinkle/params"
 )
 
-func panelRow(t *testing.T, pp *ParamPanel, key string) int {
+func panelRow(t *testing.T, pp *paramPanel, key string) int {
 	t.Helper()
 	for i, s := range pp.specs {
 		if s.Key == key {
@@ -237,7 +237,7 @@ func TestResetGoesToThePlaygroundDefaults(t *testing.T) {
 		pp.Select(panelRow(t, pp, tc.key))
 		pp.Step(-1, true)
 		pp.Step(-1, true)
-		if !strings.Contains(plainScreen(m), "r resets to "+DefaultText(pp.Focused())) {
+		if !strings.Contains(plainScreen(m), "r resets to "+defaultText(pp.Focused())) {
 			t.Errorf("%s: the help does not say what r resets to:\n%s", tc.key, plainScreen(m))
 		}
 		m.Update(keyMsg("r"))
@@ -245,13 +245,13 @@ func TestResetGoesToThePlaygroundDefaults(t *testing.T) {
 			t.Errorf("r on %s: %s, want %s", tc.key, got, tc.want)
 		}
 	}
-	if got := DefaultText(pp.specs[panelRow(t, pp, "max_tokens")]); got != "256" {
+	if got := defaultText(pp.specs[panelRow(t, pp, "max_tokens")]); got != "256" {
 		t.Errorf("max_tokens default reads %q", got)
 	}
 	pp.P.Temperature, pp.O.N = 0.3, 9
 	pp.P.Stop = params.Stop{Strings: []string{"x"}}
 	m.Update(keyMsg("R"))
-	want, wantO := PlaygroundDefaults()
+	want, wantO := params.PlaygroundDefaults()
 	if !reflect.DeepEqual(pp.P, want) || pp.O.N != wantO.N || *pp.O.Logprobs != *wantO.Logprobs {
 		t.Fatalf("R: %+v %+v, want %+v %+v", pp.P, pp.O, want, wantO)
 	}

@@ -32,7 +32,7 @@ type shareLook struct {
 // displaySegment is what token (or text chunk) k stands for in the drawn text, raw: its
 // bytes in the aligned text, its own text where it is not in the text, or nothing while
 // the character it is part of has not arrived.
-func (c *Column) displaySegment(k int) string {
+func (c *column) displaySegment(k int) string {
 	if c.al == nil {
 		return c.chunks[k]
 	}
@@ -59,7 +59,7 @@ func (c *Column) displaySegment(k int) string {
 }
 
 // firstUnplaced is the first token not placed in the text.
-func (c *Column) firstUnplaced() int {
+func (c *column) firstUnplaced() int {
 	pl := c.al.Places()
 	for k := c.al.Settled(); k < len(pl); k++ {
 		if !pl[k].In() {
@@ -70,7 +70,7 @@ func (c *Column) firstUnplaced() int {
 }
 
 // placedEnd is where the placed tokens before k end in the text.
-func (c *Column) placedEnd(k int) int {
+func (c *column) placedEnd(k int) int {
 	if k == 0 {
 		return 0
 	}
@@ -78,7 +78,7 @@ func (c *Column) placedEnd(k int) int {
 }
 
 // finalIndex is how many tokens (or chunks) draw what they will always draw.
-func (c *Column) finalIndex() int {
+func (c *column) finalIndex() int {
 	if c.al == nil {
 		return len(c.chunks)
 	}
@@ -96,7 +96,7 @@ func (c *Column) finalIndex() int {
 }
 
 // finished reports whether nothing more will come.
-func (c *Column) finished() bool {
+func (c *column) finished() bool {
 	if c.al != nil {
 		return c.al.Finished()
 	}
@@ -104,7 +104,7 @@ func (c *Column) finished() bool {
 }
 
 // count is how many tokens (or chunks) the column draws.
-func (c *Column) count() int {
+func (c *column) count() int {
 	if c.al == nil {
 		return len(c.chunks)
 	}
@@ -114,7 +114,7 @@ func (c *Column) count() int {
 // syncPieces lays out again what may have changed: the pieces from the first that is not
 // final on. Graphemes are attributed to the token holding their first byte; those that
 // end before the last grapheme of the final part become final with their tokens' pieces.
-func (c *Column) syncPieces() {
+func (c *column) syncPieces() {
 	n := c.count()
 	base, off := c.stableTok, c.stableOff
 	for len(c.shared) < n {
@@ -235,7 +235,7 @@ func (c *Column) syncPieces() {
 }
 
 // worst is the least likely of tokens [first, last] (the first when none is known).
-func (c *Column) worst(first, last int) int {
+func (c *column) worst(first, last int) int {
 	w := first
 	if c.al == nil {
 		return w
@@ -251,7 +251,7 @@ func (c *Column) worst(first, last int) int {
 
 // fitCache sizes the styled-line cache to the wrapped lines, lines from firstDirty on to
 // be styled again.
-func (c *Column) fitCache(firstDirty int) {
+func (c *column) fitCache(firstDirty int) {
 	n := c.wrap.Len()
 	if len(c.styled) > n {
 		c.styled, c.styledOK = c.styled[:n], c.styledOK[:n]
@@ -267,7 +267,7 @@ func (c *Column) fitCache(firstDirty int) {
 
 // shareAt is where the shared grapheme begins in token t's display text, or -1 when its
 // piece ends with none.
-func (c *Column) shareAt(t int) int {
+func (c *column) shareAt(t int) int {
 	if t < 0 || t >= len(c.shared) || c.shared[t].last <= t || c.wrap == nil || t >= len(c.wrap.disp) {
 		return -1
 	}
@@ -279,7 +279,7 @@ func (c *Column) shareAt(t int) int {
 }
 
 // hostOf is the token whose piece draws token t's first character.
-func (c *Column) hostOf(t int) int {
+func (c *column) hostOf(t int) int {
 	if t >= 0 && t < len(c.host) {
 		return c.host[t]
 	}

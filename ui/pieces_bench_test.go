@@ -27,9 +27,9 @@ func BenchmarkStreamSplit(b *testing.B) {
 			m := newTestModel(b, &fakeSampler{}, 200, 60)
 			m.panel.O.N = 8
 			start := time.Unix(0, 0)
-			m.samples.cols = make([]*Column, 8)
+			m.samples.cols = make([]*column, 8)
 			for c := range m.samples.cols {
-				col := NewColumn(c, nil, start)
+				col := newColumn(c, nil, start)
 				var body strings.Builder
 				for _, t := range s.texts[:n] {
 					body.WriteString(t)

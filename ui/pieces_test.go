@@ -48,13 +48,13 @@ func newSplitStream(text string, cuts []int, hold int) splitStream {
 	return s
 }
 
-func (s splitStream) feed(c *Column, upto int) {
+func (s splitStream) feed(c *column, upto int) {
 	for i := 0; i < upto && i < len(s.toks); i++ {
 		c.AppendStream(s.toks[i:i+1], s.texts[i], time.Unix(1, 0))
 	}
 }
 
-func plainLines(c *Column) []string { return wrapperLines(c.wrap) }
+func plainLines(c *column) []string { return wrapperLines(c.wrap) }
 
 // wrapperLines is each line's text with its layout (where it starts and ends, its width,
 // whether a newline ends it).
@@ -67,7 +67,7 @@ func wrapperLines(w *wrapper) []string {
 }
 
 // freshLines lays the column's pieces out from scratch, as a resize does.
-func freshLines(c *Column) []string {
+func freshLines(c *column) []string {
 	w := newWrapper(c.width)
 	for _, t := range c.texts {
 		w.Append(t)
@@ -76,7 +76,7 @@ func freshLines(c *Column) []string {
 }
 
 // shown is what the column shows, line by line.
-func shown(c *Column) string {
+func shown(c *column) string {
 	var out []string
 	for i := 0; i < c.wrap.Len(); i++ {
 		out = append(out, c.wrap.Text(i))
@@ -90,7 +90,7 @@ func TestColumnDrawsSplitCharacters(t *testing.T) {
 	// "\ufffd" and holds the text back until a character is whole.
 	text := " park好 underé 🙂!"
 	s := newSplitStream(text, []int{5, 7, 8, 14, 15, 16, 17, 20, 21}, 0)
-	c := NewColumn(0, nil, time.Unix(0, 0))
+	c := newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(40, 5)
 	for i := range s.toks {
 		c.AppendStream(s.toks[i:i+1], s.texts[i], time.Unix(1, 0))
@@ -118,7 +118,7 @@ func TestColumnDrawsSplitCharacters(t *testing.T) {
 }
 
 // toks checks the column holds n tokens (the stream added them one by one).
-func (c *Column) toks(t *testing.T, n int) {
+func (c *column) toks(t *testing.T, n int) {
 	t.Helper()
 	if len(c.tokens) != n || c.al.Len() != n {
 		t.Fatalf("column has %d tokens, aligner %d, want %d", len(c.tokens), c.al.Len(), n)
@@ -147,7 +147,7 @@ func TestColumnPiecesProperty(t *testing.T) {
 			}
 		}
 		s := newSplitStream(text, cuts, iter%3)
-		c := NewColumn(0, nil, time.Unix(0, 0))
+		c := newColumn(0, nil, time.Unix(0, 0))
 		width := 3 + r.IntN(12)
 		c.SetSize(width, 4)
 		for i := range s.toks {
@@ -192,7 +192,7 @@ func TestColumnPiecesProperty(t *testing.T) {
 
 // wholeIn reports a token that begins a grapheme or a piece of its own, which a click must
 // reach: a grapheme's later tokens share its cells only when it is wide enough.
-func wholeIn(text string, c *Column, k int) bool {
+func wholeIn(text string, c *column, k int) bool {
 	if c.texts[k] != "" && strings.TrimSpace(c.texts[k]) != "" && !strings.Contains(c.texts[k], "\n") {
 		return true
 	}
@@ -202,7 +202,7 @@ func wholeIn(text string, c *Column, k int) bool {
 func TestColumnSharedGraphemeCursorAndClicks(t *testing.T) {
 	t.Parallel()
 	// 好 in two tokens: a wide grapheme, so its two cells go to its two tokens.
-	c := NewColumn(0, nil, time.Unix(0, 0))
+	c := newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(20, 3)
 	s := newSplitStream("a好b", []int{1, 3, 4}, 0)
 	s.feed(c, len(s.toks))
@@ -224,7 +224,7 @@ func TestColumnSharedGraphemeCursorAndClicks(t *testing.T) {
 		}
 	}
 	// An emoji and its skin tone, two whole tokens: one grapheme of two cells.
-	c = NewColumn(0, nil, time.Unix(0, 0))
+	c = newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(6, 3)
 	c.AppendStream([]backend.Token{{Text: "👍", Logprob: -1}, {Text: "🏽", Logprob: -2}, {Text: "ok", Logprob: -1}}, "👍🏽ok", time.Unix(1, 0))
 	c.Finish(backend.StopLength, backend.StoppedBy{}, nil)
@@ -240,7 +240,7 @@ func TestColumnTokensAheadOfText(t *testing.T) {
 	t.Parallel()
 	// vLLM holds text back while it may start a stop string: whole tokens show their own
 	// text at once; a token holding part of a character waits for it.
-	c := NewColumn(0, nil, time.Unix(0, 0))
+	c := newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(20, 3)
 	c.AppendStream([]backend.Token{{Text: "Hi", Logprob: -1}, {Text: " #", Logprob: -1}}, "Hi", time.Unix(1, 0))
 	if got := c.wrap.Text(0); got != "Hi #" {
@@ -290,7 +290,7 @@ func TestPromptDisplay(t *testing.T) {
 // tokens still spell it, so it is drawn whole, in the stop's look.
 func TestColumnSplitStopString(t *testing.T) {
 	t.Parallel()
-	c := NewColumn(0, nil, time.Unix(0, 0))
+	c := newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(20, 3)
 	toks := []backend.Token{{Text: "ok", Logprob: -1}, {Text: " \ufffd", Logprob: -1}, {Text: "\ufffd", Logprob: -1}}
 	c.AppendStream(toks, "ok", time.Unix(1, 0))

@@ -25,14 +25,14 @@ import (
 // and clicks that land on it.
 type samplesPane struct {
 	c    *Common
-	cols []*Column
+	cols []*column
 	// focus is the column with focus; zoom the column given the whole area,
 	// -1 for none.
 	focus, zoom int
-	grid        GridLayout
+	grid        gridLayout
 	// area is the pane's inner rectangle; legendInside says the legend takes
 	// its last line (else the root draws it under the body).
-	area         Rect
+	area         rect
 	legendInside bool
 
 	// topAsked is how many alternatives per token the run on screen asked
@@ -67,7 +67,7 @@ func (p *samplesPane) setTheme() {
 }
 
 // SetSize gives the pane its inner rectangle and lays the grid out in it.
-func (p *samplesPane) SetSize(area Rect, legendInside bool) {
+func (p *samplesPane) SetSize(area rect, legendInside bool) {
 	p.area, p.legendInside = area, legendInside
 	p.layout()
 }
@@ -79,7 +79,7 @@ func (p *samplesPane) layout() {
 	if p.legendInside {
 		gridArea = p.area.withoutLegend()
 	}
-	p.grid = LayoutGrid(gridArea, len(p.cols), minColumnW, minColumnH, p.focus, p.zoom)
+	p.grid = layoutGrid(gridArea, len(p.cols), minColumnW, minColumnH, p.focus, p.zoom)
 	for i, c := range p.cols {
 		cell := p.grid.Cells[i]
 		if cell.W == 0 {
@@ -93,7 +93,7 @@ func (p *samplesPane) layout() {
 func (p *samplesPane) wantsInspector() bool { return p.inspecting && len(p.cols) > 0 }
 
 // setColumns shows cols, keeping the focus and the zoom where they can stay.
-func (p *samplesPane) setColumns(cols []*Column) {
+func (p *samplesPane) setColumns(cols []*column) {
 	p.cols = cols
 	p.focus = max(0, min(p.focus, len(cols)-1))
 	if p.zoom >= len(cols) {
@@ -103,12 +103,12 @@ func (p *samplesPane) setColumns(cols []*Column) {
 
 // column is column i, made (with those before it) when a run numbers more
 // samples than it asked for; grew says it was.
-func (p *samplesPane) column(i int, started time.Time) (c *Column, grew bool) {
+func (p *samplesPane) column(i int, started time.Time) (c *column, grew bool) {
 	if i < 0 {
 		return nil, false
 	}
 	for i >= len(p.cols) {
-		p.cols = append(p.cols, NewColumn(len(p.cols), nil, started))
+		p.cols = append(p.cols, newColumn(len(p.cols), nil, started))
 		grew = true
 	}
 	return p.cols[i], grew
@@ -210,7 +210,7 @@ func (p *samplesPane) legend(w int) string {
 }
 
 // renderColumn draws one column into its cell: header, body, footer.
-func (p *samplesPane) renderColumn(i int, cell Rect, paneFocused bool, spinner string) []string {
+func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner string) []string {
 	st := &p.c.Styles.Column
 	c := p.cols[i]
 	lines := make([]string, 0, cell.H)
@@ -278,7 +278,7 @@ type columnHeadKey struct {
 // columnHead is a column's header line as text: its number, where the view
 // is in the text, its seed. Items that do not fit are dropped whole, the
 // seed first, so "↑ N lines" shows whenever anything is above the window.
-func columnHead(c *Column, spin string, w int) string {
+func columnHead(c *column, spin string, w int) string {
 	lead := "  "
 	if c.Streaming {
 		lead = spin + " "
@@ -308,7 +308,7 @@ func columnHead(c *Column, spin string, w int) string {
 	return lead + num + " " + strings.Join(short, " ")
 }
 
-func (p *samplesPane) renderFooter(c *Column, w int, waiting string) string {
+func (p *samplesPane) renderFooter(c *column, w int, waiting string) string {
 	st := &p.c.Styles.Column
 	var line string
 	if !c.Streaming {
@@ -552,7 +552,7 @@ func (p *samplesPane) handleInspectKey(msg tea.KeyPressMsg) bool {
 }
 
 // inspectorView draws the inspector into r, for the parameters sp.
-func (p *samplesPane) inspectorView(r Rect, sp params.SamplingParams) []string {
+func (p *samplesPane) inspectorView(r rect, sp params.SamplingParams) []string {
 	p.insp.SetParams(sp)
 	in := inner(r)
 	return p.c.frames.frame(r, "inspector · i closes", true, textLines(p.insp.Render(in.W, in.H), in.W, in.H))

@@ -71,13 +71,13 @@ func (m *Model) showSession(s *Session, path string) {
 		n = len(r.Trajectories)
 	}
 	base := time.Unix(0, 0)
-	cols := make([]*Column, n)
+	cols := make([]*column, n)
 	for i := range cols {
 		var seed *int64
 		if i < len(r.Seeds) {
 			seed = r.Seeds[i]
 		}
-		c := NewColumn(i, seed, base)
+		c := newColumn(i, seed, base)
 		first, last := base, base
 		if i < len(s.Timings) {
 			first = base.Add(time.Duration(s.Timings[i].TTFTMillis) * time.Millisecond)

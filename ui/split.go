@@ -31,7 +31,7 @@ func splitPrefix(t *themes.Styles, prof colorprofile.Profile) string {
 
 // inspectPlace says where token t of column c sits in its text, for the inspector: the
 // grapheme it shares with its neighbours and their bytes, or why it is not in the text.
-func (sp *samplesPane) inspectPlace(c *Column, t int) inspector.Place {
+func (sp *samplesPane) inspectPlace(c *column, t int) inspector.Place {
 	var p inspector.Place
 	if c.al == nil || t < 0 || t >= len(c.tokens) || t >= c.al.Len() {
 		return p
@@ -70,7 +70,7 @@ func (sp *samplesPane) inspectPlace(c *Column, t int) inspector.Place {
 }
 
 // tokenBytes is token k's bytes in the text, or its reported text where it is not there.
-func (c *Column) tokenBytes(k int) string {
+func (c *column) tokenBytes(k int) string {
 	if pl := c.al.Places()[k]; pl.In() && pl.End <= c.al.TextLen() {
 		return c.al.Slice(pl.Start, pl.End)
 	}
@@ -81,7 +81,7 @@ func (c *Column) tokenBytes(k int) string {
 // hold parts of characters: they all read "\ufffd", so samples that split different
 // characters alike would seem to agree. The first position before at where such tokens'
 // bytes differ is where the samples diverge.
-func firstDivergence(cols []*Column, at int) int {
+func firstDivergence(cols []*column, at int) int {
 	if len(cols) < 2 {
 		return at
 	}
@@ -108,7 +108,7 @@ func firstDivergence(cols []*Column, at int) int {
 
 // acrossLabels names, for each sample, what its token at position i stands for where its
 // text does not say: "好 1/2" for the first of two tokens making 好.
-func acrossLabels(cols []*Column, i int) []string {
+func acrossLabels(cols []*column, i int) []string {
 	var labels []string
 	for ci, c := range cols {
 		if c.al == nil || i >= len(c.tokens) || !backend.Partial(c.tokens[i].Text) {

@@ -50,9 +50,9 @@ func (m *Model) relayout() {
 	}
 	r := &m.rects
 	helpH := m.help.height()
-	r.header = Rect{0, 0, w, 1}
-	r.help = Rect{0, h - helpH, w, helpH}
-	r.status = Rect{0, h - helpH - 1, w, 1}
+	r.header = rect{0, 0, w, 1}
+	r.help = rect{0, h - helpH, w, helpH}
+	r.status = rect{0, h - helpH - 1, w, 1}
 	bodyY, bodyH := 1, h-helpH-2
 	pw := panelWidth(w)
 	rx, rw := pw, w-pw
@@ -63,20 +63,20 @@ func (m *Model) relayout() {
 	if m.samples.wantsInspector() {
 		iw = inspectorWidth(rw)
 	}
-	r.legend = Rect{}
+	r.legend = rect{}
 	if m.compact() || rw-iw-2 < legendMinW {
 		// The samples are too narrow for the heatmap's legend to keep its
 		// scale: it gets a line of the screen's width under the body.
 		bodyH--
-		r.legend = Rect{0, bodyY + bodyH, w, 1}
+		r.legend = rect{0, bodyY + bodyH, w, 1}
 	}
 	y := bodyY
-	r.panelOuter, r.summary = Rect{0, bodyY, pw, bodyH}, Rect{}
+	r.panelOuter, r.summary = rect{0, bodyY, pw, bodyH}, rect{}
 	if !m.panelOpen() {
 		// One line sums the parameters up and the samples take the width.
-		r.summary = Rect{0, bodyY, w, 1}
+		r.summary = rect{0, bodyY, w, 1}
 		y = bodyY + 1
-		r.panelOuter = Rect{}
+		r.panelOuter = rect{}
 	}
 	// The panel's text keeps one cell off its border on each side.
 	r.panel = inner(r.panelOuter)
@@ -93,19 +93,19 @@ func (m *Model) relayout() {
 		if bodyH >= 30 {
 			sysH = 2
 		}
-		r.systemOuter = Rect{rx, y, rw, sysH + 2}
+		r.systemOuter = rect{rx, y, rw, sysH + 2}
 		y += sysH + 2
 	} else {
-		r.systemOuter = Rect{}
+		r.systemOuter = rect{}
 	}
 	r.system = inner(r.systemOuter)
-	r.promptOuter = Rect{rx, y, rw, promptH + 2}
+	r.promptOuter = rect{rx, y, rw, promptH + 2}
 	r.prompt = inner(r.promptOuter)
 	y += promptH + 2
-	r.samplesOuter = Rect{rx, y, rw, bodyY + bodyH - y}
-	r.inspOuter = Rect{}
+	r.samplesOuter = rect{rx, y, rw, bodyY + bodyH - y}
+	r.inspOuter = rect{}
 	if iw > 0 {
-		r.inspOuter = Rect{rx + rw - iw, y, iw, r.samplesOuter.H}
+		r.inspOuter = rect{rx + rw - iw, y, iw, r.samplesOuter.H}
 		r.samplesOuter.W -= iw
 	}
 	r.samples = inner(r.samplesOuter)
@@ -117,11 +117,11 @@ func (m *Model) relayout() {
 	m.samples.SetSize(r.samples, r.legend.W == 0)
 }
 
-func inner(r Rect) Rect {
+func inner(r rect) rect {
 	if r.W < 2 || r.H < 2 {
-		return Rect{}
+		return rect{}
 	}
-	return Rect{r.X + 1, r.Y + 1, r.W - 2, r.H - 2}
+	return rect{r.X + 1, r.Y + 1, r.W - 2, r.H - 2}
 }
 
 // View draws the screen and declares the terminal state it needs.
@@ -192,7 +192,7 @@ func (m *Model) render() string {
 		top = r.systemOuter.Y
 	}
 	if d := m.overlay.front(); d != nil {
-		right = d.draw(Rect{r.promptOuter.X, top, r.promptOuter.W, r.samplesOuter.Y + r.samplesOuter.H - top})
+		right = d.draw(rect{r.promptOuter.X, top, r.promptOuter.W, r.samplesOuter.Y + r.samplesOuter.H - top})
 	} else {
 		if m.api == params.Chat {
 			sys, _ := m.system.view(m.focus == focusSystem)

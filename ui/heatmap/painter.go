@@ -96,7 +96,7 @@ func (p *Painter) Key() string { return p.key }
 
 // Render styles one fragment of token index (fragments are sanitized display text without
 // newlines; tok is nil for text without logprobs). It is the function a sample column
-// calls, with the signature of ui.TokenRenderer.
+// calls, with the signature of the ui columns' token renderer.
 func (p *Painter) Render(tok *backend.Token, index int, frag string) string {
 	return p.paint(tok, index, frag, false)
 }
