@@ -119,7 +119,7 @@ func TestPlaygroundInARealTerminal(t *testing.T) {
 	out := raw.String()
 	mu.Unlock()
 	// The alternate screen was entered and left: the shell gets its screen back.
-	if !strings.Contains(out, ansi.SetAltScreenSaveCursorMode) || !strings.Contains(out, ansi.ResetAltScreenSaveCursorMode) {
+	if !strings.Contains(out, ansi.SetModeAltScreenSaveCursor) || !strings.Contains(out, ansi.ResetModeAltScreenSaveCursor) {
 		t.Errorf("alternate screen not entered and left; output ends %q", out[max(0, len(out)-200):])
 	}
 }
