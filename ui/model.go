@@ -121,42 +121,45 @@ type Model struct {
 	c   *Common
 	cfg Config
 
+	// Routing and layout: what has focus, the dialogs open over the body,
+	// the rectangles relayout computed.
 	focus   focusArea
 	overlay overlay
-	api     params.API
-	// quit is closed when the program quits: runs that were replaced but are
-	// still being read (their channels drain through Update) are then drained
-	// by their own goroutines, since Update reads no more.
-	quit      chan struct{}
+	rects   layoutRects
+
+	// The components: the panes, the header and help lines.
+	system, prompt *editorPane
+	panel          *paramPanel
+	samples        *samplesPane
+	header         header
+	help           *helpBar
+
+	// Where runs go: the request's mode and model, the server's state.
+	api       params.API
 	modelName string
 	conn      connState
 	connErr   string
 	models    []backend.Model
-
-	system, prompt *editorPane
-	panel          *paramPanel
-
-	samples *samplesPane
-
-	// Prompt logprobs: asked for when promptHeat is on; the prompt pane shows
-	// them as a heatmap while the prompt is unchanged since the run.
+	// promptHeat asks runs for the prompt's logprobs too (the prompt pane
+	// shows them as a heatmap).
 	promptHeat bool
 
+	// The run, and what the samples came from.
 	run     *runState
 	runSeq  int
 	seedRun *int64 // the seed the last unlocked run drew, shown on the seed row
-
-	status    string
-	statusErr bool
-	help      *helpBar
-	header    header
-	spin      spinner.Model
-	spinning  bool
-
-	rects layoutRects
-
+	// quit is closed when the program quits: runs that were replaced but are
+	// still being read (their channels drain through Update) are then drained
+	// by their own goroutines, since Update reads no more.
+	quit       chan struct{}
 	loaded     *Session // the session shown when the run came from a file
 	loadedPath string
+	spin       spinner.Model
+	spinning   bool
+
+	// The status line.
+	status    string
+	statusErr bool
 }
 
 type layoutRects struct {
