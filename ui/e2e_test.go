@@ -74,8 +74,10 @@ func startProgram(t *testing.T, m *Model, w, h int) *program {
 	}()
 	pr.p = tea.NewProgram(m, tea.WithInput(in), tea.WithOutput(onlcr{emu}), tea.WithWindowSize(w, h),
 		tea.WithColorProfile(colorprofile.TrueColor), tea.WithoutSignals(), tea.WithContext(ctx))
+	stopped := make(chan struct{})
 	go func() {
 		_, err := pr.p.Run()
+		close(stopped)
 		pr.done <- err
 	}()
 	// Tests that start a program are not parallel: a program's teardown takes
@@ -86,10 +88,10 @@ func startProgram(t *testing.T, m *Model, w, h int) *program {
 		pr.p.Kill()
 		// Not emu.Close: it flips an unsynchronised flag the reader goroutine reads.
 		_ = emu.InputPipe().(io.Closer).Close()
-		// A reply the terminal sent as the program stopped is not waited on.
+		// A reply the terminal sends as the program stops is not waited on.
 		_ = in.Close()
 		select {
-		case <-pr.done:
+		case <-stopped:
 		case <-time.After(3 * time.Second):
 			t.Error("program did not stop")
 		}

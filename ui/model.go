@@ -254,6 +254,9 @@ func (m *Model) setTheme(isDark bool) {
 	m.system.SetStyles(t.TextArea)
 	m.prompt.SetStyles(t.TextArea)
 	m.rebuildPainter()
+	if m.samples != nil {
+		m.samples.setTheme()
+	}
 }
 
 // rebuildPainter makes the heatmap painter for the current mode, theme and
@@ -262,7 +265,7 @@ func (m *Model) rebuildPainter() {
 	p := heatmap.NewPainter(m.c.Styles, m.c.HeatMode, m.c.Profile)
 	m.c.Painter = p
 	if m.samples != nil {
-		m.samples.setTheme()
+		m.samples.setPainter()
 	}
 }
 

@@ -59,9 +59,14 @@ func newSamplesPane(c *Common) *samplesPane {
 	return p
 }
 
-// setTheme follows a new theme or painter.
+// setTheme follows a new theme.
 func (p *samplesPane) setTheme() {
 	p.divPrefix = stylePrefix(p.c.Styles.Column.Divergence)
+	p.setPainter()
+}
+
+// setPainter follows a new painter (heatmap mode, colour profile or theme).
+func (p *samplesPane) setPainter() {
 	p.insp.SetStyles(p.c.Styles)
 	p.insp.SetPainter(p.c.Painter)
 }
