@@ -29,6 +29,7 @@ type sampleState struct {
 	promptTokens []Token
 	promptAlign  PromptAlignment
 	havePrompt   bool
+	promptIDs    []TokenID
 	finished     bool
 	reason       StopReason
 	stoppedBy    StoppedBy
@@ -77,6 +78,9 @@ func (a *Assembler) Apply(ev Event) {
 		}
 	case EventTokens:
 		st := a.sample(ev.Sample)
+		if ev.PromptIDs != nil {
+			st.promptIDs = ev.PromptIDs
+		}
 		st.text.WriteString(ev.Text)
 		st.tokens = append(st.tokens, ev.Tokens...)
 		if a.req.Options.Logprobs != nil {
@@ -164,11 +168,12 @@ func (a *Assembler) Response() SampleResponse {
 			}
 		}
 	}
+	// What was sent, a continued prefix included; the generated message follows.
 	var base []Message
 	if a.req.API == params.Chat {
-		base = a.req.Messages
+		base = a.req.SentMessages()
 	} else {
-		base = []Message{{Role: "user", Content: a.req.Prompt}}
+		base = []Message{{Role: "user", Content: a.req.SentPrompt()}}
 	}
 	withLogprobs := a.req.Options.Logprobs != nil
 	withPrompt := a.req.Options.PromptLogprobs != nil
@@ -186,9 +191,15 @@ func (a *Assembler) Response() SampleResponse {
 		r.PromptTokens = make([][]Token, n)
 		r.PromptAlignment = make([]PromptAlignment, n)
 	}
+	if a.req.TokenIDs {
+		r.PromptTokenIDs = make([][]TokenID, n)
+	}
 	anyErr := false
 	for i := range a.samples {
 		st := a.samples[i]
+		if a.req.TokenIDs {
+			r.PromptTokenIDs[i] = st.promptIDs
+		}
 		msgs := make([]Message, 0, len(base)+1)
 		msgs = append(msgs, base...)
 		msgs = append(msgs, Message{Role: "assistant", Content: st.text.String()})
@@ -205,7 +216,7 @@ func (a *Assembler) Response() SampleResponse {
 			if st.promptAlign != PromptUnaligned {
 				r.PromptLogprobs[i], r.PromptTokens[i] = logprobsOf(st.promptTokens), nonNil(st.promptTokens)
 				if a.req.API == params.Completion {
-					if pl := AlignPrompt(st.promptTokens, a.req.Prompt); pl != nil {
+					if pl := AlignPrompt(st.promptTokens, a.req.SentPrompt()); pl != nil {
 						r.PromptTokens[i] = placed(st.promptTokens, pl)
 					}
 				}

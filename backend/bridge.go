@@ -124,7 +124,8 @@ drain:
 }
 
 // Coalesce merges runs of consecutive EventTokens of the same sample into one event
-// (text concatenated, tokens appended); every other event is kept as is, in order.
+// (text concatenated, tokens appended, the prompt ids kept); every other event is kept as
+// is, in order.
 // It may reuse evs' storage.
 func Coalesce(evs []Event) []Event {
 	out := evs[:0]
@@ -148,6 +149,9 @@ func Coalesce(evs []Event) []Event {
 				for k := i; k < j; k++ {
 					sb.WriteString(evs[k].Text)
 					toks = append(toks, evs[k].Tokens...)
+					if ev.PromptIDs == nil {
+						ev.PromptIDs = evs[k].PromptIDs
+					}
 				}
 				ev.Text, ev.Tokens = sb.String(), toks
 			}

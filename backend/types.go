@@ -290,6 +290,10 @@ type SampleResponse struct {
 	// came); with "unaligned", PromptTokens and PromptLogprobs are null for that sample.
 	// Omitted when prompt logprobs were not asked for.
 	PromptAlignment []PromptAlignment `json:"prompt_alignment,omitempty"`
+	// PromptTokenIDs: per sample, the prompt as the server tokenized it (in chat, the
+	// templated conversation); omitted unless Request.TokenIDs asked for them, null for a
+	// sample the server sent none for.
+	PromptTokenIDs [][]TokenID `json:"prompt_token_ids,omitempty"`
 	// Seeds: the seed each sample was drawn with (seed+i for sample i of a request), null
 	// where the sampler chose at random.
 	Seeds []*int64 `json:"seeds"`
@@ -339,6 +343,13 @@ type Request struct {
 	// Variants, when not empty, make a sweep: one request per entry, each with Options,
 	// all run concurrently; samples are numbered variant after variant.
 	Variants []params.SamplingParams
+	// Continue, when not nil, continues a sample from a prefix instead of starting it
+	// afresh: a branch forked on another token, or a step of step mode (see Continuation).
+	Continue *Continuation
+	// TokenIDs asks the server for the ids of the prompt and of every generated token
+	// (vLLM's return_token_ids): Token.ID and SampleResponse.PromptTokenIDs, from which a
+	// later Continuation sends exact ids. A server without the field ignores it.
+	TokenIDs bool
 }
 
 // AllParams returns the parameters of each request of the run: Variants, or Params alone.
@@ -361,6 +372,9 @@ func (r Request) Validate() error {
 	case params.Completion:
 	default:
 		return &Error{Kind: KindConfig, Message: fmt.Sprintf("unknown API %q: want %q or %q", r.API, params.Chat, params.Completion)}
+	}
+	if err := r.Continue.check(r.API); err != nil {
+		return err
 	}
 	for i, p := range r.AllParams() {
 		o := r.Options
@@ -550,6 +564,9 @@ type Event struct {
 	PromptTokens []Token
 	// PromptAlignment: for EventPromptLogprobs.
 	PromptAlignment PromptAlignment
+	// PromptIDs: on an EventTokens (possibly with no text or tokens), the prompt as the
+	// server tokenized it, sent once per sample when Request.TokenIDs asked for it.
+	PromptIDs []TokenID
 	// Retry: for EventRetry.
 	Retry *RetryInfo
 }
@@ -567,6 +584,7 @@ type eventJSON struct {
 	Start        *StartInfo      `json:"start,omitempty"`
 	PromptTokens []Token         `json:"prompt_tokens,omitempty"`
 	Alignment    PromptAlignment `json:"prompt_alignment,omitempty"`
+	PromptIDs    []TokenID       `json:"prompt_token_ids,omitempty"`
 	Retry        *RetryInfo      `json:"retry,omitempty"`
 }
 
@@ -578,7 +596,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	case EventStart:
 		j.Start = e.Start
 	case EventTokens:
-		j.Sample, j.Text, j.Tokens = &e.Sample, e.Text, e.Tokens
+		j.Sample, j.Text, j.Tokens, j.PromptIDs = &e.Sample, e.Text, e.Tokens, e.PromptIDs
 	case EventFinish:
 		sb := e.StoppedBy
 		j.Sample, j.Reason, j.StoppedBy = &e.Sample, e.Reason, &sb

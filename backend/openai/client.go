@@ -201,7 +201,11 @@ func (c *Client) run(ctx context.Context, req backend.Request, em *backend.Emitt
 			note = fmt.Sprintf("temperature %g is greedy: sent as 1 sample, since the other %d would be identical", p.Temperature, requested-1)
 		}
 		o.PromptLogprobs = nil // fetched by a separate request: vLLM refuses them on a stream
-		body, err := Body(req.API, model, req.Messages, req.Prompt, p, o, true)
+		fields, err := requestFields(req, model, p, o, true)
+		var body []byte
+		if err == nil {
+			body, err = json.Marshal(fields)
+		}
 		if err != nil {
 			em.Emit(backend.Event{Kind: backend.EventDone, Err: &backend.Error{Kind: backend.KindConfig, Message: err.Error(), Err: err}})
 			return
@@ -386,7 +390,11 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte) (*h
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	u := c.base + path
+	if strings.Contains(path, "://") {
+		u = path // outside /v1, such as /tokenize
+	}
+	hreq, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, err
 	}

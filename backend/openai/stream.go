@@ -91,8 +91,8 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 			if ch.index < 0 || ch.index >= pl.count || finished[ch.index] {
 				continue // a choice we did not ask for, or one already ended: lenient
 			}
-			if ch.text != "" || len(ch.tokens) > 0 {
-				em.Emit(backend.Event{Kind: backend.EventTokens, Sample: pl.first + ch.index, Text: ch.text, Tokens: ch.tokens})
+			if ch.text != "" || len(ch.tokens) > 0 || ch.promptIDs != nil {
+				em.Emit(backend.Event{Kind: backend.EventTokens, Sample: pl.first + ch.index, Text: ch.text, Tokens: ch.tokens, PromptIDs: ch.promptIDs})
 				witness.add(ch.index, ch.text, ch.tokens)
 			}
 			if ch.finish != "" {
@@ -276,12 +276,12 @@ func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model 
 	one := 1
 	p.MaxTokens = &one
 	o := params.Options{N: 1, PromptLogprobs: pl.promptK}
-	fields, err := bodyFields(req.API, model, req.Messages, req.Prompt, p, o, false)
+	fields, err := requestFields(req, model, p, o, false)
 	if err != nil {
 		fail(err)
 		return
 	}
-	body, err := json.Marshal(append(fields, params.Field{Key: "return_token_ids", Value: true}))
+	body, err := json.Marshal(fields.Set("return_token_ids", true))
 	if err != nil {
 		fail(err)
 		return
@@ -321,7 +321,8 @@ func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model 
 	var prompt *string
 	if !pl.chat {
 		// The chat template's text is the server's; only a raw prompt can be matched.
-		prompt = &req.Prompt
+		sent := req.SentPrompt()
+		prompt = &sent
 	}
 	toks, align := promptTokens(positions, ids, *pl.promptK, prompt)
 	em.Emit(backend.Event{Kind: backend.EventPromptLogprobs, Sample: pl.first, Count: pl.count, PromptTokens: toks, PromptAlignment: align})
@@ -338,6 +339,8 @@ type decodedChoice struct {
 	tokens []backend.Token
 	finish string
 	stop   wire.StopReason
+	// promptIDs: the prompt's token ids, which return_token_ids sends once per choice.
+	promptIDs []backend.TokenID
 }
 
 // The decoder reads chunks into these rather than the wire types: they leave out what
@@ -346,8 +349,9 @@ type decodedChoice struct {
 // or missing value reads as unknown rather than as 0 (certainty); content and
 // finish_reason as plain strings, since null, missing and "" all mean none to the client.
 type chatChunkIn struct {
-	Choices []chatChoiceIn `json:"choices"`
-	Usage   *wire.Usage    `json:"usage"`
+	Choices        []chatChoiceIn `json:"choices"`
+	Usage          *wire.Usage    `json:"usage"`
+	PromptTokenIDs []int          `json:"prompt_token_ids"`
 }
 
 type chatChoiceIn struct {
@@ -387,9 +391,10 @@ type completionChoiceIn struct {
 		Tokens        []string      `json:"tokens"`
 		TopLogprobs   []wire.TopMap `json:"top_logprobs"`
 	} `json:"logprobs"`
-	FinishReason string          `json:"finish_reason"`
-	StopReason   wire.StopReason `json:"stop_reason"`
-	TokenIDs     []int           `json:"token_ids"`
+	FinishReason   string          `json:"finish_reason"`
+	StopReason     wire.StopReason `json:"stop_reason"`
+	TokenIDs       []int           `json:"token_ids"`
+	PromptTokenIDs []int           `json:"prompt_token_ids"`
 }
 
 // logprobIn is a logprob as a chunk carries it. Unlike a *float64 it costs no allocation
@@ -481,7 +486,7 @@ func (d *decoder) decode(data []byte) error {
 		d.usage = toUsage(c.Usage)
 		for i := range c.Choices {
 			ch := &c.Choices[i]
-			dc := decodedChoice{index: ch.Index, text: ch.Delta.Content, finish: ch.FinishReason, stop: ch.StopReason}
+			dc := decodedChoice{index: ch.Index, text: ch.Delta.Content, finish: ch.FinishReason, stop: ch.StopReason, promptIDs: tokenIDs(c.PromptTokenIDs)}
 			if d.logprobs && ch.Logprobs != nil {
 				entries := ch.Logprobs.Content
 				dc.tokens = make([]backend.Token, len(entries))
@@ -510,7 +515,7 @@ func (d *decoder) decode(data []byte) error {
 	d.usage = toUsage(c.Usage)
 	for i := range c.Choices {
 		ch := &c.Choices[i]
-		dc := decodedChoice{index: ch.Index, text: ch.Text, finish: ch.FinishReason, stop: ch.StopReason}
+		dc := decodedChoice{index: ch.Index, text: ch.Text, finish: ch.FinishReason, stop: ch.StopReason, promptIDs: tokenIDs(ch.PromptTokenIDs)}
 		if d.logprobs && ch.Logprobs != nil {
 			l := ch.Logprobs
 			dc.tokens = make([]backend.Token, len(l.Tokens))
@@ -536,6 +541,18 @@ func (d *decoder) decode(data []byte) error {
 		d.choices = append(d.choices, dc)
 	}
 	return nil
+}
+
+// tokenIDs converts a chunk's ids; nil stays nil (not sent, or null).
+func tokenIDs(ids []int) []backend.TokenID {
+	if ids == nil {
+		return nil
+	}
+	out := make([]backend.TokenID, len(ids))
+	for i, id := range ids {
+		out[i] = backend.TokenID(id)
+	}
+	return out
 }
 
 // sortAlts sorts by logprob, highest first, unknown last; stable, so equal values keep the
