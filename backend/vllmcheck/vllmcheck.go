@@ -381,8 +381,9 @@ func checkModelValidators(p *Parsed, chat bool) *Error {
 	return checkCompletionValidators(p)
 }
 
-// checkChatValidators are ChatCompletionRequest's own: top_logprobs needs logprobs, and
-// messages are required.
+// checkChatValidators are ChatCompletionRequest's own: top_logprobs needs logprobs, a
+// continued final message cannot also get a generation prompt, and messages are
+// required.
 func checkChatValidators(p *Parsed) *Error {
 	if tl := p.TopLogprobs; tl != nil {
 		if *tl < -1 {
@@ -391,6 +392,9 @@ func checkChatValidators(p *Parsed) *Error {
 		if (*tl == -1 || *tl > 0) && !p.truthy("logprobs") {
 			return validation("when using `top_logprobs`, `logprobs` must be set to true.", "top_logprobs", "")
 		}
+	}
+	if p.truthy("continue_final_message") && p.truthy("add_generation_prompt") {
+		return validation("Cannot set both `continue_final_message` and `add_generation_prompt` to True.", "", "")
 	}
 	if p.present("logprobs") {
 		var on bool

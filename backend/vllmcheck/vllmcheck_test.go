@@ -140,6 +140,7 @@ func TestCheckRefusesAsVLLM(t *testing.T) {
 		{`{"prompt":"a","logprobs":true}`, false, chatModel, 400, "logprobs", "logprobs: Input should be a valid integer"},
 		{`{` + msgs + `,"top_logprobs":-2,"logprobs":true}`, true, chatModel, 400, "top_logprobs", "`top_logprobs` must be a positive value or -1. (parameter=top_logprobs, value=-2)"},
 		{`{` + msgs + `,"top_logprobs":-1}`, true, chatModel, 400, "top_logprobs", "when using `top_logprobs`, `logprobs` must be set to true. (parameter=top_logprobs)"},
+		{`{` + msgs + `,"continue_final_message":true,"add_generation_prompt":true,"logprobs":3}`, true, chatModel, 400, "", "Cannot set both `continue_final_message` and `add_generation_prompt` to True."},
 		{`{` + msgs + `,"logprobs":3}`, true, chatModel, 400, "logprobs", "logprobs: Input should be a valid boolean"},
 		{`{"messages":null}`, true, chatModel, 400, "messages", "messages: Field required"},
 		{`{"prompt":null}`, false, chatModel, 400, "", "Either prompt or prompt_embeds must be provided and non-empty."},
@@ -174,6 +175,15 @@ func TestCheckRefusesAsVLLM(t *testing.T) {
 		`{"prompt":"a","max_tokens":99}`,
 	} {
 		if _, e := check(t, ok, false, named); e != nil {
+			t.Errorf("%s refused: %v", ok, e)
+		}
+	}
+	// add_generation_prompt is true when omitted, but the check sees the JSON as sent.
+	for _, ok := range []string{
+		`{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}],"continue_final_message":true}`,
+		`{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}],"continue_final_message":true,"add_generation_prompt":false}`,
+	} {
+		if _, e := check(t, ok, true, chatModel); e != nil {
 			t.Errorf("%s refused: %v", ok, e)
 		}
 	}

@@ -10,7 +10,7 @@
 // Requests are validated as a vLLM server validates them, in vLLM's words, by
 // backend/vllmcheck (the same validator the built-in model's server uses): the test
 // models are chat models with a 4096-token context, and a prompt counts one token per
-// word.
+// word. /tokenize and return_token_ids use the test models' tokenizer (TokenIDs).
 //
 // The client, the CLI and the TUI are tested against it over real HTTP; `twinkle
 // testserver` runs it by hand for demos (ListenAndServe). It imports backend/wire,
@@ -201,7 +201,7 @@ func (s *Server) next(body []byte) Script {
 	return s.def
 }
 
-// ServeHTTP routes /v1/models, /v1/chat/completions and /v1/completions.
+// ServeHTTP routes /v1/models, /v1/chat/completions, /v1/completions and /tokenize.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, tooLarge := vllmcheck.ReadBody(r.Body)
 	rec := Recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
@@ -228,6 +228,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.complete(w, r, rec, parsed, bad, true)
 	case r.URL.Path == "/v1/completions" && r.Method == http.MethodPost:
 		s.complete(w, r, rec, parsed, bad, false)
+	case r.URL.Path == "/tokenize" && r.Method == http.MethodPost:
+		s.tokenize(w, rec)
 	default:
 		writeError(w, http.StatusNotFound, ShapeNested, "NotFoundError", "Not Found", nil)
 	}
@@ -345,6 +347,9 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, 
 		k = &checked.Logprobs
 	}
 	g := &gen{chat: chat, model: model, created: s.created, k: k, tokenIDs: req.ReturnTokenIDs, samples: samples, sc: sc}
+	if req.ReturnTokenIDs {
+		g.promptIDs, g.promptSent = promptIDs(checked, &req), make([]bool, len(samples))
+	}
 	if chat {
 		g.id = "chatcmpl-twinkletest"
 	} else {
@@ -367,6 +372,18 @@ type gen struct {
 	tokenIDs bool
 	samples  []Sample
 	sc       Script
+	// promptIDs go out once per choice with return_token_ids (promptSent says where).
+	promptIDs  []int
+	promptSent []bool
+}
+
+// promptOnce is the prompt ids for choice i's first chunk that carries them, then absent.
+func (g *gen) promptOnce(i int) wire.Opt[[]int] {
+	if g.promptIDs == nil || g.promptSent[i] {
+		return wire.Opt[[]int]{}
+	}
+	g.promptSent[i] = true
+	return wire.Some(g.promptIDs)
 }
 
 func (g *gen) chatTop(t Tok) []wire.ChatTopLogprob {
@@ -429,7 +446,7 @@ func (g *gen) events(includeUsage bool) []event {
 		for i := range g.samples {
 			add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model,
 				Choices:        []wire.ChatChunkChoice{{Index: i, Delta: wire.Delta{Role: "assistant", Content: wire.Some("")}}},
-				PromptTokenIDs: wire.Null[[]int]()}, false)
+				PromptTokenIDs: g.chatPromptIDs(i)}, false)
 		}
 	}
 	// Interleave: round-robin over choices, per tokens at a time.
@@ -540,7 +557,7 @@ func (g *gen) tokenChunk(i int, toks []Tok, text string, offset *int) event {
 			}
 		}
 		b, _ = wire.Marshal(wire.CompletionChunk{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model,
-			Choices: []wire.CompletionChunkChoice{{Index: i, Text: text, Logprobs: lp, StopReason: wire.StopNull(), TokenIDs: ids}}})
+			Choices: []wire.CompletionChunkChoice{{Index: i, Text: text, Logprobs: lp, StopReason: wire.StopNull(), TokenIDs: ids, PromptTokenIDs: g.promptOnce(i)}}})
 	}
 	return event{data: b, token: true}
 }
