@@ -111,4 +111,3 @@ func TestContinueFromIDs(t *testing.T) {
 		t.Fatalf("chat continuation: %+v", r.Errors)
 	}
 }
-
