@@ -95,7 +95,7 @@ func (t *Tree) PlanStep(node int) (*Plan, error) {
 	}
 	s := t.Sample(node)
 	if s.Ended() {
-		return nil, fmt.Errorf("step: the sample has ended (%s)", endWords(s))
+		return nil, fmt.Errorf("step: the sample has ended (%s)", stopWords(s))
 	}
 	if s.Tokens == nil && s.Content != "" {
 		return nil, errors.New("step: the sample has no tokens (it was drawn without logprobs)")
@@ -103,18 +103,6 @@ func (t *Tree) PlanStep(node int) (*Plan, error) {
 	p := t.plan(node, len(s.Tokens), s)
 	p.explain()
 	return p, nil
-}
-
-func endWords(s Sample) string {
-	switch s.StoppedBy.Kind {
-	case backend.StoppedByString:
-		return fmt.Sprintf("stop string %q", s.StoppedBy.String)
-	case backend.StoppedByToken:
-		return fmt.Sprintf("stop token %d", s.StoppedBy.TokenID)
-	case backend.StoppedByEOS:
-		return "EOS"
-	}
-	return string(s.Reason)
 }
 
 // plan fills what a fork and a step share: the kept text and ids before pos.

@@ -452,3 +452,36 @@ func TestTreeLoadRefusals(t *testing.T) {
 }
 
 var _ = fp
+
+func TestTreeLines(t *testing.T) {
+	t.Parallel()
+	_, c := testServer(t)
+	tree := deepTree(t, c)
+	var got []string
+	for _, l := range tree.Lines() {
+		got = append(got, tree.Plain(l, nil))
+	}
+	want := []string{
+		`sample 0 · 12 tokens · length`,
+		`sample 1 · 7 tokens · eos`,
+		`├─ @5 " walked" p=0.86 → " thats" p=0.73 · 12 tokens · length`,
+		`│  ├─ @7 " beneath" p=0.35 → " wass" p=0.28 · 12 tokens · length`,
+		`│  │  ├─ @9 " beneath" p=0.35 → " wass" p=0.28 · 12 tokens · length`,
+		`│  │  └─ @9 " beneath" p=0.35 → " wass" p=0.28 · 12 tokens · eos`,
+		`│  └─ @7 " beneath" p=0.35 → " wass" p=0.28 · 11 tokens · eos`,
+		`└─ @5 " walked" p=0.86 → " thats" p=0.73 · 10 tokens · eos`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("tree view:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A branch whose prefix went as text says so.
+	text := NewTree(completionRun(false))
+	req := completionRun(false)
+	text.AddRun(req, draw(t, c, req))
+	plan, _ := text.PlanFork(0, 1, secondChoice(t, text.Sample(0).Tokens[1]))
+	br, _ := plan.Request(req)
+	kids, _ := text.Apply(plan, br, draw(t, c, br))
+	if l := text.Plain(TreeLine{Node: kids[0]}, nil); !strings.Contains(l, " · as text · ") {
+		t.Errorf("%q does not say the prefix went as text", l)
+	}
+}
