@@ -115,8 +115,8 @@ func Compare(a, b Seq) *Diff {
 	return d
 }
 
-func keys(s Seq, id identity) []string {
-	out := make([]string, len(s.Tokens))
+func keys(s Seq, id identity) []tokenKey {
+	out := make([]tokenKey, len(s.Tokens))
 	for i := range out {
 		out[i] = id.key(s, i)
 	}
@@ -126,7 +126,7 @@ func keys(s Seq, id identity) []string {
 type emitFunc func(kind OpKind, a0, a1, b0, b1 int)
 
 // alignRange aligns a[a0:a1] with b[b0:b1], emitting ops in order.
-func alignRange(a, b []string, a0, a1, b0, b1 int, emit emitFunc) {
+func alignRange(a, b []tokenKey, a0, a1, b0, b1 int, emit emitFunc) {
 	p := 0
 	for a0+p < a1 && b0+p < b1 && a[a0+p] == b[b0+p] {
 		p++
@@ -162,9 +162,9 @@ func alignRange(a, b []string, a0, a1, b0, b1 int, emit emitFunc) {
 
 // uniqueAnchors pairs the tokens that occur once in a[a0:a1] and once in b[b0:b1], and
 // keeps the longest run of pairs in the same order on both sides (patience sorting).
-func uniqueAnchors(a, b []string, a0, a1, b0, b1 int) [][2]int {
+func uniqueAnchors(a, b []tokenKey, a0, a1, b0, b1 int) [][2]int {
 	type seen struct{ n, at int }
-	ca, cb := map[string]seen{}, map[string]seen{}
+	ca, cb := map[tokenKey]seen{}, map[tokenKey]seen{}
 	for i := a0; i < a1; i++ {
 		s := ca[a[i]]
 		ca[a[i]] = seen{s.n + 1, i}
@@ -213,7 +213,7 @@ func uniqueAnchors(a, b []string, a0, a1, b0, b1 int) [][2]int {
 }
 
 // lcs aligns a small stretch by an exact longest common subsequence.
-func lcs(a, b []string, a0, a1, b0, b1 int, emit emitFunc) {
+func lcs(a, b []tokenKey, a0, a1, b0, b1 int, emit emitFunc) {
 	n, m := a1-a0, b1-b0
 	// t[i][j] is the LCS length of a[a0+i:a1] and b[b0+j:b1].
 	t := make([][]int32, n+1)

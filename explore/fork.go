@@ -271,6 +271,7 @@ func (t *Tree) Apply(p *Plan, req backend.Request, resp backend.SampleResponse) 
 			return nil, fmt.Errorf("apply: node %d has %d tokens, not the %d the step was planned on", p.From, have, p.Pos)
 		}
 		n.Runs = append(n.Runs, newRun(req, resp, 0))
+		t.samples = nil
 		return []int{p.From}, nil
 	}
 	var ids []int

@@ -61,15 +61,21 @@ func identify(seqs []Seq) identity {
 	return identity{byID: true}
 }
 
-func (id identity) key(s Seq, i int) string {
+// tokenKey is a token's identity: its id, or (id NoTokenID) its bytes.
+type tokenKey struct {
+	id    backend.TokenID
+	bytes string
+}
+
+func (id identity) key(s Seq, i int) tokenKey {
 	t := &s.Tokens[i]
 	if id.byID {
-		return strconv.Itoa(int(t.ID))
+		return tokenKey{id: t.ID}
 	}
 	if p := t.Place; p != nil && p.In() && p.Start <= p.End && p.End <= len(s.Text) {
-		return s.Text[p.Start:p.End]
+		return tokenKey{id: backend.NoTokenID, bytes: s.Text[p.Start:p.End]}
 	}
-	return t.Text
+	return tokenKey{id: backend.NoTokenID, bytes: t.Text}
 }
 
 // Merged is the prefix tree of N samples' tokens: where they agree, one edge; where they
@@ -150,8 +156,8 @@ func Merge(seqs []Seq) *Merged {
 // split groups samples (all longer than pos) by their token at pos, and follows each
 // group as far as it agrees.
 func split(seqs []Seq, id identity, samples []int, pos int) []*Edge {
-	var keys []string
-	groups := map[string][]int{}
+	var keys []tokenKey
+	groups := map[tokenKey][]int{}
 	for _, i := range samples {
 		k := id.key(seqs[i], pos)
 		if _, ok := groups[k]; !ok {
@@ -300,10 +306,11 @@ func (l MergedLine) Plain(clean func(string) string, maxRunes int) string {
 	return b.String()
 }
 
-// oneLine escapes what would break a line.
-func oneLine(s string) string {
-	return strings.NewReplacer("\\", `\\`, "\n", `\n`, "\r", `\r`, "\t", `\t`, `"`, `\"`).Replace(s)
-}
+// lineEscapes escape what would break a line, and the quotes around it. A Replacer is
+// safe for concurrent use and never changes once built.
+var lineEscapes = strings.NewReplacer("\\", `\\`, "\n", `\n`, "\r", `\r`, "\t", `\t`, `"`, `\"`)
+
+func oneLine(s string) string { return lineEscapes.Replace(s) }
 
 // shorten keeps the start and the end of s around "…" when it has more than n runes.
 func shorten(s string, n int) string {

@@ -38,8 +38,8 @@ func checkCounts(t *testing.T, seqs []Seq, m *Merged) {
 		maxLen = max(maxLen, len(s.Tokens))
 	}
 	covering := make([]int, maxLen)
-	var walk func(e *Edge, path []string)
-	walk = func(e *Edge, path []string) {
+	var walk func(e *Edge, path []tokenKey)
+	walk = func(e *Edge, path []tokenKey) {
 		sum := e.Ends
 		for _, c := range e.Children {
 			sum += c.Count()
@@ -89,7 +89,7 @@ func checkCounts(t *testing.T, seqs []Seq, m *Merged) {
 func firstSplit(seqs []Seq) int {
 	id := identify(seqs)
 	for p := 0; ; p++ {
-		var k string
+		var k tokenKey
 		long, short := 0, 0
 		for _, s := range seqs {
 			if len(s.Tokens) <= p {

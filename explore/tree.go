@@ -30,6 +30,8 @@ type Tree struct {
 	PromptIDsFrom IDSource
 
 	nodes []*Node
+	// samples caches Sample by node; any change to the tree clears it.
+	samples map[int]Sample
 }
 
 // IDSource says where the prompt's token ids came from, most reliable first.
@@ -160,6 +162,7 @@ func (t *Tree) AddEmpty() int {
 func (t *Tree) add(n *Node) int {
 	n.ID = len(t.nodes)
 	t.nodes = append(t.nodes, n)
+	t.samples = nil
 	return n.ID
 }
 
@@ -314,12 +317,25 @@ func (s Sample) Text() string { return s.Content + s.Tail }
 // token): nothing can follow it.
 func (s Sample) Ended() bool { return s.Reason == backend.StopStop }
 
-// Sample builds node id's whole sample; the zero Sample for an unknown id.
+// Sample is node id's whole sample (shared: do not modify it); the zero Sample for an
+// unknown id. It is built once and kept until the tree changes.
 func (t *Tree) Sample(id int) Sample {
+	if s, ok := t.samples[id]; ok {
+		return s
+	}
 	n := t.Node(id)
 	if n == nil {
 		return Sample{}
 	}
+	s := t.build(n)
+	if t.samples == nil {
+		t.samples = map[int]Sample{}
+	}
+	t.samples[id] = s
+	return s
+}
+
+func (t *Tree) build(n *Node) Sample {
 	var s Sample
 	var content []byte
 	var toks []backend.Token
