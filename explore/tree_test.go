@@ -12,6 +12,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/backend/local"
+	"github.com/twinkle-sh/twinkle/backend/localserver"
 	"github.com/twinkle-sh/twinkle/backend/openai"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
@@ -19,9 +21,8 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func ip(v int) *int        { return &v }
-func i64(v int64) *int64   { return &v }
-func fp(v float64) float64 { return v }
+func ip(v int) *int      { return &v }
+func i64(v int64) *int64 { return &v }
 
 func testServer(t *testing.T) (*vllmtest.Server, *openai.Client) {
 	t.Helper()
@@ -451,8 +452,6 @@ func TestTreeLoadRefusals(t *testing.T) {
 	}
 }
 
-var _ = fp
-
 func TestTreeLines(t *testing.T) {
 	t.Parallel()
 	_, c := testServer(t)
@@ -483,5 +482,92 @@ func TestTreeLines(t *testing.T) {
 	kids, _ := text.Apply(plan, br, draw(t, c, br))
 	if l := text.Plain(TreeLine{Node: kids[0]}, nil); !strings.Contains(l, " · as text · ") {
 		t.Errorf("%q does not say the prefix went as text", l)
+	}
+}
+
+func builtinClient(t *testing.T) *openai.Client {
+	t.Helper()
+	m, err := local.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := openai.New(openai.Config{BaseURL: "http://local/v1", HTTPClient: localserver.NewClient(m, localserver.Options{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// With the built-in model (completion mode: it has no chat template), a fork runs on
+// exactly the prompt's, the kept tokens' and the chosen token's ids, with the current
+// parameters; and stepping one token at a time from the prompt, greedily, draws the
+// whole greedy sample token for token, so the ids steps send lose nothing.
+func TestBuiltinForkAndSteps(t *testing.T) {
+	t.Parallel()
+	c := builtinClient(t)
+	p := params.Default()
+	p.Temperature, p.MaxTokens = 0, ip(8)
+	req := backend.Request{API: params.Completion, Prompt: "func (b *Buffer) Len() int {", Params: p, Options: params.Options{Logprobs: ip(5)}, TokenIDs: true}
+	tree := NewTree(req)
+	roots, err := tree.AddRun(req, draw(t, c, req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := tree.Sample(roots[0])
+	if len(whole.Tokens) != 8 || tree.PromptIDsFrom != IDsFromResponse {
+		t.Fatalf("%d tokens, prompt ids from %q", len(whole.Tokens), tree.PromptIDsFrom)
+	}
+
+	alt := secondChoice(t, whole.Tokens[2])
+	plan, err := tree.PlanFork(roots[0], 2, alt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.Resolve(context.Background(), c); err != nil || !plan.Exact() {
+		t.Fatalf("resolve: %v, why %q", err, plan.Why)
+	}
+	cur := req
+	cur.Params = p.Clone()
+	cur.Params.Temperature, cur.Params.Seed, cur.Params.MaxTokens = 0.7, i64(9), ip(10)
+	br, err := plan.Request(cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := draw(t, c, br)
+	want := slices.Concat(tree.PromptIDs, idsOf(whole.Tokens[:2]), []backend.TokenID{plan.Chosen.ID})
+	if !slices.Equal(got.PromptTokenIDs[0], want) {
+		t.Fatalf("the fork ran %v, want %v", got.PromptTokenIDs[0], want)
+	}
+	if got.Params.Temperature != 0.7 || *got.Params.MaxTokens != 7 || got.Seeds[0] == nil || *got.Seeds[0] != 9 || len(got.Tokens[0]) > 7 {
+		t.Errorf("fork params %+v seeds %v: want temperature 0.7, max_tokens 10-3, seed 9", got.Params, got.Seeds)
+	}
+	kids, _ := tree.Apply(plan, br, got)
+	if s := tree.Sample(kids[0]); !strings.HasPrefix(s.Content, whole.Content[:whole.Tokens[2].Place.Start]+alt.Text) {
+		t.Errorf("branch text %q", s.Content)
+	}
+
+	node := tree.AddEmpty()
+	for range 8 {
+		step, err := tree.PlanStep(node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sr, err := step.StepRequest(req, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tree.Apply(step, sr, draw(t, c, sr)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stepped := tree.Sample(node)
+	if !slices.Equal(idsOf(stepped.Tokens), idsOf(whole.Tokens)) || stepped.Content != whole.Content {
+		t.Fatalf("8 greedy steps: %q, the greedy sample: %q", stepped.Content, whole.Content)
+	}
+	if _, err := tree.PlanStep(node); err != nil {
+		t.Errorf("a sample cut by max_tokens can go on: %v", err)
+	}
+	if s := tree.Sample(node); len(tree.Node(node).Runs) != 8 || len(s.Seeds) != 8 {
+		t.Errorf("%d runs", len(tree.Node(node).Runs))
 	}
 }
