@@ -24,6 +24,13 @@ type Options struct {
 	MaxConcurrent int
 	// MaxN caps n (0: params.MaxSamples).
 	MaxN int
+	// LogprobsMode is vLLM's --logprobs-mode: which values logprobs carry ("":
+	// raw_logprobs, vLLM's default).
+	LogprobsMode local.LogprobsMode
+	// Processed adds, wherever logprobs are asked for, the same tokens' processed
+	// logprobs in twinkle's own field (wire.ProcessedLogprobs), so one draw shows both
+	// distributions. Only for the in-process client: a served API stays vLLM's.
+	Processed bool
 }
 
 type server struct {
@@ -137,19 +144,25 @@ func (s *server) parse(body []byte, chat bool) (*plan, *vllmcheck.Error) {
 	if e := r.Tokens(ids, s.rules); e != nil {
 		return nil, e
 	}
+	sp := r.Sampling
+	if len(sp.BadWords) > 0 {
+		// vLLM tokenizes bad words last, once the prompt has passed.
+		if _, err := s.m.BadWordIDs(sp.BadWords); err != nil {
+			return nil, vllmcheck.BadWords(err.Error(), sp.BadWords)
+		}
+	}
 	p.promptText = r.Prompt
 	if r.PromptIDs != nil {
 		// Checked against the vocabulary above, so decoding cannot fail.
 		p.promptText, _ = s.m.Tok.DecodeText(ids, false)
 	}
-	sp := r.Sampling
 	p.req = local.Request{
 		Prompt: ids,
 		N:      sp.N,
 		Sampling: local.Sampling{
 			Temperature: sp.Temperature, TopK: sp.TopK, TopP: sp.TopP, MinP: sp.MinP,
 			RepetitionPenalty: sp.RepetitionPenalty, PresencePenalty: sp.PresencePenalty, FrequencyPenalty: sp.FrequencyPenalty,
-			Seed: r.Seed,
+			LogitBias: sp.LogitBiasIDs(), BadWords: sp.BadWords, Seed: r.Seed,
 		},
 		MinTokens:      sp.MinTokens,
 		Stop:           sp.Stop,
@@ -157,6 +170,8 @@ func (s *server) parse(body []byte, chat bool) (*plan, *vllmcheck.Error) {
 		IncludeStopStr: r.IncludeStopStr,
 		IgnoreEOS:      r.IgnoreEOS,
 		Logprobs:       r.Logprobs,
+		LogprobsMode:   s.opts.LogprobsMode,
+		AlsoProcessed:  s.opts.Processed && r.Logprobs >= 0,
 		PromptLogprobs: -1,
 	}
 	if sp.PromptLogprobs != nil {
@@ -234,6 +249,9 @@ func (s *server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 				off = s.appendCompletionLogprob(lp, tl, p.Logprobs, off)
 			}
 			c.Logprobs = lp
+			if p.req.AlsoProcessed {
+				c.Processed = s.processed(len(lp.Tokens)-len(smp.Logprobs), smp.Logprobs, p.Logprobs)
+			}
 		}
 		if p.ReturnTokenIDs {
 			c.TokenIDs = wire.Some(smp.TokenIDs)
@@ -301,6 +319,30 @@ func (s *server) appendCompletionLogprob(lp *wire.CompletionLogprobs, tl local.T
 	lp.Tokens = append(lp.Tokens, text)
 	lp.TopLogprobs = append(lp.TopLogprobs, s.topMap(tl, k))
 	return off + utf8.RuneCountInString(text)
+}
+
+// processed is twinkle's processed-logprobs extension for a choice's logprobs: null for
+// the echoed prompt tokens that come first, then each generated token's processed
+// logprobs under the same keys as its top_logprobs object (topMap's rules).
+func (s *server) processed(echoed int, tls []local.TokenLogprob, k int) *wire.ProcessedLogprobs {
+	out := &wire.ProcessedLogprobs{TokenLogprobs: make([]*float64, echoed, echoed+len(tls)), TopLogprobs: make([]wire.TopMap, echoed, echoed+len(tls))}
+	for _, tl := range tls {
+		pr := tl.Processed
+		if pr == nil {
+			out.TokenLogprobs = append(out.TokenLogprobs, nil)
+			out.TopLogprobs = append(out.TopLogprobs, nil)
+			continue
+		}
+		alt := tl
+		alt.Logprob = pr.Logprob
+		alt.Top = make([]local.TopLogprob, len(tl.Top))
+		for i, t := range tl.Top {
+			alt.Top[i] = local.TopLogprob{ID: t.ID, Logprob: pr.Top[i]}
+		}
+		out.TokenLogprobs = append(out.TokenLogprobs, ptr(wireLogprob(pr.Logprob)))
+		out.TopLogprobs = append(out.TopLogprobs, s.topMap(alt, k))
+	}
+	return out
 }
 
 // appendPromptCompletionLogprobs adds the prompt's tokens for echo: the
@@ -400,6 +442,9 @@ func (s *server) stream(ctx context.Context, cancel context.CancelFunc, w http.R
 				off = lp.TextOffset[n-1] + utf8.RuneCountInString(lp.Tokens[n-1])
 			}
 			s.appendCompletionLogprob(lp, *d.Logprob, p.Logprobs, off)
+			if p.req.AlsoProcessed {
+				ch.Processed = s.processed(len(lp.Tokens)-1, []local.TokenLogprob{*d.Logprob}, p.Logprobs)
+			}
 		}
 		offsets[d.Index] += utf8.RuneCountInString(ch.Text)
 		if p.ReturnTokenIDs {
