@@ -321,7 +321,7 @@ func (s VLLMSampling) LogitBiasIDs() map[int]float64 {
 // pyInt is Python's int() of a string: surrounding whitespace, a sign, then decimal
 // digits (any script's), with single underscores allowed between digits.
 func pyInt(s string) (vllmBias, bool) {
-	s = strings.TrimFunc(s, unicode.IsSpace)
+	s = strings.TrimFunc(s, pySpace)
 	neg := false
 	if s != "" && (s[0] == '+' || s[0] == '-') {
 		neg = s[0] == '-'
@@ -364,6 +364,10 @@ func pyInt(s string) (vllmBias, bool) {
 	}
 	return vllmBias{id: int(id), repr: repr}, true
 }
+
+// pySpace is Python's str.isspace: Unicode's white space and the four separators
+// U+001C..U+001F, which Python counts too.
+func pySpace(r rune) bool { return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f }
 
 // digitValue is a decimal digit's value in any script, as Python's int() reads it:
 // Unicode lays each script's digits out as runs of ten from zero, so a digit's offset
