@@ -76,8 +76,9 @@ type LogprobsCheck struct {
 
 // CheckLogprobs looks at a run's logprobs for values that the mode claimed cannot give,
 // and for samples whose every logprob is exactly 0.0 (some servers return that with
-// speculative decoding). It returns notes in words for a person, at most one of each
-// kind however many requests and samples show it; none when all is consistent.
+// speculative decoding). It returns notes in words for a person: at most one about the
+// mode (the first evidence found) and one about zeros, however many requests and
+// samples show them; none when all is consistent.
 //
 // The checks only speak on evidence: a logprob above 0; probabilities adding up past 1;
 // -9999 (minus infinity) among raw values; processed values that keep more tokens than
@@ -89,6 +90,9 @@ func CheckLogprobs(mode LogprobsMode, reqs []LogprobsCheck) []string {
 	found := map[string]string{}
 	var order []string
 	say := func(kind, text string) {
+		if kind != "zero" {
+			kind = "mode" // one mismatch is enough to say the values are not what was claimed
+		}
 		if _, ok := found[kind]; !ok {
 			found[kind] = text
 			order = append(order, kind)
