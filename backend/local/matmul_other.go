@@ -1,6 +1,9 @@
-//go:build !amd64
+//go:build !amd64 || purego
 
 package local
+
+// Only the portable kernels (matmul_go.go): another architecture, or
+// -tags purego.
 
 const haveFMA = false
 
