@@ -168,15 +168,13 @@ func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 
 		}
 		ffn := c.FFNDim
 		matmulT(R, ws.xn, L.w13, ws.h, false)
-		for r := 0; r < R; r++ {
-			h := ws.h[r*2*ffn : (r+1)*2*ffn]
-			g := ws.g[r*ffn : (r+1)*ffn]
-			for i := range g {
-				g[i] = -h[i]
-			}
-			expSlice(g)
-			for i := range g {
-				g[i] = h[i] / (1 + g[i]) * h[ffn+i] // silu(gate) * up
+		if prefill {
+			// A prefill's exps are worth spreading (the portable expf is
+			// a few percent of it); a decode step's few rows are not.
+			parallelFor(R, func(r int) { silu(ws, ffn, r) })
+		} else {
+			for r := 0; r < R; r++ {
+				silu(ws, ffn, r)
 			}
 		}
 		matmulT(R, ws.g, L.w2, ws.x, true)
@@ -190,6 +188,19 @@ func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 
 	}
 	matmulT(n, ws.xn, m.emb, ws.logits, false)
 	return ws.logits[:n*c.VocabSize]
+}
+
+// silu writes row r of ws.g: silu(gate) * up, from row r of ws.h.
+func silu(ws *workspace, ffn, r int) {
+	h := ws.h[r*2*ffn : (r+1)*2*ffn]
+	g := ws.g[r*ffn : (r+1)*ffn]
+	for i := range g {
+		g[i] = -h[i]
+	}
+	expSlice(g)
+	for i := range g {
+		g[i] = h[i] / (1 + g[i]) * h[ffn+i]
+	}
 }
 
 // rope rotates one head vector in place, "rotate-half" convention: pairs
