@@ -17,8 +17,11 @@
 // ServeModel is `twinkle serve-model --listen ADDR`.
 //
 // The matmuls, exp and attention run on hand-written AVX2/FMA/F16C kernels
-// (matmul_amd64.s) with portable Go fallbacks; see bench_test.go for the
-// figures and the gonum comparison.
+// (matmul_amd64.s) where the CPU has them, and otherwise (arm64, older
+// amd64, or built with -tags purego) on portable Go kernels (matmul_go.go)
+// over float32 weights decoded once at load. Both sum every dot product in
+// the same order, so a seed gives the same text on every machine; see
+// bench_test.go for the figures and the gonum comparison.
 //
 // It must never import bubbletea, lipgloss or anything under ui/.
 package local
