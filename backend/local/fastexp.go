@@ -58,7 +58,7 @@ func expf(x float32) float32 {
 // expSlice replaces every x[i] (never NaN) by exp(x[i]).
 func expSlice(x []float32) {
 	n8 := 0
-	if haveFMA {
+	if useAsm && asmExp {
 		n8 = len(x) &^ 7
 		if n8 > 0 {
 			expAVX(&x[0], n8, &expConsts[0])

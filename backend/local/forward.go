@@ -282,7 +282,7 @@ func dot(a, b []float32) float32 {
 	k8 := len(a) &^ 7
 	var s float32
 	if k8 > 0 {
-		if haveFMA {
+		if useAsm {
 			s = dotTile1x1(&a[0], &b[0], k8)
 		} else {
 			s = goDot8(a, b, k8)

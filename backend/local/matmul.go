@@ -101,7 +101,7 @@ func (w mat) dot1(y *float32, x []float32, o int, acc bool) {
 func matmulRange(rows int, x []float32, w mat, y []float32, o0, o1 int, acc bool) {
 	out, in := w.out, w.in
 	k8 := in &^ 7
-	if !haveFMA || k8 == 0 {
+	if !useAsm || k8 == 0 || w.h != nil && !asmHalf {
 		matmulRangeGo(rows, x, w, y, o0, o1, acc)
 		return
 	}

@@ -1,7 +1,8 @@
 package local
 
-// The portable kernels: plain Go for every machine without the assembly
-// (arm64, amd64 without AVX2/FMA/F16C, or built with -tags purego).
+// The portable kernels: plain Go for every machine without assembly kernels
+// (amd64 without AVX2/FMA/F16C, architectures other than amd64 and arm64,
+// or any build with -tags purego).
 //
 // They keep the assembly's summation order exactly. The assembly holds a
 // dot product in 8 lanes, lane j summing the products of positions
@@ -13,7 +14,7 @@ package local
 // What cannot be kept everywhere is the fused multiply-add: the assembly
 // rounds x·w+l once (FMA). Every multiply-add here goes through madd,
 // which is fused on arm64 (madd_arm64.go), so there the results are the
-// assembly's bit for bit, and rounds the product first everywhere else
+// AVX2 and NEON kernels' bit for bit, and rounds the product first elsewhere
 // (madd_other.go): about one float32 rounding step per multiply-add apart
 // from the assembly, which TestPortableMatchesAssembly bounds. Either way a
 // machine's results never depend on the batch or the tile.

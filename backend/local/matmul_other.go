@@ -1,11 +1,15 @@
-//go:build !amd64 || purego
+//go:build !(amd64 || arm64) || purego
 
 package local
 
 // Only the portable kernels (matmul_go.go): another architecture, or
 // -tags purego.
 
-const haveFMA = false
+const (
+	useAsm  = false
+	asmHalf = false
+	asmExp  = false
+)
 
 func dotTile4x2(x *float32, ldx int, w *float32, ldw int, k int, y *float32, ldy int, acc int) {
 	panic("unreachable")

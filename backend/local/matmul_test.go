@@ -162,7 +162,7 @@ func TestDotOrder(t *testing.T) {
 // elsewhere, so an output is exactly madd(x₀w₀, x₈, w₈).
 func TestMaddRounding(t *testing.T) {
 	eachPath(t, func(t *testing.T) {
-		fused := haveFMA || maddFused
+		fused := useAsm || maddFused
 		rng := rand.New(rand.NewPCG(9, 10))
 		const rows, out, in = 6, 7, 16
 		x := make([]float32, rows*in)

@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// TestPortablePaths runs the forward pass with the assembly switched off,
-// as on a CPU without AVX2/FMA/F16C (or another architecture), against
-// the reference.
+// TestPortablePaths runs the forward pass on the portable kernels, as on an
+// amd64 CPU without AVX2/FMA/F16C (or with -tags purego), against the
+// reference.
 func TestPortablePaths(t *testing.T) {
 	withPortable(t, func() {
 		tm := newTestModel(t)
@@ -45,10 +45,11 @@ func TestPortablePaths(t *testing.T) {
 }
 
 // seededTexts are what seed 20 gives for seededRequest, recorded on the
-// AVX2 path. Every path must give them: the portable kernels sum in the
-// assembly's order, and on arm64 they round as it does too; where they
-// round each product first (amd64 without AVX2/FMA/F16C, or -tags purego)
-// logits move by a few float32 ulps, too little to change these draws.
+// AVX2 path. Every path must give them: every kernel sums in the AVX2
+// order, and on arm64 (NEON or Go) rounds as it does too; where the Go
+// kernels round each product first (amd64 without AVX2/FMA/F16C, or -tags
+// purego) logits move by a few float32 ulps, too little to change these
+// draws.
 var seededTexts = []string{
 	"\tif !r.Header.CanGet(\"Connection\") ||\n\t\t!r.Header.CanGet(\"Connection\") {\n\t\tpanic(\"Connection: server did not set Close to true while having other connection",
 	"\tif w != nil {\n\t\ts.HTTP2.HTTP2 = append(s.HTTP2.HTTP2, w)\n\t}\n\n\t// HTTP2 is a transport-viewer whose answ",
@@ -72,8 +73,8 @@ func TestSameTextEveryPath(t *testing.T) {
 		if err != nil {
 			t.Skipf("no built-in weights: %v", err)
 		}
-		if (m.emb.h != nil) != haveFMA {
-			t.Fatalf("float16 weights kept: %v, assembly kernels: %v", m.emb.h != nil, haveFMA)
+		if (m.emb.h != nil) != (useAsm && asmHalf) {
+			t.Fatalf("float16 weights kept: %v, with kernels that read them: %v", m.emb.h != nil, useAsm && asmHalf)
 		}
 		_, tv := realModel(t)
 		for _, g := range tv.Greedy {
