@@ -491,13 +491,9 @@ func newSampleCmd(e env) *cobra.Command {
 			"Without --mode, a chat request the server refuses for want of a chat template is sent again\n" +
 			"in completion mode, and stderr says so. A failed sample exits 1 after printing what arrived;\n" +
 			"a failed prompt-logprobs request is a warning on stderr.",
-		Args: usageArgs(func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return fmt.Errorf("sample takes one PROMPT argument (- reads it from stdin), got %d", len(args))
-			}
-			return nil
-		}),
 	}
+	x := registerSampleExtra(cmd)
+	cmd.Args = usageArgs(x.checkArgs)
 	f := cmd.Flags()
 	conn.register(f)
 	conn.registerMode(f)
@@ -508,8 +504,12 @@ func newSampleCmd(e env) *cobra.Command {
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		api, p, o, problems := resolveFlags(pf, mode)
 		problems = append(problems, conn.problems()...)
+		problems = append(problems, x.problems(p, o, system, stream)...)
 		if len(problems) > 0 {
 			return &params.FlagError{Problems: problems}
+		}
+		if x.active() {
+			return x.run(cmd, e, conn, api, p, o, system, stream, args)
 		}
 		prompt := args[0]
 		if prompt == "-" {
@@ -536,7 +536,7 @@ func newSampleCmd(e env) *cobra.Command {
 			}
 			req.Messages = append(req.Messages, backend.Message{Role: "user", Content: prompt})
 		}
-		_, err = backend.RunSample(cmd.Context(), s, req, stream, cmd.OutOrStdout())
+		_, err = runSampleWithStats(cmd.Context(), s, req, stream, cmd.OutOrStdout())
 		for _, w := range s.warnings {
 			fmt.Fprintln(stderr, "twinkle: warning: "+sanitize.Line(w.Error()))
 		}

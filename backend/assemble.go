@@ -26,6 +26,7 @@ type Assembler struct {
 type sampleState struct {
 	text         strings.Builder
 	tokens       []Token
+	align        *Aligner // places tokens in text as both arrive (with logprobs)
 	promptTokens []Token
 	promptAlign  PromptAlignment
 	havePrompt   bool
@@ -82,9 +83,18 @@ func (a *Assembler) Apply(ev Event) {
 		st := a.sample(ev.Sample)
 		st.text.WriteString(ev.Text)
 		st.tokens = append(st.tokens, ev.Tokens...)
+		if a.req.Options.Logprobs != nil {
+			if st.align == nil {
+				st.align = NewAligner()
+			}
+			st.align.Add(ev.Tokens, ev.Text)
+		}
 	case EventFinish:
 		st := a.sample(ev.Sample)
 		st.finished, st.reason, st.stoppedBy, st.err = true, ev.Reason, ev.StoppedBy, ev.Err
+		if st.align != nil {
+			st.align.Finish(StopTail(st.text.String(), ev.StoppedBy))
+		}
 	case EventPromptLogprobs:
 		for i := 0; i < max(ev.Count, 1); i++ {
 			st := a.sample(ev.Sample + i)
@@ -143,7 +153,8 @@ func (a *Assembler) Tokens(i int) []Token {
 }
 
 // Response builds the SampleResponse from everything applied so far. Unfinished samples
-// have an empty StopReason. Token slices are shared with the Assembler, not copied.
+// have an empty StopReason. Token slices are copies when their tokens were placed in the
+// text (logprobs were asked for), else shared with the Assembler.
 func (a *Assembler) Response() SampleResponse {
 	r := SampleResponse{
 		Model:        a.model,
@@ -197,11 +208,19 @@ func (a *Assembler) Response() SampleResponse {
 		r.StopReason[i], r.StoppedBy[i], r.Seeds[i] = st.reason, st.stoppedBy, st.seed
 		if withLogprobs {
 			r.Logprobs[i], r.Tokens[i] = logprobsOf(st.tokens), nonNil(st.tokens)
+			if st.align != nil {
+				r.Tokens[i] = placed(st.tokens, st.align.Places())
+			}
 		}
 		if withPrompt && st.havePrompt {
 			r.PromptAlignment[i] = st.promptAlign
 			if st.promptAlign != PromptUnaligned {
 				r.PromptLogprobs[i], r.PromptTokens[i] = logprobsOf(st.promptTokens), nonNil(st.promptTokens)
+				if a.req.API == params.Completion {
+					if pl := AlignPrompt(st.promptTokens, a.req.Prompt); pl != nil {
+						r.PromptTokens[i] = placed(st.promptTokens, pl)
+					}
+				}
 			}
 		}
 		if st.err != nil {

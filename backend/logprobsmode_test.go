@@ -11,7 +11,7 @@ import (
 )
 
 // tok is a generated token: its text and value, and the alternatives as text, value.
-func tok(text string, lp float64, alts ...any) backend.Token {
+func lpTok(text string, lp float64, alts ...any) backend.Token {
 	t := backend.Token{Text: text, Logprob: backend.Logprob(lp), ID: backend.NoTokenID}
 	if math.IsNaN(lp) {
 		t.Logprob = backend.Unknown()
@@ -44,16 +44,16 @@ func TestCheckLogprobs(t *testing.T) {
 	ln := math.Log
 	// Real-looking raw logprobs: below 0, a little of the mass each.
 	rawish := []backend.Token{
-		tok(" a", ln(0.5), " a", ln(0.5), " b", ln(0.3), " c", ln(0.1)),
-		tok(" b", ln(0.3), " a", ln(0.6), " b", ln(0.3)),
-		tok(" c", ln(0.05), " a", ln(0.7), " b", ln(0.2), " c", ln(0.05)),
-		tok(" d", ln(0.9), " d", ln(0.9), " e", ln(0.04)),
-		tok(" e", ln(0.2), " f", ln(0.5), " e", ln(0.2), " g", ln(0.2)),
+		lpTok(" a", ln(0.5), " a", ln(0.5), " b", ln(0.3), " c", ln(0.1)),
+		lpTok(" b", ln(0.3), " a", ln(0.6), " b", ln(0.3)),
+		lpTok(" c", ln(0.05), " a", ln(0.7), " b", ln(0.2), " c", ln(0.05)),
+		lpTok(" d", ln(0.9), " d", ln(0.9), " e", ln(0.04)),
+		lpTok(" e", ln(0.2), " f", ln(0.5), " e", ln(0.2), " g", ln(0.2)),
 	}
 	// Processed at top_k 2: two kept summing to 1, the rest cut (-9999 reads as unknown).
 	processed := []backend.Token{
-		tok(" a", ln(0.6), " a", ln(0.6), " b", ln(0.4), " c", unknown),
-		tok(" b", ln(0.25), " a", ln(0.75), " b", ln(0.25), " c", unknown, " d", unknown),
+		lpTok(" a", ln(0.6), " a", ln(0.6), " b", ln(0.4), " c", unknown),
+		lpTok(" b", ln(0.25), " a", ln(0.75), " b", ln(0.25), " c", unknown, " d", unknown),
 	}
 	cases := []struct {
 		name string
@@ -64,24 +64,24 @@ func TestCheckLogprobs(t *testing.T) {
 		{"raw as raw", backend.RawLogprobs, []backend.LogprobsCheck{sampled(withTemp(0.5, 2), params.Advanced{}, rawish)}, ""},
 		{"processed as processed", backend.ProcessedLogprobs, []backend.LogprobsCheck{sampled(withTemp(0.5, 2), params.Advanced{}, processed)}, ""},
 		{"empty mode is raw", "", []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, rawish)}, ""},
-		{"no logprobs at all", backend.ProcessedLogprobs, []backend.LogprobsCheck{sampled(withTemp(0.5, 2), params.Advanced{}, []backend.Token{tok("x", unknown)})}, ""},
-		{"logits claimed raw", backend.RawLogprobs, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, []backend.Token{tok(" a", 12.5, " a", 12.5, " b", 9.0)})},
+		{"no logprobs at all", backend.ProcessedLogprobs, []backend.LogprobsCheck{sampled(withTemp(0.5, 2), params.Advanced{}, []backend.Token{lpTok("x", unknown)})}, ""},
+		{"logits claimed raw", backend.RawLogprobs, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, []backend.Token{lpTok(" a", 12.5, " a", 12.5, " b", 9.0)})},
 			"they look like logits, as --logprobs-mode raw_logits or processed_logits gives, not raw_logprobs"},
-		{"a logprob above 0", backend.ProcessedLogprobs, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, []backend.Token{tok(" a", 0.5)})}, "look like logits"},
-		{"mass past 1", backend.RawLogprobs, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, []backend.Token{tok(" a", -0.1, " a", -0.1, " b", -0.2)})}, "adding up past probability 1"},
+		{"a logprob above 0", backend.ProcessedLogprobs, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, []backend.Token{lpTok(" a", 0.5)})}, "look like logits"},
+		{"mass past 1", backend.RawLogprobs, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, []backend.Token{lpTok(" a", -0.1, " a", -0.1, " b", -0.2)})}, "adding up past probability 1"},
 		{"processed claimed raw", backend.RawLogprobs, []backend.LogprobsCheck{sampled(withTemp(0.5, 2), params.Advanced{}, processed)},
 			"some alternatives came as -9999 (minus infinity), which raw logprobs never are: these look like processed logprobs (--logprobs-mode processed_logprobs), not raw_logprobs"},
 		{"logprobs claimed logits", backend.RawLogits, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, rawish)},
 			"the values are all at most 0 and never add up past probability 1, at each of 5 tokens: they look like logprobs, not raw_logits"},
-		{"logits as logits", backend.ProcessedLogits, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, append(rawish, tok(" z", 3.0)))}, ""},
+		{"logits as logits", backend.ProcessedLogits, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, append(rawish, lpTok(" z", 3.0)))}, ""},
 		{"raw claimed processed: top_k", backend.ProcessedLogprobs, []backend.LogprobsCheck{sampled(withTemp(0.5, 2), params.Advanced{}, rawish)},
 			"with top_k 2, a token has 3 alternatives with a probability above 0: processed logprobs keep at most 2, so these look like raw logprobs, not processed_logprobs"},
 		{"a tie at the k-th value is kept", backend.ProcessedLogprobs, []backend.LogprobsCheck{sampled(withTemp(0.5, 2), params.Advanced{},
-			[]backend.Token{tok(" a", ln(0.5), " a", ln(0.5), " b", ln(0.25), " c", ln(0.25), " d", unknown)})}, ""},
+			[]backend.Token{lpTok(" a", ln(0.5), " a", ln(0.5), " b", ln(0.25), " c", ln(0.25), " d", unknown)})}, ""},
 		{"raw claimed processed: min_p", backend.ProcessedLogprobs, []backend.LogprobsCheck{sampled(withTemp(0.5, 0), params.Advanced{MinP: 0.3}, rawish[:1])},
 			"with min_p 0.3, a token has an alternative below min_p times the most likely one"},
 		{"raw claimed processed: the kept mass", backend.ProcessedLogprobs, []backend.LogprobsCheck{sampled(withTemp(0.8, 0), params.Advanced{},
-			[]backend.Token{tok(" a", ln(0.5), " a", ln(0.5), " b", ln(0.2), " c", unknown)})},
+			[]backend.Token{lpTok(" a", ln(0.5), " a", ln(0.5), " b", ln(0.2), " c", unknown)})},
 			"the tokens the sampler kept add up to probability 0.70, not 1"},
 		{"greedy processed values are not cut", backend.ProcessedLogprobs, []backend.LogprobsCheck{sampled(withTemp(0, 2), params.Advanced{MinP: 0.5}, rawish)}, ""},
 		{"one note per kind over requests", backend.ProcessedLogprobs, []backend.LogprobsCheck{
@@ -109,9 +109,9 @@ func TestCheckLogprobsCalibration(t *testing.T) {
 	// values predict 250 ± 11.
 	pos := func(top bool) backend.Token {
 		if top {
-			return tok(" a", ln(0.5), " a", ln(0.5), " b", ln(0.3), " c", ln(0.2))
+			return lpTok(" a", ln(0.5), " a", ln(0.5), " b", ln(0.3), " c", ln(0.2))
 		}
-		return tok(" b", ln(0.3), " a", ln(0.5), " b", ln(0.3), " c", ln(0.2))
+		return lpTok(" b", ln(0.3), " a", ln(0.5), " b", ln(0.3), " c", ln(0.2))
 	}
 	draw := func(picks, n int) []backend.Token {
 		var s []backend.Token
@@ -141,23 +141,23 @@ func TestCheckLogprobsCalibration(t *testing.T) {
 
 func TestCheckLogprobsAllZero(t *testing.T) {
 	t.Parallel()
-	zeros := []backend.Token{tok(" a", 0), tok(" b", 0), tok(" c", 0)}
-	real := []backend.Token{tok(" a", -0.2), tok(" b", 0)}
+	zeros := []backend.Token{lpTok(" a", 0), lpTok(" b", 0), lpTok(" c", 0)}
+	real := []backend.Token{lpTok(" a", -0.2), lpTok(" b", 0)}
 	notes := backend.CheckLogprobs(backend.RawLogprobs, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, zeros, real)})
 	if len(notes) != 1 || notes[0] != "every logprob of 1 of the 2 samples is exactly 0.0: some servers return that with speculative decoding, so these numbers are probably not the model's" {
 		t.Errorf("all zero: %q", notes)
 	}
 	// Processed values may keep one token (top_k 1), which then has probability 1...
-	cut := []backend.Token{tok(" a", 0, " a", 0.0, " b", unknown), tok(" b", 0, " b", 0.0, " c", unknown)}
+	cut := []backend.Token{lpTok(" a", 0, " a", 0.0, " b", unknown), lpTok(" b", 0, " b", 0.0, " c", unknown)}
 	if notes := backend.CheckLogprobs(backend.ProcessedLogprobs, []backend.LogprobsCheck{sampled(withTemp(1, 1), params.Advanced{}, cut)}); len(notes) != 0 {
 		t.Errorf("processed, one token kept: %q", notes)
 	}
 	// ...but not beside another token holding real probability.
-	other := []backend.Token{tok(" a", 0, " a", 0.0, " b", -0.7)}
+	other := []backend.Token{lpTok(" a", 0, " a", 0.0, " b", -0.7)}
 	if notes := backend.CheckLogprobs(backend.ProcessedLogprobs, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, other)}); len(notes) != 2 || !strings.Contains(notes[1], "exactly 0.0") {
 		t.Errorf("0.0 beside another token: %q", notes)
 	}
-	if notes := backend.CheckLogprobs(backend.RawLogprobs, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, []backend.Token{tok(" a", 0)})}); len(notes) != 0 {
+	if notes := backend.CheckLogprobs(backend.RawLogprobs, []backend.LogprobsCheck{sampled(withTemp(1, 0), params.Advanced{}, []backend.Token{lpTok(" a", 0)})}); len(notes) != 0 {
 		t.Errorf("one certain token is no evidence: %q", notes)
 	}
 }

@@ -99,6 +99,9 @@ type Token struct {
 	// logprobs beside Logprob's values (see Processed). Only the built-in model gives
 	// both at once; a server gives one kind, which LogprobsMode names.
 	Processed *Processed
+	// Place is where the token sits in the sample's content (see Align); nil until a
+	// SampleResponse is built.
+	Place *Place
 }
 
 // Processed is a generated token's place in the distribution it was drawn from: vLLM's
@@ -179,11 +182,13 @@ type tokenJSON struct {
 	ID        *TokenID   `json:"id,omitempty"`
 	Top       []Alt      `json:"top,omitempty"`
 	Processed *Processed `json:"processed,omitempty"`
+	*placeJSON
 }
 
-// MarshalJSON writes {"text","logprob","id"?,"top"?,"processed"?}; id only when known.
+// MarshalJSON writes {"text","logprob","id"?,"top"?,"processed"?} and the place fields
+// when placed; id only when known.
 func (t Token) MarshalJSON() ([]byte, error) {
-	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Top: t.Top, Processed: t.Processed}
+	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Top: t.Top, Processed: t.Processed, placeJSON: t.Place.json()}
 	if t.ID != NoTokenID {
 		id := t.ID
 		j.ID = &id
@@ -193,11 +198,12 @@ func (t Token) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON is the inverse of MarshalJSON.
 func (t *Token) UnmarshalJSON(b []byte) error {
-	j := tokenJSON{Logprob: Unknown()}
+	j := tokenJSON{Logprob: Unknown(), placeJSON: &placeJSON{}}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Top: j.Top, Processed: j.Processed}
+	j.placeJSON = j.placeJSON.ifPresent(b)
+	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Top: j.Top, Processed: j.Processed, Place: j.placeJSON.place()}
 	if j.ID != nil {
 		t.ID = *j.ID
 	}
