@@ -241,17 +241,15 @@ func (s *server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 		}
 		if p.Logprobs >= 0 {
 			lp := &wire.CompletionLogprobs{TextOffset: []int{}, TokenLogprobs: []*float64{}, Tokens: []string{}, TopLogprobs: []wire.TopMap{}}
+			proc := newProcessed(p)
 			off := 0
 			if p.Echo {
-				off = s.appendPromptCompletionLogprobs(lp, p.req.Prompt, res.PromptLogprobs, p.Logprobs)
+				off = s.appendPromptCompletionLogprobs(lp, proc, p.req.Prompt, res.PromptLogprobs, p.Logprobs)
 			}
 			for _, tl := range smp.Logprobs {
-				off = s.appendCompletionLogprob(lp, tl, p.Logprobs, off)
+				off = s.appendCompletionLogprob(lp, proc, tl, p.Logprobs, off)
 			}
-			c.Logprobs = lp
-			if p.req.AlsoProcessed {
-				c.Processed = s.processed(len(lp.Tokens)-len(smp.Logprobs), smp.Logprobs, p.Logprobs)
-			}
+			c.Logprobs, c.Processed = lp, proc
 		}
 		if p.ReturnTokenIDs {
 			c.TokenIDs = wire.Some(smp.TokenIDs)
@@ -285,69 +283,84 @@ func wireLogprob(v float32) float64 {
 // multibyte character shows as U+FFFD. Every such path goes through here.
 func (s *server) tokenText(id int) string { return s.m.Tok.TokenText(id) }
 
-// topMap is the completions top_logprobs object: the sampled token, then
+// topMaps is the completions top_logprobs object: the sampled token, then
 // the top k, keyed by text (ids that decode alike collapse into the first
-// key, holding the last value, as a Python dict does).
-func (s *server) topMap(tl local.TokenLogprob, k int) wire.TopMap {
-	m := wire.TopMap{}
-	put := func(id int, lp float32) {
+// key, holding the last value, as a Python dict does); and, when tl has
+// processed values, their object under the same keys (nil otherwise).
+func (s *server) topMaps(tl local.TokenLogprob, k int) (raw, proc wire.TopMap) {
+	n := min(k, len(tl.Top)) + 1
+	raw = make(wire.TopMap, 0, n)
+	pr := tl.Processed
+	if pr != nil {
+		proc = make(wire.TopMap, 0, n)
+	}
+	put := func(id int, lp, plp float32) {
 		key := s.tokenText(id)
-		for i := range m {
-			if m[i].Token == key {
-				m[i].Logprob = wireLogprob(lp)
+		for i := range raw {
+			if raw[i].Token == key {
+				raw[i].Logprob = wireLogprob(lp)
+				if pr != nil {
+					proc[i].Logprob = wireLogprob(plp)
+				}
 				return
 			}
 		}
-		m = append(m, wire.TokenLogprob{Token: key, Logprob: wireLogprob(lp)})
+		raw = append(raw, wire.TokenLogprob{Token: key, Logprob: wireLogprob(lp)})
+		if pr != nil {
+			proc = append(proc, wire.TokenLogprob{Token: key, Logprob: wireLogprob(plp)})
+		}
 	}
-	put(tl.ID, tl.Logprob)
+	var plp float32
+	if pr != nil {
+		plp = pr.Logprob
+	}
+	put(tl.ID, tl.Logprob, plp)
 	for i, t := range tl.Top {
 		if i >= k {
 			break
 		}
 		if t.ID != tl.ID {
-			put(t.ID, t.Logprob)
+			if pr != nil {
+				plp = pr.Top[i]
+			}
+			put(t.ID, t.Logprob, plp)
 		}
 	}
-	return m
+	return raw, proc
 }
 
-func (s *server) appendCompletionLogprob(lp *wire.CompletionLogprobs, tl local.TokenLogprob, k, off int) int {
+// appendCompletionLogprob adds a token to a choice's logprobs and, when proc is
+// not nil, its processed values to twinkle's extension (wire.ProcessedLogprobs),
+// entry for entry: null where the token has none (a prompt token).
+func (s *server) appendCompletionLogprob(lp *wire.CompletionLogprobs, proc *wire.ProcessedLogprobs, tl local.TokenLogprob, k, off int) int {
 	text := s.tokenText(tl.ID)
+	raw, pm := s.topMaps(tl, k)
 	lp.TextOffset = append(lp.TextOffset, off)
 	lp.TokenLogprobs = append(lp.TokenLogprobs, ptr(wireLogprob(tl.Logprob)))
 	lp.Tokens = append(lp.Tokens, text)
-	lp.TopLogprobs = append(lp.TopLogprobs, s.topMap(tl, k))
+	lp.TopLogprobs = append(lp.TopLogprobs, raw)
+	if proc != nil {
+		var v *float64
+		if tl.Processed != nil {
+			v = ptr(wireLogprob(tl.Processed.Logprob))
+		}
+		proc.TokenLogprobs = append(proc.TokenLogprobs, v)
+		proc.TopLogprobs = append(proc.TopLogprobs, pm)
+	}
 	return off + utf8.RuneCountInString(text)
 }
 
-// processed is twinkle's processed-logprobs extension for a choice's logprobs: null for
-// the echoed prompt tokens that come first, then each generated token's processed
-// logprobs under the same keys as its top_logprobs object (topMap's rules).
-func (s *server) processed(echoed int, tls []local.TokenLogprob, k int) *wire.ProcessedLogprobs {
-	out := &wire.ProcessedLogprobs{TokenLogprobs: make([]*float64, echoed, echoed+len(tls)), TopLogprobs: make([]wire.TopMap, echoed, echoed+len(tls))}
-	for _, tl := range tls {
-		pr := tl.Processed
-		if pr == nil {
-			out.TokenLogprobs = append(out.TokenLogprobs, nil)
-			out.TopLogprobs = append(out.TopLogprobs, nil)
-			continue
-		}
-		alt := tl
-		alt.Logprob = pr.Logprob
-		alt.Top = make([]local.TopLogprob, len(tl.Top))
-		for i, t := range tl.Top {
-			alt.Top[i] = local.TopLogprob{ID: t.ID, Logprob: pr.Top[i]}
-		}
-		out.TokenLogprobs = append(out.TokenLogprobs, ptr(wireLogprob(pr.Logprob)))
-		out.TopLogprobs = append(out.TopLogprobs, s.topMap(alt, k))
+// newProcessed is an empty extension when the request gets one, else nil.
+func newProcessed(p *plan) *wire.ProcessedLogprobs {
+	if !p.req.AlsoProcessed {
+		return nil
 	}
-	return out
+	return &wire.ProcessedLogprobs{TokenLogprobs: []*float64{}, TopLogprobs: []wire.TopMap{}}
 }
 
 // appendPromptCompletionLogprobs adds the prompt's tokens for echo: the
 // first has a null logprob and null top_logprobs.
-func (s *server) appendPromptCompletionLogprobs(lp *wire.CompletionLogprobs, prompt []int, plp []*local.TokenLogprob, k int) int {
+func (s *server) appendPromptCompletionLogprobs(lp *wire.CompletionLogprobs, proc *wire.ProcessedLogprobs, prompt []int, plp []*local.TokenLogprob, k int) int {
 	off := 0
 	for i, id := range prompt {
 		if i == 0 || i >= len(plp) || plp[i] == nil {
@@ -356,10 +369,14 @@ func (s *server) appendPromptCompletionLogprobs(lp *wire.CompletionLogprobs, pro
 			lp.TokenLogprobs = append(lp.TokenLogprobs, nil)
 			lp.Tokens = append(lp.Tokens, text)
 			lp.TopLogprobs = append(lp.TopLogprobs, nil)
+			if proc != nil {
+				proc.TokenLogprobs = append(proc.TokenLogprobs, nil)
+				proc.TopLogprobs = append(proc.TopLogprobs, nil)
+			}
 			off += utf8.RuneCountInString(text)
 			continue
 		}
-		off = s.appendCompletionLogprob(lp, *plp[i], k, off)
+		off = s.appendCompletionLogprob(lp, proc, *plp[i], k, off)
 	}
 	return off
 }
@@ -415,9 +432,11 @@ func (s *server) stream(ctx context.Context, cancel context.CancelFunc, w http.R
 		}
 		ch := wire.CompletionChunkChoice{Index: d.Index, Text: d.Text, FinishReason: finish, StopReason: stopReason(d.StopReason)}
 		var lp *wire.CompletionLogprobs
+		var proc *wire.ProcessedLogprobs
 		if d.Logprob != nil {
 			lp = &wire.CompletionLogprobs{TextOffset: []int{}, TokenLogprobs: []*float64{}, Tokens: []string{}, TopLogprobs: []wire.TopMap{}}
-			ch.Logprobs = lp
+			proc = newProcessed(p)
+			ch.Logprobs, ch.Processed = lp, proc
 		}
 		ids := []int{d.TokenID}
 		if !first[d.Index] {
@@ -427,7 +446,7 @@ func (s *server) stream(ctx context.Context, cancel context.CancelFunc, w http.R
 				ch.Text = p.promptText + ch.Text
 				ids = append(append([]int(nil), p.req.Prompt...), d.TokenID)
 				if lp != nil {
-					s.appendPromptCompletionLogprobs(lp, p.req.Prompt, promptLP, p.Logprobs)
+					s.appendPromptCompletionLogprobs(lp, proc, p.req.Prompt, promptLP, p.Logprobs)
 				}
 			}
 			if p.ReturnTokenIDs {
@@ -441,10 +460,7 @@ func (s *server) stream(ctx context.Context, cancel context.CancelFunc, w http.R
 			if n := len(lp.TextOffset); n > 0 {
 				off = lp.TextOffset[n-1] + utf8.RuneCountInString(lp.Tokens[n-1])
 			}
-			s.appendCompletionLogprob(lp, *d.Logprob, p.Logprobs, off)
-			if p.req.AlsoProcessed {
-				ch.Processed = s.processed(len(lp.Tokens)-1, []local.TokenLogprob{*d.Logprob}, p.Logprobs)
-			}
+			s.appendCompletionLogprob(lp, proc, *d.Logprob, p.Logprobs, off)
 		}
 		offsets[d.Index] += utf8.RuneCountInString(ch.Text)
 		if p.ReturnTokenIDs {
