@@ -103,10 +103,11 @@ func (r Request) SentPromptIDs() []TokenID {
 }
 
 // ContinueRequest returns base continued from c, with base's parameters otherwise: its
-// max_tokens and min_tokens less the c.Generated tokens the prefix already holds, and
-// token ids asked for, so the result can be continued exactly in turn. It fails when
-// the prefix leaves no token to generate, and for a sweep (a continuation runs one set
-// of parameters).
+// max_tokens and min_tokens less the c.Generated tokens the prefix already holds, token
+// ids asked for, so the result can be continued exactly in turn, and no prompt logprobs
+// (the prompt's are the first run's, the prefix's its sample's own logprobs). It fails
+// when the prefix leaves no token to generate, and for a sweep (a continuation runs one
+// set of parameters).
 func ContinueRequest(base Request, c Continuation) (Request, error) {
 	if len(base.Variants) > 0 {
 		return Request{}, &Error{Kind: KindConfig, Message: "a continuation runs one set of parameters, not a sweep"}
@@ -122,6 +123,7 @@ func ContinueRequest(base Request, c Continuation) (Request, error) {
 		r.Params.MaxTokens = &left
 	}
 	r.Options.Advanced.MinTokens = max(0, r.Options.Advanced.MinTokens-c.Generated)
+	r.Options.PromptLogprobs = nil
 	c.IDs = append([]TokenID(nil), c.IDs...)
 	if c.IDs != nil && len(c.IDs) == 0 {
 		c.IDs = nil
@@ -165,7 +167,6 @@ func StepRequest(base Request, c *Continuation, n int) (Request, error) {
 		k := StepLogprobs
 		r.Options.Logprobs = &k
 	}
-	r.Options.PromptLogprobs = nil
 	if s := r.Params.Seed; s != nil && *s != -1 {
 		v := *s + int64(cont.Generated)
 		r.Params.Seed = &v

@@ -135,8 +135,9 @@ func advancedIn(j *advancedJSON) params.Advanced {
 	return a
 }
 
-// MarshalJSON writes the tree as its JSON shape above.
-func (t *Tree) MarshalJSON() ([]byte, error) {
+// MarshalJSON writes the tree as its JSON shape above (a value receiver, so a Tree held
+// by value in a session struct marshals the same way).
+func (t Tree) MarshalJSON() ([]byte, error) {
 	j := treeJSON{API: t.API, Model: t.Model, Messages: t.Messages, Prompt: t.Prompt, PromptIDs: t.PromptIDs,
 		PromptIDsFrom: t.PromptIDsFrom, Nodes: make([]nodeJSON, len(t.nodes))}
 	for i, n := range t.nodes {
