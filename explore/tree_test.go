@@ -364,6 +364,13 @@ func TestTreeRoundTrip(t *testing.T) {
 	if !bytes.Equal(b, b2) {
 		t.Fatalf("saved again, the tree differs:\n%s\n%s", b, b2)
 	}
+	// Held by value in a session, it saves the same.
+	inSession, _ := json.Marshal(struct {
+		Tree Tree `json:"tree"`
+	}{back})
+	if !bytes.Equal(inSession, append(append([]byte(`{"tree":`), b...), '}')) {
+		t.Fatalf("by value: %s", inSession)
+	}
 	if back.Len() != tree.Len() || back.PromptIDsFrom != tree.PromptIDsFrom {
 		t.Fatalf("%d nodes, want %d", back.Len(), tree.Len())
 	}
