@@ -24,6 +24,8 @@ type Assembler struct {
 
 type sampleState struct {
 	text         strings.Builder
+	reasoning    strings.Builder
+	thinking     ThinkingState
 	tokens       []Token
 	promptTokens []Token
 	promptAlign  PromptAlignment
@@ -77,6 +79,8 @@ func (a *Assembler) Apply(ev Event) {
 	case EventTokens:
 		st := a.sample(ev.Sample)
 		st.text.WriteString(ev.Text)
+		st.reasoning.WriteString(ev.Reasoning)
+		st.thinking.Add(ev)
 		st.tokens = append(st.tokens, ev.Tokens...)
 	case EventFinish:
 		st := a.sample(ev.Sample)
@@ -124,6 +128,22 @@ func (a *Assembler) Text(i int) string {
 		return ""
 	}
 	return a.samples[i].text.String()
+}
+
+// Reasoning is sample i's thinking so far (a reasoning model's; "" for others).
+func (a *Assembler) Reasoning(i int) string {
+	if i < 0 || i >= len(a.samples) {
+		return ""
+	}
+	return a.samples[i].reasoning.String()
+}
+
+// Thinking is where sample i's thinking stands.
+func (a *Assembler) Thinking(i int) ThinkingState {
+	if i < 0 || i >= len(a.samples) {
+		return ThinkingState{}
+	}
+	return a.samples[i].thinking
 }
 
 // Tokens is sample i's tokens so far (shared; do not modify).
@@ -175,12 +195,13 @@ func (a *Assembler) Response() SampleResponse {
 		r.PromptTokens = make([][]Token, n)
 		r.PromptAlignment = make([]PromptAlignment, n)
 	}
-	anyErr := false
+	anyErr, thought := false, false
 	for i := range a.samples {
 		st := a.samples[i]
 		msgs := make([]Message, 0, len(base)+1)
 		msgs = append(msgs, base...)
-		msgs = append(msgs, Message{Role: "assistant", Content: st.text.String()})
+		msgs = append(msgs, Message{Role: "assistant", Content: st.text.String(), Reasoning: st.reasoning.String()})
+		thought = thought || st.thinking.Thought
 		r.Trajectories[i] = Trajectory{Messages: msgs}
 		r.StopReason[i], r.StoppedBy[i], r.Seeds[i] = st.reason, st.stoppedBy, st.seed
 		if withLogprobs {
@@ -194,6 +215,12 @@ func (a *Assembler) Response() SampleResponse {
 		}
 		if st.err != nil {
 			anyErr = true
+		}
+	}
+	if thought {
+		r.StoppedWhileThinking = make([]bool, n)
+		for i, st := range a.samples {
+			r.StoppedWhileThinking[i] = st.thinking.StoppedWhileThinking(st.reason)
 		}
 	}
 	if anyErr {

@@ -87,6 +87,11 @@ type Token struct {
 	Text    string
 	Logprob Logprob
 	ID      TokenID
+	// Part says which part of a reasoning model's output the token belongs to: its
+	// thinking, the boundary between thinking and answer (a token whose text is in
+	// neither, such as "</think>"), or the answer. PartAnswer, the zero value, for every
+	// token of a model without thinking and in completion mode.
+	Part Part
 	// Top holds the top-K alternatives sorted by logprob, highest first (Unknown last),
 	// whatever order the server sent. It may include the sampled token itself; it is empty
 	// when K is 0.
@@ -97,12 +102,14 @@ type tokenJSON struct {
 	Text    string   `json:"text"`
 	Logprob Logprob  `json:"logprob"`
 	ID      *TokenID `json:"id,omitempty"`
+	Part    Part     `json:"part,omitzero"`
 	Top     []Alt    `json:"top,omitempty"`
 }
 
-// MarshalJSON writes {"text","logprob","id"?,"top"?}; id only when known.
+// MarshalJSON writes {"text","logprob","id"?,"part"?,"top"?}; id only when known, part
+// only when not the answer ("thinking" or "boundary").
 func (t Token) MarshalJSON() ([]byte, error) {
-	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Top: t.Top}
+	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Part: t.Part, Top: t.Top}
 	if t.ID != NoTokenID {
 		id := t.ID
 		j.ID = &id
@@ -116,7 +123,7 @@ func (t *Token) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Top: j.Top}
+	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Part: j.Part, Top: j.Top}
 	if j.ID != nil {
 		t.ID = *j.ID
 	}
@@ -239,9 +246,15 @@ func (s *StoppedBy) UnmarshalJSON(b []byte) error {
 // ---------------------------------------------------------------------------------------
 
 // Message is one chat turn. Content is untrusted when it came from a model.
+//
+// Reasoning is a reasoning model's thinking, kept apart from its answer (Content) as
+// vLLM's assistant message keeps it ("reasoning"); empty, and absent from the JSON, for
+// a model without thinking. It is not sent back in requests: what a template does with
+// earlier thinking is the model's (vLLM's default templates drop it).
 type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role      string `json:"role"`
+	Content   string `json:"content"`
+	Reasoning string `json:"reasoning,omitempty"`
 }
 
 // Trajectory is one sample's conversation: in chat mode the messages sent, in completion
@@ -297,6 +310,12 @@ type SampleResponse struct {
 	Variants []VariantInfo `json:"variants,omitempty"`
 	// Notes: facts the user should know, e.g. that greedy samples were not repeated.
 	Notes []string `json:"notes,omitempty"`
+	// StoppedWhileThinking: per sample, true when a reasoning model's sample ran out of
+	// tokens (stop_reason "length") before its thinking ended, so it has no answer: a
+	// larger max_tokens may be needed. Present only when some sample of the run thought
+	// (its trajectory's assistant message has "reasoning"); omitted otherwise. See
+	// ThinkingState.
+	StoppedWhileThinking []bool `json:"stopped_while_thinking,omitempty"`
 }
 
 // VariantInfo describes the samples one variant (one request) produced.
@@ -411,10 +430,13 @@ const (
 	// EventStart: one per request (variant), before any other event of its samples:
 	// Start is set.
 	EventStart EventKind = iota + 1
-	// EventTokens: Text and/or Tokens appended to sample Sample. Text is the assistant
-	// content as the server streams it; Tokens come from logprobs entries (only when
-	// logprobs were asked for) and can run ahead of Text (vLLM holds back text that might
-	// start a stop string, and the stop string's tokens never appear in the text).
+	// EventTokens: Text, Reasoning and/or Tokens appended to sample Sample. Text is the
+	// assistant content (the answer) as the server streams it; Reasoning is a reasoning
+	// model's thinking (vLLM's delta "reasoning", or "reasoning_content" from older
+	// servers), which comes before the answer. Tokens come from logprobs entries (only
+	// when logprobs were asked for), each with its Part, and can run ahead of the text
+	// (vLLM holds back text that might start a stop string, and neither the stop string's
+	// tokens nor the end-of-thinking token appear in any text).
 	EventTokens
 	// EventFinish: sample Sample ended with Reason and StoppedBy. Err is set when it did not
 	// end on the model's own terms (StopError, StopInterrupted, StopCancelled): the
@@ -533,8 +555,10 @@ type Event struct {
 	Sample int
 	// Count: for EventPromptLogprobs, EventUsage and EventError, how many samples from
 	// Sample on the event concerns.
-	Count        int
-	Text         string
+	Count int
+	Text  string
+	// Reasoning: for EventTokens, thinking text (see EventTokens).
+	Reasoning    string
 	Tokens       []Token
 	Reason       StopReason
 	StoppedBy    StoppedBy
@@ -553,6 +577,7 @@ type eventJSON struct {
 	Sample       *int            `json:"sample,omitempty"`
 	Count        int             `json:"count,omitempty"`
 	Text         string          `json:"text,omitempty"`
+	Reasoning    string          `json:"reasoning,omitempty"`
 	Tokens       []Token         `json:"tokens,omitempty"`
 	Reason       StopReason      `json:"stop_reason,omitempty"`
 	StoppedBy    *StoppedBy      `json:"stopped_by,omitempty"`
@@ -572,7 +597,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	case EventStart:
 		j.Start = e.Start
 	case EventTokens:
-		j.Sample, j.Text, j.Tokens = &e.Sample, e.Text, e.Tokens
+		j.Sample, j.Text, j.Reasoning, j.Tokens = &e.Sample, e.Text, e.Reasoning, e.Tokens
 	case EventFinish:
 		sb := e.StoppedBy
 		j.Sample, j.Reason, j.StoppedBy = &e.Sample, e.Reason, &sb

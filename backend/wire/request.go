@@ -47,6 +47,11 @@ type Request struct {
 	PromptLogprobs *int            `json:"prompt_logprobs,omitempty"`
 	Echo           bool            `json:"echo,omitempty"`
 	ReturnTokenIDs bool            `json:"return_token_ids,omitempty"`
+
+	// ReasoningEffort and ChatTemplateKwargs (chat) are read by the chat template:
+	// {"enable_thinking": false} turns a hybrid model's thinking off.
+	ReasoningEffort    *string        `json:"reasoning_effort,omitempty"`
+	ChatTemplateKwargs map[string]any `json:"chat_template_kwargs,omitempty"`
 }
 
 // PromptText returns a completions prompt given as a string or a one-string list.
