@@ -81,10 +81,12 @@ type partAttributors struct {
 
 // partAttributor follows one choice. owed is thinking text, in bytes, that arrived
 // beyond what the thinking tokens so far account for (negative while vLLM holds text
-// back: tokens run ahead of it).
+// back: tokens run ahead of it); lag bounds how far behind the text may fall; held is
+// how much text vLLM may hold back for the stop strings.
 type partAttributor struct {
 	owed int
 	lag  int
+	held int
 }
 
 func newPartAttributors(chat bool, stop params.Stop, n int) *partAttributors {
@@ -92,15 +94,17 @@ func newPartAttributors(chat bool, stop params.Stop, n int) *partAttributors {
 	if !chat {
 		return a
 	}
-	// vLLM holds back up to (longest stop string - 1) characters and an incomplete
-	// UTF-8 character; tokens can run that far ahead of the text, and no further.
-	lag := 8
+	// vLLM holds back up to (longest stop string - 1) characters, and an incomplete
+	// UTF-8 character: tokens can run that far ahead of the text. Beyond it (with room
+	// for servers that hold back a little more), a shortfall is the tokens' text being
+	// longer than the text they stand for, which is not carried on.
+	held := 0
 	for _, s := range stop.Strings {
-		lag = max(lag, 4*len(s)+8)
+		held = max(held, 4*(utf8.RuneCountInString(s)-1))
 	}
 	a.choices = make([]partAttributor, n)
 	for i := range a.choices {
-		a.choices[i].lag = lag
+		a.choices[i] = partAttributor{lag: held + 64, held: held}
 	}
 	return a
 }
@@ -132,8 +136,10 @@ func (p *partAttributor) assign(k deltaKeys, content string, toks []backend.Toke
 }
 
 // cross splits the tokens of a chunk that holds the end of the thinking: first the
-// tokens the thinking text accounts for, last the tokens the answer text accounts for,
-// and between them the tokens whose text is in neither.
+// tokens the thinking text accounts for, then the end-of-thinking token, then the
+// answer's tokens: as many as the answer text, and what vLLM may still hold back of
+// it, account for. Tokens between the end-of-thinking token and those (a delimiter of
+// several tokens) are in neither text: the boundary too.
 func (p *partAttributor) cross(reasoning, content string, toks []backend.Token) {
 	p.owed += len(reasoning)
 	i := 0
@@ -141,18 +147,26 @@ func (p *partAttributor) cross(reasoning, content string, toks []backend.Token) 
 		toks[i].Part = backend.PartThinking
 		p.owed -= tokenCost(toks[i].Text)
 	}
-	j, left := len(toks), len(content)
-	for j > i && left > 0 {
-		c := tokenCost(toks[j-1].Text)
-		if c > left {
-			break
-		}
-		left -= c
-		j--
-	}
-	setParts(toks[i:j], backend.PartBoundary)
-	setParts(toks[j:], backend.PartAnswer)
 	p.owed = 0 // the thinking is over
+	if i == len(toks) {
+		return
+	}
+	toks[i].Part = backend.PartBoundary
+	rest := toks[i+1:]
+	// The fewest tokens at the start of rest that leave the others within the answer's
+	// text plus what may be held back: trailing pieces of a character not yet whole,
+	// and the stop strings' allowance.
+	budget := len(content) + p.held
+	for k := len(rest) - 1; k >= 0 && strings.ContainsRune(rest[k].Text, utf8.RuneError); k-- {
+		budget += tokenCost(rest[k].Text)
+	}
+	k, tail := len(rest), 0
+	for k > 0 && tail+tokenCost(rest[k-1].Text) <= budget {
+		tail += tokenCost(rest[k-1].Text)
+		k--
+	}
+	setParts(rest[:k], backend.PartBoundary)
+	setParts(rest[k:], backend.PartAnswer)
 }
 
 func setParts(toks []backend.Token, part backend.Part) {

@@ -177,6 +177,17 @@ func parts(s Sample, from, to int) (thinking, answer string) {
 	return thinking, answer
 }
 
+// textUpTo is how far the text of a chunk holding tokens [start, end) reaches, given
+// the scripted lag would take it to upto: a chunk that holds the end-of-thinking token
+// reaches past it, since vLLM's parser finds the end in the text (what is held back for
+// the stop strings is then the answer's).
+func textUpTo(s Sample, start, end, upto int) int {
+	if endAt := s.Thinking; s.Thinking > 0 && endAt < len(s.Tokens) && start <= endAt && endAt < end {
+		return max(upto, min(endAt+1, visible(s)))
+	}
+	return upto
+}
+
 // delta is the chat delta for a chunk holding tokens [start, end) and the text of
 // tokens [textFrom, textTo), as vLLM's reasoning parser makes it: the keys it sets and
 // no others.

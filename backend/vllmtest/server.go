@@ -485,7 +485,7 @@ func (g *gen) events(includeUsage bool) []event {
 			end := min(pos[i]+per, len(s.Tokens))
 			toks := s.Tokens[pos[i]:end]
 			pos[i] = end
-			upto := min(visible(s), max(textPos[i], end-g.sc.TextLag))
+			upto := textUpTo(s, start, end, min(visible(s), max(textPos[i], end-g.sc.TextLag)))
 			text := ""
 			if upto > textPos[i] {
 				text = textOf(s.Tokens[textPos[i]:upto])
