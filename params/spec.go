@@ -140,9 +140,9 @@ func Specs() []Spec {
 			Help: "a word never to generate, repeatable (escapes as for --stop); matched with and without a leading space"},
 		{Key: "enable_thinking", Flag: "thinking", Label: "thinking", Kind: Bool, Advanced: true,
 			Help: "a hybrid reasoning model's thinking on or off, in chat (sent as chat_template_kwargs {\"enable_thinking\": ...}, which Qwen3-style templates read)",
-			Min: 0, Max: 1, Fine: 1, Coarse: 1, Floor: "model default", Nullable: true, Specials: []Special{{0, "off"}, {1, "on"}}, Strict: true},
+			Min:  0, Max: 1, Fine: 1, Coarse: 1, Floor: "model default", Nullable: true, Specials: []Special{{0, "off"}, {1, "on"}}, Strict: true},
 		choiceRow(Spec{Key: "reasoning_effort", Flag: "reasoning-effort", Label: "effort", Advanced: true,
-			Help: "how long a reasoning model thinks, in chat, for models that take it (gpt-oss; vLLM hands it to the chat template too)",
+			Help:  "how long a reasoning model thinks, in chat, for models that take it (gpt-oss; vLLM hands it to the chat template too)",
 			Floor: "model default", Nullable: true, Strict: true}, ReasoningEfforts()),
 	}
 }
