@@ -149,7 +149,7 @@ func (p *collectedPart) apply(ev Event) {
 	st := &p.samples[ev.Sample]
 	switch ev.Kind {
 	case EventTokens:
-		if ev.Text == "" && len(ev.Tokens) == 0 {
+		if ev.Text == "" && ev.Reasoning == "" && len(ev.Tokens) == 0 {
 			return
 		}
 		now := p.now()
