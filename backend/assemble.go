@@ -27,6 +27,8 @@ type sampleState struct {
 	reasoning    strings.Builder
 	thinking     ThinkingState
 	tokens       []Token
+	align        *Aligner // places tokens in text as both arrive (with logprobs)
+	alignThink   *Aligner // the thinking tokens in the thinking, for a reasoning model
 	promptTokens []Token
 	promptAlign  PromptAlignment
 	havePrompt   bool
@@ -82,9 +84,36 @@ func (a *Assembler) Apply(ev Event) {
 		st.reasoning.WriteString(ev.Reasoning)
 		st.thinking.Add(ev)
 		st.tokens = append(st.tokens, ev.Tokens...)
+		if a.req.Options.Logprobs != nil {
+			if st.align == nil {
+				st.align = NewAligner()
+			}
+			if ev.Reasoning == "" && st.alignThink == nil && allAnswer(ev.Tokens) {
+				st.align.Add(ev.Tokens, ev.Text)
+			} else {
+				if st.alignThink == nil {
+					st.alignThink = NewAligner()
+				}
+				thinking, _, answer := SplitParts(ev.Tokens)
+				st.alignThink.Add(thinking, ev.Reasoning)
+				st.align.Add(answer, ev.Text)
+			}
+		}
 	case EventFinish:
 		st := a.sample(ev.Sample)
 		st.finished, st.reason, st.stoppedBy, st.err = true, ev.Reason, ev.StoppedBy, ev.Err
+		if st.align != nil {
+			if st.thinking.Still() && st.alignThink != nil {
+				// A stop string met while thinking ends the thinking, not the answer.
+				st.alignThink.Finish(StopTail(st.reasoning.String(), ev.StoppedBy))
+				st.align.Finish("")
+			} else {
+				st.align.Finish(StopTail(st.text.String(), ev.StoppedBy))
+				if st.alignThink != nil {
+					st.alignThink.Finish("")
+				}
+			}
+		}
 	case EventPromptLogprobs:
 		for i := 0; i < max(ev.Count, 1); i++ {
 			st := a.sample(ev.Sample + i)
@@ -155,7 +184,8 @@ func (a *Assembler) Tokens(i int) []Token {
 }
 
 // Response builds the SampleResponse from everything applied so far. Unfinished samples
-// have an empty StopReason. Token slices are shared with the Assembler, not copied.
+// have an empty StopReason. Token slices are copies when their tokens were placed in the
+// text (logprobs were asked for), else shared with the Assembler.
 func (a *Assembler) Response() SampleResponse {
 	r := SampleResponse{
 		Model: a.model,
@@ -206,11 +236,19 @@ func (a *Assembler) Response() SampleResponse {
 		r.StopReason[i], r.StoppedBy[i], r.Seeds[i] = st.reason, st.stoppedBy, st.seed
 		if withLogprobs {
 			r.Logprobs[i], r.Tokens[i] = logprobsOf(st.tokens), nonNil(st.tokens)
+			if st.align != nil {
+				r.Tokens[i] = placedByPart(st.tokens, st.align, st.alignThink)
+			}
 		}
 		if withPrompt && st.havePrompt {
 			r.PromptAlignment[i] = st.promptAlign
 			if st.promptAlign != PromptUnaligned {
 				r.PromptLogprobs[i], r.PromptTokens[i] = logprobsOf(st.promptTokens), nonNil(st.promptTokens)
+				if a.req.API == params.Completion {
+					if pl := AlignPrompt(st.promptTokens, a.req.Prompt); pl != nil {
+						r.PromptTokens[i] = placed(st.promptTokens, pl)
+					}
+				}
 			}
 		}
 		if st.err != nil {

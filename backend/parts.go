@@ -179,3 +179,64 @@ func CountParts(tokens []Token) (thinking, boundary, answer int) {
 	}
 	return thinking, boundary, answer
 }
+
+// SplitParts divides tokens by part, each part's tokens in order (shared with toks when
+// they are all one part). An Aligner places a reasoning model's thinking tokens in its
+// thinking text and its answer tokens in its answer; boundary tokens are in neither.
+func SplitParts(toks []Token) (thinking, boundary, answer []Token) {
+	if allAnswer(toks) {
+		return nil, nil, toks
+	}
+	for i := range toks {
+		switch toks[i].Part {
+		case PartThinking:
+			thinking = append(thinking, toks[i])
+		case PartBoundary:
+			boundary = append(boundary, toks[i])
+		default:
+			answer = append(answer, toks[i])
+		}
+	}
+	return thinking, boundary, answer
+}
+
+func allAnswer(toks []Token) bool {
+	for i := range toks {
+		if toks[i].Part != PartAnswer {
+			return false
+		}
+	}
+	return true
+}
+
+// placedByPart returns a copy of toks with each token's Place: a thinking token's in the
+// thinking text (from thinking, which may be nil), an answer token's in the answer; a
+// boundary token is not placed.
+func placedByPart(toks []Token, answer, thinking *Aligner) []Token {
+	if thinking == nil {
+		return placed(toks, answer.Places())
+	}
+	out := make([]Token, len(toks))
+	copy(out, toks)
+	ap, tp := answer.Places(), thinking.Places()
+	for i := range out {
+		var pl *Place
+		switch out[i].Part {
+		case PartThinking:
+			if len(tp) > 0 {
+				pl, tp = &tp[0], tp[1:]
+			}
+		case PartBoundary:
+			pl = &Place{}
+		default:
+			if len(ap) > 0 {
+				pl, ap = &ap[0], ap[1:]
+			}
+		}
+		if pl != nil {
+			p := *pl
+			out[i].Place = &p
+		}
+	}
+	return out
+}

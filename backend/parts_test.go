@@ -38,7 +38,7 @@ func TestReasoningJSONContract(t *testing.T) {
 	}
 	want := `{"trajectories":[{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hi","reasoning":"Hm"}]},{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"","reasoning":"So"}]}],` +
 		`"logprobs":[[-1,-0.25,-2],[-0.5]],"prompt_logprobs":null,"stop_reason":["stop","length"],"stopped_by":["eos",null],` +
-		`"tokens":[[{"text":"Hm","logprob":-1,"part":"thinking"},{"text":"\u003c/think\u003e","logprob":-0.25,"part":"boundary"},{"text":"Hi","logprob":-2}],[{"text":"So","logprob":-0.5,"part":"thinking"}]],` +
+		`"tokens":[[{"text":"Hm","logprob":-1,"part":"thinking","start":0,"end":2},{"text":"\u003c/think\u003e","logprob":-0.25,"part":"boundary","start":null,"end":null},{"text":"Hi","logprob":-2,"start":0,"end":2}],[{"text":"So","logprob":-0.5,"part":"thinking","start":0,"end":2}]],` +
 		`"seeds":[null,null],"usage":{"prompt_tokens":0,"completion_tokens":0},"model":"m","params":` + mustJSON(params.Default()) +
 		`,"stopped_while_thinking":[false,true]}`
 	if string(b) != want {

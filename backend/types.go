@@ -96,6 +96,10 @@ type Token struct {
 	// whatever order the server sent. It may include the sampled token itself; it is empty
 	// when K is 0.
 	Top []Alt
+	// Place is where the token sits in the sample's content (see Align), or for a
+	// thinking token in its thinking (a boundary token sits in neither); nil until a
+	// SampleResponse is built.
+	Place *Place
 }
 
 type tokenJSON struct {
@@ -104,12 +108,13 @@ type tokenJSON struct {
 	ID      *TokenID `json:"id,omitempty"`
 	Part    Part     `json:"part,omitzero"`
 	Top     []Alt    `json:"top,omitempty"`
+	*placeJSON
 }
 
-// MarshalJSON writes {"text","logprob","id"?,"part"?,"top"?}; id only when known, part
-// only when not the answer ("thinking" or "boundary").
+// MarshalJSON writes {"text","logprob","id"?,"part"?,"top"?} and the place fields when
+// placed; id only when known, part only when not the answer ("thinking" or "boundary").
 func (t Token) MarshalJSON() ([]byte, error) {
-	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Part: t.Part, Top: t.Top}
+	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Part: t.Part, Top: t.Top, placeJSON: t.Place.json()}
 	if t.ID != NoTokenID {
 		id := t.ID
 		j.ID = &id
@@ -119,11 +124,12 @@ func (t Token) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON is the inverse of MarshalJSON.
 func (t *Token) UnmarshalJSON(b []byte) error {
-	j := tokenJSON{Logprob: Unknown()}
+	j := tokenJSON{Logprob: Unknown(), placeJSON: &placeJSON{}}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Part: j.Part, Top: j.Top}
+	j.placeJSON = j.placeJSON.ifPresent(b)
+	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Part: j.Part, Top: j.Top, Place: j.placeJSON.place()}
 	if j.ID != nil {
 		t.ID = *j.ID
 	}

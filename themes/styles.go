@@ -87,6 +87,7 @@ type ColumnStyles struct {
 	Scroll        lipgloss.Style // "↑ 12 more" indicators
 	Cursor        lipgloss.Style // the token under the inspector's cursor
 	Divergence    lipgloss.Style // the first position where samples differ
+	Split         lipgloss.Style // a grapheme made of several tokens (a character split over byte tokens)
 }
 
 // BadgeStyles: the stop reason in a column's footer.
@@ -295,6 +296,7 @@ func NewStyles(p Palette, isDark bool) Styles {
 		Scroll:        fgc(subtle).Faint(true),
 		Cursor:        base.Reverse(true),
 		Divergence:    base.Foreground(warn).Bold(true).Underline(true), // plain SGR 4: every terminal has it
+		Split:         lipgloss.NewStyle().UnderlineStyle(lipgloss.UnderlineCurly),
 	}
 	badge := func(c color.Color) lipgloss.Style { return base.Foreground(c).Bold(true) }
 	s.Badge = BadgeStyles{

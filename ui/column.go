@@ -30,6 +30,9 @@ type lineStyler struct {
 	// none shown); divPrefix turns its mark on over the token's own look.
 	divergence int
 	divPrefix  string
+	// split turns on the mark of a grapheme made of several tokens, over the
+	// look of the least likely of them.
+	split string
 	// stop draws the tokens of a matched stop string, which are not part of
 	// the output (cursor: under the inspector's cursor); nil draws them as
 	// any token.
@@ -43,7 +46,7 @@ type Column struct {
 	Seed  *int64
 
 	tokens   []backend.Token // when the run asked for logprobs
-	texts    []string        // one raw piece per token (or per text chunk)
+	texts    []string        // one raw piece per token (or per text chunk): what it draws
 	textOnly bool            // logprobs asked for but the server sent text alone
 	// textLen is how many bytes of output text the server sent. It can be
 	// less than the tokens hold: vLLM leaves a matched stop string out of
@@ -53,6 +56,17 @@ type Column struct {
 	// tokens (a token index and a byte offset in its raw text); stopTok is
 	// -1 when none is shown.
 	stopTok, stopOff int
+
+	// al places the tokens in the streamed text, whose graphemes the pieces
+	// draw (see pieces.go); chunks is the text of a column without tokens.
+	al     *backend.Aligner
+	chunks []string
+	// stableTok and stableOff: pieces before stableTok are final (the
+	// wrapper's mark follows them), and so is the start of stableTok's share
+	// of the text up to stableOff bytes.
+	stableTok, stableOff int
+	shared               []shareLook // per token: a grapheme ending its piece that later tokens share
+	host                 []int       // per token: the token whose piece draws its first character
 
 	// Cursor is the inspector's token cursor (an index into Tokens), -1 for none.
 	Cursor int
@@ -104,18 +118,31 @@ func (c *Column) TokenCount() int {
 }
 
 // AppendTokens adds tokens that arrived at time now.
-func (c *Column) AppendTokens(toks []backend.Token, now time.Time) {
-	if len(toks) == 0 {
+func (c *Column) AppendTokens(toks []backend.Token, now time.Time) { c.AppendStream(toks, "", now) }
+
+// AppendStream adds tokens and the streamed text that came with them (either may
+// be empty) at time now. The column draws the text, its tokens placed in it:
+// the text is right where a token reads "\ufffd" (part of a character), and
+// tokens can run ahead of it (vLLM holds text back).
+func (c *Column) AppendStream(toks []backend.Token, text string, now time.Time) {
+	if len(toks) == 0 && text == "" {
 		return
 	}
-	c.mark(now)
+	if len(toks) > 0 {
+		c.mark(now)
+	} else {
+		c.version++
+	}
 	if c.tokens == nil {
 		c.tokens = make([]backend.Token, 0, 256)
 	}
-	for _, t := range toks {
-		c.tokens = append(c.tokens, t)
-		c.appendPiece(t.Text)
+	c.tokens = append(c.tokens, toks...)
+	if c.al == nil {
+		c.al = backend.NewAligner()
 	}
+	c.al.Add(toks, text)
+	c.textLen = c.al.ContentLen()
+	c.syncPieces()
 }
 
 // AppendText adds streamed text (runs without logprobs) that arrived at now.
@@ -125,13 +152,9 @@ func (c *Column) AppendText(s string, now time.Time) {
 	}
 	c.textLen += len(s)
 	c.mark(now)
-	c.appendPiece(s)
+	c.chunks = append(c.chunks, s)
+	c.syncPieces()
 }
-
-// NoteText counts output text of a column that shows tokens: the text is
-// drawn from the tokens, but how much of them it covers tells a stop
-// string's tokens from the output.
-func (c *Column) NoteText(s string) { c.textLen += len(s) }
 
 func (c *Column) mark(now time.Time) {
 	c.version++
@@ -143,36 +166,15 @@ func (c *Column) mark(now time.Time) {
 	c.lastTok = now
 }
 
-func (c *Column) appendPiece(raw string) {
-	c.texts = append(c.texts, raw)
-	if c.wrap == nil {
-		return
-	}
-	before := c.wrap.Len()
-	c.wrap.Append(raw)
-	// The open line changed; lines before it are final and keep their cache.
-	c.growCache(before - 1)
-	if c.follow {
-		c.offset = c.maxOffset()
-	}
-}
-
-func (c *Column) growCache(firstDirty int) {
-	n := c.wrap.Len()
-	for len(c.styled) < n {
-		c.styled = append(c.styled, "")
-		c.styledOK = append(c.styledOK, false)
-	}
-	for i := max(0, firstDirty); i < n; i++ {
-		c.styledOK[i] = false
-	}
-}
-
 // Finish records how the sample ended.
 func (c *Column) Finish(reason backend.StopReason, by backend.StoppedBy, err *backend.Error) {
 	c.Streaming, c.retry = false, nil
 	c.Reason, c.StoppedBy, c.Err = reason, by, err
 	c.version++
+	if c.al != nil && !c.al.Finished() {
+		c.al.Finish(backend.StopTail(c.al.Slice(0, c.al.ContentLen()), by))
+	}
+	c.syncPieces()
 	if reason == backend.StopStop && by.Kind == backend.StoppedByString && c.tokens != nil {
 		c.markStop(by.String)
 	}
@@ -294,12 +296,18 @@ func (c *Column) SetSize(width, height int) {
 	if c.wrap == nil || c.width != width {
 		c.width = width
 		c.wrap = newWrapper(width)
-		for _, t := range c.texts {
+		for k, t := range c.texts {
+			if k == c.stableTok {
+				c.wrap.setMark()
+			}
 			c.wrap.Append(t)
+		}
+		if c.stableTok >= len(c.texts) {
+			c.wrap.setMark()
 		}
 		c.styled = c.styled[:0]
 		c.styledOK = c.styledOK[:0]
-		c.growCache(0)
+		c.fitCache(0)
 	}
 	c.clampOffset()
 }
@@ -379,8 +387,17 @@ func (c *Column) BodyLines(ls lineStyler) []string {
 	return out
 }
 
-// lineHas reports whether token t shows on line i.
+// lineHas reports whether token t shows on line i: its piece, or the grapheme
+// it shares with the token whose piece draws it.
 func (c *Column) lineHas(i, t int) bool {
+	if h := c.hostOf(t); h != t && c.pieceOn(i, h) {
+		return true
+	}
+	return c.pieceOn(i, t)
+}
+
+// pieceOn reports whether token t's piece shows on line i.
+func (c *Column) pieceOn(i, t int) bool {
 	ln := c.wrap.lines[i]
 	if t < ln.start.tok || t > ln.end.tok {
 		return false
@@ -393,6 +410,7 @@ func (c *Column) LineOf(t int) int {
 	if c.wrap == nil {
 		return 0
 	}
+	t = c.hostOf(t)
 	ls := c.wrap.lines
 	i := sort.Search(len(ls), func(i int) bool { return ls[i].start.tok > t })
 	return max(0, i-1)
@@ -421,13 +439,23 @@ func (c *Column) TokenAt(x, y int) int {
 		return -1
 	}
 	found, cx := -1, 0
-	c.wrap.segments(i, func(t int, frag string) {
+	c.wrap.segmentsAt(i, func(t, from int, frag string) {
 		if found >= 0 {
 			return
 		}
 		w := ansi.StringWidth(frag)
 		if x >= cx && x < cx+w {
 			found = t
+			// A grapheme made of several tokens: its cells are shared out
+			// among them, left to right.
+			if at := c.shareAt(t); at >= 0 && from+len(frag) > at {
+				pre := ansi.StringWidth(frag[:max(0, at-from)])
+				if x >= cx+pre {
+					sh := c.shared[t]
+					gw := max(1, ansi.StringWidth(sanitize.Text(sh.raw)))
+					found = sh.first + min(sh.last-sh.first, (x-cx-pre)*(sh.last-sh.first+1)/gw)
+				}
+			}
 		}
 		cx += w
 	})
@@ -457,31 +485,59 @@ func (c *Column) styleLine(i int, ls lineStyler, cursor int) string {
 			plain.Reset()
 		}
 	}
-	piece := func(t int, frag string) {
-		switch {
-		case ls.render == nil:
+	// piece draws frag of token t's piece in token look's look; shared is the
+	// grapheme made of several tokens it belongs to, if any.
+	piece := func(t, look int, frag string, shared *shareLook) {
+		if ls.render == nil {
 			plain.WriteString(frag)
-		case t == ls.divergence && ls.divPrefix != "":
-			r := ls.render
-			if t == cursor {
-				r = ls.cursor
-			}
-			b.WriteString(ls.divPrefix)
-			b.WriteString(r(c.token(t), t, frag))
-			b.WriteString("\x1b[m")
-		case t == cursor:
-			b.WriteString(ls.cursor(c.token(t), t, frag))
-		default:
-			b.WriteString(ls.render(c.token(t), t, frag))
+			return
 		}
+		on := func(k int) bool { return k == t || shared != nil && k >= shared.first && k <= shared.last }
+		r := ls.render
+		if on(cursor) {
+			r = ls.cursor
+		}
+		pre := ""
+		if on(ls.divergence) && ls.divPrefix != "" {
+			pre = ls.divPrefix
+		}
+		idx := look
+		if shared != nil {
+			// The split mark, over an even index's look: the token boundary
+			// is inside the grapheme, not at its edges.
+			pre += ls.split
+			idx &^= 1
+		}
+		if pre == "" {
+			b.WriteString(r(c.token(look), idx, frag))
+			return
+		}
+		b.WriteString(pre)
+		b.WriteString(r(c.token(look), idx, frag))
+		b.WriteString("\x1b[m")
+	}
+	// own draws a fragment of token t's piece, which may end with a grapheme
+	// it shares with later tokens.
+	own := func(t, from int, frag string) {
+		at := c.shareAt(t)
+		if at < 0 || from+len(frag) <= at {
+			piece(t, t, frag, nil)
+			return
+		}
+		if from < at {
+			piece(t, t, frag[:at-from], nil)
+			frag = frag[at-from:]
+		}
+		sh := &c.shared[t]
+		piece(sh.first, sh.worst, frag, sh)
 	}
 	c.wrap.segmentsAt(i, func(t, from int, frag string) {
 		if stopTok < 0 || t < stopTok || t == stopTok && from+len(frag) <= stopAt {
-			piece(t, frag)
+			own(t, from, frag)
 			return
 		}
 		if t == stopTok && from < stopAt {
-			piece(t, frag[:stopAt-from])
+			own(t, from, frag[:stopAt-from])
 			frag = frag[stopAt-from:]
 		}
 		flush()

@@ -69,8 +69,10 @@ func (m *Model) setCursor(i int) {
 		}
 	}
 	m.insp.SetToken(&fc.Tokens()[i], m.colFocus, i)
-	m.divergence = inspector.FirstDivergence(all)
+	m.insp.SetPlace(m.inspectPlace(fc, i))
+	m.divergence = firstDivergence(m.cols, inspector.FirstDivergence(all))
 	m.insp.SetAcross(across, m.divergence)
+	m.insp.SetAcrossLabels(acrossLabels(m.cols, i))
 }
 
 // refreshInspector follows new tokens (streaming) and parameter changes.

@@ -364,6 +364,7 @@ func (m *Model) lineStyler() lineStyler {
 		plain:      func(s string) string { return st.Text.Render(s) },
 		divergence: m.divergence,
 		divPrefix:  m.divPrefix,
+		split:      splitPrefix(m.c.Theme, m.c.Profile),
 	}
 	// lipgloss draws struck-through text a rune at a time; the look is
 	// turned on once per fragment instead.
@@ -1096,11 +1097,11 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			return
 		}
 		switch {
-		case r.logprobs && !c.textOnly && len(ev.Tokens) > 0:
+		case r.logprobs && !c.textOnly && (len(ev.Tokens) > 0 || c.tokens != nil):
 			// Tokens come from the logprobs entries and can run ahead of
-			// the text (vLLM holds text back); the column shows tokens.
-			c.AppendTokens(ev.Tokens, at)
-			c.NoteText(ev.Text)
+			// the text (vLLM holds text back); the column draws the text
+			// with its tokens placed in it.
+			c.AppendStream(ev.Tokens, ev.Text, at)
 		case r.logprobs && !c.textOnly && c.tokens == nil && ev.Text != "":
 			// Text before any token: the server does not send logprobs
 			// (not every OpenAI-compatible server does); show the text.
@@ -1108,8 +1109,6 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			c.AppendText(ev.Text, at)
 		case !r.logprobs || c.textOnly:
 			c.AppendText(ev.Text, at)
-		default:
-			c.NoteText(ev.Text) // text catching up with tokens shown already
 		}
 	case backend.EventFinish:
 		if c := m.column(ev.Sample); c != nil {

@@ -127,9 +127,9 @@ func (m *Model) showSession(s *Session, path string) {
 			}
 			if i < len(r.Trajectories) {
 				// The saved text, like vLLM's, leaves out a matched stop
-				// string that the tokens hold.
+				// string that the tokens hold; the tokens are placed in it.
 				if msgs := r.Trajectories[i].Messages; len(msgs) > 0 && msgs[len(msgs)-1].Role == "assistant" {
-					c.NoteText(msgs[len(msgs)-1].Content)
+					c.AppendStream(nil, msgs[len(msgs)-1].Content, last)
 				}
 			}
 		case i < len(r.Trajectories):

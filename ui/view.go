@@ -736,7 +736,7 @@ func (m *Model) promptHeatLines(w, h int) []string {
 	}
 	key := fmt.Sprint(m.c.Painter.Key(), w, h, len(m.promptTokens))
 	if key != m.promptHeatKey {
-		lines := heatmap.Lines(m.c.Painter, m.promptTokens, w)
+		lines := heatmap.Lines(m.c.Painter, promptDisplay(m.promptTokens, m.promptAt, m.system.Value()), w)
 		if len(lines) > h && h > 0 {
 			more := fmt.Sprintf("… %d more lines", len(lines)-h+1)
 			lines = append(lines[:h-1], m.c.Styles.App.Dim.Render(padTo(more, w)))

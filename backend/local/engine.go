@@ -482,12 +482,15 @@ func (m *Model) advance(st *sampleState, d *Delta, r *Request, stopIDs map[int]b
 func (st *sampleState) finish(d *Delta, reason string, stopReason any, end int) {
 	st.done = true
 	st.text = st.text[:end]
-	if end > st.sent {
-		d.Text = lossyUTF8(st.text[st.sent:end])
-		st.sent = end
+	// A character cut off by the end never completes, and vLLM's detokenizer, which held
+	// it back, never releases it: the text ends before it.
+	whole := completeUTF8Prefix(st.text)
+	if whole > st.sent {
+		d.Text = lossyUTF8(st.text[st.sent:whole])
+		st.sent = whole
 	}
 	d.Finish, d.StopReason = reason, stopReason
-	st.out.Text = lossyUTF8(st.text)
+	st.out.Text = lossyUTF8(st.text[:whole])
 	st.out.Finish, st.out.StopReason = reason, stopReason
 }
 

@@ -156,7 +156,9 @@ func applyPenalties(l []float32, inCtx []bool, counts []int32, cfg Sampling) {
 			}
 		}
 		if c := counts[i]; c > 0 {
-			l[i] -= fp * float32(c)
+			// float32() keeps the product rounded on its own: arm64 would
+			// otherwise fuse it into the subtraction and differ from amd64.
+			l[i] -= float32(fp * float32(c))
 			l[i] -= pp
 		}
 	}

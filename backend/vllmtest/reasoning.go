@@ -165,14 +165,14 @@ func GenerateReasoning(n int, seed *int64, maxTokens *int, t Thinking) []Sample 
 // leaving out the end-of-thinking token, as vLLM's parser does.
 func parts(s Sample, from, to int) (thinking, answer string) {
 	if s.Thinking == 0 {
-		return "", textOf(s.Tokens[from:to])
+		return "", textBetween(s.Tokens, from, to)
 	}
 	end := s.Thinking // the end-of-thinking token's index, when the sample has one
 	if from < end {
-		thinking = textOf(s.Tokens[from:min(to, end)])
+		thinking = textBetween(s.Tokens, from, min(to, end))
 	}
 	if to > end+1 {
-		answer = textOf(s.Tokens[max(from, end+1):to])
+		answer = textBetween(s.Tokens, max(from, end+1), to)
 	}
 	return thinking, answer
 }

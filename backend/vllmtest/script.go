@@ -11,6 +11,10 @@ import (
 // Tok is one scripted token: the sampled text, its logprob and id, and the other
 // candidates at that position (Alts, in any order; the server sends them as vLLM does:
 // the sampled token first, so the list is often unsorted).
+//
+// Text (here and in Alt) is the token's bytes, which need not be a whole character: the
+// server reports them as vLLM does, decoded alone ("\ufffd" for part of a character), and
+// builds the content from the bytes, holding a character back until it is whole.
 type Tok struct {
 	Text    string
 	Logprob float64

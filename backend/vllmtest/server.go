@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twinkle-sh/twinkle/backend/vllmcheck"
 	"github.com/twinkle-sh/twinkle/backend/wire"
@@ -342,6 +343,9 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, 
 	default:
 		samples = Generate(checked.Sampling.N, checked.Seed, checked.Sampling.MaxTokens, checked.Sampling.Stop, checked.Sampling.StopTokenIDs)
 	}
+	if sc.Samples == nil && req.Model == SplitModel {
+		samples = splitSamples(samples)
+	}
 	var k *int
 	if checked.Logprobs >= 0 {
 		k = &checked.Logprobs
@@ -377,7 +381,7 @@ func (g *gen) chatTop(t Tok) []wire.ChatTopLogprob {
 	if g.k == nil || *g.k == 0 {
 		return []wire.ChatTopLogprob{}
 	}
-	out := []wire.ChatTopLogprob{{Token: t.Text, Logprob: t.Logprob, Bytes: utf8Bytes(t.Text)}}
+	out := []wire.ChatTopLogprob{{Token: reported(t.Text), Logprob: t.Logprob, Bytes: utf8Bytes(reported(t.Text))}}
 	for _, a := range t.Alts {
 		if len(out) >= *g.k {
 			break
@@ -385,13 +389,13 @@ func (g *gen) chatTop(t Tok) []wire.ChatTopLogprob {
 		if a.Text == t.Text {
 			continue
 		}
-		out = append(out, wire.ChatTopLogprob{Token: a.Text, Logprob: a.Logprob, Bytes: utf8Bytes(a.Text)})
+		out = append(out, wire.ChatTopLogprob{Token: reported(a.Text), Logprob: a.Logprob, Bytes: utf8Bytes(reported(a.Text))})
 	}
 	return out
 }
 
 func (g *gen) completionTop(t Tok) wire.TopMap {
-	out := wire.TopMap{{Token: t.Text, Logprob: t.Logprob}}
+	out := wire.TopMap{{Token: reported(t.Text), Logprob: t.Logprob}}
 	for _, a := range t.Alts {
 		if len(out) > *g.k {
 			break
@@ -399,7 +403,7 @@ func (g *gen) completionTop(t Tok) wire.TopMap {
 		if a.Text == t.Text {
 			continue
 		}
-		out = append(out, wire.TokenLogprob{Token: a.Text, Logprob: a.Logprob})
+		out = appendKey(out, reported(a.Text), a.Logprob)
 	}
 	return out
 }
@@ -410,14 +414,6 @@ func utf8Bytes(s string) []int {
 		b[i] = int(s[i])
 	}
 	return b
-}
-
-func textOf(toks []Tok) string {
-	var sb strings.Builder
-	for _, t := range toks {
-		sb.WriteString(t.Text)
-	}
-	return sb.String()
 }
 
 // visible is how many of a sample's tokens make up its content.
@@ -459,7 +455,7 @@ func (g *gen) events(includeUsage bool) []event {
 			if pos[i] >= len(s.Tokens) {
 				finished[i] = true
 				// Flush held-back text with the final chunk, as vLLM does at the end.
-				rest := textOf(s.Tokens[textPos[i]:visible(s)])
+				rest := textBetween(s.Tokens, textPos[i], visible(s))
 				if textPos[i] > visible(s) {
 					rest = ""
 				}
@@ -488,7 +484,7 @@ func (g *gen) events(includeUsage bool) []event {
 			upto := textUpTo(s, start, end, min(visible(s), max(textPos[i], end-g.sc.TextLag)))
 			text := ""
 			if upto > textPos[i] {
-				text = textOf(s.Tokens[textPos[i]:upto])
+				text = textBetween(s.Tokens, textPos[i], upto)
 				textPos[i] = upto
 			}
 			evs = append(evs, g.tokenChunk(i, toks, text, g.delta(s, start, end, textStart, textPos[i]), &offsets[i]))
@@ -536,7 +532,7 @@ func (g *gen) tokenChunk(i int, toks []Tok, text string, delta wire.Delta, offse
 		if g.k != nil && len(toks) > 0 {
 			lp = &wire.ChatLogprobs{}
 			for _, t := range toks {
-				lp.Content = append(lp.Content, wire.ChatLogprob{Token: t.Text, Logprob: t.Logprob, Bytes: utf8Bytes(t.Text), TopLogprobs: g.chatTop(t)})
+				lp.Content = append(lp.Content, wire.ChatLogprob{Token: reported(t.Text), Logprob: t.Logprob, Bytes: utf8Bytes(reported(t.Text)), TopLogprobs: g.chatTop(t)})
 			}
 		}
 		b, _ = wire.Marshal(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model,
@@ -548,9 +544,9 @@ func (g *gen) tokenChunk(i int, toks []Tok, text string, delta wire.Delta, offse
 			for _, t := range toks {
 				v := t.Logprob
 				lp.TextOffset = append(lp.TextOffset, *offset)
-				*offset += len(t.Text)
+				*offset += utf8.RuneCountInString(reported(t.Text)) // Python's len: code points
 				lp.TokenLogprobs = append(lp.TokenLogprobs, &v)
-				lp.Tokens = append(lp.Tokens, t.Text)
+				lp.Tokens = append(lp.Tokens, reported(t.Text))
 				lp.TopLogprobs = append(lp.TopLogprobs, g.completionTop(t))
 			}
 		}
@@ -721,7 +717,7 @@ func (s *Server) nonStream(w http.ResponseWriter, g *gen, req *wire.Request) {
 		prompt, _ = req.PromptText()
 	}
 	if req.PromptLogprobs != nil {
-		promptLP, promptIDs = promptLogprobs(prompt, *req.PromptLogprobs)
+		promptLP, promptIDs = promptLogprobsFor(req.Model, prompt, *req.PromptLogprobs)
 	}
 	if !req.ReturnTokenIDs {
 		promptIDs = nil
@@ -735,7 +731,7 @@ func (s *Server) nonStream(w http.ResponseWriter, g *gen, req *wire.Request) {
 			if g.k != nil {
 				c.Logprobs = &wire.ChatLogprobs{}
 				for _, t := range s.Tokens {
-					c.Logprobs.Content = append(c.Logprobs.Content, wire.ChatLogprob{Token: t.Text, Logprob: t.Logprob, Bytes: utf8Bytes(t.Text), TopLogprobs: g.chatTop(t)})
+					c.Logprobs.Content = append(c.Logprobs.Content, wire.ChatLogprob{Token: reported(t.Text), Logprob: t.Logprob, Bytes: utf8Bytes(reported(t.Text)), TopLogprobs: g.chatTop(t)})
 				}
 			}
 			total += len(s.Tokens)
@@ -748,7 +744,7 @@ func (s *Server) nonStream(w http.ResponseWriter, g *gen, req *wire.Request) {
 	resp := wire.CompletionResponse{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model}
 	for i, s := range g.samples {
 		fr := s.Finish
-		c := wire.CompletionChoice{Index: i, Text: textOf(s.Tokens[:visible(s)]), FinishReason: &fr, StopReason: orNull(s.StopReason), PromptLogprobs: promptLP, PromptTokenIDs: promptIDs}
+		c := wire.CompletionChoice{Index: i, Text: textBetween(s.Tokens, 0, visible(s)), Logprobs: g.completionLogprobs(s.Tokens), FinishReason: &fr, StopReason: orNull(s.StopReason), PromptLogprobs: promptLP, PromptTokenIDs: promptIDs}
 		total += len(s.Tokens)
 		resp.Choices = append(resp.Choices, c)
 	}
