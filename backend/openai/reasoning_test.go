@@ -9,6 +9,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
+	"github.com/twinkle-sh/twinkle/backend/wire"
 	"github.com/twinkle-sh/twinkle/params"
 )
 
@@ -335,5 +336,40 @@ func TestTextInDecodesAsEncodingJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"A":null}`), &v); err != nil || !v.A.sent || !v.A.null || v.B.sent {
 		t.Errorf("null: %+v %v", v, err)
+	}
+}
+
+// Split characters in both parts: each part's tokens are placed in that part's text.
+func TestReasoningSplitCharactersPlaced(t *testing.T) {
+	tok := func(text string) vllmtest.Tok { return vllmtest.Tok{Text: text, Logprob: -1} }
+	s := vllmtest.Sample{Thinking: 4, Finish: "stop", StopReason: wire.StopNull(), Tokens: []vllmtest.Tok{
+		tok("Ok"), tok("\xc3"), tok("\xa9"), tok(" so"), {Text: vllmtest.EndOfThinking, Logprob: -0.1}, tok("\n\n"), tok("\xe5\xa5"), tok("\xbd"),
+	}}
+	for _, per := range []int{1, 2, 3, 8} {
+		srv, c, _ := newTest(t)
+		srv.Push(vllmtest.Script{Samples: []vllmtest.Sample{s}, TokensPerChunk: per})
+		_, r, _ := collect(t, context.Background(), c, chatReq(sampling(0.8, nil, ip(8)), 1, ip(0)))
+		msg := r.Trajectories[0].Messages[1]
+		if msg.Reasoning != "Oké so" || msg.Content != "\n\n好" {
+			t.Fatalf("%d per chunk: %+v", per, msg)
+		}
+		// Each part's tokens cover its text, byte after byte.
+		end := map[backend.Part]int{}
+		for k, tk := range r.Tokens[0] {
+			pl := tk.Place
+			if tk.Part == backend.PartBoundary {
+				if pl == nil || pl.In() {
+					t.Fatalf("%d per chunk: the boundary is placed: %+v", per, pl)
+				}
+				continue
+			}
+			if pl == nil || !pl.In() || pl.Start != end[tk.Part] {
+				t.Fatalf("%d per chunk: token %d %q at %+v, want it at %d", per, k, tk.Text, pl, end[tk.Part])
+			}
+			end[tk.Part] = pl.End
+		}
+		if end[backend.PartThinking] != len(msg.Reasoning) || end[backend.PartAnswer] != len(msg.Content) {
+			t.Errorf("%d per chunk: places end at %v", per, end)
+		}
 	}
 }
