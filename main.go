@@ -177,6 +177,7 @@ func newRoot(e env) *cobra.Command {
 	f := &rootFlags{themeFrom: "--theme"}
 	fs := root.Flags()
 	f.conn.register(fs)
+	f.conn.registerMode(fs)
 	fs.StringVar(&f.mode, "mode", "", modeHelp+"; the config file's mode comes before the default")
 	fs.StringVar(&f.system, "system", "", "system message (chat mode)")
 	fs.StringVar(&f.prompt, "prompt", "", "start with this prompt in the editor")
@@ -239,6 +240,7 @@ func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet) error {
 		return true
 	}
 	set("endpoint", &f.conn.endpoint, c.Endpoint)
+	set("logprobs-mode", &f.conn.logprobsMode, c.LogprobsMode)
 	set("model", &f.conn.model, c.Model)
 	set("mode", &f.mode, c.Mode)
 	set("heatmap", &f.heatmap, c.Heatmap)
@@ -348,6 +350,16 @@ func runTUI(ctx context.Context, cfg ui.Config) error {
 type connFlags struct {
 	endpoint, model, apiKey                     string
 	connectTimeout, firstTokenTimeout, idleTime time.Duration
+	// logprobsMode is the server's --logprobs-mode, which the API does not report.
+	logprobsMode string
+}
+
+// logprobsModeHelp is --logprobs-mode's help on the commands that sample.
+const logprobsModeHelp = "the --logprobs-mode the server runs with, which its API does not say: raw_logprobs (vLLM's default), raw_logits, processed_logprobs or processed_logits; the built-in model runs with it"
+
+// registerMode adds --logprobs-mode, for the commands that sample.
+func (c *connFlags) registerMode(fs *pflag.FlagSet) {
+	fs.StringVar(&c.logprobsMode, "logprobs-mode", "", logprobsModeHelp+"; config.toml: logprobs_mode")
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
@@ -370,6 +382,9 @@ func (c connFlags) problems() []string {
 		if t.d <= 0 {
 			out = append(out, fmt.Sprintf("--%s: must be a positive duration such as 30s or 2m, got %s", t.flag, t.d))
 		}
+	}
+	if _, err := backend.ParseLogprobsMode(c.logprobsMode); err != nil {
+		out = append(out, "--logprobs-mode: "+err.Error())
 	}
 	return out
 }
@@ -405,8 +420,9 @@ func (c connFlags) open(ctx context.Context, e env) (chosenBackend, error) {
 	if apiKey == "" {
 		apiKey = os.Getenv("OPENAI_API_KEY")
 	}
+	mode, _ := backend.ParseLogprobsMode(c.logprobsMode) // checked by problems
 	cfg := openai.Config{
-		BaseURL: endpoint, Model: c.model, APIKey: apiKey,
+		BaseURL: endpoint, Model: c.model, APIKey: apiKey, LogprobsMode: mode,
 		ConnectTimeout: c.connectTimeout, FirstTokenTimeout: c.firstTokenTimeout, IdleTimeout: c.idleTime,
 	}
 	if endpoint == localEndpoint {
@@ -419,7 +435,9 @@ func (c connFlags) open(ctx context.Context, e env) (chosenBackend, error) {
 		}
 		// The built-in server is reached in-process: no port is opened.
 		cfg.BaseURL, cfg.Model, cfg.APIKey = "http://twinkle.local/v1", local.DefaultModelName, ""
-		cfg.HTTPClient = localserver.NewClient(m, localserver.Options{})
+		// In-process, the server runs with the mode asked for and adds the processed
+		// logprobs beside whatever it returns, so both distributions can be shown.
+		cfg.HTTPClient = localserver.NewClient(m, localserver.Options{LogprobsMode: local.LogprobsMode(mode), Processed: true})
 		cl, err := openai.New(cfg)
 		if err != nil {
 			return chosenBackend{}, err
@@ -478,6 +496,7 @@ func newSampleCmd(e env) *cobra.Command {
 	cmd.Args = usageArgs(x.checkArgs)
 	f := cmd.Flags()
 	conn.register(f)
+	conn.registerMode(f)
 	f.StringVar(&mode, "mode", "", modeHelp)
 	f.StringVar(&system, "system", "", "system message (chat mode)")
 	f.BoolVar(&stream, "stream", false, "print one JSON line per event instead of the final JSON")
@@ -625,7 +644,7 @@ func newModelsCmd(e env) *cobra.Command {
 }
 
 func newServeModelCmd() *cobra.Command {
-	var listen string
+	var listen, logprobsMode string
 	var maxConcurrent int
 	cmd := &cobra.Command{
 		Use:   "serve-model [--listen HOST:PORT]",
@@ -637,8 +656,13 @@ func newServeModelCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on")
 	cmd.Flags().IntVar(&maxConcurrent, "max-concurrent", 1, "generations run at once; more wait their turn (each already uses every core)")
+	cmd.Flags().StringVar(&logprobsMode, "logprobs-mode", "raw_logprobs", "which values logprobs carry, as vLLM's flag: raw_logprobs, raw_logits, processed_logprobs or processed_logits")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		return localserver.ServeModel(cmd.Context(), listen, localserver.Options{MaxConcurrent: maxConcurrent}, func(a net.Addr) {
+		if _, err := backend.ParseLogprobsMode(logprobsMode); err != nil {
+			return &params.FlagError{Problems: []string{"--logprobs-mode: " + err.Error()}}
+		}
+		opts := localserver.Options{MaxConcurrent: maxConcurrent, LogprobsMode: local.LogprobsMode(logprobsMode)}
+		return localserver.ServeModel(cmd.Context(), listen, opts, func(a net.Addr) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle serve-model: %s at http://%s/v1\n", local.DefaultModelName, a)
 		})
 	}
@@ -723,13 +747,14 @@ func newExportCmd() *cobra.Command {
 // configFile is config.toml in the config folder: defaults a flag overrides.
 type configFile struct {
 	Endpoint, Model, Mode, Theme, Heatmap string
+	LogprobsMode                          string
 	idleTimeout                           time.Duration
 	path                                  string
 	lines                                 map[string]int // where each key is set
 }
 
 // configKeys are config.toml's keys, in the order the help names them.
-var configKeys = []string{"endpoint", "model", "mode", "theme", "heatmap", "idle_timeout"}
+var configKeys = []string{"endpoint", "model", "mode", "theme", "heatmap", "idle_timeout", "logprobs_mode"}
 
 // loadConfig reads the config file; a missing default file is fine. A malformed one is
 // refused with every problem, each naming the file, the line and the key, and nothing
@@ -797,6 +822,11 @@ func loadConfig(path string) (configFile, error) {
 				bad("%q is not one of probability, surprisal, rank, entropy, off", v)
 			}
 			c.Heatmap = v
+		case "logprobs_mode":
+			if _, err := backend.ParseLogprobsMode(v); err != nil {
+				bad("%v", err)
+			}
+			c.LogprobsMode = v
 		case "idle_timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {

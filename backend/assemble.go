@@ -18,6 +18,7 @@ type Assembler struct {
 	model    string
 	usage    Usage
 	notes    []string
+	mode     LogprobsMode
 	done     bool
 	err      *Error
 }
@@ -64,6 +65,9 @@ func (a *Assembler) Apply(ev Event) {
 		}
 		if a.model == "" {
 			a.model = s.Model
+		}
+		if a.mode == "" {
+			a.mode = s.LogprobsMode
 		}
 		if s.Variant >= 0 && s.Variant < len(a.variants) {
 			a.variants[s.Variant] = VariantInfo{Params: s.Params, First: s.First, Count: s.Count, Requested: s.Requested}
@@ -128,6 +132,10 @@ func (a *Assembler) Apply(ev Event) {
 		if ev.Err != nil {
 			a.notes = append(a.notes, ev.Err.Error())
 		}
+	case EventNote:
+		if ev.Text != "" && !slices.Contains(a.notes, ev.Text) {
+			a.notes = append(a.notes, ev.Text)
+		}
 	case EventDone:
 		a.done = true
 		if ev.Err != nil {
@@ -188,9 +196,13 @@ func (a *Assembler) Tokens(i int) []Token {
 // text (logprobs were asked for), else shared with the Assembler.
 func (a *Assembler) Response() SampleResponse {
 	r := SampleResponse{
-		Model: a.model,
-		Usage: a.usage,
-		Notes: a.notes,
+		Model:        a.model,
+		Usage:        a.usage,
+		Notes:        a.notes,
+		LogprobsMode: a.mode,
+	}
+	if r.LogprobsMode == "" {
+		r.LogprobsMode = a.req.LogprobsMode.OrDefault()
 	}
 	all := a.req.AllParams()
 	r.Params = all[0]

@@ -40,7 +40,7 @@ func TestReasoningJSONContract(t *testing.T) {
 		`"logprobs":[[-1,-0.25,-2],[-0.5]],"prompt_logprobs":null,"stop_reason":["stop","length"],"stopped_by":["eos",null],` +
 		`"tokens":[[{"text":"Hm","logprob":-1,"part":"thinking","start":0,"end":2},{"text":"\u003c/think\u003e","logprob":-0.25,"part":"boundary","start":null,"end":null},{"text":"Hi","logprob":-2,"start":0,"end":2}],[{"text":"So","logprob":-0.5,"part":"thinking","start":0,"end":2}]],` +
 		`"seeds":[null,null],"usage":{"prompt_tokens":0,"completion_tokens":0},"model":"m","params":` + mustJSON(params.Default()) +
-		`,"stopped_while_thinking":[false,true]}`
+		`,"logprobs_mode":"raw_logprobs","stopped_while_thinking":[false,true]}`
 	if string(b) != want {
 		t.Errorf("got\n%s\nwant\n%s", b, want)
 	}

@@ -19,7 +19,7 @@ import (
 
 // stream runs one streamed request and emits its samples' events. Every sample of the
 // plan gets exactly one EventFinish.
-func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
+func (c *Client) stream(ctx context.Context, pl *plan, em *backend.Emitter) {
 	finished := make([]bool, pl.count) // per choice: its EventFinish was emitted
 	finishAll := func(reason backend.StopReason, err *backend.Error) {
 		for i := range finished {
@@ -96,6 +96,9 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 				parts.assign(ch.index, ch.delta, ch.text, ch.tokens)
 				em.Emit(backend.Event{Kind: backend.EventTokens, Sample: pl.first + ch.index, Text: ch.text, Reasoning: ch.delta.reasoning, Tokens: ch.tokens})
 				witness.add(ch.index, ch.text, ch.tokens)
+				if pl.tokens != nil {
+					pl.tokens[ch.index] = append(pl.tokens[ch.index], ch.tokens...)
+				}
 			}
 			if ch.finish != "" {
 				finished[ch.index] = true
@@ -395,6 +398,11 @@ type completionChoiceIn struct {
 	FinishReason string          `json:"finish_reason"`
 	StopReason   wire.StopReason `json:"stop_reason"`
 	TokenIDs     []int           `json:"token_ids"`
+	// Processed is the built-in model's extension (wire.ProcessedLogprobs).
+	Processed *struct {
+		TokenLogprobs []json.RawMessage `json:"token_logprobs"`
+		TopLogprobs   []wire.TopMap     `json:"top_logprobs"`
+	} `json:"twinkle_processed_logprobs"`
 }
 
 // logprobIn is a logprob as a chunk carries it. Unlike a *float64 it costs no allocation
@@ -536,12 +544,50 @@ func (d *decoder) decode(data []byte) error {
 					}
 					sortAlts(t.Top)
 				}
+				if pr := ch.Processed; pr != nil && j < len(pr.TokenLogprobs) {
+					var top wire.TopMap
+					if j < len(pr.TopLogprobs) {
+						top = pr.TopLogprobs[j]
+					}
+					p, err := processedOf(pr.TokenLogprobs[j], top, t.Top)
+					if err != nil {
+						return err
+					}
+					t.Processed = p
+				}
 				dc.tokens[j] = t
 			}
 		}
 		d.choices = append(d.choices, dc)
 	}
 	return nil
+}
+
+// processedOf reads one token's entry of the built-in model's processed logprobs: its
+// value, and each alternative's by its text (the server keys them as it keys the raw
+// ones). An entry with no value (an echoed prompt token) gives none.
+func processedOf(raw json.RawMessage, top wire.TopMap, alts []backend.Alt) (*backend.Processed, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	lp, err := backend.ProcessedFromJSON(raw)
+	if err != nil {
+		return nil, err
+	}
+	p := &backend.Processed{Logprob: lp}
+	if len(alts) > 0 {
+		p.Top = make([]backend.Logprob, len(alts))
+		for i, a := range alts {
+			p.Top[i] = backend.Unknown()
+			for _, e := range top {
+				if e.Token == a.Text {
+					p.Top[i] = backend.ProcessedFromWire(e.Logprob)
+					break
+				}
+			}
+		}
+	}
+	return p, nil
 }
 
 // sortAlts sorts by logprob, highest first, unknown last; stable, so equal values keep the

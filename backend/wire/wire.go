@@ -318,6 +318,18 @@ type CompletionChunkChoice struct {
 	TokenIDs     Opt[[]int]          `json:"token_ids,omitzero"`
 	// PromptTokenIDs comes once per choice with return_token_ids.
 	PromptTokenIDs Opt[[]int] `json:"prompt_token_ids,omitzero"`
+	// Processed is twinkle's own, never vLLM's: see ProcessedLogprobs.
+	Processed *ProcessedLogprobs `json:"twinkle_processed_logprobs,omitempty"`
+}
+
+// ProcessedLogprobs is twinkle's extension to a completions choice, sent only by the
+// built-in model's server reached in-process (never by `twinkle serve-model`, whose
+// output stays vLLM's): the processed logprobs (vLLM's processed_logprobs) of the same
+// tokens as the choice's logprobs, entry for entry, each top_logprobs object with the
+// same keys. A token the sampler cut has vLLM's -9999.0; an echoed prompt token, null.
+type ProcessedLogprobs struct {
+	TokenLogprobs []*float64 `json:"token_logprobs"`
+	TopLogprobs   []TopMap   `json:"top_logprobs"`
 }
 
 // CompletionChunk is one streamed "text_completion" event.
@@ -340,6 +352,8 @@ type CompletionChoice struct {
 	TokenIDs       Opt[[]int]          `json:"token_ids,omitzero"`
 	PromptLogprobs []PromptPosition    `json:"prompt_logprobs"`
 	PromptTokenIDs []int               `json:"prompt_token_ids"`
+	// Processed is twinkle's own, never vLLM's: see ProcessedLogprobs.
+	Processed *ProcessedLogprobs `json:"twinkle_processed_logprobs,omitempty"`
 }
 
 // CompletionResponse is a non-streamed "text_completion".
