@@ -528,6 +528,9 @@ func newSampleCmd(e env) *cobra.Command {
 			fmt.Fprintln(stderr, "twinkle: "+b.fallback)
 		}
 		s := &cliSampler{Sampler: b.sampler, auto: api == "", stderr: stderr}
+		if api == "" && b.local && chatOnlyNote(o) != "" {
+			fmt.Fprintln(stderr, "twinkle: the built-in model runs in completion mode"+chatOnlyNote(o))
+		}
 		api = modeFor(api, b.local)
 		req := backend.Request{API: api, Model: b.model, Prompt: prompt, Params: p, Options: o}
 		if api == params.Chat {
@@ -575,6 +578,7 @@ func (c *cliSampler) Start(ctx context.Context, req backend.Request) (<-chan bac
 				if len(req.Messages) > 1 {
 					note += "; the system message is not sent"
 				}
+				note += chatOnlyNote(req.Options)
 				fmt.Fprintln(c.stderr, note)
 				req.API, req.Messages = params.Completion, nil
 				if ch, err = c.Sampler.Start(ctx, req); err != nil {
@@ -669,17 +673,26 @@ func newServeModelCmd() *cobra.Command {
 // server (backend/vllmtest), for trying the CLI and the TUI without a GPU.
 func newTestServerCmd() *cobra.Command {
 	var addr string
+	var reasoning bool
 	cmd := &cobra.Command{
-		Use:    "testserver [--addr HOST:PORT]",
+		Use:    "testserver [--addr HOST:PORT] [--reasoning]",
 		Short:  "Serve a fake vLLM OpenAI-compatible API (deterministic samples) for manual testing",
 		Hidden: true,
 		Args:   usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle testserver: serving http://%s/v1\n", addr)
+			if reasoning {
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					return err
+				}
+				return vllmtest.ServeReasoning(cmd.Context(), ln)
+			}
 			return vllmtest.ListenAndServe(addr)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "address to listen on")
+	cmd.Flags().BoolVar(&reasoning, "reasoning", false, "list the reasoning model ("+vllmtest.ReasoningModel+") first, so clients take it")
 	return cmd
 }
 
@@ -896,5 +909,29 @@ func resolveFlags(pf *params.Flags, mode string) (api params.API, p params.Sampl
 	if errors.As(err, &fe) {
 		problems = append(problems, fe.Problems...)
 	}
+	if api == params.Completion {
+		for _, f := range chatOnlyFlags(o) {
+			problems = append(problems, f+": the chat template reads it, and completion mode has none (use --mode chat)")
+		}
+	}
 	return api, p, o, problems
+}
+
+// chatOnlyFlags names the flags set that only a chat request carries.
+func chatOnlyFlags(o params.Options) []string {
+	var out []string
+	for _, k := range o.Advanced.ChatOnly() {
+		if s, ok := params.Lookup(k); ok {
+			out = append(out, "--"+s.Flag)
+		}
+	}
+	return out
+}
+
+// chatOnlyNote says, when a run fell to completion mode, which flags it does not send.
+func chatOnlyNote(o params.Options) string {
+	if fs := chatOnlyFlags(o); len(fs) > 0 {
+		return "; " + strings.Join(fs, " and ") + " (chat only) not sent"
+	}
+	return ""
 }

@@ -25,8 +25,11 @@ type Assembler struct {
 
 type sampleState struct {
 	text         strings.Builder
+	reasoning    strings.Builder
+	thinking     ThinkingState
 	tokens       []Token
 	align        *Aligner // places tokens in text as both arrive (with logprobs)
+	alignThink   *Aligner // the thinking tokens in the thinking, for a reasoning model
 	promptTokens []Token
 	promptAlign  PromptAlignment
 	havePrompt   bool
@@ -86,18 +89,38 @@ func (a *Assembler) Apply(ev Event) {
 			st.promptIDs = ev.PromptIDs
 		}
 		st.text.WriteString(ev.Text)
+		st.reasoning.WriteString(ev.Reasoning)
+		st.thinking.Add(ev)
 		st.tokens = append(st.tokens, ev.Tokens...)
 		if a.req.Options.Logprobs != nil {
 			if st.align == nil {
 				st.align = NewAligner()
 			}
-			st.align.Add(ev.Tokens, ev.Text)
+			if ev.Reasoning == "" && st.alignThink == nil && allAnswer(ev.Tokens) {
+				st.align.Add(ev.Tokens, ev.Text)
+			} else {
+				if st.alignThink == nil {
+					st.alignThink = NewAligner()
+				}
+				thinking, _, answer := SplitParts(ev.Tokens)
+				st.alignThink.Add(thinking, ev.Reasoning)
+				st.align.Add(answer, ev.Text)
+			}
 		}
 	case EventFinish:
 		st := a.sample(ev.Sample)
 		st.finished, st.reason, st.stoppedBy, st.err = true, ev.Reason, ev.StoppedBy, ev.Err
 		if st.align != nil {
-			st.align.Finish(StopTail(st.text.String(), ev.StoppedBy))
+			if st.thinking.Still() && st.alignThink != nil {
+				// A stop string met while thinking ends the thinking, not the answer.
+				st.alignThink.Finish(StopTail(st.reasoning.String(), ev.StoppedBy))
+				st.align.Finish("")
+			} else {
+				st.align.Finish(StopTail(st.text.String(), ev.StoppedBy))
+				if st.alignThink != nil {
+					st.alignThink.Finish("")
+				}
+			}
 		}
 	case EventPromptLogprobs:
 		for i := 0; i < max(ev.Count, 1); i++ {
@@ -146,6 +169,22 @@ func (a *Assembler) Text(i int) string {
 		return ""
 	}
 	return a.samples[i].text.String()
+}
+
+// Reasoning is sample i's thinking so far (a reasoning model's; "" for others).
+func (a *Assembler) Reasoning(i int) string {
+	if i < 0 || i >= len(a.samples) {
+		return ""
+	}
+	return a.samples[i].reasoning.String()
+}
+
+// Thinking is where sample i's thinking stands.
+func (a *Assembler) Thinking(i int) ThinkingState {
+	if i < 0 || i >= len(a.samples) {
+		return ThinkingState{}
+	}
+	return a.samples[i].thinking
 }
 
 // Tokens is sample i's tokens so far (shared; do not modify).
@@ -206,7 +245,7 @@ func (a *Assembler) Response() SampleResponse {
 	if a.req.TokenIDs {
 		r.PromptTokenIDs = make([][]TokenID, n)
 	}
-	anyErr := false
+	anyErr, thought := false, false
 	for i := range a.samples {
 		st := a.samples[i]
 		if a.req.TokenIDs {
@@ -214,13 +253,14 @@ func (a *Assembler) Response() SampleResponse {
 		}
 		msgs := make([]Message, 0, len(base)+1)
 		msgs = append(msgs, base...)
-		msgs = append(msgs, Message{Role: "assistant", Content: st.text.String()})
+		msgs = append(msgs, Message{Role: "assistant", Content: st.text.String(), Reasoning: st.reasoning.String()})
+		thought = thought || st.thinking.Thought
 		r.Trajectories[i] = Trajectory{Messages: msgs}
 		r.StopReason[i], r.StoppedBy[i], r.Seeds[i] = st.reason, st.stoppedBy, st.seed
 		if withLogprobs {
 			r.Logprobs[i], r.Tokens[i] = logprobsOf(st.tokens), nonNil(st.tokens)
 			if st.align != nil {
-				r.Tokens[i] = placed(st.tokens, st.align.Places())
+				r.Tokens[i] = placedByPart(st.tokens, st.align, st.alignThink)
 			}
 		}
 		if withPrompt && st.havePrompt {
@@ -236,6 +276,12 @@ func (a *Assembler) Response() SampleResponse {
 		}
 		if st.err != nil {
 			anyErr = true
+		}
+	}
+	if thought {
+		r.StoppedWhileThinking = make([]bool, n)
+		for i, st := range a.samples {
+			r.StoppedWhileThinking[i] = st.thinking.StoppedWhileThinking(st.reason)
 		}
 	}
 	if anyErr {

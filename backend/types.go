@@ -91,6 +91,11 @@ type Token struct {
 	Text    string
 	Logprob Logprob
 	ID      TokenID
+	// Part says which part of a reasoning model's output the token belongs to: its
+	// thinking, the boundary between thinking and answer (a token whose text is in
+	// neither, such as "</think>"), or the answer. PartAnswer, the zero value, for every
+	// token of a model without thinking and in completion mode.
+	Part Part
 	// Top holds the top-K alternatives sorted by logprob, highest first (Unknown last),
 	// whatever order the server sent. It may include the sampled token itself; it is empty
 	// when K is 0.
@@ -99,7 +104,8 @@ type Token struct {
 	// logprobs beside Logprob's values (see Processed). Only the built-in model gives
 	// both at once; a server gives one kind, which LogprobsMode names.
 	Processed *Processed
-	// Place is where the token sits in the sample's content (see Align); nil until a
+	// Place is where the token sits in the sample's content (see Align), or for a
+	// thinking token in its thinking (a boundary token sits in neither); nil until a
 	// SampleResponse is built.
 	Place *Place
 }
@@ -180,15 +186,17 @@ type tokenJSON struct {
 	Text      string     `json:"text"`
 	Logprob   Logprob    `json:"logprob"`
 	ID        *TokenID   `json:"id,omitempty"`
+	Part      Part       `json:"part,omitzero"`
 	Top       []Alt      `json:"top,omitempty"`
 	Processed *Processed `json:"processed,omitempty"`
 	*placeJSON
 }
 
-// MarshalJSON writes {"text","logprob","id"?,"top"?,"processed"?} and the place fields
-// when placed; id only when known.
+// MarshalJSON writes {"text","logprob","id"?,"part"?,"top"?,"processed"?} and the place
+// fields when placed; id only when known, part only when not the answer ("thinking" or
+// "boundary").
 func (t Token) MarshalJSON() ([]byte, error) {
-	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Top: t.Top, Processed: t.Processed, placeJSON: t.Place.json()}
+	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Part: t.Part, Top: t.Top, Processed: t.Processed, placeJSON: t.Place.json()}
 	if t.ID != NoTokenID {
 		id := t.ID
 		j.ID = &id
@@ -203,7 +211,7 @@ func (t *Token) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	j.placeJSON = j.placeJSON.ifPresent(b)
-	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Top: j.Top, Processed: j.Processed, Place: j.placeJSON.place()}
+	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Part: j.Part, Top: j.Top, Processed: j.Processed, Place: j.placeJSON.place()}
 	if j.ID != nil {
 		t.ID = *j.ID
 	}
@@ -326,9 +334,15 @@ func (s *StoppedBy) UnmarshalJSON(b []byte) error {
 // ---------------------------------------------------------------------------------------
 
 // Message is one chat turn. Content is untrusted when it came from a model.
+//
+// Reasoning is a reasoning model's thinking, kept apart from its answer (Content) as
+// vLLM's assistant message keeps it ("reasoning"); empty, and absent from the JSON, for
+// a model without thinking. It is not sent back in requests: what a template does with
+// earlier thinking is the model's (vLLM's default templates drop it).
 type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role      string `json:"role"`
+	Content   string `json:"content"`
+	Reasoning string `json:"reasoning,omitempty"`
 }
 
 // Trajectory is one sample's conversation: in chat mode the messages sent, in completion
@@ -394,6 +408,12 @@ type SampleResponse struct {
 	// raw_logprobs unless configured. Tokens' "processed", where present, adds the
 	// processed values beside them.
 	LogprobsMode LogprobsMode `json:"logprobs_mode"`
+	// StoppedWhileThinking: per sample, true when a reasoning model's sample ran out of
+	// tokens (stop_reason "length") before its thinking ended, so it has no answer: a
+	// larger max_tokens may be needed. Present only when some sample of the run thought
+	// (its trajectory's assistant message has "reasoning"); omitted otherwise. See
+	// ThinkingState.
+	StoppedWhileThinking []bool `json:"stopped_while_thinking,omitempty"`
 }
 
 // VariantInfo describes the samples one variant (one request) produced.
@@ -527,10 +547,13 @@ const (
 	// EventStart: one per request (variant), before any other event of its samples:
 	// Start is set.
 	EventStart EventKind = iota + 1
-	// EventTokens: Text and/or Tokens appended to sample Sample. Text is the assistant
-	// content as the server streams it; Tokens come from logprobs entries (only when
-	// logprobs were asked for) and can run ahead of Text (vLLM holds back text that might
-	// start a stop string, and the stop string's tokens never appear in the text).
+	// EventTokens: Text, Reasoning and/or Tokens appended to sample Sample. Text is the
+	// assistant content (the answer) as the server streams it; Reasoning is a reasoning
+	// model's thinking (vLLM's delta "reasoning", or "reasoning_content" from older
+	// servers), which comes before the answer. Tokens come from logprobs entries (only
+	// when logprobs were asked for), each with its Part, and can run ahead of the text
+	// (vLLM holds back text that might start a stop string, and neither the stop string's
+	// tokens nor the end-of-thinking token appear in any text).
 	EventTokens
 	// EventFinish: sample Sample ended with Reason and StoppedBy. Err is set when it did not
 	// end on the model's own terms (StopError, StopInterrupted, StopCancelled): the
@@ -656,8 +679,10 @@ type Event struct {
 	Sample int
 	// Count: for EventPromptLogprobs, EventUsage and EventError, how many samples from
 	// Sample on the event concerns.
-	Count        int
-	Text         string
+	Count int
+	Text  string
+	// Reasoning: for EventTokens, thinking text (see EventTokens).
+	Reasoning    string
 	Tokens       []Token
 	Reason       StopReason
 	StoppedBy    StoppedBy
@@ -679,6 +704,7 @@ type eventJSON struct {
 	Sample       *int            `json:"sample,omitempty"`
 	Count        int             `json:"count,omitempty"`
 	Text         string          `json:"text,omitempty"`
+	Reasoning    string          `json:"reasoning,omitempty"`
 	Tokens       []Token         `json:"tokens,omitempty"`
 	Reason       StopReason      `json:"stop_reason,omitempty"`
 	StoppedBy    *StoppedBy      `json:"stopped_by,omitempty"`
@@ -699,7 +725,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	case EventStart:
 		j.Start = e.Start
 	case EventTokens:
-		j.Sample, j.Text, j.Tokens, j.PromptIDs = &e.Sample, e.Text, e.Tokens, e.PromptIDs
+		j.Sample, j.Text, j.Reasoning, j.Tokens, j.PromptIDs = &e.Sample, e.Text, e.Reasoning, e.Tokens, e.PromptIDs
 	case EventFinish:
 		sb := e.StoppedBy
 		j.Sample, j.Reason, j.StoppedBy = &e.Sample, e.Reason, &sb

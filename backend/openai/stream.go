@@ -45,6 +45,7 @@ func (c *Client) stream(ctx context.Context, pl *plan, em *backend.Emitter) {
 	defer a.close()
 	d := newDecoder(pl.chat, pl.logprobs)
 	witness := newStopWitness(pl.params.Stop, pl.count)
+	parts := newPartAttributors(pl.chat, pl.params.Stop, pl.count)
 	sse := wire.NewSSEReader(a.resp.Body)
 	done := false
 	var streamErr *backend.Error
@@ -91,8 +92,9 @@ func (c *Client) stream(ctx context.Context, pl *plan, em *backend.Emitter) {
 			if ch.index < 0 || ch.index >= pl.count || finished[ch.index] {
 				continue // a choice we did not ask for, or one already ended: lenient
 			}
-			if ch.text != "" || len(ch.tokens) > 0 || ch.promptIDs != nil {
-				em.Emit(backend.Event{Kind: backend.EventTokens, Sample: pl.first + ch.index, Text: ch.text, Tokens: ch.tokens, PromptIDs: ch.promptIDs})
+			if ch.text != "" || ch.delta.reasoning != "" || len(ch.tokens) > 0 || ch.promptIDs != nil {
+				parts.assign(ch.index, ch.delta, ch.text, ch.tokens)
+				em.Emit(backend.Event{Kind: backend.EventTokens, Sample: pl.first + ch.index, Text: ch.text, Reasoning: ch.delta.reasoning, Tokens: ch.tokens, PromptIDs: ch.promptIDs})
 				witness.add(ch.index, ch.text, ch.tokens)
 				if pl.tokens != nil {
 					pl.tokens[ch.index] = append(pl.tokens[ch.index], ch.tokens...)
@@ -339,6 +341,7 @@ func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model 
 type decodedChoice struct {
 	index  int
 	text   string
+	delta  deltaKeys // chat: the thinking, and which text keys the delta set
 	tokens []backend.Token
 	finish string
 	stop   wire.StopReason
@@ -360,7 +363,9 @@ type chatChunkIn struct {
 type chatChoiceIn struct {
 	Index int `json:"index"`
 	Delta struct {
-		Content string `json:"content"`
+		Content          textIn `json:"content"`
+		Reasoning        textIn `json:"reasoning"`
+		ReasoningContent textIn `json:"reasoning_content"`
 	} `json:"delta"`
 	Logprobs *struct {
 		Content []chatLogprobIn `json:"content"`
@@ -494,7 +499,8 @@ func (d *decoder) decode(data []byte) error {
 		d.usage = toUsage(c.Usage)
 		for i := range c.Choices {
 			ch := &c.Choices[i]
-			dc := decodedChoice{index: ch.Index, text: ch.Delta.Content, finish: ch.FinishReason, stop: ch.StopReason, promptIDs: tokenIDs(c.PromptTokenIDs)}
+			dc := decodedChoice{index: ch.Index, text: ch.Delta.Content.s, finish: ch.FinishReason, stop: ch.StopReason, promptIDs: tokenIDs(c.PromptTokenIDs),
+				delta: keysOf(ch.Delta.Content, ch.Delta.Reasoning, ch.Delta.ReasoningContent)}
 			if d.logprobs && ch.Logprobs != nil {
 				entries := ch.Logprobs.Content
 				dc.tokens = make([]backend.Token, len(entries))

@@ -54,6 +54,10 @@ type Request struct {
 	// refuses both true.
 	ContinueFinalMessage bool  `json:"continue_final_message,omitempty"`
 	AddGenerationPrompt  *bool `json:"add_generation_prompt,omitempty"`
+	// ReasoningEffort and ChatTemplateKwargs (chat) are read by the chat template:
+	// {"enable_thinking": false} turns a hybrid model's thinking off.
+	ReasoningEffort    *string        `json:"reasoning_effort,omitempty"`
+	ChatTemplateKwargs map[string]any `json:"chat_template_kwargs,omitempty"`
 }
 
 // TokenizeRequest is vLLM's /tokenize body for a text prompt. AddSpecialTokens is true
