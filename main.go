@@ -177,6 +177,7 @@ func newRoot(e env) *cobra.Command {
 	f := &rootFlags{themeFrom: "--theme"}
 	fs := root.Flags()
 	f.conn.register(fs)
+	f.conn.registerMode(fs)
 	fs.StringVar(&f.mode, "mode", "", modeHelp+"; the config file's mode comes before the default")
 	fs.StringVar(&f.system, "system", "", "system message (chat mode)")
 	fs.StringVar(&f.prompt, "prompt", "", "start with this prompt in the editor")
@@ -229,9 +230,16 @@ func (f *rootFlags) playground(cmd *cobra.Command, e env) (ui.Config, error) {
 
 // applyConfigFile reads the config file and fills what no flag set from it.
 func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet, st *store.Store) error {
+	// The store knows the file; the values' rules live with what they set.
 	c, err := st.LoadConfig(f.cfgPath, func(key, v string) error {
-		if _, ok := heatmap.ParseMode(v); key == "heatmap" && !ok {
-			return fmt.Errorf("%q is not one of probability, surprisal, rank, entropy, off", v)
+		switch key {
+		case "heatmap":
+			if _, ok := heatmap.ParseMode(v); !ok {
+				return fmt.Errorf("%q is not one of probability, surprisal, rank, entropy, off", v)
+			}
+		case "logprobs_mode":
+			_, err := backend.ParseLogprobsMode(v)
+			return err
 		}
 		return nil
 	})
@@ -250,6 +258,7 @@ func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet, st *store.Store) error {
 		return true
 	}
 	set("endpoint", &f.conn.endpoint, c.Endpoint)
+	set("logprobs-mode", &f.conn.logprobsMode, c.LogprobsMode)
 	set("model", &f.conn.model, c.Model)
 	set("mode", &f.mode, c.Mode)
 	set("heatmap", &f.heatmap, c.Heatmap)
@@ -358,6 +367,16 @@ func runTUI(ctx context.Context, cfg ui.Config) error {
 type connFlags struct {
 	endpoint, model, apiKey                     string
 	connectTimeout, firstTokenTimeout, idleTime time.Duration
+	// logprobsMode is the server's --logprobs-mode, which the API does not report.
+	logprobsMode string
+}
+
+// logprobsModeHelp is --logprobs-mode's help on the commands that sample.
+const logprobsModeHelp = "the --logprobs-mode the server runs with, which its API does not say: raw_logprobs (vLLM's default), raw_logits, processed_logprobs or processed_logits; the built-in model runs with it"
+
+// registerMode adds --logprobs-mode, for the commands that sample.
+func (c *connFlags) registerMode(fs *pflag.FlagSet) {
+	fs.StringVar(&c.logprobsMode, "logprobs-mode", "", logprobsModeHelp+"; config.toml: logprobs_mode")
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
@@ -380,6 +399,9 @@ func (c connFlags) problems() []string {
 		if t.d <= 0 {
 			out = append(out, fmt.Sprintf("--%s: must be a positive duration such as 30s or 2m, got %s", t.flag, t.d))
 		}
+	}
+	if _, err := backend.ParseLogprobsMode(c.logprobsMode); err != nil {
+		out = append(out, "--logprobs-mode: "+err.Error())
 	}
 	return out
 }
@@ -415,8 +437,9 @@ func (c connFlags) open(ctx context.Context, e env) (chosenBackend, error) {
 	if apiKey == "" {
 		apiKey = os.Getenv("OPENAI_API_KEY")
 	}
+	mode, _ := backend.ParseLogprobsMode(c.logprobsMode) // checked by problems
 	cfg := openai.Config{
-		BaseURL: endpoint, Model: c.model, APIKey: apiKey,
+		BaseURL: endpoint, Model: c.model, APIKey: apiKey, LogprobsMode: mode,
 		ConnectTimeout: c.connectTimeout, FirstTokenTimeout: c.firstTokenTimeout, IdleTimeout: c.idleTime,
 	}
 	if endpoint == localEndpoint {
@@ -429,7 +452,9 @@ func (c connFlags) open(ctx context.Context, e env) (chosenBackend, error) {
 		}
 		// The built-in server is reached in-process: no port is opened.
 		cfg.BaseURL, cfg.Model, cfg.APIKey = "http://twinkle.local/v1", local.DefaultModelName, ""
-		cfg.HTTPClient = localserver.NewClient(m, localserver.Options{})
+		// In-process, the server runs with the mode asked for and adds the processed
+		// logprobs beside whatever it returns, so both distributions can be shown.
+		cfg.HTTPClient = localserver.NewClient(m, localserver.Options{LogprobsMode: local.LogprobsMode(mode), Processed: true})
 		cl, err := openai.New(cfg)
 		if err != nil {
 			return chosenBackend{}, err
@@ -488,6 +513,7 @@ func newSampleCmd(e env) *cobra.Command {
 	cmd.Args = usageArgs(x.checkArgs)
 	f := cmd.Flags()
 	conn.register(f)
+	conn.registerMode(f)
 	f.StringVar(&mode, "mode", "", modeHelp)
 	f.StringVar(&system, "system", "", "system message (chat mode)")
 	f.BoolVar(&stream, "stream", false, "print one JSON line per event instead of the final JSON")
@@ -519,6 +545,9 @@ func newSampleCmd(e env) *cobra.Command {
 			fmt.Fprintln(stderr, "twinkle: "+b.fallback)
 		}
 		s := &cliSampler{Sampler: b.sampler, auto: api == "", stderr: stderr}
+		if api == "" && b.local && chatOnlyNote(o) != "" {
+			fmt.Fprintln(stderr, "twinkle: the built-in model runs in completion mode"+chatOnlyNote(o))
+		}
 		api = modeFor(api, b.local)
 		req := backend.Request{API: api, Model: b.model, Prompt: prompt, Params: p, Options: o}
 		if api == params.Chat {
@@ -566,6 +595,7 @@ func (c *cliSampler) Start(ctx context.Context, req backend.Request) (<-chan bac
 				if len(req.Messages) > 1 {
 					note += "; the system message is not sent"
 				}
+				note += chatOnlyNote(req.Options)
 				fmt.Fprintln(c.stderr, note)
 				req.API, req.Messages = params.Completion, nil
 				if ch, err = c.Sampler.Start(ctx, req); err != nil {
@@ -631,7 +661,7 @@ func newModelsCmd(e env) *cobra.Command {
 }
 
 func newServeModelCmd() *cobra.Command {
-	var listen string
+	var listen, logprobsMode string
 	var maxConcurrent int
 	cmd := &cobra.Command{
 		Use:   "serve-model [--listen HOST:PORT]",
@@ -643,8 +673,13 @@ func newServeModelCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on")
 	cmd.Flags().IntVar(&maxConcurrent, "max-concurrent", 1, "generations run at once; more wait their turn (each already uses every core)")
+	cmd.Flags().StringVar(&logprobsMode, "logprobs-mode", "raw_logprobs", "which values logprobs carry, as vLLM's flag: raw_logprobs, raw_logits, processed_logprobs or processed_logits")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		return localserver.ServeModel(cmd.Context(), listen, localserver.Options{MaxConcurrent: maxConcurrent}, func(a net.Addr) {
+		if _, err := backend.ParseLogprobsMode(logprobsMode); err != nil {
+			return &params.FlagError{Problems: []string{"--logprobs-mode: " + err.Error()}}
+		}
+		opts := localserver.Options{MaxConcurrent: maxConcurrent, LogprobsMode: local.LogprobsMode(logprobsMode)}
+		return localserver.ServeModel(cmd.Context(), listen, opts, func(a net.Addr) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle serve-model: %s at http://%s/v1\n", local.DefaultModelName, a)
 		})
 	}
@@ -655,17 +690,26 @@ func newServeModelCmd() *cobra.Command {
 // server (backend/vllmtest), for trying the CLI and the TUI without a GPU.
 func newTestServerCmd() *cobra.Command {
 	var addr string
+	var reasoning bool
 	cmd := &cobra.Command{
-		Use:    "testserver [--addr HOST:PORT]",
+		Use:    "testserver [--addr HOST:PORT] [--reasoning]",
 		Short:  "Serve a fake vLLM OpenAI-compatible API (deterministic samples) for manual testing",
 		Hidden: true,
 		Args:   usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle testserver: serving http://%s/v1\n", addr)
+			if reasoning {
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					return err
+				}
+				return vllmtest.ServeReasoning(cmd.Context(), ln)
+			}
 			return vllmtest.ListenAndServe(addr)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "address to listen on")
+	cmd.Flags().BoolVar(&reasoning, "reasoning", false, "list the reasoning model ("+vllmtest.ReasoningModel+") first, so clients take it")
 	return cmd
 }
 
@@ -731,5 +775,29 @@ func resolveFlags(pf *params.Flags, mode string) (api params.API, p params.Sampl
 	if errors.As(err, &fe) {
 		problems = append(problems, fe.Problems...)
 	}
+	if api == params.Completion {
+		for _, f := range chatOnlyFlags(o) {
+			problems = append(problems, f+": the chat template reads it, and completion mode has none (use --mode chat)")
+		}
+	}
 	return api, p, o, problems
+}
+
+// chatOnlyFlags names the flags set that only a chat request carries.
+func chatOnlyFlags(o params.Options) []string {
+	var out []string
+	for _, k := range o.Advanced.ChatOnly() {
+		if s, ok := params.Lookup(k); ok {
+			out = append(out, "--"+s.Flag)
+		}
+	}
+	return out
+}
+
+// chatOnlyNote says, when a run fell to completion mode, which flags it does not send.
+func chatOnlyNote(o params.Options) string {
+	if fs := chatOnlyFlags(o); len(fs) > 0 {
+		return "; " + strings.Join(fs, " and ") + " (chat only) not sent"
+	}
+	return ""
 }

@@ -18,6 +18,26 @@ type Timing struct {
 	TokensPerSecond *float64 `json:"tokens_per_s"`
 	// TotalMillis is the time from the run's start to the sample's finish.
 	TotalMillis *float64 `json:"total_ms"`
+	// Parts times a reasoning model's thinking and answer apart; omitted when the sample
+	// has no thinking.
+	Parts *PartTimings `json:"parts,omitempty"`
+}
+
+// PartTimings times the thinking and the answer of one sample.
+type PartTimings struct {
+	Thinking PartTiming `json:"thinking"`
+	Answer   PartTiming `json:"answer"`
+}
+
+// PartTiming is one part's speed, null in JSON where unknown.
+type PartTiming struct {
+	// Tokens counts the part's tokens; null without logprobs.
+	Tokens *int `json:"tokens"`
+	// TokensPerSecond is (Tokens-1) over the part's span; null under two tokens.
+	TokensPerSecond *float64 `json:"tokens_per_s"`
+	// Millis is the part's span: from its first token (or text, without logprobs) to its
+	// last.
+	Millis *float64 `json:"ms"`
 }
 
 // Result is one request's samples (one variant of a run) and their timings.
@@ -49,6 +69,22 @@ type sampleTiming struct {
 	haveTokens       bool
 	usage            int
 	haveUsage        bool
+	parts            [2]partSpan // thinking, answer
+	thought          bool
+}
+
+// partSpan is when one part of a sample arrived.
+type partSpan struct {
+	first, last time.Time
+	tokens      int
+}
+
+func (p *partSpan) see(now time.Time, tokens int) {
+	if p.first.IsZero() {
+		p.first = now
+	}
+	p.last = now
+	p.tokens += tokens
 }
 
 // NewCollector starts collecting req's run; the run's clock starts now.
@@ -113,7 +149,7 @@ func (p *collectedPart) apply(ev Event) {
 	st := &p.samples[ev.Sample]
 	switch ev.Kind {
 	case EventTokens:
-		if ev.Text == "" && len(ev.Tokens) == 0 {
+		if ev.Text == "" && ev.Reasoning == "" && len(ev.Tokens) == 0 {
 			return
 		}
 		now := p.now()
@@ -125,6 +161,7 @@ func (p *collectedPart) apply(ev Event) {
 			st.tokens += len(ev.Tokens)
 			st.haveTokens = true
 		}
+		st.seeParts(now, ev)
 	case EventFinish:
 		st.end = p.now()
 	case EventUsage:
@@ -153,6 +190,53 @@ func (c *Collector) Results() []Result {
 	return out
 }
 
+// seeParts times the thinking and the answer of one tokens event: by its tokens' parts
+// when it has tokens, else by its texts.
+func (s *sampleTiming) seeParts(now time.Time, ev Event) {
+	if len(ev.Tokens) == 0 {
+		if ev.Reasoning != "" {
+			s.thought = true
+			s.parts[0].see(now, 0)
+		}
+		if ev.Text != "" {
+			s.parts[1].see(now, 0)
+		}
+		return
+	}
+	think, _, answer := CountParts(ev.Tokens)
+	if think > 0 {
+		s.thought = true
+		s.parts[0].see(now, think)
+	}
+	if answer > 0 {
+		s.parts[1].see(now, answer)
+	}
+}
+
+func (s sampleTiming) partTimings() *PartTimings {
+	if !s.thought {
+		return nil
+	}
+	var out PartTimings
+	for k, p := range []*PartTiming{&out.Thinking, &out.Answer} {
+		span := s.parts[k]
+		if span.first.IsZero() {
+			continue
+		}
+		ms := float64(span.last.Sub(span.first).Microseconds()) / 1000
+		p.Millis = &ms
+		if s.haveTokens {
+			n := span.tokens
+			p.Tokens = &n
+			if d := span.last.Sub(span.first); n > 1 && d > 0 {
+				tps := float64(n-1) / d.Seconds()
+				p.TokensPerSecond = &tps
+			}
+		}
+	}
+	return &out
+}
+
 func (s sampleTiming) timing(start time.Time) Timing {
 	var t Timing
 	ms := func(d time.Duration) *float64 {
@@ -176,6 +260,7 @@ func (s sampleTiming) timing(start time.Time) Timing {
 			t.TokensPerSecond = &tps
 		}
 	}
+	t.Parts = s.partTimings()
 	return t
 }
 

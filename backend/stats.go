@@ -28,6 +28,10 @@ type SampleStats struct {
 	// how many tokens could be ranked (a known logprob and alternatives).
 	NotTopChoice *int `json:"not_top_choice"`
 	Ranked       int  `json:"ranked"`
+	// Parts splits the counts and means by part for a reasoning model's sample (its
+	// thinking, the end-of-thinking boundary, its answer); the figures above cover every
+	// token. Omitted when the sample has no thinking.
+	Parts *PartsStats `json:"parts,omitempty"`
 }
 
 // StatsOf computes a sample's statistics from its tokens.
@@ -69,6 +73,7 @@ func StatsOf(tokens []Token) SampleStats {
 	if st.Ranked > 0 {
 		st.NotTopChoice = &notTop
 	}
+	st.Parts = PartsOf(tokens)
 	return st
 }
 

@@ -12,7 +12,7 @@ import (
 
 // Advanced holds vLLM's sampling fields beyond twinkle's seven: min_p, the presence and
 // frequency penalties, min_tokens, ignore_eos, include_stop_str_in_output, logit_bias
-// and bad_words.
+// and bad_words; and the switches a reasoning model takes per chat request.
 //
 // They live beside SamplingParams, not in it: SamplingParams mirrors the Python
 // dataclass field for field, and its JSON (--params files, presets, sessions) must stay
@@ -44,6 +44,34 @@ type Advanced struct {
 	// leading space and blocks a word's last token when the output ends with the
 	// tokens before it.
 	BadWords []string
+
+	// EnableThinking turns a hybrid reasoning model's thinking on or off, for chat
+	// templates that read enable_thinking (Qwen3's): sent as chat_template_kwargs
+	// {"enable_thinking": ...}. nil sends nothing: the template's default (on for
+	// Qwen3). Chat only: completion mode has no template.
+	EnableThinking *bool
+	// ReasoningEffort is one of ReasoningEfforts, for models that take it (gpt-oss;
+	// vLLM hands it to the chat template as well, and turns enable_thinking off for
+	// "none", which only newer servers accept). "" sends nothing. Chat only.
+	ReasoningEffort string
+}
+
+// ReasoningEfforts are the reasoning_effort values every vLLM that has the field and
+// OpenAI's API accept. Newer vLLM also takes none, minimal, xhigh and max; an older
+// server refuses those with a 400.
+func ReasoningEfforts() []string { return []string{"low", "medium", "high"} }
+
+// ChatOnly names the fields set that only a chat request carries (the chat template
+// reads them), by key: a completion request leaves them out.
+func (a Advanced) ChatOnly() []string {
+	var out []string
+	if a.EnableThinking != nil {
+		out = append(out, "enable_thinking")
+	}
+	if a.ReasoningEffort != "" {
+		out = append(out, "reasoning_effort")
+	}
+	return out
 }
 
 // LogitBias is one logit_bias entry: a token, given by id or by its text, and the bias
@@ -74,13 +102,18 @@ func ClampBias(b float64) float64 { return math.Max(-MaxLogitBias, math.Min(MaxL
 // IsZero reports whether every field has vLLM's default.
 func (a Advanced) IsZero() bool {
 	return a.MinP == 0 && a.PresencePenalty == 0 && a.FrequencyPenalty == 0 && a.MinTokens == 0 &&
-		!a.IgnoreEOS && !a.IncludeStopStrInOutput && len(a.LogitBias) == 0 && len(a.BadWords) == 0
+		!a.IgnoreEOS && !a.IncludeStopStrInOutput && len(a.LogitBias) == 0 && len(a.BadWords) == 0 &&
+		a.EnableThinking == nil && a.ReasoningEffort == ""
 }
 
 // Clone returns a deep copy.
 func (a Advanced) Clone() Advanced {
 	a.LogitBias = slices.Clone(a.LogitBias)
 	a.BadWords = slices.Clone(a.BadWords)
+	if a.EnableThinking != nil {
+		on := *a.EnableThinking
+		a.EnableThinking = &on
+	}
 	return a
 }
 
@@ -201,7 +234,30 @@ func (a Advanced) problems(p SamplingParams) Errors {
 			add("bad_words", "bad word %d is only whitespace, which vLLM strips to nothing", i+1)
 		}
 	}
+	if e := a.ReasoningEffort; e != "" && !slices.Contains(ReasoningEfforts(), e) {
+		add("reasoning_effort", "must be %s, got %q", orList(ReasoningEfforts()), e)
+	}
 	return es
+}
+
+// orList writes "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+// chatFields are the reasoning switches a chat request carries, each only when set.
+func (a Advanced) chatFields() Fields {
+	var f Fields
+	if a.ReasoningEffort != "" {
+		f = append(f, Field{"reasoning_effort", a.ReasoningEffort})
+	}
+	if a.EnableThinking != nil {
+		f = append(f, Field{"chat_template_kwargs", Fields{{"enable_thinking", *a.EnableThinking}}})
+	}
+	return f
 }
 
 // vllmFields are a's request fields: min_p always, since a server fills an omitted

@@ -88,7 +88,9 @@ var ErrGreedyN = errors.New("n must be 1 when using greedy sampling: temperature
 // generation_config can set too, is always present for the same reason. The other
 // advanced fields are present only when set: vLLM's own defaults fill them. Stop
 // strings go to "stop", ids to vLLM's "stop_token_ids". logit_bias text not yet
-// resolved to token ids is an *UnresolvedError.
+// resolved to token ids is an *UnresolvedError. The reasoning switches (reasoning_effort,
+// chat_template_kwargs) go only into a chat request, each only when set: a completion
+// has no template to read them (Advanced.ChatOnly names them for a caller to warn).
 func (p SamplingParams) ToVLLM(api API, o Options) (Fields, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -124,6 +126,9 @@ func (p SamplingParams) ToVLLM(api API, o Options) (Fields, error) {
 		{"stop_token_ids", ids},
 	}
 	f = append(f, advanced...)
+	if api == Chat {
+		f = append(f, o.Advanced.chatFields()...)
+	}
 	if o.Logprobs != nil {
 		if api == Chat {
 			f = append(f, Field{"logprobs", true}, Field{"top_logprobs", *o.Logprobs})

@@ -58,6 +58,10 @@ func Export(format string, p SamplingParams, t Target) (string, error) {
 		// An export has no server to tokenize with, and no format takes text.
 		return "", &UnresolvedError{Texts: texts}
 	}
+	if keys := t.Options.Advanced.ChatOnly(); len(keys) > 0 && t.API == Completion && (format == "openai" || format == "curl") {
+		// The request would leave them out: say so rather than export less than was set.
+		return "", fmt.Errorf("%s: a completion request has no chat template to read it; use chat mode, or unset it", strings.Join(keys, ", "))
+	}
 	switch format {
 	case "twinkle":
 		return exportTwinkle(p, t), nil
@@ -144,7 +148,28 @@ func exportTwinkle(p SamplingParams, t Target) string {
 		args = append(args, "prompt_logprobs="+strconv.Itoa(*t.Options.PromptLogprobs))
 	}
 	fmt.Fprintf(&b, "vllm_params = params.to_vllm(%s)\n", strings.Join(args, ", "))
+	if kw := templateKwargs(t.Options.Advanced); kw != "" {
+		b.WriteString("# The reasoning switches are chat request fields, not SamplingParams: with vLLM's LLM,\n")
+		fmt.Fprintf(&b, "#   llm.chat(messages, vllm_params, chat_template_kwargs=%s)\n", kw)
+	}
 	return b.String()
+}
+
+// templateKwargs is the chat template's keyword arguments that carry the reasoning
+// switches set, as a Python dict, or "" when none is set. vLLM's server hands
+// reasoning_effort to the template this way too.
+func templateKwargs(a Advanced) string {
+	var parts []string
+	if a.EnableThinking != nil {
+		parts = append(parts, pyString("enable_thinking")+": "+pyLiteral(*a.EnableThinking))
+	}
+	if a.ReasoningEffort != "" {
+		parts = append(parts, pyString("reasoning_effort")+": "+pyString(a.ReasoningEffort))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }
 
 // twinkleLacks is every advanced field set away from vLLM's default, as vLLM's
@@ -187,6 +212,10 @@ func exportVLLM(p SamplingParams, t Target) (string, error) {
 	b.WriteString("sampling_params = SamplingParams(\n")
 	writeKwargs(&b, f)
 	b.WriteString(")\n")
+	if kw := templateKwargs(t.Options.Advanced); kw != "" {
+		b.WriteString("# The reasoning switches are chat request fields, not SamplingParams:\n")
+		fmt.Fprintf(&b, "#   llm.chat(messages, sampling_params, chat_template_kwargs=%s)\n", kw)
+	}
 	return b.String(), nil
 }
 
@@ -220,6 +249,10 @@ func exportTransformers(p SamplingParams, t Target) (string, error) {
 	}
 	if t.Options.PromptLogprobs != nil {
 		b.WriteString("# generate returns no prompt logprobs: model(**inputs).logits holds them.\n")
+	}
+	if kw := templateKwargs(t.Options.Advanced); kw != "" {
+		b.WriteString("# The reasoning switches are read by the chat template: build inputs with\n")
+		fmt.Fprintf(&b, "#   tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True,\n#       return_tensors=\"pt\", **%s)\n", kw)
 	}
 	writeTransformersLacks(&b, p, t.Options.Advanced)
 	if len(call.BadWords) > 0 {

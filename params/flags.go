@@ -51,8 +51,9 @@ func RegisterFlags(fs *pflag.FlagSet, withOptions bool) *Flags {
 			help += " (" + r + ")"
 		}
 		fs.StringVarP(v, s.Flag, s.Short, "", help)
-		if s.Kind == Bool {
-			// --ignore-eos alone turns it on; --ignore-eos=false still reads.
+		if s.Kind == Bool && !s.Nullable {
+			// --ignore-eos alone turns it on; --ignore-eos=false still reads. A row that
+			// can be left unset takes its value (--thinking off).
 			fs.Lookup(s.Flag).NoOptDefVal = "true"
 		}
 	}

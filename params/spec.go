@@ -32,6 +32,8 @@ const (
 	BiasList
 	// WordList is the bad_words row: an editable list of strings, no bar.
 	WordList
+	// Choice is a row of named values (Spec.Choices): the value is the index of one.
+	Choice
 )
 
 // IsList reports whether the row is an editable list rather than a value on a bar.
@@ -74,6 +76,8 @@ type Spec struct {
 	// Strict rows hold typed values (flags) to Min..Max too, not only the slider: the
 	// help states that range and nothing outside it means anything.
 	Strict bool
+	// Choices names the values of a Choice row, in bar order; its Specials name them too.
+	Choices []string
 }
 
 // Value is a spec row's value; Set is false for a nullable row left unset.
@@ -134,7 +138,23 @@ func Specs() []Spec {
 			Help: "add BIAS to the logit of TOKEN, given as TOKEN=BIAS, repeatable: TOKEN is a token id, or \"text\" for a server's /tokenize to resolve; BIAS is clamped to -100..100 as vLLM does"},
 		{Key: "bad_words", Flag: "bad-words", Label: "bad_words", Kind: WordList, Advanced: true,
 			Help: "a word never to generate, repeatable (escapes as for --stop); matched with and without a leading space"},
+		{Key: "enable_thinking", Flag: "thinking", Label: "thinking", Kind: Bool, Advanced: true,
+			Help: "a hybrid reasoning model's thinking on or off, in chat (sent as chat_template_kwargs {\"enable_thinking\": ...}, which Qwen3-style templates read)",
+			Min:  0, Max: 1, Fine: 1, Coarse: 1, Floor: "model default", Nullable: true, Specials: []Special{{0, "off"}, {1, "on"}}, Strict: true},
+		choiceRow(Spec{Key: "reasoning_effort", Flag: "reasoning-effort", Label: "effort", Advanced: true,
+			Help:  "how long a reasoning model thinks, in chat, for models that take it (gpt-oss; vLLM hands it to the chat template too)",
+			Floor: "model default", Nullable: true, Strict: true}, ReasoningEfforts()),
 	}
+}
+
+// choiceRow completes a Choice row: its bar runs over the choices, each named.
+func choiceRow(s Spec, choices []string) Spec {
+	s.Kind, s.Choices = Choice, choices
+	s.Min, s.Max, s.Fine, s.Coarse = 0, float64(len(choices)-1), 1, 1
+	for i, c := range choices {
+		s.Specials = append(s.Specials, Special{float64(i), c})
+	}
+	return s
 }
 
 // MainSpecs returns the rows above the advanced group, in order.
@@ -198,6 +218,15 @@ func (s Spec) Get(p SamplingParams, o Options) Value {
 		return boolValue(o.Advanced.IgnoreEOS)
 	case "include_stop_str_in_output":
 		return boolValue(o.Advanced.IncludeStopStrInOutput)
+	case "enable_thinking":
+		if o.Advanced.EnableThinking == nil {
+			return Value{}
+		}
+		return boolValue(*o.Advanced.EnableThinking)
+	case "reasoning_effort":
+		if i := slices.Index(s.Choices, o.Advanced.ReasoningEffort); i >= 0 {
+			return V(float64(i))
+		}
 	}
 	return Value{}
 }
@@ -254,6 +283,18 @@ func (s Spec) Put(p *SamplingParams, o *Options, v Value) {
 		o.Advanced.IgnoreEOS = v.V != 0
 	case "include_stop_str_in_output":
 		o.Advanced.IncludeStopStrInOutput = v.V != 0
+	case "enable_thinking":
+		if !v.Set {
+			o.Advanced.EnableThinking = nil
+		} else {
+			on := v.V != 0
+			o.Advanced.EnableThinking = &on
+		}
+	case "reasoning_effort":
+		o.Advanced.ReasoningEffort = ""
+		if v.Set && len(s.Choices) > 0 {
+			o.Advanced.ReasoningEffort = s.Choices[min(max(n, 0), len(s.Choices)-1)]
+		}
 	}
 }
 
@@ -278,7 +319,7 @@ func (s Spec) Clamp(v Value) Value {
 		return s.floorValue()
 	}
 	f := math.Max(s.Min, math.Min(s.Max, v.V))
-	if s.Kind == Int || s.Kind == Bool {
+	if s.integral() {
 		f = math.Round(f)
 	} else {
 		p := math.Pow(10, float64(s.Decimals))
@@ -344,6 +385,15 @@ func (s Spec) Step(v Value, dir int, coarse bool) Value {
 		return v
 	}
 	if s.Kind == Bool {
+		// Right is on, left is off; a nullable row's floor (unset) is left of off.
+		switch {
+		case s.Nullable && !v.Set && dir < 0:
+			return v
+		case s.Nullable && !v.Set:
+			return V(0)
+		case s.Nullable && v.V == 0 && dir < 0:
+			return s.floorValue()
+		}
 		return s.Clamp(V(float64(max(0, dir))))
 	}
 	if s.atFloor(v) {
@@ -417,9 +467,12 @@ func (s Spec) Describe(v Value) (text, word string) {
 	return text, ""
 }
 
+// integral reports a row whose values are whole numbers.
+func (s Spec) integral() bool { return s.Kind == Int || s.Kind == Bool || s.Kind == Choice }
+
 // FormatNumber writes f with the row's precision.
 func (s Spec) FormatNumber(f float64) string {
-	if s.Kind == Int || s.Kind == Bool {
+	if s.integral() {
 		return strconv.FormatInt(int64(math.Round(f)), 10)
 	}
 	return strconv.FormatFloat(f, 'f', s.Decimals, 64)
@@ -450,6 +503,13 @@ func (s Spec) Parse(text string) (Value, error) {
 			return V(0), nil
 		}
 		return Value{}, fmt.Errorf("%s: %q is not on or off (true/false, on/off, yes/no, 1/0)", s.Key, text)
+	case Choice:
+		for i, c := range s.Choices {
+			if strings.EqualFold(t, c) {
+				return V(float64(i)), nil
+			}
+		}
+		return Value{}, fmt.Errorf("%s: %q is not %s", s.Key, text, orList(s.Choices))
 	case StopList, BiasList, WordList:
 		return Value{}, fmt.Errorf("%s: a list, not one value", s.Key)
 	}
@@ -469,8 +529,15 @@ func (s Spec) RangeText() string {
 	if s.Kind.IsList() {
 		return ""
 	}
-	if s.Kind == Bool {
-		return "on or off"
+	unset := ""
+	if s.Nullable {
+		unset = "; unset = " + s.Floor
+	}
+	switch s.Kind {
+	case Bool:
+		return "on or off" + unset
+	case Choice:
+		return orList(s.Choices) + unset
 	}
 	parts := []string{s.FormatNumber(s.Min) + " to " + s.FormatNumber(s.Max)}
 	if s.Scale == Log {

@@ -17,6 +17,7 @@ import (
 // Config is config.toml: defaults that a flag overrides.
 type Config struct {
 	Endpoint, Model, Mode, Theme, Heatmap string
+	LogprobsMode                          string
 	IdleTimeout                           time.Duration
 	// Path is the file read ("" when there was none); Lines says where each
 	// key is set, for messages about it.
@@ -26,7 +27,7 @@ type Config struct {
 
 // ConfigKeys are config.toml's keys, in the order the help names them.
 func ConfigKeys() []string {
-	return []string{"endpoint", "model", "mode", "theme", "heatmap", "idle_timeout"}
+	return []string{"endpoint", "model", "mode", "theme", "heatmap", "idle_timeout", "logprobs_mode"}
 }
 
 // LoadConfig reads the config file at path, or config.toml in the config
@@ -34,7 +35,7 @@ func ConfigKeys() []string {
 // is refused with every problem, each naming the file, the line and the key
 // (a *params.FlagError when the problems are in the values). check, when not
 // nil, is asked about each value too, for rules that live elsewhere (the
-// heatmap's mode names).
+// heatmap's mode names, the server's logprobs modes).
 func (s *Store) LoadConfig(path string, check func(key, value string) error) (Config, error) {
 	explicit := path != ""
 	if !explicit {
@@ -100,6 +101,8 @@ func (s *Store) LoadConfig(path string, check func(key, value string) error) (Co
 			c.Theme = v
 		case "heatmap":
 			c.Heatmap = v
+		case "logprobs_mode":
+			c.LogprobsMode = v
 		case "idle_timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {

@@ -150,6 +150,7 @@ var tokCount = regexp.MustCompile(`\d+ tok\b`)
 // and the mouse, edit values exactly, run, and the request the server got
 // matches every slider.
 func TestE2ESlidersReachTheServer(t *testing.T) {
+	t.Parallel()
 	m, srv := serverModel(t, 160, 48, func(c *Config) { c.Prompt = ""; c.Options.N = 1 })
 	pr := startProgram(t, m, 160, 48)
 
@@ -223,6 +224,7 @@ func TestE2ESlidersReachTheServer(t *testing.T) {
 
 // Clicking on a slider's bar sets it; the wheel steps it.
 func TestE2EMouseSetsSliders(t *testing.T) {
+	t.Parallel()
 	m, _ := serverModel(t, 120, 40, nil)
 	r := m.rects.panel // read before the program owns the model
 	pr := startProgram(t, m, 120, 40)
@@ -239,6 +241,7 @@ func TestE2EMouseSetsSliders(t *testing.T) {
 // streaming re-lays the screen without losing anything; the server sees the
 // request go away.
 func TestE2ECancelAndResizeMidStream(t *testing.T) {
+	t.Parallel()
 	m, srv := serverModel(t, 120, 40, nil)
 	f := vllmtest.NoFault()
 	f.StallAt = 8
@@ -275,6 +278,7 @@ func TestE2ECancelAndResizeMidStream(t *testing.T) {
 
 // Running again while a run streams cancels the old run first.
 func TestE2ERunWhileStreamingReplacesRun(t *testing.T) {
+	t.Parallel()
 	m, srv := serverModel(t, 120, 40, nil)
 	f := vllmtest.NoFault()
 	f.StallAt = 4
@@ -294,6 +298,7 @@ func TestE2ERunWhileStreamingReplacesRun(t *testing.T) {
 // Save a session with a key, reopen it with no server: the same samples,
 // badges and parameters show.
 func TestE2ESaveAndReloadSession(t *testing.T) {
+	t.Parallel()
 	m, _ := serverModel(t, 120, 40, func(c *Config) {
 		c.Params.Stop = params.Stop{Strings: []string{"###"}}
 		mt := 20
@@ -365,6 +370,7 @@ func samplesBlock(s string) string {
 // local run), cancels the request and reads the run's channel to the end, so
 // no goroutine is left waiting (TestMain's goleak check would catch it).
 func TestE2EQuitMidStream(t *testing.T) {
+	t.Parallel()
 	m, srv := serverModel(t, 120, 40, nil)
 	m.c.Ctx = context.Background()
 	f := vllmtest.NoFault()

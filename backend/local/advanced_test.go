@@ -165,3 +165,87 @@ func TestGenerateLogprobsModes(t *testing.T) {
 		}
 	}
 }
+
+// Prompt tokens are never sampled: their scores are the raw logits in the two logits
+// modes and the raw logprobs otherwise, as vLLM's model runner gives them.
+func TestPromptScoresFollowTheMode(t *testing.T) {
+	tm := newTestModel(t)
+	m := tm.Model
+	r := baseRequest(m, "x := 1\n", 1)
+	r.Sampling = Sampling{Temperature: 0.5, TopK: 1, TopP: 1, RepetitionPenalty: 1.5, Seed: seed(1)}
+	r.MaxTokens, r.PromptLogprobs = 1, 2
+	ref := tm.referenceLogits(r.Prompt)
+	for _, mode := range []LogprobsMode{RawLogprobs, RawLogits, ProcessedLogprobs, ProcessedLogits} {
+		r.LogprobsMode = mode
+		pl := generate(t, m, r).res.PromptLogprobs
+		for i := 1; i < len(r.Prompt); i++ {
+			want := ref[i-1][r.Prompt[i]]
+			if !mode.logits() {
+				var z float64
+				for _, v := range ref[i-1] {
+					z += math.Exp(v)
+				}
+				want -= math.Log(z)
+			}
+			if math.Abs(float64(pl[i].Logprob)-want) > 1e-3 {
+				t.Fatalf("%s, prompt position %d: %v, want %v", mode, i, pl[i].Logprob, want)
+			}
+		}
+	}
+}
+
+// AlsoProcessed gives, beside the mode's values, what processed_logprobs gives for the
+// same draw: the token's and each alternative's, -inf where cut.
+func TestGenerateAlsoProcessed(t *testing.T) {
+	tm := newTestModel(t)
+	m := tm.Model
+	r := baseRequest(m, "func main() {", 2)
+	r.Sampling = Sampling{Temperature: 0.7, TopK: 3, TopP: 0.9, RepetitionPenalty: 1.2, PresencePenalty: 0.5, Seed: seed(8)}
+	r.MaxTokens, r.Logprobs = 8, 6
+	r.LogprobsMode = ProcessedLogprobs
+	want := generate(t, m, r).res.Samples
+	for _, mode := range []LogprobsMode{RawLogprobs, RawLogits, ProcessedLogprobs} {
+		r.LogprobsMode, r.AlsoProcessed = mode, true
+		got := generate(t, m, r).res.Samples
+		for s := range got {
+			for i, tl := range got[s].Logprobs {
+				w := want[s].Logprobs[i]
+				pr := tl.Processed
+				if pr == nil || pr.Logprob != w.Logprob || len(pr.Top) != len(tl.Top) {
+					t.Fatalf("%s sample %d token %d: processed %+v, want %v", mode, s, i, pr, w.Logprob)
+				}
+				wv := map[int]float32{}
+				for _, a := range w.Top {
+					wv[a.ID] = a.Logprob
+				}
+				for j, a := range tl.Top {
+					v, listed := wv[a.ID]
+					if listed && pr.Top[j] != v || !listed && !math.IsInf(float64(pr.Top[j]), -1) {
+						t.Fatalf("%s sample %d token %d, alternative %d: processed %v, want %v (listed %v)", mode, s, i, a.ID, pr.Top[j], v, listed)
+					}
+				}
+			}
+		}
+	}
+	r.AlsoProcessed = false
+	if tl := generate(t, m, r).res.Samples[0].Logprobs[0]; tl.Processed != nil {
+		t.Fatal("processed values not asked for")
+	}
+}
+
+// vLLM caps the sequences bad words become (VLLM_MAX_NUM_BAD_WORDS, 128).
+func TestBadWordsCap(t *testing.T) {
+	tm := newTestModel(t)
+	var words []string
+	for i := 0; i < 200; i++ {
+		words = append(words, "w"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+string(rune('a'+i/26)))
+	}
+	ids, err := tm.Model.BadWordIDs(words)
+	var re *RequestError
+	if !errors.As(err, &re) || re.Param != "bad_words" || re.Msg != "Too many bad words after tokenization: 129. The max number is 128." {
+		t.Fatalf("200 words: %d sequences, %v", len(ids), err)
+	}
+	if ids, err := tm.Model.BadWordIDs(words[:20]); err != nil || len(ids) < 20 {
+		t.Fatalf("20 words: %d sequences, %v", len(ids), err)
+	}
+}

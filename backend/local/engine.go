@@ -30,8 +30,14 @@ type Request struct {
 	// for no logprobs at all. 0 still reports the sampled token's logprob.
 	Logprobs int
 	// LogprobsMode is vLLM's --logprobs-mode for Logprobs: which values they
-	// are. Prompt logprobs are raw log-probabilities whatever the mode.
+	// are. Prompt tokens are never sampled, so their scores are raw whatever
+	// the mode: raw logits in the two logits modes, raw logprobs otherwise, as
+	// vLLM's model runner gives them.
 	LogprobsMode LogprobsMode
+	// AlsoProcessed asks, with Logprobs, for each generated token's processed
+	// logprobs beside the values LogprobsMode gives (TokenLogprob.Processed):
+	// both distributions from one draw, which a remote vLLM cannot return.
+	AlsoProcessed bool
 	// PromptLogprobs is the same for prompt tokens, -1 for none.
 	PromptLogprobs int
 	// OnPrefill, if set, is called once the prompt is processed, with the
@@ -53,6 +59,9 @@ const (
 	ProcessedLogits   LogprobsMode = "processed_logits"
 )
 
+// logits reports whether m gives logits rather than logprobs.
+func (m LogprobsMode) logits() bool { return m == RawLogits || m == ProcessedLogits }
+
 // ParseLogprobsMode checks a --logprobs-mode value.
 func ParseLogprobsMode(s string) (LogprobsMode, error) {
 	switch m := LogprobsMode(s); m {
@@ -72,6 +81,17 @@ type TokenLogprob struct {
 	Logprob float32
 	Rank    int
 	Top     []TopLogprob
+	// Processed is set when Request.AlsoProcessed asked for it.
+	Processed *Processed
+}
+
+// Processed holds a generated token's processed logprobs (vLLM's
+// processed_logprobs: log-softmax of the logits it was drawn from), for the
+// token and for each of TokenLogprob.Top in the same order; -inf where the
+// sampler cut the token (bad words, min_tokens, min-p, top-k, top-p).
+type Processed struct {
+	Logprob float32
+	Top     []float32
 }
 
 // TopLogprob is one alternative.
@@ -218,6 +238,7 @@ type sampleState struct {
 	lastTok int
 	// per-sample scratch for logprobs, so samples can be handled in parallel
 	lp        []float32
+	plp       []float32 // processed logprobs, for Request.AlsoProcessed
 	topBuf    []int
 	pendingLP *TokenLogprob
 }
@@ -278,7 +299,11 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 	if r.PromptLogprobs >= 0 {
 		res.PromptLogprobs = make([]*TokenLogprob, P)
 		for i := 1; i < P; i++ {
-			logSoftmax(lp, logits[(i-1)*V:i*V])
+			if row := logits[(i-1)*V : i*V]; r.LogprobsMode.logits() {
+				copy(lp, row)
+			} else {
+				logSoftmax(lp, row)
+			}
 			tl := makeLogprob(lp, r.Prompt[i], r.PromptLogprobs, &topBuf)
 			res.PromptLogprobs[i] = &tl
 		}
@@ -347,6 +372,17 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 					logSoftmax(st.lp, rows[k])
 				}
 				tl := makeLogprob(st.lp, tok, r.Logprobs, &st.topBuf)
+				if r.AlsoProcessed {
+					if r.LogprobsMode != ProcessedLogprobs {
+						if st.plp == nil {
+							st.plp = make([]float32, V)
+						}
+						logSoftmax(st.plp, st.s.work)
+					} else {
+						st.plp = st.lp
+					}
+					tl.Processed = processedOf(st.plp, &tl)
+				}
 				st.pendingLP = &tl
 			}
 		})
@@ -418,6 +454,16 @@ func makeLogprob(lp []float32, id, k int, buf *[]int) TokenLogprob {
 		tl.Top[i] = TopLogprob{ID: t, Logprob: lp[t]}
 	}
 	return tl
+}
+
+// processedOf picks tl's token and alternatives out of the processed
+// logprobs plp.
+func processedOf(plp []float32, tl *TokenLogprob) *Processed {
+	p := &Processed{Logprob: plp[tl.ID], Top: make([]float32, len(tl.Top))}
+	for i, t := range tl.Top {
+		p.Top[i] = plp[t.ID]
+	}
+	return p
 }
 
 // advance applies the stop rules after st took a new token and fills d's

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -156,7 +157,9 @@ func applyPenalties(l []float32, inCtx []bool, counts []int32, cfg Sampling) {
 			}
 		}
 		if c := counts[i]; c > 0 {
-			l[i] -= fp * float32(c)
+			// float32() keeps the product rounded on its own: arm64 would
+			// otherwise fuse it into the subtraction and differ from amd64.
+			l[i] -= float32(fp * float32(c))
 			l[i] -= pp
 		}
 	}
@@ -177,13 +180,25 @@ func applyBadWords(l []float32, words [][]int, out []int) {
 	}
 }
 
+// maxBadWords is vLLM's VLLM_MAX_NUM_BAD_WORDS default: the most token sequences bad
+// words may become.
+const maxBadWords = 128
+
 // badWordIDs tokenizes bad words as vLLM's update_from_tokenizer does: each
 // word, once, with its leading whitespace stripped, then again after one
 // space, the spaced form kept only when it starts with another token and is
-// as long. A word that leaves no tokens is vLLM's 400.
+// as long. A word that leaves no tokens, or more than maxBadWords sequences,
+// is vLLM's 400 (the server adds the words as the value).
 func badWordIDs(tok *Tokenizer, words []string) ([][]int, error) {
 	var out [][]int
 	seen := map[string]bool{}
+	add := func(ids []int) error {
+		out = append(out, ids)
+		if len(out) > maxBadWords {
+			return &RequestError{Param: "bad_words", Msg: fmt.Sprintf("Too many bad words after tokenization: %d. The max number is %d.", len(out), maxBadWords)}
+		}
+		return nil
+	}
 	for _, w := range words {
 		if seen[w] {
 			continue
@@ -194,13 +209,21 @@ func badWordIDs(tok *Tokenizer, words []string) ([][]int, error) {
 		if len(plain) == 0 {
 			return nil, &RequestError{Param: "bad_words", Msg: "bad_words entries must tokenize to at least one token."}
 		}
-		out = append(out, plain)
+		if err := add(plain); err != nil {
+			return nil, err
+		}
 		if spaced := tok.Encode(" " + w); len(spaced) == len(plain) && spaced[0] != plain[0] {
-			out = append(out, spaced)
+			if err := add(spaced); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
 }
+
+// BadWordIDs is how Generate tokenizes bad words, for a server that refuses
+// bad ones before it starts (the errors are *RequestError, Param "bad_words").
+func (m *Model) BadWordIDs(words []string) ([][]int, error) { return badWordIDs(m.Tok, words) }
 
 func argmax(l []float32) int {
 	best := 0

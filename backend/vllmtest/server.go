@@ -10,7 +10,7 @@
 // Requests are validated as a vLLM server validates them, in vLLM's words, by
 // backend/vllmcheck (the same validator the built-in model's server uses): the test
 // models are chat models with a 4096-token context, and a prompt counts one token per
-// word.
+// word. /tokenize and return_token_ids use the test models' tokenizer (TokenIDs).
 //
 // The client, the CLI and the TUI are tested against it over real HTTP; `twinkle
 // testserver` runs it by hand for demos (ListenAndServe). It imports backend/wire,
@@ -106,8 +106,10 @@ func ListenAndServe(addr string) error {
 
 // Serve serves a new test server on ln until ctx ends (then it returns nil) or serving
 // fails.
-func Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: NewHandler(), ReadHeaderTimeout: 10 * time.Second}
+func Serve(ctx context.Context, ln net.Listener) error { return serve(ctx, ln, NewHandler()) }
+
+func serve(ctx context.Context, ln net.Listener, h *Server) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -201,7 +203,7 @@ func (s *Server) next(body []byte) Script {
 	return s.def
 }
 
-// ServeHTTP routes /v1/models, /v1/chat/completions and /v1/completions.
+// ServeHTTP routes /v1/models, /v1/chat/completions, /v1/completions and /tokenize.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, tooLarge := vllmcheck.ReadBody(r.Body)
 	rec := Recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
@@ -228,6 +230,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.complete(w, r, rec, parsed, bad, true)
 	case r.URL.Path == "/v1/completions" && r.Method == http.MethodPost:
 		s.complete(w, r, rec, parsed, bad, false)
+	case r.URL.Path == "/tokenize" && r.Method == http.MethodPost:
+		s.tokenize(w, rec)
 	default:
 		writeError(w, http.StatusNotFound, ShapeNested, "NotFoundError", "Not Found", nil)
 	}
@@ -329,22 +333,29 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, 
 		bad.Write(w)
 		return
 	}
+	model := req.Model
+	if model == "" && len(s.Models) > 0 {
+		model = s.Models[0]
+	}
 	samples := sc.Samples
-	if samples == nil {
+	switch {
+	case samples != nil:
+	case IsReasoningModel(model):
+		samples = GenerateReasoning(checked.Sampling.N, checked.Seed, checked.Sampling.MaxTokens, thinkingAsked(&req))
+	default:
 		samples = Generate(checked.Sampling.N, checked.Seed, checked.Sampling.MaxTokens, checked.Sampling.Stop, checked.Sampling.StopTokenIDs)
 	}
 	if sc.Samples == nil && req.Model == SplitModel {
 		samples = splitSamples(samples)
 	}
-	model := req.Model
-	if model == "" && len(s.Models) > 0 {
-		model = s.Models[0]
-	}
 	var k *int
 	if checked.Logprobs >= 0 {
 		k = &checked.Logprobs
 	}
-	g := &gen{chat: chat, model: model, created: s.created, k: k, tokenIDs: req.ReturnTokenIDs, samples: samples, sc: sc}
+	g := &gen{chat: chat, model: model, created: s.created, k: k, tokenIDs: req.ReturnTokenIDs, samples: samples, sc: sc, parser: chat && servedWithParser(model, samples)}
+	if req.ReturnTokenIDs {
+		g.promptIDs, g.promptSent = promptIDs(checked, &req), make([]bool, len(samples))
+	}
 	if chat {
 		g.id = "chatcmpl-twinkletest"
 	} else {
@@ -367,6 +378,20 @@ type gen struct {
 	tokenIDs bool
 	samples  []Sample
 	sc       Script
+	// parser: the model is served with a reasoning parser (see reasoning.go).
+	parser bool
+	// promptIDs go out once per choice with return_token_ids (promptSent says where).
+	promptIDs  []int
+	promptSent []bool
+}
+
+// promptOnce is the prompt ids for choice i's first chunk that carries them, then absent.
+func (g *gen) promptOnce(i int) wire.Opt[[]int] {
+	if g.promptIDs == nil || g.promptSent[i] {
+		return wire.Opt[[]int]{}
+	}
+	g.promptSent[i] = true
+	return wire.Some(g.promptIDs)
 }
 
 func (g *gen) chatTop(t Tok) []wire.ChatTopLogprob {
@@ -429,7 +454,7 @@ func (g *gen) events(includeUsage bool) []event {
 		for i := range g.samples {
 			add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model,
 				Choices:        []wire.ChatChunkChoice{{Index: i, Delta: wire.Delta{Role: "assistant", Content: wire.Some("")}}},
-				PromptTokenIDs: wire.Null[[]int]()}, false)
+				PromptTokenIDs: g.chatPromptIDs(i)}, false)
 		}
 	}
 	// Interleave: round-robin over choices, per tokens at a time.
@@ -451,16 +476,17 @@ func (g *gen) events(includeUsage bool) []event {
 				if textPos[i] > visible(s) {
 					rest = ""
 				}
+				restDelta := g.delta(s, len(s.Tokens), len(s.Tokens), min(textPos[i], visible(s)), visible(s))
 				if s.Finish == "" {
 					if rest != "" {
-						evs = append(evs, g.tokenChunk(i, nil, rest, &offsets[i]))
+						evs = append(evs, g.tokenChunk(i, nil, rest, restDelta, &offsets[i]))
 					}
 					continue
 				}
 				fr := s.Finish
 				if g.chat {
 					add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model,
-						Choices: []wire.ChatChunkChoice{{Index: i, Delta: wire.Delta{Content: wire.Some(rest)}, FinishReason: &fr,
+						Choices: []wire.ChatChunkChoice{{Index: i, Delta: restDelta, FinishReason: &fr,
 							StopReason: orNull(s.StopReason), TokenIDs: wire.Null[[]int]()}}}, true)
 				} else {
 					add(wire.CompletionChunk{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model,
@@ -468,16 +494,17 @@ func (g *gen) events(includeUsage bool) []event {
 				}
 				continue
 			}
+			start, textStart := pos[i], textPos[i]
 			end := min(pos[i]+per, len(s.Tokens))
 			toks := s.Tokens[pos[i]:end]
 			pos[i] = end
-			upto := min(visible(s), max(textPos[i], end-g.sc.TextLag))
+			upto := textUpTo(s, start, end, min(visible(s), max(textPos[i], end-g.sc.TextLag)))
 			text := ""
 			if upto > textPos[i] {
 				text = textBetween(s.Tokens, textPos[i], upto)
 				textPos[i] = upto
 			}
-			evs = append(evs, g.tokenChunk(i, toks, text, &offsets[i]))
+			evs = append(evs, g.tokenChunk(i, toks, text, g.delta(s, start, end, textStart, textPos[i]), &offsets[i]))
 		}
 		if !progress {
 			break
@@ -489,7 +516,7 @@ func (g *gen) events(includeUsage bool) []event {
 			total += len(s.Tokens)
 		}
 		if g.chat {
-			add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model, Choices: []wire.ChatChunkChoice{}, Usage: &wire.Usage{PromptTokens: 5, TotalTokens: 5 + total, CompletionTokens: total}}, false)
+			add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model, Choices: []wire.ChatChunkChoice{}, Usage: g.usage(5, total)}, false)
 		} else {
 			add(wire.CompletionChunk{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model, Choices: []wire.CompletionChunkChoice{}, Usage: &wire.Usage{PromptTokens: 5, TotalTokens: 5 + total, CompletionTokens: total}}, false)
 		}
@@ -504,7 +531,8 @@ func orNull(s wire.StopReason) wire.StopReason {
 	return s
 }
 
-func (g *gen) tokenChunk(i int, toks []Tok, text string, offset *int) event {
+// tokenChunk renders one token chunk: text is a completion's, delta a chat chunk's.
+func (g *gen) tokenChunk(i int, toks []Tok, text string, delta wire.Delta, offset *int) event {
 	var ids wire.Opt[[]int]
 	if g.tokenIDs {
 		list := []int{}
@@ -525,7 +553,7 @@ func (g *gen) tokenChunk(i int, toks []Tok, text string, offset *int) event {
 			}
 		}
 		b, _ = wire.Marshal(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model,
-			Choices: []wire.ChatChunkChoice{{Index: i, Delta: wire.Delta{Content: wire.Some(text)}, Logprobs: lp, TokenIDs: ids}}})
+			Choices: []wire.ChatChunkChoice{{Index: i, Delta: delta, Logprobs: lp, TokenIDs: ids}}})
 	} else {
 		var lp *wire.CompletionLogprobs
 		if g.k != nil && len(toks) > 0 {
@@ -540,7 +568,7 @@ func (g *gen) tokenChunk(i int, toks []Tok, text string, offset *int) event {
 			}
 		}
 		b, _ = wire.Marshal(wire.CompletionChunk{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model,
-			Choices: []wire.CompletionChunkChoice{{Index: i, Text: text, Logprobs: lp, StopReason: wire.StopNull(), TokenIDs: ids}}})
+			Choices: []wire.CompletionChunkChoice{{Index: i, Text: text, Logprobs: lp, StopReason: wire.StopNull(), TokenIDs: ids, PromptTokenIDs: g.promptOnce(i)}}})
 	}
 	return event{data: b, token: true}
 }
@@ -716,7 +744,7 @@ func (s *Server) nonStream(w http.ResponseWriter, g *gen, req *wire.Request) {
 		resp := wire.ChatResponse{ID: g.id, Object: "chat.completion", Created: g.created, Model: g.model, PromptLogprobs: promptLP, PromptTokenIDs: promptIDs}
 		for i, s := range g.samples {
 			fr := s.Finish
-			c := wire.ChatChoice{Index: i, Message: wire.Message{Role: "assistant", Content: textBetween(s.Tokens, 0, visible(s))}, FinishReason: &fr, StopReason: orNull(s.StopReason)}
+			c := wire.ChatChoice{Index: i, Message: g.message(s), FinishReason: &fr, StopReason: orNull(s.StopReason)}
 			if g.k != nil {
 				c.Logprobs = &wire.ChatLogprobs{}
 				for _, t := range s.Tokens {
@@ -726,8 +754,7 @@ func (s *Server) nonStream(w http.ResponseWriter, g *gen, req *wire.Request) {
 			total += len(s.Tokens)
 			resp.Choices = append(resp.Choices, c)
 		}
-		usage.CompletionTokens, usage.TotalTokens = total, usage.PromptTokens+total
-		resp.Usage = usage
+		resp.Usage = g.usage(usage.PromptTokens, total)
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}

@@ -207,8 +207,8 @@ func TestSplitModelChatNonStreamAndPrompt(t *testing.T) {
 			t.Fatalf("token %d reported as %q", i, e.Token)
 		}
 	}
-	if want := string(raw[:wire.CompletePrefix(raw)]); r.Choices[0].Message.Content != want {
-		t.Errorf("content %q, want %q", r.Choices[0].Message.Content, want)
+	if want := string(raw[:wire.CompletePrefix(raw)]); r.Choices[0].Message.Content.V != want {
+		t.Errorf("content %q, want %q", r.Choices[0].Message.Content.V, want)
 	}
 	// The prompt's 好 and é are split too: decoded_token "\ufffd".
 	var decoded []string
