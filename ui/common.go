@@ -76,6 +76,8 @@ type Config struct {
 	// presets, export to file): for `twinkle serve`, where the disk is the
 	// server's, not the remote user's. Copy (OSC 52) still works.
 	NoFiles bool
+	// Caps narrow the sliders to a server's limits (`twinkle serve`).
+	Caps Caps
 
 	// Theme names a built-in theme ("" = default, following the terminal);
 	// Palette, when set, is used instead (a user theme the caller loaded).

@@ -257,6 +257,7 @@ func New(cfg Config) *Model {
 	m.insp = inspector.New(m.c.Theme, m.c.Painter)
 	m.prompt.Focus()
 	m.panel = NewParamPanel(cfg.Params, cfg.Options)
+	m.panel.applyCaps(cfg.Caps)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	m.fileInput = textinput.New()
 	m.fileInput.Prompt = ""
@@ -426,6 +427,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case statusMsg:
 		m.setStatus(msg.text, msg.err)
+		return m, nil
+	case NoticeMsg:
+		m.setStatus(string(msg), false)
 		return m, nil
 	case sessionLoadedMsg:
 		if msg.err != nil {

@@ -41,6 +41,9 @@ type ParamPanel struct {
 	// cache of the last Render, keyed by everything it draws from
 	cacheKey   string
 	cacheLines []string
+
+	// capped: a server narrowed the ranges (see Caps).
+	capped bool
 }
 
 // Widths of a slider row's parts.
@@ -221,6 +224,7 @@ func (pp *ParamPanel) revalidate() {
 	}
 	add(pp.P.Validate())
 	add(pp.O.Validate(pp.P))
+	pp.capProblems()
 	// Greedy with several samples is caused by two sliders: say so on both
 	// before anything is sent. vLLM refuses it; twinkle sends one sample.
 	pp.warnings = map[string]string{}
