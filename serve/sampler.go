@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -160,6 +161,14 @@ func (s *sessionSampler) run(ctx context.Context, req backend.Request, out chan<
 			return false
 		}
 	}
+	// This goroutine is the server's, not the program's: a backend that
+	// panics here fails this run only.
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic", "in", "backend", "value", fmt.Sprint(r), "stack", string(debug.Stack()))
+			send(backend.Event{Kind: backend.EventDone, Err: &backend.Error{Kind: backend.KindConfig, Message: "internal error in the backend"}})
+		}
+	}()
 	// A run given up before it reached the backend still ends the way a
 	// stream does: every sample finished, then done.
 	cancelled := func(err error) {
