@@ -93,3 +93,13 @@ func (g *guard) wrap(cmd tea.Cmd) tea.Cmd {
 		return msg
 	}
 }
+
+// release drops the model once its program has returned. Bubble Tea's input
+// reader can be left blocked handing over a last key that arrived as the
+// program stopped (an escape waiting for its timeout when the viewer
+// disconnects); that goroutine keeps the program reachable, and this keeps
+// the session's transcript from staying reachable with it.
+func (g *guard) release() {
+	g.dead.Store(true)
+	g.m = nil
+}

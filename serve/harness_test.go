@@ -6,6 +6,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
+	"image/color"
 	"io"
 	"log/slog"
 	"net"
@@ -108,6 +110,12 @@ func newSigner(t testing.TB) gossh.Signer {
 
 func startEnv(t testing.TB, opts ...envOption) *testEnv {
 	t.Helper()
+	return startEnvServer(t, nil, opts...)
+}
+
+// startEnvServer is startEnv with a hook on the server before it serves.
+func startEnvServer(t testing.TB, setup func(*Server), opts ...envOption) *testEnv {
+	t.Helper()
 	dir := t.TempDir()
 	e := &testEnv{t: t, logs: &logBuffer{}, allowed: newSigner(t), other: newSigner(t)}
 	e.vllm = vllmtest.New()
@@ -139,6 +147,9 @@ func startEnv(t testing.TB, opts ...envOption) *testEnv {
 		t.Fatal(err)
 	}
 	e.srv = srv
+	if setup != nil {
+		setup(srv)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -192,14 +203,22 @@ type term struct {
 
 func (e *testEnv) openTerm(user string, w, h int, signers ...gossh.Signer) *term {
 	e.t.Helper()
-	tm, err := e.tryTerm(user, w, h, nil, signers...)
+	tm, err := e.tryTerm(user, w, h, termOpts{}, signers...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return tm
 }
 
-func (e *testEnv) tryTerm(user string, w, h int, env map[string]string, signers ...gossh.Signer) (*term, error) {
+// termOpts are what a client brings besides its key: environment, TERM and
+// its terminal's background (which it reports when asked).
+type termOpts struct {
+	env  map[string]string
+	term string
+	bg   color.Color
+}
+
+func (e *testEnv) tryTerm(user string, w, h int, o termOpts, signers ...gossh.Signer) (*term, error) {
 	if len(signers) == 0 {
 		signers = []gossh.Signer{e.allowed}
 	}
@@ -207,16 +226,19 @@ func (e *testEnv) tryTerm(user string, w, h int, env map[string]string, signers 
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range env {
+	for k, v := range o.env {
 		if err := sess.Setenv(k, v); err != nil {
 			return nil, err
 		}
 	}
-	return startTerm(e.t, sess, "xterm-256color", w, h)
+	if o.term == "" {
+		o.term = "xterm-256color"
+	}
+	return startTerm(e.t, sess, o, w, h)
 }
 
-func startTerm(t testing.TB, sess *gossh.Session, termName string, w, h int) (*term, error) {
-	if err := sess.RequestPty(termName, h, w, gossh.TerminalModes{}); err != nil {
+func startTerm(t testing.TB, sess *gossh.Session, o termOpts, w, h int) (*term, error) {
+	if err := sess.RequestPty(o.term, h, w, gossh.TerminalModes{}); err != nil {
 		return nil, err
 	}
 	stdin, err := sess.StdinPipe()
@@ -228,6 +250,9 @@ func startTerm(t testing.TB, sess *gossh.Session, termName string, w, h int) (*t
 		return nil, err
 	}
 	tm := &term{t: t, sess: sess, stdin: stdin, emu: vt.NewSafeEmulator(w, h), raw: &logBuffer{}, done: make(chan struct{})}
+	if o.bg != nil {
+		tm.emu.SetBackgroundColor(o.bg)
+	}
 	if err := sess.Shell(); err != nil {
 		return nil, err
 	}
@@ -289,7 +314,12 @@ func (tm *term) send(s string) {
 	if _, err := io.WriteString(tm.stdin, s); err != nil {
 		tm.t.Fatalf("typing %q: %v", s, err)
 	}
-	time.Sleep(15 * time.Millisecond) // separate keys stay separate
+	// Separate keys stay separate; a lone escape waits out the reader's
+	// escape timeout, so no partial sequence is pending when a test ends.
+	time.Sleep(15 * time.Millisecond)
+	if s == "\x1b" {
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // waitClosed waits for the server to end the session; it returns what the
@@ -339,4 +369,77 @@ func (f *fakeSampler) Models(context.Context) ([]backend.Model, error) {
 
 func (f *fakeSampler) Start(ctx context.Context, req backend.Request) (<-chan backend.Event, error) {
 	return f.start(ctx, req)
+}
+
+// session returns the server's one open session for user, waiting for it.
+func (e *testEnv) session(user string) *session {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		e.srv.mu.Lock()
+		for ss := range e.srv.sessions {
+			if ss.user == user {
+				e.srv.mu.Unlock()
+				return ss
+			}
+		}
+		e.srv.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.t.Fatalf("no session for %q", user)
+	return nil
+}
+
+// streamSampler streams one token per sample every interval until its run is
+// cancelled, then finishes the samples as cancelled. started receives each
+// run's request; cancelled is told when a run's context ends.
+type streamSampler struct {
+	interval  time.Duration
+	started   chan backend.Request
+	cancelled chan struct{}
+}
+
+func newStreamSampler(interval time.Duration) *streamSampler {
+	return &streamSampler{interval: interval, started: make(chan backend.Request, 16), cancelled: make(chan struct{}, 16)}
+}
+
+func (f *streamSampler) Models(context.Context) ([]backend.Model, error) {
+	return []backend.Model{{ID: "stream"}}, nil
+}
+
+func (f *streamSampler) Start(ctx context.Context, req backend.Request) (<-chan backend.Event, error) {
+	em, ch := backend.NewEmitter()
+	n := req.Options.Samples()
+	select {
+	case f.started <- req:
+	default:
+	}
+	go func() {
+		defer em.Close()
+		em.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{First: 0, Count: n, Requested: n, Model: "stream", Seeds: make([]*int64, n)}})
+		tick := time.NewTicker(f.interval)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				for s := range n {
+					em.Emit(backend.Event{Kind: backend.EventFinish, Sample: s, Reason: backend.StopCancelled,
+						Err: &backend.Error{Kind: backend.KindCancelled, Message: "cancelled"}})
+				}
+				em.Emit(backend.Event{Kind: backend.EventDone})
+				select {
+				case f.cancelled <- struct{}{}:
+				default:
+				}
+				return
+			case <-tick.C:
+				for s := range n {
+					text := fmt.Sprintf(" w%d", i)
+					em.Emit(backend.Event{Kind: backend.EventTokens, Sample: s, Text: text,
+						Tokens: []backend.Token{{Text: text, Logprob: -0.5, ID: backend.NoTokenID}}})
+				}
+			}
+		}
+	}()
+	return ch, nil
 }

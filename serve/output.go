@@ -46,6 +46,7 @@ type outputStats struct {
 	DroppedFrames int64
 	DroppedBytes  int64
 	MaxPending    int // the most bytes ever waiting
+	MaxFrame      int // the largest frame taken
 }
 
 func newFrameWriter(sink io.Writer, limit int) *frameWriter {
@@ -74,6 +75,7 @@ func (w *frameWriter) Write(p []byte) (int, error) {
 		w.lastCR = p[len(p)-1] == '\r'
 	}
 	w.stats.Frames++
+	w.stats.MaxFrame = max(w.stats.MaxFrame, len(p))
 	w.stats.MaxPending = max(w.stats.MaxPending, len(w.pending))
 	w.wake.Signal()
 	return len(p), nil

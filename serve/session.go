@@ -36,6 +36,8 @@ func (r endReason) String() string {
 // session is one viewer's program and the timers around it.
 type session struct {
 	id        string
+	user      string
+	out       *frameWriter
 	log       *slog.Logger
 	prog      *tea.Program
 	runCancel context.CancelFunc
@@ -116,7 +118,7 @@ func (s *Server) handle(sess ssh.Session) {
 
 	runCtx, runCancel := context.WithCancel(sess.Context())
 	defer runCancel()
-	ss := &session{id: id, log: log, runCancel: runCancel, ended: make(chan struct{})}
+	ss := &session{id: id, user: sess.User(), log: log, runCancel: runCancel, ended: make(chan struct{})}
 
 	sampler := newSessionSampler(runCtx, s.shared, log)
 	env := append(sess.Environ(), "TERM="+pty.Term)
@@ -126,11 +128,12 @@ func (s *Server) handle(sess ssh.Session) {
 		sink = st.rawChannel() // frameWriter maps newlines itself; the session's writer would copy each frame twice more
 	}
 	out := newFrameWriter(sink, s.limits.OutputBuffer)
+	ss.out = out
 	if s.onOutput != nil {
 		user := sess.User()
 		out.onWrite = func(p []byte, at time.Time) { s.onOutput(user, p, at) }
 	}
-	in := &activityReader{r: sess}
+	in := &activityReader{r: sess, ended: ss.ended}
 	in.touch()
 
 	g := newGuard(s.newModel(s.uiConfig(runCtx, sampler)), func(where string, v any, stack []byte) {
@@ -197,6 +200,7 @@ func (s *Server) handle(sess ssh.Session) {
 	}()
 
 	_, err := p.Run()
+	g.release()
 	runCancel()
 	reason := endReason(ss.reason.Load())
 	if err != nil && reason == endByViewer && sess.Context().Err() == nil {
@@ -252,12 +256,18 @@ func (s *Server) startTimers(ss *session, in *activityReader) (stop func()) {
 // anything (keys, mouse, paste, terminal replies). Output and SSH keep-alives
 // never pass here, so they keep no session alive.
 type activityReader struct {
-	r    io.Reader
-	last atomic.Int64
+	r     io.Reader
+	ended <-chan struct{} // once closed, input ends: the program is on its way out
+	last  atomic.Int64
 }
 
 func (a *activityReader) Read(p []byte) (int, error) {
 	n, err := a.r.Read(p)
+	select {
+	case <-a.ended:
+		return 0, io.EOF
+	default:
+	}
 	if n > 0 {
 		a.touch()
 	}
