@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
 	"github.com/charmbracelet/colorprofile"
+	uv "github.com/charmbracelet/ultraviolet"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/twinkle-sh/twinkle/ui"
@@ -140,8 +141,9 @@ func (s *Server) handle(sess ssh.Session) {
 		log.Error("panic", "in", where, "value", fmt.Sprint(v), "stack", string(stack))
 		ss.end(endPanic)
 	})
+	quiet := quietReader{done: make(chan struct{})}
 	p := tea.NewProgram(g,
-		tea.WithInput(in), tea.WithOutput(out),
+		tea.WithInput(quiet), tea.WithOutput(out),
 		tea.WithEnvironment(env), tea.WithColorProfile(colorprofile.Env(env)),
 		tea.WithWindowSize(cols, rows),
 		tea.WithContext(sess.Context()),
@@ -199,7 +201,10 @@ func (s *Server) handle(sess ssh.Session) {
 		}
 	}()
 
+	stopInput := feedInput(p, in, pty.Term)
 	_, err := p.Run()
+	stopInput()
+	close(quiet.done)
 	g.release()
 	runCancel()
 	reason := endReason(ss.reason.Load())
@@ -250,6 +255,44 @@ func (s *Server) startTimers(ss *session, in *activityReader) (stop func()) {
 		idleTimer.Stop()
 		maxTimer.Stop()
 	}
+}
+
+// feedInput reads the viewer's input, parses it as Bubble Tea would, and
+// hands each event to p with Send. Bubble Tea's own reader gets a quiet input
+// instead (quietReader): its hand-off to the program does not watch for the
+// program stopping, so a key arriving as a session ends (a lone escape still
+// waiting for its timeout, a reply to a query) would leave that goroutine,
+// and the program it holds, blocked for good. Send returns once the program
+// has stopped, and the events are drained until the reader ends, which it
+// does when the channel closes after the session.
+func feedInput(p *tea.Program, in io.Reader, term string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	events := make(chan uv.Event)
+	streamed := make(chan struct{})
+	rd := uv.NewTerminalReader(in, term)
+	go func() {
+		defer close(streamed)
+		_ = rd.StreamEvents(ctx, events)
+	}()
+	go func() {
+		for {
+			select {
+			case ev := <-events:
+				p.Send(ev)
+			case <-streamed:
+				return
+			}
+		}
+	}()
+	return cancel
+}
+
+// quietReader is the input Bubble Tea reads itself: nothing, until done.
+type quietReader struct{ done chan struct{} }
+
+func (q quietReader) Read([]byte) (int, error) {
+	<-q.done
+	return 0, io.EOF
 }
 
 // activityReader is a session's input, noting when the viewer last sent
