@@ -91,9 +91,13 @@ type testEnv struct {
 	other   gossh.Signer // not listed
 	cancel  context.CancelFunc
 	served  chan error
+	stopped sync.Once
 }
 
 type envOption func(*Config)
+
+// testAPIKey is the backend's key in tests: it must never reach a log.
+const testAPIKey = "sk-twinkle-test-key-7f3a"
 
 func newSigner(t testing.TB) gossh.Signer {
 	t.Helper()
@@ -124,7 +128,7 @@ func startEnvServer(t testing.TB, setup func(*Server), opts ...envOption) *testE
 	if err := os.WriteFile(keys, gossh.MarshalAuthorizedKey(e.allowed.PublicKey()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := openai.New(openai.Config{BaseURL: e.vllm.URL, MaxRetries: -1})
+	cl, err := openai.New(openai.Config{BaseURL: e.vllm.URL, MaxRetries: -1, APIKey: testAPIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,16 +168,17 @@ func startEnvServer(t testing.TB, setup func(*Server), opts ...envOption) *testE
 
 // stop shuts the server down (once) and waits for Serve to return.
 func (e *testEnv) stop() {
-	e.cancel()
-	select {
-	case err, ok := <-e.served:
-		if ok && err != nil {
-			e.t.Errorf("Serve: %v", err)
+	e.stopped.Do(func() {
+		e.cancel()
+		select {
+		case err := <-e.served:
+			if err != nil {
+				e.t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			e.t.Error("Serve did not return after shutdown")
 		}
-		close(e.served)
-	case <-time.After(10 * time.Second):
-		e.t.Error("Serve did not return after shutdown")
-	}
+	})
 }
 
 func clientConfig(user string, signers ...gossh.Signer) *gossh.ClientConfig {
@@ -249,12 +254,21 @@ func startTerm(t testing.TB, sess *gossh.Session, o termOpts, w, h int) (*term, 
 	if err != nil {
 		return nil, err
 	}
-	tm := &term{t: t, sess: sess, stdin: stdin, emu: vt.NewSafeEmulator(w, h), raw: &logBuffer{}, done: make(chan struct{})}
-	if o.bg != nil {
-		tm.emu.SetBackgroundColor(o.bg)
-	}
 	if err := sess.Shell(); err != nil {
 		return nil, err
+	}
+	tm := attachTerm(t, stdin, stdout, w, h, o.bg)
+	tm.sess = sess
+	t.Cleanup(func() { _ = sess.Close() })
+	return tm, nil
+}
+
+// attachTerm runs a virtual terminal on a session's pipes: what arrives is
+// drawn, and the terminal's answers to queries go back.
+func attachTerm(t testing.TB, stdin io.WriteCloser, stdout io.Reader, w, h int, bg color.Color) *term {
+	tm := &term{t: t, stdin: stdin, emu: vt.NewSafeEmulator(w, h), raw: &logBuffer{}, done: make(chan struct{})}
+	if bg != nil {
+		tm.emu.SetBackgroundColor(bg)
 	}
 	go func() {
 		defer close(tm.done)
@@ -270,7 +284,6 @@ func startTerm(t testing.TB, sess *gossh.Session, o termOpts, w, h int) (*term, 
 			}
 		}
 	}()
-	// The terminal's answers to queries go back to the server.
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -285,11 +298,8 @@ func startTerm(t testing.TB, sess *gossh.Session, o termOpts, w, h int) (*term, 
 			}
 		}
 	}()
-	t.Cleanup(func() {
-		_ = sess.Close()
-		_ = tm.emu.InputPipe().(io.Closer).Close()
-	})
-	return tm, nil
+	t.Cleanup(func() { _ = tm.emu.InputPipe().(io.Closer).Close() })
+	return tm
 }
 
 func (tm *term) screen() string { return ansi.Strip(tm.emu.Render()) }

@@ -32,6 +32,7 @@ type frameWriter struct {
 	inFlight bool
 	dropped  bool // a frame was dropped since the last repaint
 	closed   bool
+	broken   bool // the sink failed: nothing more can leave
 	lastCR   bool // the previous Write ended with '\r'
 	stats    outputStats
 	done     chan struct{}
@@ -46,7 +47,7 @@ type outputStats struct {
 	DroppedFrames int64
 	DroppedBytes  int64
 	MaxPending    int // the most bytes ever waiting
-	MaxFrame      int // the largest frame taken
+	MaxFrame      int // the largest frame taken (as sent, newlines mapped)
 }
 
 func newFrameWriter(sink io.Writer, limit int) *frameWriter {
@@ -70,12 +71,13 @@ func (w *frameWriter) Write(p []byte) (int, error) {
 		w.stats.DroppedBytes += int64(len(p))
 		return len(p), nil
 	}
+	before := len(w.pending)
 	w.pending = appendCRLF(w.pending, p, w.lastCR)
 	if len(p) > 0 {
 		w.lastCR = p[len(p)-1] == '\r'
 	}
 	w.stats.Frames++
-	w.stats.MaxFrame = max(w.stats.MaxFrame, len(p))
+	w.stats.MaxFrame = max(w.stats.MaxFrame, len(w.pending)-before)
 	w.stats.MaxPending = max(w.stats.MaxPending, len(w.pending))
 	w.wake.Signal()
 	return len(p), nil
@@ -132,7 +134,7 @@ func (w *frameWriter) drain() {
 		}
 		if err != nil {
 			// The channel is gone: nothing more can leave.
-			w.closed = true
+			w.closed, w.broken = true, true
 			w.pending = nil
 			w.wake.Broadcast()
 			w.mu.Unlock()
@@ -164,7 +166,7 @@ func (w *frameWriter) Flush(d time.Duration) bool {
 	defer timer.Stop()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for (len(w.pending) > 0 || w.inFlight) && !w.closed {
+	for (len(w.pending) > 0 || w.inFlight) && !w.broken {
 		if !time.Now().Before(deadline) {
 			return false
 		}

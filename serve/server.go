@@ -244,21 +244,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.shutdown()
-	if err := <-errc; err != nil && !errors.Is(err, ssh.ErrServerClosed) {
-		return err
-	}
+	s.shutdown(ln)
+	<-errc // the accept loop ends on the closed listener; that error is the shutdown
 	return nil
 }
 
-func (s *Server) shutdown() {
+func (s *Server) shutdown(ln net.Listener) {
 	start := time.Now()
-	// Stop accepting: Shutdown closes the listeners; its wait for connections
-	// is cut short at once, the sessions are ended below.
-	stopped, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = s.ssh.Shutdown(stopped)
-
 	s.mu.Lock()
 	s.closing = true
 	open := make([]*session, 0, len(s.sessions))
@@ -266,6 +258,9 @@ func (s *Server) shutdown() {
 		open = append(open, ss)
 	}
 	s.mu.Unlock()
+	// Stop accepting. (Not ssh.Server.Shutdown: its wait for connections
+	// races with connections still being accepted.)
+	_ = ln.Close()
 	s.log.Info("shutting down", "sessions", len(open))
 	for _, ss := range open {
 		ss.end(endShutdown)

@@ -171,21 +171,7 @@ func (s *Server) handle(sess ssh.Session) {
 
 	stopTimers := s.startTimers(ss, in)
 	defer stopTimers()
-	go func() {
-		for {
-			select {
-			case <-sess.Context().Done():
-				return
-			case <-ss.ended:
-				return
-			case w, ok := <-winch:
-				if !ok {
-					return
-				}
-				p.Send(tea.WindowSizeMsg{Width: int(clampDim(uint32(w.Width), maxCols)), Height: int(clampDim(uint32(w.Height), maxRows))})
-			}
-		}
-	}()
+	followResizes(runCtx, winch, p)
 	// A program that does not quit when asked (stuck in a command's result)
 	// is stopped.
 	go func() {
@@ -255,6 +241,48 @@ func (s *Server) startTimers(ss *session, in *activityReader) (stop func()) {
 		idleTimer.Stop()
 		maxTimer.Stop()
 	}
+}
+
+// followResizes hands the program the viewer's window size. A burst of
+// window changes collapses to the latest: the SSH request loop is never held
+// up by a program busy drawing (which would also hold up the flow-control
+// messages that let its output leave).
+func followResizes(ctx context.Context, winch <-chan ssh.Window, p *tea.Program) {
+	var mu sync.Mutex
+	var latest ssh.Window
+	changed := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case w, ok := <-winch:
+				if !ok {
+					return
+				}
+				mu.Lock()
+				latest = w
+				mu.Unlock()
+				select {
+				case changed <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+				mu.Lock()
+				w := latest
+				mu.Unlock()
+				p.Send(tea.WindowSizeMsg{Width: int(clampDim(uint32(w.Width), maxCols)), Height: int(clampDim(uint32(w.Height), maxRows))})
+			}
+		}
+	}()
 }
 
 // feedInput reads the viewer's input, parses it as Bubble Tea would, and
