@@ -334,3 +334,23 @@ func TestQueuedRunShowsItsPlace(t *testing.T) {
 	b.waitFor("b running", contains("w2"))
 	b.send("\x1b")
 }
+
+// reliability 20: a remote viewer's sliders end at the server's caps, and
+// the help line says so.
+func TestSlidersShowTheServersCaps(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t)
+	tm := e.openTerm("caps", 120, 40)
+	tm.waitFor("the playground", contains("parameters"))
+	tm.send("\t") // to the sliders
+	for range 4 {
+		tm.send("\x1b[B") // down to max_tokens
+	}
+	tm.waitFor("max_tokens's range", contains("most tokens to generate per sample (1 to", "64, log scale)"))
+	for range 3 {
+		tm.send("\x1b[B") // samples, past seed and stop
+	}
+	tm.waitFor("the samples range", contains("(1 to 4)"))
+	tm.send("\x1b[B")
+	tm.waitFor("the logprobs range", contains("(0 to 5)"))
+}
