@@ -53,6 +53,7 @@ func newServeCmd(e env) *cobra.Command {
 	f.DurationVar(&lim.IdleTimeout, "session-idle", lim.IdleTimeout, "close a session after this long without a keystroke (output does not count)")
 	f.DurationVar(&lim.MaxSession, "max-session", lim.MaxSession, "close a session after this long")
 	f.DurationVar(&lim.HandshakeTimeout, "handshake-timeout", lim.HandshakeTimeout, "bound on connecting and logging in")
+	f.IntVar(&lim.FPS, "fps", lim.FPS, "most screen updates a second per session (drawing is most of a streaming session's cost)")
 	f.IntVar(&lim.OutputBuffer, "output-buffer", lim.OutputBuffer, "bytes of screen output a session may have waiting; beyond it frames are dropped and the screen redrawn")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		caps.MaxTokens, caps.Logprobs = maxTokensCap, maxLogprobsN

@@ -76,6 +76,10 @@ type Limits struct {
 	OutputBuffer int
 	// ShutdownGrace is how long sessions get to say goodbye on shutdown.
 	ShutdownGrace time.Duration
+	// FPS caps how often a session's screen is redrawn and sent. Drawing is
+	// most of a streaming session's cost, so this is what divides a server's
+	// cores among its viewers.
+	FPS int
 }
 
 // DefaultLimits are sized for a room: a few dozen viewers, a few runs at once.
@@ -83,7 +87,7 @@ func DefaultLimits() Limits {
 	return Limits{
 		MaxConns: 64, MaxConnsPerIP: 8, MaxRuns: 4,
 		IdleTimeout: 10 * time.Minute, MaxSession: 2 * time.Hour, HandshakeTimeout: 20 * time.Second,
-		OutputBuffer: 256 << 10, ShutdownGrace: 3 * time.Second,
+		OutputBuffer: 256 << 10, ShutdownGrace: 3 * time.Second, FPS: 30,
 	}
 }
 
@@ -103,6 +107,7 @@ func (l Limits) withDefaults() Limits {
 	pick(&l.MaxConnsPerIP, d.MaxConnsPerIP)
 	pick(&l.MaxRuns, d.MaxRuns)
 	pick(&l.OutputBuffer, d.OutputBuffer)
+	pick(&l.FPS, d.FPS)
 	pickD(&l.IdleTimeout, d.IdleTimeout)
 	pickD(&l.MaxSession, d.MaxSession)
 	pickD(&l.HandshakeTimeout, d.HandshakeTimeout)

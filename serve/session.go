@@ -146,6 +146,7 @@ func (s *Server) handle(sess ssh.Session) {
 		tea.WithInput(quiet), tea.WithOutput(out),
 		tea.WithEnvironment(env), tea.WithColorProfile(colorprofile.Env(env)),
 		tea.WithWindowSize(cols, rows),
+		tea.WithFPS(s.limits.FPS),
 		tea.WithContext(sess.Context()),
 		// The process's signals are the server's, not this viewer's.
 		tea.WithoutSignalHandler(),
