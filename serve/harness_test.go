@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"image/color"
 	"io"
@@ -365,8 +364,6 @@ func (b badSigner) PublicKey() gossh.PublicKey { return b.pub }
 func (b badSigner) Sign(r io.Reader, data []byte) (*gossh.Signature, error) {
 	return b.sign.Sign(r, data)
 }
-
-var errRefused = errors.New("refused")
 
 // fakeSampler is a backend the tests script directly.
 type fakeSampler struct {

@@ -175,16 +175,20 @@ func (s *Server) handle(sess ssh.Session) {
 	followResizes(runCtx, winch, p)
 	// A program that does not quit when asked (stuck in a command's result)
 	// is stopped.
+	handlerDone := make(chan struct{})
+	defer close(handlerDone)
 	go func() {
 		select {
 		case <-ss.ended:
-		case <-sess.Context().Done():
+		case <-handlerDone:
 			return
 		}
+		t := time.NewTimer(3 * time.Second)
+		defer t.Stop()
 		select {
-		case <-time.After(3 * time.Second):
+		case <-t.C:
 			p.Kill()
-		case <-sess.Context().Done():
+		case <-handlerDone:
 		}
 	}()
 
