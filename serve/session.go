@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,7 +56,9 @@ func (ss *session) end(r endReason) {
 		ss.reason.Store(int32(r))
 		ss.runCancel()
 		close(ss.ended)
-		go ss.prog.Quit()
+		if ss.prog != nil { // nil: the model could not even be built
+			go ss.prog.Quit()
+		}
 	})
 }
 
@@ -123,6 +126,15 @@ func (s *Server) handle(sess ssh.Session) {
 
 	sampler := newSessionSampler(runCtx, s.shared, log)
 	env := append(sess.Environ(), "TERM="+pty.Term)
+	onPanic := func(where string, v any, stack []byte) {
+		log.Error("panic", "in", where, "value", fmt.Sprint(v), "stack", string(stack))
+		ss.end(endPanic)
+	}
+	model, ok := s.buildModel(s.uiConfig(runCtx, sampler), onPanic)
+	if !ok {
+		_, _ = io.WriteString(sess.Stderr(), s.goodbye(endPanic, id)+"\n")
+		return
+	}
 
 	var sink io.Writer = sess
 	if st := stateOf(sess.Context()); st != nil && st.rawChannel() != nil {
@@ -137,10 +149,7 @@ func (s *Server) handle(sess ssh.Session) {
 	in := &activityReader{r: sess, ended: ss.ended}
 	in.touch()
 
-	g := newGuard(s.newModel(s.uiConfig(runCtx, sampler)), func(where string, v any, stack []byte) {
-		log.Error("panic", "in", where, "value", fmt.Sprint(v), "stack", string(stack))
-		ss.end(endPanic)
-	})
+	g := newGuard(model, onPanic)
 	quiet := quietReader{done: make(chan struct{})}
 	p := tea.NewProgram(g,
 		tea.WithInput(quiet), tea.WithOutput(out),
@@ -211,6 +220,16 @@ func (s *Server) handle(sess ssh.Session) {
 	st := out.Stats()
 	log.Info("session end", "reason", reason.String(), "after", time.Since(started).Round(time.Millisecond),
 		"bytes_out", st.Bytes, "frames", st.Frames, "dropped_frames", st.DroppedFrames, "max_pending", st.MaxPending)
+}
+
+// buildModel makes a session's model; a panic doing so is that session's.
+func (s *Server) buildModel(cfg ui.Config, onPanic func(string, any, []byte)) (m tea.Model, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			onPanic("new", r, debug.Stack())
+		}
+	}()
+	return s.newModel(cfg), true
 }
 
 // goodbye is the line a viewer reads after the server ended the session.

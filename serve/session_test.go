@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,6 +68,38 @@ func TestPanicEndsOnlyItsSession(t *testing.T) {
 	other.send("still fine")
 	other.send("\x12")
 	other.waitFor("the other session's run", func(s string) bool { return strings.Contains(s, "done in") })
+}
+
+// A model that panics while being built fails that session only.
+func TestPanicBuildingTheModel(t *testing.T) {
+	t.Parallel()
+	var built atomic.Int32
+	e := startEnvServer(t, func(s *Server) {
+		s.newModel = func(c ui.Config) tea.Model {
+			if built.Add(1) == 1 {
+				panic("the first model cannot be built")
+			}
+			return ui.New(c)
+		}
+	})
+	s, err := e.dial(clientConfig("first", e.allowed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RequestPty("xterm", 30, 100, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	s.Stderr = &stderr
+	if err := s.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Wait()
+	if !strings.Contains(stderr.String(), "internal error") {
+		t.Fatalf("the viewer was not told: %q", stderr.String())
+	}
+	e.logs.waitLog(t, "msg=panic", "in=new", "user=first")
+	e.openTerm("second", 100, 30).waitFor("the next session's playground", contains("parameters"))
 }
 
 // reliability 15: the idle timer counts keystrokes only: a session that
