@@ -26,7 +26,8 @@ import (
 	"github.com/twinkle-sh/twinkle/params"
 )
 
-// Load benchmark, loopback only: benchSessions SSH sessions, each streaming
+// Load benchmark, loopback only: benchSessions SSH sessions (and 10, for
+// comparison), each streaming
 // benchSamples samples of benchTokens tokens from the vLLM-format test server
 // at about 40 tokens/s per sample, all at once.
 //
@@ -34,7 +35,8 @@ import (
 // the same process, so both are upper bounds for the server), bytes sent per
 // token while streaming, and the latency from a token leaving the test server
 // (its SSE chunk flushed) to the first SSH write carrying its text (median
-// and p99).
+// and p99), and CPU per token streamed (test server, clients and server
+// together: what a core can carry).
 //
 //	go test ./serve -run '^$' -bench Serve -benchtime 1x
 const (
@@ -94,7 +96,13 @@ func (w *pacedWriter) Flush() {
 	w.buf = w.buf[:0]
 }
 
-func BenchmarkServe50Sessions(b *testing.B) {
+func BenchmarkServe(b *testing.B) {
+	for _, n := range []int{10, benchSessions} {
+		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) { benchServe(b, n) })
+	}
+}
+
+func benchServe(b *testing.B, sessions int) {
 	left := &sightings{seen: map[string]time.Time{}}
 	arrived := &sightings{seen: map[string]time.Time{}}
 	samples := make([]vllmtest.Sample, benchSamples)
@@ -126,7 +134,7 @@ func BenchmarkServe50Sessions(b *testing.B) {
 		c.Sampler, c.Endpoint = cl, httpSrv.URL+"/v1"
 		c.Params.MaxTokens, c.Options = &n, params.Options{N: benchSamples, Logprobs: &k}
 		c.Caps = Caps{MaxTokens: benchTokens, Samples: benchSamples, Logprobs: 5}
-		c.Limits.MaxRuns, c.Limits.MaxConns, c.Limits.MaxConnsPerIP = benchSessions, benchSessions+1, benchSessions+1
+		c.Limits.MaxRuns, c.Limits.MaxConns, c.Limits.MaxConnsPerIP = sessions, sessions+1, sessions+1
 		c.Log = nil
 	})
 
@@ -140,7 +148,7 @@ func BenchmarkServe50Sessions(b *testing.B) {
 		bytes atomic.Int64
 		drawn chan struct{}
 	}
-	viewers := make([]*viewer, benchSessions)
+	viewers := make([]*viewer, sessions)
 	for i := range viewers {
 		v := &viewer{name: fmt.Sprintf("s%02d", i), drawn: make(chan struct{})}
 		viewers[i] = v
@@ -187,6 +195,7 @@ func BenchmarkServe50Sessions(b *testing.B) {
 	var latencies []time.Duration
 	var perToken []float64
 	missing := 0
+	cpuRun := time.Duration(0)
 	b.ResetTimer()
 	for iter := range b.N {
 		start := make([]int64, len(viewers))
@@ -199,6 +208,7 @@ func BenchmarkServe50Sessions(b *testing.B) {
 			_, _ = io.WriteString(v.stdin, fmt.Sprintf("%s-%d", v.name, iter))
 		}
 		time.Sleep(50 * time.Millisecond)
+		cpuStart := cpuTime()
 		for _, v := range viewers {
 			_, _ = io.WriteString(v.stdin, "\x12")
 		}
@@ -216,6 +226,7 @@ func BenchmarkServe50Sessions(b *testing.B) {
 			}
 		}
 		time.Sleep(300 * time.Millisecond) // the last frames leave
+		cpuRun += cpuTime() - cpuStart
 		for i, v := range viewers {
 			session := fmt.Sprintf("%s-%d", v.name, iter)
 			perToken = append(perToken, float64(v.bytes.Load()-start[i])/(benchSamples*benchTokens))
@@ -247,12 +258,14 @@ func BenchmarkServe50Sessions(b *testing.B) {
 		}
 		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))].Microseconds()) / 1000
 	}
-	b.ReportMetric(float64(idle.HeapInuse-before.HeapInuse)/benchSessions/(1<<20), "MB-heap/idle-session")
-	b.ReportMetric(100*idleCPU/benchSessions, "%core/idle-session")
+	tokens := float64(b.N * sessions * benchSamples * benchTokens)
+	b.ReportMetric(float64(idle.HeapInuse-before.HeapInuse)/float64(sessions)/(1<<20), "MB-heap/idle-session")
+	b.ReportMetric(100*idleCPU/float64(sessions), "%core/idle-session")
+	b.ReportMetric(float64(cpuRun.Microseconds())/tokens, "cpu-µs/token")
 	b.ReportMetric(perToken[len(perToken)/2], "bytes/token/session")
 	b.ReportMetric(pct(0.5), "ms-p50")
 	b.ReportMetric(pct(0.99), "ms-p99")
-	b.ReportMetric(float64(missing)/float64(b.N*benchSessions*benchSamples*benchTokens)*100, "%tokens-unmatched")
+	b.ReportMetric(float64(missing)/tokens*100, "%tokens-unmatched")
 }
 
 // cpuTime is the process's user and system CPU time so far.
