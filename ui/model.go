@@ -213,6 +213,7 @@ func New(cfg Config) *Model {
 	m.samples = newSamplesPane(c)
 	m.prompt.Focus()
 	m.panel = newParamPanel(c, cfg.Params, cfg.Options)
+	m.panel.applyCaps(cfg.Caps)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	if cfg.Sampler == nil {
 		m.conn = connOffline
@@ -348,6 +349,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.toDialogs(msg)
 	case statusMsg:
 		m.setStatus(msg.text, msg.err)
+		return m, nil
+	case NoticeMsg:
+		m.setStatus(string(msg), false)
 		return m, nil
 	case sessionLoadedMsg:
 		if msg.err != nil {
