@@ -26,6 +26,10 @@ type Session[R any] struct {
 	API        params.API            `json:"api"`
 	System     string                `json:"system,omitempty"`
 	Prompt     string                `json:"prompt"`
+	// Conversation: in chat mode, the turns after the system message, in order.
+	// Absent in sessions saved before conversations, whose chat prompt is
+	// System and Prompt.
+	Conversation []Turn `json:"conversation,omitempty"`
 	Params     params.SamplingParams `json:"params"`
 	N          int                   `json:"n"`
 	Logprobs   *int                  `json:"logprobs"`
@@ -34,6 +38,15 @@ type Session[R any] struct {
 	Response R `json:"response"`
 	// Timings per sample, so the footers read as they did.
 	Timings []SampleTiming `json:"timings,omitempty"`
+}
+
+// Turn is one message of a saved conversation. Kept is what the program kept with
+// the turn (a sample's tokens, logprobs and parameters) in the program's own format;
+// the program checks it when it reads it back.
+type Turn struct {
+	Role    string          `json:"role"`
+	Content string          `json:"content"`
+	Kept    json.RawMessage `json:"kept,omitempty"`
 }
 
 // SampleTiming is one column's footer numbers.

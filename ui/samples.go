@@ -642,5 +642,5 @@ func (p *samplesPane) FullHelp() [][]key.Binding {
 			{i.PrevSample, i.NextSample, s.Up, s.Down, s.Inspect}}
 	}
 	return [][]key.Binding{{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
-		{s.Top, s.Bottom, s.Zoom, s.Inspect}}
+		{s.Top, s.Bottom, s.Zoom, s.Inspect, s.Keep}}
 }

@@ -23,7 +23,10 @@ func (m *Model) snapshot() Session {
 		Logprobs: m.panel.O.Logprobs, SeedLocked: m.panel.SeedLocked,
 	}
 	if m.api == params.Chat {
-		s.System = m.system.Value()
+		s.System, s.Prompt = m.convo.system(), m.convo.lastUser()
+		// A kept sample's tokens marshal like the response's; nothing in
+		// them can fail to.
+		s.Conversation, _ = m.sessionTurns()
 	}
 	if r, ok := m.Response(); ok {
 		s.Response = r
@@ -54,8 +57,17 @@ func (m *Model) showSession(s *Session, path string) {
 	if s.Model != "" {
 		m.modelName = s.Model
 	}
-	m.system.SetValue(s.System)
 	m.prompt.SetValue(s.Prompt)
+	if len(s.Conversation) > 0 {
+		ts, err := turnsFromSession(s.System, s.Conversation)
+		if err != nil {
+			m.setStatus(path+": "+err.Error(), true)
+			ts = nil
+		}
+		m.convo.setTurns(ts)
+	} else {
+		m.convo.setMessages(s.System, s.Prompt, nil)
+	}
 	o := params.Options{N: s.N, Logprobs: s.Logprobs}
 	m.panel = newParamPanel(m.c, s.Params, o)
 	m.panel.SeedLocked = s.SeedLocked
@@ -126,6 +138,17 @@ func (m *Model) showSession(s *Session, path string) {
 	m.prompt.heat = promptHeat{at: s.Prompt, system: s.System}
 	if len(r.PromptTokens) > 0 && len(r.PromptTokens[0]) > 0 {
 		m.prompt.heat.tokens = r.PromptTokens[0]
+		if m.api == params.Chat && len(r.Trajectories) > 0 {
+			// What the run sent is its trajectory less the sample's message;
+			// turns that read otherwise now stay uncoloured.
+			msgs := r.Trajectories[0].Messages
+			var sent []string
+			for _, mm := range msgs[:max(0, len(msgs)-1)] {
+				sent = append(sent, mm.Content)
+			}
+			turnOf := m.convo.sentTurns()
+			m.convo.setPromptHeat(r.PromptTokens[0], sent, turnOf[:min(len(turnOf), len(sent))])
+		}
 	}
 	m.samples.cols, m.samples.focus, m.samples.zoom, m.samples.topAsked = cols, 0, -1, 0
 	m.relayout()
@@ -146,12 +169,8 @@ func saveSessionCmd(s Session, path string) tea.Cmd {
 	}
 }
 
-func loadSessionCmd(path string) tea.Cmd {
-	return func() tea.Msg {
-		s, err := store.LoadSession[backend.SampleResponse](path)
-		return sessionLoadedMsg{s: s, path: path, err: err}
-	}
-}
+// loadSessionCmd opens a session, or a conversation file (openFileCmd).
+func loadSessionCmd(path string) tea.Cmd { return openFileCmd(path) }
 
 // ---------------------------------------------------------------------------
 // Presets
