@@ -19,21 +19,21 @@ const SessionVersion = 1
 // parameters, and the full response R (tokens and logprobs included), so it
 // reopens exactly as it was without a server. API keys are never part of it.
 type Session[R any] struct {
-	Version    int                   `json:"version"`
-	Saved      time.Time             `json:"saved"`
-	Endpoint   string                `json:"endpoint,omitempty"`
-	Model      string                `json:"model"`
-	API        params.API            `json:"api"`
-	System     string                `json:"system,omitempty"`
-	Prompt     string                `json:"prompt"`
+	Version  int        `json:"version"`
+	Saved    time.Time  `json:"saved"`
+	Endpoint string     `json:"endpoint,omitempty"`
+	Model    string     `json:"model"`
+	API      params.API `json:"api"`
+	System   string     `json:"system,omitempty"`
+	Prompt   string     `json:"prompt"`
 	// Conversation: in chat mode, the turns after the system message, in order.
 	// Absent in sessions saved before conversations, whose chat prompt is
 	// System and Prompt.
-	Conversation []Turn `json:"conversation,omitempty"`
-	Params     params.SamplingParams `json:"params"`
-	N          int                   `json:"n"`
-	Logprobs   *int                  `json:"logprobs"`
-	SeedLocked bool                  `json:"seed_locked"`
+	Conversation []Turn                `json:"conversation,omitempty"`
+	Params       params.SamplingParams `json:"params"`
+	N            int                   `json:"n"`
+	Logprobs     *int                  `json:"logprobs"`
+	SeedLocked   bool                  `json:"seed_locked"`
 	// Response is the run's full response; absent when nothing ran.
 	Response R `json:"response"`
 	// Timings per sample, so the footers read as they did.

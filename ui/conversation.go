@@ -499,7 +499,7 @@ func keptDisplay(ks *keptSample) []backend.Token {
 		}
 		out = append(out, backend.Token{Text: ks.Content[at:], Logprob: backend.Unknown()})
 	}
-	return out
+	return wholeGraphemes(out)
 }
 
 // countCmd tokenizes the conversation if it has not changed since the tick.
@@ -596,6 +596,9 @@ func (p *convoPane) view(focused bool) []string {
 		gut := []string{p.roleLabel(t.Role, i == p.sel, focused, gw)}
 		if t.Kept != nil && t.Kept.Sample >= 0 {
 			gut = append(gut, p.c.Styles.App.Hint.Render(fitCells(fmt.Sprintf(" kept s%d", t.Kept.Sample+1), gw)))
+		}
+		for len(body) < len(gut) {
+			body = append(body, "")
 		}
 		if i == p.sel {
 			selStart = len(all)
