@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -193,7 +194,7 @@ func TestReloadedConversationSendsTheSameBody(t *testing.T) {
 // tokenizes, and its count is the chat run's prompt_tokens.
 func TestContextCountIsDebounced(t *testing.T) {
 	t.Parallel()
-	m, srv := chatModel(t, 120, 40, func(c *Config) { c.Prompt = "Once upon a time" })
+	m, srv := chatModel(t, 120, 40, func(c *Config) { c.Prompt = "Tell me a long story" })
 	tokenizes := func() int {
 		n := 0
 		for _, r := range srv.Requests() {
@@ -263,4 +264,60 @@ func TestAlignTurns(t *testing.T) {
 	if ok || per[1] != nil || text(per[0]) != "Hello world" {
 		t.Fatalf("a rewritten turn: ok %v %v", ok, per)
 	}
+}
+
+// fourTurns is a conversation built as a person would: a system message and
+// a question, a run, the first sample kept, the next question, and the count.
+func fourTurns(t *testing.T, w, h int) *Model {
+	t.Helper()
+	m, _ := chatModel(t, w, h, func(c *Config) { c.System = "You are terse."; c.Prompt = "Tell me a story." })
+	driveUntil(t, m, m.startRun(), allDone(m))
+	m.setFocus(focusSamples)
+	drive(t, m, press(m, "a"))
+	typeInto(m, "Go on.")
+	drive(t, m, m.countNow(m.convo.ver))
+	if len(m.convo.turns) != 4 || !m.convo.count.ok {
+		t.Fatalf("turns %d, count %+v", len(m.convo.turns), m.convo.count)
+	}
+	return m
+}
+
+func TestGoldenConversation(t *testing.T) {
+	t.Parallel()
+	for _, size := range [][2]int{{120, 40}, {80, 24}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			t.Parallel()
+			m := fourTurns(t, size[0], size[1])
+			screen := plainScreen(m)
+			for _, want := range []string{"conversation 4/4", "tokens (tokenized)", "Go on."} {
+				if !strings.Contains(screen, want) {
+					t.Errorf("%q not on screen:\n%s", want, screen)
+				}
+			}
+			checkGolden(t, m)
+			// Away from the pane, the kept turn shows its heatmap and mark.
+			m.setFocus(focusSamples)
+			if !strings.Contains(plainScreen(m), "kept s1") {
+				t.Errorf("no kept mark:\n%s", plainScreen(m))
+			}
+		})
+	}
+}
+
+// Prompt logprobs colour every turn of the conversation.
+func TestGoldenConversationPromptLogprobs(t *testing.T) {
+	t.Parallel()
+	m := fourTurns(t, 120, 40)
+	m.setFocus(focusSamples)
+	m.Update(keyMsg("P"))
+	driveUntil(t, m, m.startRun(), allDone(m))
+	for i, ts := range m.convo.heat.turns {
+		if len(ts) == 0 {
+			t.Fatalf("turn %d not coloured: %+v", i, m.convo.heat)
+		}
+	}
+	if m.convo.heat.note != "" {
+		t.Fatalf("note %q", m.convo.heat.note)
+	}
+	checkGolden(t, m)
 }
