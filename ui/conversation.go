@@ -573,22 +573,34 @@ func (p *convoPane) view(focused bool) []string {
 	}
 	gw := p.gutter()
 	cw := max(1, p.w-gw)
+	// Turns are folded to their first lines only when the whole conversation
+	// does not fit; the turn being edited never is.
+	bodies := make([][]string, len(p.turns))
+	total := 0
+	for i := range p.turns {
+		if focused && i == p.sel {
+			bodies[i] = strings.Split(p.ed.View(), "\n")
+		} else {
+			bodies[i] = p.turnLines(i, cw)
+		}
+		total += max(len(bodies[i]), 2)
+	}
 	fold := max(2, p.h/3)
 	var all []string
 	selStart, selEnd := 0, 0
 	for i := range p.turns {
 		t := &p.turns[i]
-		editing := focused && i == p.sel
-		var body []string
-		switch {
-		case editing:
-			body = strings.Split(p.ed.View(), "\n")
-		default:
-			body = p.turnLines(i, cw)
-			if len(body) > fold {
-				more := fmt.Sprintf("… %d more lines", len(body)-fold+1)
-				body = append(body[:fold-1], p.c.Styles.App.Hint.Render(more))
+		body := bodies[i]
+		if !(focused && i == p.sel) && total > p.h && len(body) > fold {
+			// Blank lines first (an answer after thinking often starts
+			// with two) would fill the preview: it starts at the text.
+			blank := 0
+			for blank < len(body)-1 && strings.Trim(ansi.Strip(body[blank]), " ⏎") == "" {
+				blank++
 			}
+			shown := body[blank:min(len(body), blank+fold-1)]
+			more := fmt.Sprintf("… %d more lines", len(body)-len(shown))
+			body = append(slices.Clone(shown), p.c.Styles.App.Hint.Render(more))
 		}
 		if t.Kept != nil && t.Kept.Reasoning != "" {
 			body = append(body, p.c.Styles.App.Hint.Render("(thinking kept apart, not sent back: vLLM's templates drop it)"))
