@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -320,4 +321,59 @@ func TestGoldenConversationPromptLogprobs(t *testing.T) {
 		t.Fatalf("note %q", m.convo.heat.note)
 	}
 	checkGolden(t, m)
+}
+
+// A conversation longer than its pane folds the turns that are not edited to
+// their first lines and a count, and scrolls to the selected turn.
+func TestConversationFoldsAndScrolls(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("line\n", 11) + "last"
+	msgs := []backend.Message{{Role: "user", Content: "first question"}, {Role: "assistant", Content: long}, {Role: "user", Content: "q2"},
+		{Role: "assistant", Content: long}, {Role: "user", Content: "final question"}}
+	m, _ := chatModel(t, 80, 24, func(c *Config) { c.Messages = msgs })
+	screen := plainScreen(m)
+	if !strings.Contains(screen, "… 11 more lines") || !strings.Contains(screen, "final question") || !strings.Contains(screen, "↑") {
+		t.Fatalf("folded and scrolled to the last turn:\n%s", screen)
+	}
+	// Moving to the first turn scrolls back up; the rest is below.
+	drive(t, m, press(m, "alt+up", "alt+up", "alt+up", "alt+up", "alt+up"))
+	if m.convo.sel != 0 {
+		t.Fatalf("selected %d", m.convo.sel)
+	}
+	screen = plainScreen(m)
+	if !strings.Contains(screen, "▸system") || !strings.Contains(screen, "↓") || strings.Contains(screen, "final question") {
+		t.Fatalf("scrolled to the top:\n%s", screen)
+	}
+	// The turn being edited is never folded.
+	drive(t, m, press(m, "alt+down", "alt+down"))
+	if screen = plainScreen(m); strings.Count(screen, "┃ line") < 5 || strings.Contains(screen, "more lines") {
+		t.Fatalf("edited turn folded:\n%s", screen)
+	}
+}
+
+// The open dialog's loader opens a conversation file as well as a session,
+// and a malformed conversation is refused with its file and line.
+func TestOpenFileTakesConversations(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	conv := filepath.Join(dir, "conv.json")
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(conv, []byte(`[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("{\"messages\": [\n {\"content\": \"x\"}]}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := serverModel(t, 120, 40, nil) // completion mode: opening switches to chat
+	msg := openFileCmd(conv)()
+	if _, ok := msg.(conversationLoadedMsg); !ok {
+		t.Fatalf("%T %+v", msg, msg)
+	}
+	m.Update(msg)
+	if m.api != params.Chat || len(m.convo.turns) != 3 || m.convo.turns[2].Content != "Hello" {
+		t.Fatalf("api %s turns %+v", m.api, m.convo.turns)
+	}
+	if msg, ok := openFileCmd(bad)().(sessionLoadedMsg); !ok || msg.err == nil || !strings.Contains(msg.err.Error(), bad+":2:") {
+		t.Fatalf("malformed: %+v", msg)
+	}
 }
