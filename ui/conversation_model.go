@@ -69,6 +69,15 @@ func (m *Model) keepSample() tea.Cmd {
 		sent[j] = backend.Message{Role: mm.Role, Content: mm.Content}
 	}
 	same := slices.Equal(sent, m.convo.messages())
+	if n := len(m.convo.turns); !same && n >= 4 && m.convo.turns[n-2].Kept != nil && m.convo.turns[n-1].Content == "" {
+		// Another sample of the same run was kept just before: this one
+		// takes its place rather than answering it.
+		prev := m.convo.messages()
+		if slices.Equal(sent, prev[:len(prev)-2]) {
+			m.convo.turns = m.convo.turns[:n-2]
+			same = true
+		}
+	}
 	m.convo.keep(ks)
 	m.setFocus(focusPrompt)
 	st := fmt.Sprintf("sample %d kept as the assistant turn; write the next user turn, ctrl+r runs", i+1)

@@ -377,3 +377,18 @@ func TestOpenFileTakesConversations(t *testing.T) {
 		t.Fatalf("malformed: %+v", msg)
 	}
 }
+
+// Keeping another sample of the same run replaces the one kept before it.
+func TestKeepingAnotherSampleReplacesTheLast(t *testing.T) {
+	t.Parallel()
+	m, _ := chatModel(t, 120, 40, func(c *Config) { c.Prompt = "Tell me a story." })
+	driveUntil(t, m, m.startRun(), allDone(m))
+	m.setFocus(focusSamples)
+	drive(t, m, press(m, "a"))
+	m.setFocus(focusSamples)
+	drive(t, m, press(m, "right", "a"))
+	ts := m.convo.turns
+	if len(ts) != 4 || ts[2].Kept == nil || ts[2].Kept.Sample != 1 || strings.Contains(m.status, "changed since") {
+		t.Fatalf("turns %+v, status %q", ts, m.status)
+	}
+}

@@ -1001,7 +1001,9 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 		text, isErr = text+"; "+r.problem, true
 	}
 	m.setStatus(text, isErr)
-	if r.req.API == params.Chat && r.promptTokens > 0 && !r.canceled {
+	if c := m.convo.count; r.req.API == params.Chat && r.promptTokens > 0 && !r.canceled && (r.convoVer == m.convo.ver || !c.ok || c.ver != m.convo.ver) {
+		// A count of the conversation as it now reads, tokenized while the
+		// run streamed, is newer than the run's.
 		m.convo.count = convoCount{n: r.promptTokens, ver: r.convoVer, run: true, ok: true}
 	}
 	if m.switchToCompletion(r) {
