@@ -541,9 +541,19 @@ func (c *column) styleLine(i int, ls lineStyler, cursor int) string {
 				return
 			}
 		}
-		if c.hasThinking() && ls.boundary != nil && c.partOf(t) == backend.PartBoundary {
+		if c.hasThinking() && c.partOf(t) == backend.PartBoundary {
+			// The rule is a token: in the heatmap's look when it is on.
 			flush()
-			b.WriteString(ls.boundary(frag, t == cursor))
+			switch {
+			case ls.render != nil && t == cursor:
+				b.WriteString(ls.cursor(c.token(t), t, frag))
+			case ls.render != nil:
+				b.WriteString(ls.render(c.token(t), t, frag))
+			case ls.boundary != nil:
+				b.WriteString(ls.boundary(frag, t == cursor))
+			default:
+				b.WriteString(frag)
+			}
 			return
 		}
 		if stopTok < 0 || t < stopTok || t == stopTok && from+len(frag) <= stopAt {

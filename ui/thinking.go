@@ -173,7 +173,7 @@ func (c *column) AppendTextParts(reasoning, text string, now time.Time) {
 		add(reasoning, backend.PartThinking)
 	}
 	if text != "" {
-		if c.think.state.Thought && !c.think.state.Ended {
+		if (c.think.state.Thought || reasoning != "") && !c.think.state.Ended {
 			add("", backend.PartBoundary)
 		}
 		add(text, backend.PartAnswer)
