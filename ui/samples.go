@@ -654,6 +654,9 @@ func (p *samplesPane) ShortHelp() []key.Binding {
 		i := &p.c.Keys.Inspect
 		return []key.Binding{i.Right, i.WordRight, i.NextSample, s.Inspect, g.Heatmap, g.Next, g.Help}
 	}
+	if p.anyThinking() {
+		return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.FoldThinking, s.Zoom, s.Inspect, g.Heatmap, g.Next, g.Help}
+	}
 	return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.Zoom, s.Inspect, g.Heatmap, g.Next, g.Help}
 }
 

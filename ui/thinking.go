@@ -377,3 +377,42 @@ func (m *Model) noteThinkingCut() {
 	}
 	m.panel.SetThinkingCut(msg)
 }
+
+// onLabel reports whether visible row y of the body is the label line.
+func (c *column) onLabel(y int) bool {
+	if !c.hasThinking() || c.wrap == nil {
+		return false
+	}
+	i := c.offset + y
+	if i < 0 || i >= c.wrap.Len() {
+		return false
+	}
+	ln := c.wrap.lines[i]
+	return ln.start.tok == c.think.labelAt && ln.start.off < c.think.labelLen
+}
+
+// clickLabel folds or shows the thinking of the column whose label line is at (x, y);
+// false when there is none there.
+func (p *samplesPane) clickLabel(x, y int) bool {
+	for i, cell := range p.grid.Cells {
+		if cell.Contains(x, y) {
+			c := p.cols[i]
+			if !c.onLabel(y - cell.Y - 1) {
+				return false
+			}
+			c.SetThinkingFolded(!c.think.folded)
+			return true
+		}
+	}
+	return false
+}
+
+// anyThinking reports whether a column on screen thought.
+func (p *samplesPane) anyThinking() bool {
+	for _, c := range p.cols {
+		if c.hasThinking() {
+			return true
+		}
+	}
+	return false
+}

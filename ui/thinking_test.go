@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
@@ -252,5 +254,30 @@ func TestThinkingHeldBackText(t *testing.T) {
 	parts := strings.Join(c.StatParts(), " · ")
 	if !strings.Contains(parts, "think 2 tok · answer 2 tok") || !strings.Contains(parts, "think 0.72 bits/tok") || !strings.Contains(parts, "answer 1.44 bits/tok") {
 		t.Errorf("footer numbers %q", parts)
+	}
+}
+
+// A click on a column's label line folds that column's thinking only, and shows it again.
+func TestThinkingLabelClickFoldsOneColumn(t *testing.T) {
+	t.Parallel()
+	m := reasoningModel(t, 2, 256)
+	cell := m.samples.grid.Cells[1]
+	click := func() { m.Update(tea.MouseClickMsg{X: cell.X + 2, Y: cell.Y + 1, Button: tea.MouseLeft}) }
+	click()
+	a, b := m.samples.cols[0], m.samples.cols[1]
+	if a.think.folded || !b.think.folded || m.samples.inspecting {
+		t.Fatalf("folded %v %v, inspecting %v", a.think.folded, b.think.folded, m.samples.inspecting)
+	}
+	if b.wrap.Text(0) != "▸ thought for 7 tokens" {
+		t.Errorf("label %q", b.wrap.Text(0))
+	}
+	click()
+	if b.think.folded || b.wrap.Text(0) != "▾ thinking" {
+		t.Errorf("a second click left %q", b.wrap.Text(0))
+	}
+	// A click on the thinking's text opens the inspector, as on any token.
+	m.Update(tea.MouseClickMsg{X: cell.X + 1, Y: cell.Y + 2, Button: tea.MouseLeft})
+	if !m.samples.inspecting || b.Cursor != 0 {
+		t.Errorf("inspecting %v cursor %d", m.samples.inspecting, b.Cursor)
 	}
 }
