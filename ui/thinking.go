@@ -200,15 +200,16 @@ func (c *column) thinkingLabel() string {
 	if !c.think.folded {
 		return "▾ thinking"
 	}
-	verb := "thought"
 	if c.Streaming && c.think.state.Still() {
-		verb = "thinking"
+		// No count while it grows: each change would lay the column out again (the
+		// footer counts as it streams).
+		return "▸ thinking…"
 	}
 	if c.tokens != nil {
 		n := c.think.n[backend.PartThinking]
-		return fmt.Sprintf("▸ %s for %d token%s", verb, n, plural(n))
+		return fmt.Sprintf("▸ thought for %d token%s", n, plural(n))
 	}
-	return "▸ " + verb + " (folded)"
+	return "▸ thought (folded)"
 }
 
 // syncLabel lays the column out again when the folded summary's words changed.

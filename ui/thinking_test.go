@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -279,5 +280,76 @@ func TestThinkingLabelClickFoldsOneColumn(t *testing.T) {
 	m.Update(tea.MouseClickMsg{X: cell.X + 1, Y: cell.Y + 2, Button: tea.MouseLeft})
 	if !m.samples.inspecting || b.Cursor != 0 {
 		t.Errorf("inspecting %v cursor %d", m.samples.inspecting, b.Cursor)
+	}
+}
+
+// BenchmarkStreamThinking is one streaming frame of a reasoning model's thinking in 8
+// columns (a token and its text each), shown and folded.
+func BenchmarkStreamThinking(b *testing.B) {
+	for _, folded := range []bool{false, true} {
+		for _, n := range []int{500, 10000} {
+			b.Run(fmt.Sprintf("folded=%v/tokens=%d", folded, n), func(b *testing.B) {
+				words := strings.Fields("okay so the user wants a story about a fox let me think")
+				word := func(i int) backend.Token {
+					t := tok(" "+words[i%len(words)], -0.5-float64(i%7)/4)
+					t.Part = backend.PartThinking
+					return t
+				}
+				m := newTestModel(b, &fakeSampler{}, 200, 60)
+				m.panel.O.N = 8
+				start := time.Unix(0, 0)
+				m.samples.cols = make([]*column, 8)
+				for c := range m.samples.cols {
+					col := newColumn(c, nil, start)
+					col.SetThinkingFolded(folded)
+					toks := make([]backend.Token, n)
+					var text strings.Builder
+					for i := range toks {
+						toks[i] = word(i)
+						text.WriteString(toks[i].Text)
+					}
+					col.AppendParts(toks, text.String(), "", start)
+					m.samples.cols[c] = col
+				}
+				m.focus = focusSamples
+				m.relayout()
+				m.View()
+				now := time.Unix(5, 0)
+				i := n
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					t := word(i)
+					for _, c := range m.samples.cols {
+						c.AppendParts([]backend.Token{t}, t.Text, "", now)
+					}
+					i++
+					_ = m.View()
+				}
+			})
+		}
+	}
+}
+
+// Folded while it streams, the summary says it is thinking; once the thinking ends it
+// says for how long.
+func TestThinkingFoldedWhileStreaming(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(0, 0)
+	th := func(s string) backend.Token { t := tok(s, -0.5); t.Part = backend.PartThinking; return t }
+	c := newColumn(0, nil, now)
+	c.SetSize(40, 10)
+	c.SetThinkingFolded(true)
+	c.AppendParts([]backend.Token{th("Hmm"), th(" ok")}, "Hmm ok", "", now)
+	if got := c.wrap.Text(0); got != "▸ thinking…" || c.Lines() != 2 {
+		t.Errorf("streaming: %q, %d lines", got, c.Lines())
+	}
+	c.Finish(backend.StopLength, backend.StoppedBy{}, nil)
+	if got := c.wrap.Text(0); got != "▸ thought for 2 tokens" || c.Badge() != "length, still thinking" {
+		t.Errorf("finished: %q, badge %q", got, c.Badge())
+	}
+	c.SetThinkingFolded(false)
+	if got := c.wrap.Text(1); got != "Hmm ok" {
+		t.Errorf("shown: %q", got)
 	}
 }
