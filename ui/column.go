@@ -40,7 +40,8 @@ type lineStyler struct {
 	// A reasoning model's thinking (see thinking.go): thinking turns its look on over a
 	// thinking token's heatmap look, thinkPlain draws it with the heatmap off; label
 	// draws the label line; boundary the end-of-thinking rule (cursor: under the
-	// inspector's cursor).
+	// inspector's cursor) unless ruleHeat draws it in the heatmap's look.
+	ruleHeat   bool
 	thinking   string
 	thinkPlain func(string) string
 	label      func(string) string
@@ -545,9 +546,9 @@ func (c *column) styleLine(i int, ls lineStyler, cursor int) string {
 			// The rule is a token: in the heatmap's look when it is on.
 			flush()
 			switch {
-			case ls.render != nil && t == cursor:
+			case ls.ruleHeat && t == cursor:
 				b.WriteString(ls.cursor(c.token(t), t, frag))
-			case ls.render != nil:
+			case ls.ruleHeat:
 				b.WriteString(ls.render(c.token(t), t, frag))
 			case ls.boundary != nil:
 				b.WriteString(ls.boundary(frag, t == cursor))

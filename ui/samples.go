@@ -379,7 +379,7 @@ func (p *samplesPane) lineStyler() lineStyler {
 		}
 		return stopOn + s + "\x1b[m"
 	}
-	ls.thinking = stylePrefix(st.Thinking)
+	ls.thinking = stylePrefix(st.ThinkingMark)
 	ls.thinkPlain = func(s string) string { return st.Thinking.Render(s) }
 	ls.label = func(s string) string { return st.ThinkingLabel.Render(s) }
 	boundaryOn, boundaryCursorOn := stylePrefix(st.Boundary), stylePrefix(st.BoundaryCursor)
@@ -393,6 +393,7 @@ func (p *samplesPane) lineStyler() lineStyler {
 	if p := p.c.Painter; p != nil {
 		heatKey = p.Key()
 		ls.render, ls.cursor, ls.newline = p.Render, p.RenderCursor, p.NewlineMark
+		ls.ruleHeat = p.Mode() != heatmap.Off
 	}
 	ls.key = fmt.Sprint(p.c.ThemeKey, "|", heatKey, "|div", p.divergence)
 	p.styler, p.stylerIn, p.stylerOK = ls, in, true

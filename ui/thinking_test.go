@@ -353,3 +353,25 @@ func TestThinkingFoldedWhileStreaming(t *testing.T) {
 		t.Errorf("shown: %q", got)
 	}
 }
+
+// With the heatmap off the rule takes the theme's boundary look; on, the heatmap's look of
+// the end-of-thinking token. The thinking is dimmed either way.
+func TestThinkingLooks(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"off", "probability"} {
+		m, _ := serverModel(t, 120, 40, func(c *Config) {
+			c.API, c.Model, c.Options.N, c.Heatmap = params.Chat, vllmtest.ReasoningModel, 1, mode
+		})
+		driveUntil(t, m, m.startRun(), allDone(m))
+		st := &m.c.Styles.Column
+		view := m.View().Content
+		rule := stylePrefix(st.Boundary) + boundaryRule
+		if strings.Contains(view, rule) != (mode == "off") {
+			t.Errorf("heatmap %s: rule in the boundary look: %v", mode, !(mode == "off"))
+		}
+		at := strings.Index(view, "Okay")
+		if at < 0 || !strings.Contains(view[max(0, at-48):at], stylePrefix(st.ThinkingMark)) || !strings.Contains(view, stylePrefix(st.ThinkingLabel)+"▾ thinking") {
+			t.Errorf("heatmap %s: thinking not dimmed or label not in its look", mode)
+		}
+	}
+}
