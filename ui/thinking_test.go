@@ -1,8 +1,8 @@
 package ui
 
 import (
-	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -99,8 +99,10 @@ func TestThinkingTokensAtCells(t *testing.T) {
 	t.Parallel()
 	m := reasoningModel(t, 1, 256)
 	c := m.samples.cols[0]
-	if c.Cursor >= 0 {
-		t.Fatal("cursor set before inspecting")
+	for k, pl := range c.al.Places() {
+		if !pl.In() {
+			t.Errorf("token %d (%s %q) not in the text", k, c.tokens[k].Part, c.tokens[k].Text)
+		}
 	}
 	lines := make([]string, c.Lines())
 	for i := range lines {
@@ -143,18 +145,23 @@ func TestThinkingSessionRoundTrip(t *testing.T) {
 	t.Parallel()
 	m := reasoningModel(t, 2, 7)
 	s := m.snapshot()
-	data, err := json.Marshal(&s)
+	path := filepath.Join(t.TempDir(), "run.json")
+	if err := store.SaveSession(path, &s); err != nil {
+		t.Fatal(err)
+	}
+	back, err := store.LoadSession[backend.SampleResponse](path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Session
-	if err := json.Unmarshal(data, &back); err != nil {
-		t.Fatal(err)
+	for _, tk := range back.Response.Tokens[1] {
+		if tk.Part != backend.PartThinking {
+			t.Fatalf("a reloaded token of sample 2 is %s, want thinking", tk.Part)
+		}
 	}
 	if r := back.Response.Trajectories[0].Messages; r[len(r)-1].Reasoning == "" {
 		t.Fatalf("the trajectory lost the thinking: %+v", r)
 	}
-	m2 := New(Config{Session: &back, SessionPath: "run.json", IsDark: true, Store: store.New(t.TempDir(), t.TempDir())})
+	m2 := New(Config{Session: back, SessionPath: "run.json", IsDark: true, Store: store.New(t.TempDir(), t.TempDir())})
 	m2.Update(windowSize(120, 40))
 	a, b := samplesBlock(plainScreen(m)), samplesBlock(plainScreen(m2))
 	if a != b {
@@ -167,6 +174,13 @@ func TestThinkingSessionRoundTrip(t *testing.T) {
 		t.Error("the reloaded session's max_tokens row says nothing of the cut")
 	}
 	for _, c := range m2.samples.cols {
+		// Placed in the saved texts (the inspector's bytes, split characters): the
+		// thinking in the thinking, the boundary's own text between, the answer after.
+		for k, pl := range c.al.Places() {
+			if !pl.In() {
+				t.Errorf("sample %d: reloaded token %d (%s %q) not in the text", c.Index+1, k, c.tokens[k].Part, c.tokens[k].Text)
+			}
+		}
 		for _, p := range c.StatParts() {
 			if strings.HasSuffix(p, "tok/s") {
 				t.Errorf("a reloaded column shows a rate per part: %q", p)
