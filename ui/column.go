@@ -45,7 +45,9 @@ type lineStyler struct {
 	thinking   string
 	thinkPlain func(string) string
 	label      func(string) string
-	boundary   func(frag string, cursor bool) string
+	// labelCursor draws a folded label whose thinking holds the inspector's cursor.
+	labelCursor func(string) string
+	boundary    func(frag string, cursor bool) string
 }
 
 // column is one sample: its streamed text, wrapped and cached for its width,
@@ -356,7 +358,7 @@ func (c *column) BodyLines(ls lineStyler) []string {
 	end := min(c.wrap.Len(), c.offset+c.height)
 	out := make([]string, 0, c.height)
 	for i := c.offset; i < end; i++ {
-		if c.Cursor >= 0 && ls.cursor != nil && c.lineHas(i, c.Cursor) {
+		if c.Cursor >= 0 && ls.cursor != nil && (c.lineHas(i, c.Cursor) || c.foldHolds(i, c.Cursor)) {
 			// The cursor's line is drawn fresh each frame (one line) and
 			// never enters the cache.
 			out = append(out, c.styleLine(i, ls, c.Cursor))
@@ -536,7 +538,11 @@ func (c *column) styleLine(i int, ls lineStyler, cursor int) string {
 	c.wrap.segmentsAt(i, func(t, from int, frag string) {
 		if n, _ := c.labelPrefix(t, from, frag); n > 0 {
 			flush()
-			b.WriteString(ls.label(frag[:n]))
+			if ls.labelCursor != nil && c.foldHolds(i, cursor) {
+				b.WriteString(ls.labelCursor(frag[:n]))
+			} else {
+				b.WriteString(ls.label(frag[:n]))
+			}
 			from, frag = from+n, frag[n:]
 			if frag == "" {
 				return

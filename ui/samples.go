@@ -382,6 +382,7 @@ func (p *samplesPane) lineStyler() lineStyler {
 	ls.thinking = stylePrefix(st.ThinkingMark)
 	ls.thinkPlain = func(s string) string { return st.Thinking.Render(s) }
 	ls.label = func(s string) string { return st.ThinkingLabel.Render(s) }
+	ls.labelCursor = func(s string) string { return st.Cursor.Render(s) }
 	boundaryOn, boundaryCursorOn := stylePrefix(st.Boundary), stylePrefix(st.BoundaryCursor)
 	ls.boundary = func(s string, cursor bool) string {
 		if cursor {

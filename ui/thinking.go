@@ -385,9 +385,11 @@ func (c *column) onLabel(y int) bool {
 		return false
 	}
 	i := c.offset + y
-	if i < 0 || i >= c.wrap.Len() {
-		return false
-	}
+	return i >= 0 && i < c.wrap.Len() && c.labelLine(i)
+}
+
+// labelLine reports whether wrapped line i is the label line.
+func (c *column) labelLine(i int) bool {
 	ln := c.wrap.lines[i]
 	return ln.start.tok == c.think.labelAt && ln.start.off < c.think.labelLen
 }
@@ -416,4 +418,13 @@ func (p *samplesPane) anyThinking() bool {
 		}
 	}
 	return false
+}
+
+// foldHolds reports whether line i is the label of folded thinking that hides token t
+// (the inspector's cursor on it is drawn on the label).
+func (c *column) foldHolds(i, t int) bool {
+	if !c.think.folded || t < c.think.labelAt || c.partOf(t) == backend.PartAnswer || c.wrap == nil {
+		return false
+	}
+	return c.labelLine(i)
 }

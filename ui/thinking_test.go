@@ -389,3 +389,21 @@ func TestThinkingLooks(t *testing.T) {
 		}
 	}
 }
+
+// The inspector's cursor on a token the fold hides is drawn on the summary line.
+func TestThinkingCursorInFold(t *testing.T) {
+	t.Parallel()
+	m := reasoningModel(t, 1, 256)
+	m.setFocus(focusSamples)
+	m.Update(keyMsg("t"))
+	m.Update(keyMsg("i"))
+	c := m.samples.cols[0]
+	cur := stylePrefix(m.c.Styles.Column.Cursor) + "▸ thought for 6 tokens"
+	if c.Cursor != 0 || !strings.Contains(m.View().Content, cur) {
+		t.Fatalf("cursor %d on the folded thinking, label not in the cursor's look", c.Cursor)
+	}
+	m.Update(keyMsg("G")) // the last token, in the answer
+	if c.partOf(c.Cursor) != backend.PartAnswer || strings.Contains(m.View().Content, cur) {
+		t.Errorf("cursor %d in the answer, label still in the cursor's look", c.Cursor)
+	}
+}
