@@ -35,7 +35,7 @@ type thinkingView struct {
 	folded bool
 	// labelAt is the index (token or chunk) whose drawing begins with the label line, -1
 	// before any thinking; labelLen is how many bytes of its display text the label takes,
-	// label the label drawn (a folded summary changes with the count).
+	// label the label drawn (folded, it changes once, when the thinking ends).
 	labelAt, labelLen int
 	label             string
 	// Per part (backend.Part): tokens, those with a known logprob and the sum of their
