@@ -31,7 +31,7 @@ type ParamKeys struct {
 
 // SampleKeys act on the sample area.
 type SampleKeys struct {
-	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect, Keep key.Binding
+	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect, FoldThinking, Keep key.Binding
 }
 
 // ConvoKeys act on the conversation (chat mode). Every other key types into
@@ -97,7 +97,9 @@ func DefaultKeyMap() KeyMap {
 			Bottom:   b([]string{"end", "G"}, "G/end", "follow tail"),
 			Zoom:     b([]string{"z"}, "z", "zoom sample"),
 			Inspect:  b([]string{"i"}, "i/click", "inspect tokens"),
-			Keep:     b([]string{"a"}, "a", "keep as next turn"),
+			// A reasoning model's thinking, in every column.
+			FoldThinking: b([]string{"t"}, "t", "fold thinking"),
+			Keep:         b([]string{"a"}, "a", "keep as next turn"),
 		},
 		Convo: ConvoKeys{
 			Prev:   b([]string{"alt+up", "ctrl+up"}, "alt+↑", "previous turn"),

@@ -679,6 +679,7 @@ func (m *Model) startRun() tea.Cmd {
 		m.run.cancel()
 	}
 	m.panel.ClearServerErrors()
+	m.panel.SetThinkingCut("")
 	seedBefore := m.seedRun
 	if !m.panel.SeedLocked {
 		s := m.c.NewSeed()
@@ -917,14 +918,14 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			// Tokens come from the logprobs entries and can run ahead of
 			// the text (vLLM holds text back); the column draws the text
 			// with its tokens placed in it.
-			c.AppendStream(ev.Tokens, ev.Text, at)
-		case r.logprobs && !c.textOnly && c.tokens == nil && ev.Text != "":
+			c.AppendParts(ev.Tokens, ev.Reasoning, ev.Text, at)
+		case r.logprobs && !c.textOnly && c.tokens == nil && (ev.Text != "" || ev.Reasoning != ""):
 			// Text before any token: the server does not send logprobs
 			// (not every OpenAI-compatible server does); show the text.
 			c.textOnly = true
-			c.AppendText(ev.Text, at)
+			c.AppendTextParts(ev.Reasoning, ev.Text, at)
 		case !r.logprobs || c.textOnly:
-			c.AppendText(ev.Text, at)
+			c.AppendTextParts(ev.Reasoning, ev.Text, at)
 		}
 	case backend.EventFinish:
 		if c := m.column(ev.Sample); c != nil {
@@ -1001,6 +1002,7 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 		text, isErr = text+"; "+r.problem, true
 	}
 	m.setStatus(text, isErr)
+	m.noteThinkingCut()
 	if c := m.convo.count; r.req.API == params.Chat && r.promptTokens > 0 && !r.canceled && (r.convoVer == m.convo.ver || !c.ok || c.ver != m.convo.ver) {
 		// A count of the conversation as it now reads, tokenized while the
 		// run streamed, is newer than the run's.
