@@ -101,6 +101,20 @@ type convoPane struct {
 
 	key   string
 	lines []string
+	// drawn caches each turn's lines: typing redraws the turn typed in,
+	// not every turn of a long conversation.
+	drawn []drawnTurn
+}
+
+// convoLine is a line of the conversation: the role column and the text.
+type convoLine struct{ gut, text string }
+
+// drawnTurn is one turn's lines and what they were drawn from.
+type drawnTurn struct {
+	content, painter, theme string
+	kept                    *keptSample
+	heatVer, w, idx         int
+	lines                   []string
 }
 
 func newConvoPane(c *Common, system, prompt string, msgs []backend.Message) *convoPane {
@@ -581,12 +595,13 @@ func (p *convoPane) view(focused bool) []string {
 		if focused && i == p.sel {
 			bodies[i] = strings.Split(p.ed.View(), "\n")
 		} else {
-			bodies[i] = p.turnLines(i, cw)
+			bodies[i] = p.cachedTurnLines(i, cw, pk)
 		}
 		total += max(len(bodies[i]), 2)
 	}
 	fold := max(2, p.h/3)
-	var all []string
+	blankGut := strings.Repeat(" ", gw)
+	var all []convoLine
 	selStart, selEnd := 0, 0
 	for i := range p.turns {
 		t := &p.turns[i]
@@ -607,7 +622,11 @@ func (p *convoPane) view(focused bool) []string {
 		}
 		gut := []string{p.roleLabel(t.Role, i == p.sel, focused, gw)}
 		if t.Kept != nil && t.Kept.Sample >= 0 {
-			gut = append(gut, p.c.Styles.App.Hint.Render(fitCells(fmt.Sprintf(" kept s%d", t.Kept.Sample+1), gw)))
+			mark := fmt.Sprintf(" kept s%d", t.Kept.Sample+1)
+			if t.Content != t.Kept.Content {
+				mark = fmt.Sprintf(" s%d edited", t.Kept.Sample+1)
+			}
+			gut = append(gut, p.c.Styles.App.Hint.Render(fitCells(mark, gw)))
 		}
 		for len(body) < len(gut) {
 			body = append(body, "")
@@ -616,11 +635,11 @@ func (p *convoPane) view(focused bool) []string {
 			selStart = len(all)
 		}
 		for j, l := range body {
-			g := strings.Repeat(" ", gw)
+			g := blankGut
 			if j < len(gut) {
 				g = gut[j]
 			}
-			all = append(all, g+padTo(ansi.Truncate(l, cw, ""), cw))
+			all = append(all, convoLine{g, l})
 		}
 		if i == p.sel {
 			selEnd = len(all)
@@ -640,14 +659,17 @@ func (p *convoPane) view(focused bool) []string {
 	if len(all) < p.h {
 		p.top = 0
 	}
-	vis := all[p.top:min(len(all), p.top+p.h)]
-	vis = slices.Clone(vis)
-	if p.top > 0 && len(vis) > 0 {
-		vis[0] = p.c.Styles.App.Hint.Render(fitCells(fmt.Sprintf(" ↑ %d", p.top), gw)) + ansi.Cut(vis[0], gw, p.w)
+	// Only the lines on screen are cut and padded.
+	shown := slices.Clone(all[p.top:min(len(all), p.top+p.h)])
+	if p.top > 0 && len(shown) > 0 {
+		shown[0].gut = p.c.Styles.App.Hint.Render(fitCells(fmt.Sprintf(" ↑ %d", p.top), gw))
 	}
-	if below := len(all) - p.top - len(vis); below > 0 && len(vis) > 0 {
-		l := len(vis) - 1
-		vis[l] = p.c.Styles.App.Hint.Render(fitCells(fmt.Sprintf(" ↓ %d", below), gw)) + ansi.Cut(vis[l], gw, p.w)
+	if below := len(all) - p.top - len(shown); below > 0 && len(shown) > 0 {
+		shown[len(shown)-1].gut = p.c.Styles.App.Hint.Render(fitCells(fmt.Sprintf(" ↓ %d", below), gw))
+	}
+	vis := make([]string, len(shown))
+	for j, l := range shown {
+		vis[j] = l.gut + padTo(ansi.Truncate(l.text, cw, ""), cw)
 	}
 	p.key, p.lines = key, textLines(strings.Join(vis, "\n"), p.w, p.h)
 	return p.lines
@@ -680,6 +702,21 @@ func (p *convoPane) turnLines(i, cw int) []string {
 		lines[j] = p.c.Styles.Prompt.Text.Render(l)
 	}
 	return lines
+}
+
+// cachedTurnLines is turnLines, drawn again only when what it shows changed.
+func (p *convoPane) cachedTurnLines(i, cw int, pk string) []string {
+	if len(p.drawn) != len(p.turns) {
+		p.drawn = make([]drawnTurn, len(p.turns))
+	}
+	t := &p.turns[i]
+	d := &p.drawn[i]
+	if d.lines != nil && d.content == t.Content && d.kept == t.Kept && d.heatVer == p.heat.ver && d.w == cw && d.idx == i &&
+		d.painter == pk && d.theme == p.c.ThemeKey {
+		return d.lines
+	}
+	*d = drawnTurn{content: t.Content, kept: t.Kept, heatVer: p.heat.ver, w: cw, idx: i, painter: pk, theme: p.c.ThemeKey, lines: p.turnLines(i, cw)}
+	return d.lines
 }
 
 // trimPadded drops the empty line a trailing newline leaves.

@@ -176,9 +176,19 @@ func TestReloadedConversationSendsTheSameBody(t *testing.T) {
 		t.Fatalf("saved conversation %+v", s.Conversation)
 	}
 	m2, srv2 := chatModel(t, 120, 40, func(c *Config) { c.Session, c.SessionPath = s, path })
-	if k := m2.convo.turns[2].Kept; k == nil || len(k.Tokens) == 0 || k.Content != m.convo.turns[2].Content {
-		t.Fatalf("kept turn not reloaded: %+v", m2.convo.turns[2])
+	if k := m2.convo.turns[2].Kept; k == nil || len(k.Tokens) == 0 || k.Content != m.convo.turns[2].Content || keptDisplay(k) == nil {
+		t.Fatalf("kept turn not reloaded with its placed tokens: %+v", m2.convo.turns[2])
 	}
+	// A session saved in completion mode keeps the conversation too.
+	m2.toggleMode()
+	path2 := filepath.Join(t.TempDir(), "completion.json")
+	if msg := saveSessionCmd(m2.snapshot(), path2)(); msg.(statusMsg).err {
+		t.Fatal(msg)
+	}
+	if s2, err := store.LoadSession[backend.SampleResponse](path2); err != nil || len(s2.Conversation) != 3 || s2.System != "You are terse." {
+		t.Fatalf("completion-mode session: %v %+v", err, s2)
+	}
+	m2.toggleMode()
 	driveUntil(t, m2, m2.startRun(), allDone(m2))
 	second := chatBodies(t, srv2)[0]
 	// The seed is drawn per run; everything else is the same.

@@ -24,8 +24,12 @@ func (m *Model) snapshot() Session {
 	}
 	if m.api == params.Chat {
 		s.System, s.Prompt = m.convo.system(), m.convo.lastUser()
-		// A kept sample's tokens marshal like the response's; nothing in
-		// them can fail to.
+	}
+	if m.api == params.Chat || !m.convo.single() || m.convo.system() != "" {
+		// The conversation is kept in completion mode too, when there is
+		// more of it than the prompt. A kept sample's tokens marshal like
+		// the response's; nothing in them can fail to.
+		s.System = m.convo.system()
 		s.Conversation, _ = m.sessionTurns()
 	}
 	if r, ok := m.Response(); ok {
