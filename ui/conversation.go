@@ -185,9 +185,9 @@ func (p *convoPane) SetSize(w, h int) {
 // gutter is the width of the role column.
 func (p *convoPane) gutter() int {
 	if p.w >= 50 {
-		return 10
+		return len(" assistant ")
 	}
-	return 6
+	return len(" asst ")
 }
 
 // fitEditor makes the editor as tall as its turn, within the pane.
@@ -729,7 +729,7 @@ func trimPadded(ls []string) []string {
 
 func (p *convoPane) roleLabel(role string, sel, focused bool, gw int) string {
 	name := role
-	if gw < 10 {
+	if gw < len(" assistant ") {
 		switch role {
 		case "system":
 			name = "sys"
