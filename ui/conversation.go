@@ -273,9 +273,13 @@ func (p *convoPane) update(msg tea.Msg) (tea.Cmd, bool) {
 			return nil, false
 		}
 	}
+	// The turn takes the editor's text only when this message changed it:
+	// the editor drops control characters and widens tabs of a text it is
+	// given, which must not rewrite a turn merely selected.
+	was := p.ed.Value()
 	var cmd tea.Cmd
 	p.ed, cmd = p.ed.Update(msg)
-	if v := p.ed.Value(); v != p.turns[p.sel].Content {
+	if v := p.ed.Value(); v != was {
 		p.turns[p.sel].Content = v
 		p.fitEditor()
 		p.changed()
@@ -593,7 +597,7 @@ func (p *convoPane) view(focused bool) []string {
 	total := 0
 	for i := range p.turns {
 		if focused && i == p.sel {
-			bodies[i] = strings.Split(p.ed.View(), "\n")
+			bodies[i] = strings.Split(visibleFormatting(p.ed.View()), "\n")
 		} else {
 			bodies[i] = p.cachedTurnLines(i, cw, pk)
 		}
@@ -717,6 +721,37 @@ func (p *convoPane) cachedTurnLines(i, cw int, pk string) []string {
 	}
 	*d = drawnTurn{content: t.Content, kept: t.Kept, heatVer: p.heat.ver, w: cw, idx: i, painter: pk, theme: p.c.ThemeKey, lines: p.turnLines(i, cw)}
 	return d.lines
+}
+
+// visibleFormatting shows the bidi and other format characters of the
+// editor's drawing as the sanitizer does: the editor drops control
+// characters itself, but would draw a turn's U+202E (a kept sample's, a
+// conversation file's) raw. The editor's own styling is left as it is.
+func visibleFormatting(s string) string {
+	var b strings.Builder
+	started := false
+	for i, r := range s {
+		safe := ""
+		if r >= 0x80 {
+			if v := sanitize.Line(string(r)); v != string(r) {
+				safe = v
+			}
+		}
+		switch {
+		case safe == "" && started:
+			b.WriteRune(r)
+		case safe != "":
+			if !started {
+				started = true
+				b.WriteString(s[:i])
+			}
+			b.WriteString(safe)
+		}
+	}
+	if !started {
+		return s
+	}
+	return b.String()
 }
 
 // trimPadded drops the empty line a trailing newline leaves.

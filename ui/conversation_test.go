@@ -402,3 +402,23 @@ func TestKeepingAnotherSampleReplacesTheLast(t *testing.T) {
 		t.Fatalf("turns %+v, status %q", ts, m.status)
 	}
 }
+
+// A turn holding a bidi override (a file's, a model's) is edited without the
+// override reaching the terminal, and a turn merely selected is not
+// rewritten by the editor (which widens tabs).
+func TestConversationEditorIsSafe(t *testing.T) {
+	t.Parallel()
+	msgs := []backend.Message{{Role: "user", Content: "evil \u202egnp.exe"}, {Role: "assistant", Content: "a\tb"}, {Role: "user", Content: "last"}}
+	m, _ := chatModel(t, 120, 40, func(c *Config) { c.Messages = msgs })
+	drive(t, m, press(m, "alt+up", "alt+up"))
+	if m.convo.sel != 1 {
+		t.Fatalf("selected %d", m.convo.sel)
+	}
+	if v := m.View().Content; strings.Contains(v, "\u202e") || !strings.Contains(plainScreen(m), "gnp.exe") {
+		t.Fatalf("U+202E reached the screen, or the turn is not shown")
+	}
+	drive(t, m, press(m, "alt+down", "right", "left", "alt+down"))
+	if got := m.convo.turns[2].Content; got != "a\tb" {
+		t.Fatalf("a selected turn was rewritten: %q", got)
+	}
+}
