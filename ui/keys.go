@@ -25,7 +25,7 @@ type GlobalKeys struct {
 
 // ParamKeys act on the parameter panel.
 type ParamKeys struct {
-	Up, Down, Left, Right, CoarseLeft, CoarseRight, Edit, Reset, ResetAll, Lock key.Binding
+	Up, Down, Left, Right, CoarseLeft, CoarseRight, Edit, Reset, ResetAll, Lock, Advanced key.Binding
 }
 
 // SampleKeys act on the sample area.
@@ -77,7 +77,8 @@ func DefaultKeyMap() KeyMap {
 			Edit:        b([]string{"enter"}, "enter/0-9", "type exact value"),
 			Reset:       b([]string{"r"}, "r", "reset slider to default"),
 			ResetAll:    b([]string{"R"}, "R", "reset all to defaults"),
-			Lock:        b([]string{"space"}, "space", "lock/unlock seed"),
+			Lock:        b([]string{"space"}, "space", "lock seed / toggle"),
+			Advanced:    b([]string{"a"}, "a", "advanced samplers"),
 		},
 		Samples: SampleKeys{
 			Left:     b([]string{"left", "h"}, "←/h", "previous sample"),

@@ -353,6 +353,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case NoticeMsg:
 		m.setStatus(string(msg), false)
 		return m, nil
+	case biasResolvedMsg:
+		m.onBiasResolved(msg)
+		return m, nil
 	case sessionLoadedMsg:
 		if msg.err != nil {
 			m.setStatus(msg.err.Error(), true)
@@ -440,7 +443,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Dialog.Accept):
 			m.panel.CommitEdit()
-			return nil
+			return m.resolveBiasCmd()
 		case key.Matches(msg, k.Dialog.Close):
 			m.panel.CancelEdit()
 			return nil
@@ -534,6 +537,9 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.panel.Step(-1, false)
 	case key.Matches(msg, k.Right):
 		m.panel.Step(1, false)
+	case key.Matches(msg, k.Advanced):
+		m.panel.ToggleAdvanced()
+	case (key.Matches(msg, k.Edit) || key.Matches(msg, k.Lock)) && m.panel.Toggle():
 	case key.Matches(msg, k.Edit):
 		return m.panel.StartEdit("")
 	case key.Matches(msg, k.ResetAll):
@@ -615,7 +621,8 @@ func (m *Model) toggleMode() {
 
 // buildRequest turns the screen's state into a backend request.
 func (m *Model) buildRequest() backend.Request {
-	req := backend.Request{API: m.api, Model: m.modelName, Params: m.panel.P.Clone(), Options: m.panel.O}
+	req := backend.Request{API: m.api, Model: m.modelName, Params: m.panel.P.Clone(), Options: m.panel.O, LogprobsMode: m.panel.Mode()}
+	req.Options.Advanced = m.panel.O.Advanced.Clone()
 	if m.promptHeat {
 		k := 5
 		if lp := m.panel.O.Logprobs; lp != nil && *lp > 0 {
