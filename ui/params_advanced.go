@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -279,9 +280,18 @@ func (m *Model) onBiasResolved(msg biasResolvedMsg) {
 	}
 	pp.resolving = false
 	if msg.err != nil {
-		pp.serverErr["logit_bias"] = msg.err.Error()
+		var es params.Errors
+		if errors.As(msg.err, &es) {
+			words := make([]string, len(es))
+			for i, e := range es {
+				words[i] = e.Msg
+			}
+			pp.biasErr = strings.Join(words, "; ")
+		} else {
+			pp.biasErr = msg.err.Error()
+		}
 		pp.revalidate()
-		m.setStatus("logit_bias: "+msg.err.Error(), true)
+		m.setStatus("logit_bias: "+pp.biasErr, true)
 		return
 	}
 	var said []string
@@ -303,8 +313,11 @@ func (pp *paramPanel) biasProblem() string {
 	if len(texts) == 0 {
 		return ""
 	}
-	if pp.resolving {
+	switch {
+	case pp.resolving:
 		return "resolving text through the server's /tokenize…"
+	case pp.biasErr != "":
+		return pp.biasErr
 	}
 	if !pp.canTokenize {
 		q := make([]string, len(texts))

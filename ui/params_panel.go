@@ -38,6 +38,8 @@ type paramPanel struct {
 	// canTokenize: the sampler has a /tokenize, which resolves logit_bias
 	// text; resolving is set while it works.
 	canTokenize, resolving bool
+	// biasErr is why the last resolution failed, until the list changes.
+	biasErr string
 
 	// SeedLocked: every run reuses the seed; unlocked, each run draws one.
 	SeedLocked bool
@@ -71,7 +73,7 @@ type paramPanel struct {
 // Widths of a slider row's parts.
 const (
 	sliderMarkW  = 2
-	sliderLabelW = 12
+	sliderLabelW = 13
 	sliderValueW = 15
 	panelMinW    = sliderMarkW + sliderLabelW + 6 + 1 + sliderValueW
 )
@@ -103,13 +105,13 @@ func newParamPanel(c *Common, p params.SamplingParams, o params.Options) *paramP
 func (pp *paramPanel) Rows() int { return min(len(pp.visible())-pp.top, pp.rowRoom()) }
 
 // rowRoom is how many row lines fit: all of them when the size allows,
-// else the height less the blank line and one line of help.
+// else the height less the blank line and two lines of help.
 func (pp *paramPanel) rowRoom() int {
 	n := len(pp.visible())
 	if pp.h <= 0 || n+2 <= pp.h {
 		return n
 	}
-	return max(1, pp.h-2)
+	return max(1, pp.h-3)
 }
 
 // rowAt is the row drawn on line y of the content: a spec index, or
@@ -254,7 +256,7 @@ func (pp *paramPanel) Reset() {
 	s := pp.specs[pp.cursor]
 	switch s.Kind {
 	case params.BiasList:
-		pp.O.Advanced.LogitBias = nil
+		pp.O.Advanced.LogitBias, pp.biasErr = nil, ""
 	case params.WordList:
 		pp.O.Advanced.BadWords = nil
 	}
@@ -454,7 +456,7 @@ func (pp *paramPanel) CommitEdit() {
 			pp.editErr = err.Error()
 			return
 		}
-		pp.resolving = false
+		pp.resolving, pp.biasErr = false, ""
 		delete(pp.serverErr, s.Key)
 		pp.revalidate()
 		pp.CancelEdit()
