@@ -369,4 +369,3 @@ func TestGoldenAdvanced(t *testing.T) {
 		}
 	}
 }
-

@@ -23,10 +23,10 @@ import (
 // (params_advanced.go). It holds the parameters being edited; the root
 // model reads them when it runs.
 type paramPanel struct {
-	c      *Common
-	specs  []params.Spec
-	P      params.SamplingParams
-	O      params.Options
+	c     *Common
+	specs []params.Spec
+	P     params.SamplingParams
+	O     params.Options
 	// cursor is the focused row's index in specs, or headerRow.
 	cursor int
 	// top is the first visible row drawn, when they do not all fit.
