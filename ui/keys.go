@@ -20,7 +20,7 @@ type KeyMap struct {
 
 // GlobalKeys work from every focus.
 type GlobalKeys struct {
-	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, PromptHeat, Theme, Help, Quit key.Binding
+	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, HeatSource, PromptHeat, Theme, Help, Quit key.Binding
 }
 
 // ParamKeys act on the parameter panel.
@@ -62,6 +62,7 @@ func DefaultKeyMap() KeyMap {
 			Open:       b([]string{"ctrl+o"}, "ctrl+o", "open session"),
 			Presets:    b([]string{"ctrl+p"}, "ctrl+p", "presets"),
 			Heatmap:    b([]string{"m", "f2"}, "m/f2", "heatmap mode"),
+			HeatSource: b([]string{"D"}, "D", "raw/processed heat"),
 			Theme:      b([]string{"T", "f3"}, "T/f3", "next theme"),
 			PromptHeat: b([]string{"f4", "P"}, "P/f4", "prompt logprobs"),
 			Help:       b([]string{"f1", "?"}, "?/f1", "more keys"),

@@ -67,6 +67,8 @@ type runState struct {
 	// problem is a failure that ended no sample (the prompt logprobs
 	// request), kept for the run's summary.
 	problem string
+	// note is what the backend said of the run's values (EventNote).
+	note string
 	// before is what the screen showed when the run began, put back if the
 	// run cannot start (a loaded session is not wiped by a 404).
 	before shownSamples
@@ -263,7 +265,7 @@ func (m *Model) setTheme(isDark bool) {
 // rebuildPainter makes the heatmap painter for the current mode, theme and
 // colour profile; its key drops the columns' styled lines.
 func (m *Model) rebuildPainter() {
-	p := heatmap.NewPainter(m.c.Styles, m.c.HeatMode, m.c.Profile)
+	p := heatmap.NewPainterBy(m.c.Styles, m.painterMode(), m.c.Profile, m.c.HeatProcessed)
 	m.c.Painter = p
 	if m.samples != nil {
 		m.samples.setPainter()
@@ -493,6 +495,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.c.HeatMode = m.c.HeatMode.Next()
 			m.rebuildPainter()
 			m.setStatus("heatmap: "+m.c.HeatMode.Title(), false)
+			return nil
+		case key.Matches(msg, k.Global.HeatSource):
+			m.toggleHeatProcessed()
 			return nil
 		case key.Matches(msg, k.Global.PromptHeat):
 			m.promptHeat = !m.promptHeat
@@ -875,6 +880,7 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			if s.Note != "" {
 				m.setStatus(s.Note, false)
 			}
+			m.setShownMode(s.LogprobsMode)
 			if m.modelName == "" {
 				m.modelName = s.Model
 			}
@@ -928,6 +934,12 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 				m.samples.cols[i].Retrying(note)
 			}
 		}
+	case backend.EventNote:
+		// Said once, in the run's summary: the values do not fit the
+		// mode claimed, or are all 0.0.
+		if ev.Text != "" && !strings.Contains(r.note, ev.Text) {
+			r.note = strings.TrimPrefix(r.note+"; "+ev.Text, "; ")
+		}
 	case backend.EventError:
 		if ev.Err != nil {
 			// It ends no sample, so the run's summary carries it on.
@@ -960,6 +972,9 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 	text, isErr := runSummary(m.samples.cols, r.canceled, formatDuration(at.Sub(r.started)))
 	if r.problem != "" {
 		text, isErr = text+"; "+r.problem, true
+	}
+	if r.note != "" {
+		text += "; note: " + r.note
 	}
 	m.setStatus(text, isErr)
 	if m.switchToCompletion(r) {

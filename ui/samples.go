@@ -51,6 +51,9 @@ type samplesPane struct {
 	stylerIn              stylerInputs
 	stylerOK              bool
 	legendKey, legendLine string
+
+	// lpMode is the logprobs mode of the samples on screen (see setShownMode).
+	lpMode backend.LogprobsMode
 }
 
 func newSamplesPane(c *Common) *samplesPane {
@@ -207,9 +210,10 @@ func (p *samplesPane) legend(w int) string {
 	if p.c.Painter == nil {
 		return strings.Repeat(" ", w)
 	}
-	if lk := fmt.Sprint(p.c.Painter.Key(), w); lk != p.legendKey {
+	if lk := fmt.Sprint(p.c.Painter.Key(), w, p.lpMode); lk != p.legendKey {
 		p.legendKey = lk
-		p.legendLine = " " + padTo(heatmap.Legend(p.c.Styles, p.c.Painter, w-1, "m: mode"), w-1)
+		note, short := heatmap.DistributionNote(p.lpMode, p.c.Painter.ByProcessed())
+		p.legendLine = " " + padTo(heatmap.LegendFor(p.c.Styles, p.c.Painter, w-1, "m: mode", note, short), w-1)
 	}
 	return p.legendLine
 }

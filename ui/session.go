@@ -125,6 +125,7 @@ func (m *Model) showSession(s *Session, path string) {
 		c.Finish(reason, by, err)
 		cols[i] = c
 	}
+	m.setShownMode(r.LogprobsMode)
 	m.prompt.heat = promptHeat{at: s.Prompt, system: s.System}
 	if len(r.PromptTokens) > 0 && len(r.PromptTokens[0]) > 0 {
 		m.prompt.heat.tokens = r.PromptTokens[0]

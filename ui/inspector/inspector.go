@@ -29,6 +29,9 @@ type Inspector struct {
 	st      *themes.Styles
 	painter *heatmap.Painter
 	params  params.SamplingParams
+	adv     params.Advanced
+	// mode is the logprobs mode the tokens' Logprob values come from.
+	mode backend.LogprobsMode
 
 	tok           *backend.Token
 	sample, index int
@@ -49,7 +52,7 @@ type Inspector struct {
 // New makes an inspector drawing with st and colouring the token with painter (which
 // also says the heatmap mode, whose metric is highlighted).
 func New(st *themes.Styles, painter *heatmap.Painter) *Inspector {
-	return &Inspector{st: st, painter: painter, params: params.Default()}
+	return &Inspector{st: st, painter: painter, params: params.Default(), mode: backend.RawLogprobs}
 }
 
 // SetStyles changes the theme.
@@ -151,7 +154,18 @@ func (in *Inspector) lines(width, height int) []string {
 		lines = append(lines, s.Note.Render("no alternatives: ask for logprobs > 0 to see them"))
 		return lines
 	}
-	return append(lines, in.table(width, height-len(lines))...)
+	room := height - len(lines)
+	switch {
+	case tok.Processed != nil:
+		return append(lines, in.exactTable(width, room, processedRows(tok), true,
+			"exact: the built-in model's raw logprobs beside the processed ones it drew from (vLLM's order: bad words, min_tokens, logit bias, penalties, temperature, min_p, top_k, top_p)")...)
+	case in.mode.Logits():
+		return append(lines, in.logitsLines(width)...)
+	case in.mode.Processed():
+		return append(lines, in.exactTable(width, room, claimedRows(tok), false,
+			"exact: processed logprobs, as the server is said to run (--logprobs-mode "+string(in.mode)+"): the distribution drawn from, nothing recomputed here")...)
+	}
+	return append(lines, in.table(width, room)...)
 }
 
 // metrics are the token's numbers as "label value" chips; the current mode's is highlighted.
@@ -172,10 +186,34 @@ func (in *Inspector) metrics(mode heatmap.Mode) []string {
 		}
 		return fmt.Sprintf(f, v)
 	}
+	// Each number says which distribution it is: raw (the model's) or processed (drawn
+	// from), and logits are not probabilities at all.
+	kind := "raw "
+	if in.mode.Processed() {
+		kind = "processed "
+	}
+	if in.mode.Logits() {
+		return []string{chip(kind+"logit", num(known, "%.4g", float64(tok.Logprob)), heatmap.Off)}
+	}
+	byProcessed := in.painter.ByProcessed() && tok.Processed != nil
+	pMode, sMode := heatmap.Probability, heatmap.Surprisal
+	if byProcessed {
+		pMode, sMode = heatmap.Off, heatmap.Off
+	}
 	out := []string{
-		chip("logprob", num(known, "%.4g", float64(tok.Logprob)), heatmap.Off),
-		chip("p", num(known, "%.4f", heatmap.Prob(tok.Logprob)), heatmap.Probability),
-		chip("surprisal", num(known, "%.2f bits", heatmap.SurprisalBits(tok.Logprob)), heatmap.Surprisal),
+		chip(kind+"logprob", num(known, "%.4g", float64(tok.Logprob)), heatmap.Off),
+		chip("p", num(known, "%.4f", heatmap.Prob(tok.Logprob)), pMode),
+		chip("surprisal", num(known, "%.2f bits", heatmap.SurprisalBits(tok.Logprob)), sMode),
+	}
+	if pr := tok.Processed; pr != nil {
+		// The probability the token was really drawn with, exactly.
+		pMode, sMode = heatmap.Off, heatmap.Off
+		if byProcessed {
+			pMode, sMode = heatmap.Probability, heatmap.Surprisal
+		}
+		ok := pr.Logprob.Known()
+		out = append(out, chip("drawn p", num(ok, "%.4f", heatmap.Prob(pr.Logprob)), pMode),
+			chip("drawn surprisal", num(ok, "%.2f bits", heatmap.SurprisalBits(pr.Logprob)), sMode))
 	}
 	rank := "unknown"
 	if r, atLeast, ok := heatmap.RankOf(tok); ok {
