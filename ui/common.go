@@ -45,7 +45,7 @@ type Common struct {
 	HeatMode heatmap.Mode
 	// HeatProcessed colours by processed logprobs where tokens have them.
 	HeatProcessed bool
-	Profile  colorprofile.Profile
+	Profile       colorprofile.Profile
 	// exportTab is the export format shown last, shown first when the
 	// export opens again.
 	exportTab int
