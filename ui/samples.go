@@ -561,8 +561,9 @@ func (p *samplesPane) handleInspectKey(msg tea.KeyPressMsg) bool {
 }
 
 // inspectorView draws the inspector into r, for the parameters sp.
-func (p *samplesPane) inspectorView(r rect, sp params.SamplingParams) []string {
+func (p *samplesPane) inspectorView(r rect, sp params.SamplingParams, adv params.Advanced) []string {
 	p.insp.SetParams(sp)
+	p.insp.SetAdvanced(adv)
 	in := inner(r)
 	return p.c.frames.frame(r, "inspector · i closes", true, textLines(p.insp.Render(in.W, in.H), in.W, in.H))
 }

@@ -211,7 +211,7 @@ func (m *Model) render() string {
 		right = append(right, m.c.frames.frame(r.promptOuter, title, m.focus == focusPrompt, content)...)
 		samples := m.c.frames.frame(r.samplesOuter, m.samples.title(), m.focus == focusSamples, m.samples.view(m.focus == focusSamples, m.spin.View()))
 		if r.inspOuter.W > 0 {
-			insp := m.samples.inspectorView(r.inspOuter, m.panel.P)
+			insp := m.samples.inspectorView(r.inspOuter, m.panel.P, m.panel.O.Advanced)
 			for i := range samples {
 				if i < len(insp) {
 					samples[i] += insp[i]

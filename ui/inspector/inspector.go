@@ -71,6 +71,16 @@ func (in *Inspector) SetParams(p params.SamplingParams) {
 	in.params = p
 }
 
+// SetAdvanced sets vLLM's fields beyond the seven: min_p joins the truncation shown, and
+// the penalties and biases, which the view cannot apply, make it say so.
+func (in *Inspector) SetAdvanced(a params.Advanced) {
+	if a.MinP != in.adv.MinP || a.PresencePenalty != in.adv.PresencePenalty || a.FrequencyPenalty != in.adv.FrequencyPenalty ||
+		len(a.LogitBias) != len(in.adv.LogitBias) || len(a.BadWords) != len(in.adv.BadWords) || a.MinTokens != in.adv.MinTokens {
+		in.drawnCurrent = false
+	}
+	in.adv = a
+}
+
 // SetToken shows tok, token index of sample (both counted from 0). The inspector keeps the
 // pointer: the caller must not change the token while it is shown.
 func (in *Inspector) SetToken(tok *backend.Token, sample, index int) {
@@ -259,7 +269,7 @@ func (in *Inspector) table(width, room int) []string {
 	s := in.st.Inspector
 	tok := in.tok
 	p := in.params
-	tr := heatmap.Truncate(tok.Top, tok, heatmap.Sampling{Temperature: p.Temperature, TopK: p.TopK, TopP: p.TopP})
+	tr := heatmap.Truncate(tok.Top, tok, heatmap.Sampling{Temperature: p.Temperature, TopK: p.TopK, TopP: p.TopP, MinP: in.adv.MinP})
 	exact := tr.Exact()
 
 	const marker = 2
@@ -292,6 +302,9 @@ func (in *Inspector) table(width, room int) []string {
 		}
 		if p.TopP < 1 {
 			after += " p=" + fmtNum(p.TopP)
+		}
+		if in.adv.MinP > 0 {
+			after += " min_p=" + fmtNum(in.adv.MinP)
 		}
 	}
 	var lines []string
@@ -357,7 +370,7 @@ func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width 
 		}
 	}
 	n := len(tr.Candidates)
-	if p.IsGreedy() || p.TopK > 0 || p.TopP < 1 {
+	if p.IsGreedy() || p.TopK > 0 || p.TopP < 1 || in.adv.MinP > 0 {
 		kept := fmt.Sprintf("kept %d of %d shown", tr.Kept, n)
 		if tr.Uncertain > 0 {
 			kept += fmt.Sprintf(", %d uncertain (bounds)", tr.Uncertain)
@@ -382,13 +395,26 @@ func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width 
 		star += fmt.Sprintf("the shown probabilities sum to %.3g, past 1: these logprobs are not one distribution, so the values after truncation mean little", tr.Shown)
 	case tr.Exact() && p.IsGreedy():
 		star += "exact: vLLM's greedy argmax on the raw logprobs"
+	case tr.Exact() && in.adv.MinP > 0:
+		star += "exact: vLLM's temperature, min_p, top_k and top_p, in that order, on the raw logprobs"
 	case tr.Exact():
 		star += "exact: vLLM's temperature, top_k and top_p on the raw logprobs"
 	default:
 		star += fmt.Sprintf("bounds: the tokens not shown hold %s of the raw mass, split in ways not known", fmtProb(max(0, 1-tr.Shown)))
 	}
+	var unapplied []string
 	if p.RepetitionPenalty != 1 {
-		star += "; repetition_penalty not applied, so approximate"
+		unapplied = append(unapplied, "repetition_penalty")
+	}
+	a := in.adv
+	if a.PresencePenalty != 0 || a.FrequencyPenalty != 0 {
+		unapplied = append(unapplied, "presence/frequency penalties")
+	}
+	if len(a.LogitBias) > 0 || len(a.BadWords) > 0 || a.MinTokens > 0 {
+		unapplied = append(unapplied, "logit_bias, bad_words and min_tokens")
+	}
+	if len(unapplied) > 0 {
+		star += "; " + strings.Join(unapplied, ", ") + " not applied, so approximate"
 	}
 	var out []string
 	for _, para := range []string{strings.Join(say, "; "), star} {
