@@ -33,9 +33,13 @@ func logprobsModeSpec() params.Spec {
 		Help:     "the --logprobs-mode the server runs with, which the API does not report: it names the numbers shown (raw or processed, logprobs or logits) and what they are checked against",
 		Floor:    "as configured",
 		Nullable: true, Strict: true, Fine: 1, Coarse: 1}
+	// The row names a mode in a word that fits its value column; typed, the
+	// full names are read.
+	short := map[backend.LogprobsMode]string{backend.RawLogprobs: "raw", backend.RawLogits: "raw logits",
+		backend.ProcessedLogprobs: "processed", backend.ProcessedLogits: "proc. logits"}
 	for i, m := range backend.LogprobsModes {
 		s.Choices = append(s.Choices, string(m))
-		s.Specials = append(s.Specials, params.Special{Value: float64(i), Word: string(m)})
+		s.Specials = append(s.Specials, params.Special{Value: float64(i), Word: short[m]})
 	}
 	s.Max = float64(len(s.Choices) - 1)
 	return s

@@ -398,8 +398,8 @@ func (pp *paramPanel) StartEdit(initial string) tea.Cmd {
 		case s.Kind == params.WordList:
 			initial = formatWordList(pp.O.Advanced.BadWords)
 		case s.Kind == params.Choice:
-			if v := pp.Value(pp.cursor); v.Set {
-				_, initial = s.Describe(v)
+			if v := pp.Value(pp.cursor); v.Set && int(v.V) >= 0 && int(v.V) < len(s.Choices) {
+				initial = s.Choices[int(v.V)]
 			}
 		default:
 			if v := pp.Value(pp.cursor); v.Set {

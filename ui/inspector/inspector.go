@@ -216,14 +216,15 @@ func (in *Inspector) metrics(mode heatmap.Mode) []string {
 		chip("surprisal", num(known, "%.2f bits", heatmap.SurprisalBits(tok.Logprob)), sMode),
 	}
 	if pr := tok.Processed; pr != nil {
-		// The probability the token was really drawn with, exactly.
+		// The probability the token was really drawn with, exactly (a sure token's
+		// surprisal reads 0.00, not the -0.00 of a float32 logprob rounded past 0).
 		pMode, sMode = heatmap.Off, heatmap.Off
 		if byProcessed {
 			pMode, sMode = heatmap.Probability, heatmap.Surprisal
 		}
 		ok := pr.Logprob.Known()
 		out = append(out, chip("drawn p", num(ok, "%.4f", heatmap.Prob(pr.Logprob)), pMode),
-			chip("drawn surprisal", num(ok, "%.2f bits", heatmap.SurprisalBits(pr.Logprob)), sMode))
+			chip("drawn surprisal", num(ok, "%.2f bits", max(0, heatmap.SurprisalBits(pr.Logprob))), sMode))
 	}
 	rank := "unknown"
 	if r, atLeast, ok := heatmap.RankOf(tok); ok {
