@@ -115,3 +115,60 @@ func TestHeatmapByProcessed(t *testing.T) {
 	}
 	t.Log("every token's raw and processed buckets agree: colour not compared")
 }
+
+// noteScript starts one sample in mode, finishes it, and says note twice.
+func noteScript(mode backend.LogprobsMode, note string) func(backend.Request, *backend.Emitter, context.Context) {
+	return func(req backend.Request, e *backend.Emitter, _ context.Context) {
+		e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 1, Requested: 1, LogprobsMode: mode}})
+		e.Emit(backend.Event{Kind: backend.EventTokens, Sample: 0, Text: "hi", Tokens: []backend.Token{{Text: "hi", Logprob: -0.1,
+			Top: []backend.Alt{{Text: "hi", Logprob: -0.1}}}}})
+		e.Emit(backend.Event{Kind: backend.EventFinish, Sample: 0, Reason: backend.StopLength})
+		e.Emit(backend.Event{Kind: backend.EventNote, Text: note})
+		e.Emit(backend.Event{Kind: backend.EventNote, Text: note})
+		e.Emit(backend.Event{Kind: backend.EventDone})
+	}
+}
+
+func TestRunSummarySaysTheNoteOnce(t *testing.T) {
+	t.Parallel()
+	m := newTestModel(t, &fakeSampler{script: noteScript(backend.RawLogprobs, "these look processed")}, 120, 40)
+	drive(t, m, m.startRun())
+	if strings.Count(m.status, "these look processed") != 1 || !strings.Contains(m.status, "note: ") {
+		t.Fatalf("status %q", m.status)
+	}
+}
+
+func TestLegendNamesTheModeShown(t *testing.T) {
+	t.Parallel()
+	m := newTestModel(t, &fakeSampler{script: noteScript(backend.ProcessedLogprobs, "")}, 200, 40)
+	drive(t, m, m.startRun())
+	if s := plainScreen(m); !strings.Contains(s, "processed logprobs: after penalties, temperature and truncation") {
+		t.Fatalf("legend:\n%s", s)
+	}
+	// Logits are not probabilities: nothing is coloured, and the legend says why.
+	m = newTestModel(t, &fakeSampler{script: noteScript(backend.RawLogits, "")}, 200, 40)
+	drive(t, m, m.startRun())
+	if m.c.Painter.Mode() != heatmap.Off || m.c.HeatMode == heatmap.Off {
+		t.Fatalf("painter %v, chosen %v", m.c.Painter.Mode(), m.c.HeatMode)
+	}
+	if s := plainScreen(m); !strings.Contains(s, "raw_logits: logits, not probabilities, so nothing is coloured") {
+		t.Fatalf("legend:\n%s", s)
+	}
+}
+
+// The session file takes every mode the backend knows.
+func TestSessionsTakeEveryLogprobsMode(t *testing.T) {
+	t.Parallel()
+	m := newTestModel(t, &fakeSampler{}, 120, 40)
+	for _, mode := range backend.LogprobsModes {
+		m.panel.SetMode(mode)
+		s := m.snapshot()
+		path := t.TempDir() + "/s.json"
+		if err := store.SaveSession(path, &s); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.LoadSession[backend.SampleResponse](path); err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+	}
+}
