@@ -21,7 +21,9 @@ type Painter struct {
 	// processed: probability and surprisal come from the token's processed logprob
 	// (the distribution it was drawn from), where the token has one.
 	processed bool
-	key       string
+	// raw is the same painter colouring by raw values (itself when not processed).
+	raw *Painter
+	key string
 	// pre[odd][bucket] opens a token's style; odd tokens carry the boundary mark.
 	pre [2][numBuckets]string
 	// reversed[bucket]: the look is already in reverse video, so the cursor turns it off.
@@ -52,8 +54,10 @@ func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
 func NewPainterBy(st *themes.Styles, m Mode, prof colorprofile.Profile, processed bool) *Painter {
 	p := &Painter{mode: m, mono: prof <= colorprofile.ASCII, processed: processed}
 	p.key = m.String() + "/" + prof.String() + "/" + st.Palette.Name + "/" + strconv.FormatBool(st.IsDark)
+	p.raw = p
 	if processed {
 		p.key += "/processed"
+		p.raw = NewPainterBy(st, m, prof, false)
 	}
 	h := st.Heat
 	scale := h.Scale
@@ -102,6 +106,15 @@ func prefixOf(st lipgloss.Style) string {
 
 // Mode is the painter's mode.
 func (p *Painter) Mode() Mode { return p.mode }
+
+// Raw is the painter colouring by raw values: for prompt tokens, which are never drawn
+// and so have no processed values. Nil for a nil painter.
+func (p *Painter) Raw() *Painter {
+	if p == nil {
+		return nil
+	}
+	return p.raw
+}
 
 // ByProcessed reports whether probability and surprisal come from processed logprobs.
 func (p *Painter) ByProcessed() bool { return p.processed }
