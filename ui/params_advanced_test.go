@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
@@ -367,5 +369,29 @@ func TestGoldenAdvanced(t *testing.T) {
 				checkGolden(t, m)
 			})
 		}
+	}
+}
+
+// R puts the advanced fields and the mode back too; the compact summary names
+// the advanced rows in use, and only those.
+func TestAdvancedResetAndSummary(t *testing.T) {
+	t.Parallel()
+	m := newTestModel(t, &fakeSampler{}, 80, 24)
+	m.panel.O.Advanced.MinP = 0.05
+	m.panel.O.Advanced.BadWords = []string{"x"}
+	m.panel.SetMode(backend.ProcessedLogprobs)
+	m.panel.revalidate()
+	sum := ansi.Strip(m.panel.Summary(200))
+	for _, want := range []string{"min_p 0.05", `bad_words "x"`, "lp_mode processed"} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("summary %q lacks %q", sum, want)
+		}
+	}
+	if strings.Contains(sum, "ignore_eos") || strings.Contains(sum, "presence") {
+		t.Errorf("summary names unused rows: %q", sum)
+	}
+	m.panel.ResetAll()
+	if !m.panel.O.Advanced.IsZero() || m.panel.Mode() != "" {
+		t.Fatalf("after R: %+v %q", m.panel.O.Advanced, m.panel.Mode())
 	}
 }

@@ -570,7 +570,7 @@ func (pp *paramPanel) Summary(w int) string {
 			continue // drawn afresh each run, like an unset seed
 		case word == "off" || word != "" && word == s.Floor && !s.Nullable:
 			continue
-		case text == "":
+		case text == "" || word != "" && (s.Kind == params.Choice || s.Kind == params.Bool):
 			shown = word
 		case word != "":
 			shown = text + " " + word
