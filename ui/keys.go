@@ -30,7 +30,7 @@ type ParamKeys struct {
 
 // SampleKeys act on the sample area.
 type SampleKeys struct {
-	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect key.Binding
+	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect, FoldThinking key.Binding
 }
 
 // InspectKeys move the token cursor while the inspector is open; they take
@@ -92,6 +92,8 @@ func DefaultKeyMap() KeyMap {
 			Bottom:   b([]string{"end", "G"}, "G/end", "follow tail"),
 			Zoom:     b([]string{"z"}, "z", "zoom sample"),
 			Inspect:  b([]string{"i"}, "i/click", "inspect tokens"),
+			// A reasoning model's thinking, in every column.
+			FoldThinking: b([]string{"t"}, "t", "fold thinking"),
 		},
 		Inspect: InspectKeys{
 			Left:       b([]string{"left", "h"}, "←/h", "previous token"),

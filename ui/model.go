@@ -663,6 +663,7 @@ func (m *Model) startRun() tea.Cmd {
 		m.run.cancel()
 	}
 	m.panel.ClearServerErrors()
+	m.panel.SetThinkingCut("")
 	seedBefore := m.seedRun
 	if !m.panel.SeedLocked {
 		s := m.c.NewSeed()
@@ -895,14 +896,14 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			// Tokens come from the logprobs entries and can run ahead of
 			// the text (vLLM holds text back); the column draws the text
 			// with its tokens placed in it.
-			c.AppendStream(ev.Tokens, ev.Text, at)
-		case r.logprobs && !c.textOnly && c.tokens == nil && ev.Text != "":
+			c.AppendParts(ev.Tokens, ev.Reasoning, ev.Text, at)
+		case r.logprobs && !c.textOnly && c.tokens == nil && (ev.Text != "" || ev.Reasoning != ""):
 			// Text before any token: the server does not send logprobs
 			// (not every OpenAI-compatible server does); show the text.
 			c.textOnly = true
-			c.AppendText(ev.Text, at)
+			c.AppendTextParts(ev.Reasoning, ev.Text, at)
 		case !r.logprobs || c.textOnly:
-			c.AppendText(ev.Text, at)
+			c.AppendTextParts(ev.Reasoning, ev.Text, at)
 		}
 	case backend.EventFinish:
 		if c := m.column(ev.Sample); c != nil {
@@ -977,6 +978,7 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 		text += "; note: " + r.note
 	}
 	m.setStatus(text, isErr)
+	m.noteThinkingCut()
 	if m.switchToCompletion(r) {
 		return
 	}

@@ -39,6 +39,9 @@ type samplesPane struct {
 	// for in completion mode (topAsked), for the inspector's merged count.
 	topAsked int
 
+	// foldThinking: every column draws a reasoning model's thinking as its summary line.
+	foldThinking bool
+
 	inspecting bool
 	insp       *inspector.Inspector
 	// divergence: while inspecting, the first token index where samples
@@ -103,6 +106,9 @@ func (p *samplesPane) wantsInspector() bool { return p.inspecting && len(p.cols)
 // setColumns shows cols, keeping the focus and the zoom where they can stay.
 func (p *samplesPane) setColumns(cols []*column) {
 	p.cols = cols
+	for _, c := range cols {
+		c.SetThinkingFolded(p.foldThinking)
+	}
 	p.focus = max(0, min(p.focus, len(cols)-1))
 	if p.zoom >= len(cols) {
 		p.zoom = -1
@@ -116,7 +122,9 @@ func (p *samplesPane) column(i int, started time.Time) (c *column, grew bool) {
 		return nil, false
 	}
 	for i >= len(p.cols) {
-		p.cols = append(p.cols, newColumn(len(p.cols), nil, started))
+		c := newColumn(len(p.cols), nil, started)
+		c.SetThinkingFolded(p.foldThinking)
+		p.cols = append(p.cols, c)
 		grew = true
 	}
 	return p.cols[i], grew
@@ -375,10 +383,22 @@ func (p *samplesPane) lineStyler() lineStyler {
 		}
 		return stopOn + s + "\x1b[m"
 	}
+	ls.thinking = stylePrefix(st.ThinkingMark)
+	ls.thinkPlain = func(s string) string { return st.Thinking.Render(s) }
+	ls.label = func(s string) string { return st.ThinkingLabel.Render(s) }
+	ls.labelCursor = func(s string) string { return st.Cursor.Render(s) }
+	boundaryOn, boundaryCursorOn := stylePrefix(st.Boundary), stylePrefix(st.BoundaryCursor)
+	ls.boundary = func(s string, cursor bool) string {
+		if cursor {
+			return boundaryCursorOn + s + "\x1b[m"
+		}
+		return boundaryOn + s + "\x1b[m"
+	}
 	heatKey := ""
 	if p := p.c.Painter; p != nil {
 		heatKey = p.Key()
 		ls.render, ls.cursor, ls.newline = p.Render, p.RenderCursor, p.NewlineMark
+		ls.ruleHeat = p.Mode() != heatmap.Off
 	}
 	ls.key = fmt.Sprint(p.c.ThemeKey, "|", heatKey, "|div", p.divergence)
 	p.styler, p.stylerIn, p.stylerOK = ls, in, true
@@ -427,6 +447,11 @@ func (p *samplesPane) handleKey(msg tea.KeyPressMsg) bool {
 		col.ScrollTo(false)
 	case key.Matches(msg, k.Bottom):
 		col.ScrollTo(true)
+	case key.Matches(msg, k.FoldThinking):
+		p.foldThinking = !p.foldThinking
+		for _, c := range p.cols {
+			c.SetThinkingFolded(p.foldThinking)
+		}
 	case key.Matches(msg, k.Zoom):
 		if p.zoom >= 0 {
 			p.zoom = -1
@@ -636,6 +661,9 @@ func (p *samplesPane) ShortHelp() []key.Binding {
 		i := &p.c.Keys.Inspect
 		return []key.Binding{i.Right, i.WordRight, i.NextSample, s.Inspect, g.Heatmap, g.Next, g.Help}
 	}
+	if p.anyThinking() {
+		return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.FoldThinking, s.Zoom, s.Inspect, g.Heatmap, g.Next, g.Help}
+	}
 	return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.Zoom, s.Inspect, g.Heatmap, g.Next, g.Help}
 }
 
@@ -647,5 +675,5 @@ func (p *samplesPane) FullHelp() [][]key.Binding {
 			{i.PrevSample, i.NextSample, s.Up, s.Down, s.Inspect}}
 	}
 	return [][]key.Binding{{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
-		{s.Top, s.Bottom, s.Zoom, s.Inspect}}
+		{s.Top, s.Bottom, s.Zoom, s.Inspect, s.FoldThinking}}
 }
