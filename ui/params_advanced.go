@@ -150,6 +150,15 @@ func (pp *paramPanel) headerText() string {
 	return "advanced ▹" + set + " · a: show all"
 }
 
+// SetAPI says where runs go: completion requests carry no chat-only field,
+// which the rows then say.
+func (pp *paramPanel) SetAPI(api params.API) {
+	if c := api == params.Completion; c != pp.completion {
+		pp.completion = c
+		pp.revalidate()
+	}
+}
+
 // Mode is the logprobs mode claimed for the server; "" leaves the
 // sampler's own setting.
 func (pp *paramPanel) Mode() backend.LogprobsMode { return pp.mode }

@@ -395,3 +395,22 @@ func TestAdvancedResetAndSummary(t *testing.T) {
 		t.Fatalf("after R: %+v %q", m.panel.O.Advanced, m.panel.Mode())
 	}
 }
+
+// In completion mode a reasoning switch is not sent: its row says so, and the
+// run still goes.
+func TestChatOnlyRowsWarnInCompletion(t *testing.T) {
+	t.Parallel()
+	m := newTestModel(t, &fakeSampler{}, 120, 40)
+	m.panel.O.Advanced.ReasoningEffort = "high"
+	m.panel.revalidate()
+	if !m.panel.Warned("reasoning_effort") || m.panel.Invalid() != nil {
+		t.Fatalf("warned %v, invalid %v", m.panel.Warned("reasoning_effort"), m.panel.Invalid())
+	}
+	if !strings.Contains(plainScreen(m), "! effort") {
+		t.Fatalf("row not marked:\n%s", plainScreen(m))
+	}
+	m.toggleMode()
+	if m.panel.Problem("reasoning_effort") != "" {
+		t.Fatalf("chat still warns: %q", m.panel.Problem("reasoning_effort"))
+	}
+}

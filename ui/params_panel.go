@@ -40,6 +40,9 @@ type paramPanel struct {
 	canTokenize, resolving bool
 	// biasErr is why the last resolution failed, until the list changes.
 	biasErr string
+	// completion: runs go to the completion API, which has no chat template
+	// to read the reasoning switches.
+	completion bool
 
 	// SeedLocked: every run reuses the seed; unlocked, each run draws one.
 	SeedLocked bool
@@ -380,6 +383,11 @@ func (pp *paramPanel) revalidate() {
 		msg := "greedy (temperature 0) with several samples: vLLM refuses n > 1, so one sample is drawn; raise temperature or set samples to 1"
 		pp.warnings["temperature"] = msg
 		pp.warnings["n"] = msg
+	}
+	if pp.completion {
+		for _, k := range pp.O.Advanced.ChatOnly() {
+			pp.warnings[k] = "completion mode has no chat template to read it, so it is not sent; ctrl+t switches to chat"
+		}
 	}
 	if pp.thinkingCut != "" {
 		pp.warnings["max_tokens"] = pp.thinkingCut

@@ -113,6 +113,7 @@ func (m *Model) relayout() {
 	m.system.SetSize(r.system.W, r.system.H)
 	m.prompt.SetSize(r.prompt.W, r.prompt.H)
 	m.panel.SetSize(r.panel.W, r.panel.H)
+	m.panel.SetAPI(m.api)
 	// Without a line of its own, the legend takes the sample area's last.
 	m.samples.SetSize(r.samples, r.legend.W == 0)
 }
