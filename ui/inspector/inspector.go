@@ -2,8 +2,11 @@
 // shows the token's text with every control character and whitespace made visible, its
 // logprob, probability, surprisal, rank and the entropy of the shown alternatives, the top-K
 // alternatives as a bar chart (the sampled one marked), and what the current temperature,
-// top-k and top-p would make of them over the whole vocabulary: exact where the shown
-// alternatives decide it, bounds (and "uncertain") where the tokens not shown could.
+// min-p, top-k and top-p would make of them over the whole vocabulary: exact where the
+// shown alternatives decide it, bounds (and "uncertain") where the tokens not shown could.
+// With processed values (the built-in model's, or a server said to run with processed
+// logprobs) it shows those instead, exactly; logits are shown as logits, never as
+// probabilities (processed.go).
 //
 // It is a plain component (setters and Render(width, height)), not a tea.Model; it must
 // never import bubbletea or ui/, and every token string goes through ui/sanitize.
