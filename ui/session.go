@@ -28,6 +28,7 @@ func (m *Model) snapshot() Session {
 	if r, ok := m.Response(); ok {
 		s.Response = r
 	}
+	s.Tree = m.treeJSON()
 	for _, c := range m.samples.cols {
 		var t store.SampleTiming
 		if !c.firstTok.IsZero() {
@@ -130,6 +131,9 @@ func (m *Model) showSession(s *Session, path string) {
 	m.samples.cols, m.samples.focus, m.samples.zoom, m.samples.topAsked = cols, 0, -1, 0
 	m.relayout()
 	m.setStatus(fmt.Sprintf("session %s: %d sample%s", path, n, plural(n)), false)
+	if err := m.showTree(s.Tree); err != nil {
+		m.setStatus(fmt.Sprintf("session %s: the branch tree was not read (%v); the samples are shown", path, err), true)
+	}
 }
 
 func (m *Model) defaultSessionPath() string {
