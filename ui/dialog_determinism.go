@@ -148,12 +148,10 @@ func (d *determinismDialog) draw(r rect) []string {
 		seed = "seed " + strconv.FormatInt(*s, 10)
 	}
 	n := d.req.Options.Samples()
-	lines := []string{
-		st.Hint.Render(fmt.Sprintf("re-runs the last run's request (%d sample%s, %s) k times and compares the samples", n, plural(n), seed)),
+	lines := append(wrapStyled(st.Hint, fmt.Sprintf("re-runs the last run's request (%d sample%s, %s) k times and compares the samples", n, plural(n), seed), inner(r).W),
 		"",
 		st.Item.Render(fmt.Sprintf("k = %d   (←/→ %d-%d, enter runs)", d.k, minRepeat, maxRepeat)),
-		"",
-	}
+		"")
 	switch {
 	case d.running:
 		lines = append(lines, st.Hint.Render(fmt.Sprintf("running %d times…", d.k)))

@@ -74,14 +74,15 @@ func (d *diffDialog) draw(r rect) []string {
 	head := fmt.Sprintf("A = sample #%d (%d tokens), B = sample #%d (%d tokens) · %d difference%s · tokens compared %s",
 		d.a+1, len(d.seqs[d.a].Tokens), d.b+1, len(d.seqs[d.b].Tokens), len(diffs), plural(len(diffs)), by)
 	lines := append(wrapStyled(st.Title, head, in.W),
-		st.Hint.Render("at: token positions in A/B · p: each token's probability · B's in A's: B's token in A's distribution there"), "")
+		wrapStyled(st.Hint, "at: token positions in A/B · p: each token's raw probability · B's in A's: B's token in A's distribution there", in.W)...)
+	lines = append(lines, "")
 	var body []string
 	for i, l := range d.d.Lines(sanitize.Line) {
 		s := st.Item
 		if i == 0 && d.d.First >= 0 {
 			s = st.ItemSelected
 		}
-		body = append(body, s.Render(l))
+		body = append(body, wrapStyled(s, l, in.W)...)
 	}
 	lines = append(lines, d.scroll.window(body, in.H-len(lines))...)
 	return dialogBox(d.c, r, "diff of two samples"+d.scroll.where(len(body), d.scroll.h), lines)

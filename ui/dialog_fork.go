@@ -53,11 +53,9 @@ func (d *forkDialog) handle(msg tea.Msg) action {
 func (d *forkDialog) draw(r rect) []string {
 	in := inner(r)
 	st := d.c.Styles.Dialog
-	lines := []string{
-		st.Hint.Render(fmt.Sprintf("token %d: the model sampled %s", d.pos, tokenWords(d.tok.Text, d.tok.Logprob))),
-		st.Hint.Render("a new sample continues from the text before it with the one chosen in its place (current parameters)"),
-		"",
-	}
+	lines := append(wrapStyled(st.Hint, fmt.Sprintf("token %d: the model sampled %s", d.pos, tokenWords(d.tok.Text, d.tok.Logprob)), in.W),
+		wrapStyled(st.Hint, "the new samples continue from the text before it with the one chosen in its place, with the current parameters", in.W)...)
+	lines = append(lines, "")
 	if len(d.alts) == 0 {
 		lines = append(lines, st.Hint.Render("no other token was returned here (raise logprobs to see more)"))
 	}

@@ -60,10 +60,8 @@ func (d *mergedDialog) draw(r rect) []string {
 	} else {
 		head += " · all the same"
 	}
-	lines := []string{
-		st.Title.Render(head),
-		st.Hint.Render("×n: samples on the edge · %: their share of those that reached it · p: model probability of its first token (before sampling)"),
-	}
+	lines := append(wrapStyled(st.Title, head, in.W),
+		wrapStyled(st.Hint, "×n: samples on the edge · %: their share of those that reached it · p: the model's raw probability of its first token (before temperature and truncation)", in.W)...)
 	body := make([]string, len(d.lines))
 	for i, l := range d.lines {
 		room := in.W - ansi.StringWidth(l.Indent) - 22

@@ -132,7 +132,7 @@ func (d *stepDialog) draw(r rect) []string {
 	var choice []string
 	if n := len(s.Tokens); n > 0 {
 		last := s.Tokens[n-1]
-		choice = append(choice, st.Title.Render(fmt.Sprintf("token %d: keep the sampled one or choose another (the next step forks there)", n-1)))
+		choice = append(choice, wrapStyled(st.Title, fmt.Sprintf("token %d: keep the sampled one, or choose another: the next step forks there", n-1), in.W)...)
 		room := max(1, min(len(d.alts)+1, in.H/2-2))
 		choice = append(choice, d.pick.lines(d.c.Styles, len(d.alts)+1, room, func(i int) string {
 			if i == 0 {
@@ -151,7 +151,7 @@ func (d *stepDialog) draw(r rect) []string {
 		foot = append(foot, st.Hint.Render("the sample has ended; esc shows it as a column"))
 	}
 	textH := max(1, in.H-len(choice)-len(foot)-1)
-	text := wrapStyled(st.Item, sanitize.Line(s.Content), in.W)
+	text := wrapStyled(st.Item, sanitize.Text(s.Content), in.W)
 	if len(s.Tokens) == 0 {
 		text = []string{st.Hint.Render("(nothing yet)")}
 	}
@@ -171,6 +171,8 @@ func stateWords(s explore.Sample) string {
 		return "from the prompt"
 	case s.Ended():
 		return "ended"
+	case s.Reason == backend.StopLength:
+		return "n for more"
 	}
 	return string(s.Reason)
 }

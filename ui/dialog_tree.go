@@ -69,7 +69,7 @@ func (d *treeDialog) draw(r rect) []string {
 			head += fmt.Sprintf(" · forked from node %d at token %d", n.Parent, n.Fork)
 		}
 		lines = append(lines, st.Title.Render(head))
-		text := wrapStyled(st.Item, sanitize.Line(s.Content), in.W)
+		text := wrapStyled(st.Item, sanitize.Text(s.Content), in.W)
 		lines = append(lines, text[:min(len(text), max(0, in.H-len(lines)))]...)
 	}
 	return dialogBox(d.c, r, fmt.Sprintf("branch tree · %d samples", d.tree.Len()), lines)
