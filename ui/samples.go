@@ -633,9 +633,9 @@ func (p *samplesPane) ShortHelp() []key.Binding {
 	e := &p.c.Keys.Explore
 	if p.inspecting {
 		i := &p.c.Keys.Inspect
-		return []key.Binding{i.Right, i.WordRight, e.Fork, i.NextSample, s.Inspect, e.Step, e.Tree, g.Help}
+		return []key.Binding{i.Right, e.Fork, i.NextSample, s.Inspect, e.Step, e.Tree, g.Help, i.WordRight}
 	}
-	return []key.Binding{g.Run, s.Right, s.Down, s.Inspect, e.Step, e.Tree, e.Merged, g.Heatmap, g.Help}
+	return []key.Binding{g.Run, s.Right, s.Inspect, e.Step, e.Merged, e.Tree, g.Help, s.Down, g.Heatmap}
 }
 
 func (p *samplesPane) FullHelp() [][]key.Binding {
