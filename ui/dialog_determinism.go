@@ -132,10 +132,13 @@ func determinismReport(d backend.Determinism) []string {
 			at = "at least "
 		}
 		out = append(out, fmt.Sprintf("logprob gap between the two tokens: %s%s nats (from %s's alternatives)", at, g, f.From))
-		if *f.Gap <= nearTie && !f.GapAtLeast {
-			out = append(out, fmt.Sprintf("near-tie (gap ≤ %g): a tiny numerical difference between runs explains the flip", nearTie))
-		} else {
+		switch {
+		case *f.Gap > nearTie:
 			out = append(out, fmt.Sprintf("not a near-tie (gap > %g): points at the server; vLLM's seeded serving is reproducible only with batch invariance on", nearTie))
+		case f.GapAtLeast:
+			out = append(out, "the other token was outside the alternatives returned, so whether it was a near-tie is not known")
+		default:
+			out = append(out, fmt.Sprintf("near-tie (gap ≤ %g): a tiny numerical difference between runs explains the flip", nearTie))
 		}
 	}
 	return append(out, maxDiff)

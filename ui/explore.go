@@ -407,19 +407,21 @@ func (m *Model) showTree(raw json.RawMessage) error {
 		return fmt.Errorf("field tree: %w", err)
 	}
 	m.explore = exploreState{tree: t, nodes: map[*column]int{}}
-	// The run's samples are the first roots (the tree began with them);
-	// roots step mode drew come after and get columns of their own.
+	// The run's samples are the first roots (the tree began with them); every
+	// other node, branch or step mode's root, gets a column, in the order made.
 	k := 0
 	for _, id := range t.Roots() {
 		if k < len(m.samples.cols) && rootShows(t, id, m.samples.cols[k]) {
 			m.explore.nodes[m.samples.cols[k]] = id
 			k++
-			continue
 		}
-		m.showNode(id)
+	}
+	shown := map[int]bool{}
+	for _, id := range m.explore.nodes {
+		shown[id] = true
 	}
 	for id := range t.Len() {
-		if t.Node(id).Parent != explore.NoParent {
+		if !shown[id] {
 			m.showNode(id)
 		}
 	}
