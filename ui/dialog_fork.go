@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strconv"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -18,12 +19,18 @@ type forkDialog struct {
 	pick picker
 	tok  backend.Token
 	pos  int
+	// before is the text of the tokens just before it, for context.
+	before string
 	alts []backend.Alt
 	fork func(backend.Alt) action
 }
 
-func newForkDialog(c *Common, tok backend.Token, pos int, fork func(backend.Alt) action) *forkDialog {
+func newForkDialog(c *Common, toks []backend.Token, pos int, fork func(backend.Alt) action) *forkDialog {
+	tok := toks[pos]
 	d := &forkDialog{c: c, tok: tok, pos: pos, fork: fork}
+	for _, t := range toks[max(0, pos-forkContext):pos] {
+		d.before += t.Text
+	}
 	for _, a := range tok.Top {
 		if a.Text != tok.Text {
 			d.alts = append(d.alts, a)
@@ -53,7 +60,7 @@ func (d *forkDialog) handle(msg tea.Msg) action {
 func (d *forkDialog) draw(r rect) []string {
 	in := inner(r)
 	st := d.c.Styles.Dialog
-	lines := append(wrapStyled(st.Hint, fmt.Sprintf("token %d: the model sampled %s", d.pos, tokenWords(d.tok.Text, d.tok.Logprob)), in.W),
+	lines := append(wrapStyled(st.Hint, fmt.Sprintf("token %d, after …%s, the model sampled %s", d.pos, sanitize.Line(strconv.Quote(d.before)), tokenWords(d.tok.Text, d.tok.Logprob)), in.W),
 		wrapStyled(st.Hint, "the new samples continue from the text before it with the one chosen in its place, with the current parameters", in.W)...)
 	lines = append(lines, "")
 	if len(d.alts) == 0 {
@@ -65,6 +72,9 @@ func (d *forkDialog) draw(r rect) []string {
 	})...)
 	return dialogBox(d.c, r, fmt.Sprintf("fork at token %d · enter forks", d.pos), lines)
 }
+
+// forkContext is how many tokens before the fork the dialog quotes.
+const forkContext = 8
 
 // tokenWords is a token quoted on one line with its probability: p of the
 // model's raw distribution at that position.

@@ -310,9 +310,8 @@ func (m *Model) openFork() tea.Cmd {
 		return nil
 	}
 	pos := c.Cursor
-	tok := c.Tokens()[pos]
 	tree := m.explore.tree
-	return m.open(newForkDialog(m.c, tok, pos, func(alt backend.Alt) action {
+	return m.open(newForkDialog(m.c, c.Tokens(), pos, func(alt backend.Alt) action {
 		plan, err := tree.PlanFork(id, pos, alt)
 		if err != nil {
 			return sayStatus{err.Error(), true}

@@ -642,10 +642,12 @@ func (p *samplesPane) FullHelp() [][]key.Binding {
 	s := &p.c.Keys.Samples
 	if p.inspecting {
 		i := &p.c.Keys.Inspect
-		return [][]key.Binding{{i.Left, i.Right, i.WordLeft, i.WordRight, i.First, i.Last},
-			{i.PrevSample, i.NextSample, s.Up, s.Down, s.Inspect},
-			exploreHelp(&p.c.Keys.Explore)}
+		// The explore keys first: a narrow screen cuts the last columns.
+		return [][]key.Binding{exploreHelp(&p.c.Keys.Explore),
+			{i.Left, i.Right, i.WordLeft, i.WordRight, i.First, i.Last},
+			{i.PrevSample, i.NextSample, s.Up, s.Down, s.Inspect}}
 	}
-	return [][]key.Binding{{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
-		{s.Top, s.Bottom, s.Zoom, s.Inspect}, exploreHelp(&p.c.Keys.Explore)}
+	return [][]key.Binding{exploreHelp(&p.c.Keys.Explore),
+		{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
+		{s.Top, s.Bottom, s.Zoom, s.Inspect}}
 }
