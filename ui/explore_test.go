@@ -393,3 +393,19 @@ func scriptedTree() []vllmtest.Sample {
 	}
 	return out
 }
+
+// A run that fails before its first token puts the last samples back, and
+// their branches with them.
+func TestFailedRunKeepsTheTree(t *testing.T) {
+	t.Parallel()
+	m, srv := exploreModel(t, 120, 40, 1, nil)
+	tree := m.explore.tree
+	f := vllmtest.NoFault()
+	f.Status, f.Message = 500, "boom"
+	srv.Push(vllmtest.Script{Fault: &f})
+	driveUntil(t, m, m.startRun(), allDone(m))
+	if m.explore.tree != tree {
+		t.Fatal("the failed run replaced the branch tree of the samples put back")
+	}
+	forkAt(t, m, 0, 1)
+}

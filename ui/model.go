@@ -965,7 +965,7 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 		text, isErr = text+"; "+r.problem, true
 	}
 	m.setStatus(text, isErr)
-	m.treeFromRun(r)
+	defer m.treeFromRun(r) // after a run that never started has put the screen back
 	if m.switchToCompletion(r) {
 		return
 	}
