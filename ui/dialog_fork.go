@@ -21,8 +21,8 @@ type forkDialog struct {
 	pos  int
 	// before is the text of the tokens just before it, for context.
 	before string
-	alts []backend.Alt
-	fork func(backend.Alt) action
+	alts   []backend.Alt
+	fork   func(backend.Alt) action
 }
 
 func newForkDialog(c *Common, toks []backend.Token, pos int, fork func(backend.Alt) action) *forkDialog {
