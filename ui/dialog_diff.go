@@ -18,6 +18,9 @@ type diffDialog struct {
 	a, b   int
 	d      *explore.Diff
 	scroll scroller
+	// body is the drawn differences for the width and theme in bodyKey, nil after a compare.
+	body    []string
+	bodyKey string
 }
 
 // newDiffDialog compares sample a with the one after it; seqs are every
@@ -30,7 +33,7 @@ func newDiffDialog(c *Common, seqs []explore.Seq, a int) *diffDialog {
 
 func (d *diffDialog) compare() {
 	d.d = explore.Compare(d.seqs[d.a], d.seqs[d.b])
-	d.scroll.off = 0
+	d.scroll.off, d.body = 0, nil
 }
 
 func (d *diffDialog) open() tea.Cmd { return nil }
@@ -76,16 +79,18 @@ func (d *diffDialog) draw(r rect) []string {
 	lines := append(wrapStyled(st.Title, head, in.W),
 		wrapStyled(st.Hint, "at: token positions in A/B · p: each token's raw probability · B's in A's: B's token in A's distribution there", in.W)...)
 	lines = append(lines, "")
-	var body []string
-	for i, l := range d.d.Lines(sanitize.Line) {
-		s := st.Item
-		if i == 0 && d.d.First >= 0 {
-			s = st.ItemSelected
+	if d.body == nil || d.bodyKey != d.c.ThemeKey+"|"+fmt.Sprint(in.W) {
+		d.body, d.bodyKey = []string{}, d.c.ThemeKey+"|"+fmt.Sprint(in.W)
+		for i, l := range d.d.Lines(sanitize.Line) {
+			s := st.Item
+			if i == 0 && d.d.First >= 0 {
+				s = st.ItemSelected
+			}
+			d.body = append(d.body, wrapStyled(s, l, in.W)...)
 		}
-		body = append(body, wrapStyled(s, l, in.W)...)
 	}
-	lines = append(lines, d.scroll.window(body, in.H-len(lines))...)
-	return dialogBox(d.c, r, "diff of two samples"+d.scroll.where(len(body), d.scroll.h), lines)
+	lines = append(lines, d.scroll.window(d.body, in.H-len(lines))...)
+	return dialogBox(d.c, r, "diff of two samples"+d.scroll.where(len(d.body), d.scroll.h), lines)
 }
 
 func (d *diffDialog) helpID() string { return "diff" }

@@ -25,6 +25,9 @@ type mergedDialog struct {
 	lines  []explore.MergedLine
 	of     int // samples in the run
 	scroll scroller
+	// body is the drawn lines for the width and theme in bodyKey.
+	body    []string
+	bodyKey string
 }
 
 func newMergedDialog(c *Common, seqs []explore.Seq) *mergedDialog {
@@ -62,13 +65,15 @@ func (d *mergedDialog) draw(r rect) []string {
 	}
 	lines := append(wrapStyled(st.Title, head, in.W),
 		wrapStyled(st.Hint, "×n: samples on the edge · %: their share of those that reached it · p: the model's raw probability of its first token (before temperature and truncation)", in.W)...)
-	body := make([]string, len(d.lines))
-	for i, l := range d.lines {
-		room := in.W - ansi.StringWidth(l.Indent) - 22
-		body[i] = st.Item.Render(l.Plain(sanitize.Line, max(8, room)))
+	if d.body == nil || d.bodyKey != d.c.ThemeKey+"|"+fmt.Sprint(in.W) {
+		d.body, d.bodyKey = make([]string, len(d.lines)), d.c.ThemeKey+"|"+fmt.Sprint(in.W)
+		for i, l := range d.lines {
+			room := in.W - ansi.StringWidth(l.Indent) - 22
+			d.body[i] = st.Item.Render(l.Plain(sanitize.Line, max(8, room)))
+		}
 	}
-	lines = append(lines, d.scroll.window(body, in.H-len(lines))...)
-	return dialogBox(d.c, r, "merged tree of the samples"+d.scroll.where(len(body), in.H-2), lines)
+	lines = append(lines, d.scroll.window(d.body, in.H-len(lines))...)
+	return dialogBox(d.c, r, "merged tree of the samples"+d.scroll.where(len(d.body), d.scroll.h), lines)
 }
 
 func (d *mergedDialog) helpID() string { return "merged" }
