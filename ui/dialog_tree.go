@@ -1,12 +1,14 @@
 package ui
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/twinkle-sh/twinkle/explore"
+	"github.com/twinkle-sh/twinkle/params"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
@@ -44,6 +46,19 @@ func (d *treeDialog) handle(msg tea.Msg) action {
 		case d.pick.move(msg, dk, len(d.lines)):
 		case key.Matches(msg, dk.Accept) && d.pick.idx < len(d.lines):
 			return actions{closeDialog{}, showNode{d.lines[d.pick.idx].Node}}
+		case key.Matches(msg, dk.Copy) && d.pick.idx < len(d.lines):
+			id := d.lines[d.pick.idx].Node
+			return actions{sayStatus{fmt.Sprintf("copied node %d's exact prompt (request JSON fields) to the clipboard (OSC 52)", id), false},
+				runCmd{tea.SetClipboard(branchPromptJSON(d.tree.BranchPrompt(id)))}}
+		case pressed(msg, dk.Write) && d.pick.idx < len(d.lines):
+			if d.c.Store == nil {
+				return sayStatus{noFilesMsg, true}
+			}
+			id := d.lines[d.pick.idx].Node
+			text := branchPromptJSON(d.tree.BranchPrompt(id))
+			return openDialog{newFileDialog(d.c, "write the branch's prompt to", "", d.c.Store.WorkPath(fmt.Sprintf("twinkle-branch-%d.json", id)), func(path string) action {
+				return runCmd{writeExportCmd(path, text)}
+			})}
 		}
 	}
 	return nil
@@ -79,7 +94,31 @@ func (d *treeDialog) helpID() string { return "tree" }
 
 func (d *treeDialog) ShortHelp() []key.Binding {
 	k := &d.c.Keys.Dialog
-	return []key.Binding{k.Up, k.Down, withHelp(k.Accept, "show as a column"), k.Close}
+	return []key.Binding{k.Up, k.Down, withHelp(k.Accept, "show as a column"), withHelp(k.Copy, "copy its prompt"), withHelp(k.Write, "write its prompt"), k.Close}
 }
 
 func (d *treeDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
+
+// branchPromptJSON is a branch's prompt exactly as it was sent, as the fields
+// of a vLLM request body: the prompt (token ids when they went as ids) for
+// /v1/completions, or the messages with continue_final_message for
+// /v1/chat/completions.
+func branchPromptJSON(p explore.Prompt) string {
+	body := map[string]any{}
+	switch {
+	case p.API == params.Chat:
+		body["messages"] = p.Messages
+		if p.Continue {
+			body["continue_final_message"], body["add_generation_prompt"] = true, false
+		}
+	case p.IDs != nil:
+		body["prompt"] = p.IDs
+	default:
+		body["prompt"] = p.Text
+	}
+	b, err := json.MarshalIndent(body, "", "  ")
+	if err != nil {
+		return ""
+	}
+	return string(b) + "\n"
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -114,6 +115,23 @@ func TestForkSendsThePrefixAsIDs(t *testing.T) {
 	}
 	if !strings.Contains(m.samples.cols[1].Fork, "fork @3") {
 		t.Fatalf("the column does not say it is a fork: %q", m.samples.cols[1].Fork)
+	}
+	// The tree writes the branch's prompt exactly as it was sent.
+	m.Update(keyMsg("i"))
+	m.Update(keyMsg("t"))
+	front[*treeDialog](t, m)
+	m.Update(keyMsg("down"))
+	m.Update(keyMsg("w"))
+	path := filepath.Join(t.TempDir(), "branch.json")
+	front[*fileDialog](t, m).input.SetValue(path)
+	drive(t, m, press(m, "enter"))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (status %q)", err, m.status)
+	}
+	var body struct{ Prompt []int }
+	if err := json.Unmarshal(data, &body); err != nil || !slices.Equal(body.Prompt, ids) {
+		t.Fatalf("written branch prompt %s, sent %v", data, ids)
 	}
 }
 
