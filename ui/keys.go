@@ -16,6 +16,7 @@ type KeyMap struct {
 	Samples SampleKeys
 	Inspect InspectKeys
 	Dialog  DialogKeys
+	Explore ExploreKeys
 }
 
 // GlobalKeys work from every focus.
@@ -37,6 +38,12 @@ type SampleKeys struct {
 // precedence over SampleKeys then.
 type InspectKeys struct {
 	Left, Right, WordLeft, WordRight, First, Last, PrevSample, NextSample key.Binding
+}
+
+// ExploreKeys act on the samples (forks, step mode, the trees, the
+// determinism check, the diff) and inside the dialogs they open.
+type ExploreKeys struct {
+	Fork, Step, Tree, Merged, Determinism, Diff, Next1, Next10, ToEnd key.Binding
 }
 
 // DialogKeys act inside an open dialog (export, pickers, file names).
@@ -102,6 +109,17 @@ func DefaultKeyMap() KeyMap {
 			Last:       b([]string{"end", "G"}, "end/G", "last token"),
 			PrevSample: b([]string{"["}, "[", "previous sample"),
 			NextSample: b([]string{"]"}, "]", "next sample"),
+		},
+		Explore: ExploreKeys{
+			Fork:        b([]string{"a"}, "a", "fork here"),
+			Step:        b([]string{"s"}, "s", "step"),
+			Tree:        b([]string{"B"}, "B", "branches"),
+			Merged:      b([]string{"M"}, "M", "merged tree"),
+			Determinism: b([]string{"D"}, "D", "determinism"),
+			Diff:        b([]string{"d"}, "d", "diff"),
+			Next1:       b([]string{"n"}, "n", "next token"),
+			Next10:      b([]string{"N"}, "N", "next 10"),
+			ToEnd:       b([]string{"e"}, "e", "run to the end"),
 		},
 		Dialog: DialogKeys{
 			Up:         b([]string{"up", "k"}, "↑/k", "up"),
