@@ -78,22 +78,20 @@ func TestGoldenInspectorProcessed(t *testing.T) {
 	checkGolden(t, m)
 }
 
-func ptr[T any](v T) *T { return &v }
-
-// The heatmap colours by the processed probability on D, and says so.
+// The heatmap colours by the processed probability on p, and says so.
 func TestHeatmapByProcessed(t *testing.T) {
 	p := params.Default()
 	p.Temperature, p.TopK, p.MaxTokens = 0.7, 3, ptr(8)
 	m := builtInModel(t, 160, 40, p, params.Advanced{})
 	m.setFocus(focusSamples)
-	m.Update(keyMsg("D"))
+	m.Update(keyMsg("p"))
 	if m.c.HeatProcessed || !m.statusErr {
-		t.Fatal("D with nothing processed on screen switched")
+		t.Fatal("p with nothing processed on screen switched")
 	}
 	driveUntil(t, m, m.startRun(), allDone(m))
-	m.Update(keyMsg("D"))
+	m.Update(keyMsg("p"))
 	if !m.c.HeatProcessed || !m.c.Painter.ByProcessed() {
-		t.Fatal("D did not switch to processed")
+		t.Fatal("p did not switch to processed")
 	}
 	if s := plainScreen(m); !strings.Contains(s, "processed, as drawn") {
 		t.Fatalf("legend does not say processed:\n%s", s)

@@ -16,6 +16,7 @@ type KeyMap struct {
 	Samples SampleKeys
 	Inspect InspectKeys
 	Dialog  DialogKeys
+	Explore ExploreKeys
 }
 
 // GlobalKeys work from every focus.
@@ -37,6 +38,12 @@ type SampleKeys struct {
 // precedence over SampleKeys then.
 type InspectKeys struct {
 	Left, Right, WordLeft, WordRight, First, Last, PrevSample, NextSample key.Binding
+}
+
+// ExploreKeys act on the samples (forks, step mode, the trees, the
+// determinism check, the diff) and inside the dialogs they open.
+type ExploreKeys struct {
+	Fork, Step, Tree, Merged, Determinism, Diff, Next1, Next10, ToEnd key.Binding
 }
 
 // DialogKeys act inside an open dialog (export, pickers, file names).
@@ -62,7 +69,7 @@ func DefaultKeyMap() KeyMap {
 			Open:       b([]string{"ctrl+o"}, "ctrl+o", "open session"),
 			Presets:    b([]string{"ctrl+p"}, "ctrl+p", "presets"),
 			Heatmap:    b([]string{"m", "f2"}, "m/f2", "heatmap mode"),
-			HeatSource: b([]string{"D"}, "D", "raw/processed heat"),
+			HeatSource: b([]string{"p", "f6"}, "p/f6", "raw/processed heat"),
 			Theme:      b([]string{"T", "f3"}, "T/f3", "next theme"),
 			PromptHeat: b([]string{"f4", "P"}, "P/f4", "prompt logprobs"),
 			Help:       b([]string{"f1", "?"}, "?/f1", "more keys"),
@@ -104,6 +111,17 @@ func DefaultKeyMap() KeyMap {
 			Last:       b([]string{"end", "G"}, "end/G", "last token"),
 			PrevSample: b([]string{"["}, "[", "previous sample"),
 			NextSample: b([]string{"]"}, "]", "next sample"),
+		},
+		Explore: ExploreKeys{
+			Fork:        b([]string{"a"}, "a", "fork here"),
+			Step:        b([]string{"s"}, "s", "step"),
+			Tree:        b([]string{"B"}, "B", "branches"),
+			Merged:      b([]string{"M"}, "M", "merged tree"),
+			Determinism: b([]string{"D"}, "D", "determinism"),
+			Diff:        b([]string{"d"}, "d", "diff"),
+			Next1:       b([]string{"n"}, "n", "next token"),
+			Next10:      b([]string{"N"}, "N", "next 10"),
+			ToEnd:       b([]string{"e"}, "e", "run to the end"),
 		},
 		Dialog: DialogKeys{
 			Up:         b([]string{"up", "k"}, "↑/k", "up"),

@@ -159,6 +159,9 @@ type Model struct {
 	spin       spinner.Model
 	spinning   bool
 
+	// explore is the branch tree of the samples on screen.
+	explore exploreState
+
 	// The status line.
 	status    string
 	statusErr bool
@@ -339,6 +342,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onRunStarted(msg)
 	case runUpdateMsg:
 		return m, m.onRunUpdate(msg)
+	case exploreRunMsg:
+		return m, m.onExploreRun(msg)
 	case modelsMsg:
 		if msg.err != nil {
 			m.conn, m.connErr = connFailed, sanitize.Line(msg.err.Error())
@@ -519,6 +524,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case focusParams:
 		return m.handleParamKey(msg)
 	case focusSamples:
+		if cmd, ok := m.exploreKey(msg); ok {
+			return cmd
+		}
 		if m.samples.handleKey(msg) {
 			m.relayout() // the inspector opened or closed
 		}
@@ -671,6 +679,8 @@ func (m *Model) startRun() tea.Cmd {
 		m.panel.P.Seed, m.seedRun = &s, &drawn
 	}
 	req := m.buildRequest()
+	// The ids of the prompt and the tokens let a fork send its prefix exactly.
+	req.TokenIDs = req.Options.Logprobs != nil
 	if !m.panel.SeedLocked {
 		// The drawn seed goes out with this run but the slider stays
 		// "auto", so the next run draws again.
@@ -979,6 +989,7 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 	}
 	m.setStatus(text, isErr)
 	m.noteThinkingCut()
+	defer m.treeFromRun(r) // after a run that never started has put the screen back
 	if m.switchToCompletion(r) {
 		return
 	}

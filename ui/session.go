@@ -29,6 +29,7 @@ func (m *Model) snapshot() Session {
 	if r, ok := m.Response(); ok {
 		s.Response = r
 	}
+	s.Tree = m.treeJSON()
 	for _, c := range m.samples.cols {
 		var t store.SampleTiming
 		if !c.firstTok.IsZero() {
@@ -137,6 +138,11 @@ func (m *Model) showSession(s *Session, path string) {
 	m.noteThinkingCut()
 	m.relayout()
 	m.setStatus(fmt.Sprintf("session %s: %d sample%s", path, n, plural(n)), false)
+	if err := m.showTree(s.Tree); err != nil {
+		m.setStatus(fmt.Sprintf("session %s: the branch tree was not read (%v); the samples are shown", path, err), true)
+	} else if t := m.explore.tree; t != nil && t.Len() > n {
+		m.setStatus(fmt.Sprintf("session %s: %d sample%s and %d more in the branch tree (t)", path, n, plural(n), t.Len()-n), false)
+	}
 }
 
 func (m *Model) defaultSessionPath() string {
