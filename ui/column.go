@@ -86,6 +86,9 @@ type column struct {
 	Reason    backend.StopReason
 	StoppedBy backend.StoppedBy
 	Err       *backend.Error
+	// Fork names the branch the column shows ("fork @5 \" that\""), "" for a
+	// run's sample; display-safe.
+	Fork string
 
 	started, firstTok, lastTok time.Time
 	ttft                       time.Duration

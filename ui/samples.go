@@ -54,6 +54,9 @@ type samplesPane struct {
 	stylerIn              stylerInputs
 	stylerOK              bool
 	legendKey, legendLine string
+
+	// lpMode is the logprobs mode of the samples on screen (see setShownMode).
+	lpMode backend.LogprobsMode
 }
 
 func newSamplesPane(c *Common) *samplesPane {
@@ -215,9 +218,10 @@ func (p *samplesPane) legend(w int) string {
 	if p.c.Painter == nil {
 		return strings.Repeat(" ", w)
 	}
-	if lk := fmt.Sprint(p.c.Painter.Key(), w); lk != p.legendKey {
+	if lk := fmt.Sprint(p.c.Painter.Key(), w, p.lpMode); lk != p.legendKey {
 		p.legendKey = lk
-		p.legendLine = " " + padTo(heatmap.Legend(p.c.Styles, p.c.Painter, w-1, "m: mode"), w-1)
+		note, short := heatmap.DistributionNote(p.lpMode, p.c.Painter.ByProcessed())
+		p.legendLine = " " + padTo(heatmap.LegendFor(p.c.Styles, p.c.Painter, w-1, "m: mode", note, short), w-1)
 	}
 	return p.legendLine
 }
@@ -239,7 +243,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 	if c.Streaming {
 		spin = spinner
 	}
-	hk := columnHeadKey{spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: p.c.Styles}
+	hk := columnHeadKey{fork: c.Fork, spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: p.c.Styles}
 	if c.Seed != nil {
 		hk.seed = *c.Seed
 	}
@@ -281,7 +285,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 
 // columnHeadKey is everything a column's header line is drawn from.
 type columnHeadKey struct {
-	spin                string
+	fork, spin          string
 	offset, lines, h, w int
 	focused, seeded     bool
 	seed                int64
@@ -312,6 +316,9 @@ func columnHead(c *column, spin string, w int) string {
 		seed = "seed " + strconv.FormatInt(*c.Seed, 10)
 	}
 	tiers := [][]string{append([]string{num, seed}, scroll...), append([]string{num}, scroll...)}
+	if c.Fork != "" {
+		tiers = append([][]string{append([]string{num, c.Fork}, scroll...)}, tiers...)
+	}
 	h := ""
 	for _, items := range tiers {
 		if h = lead + strings.Join(items, " · "); ansi.StringWidth(h) <= w {
@@ -582,8 +589,9 @@ func (p *samplesPane) handleInspectKey(msg tea.KeyPressMsg) bool {
 }
 
 // inspectorView draws the inspector into r, for the parameters sp.
-func (p *samplesPane) inspectorView(r rect, sp params.SamplingParams) []string {
+func (p *samplesPane) inspectorView(r rect, sp params.SamplingParams, adv params.Advanced) []string {
 	p.insp.SetParams(sp)
+	p.insp.SetAdvanced(adv)
 	in := inner(r)
 	return p.c.frames.frame(r, "inspector · i closes", true, textLines(p.insp.Render(in.W, in.H), in.W, in.H))
 }
@@ -652,23 +660,27 @@ func (p *samplesPane) helpID() string {
 
 func (p *samplesPane) ShortHelp() []key.Binding {
 	g, s := &p.c.Keys.Global, &p.c.Keys.Samples
+	e := &p.c.Keys.Explore
 	if p.inspecting {
 		i := &p.c.Keys.Inspect
-		return []key.Binding{i.Right, i.WordRight, i.NextSample, s.Inspect, g.Heatmap, g.Next, g.Help}
+		return []key.Binding{i.Right, e.Fork, i.NextSample, s.Inspect, e.Step, e.Tree, g.Help, i.WordRight}
 	}
 	if p.anyThinking() {
-		return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.FoldThinking, s.Zoom, s.Inspect, g.Heatmap, g.Next, g.Help}
+		return []key.Binding{g.Run, s.Right, s.Inspect, s.FoldThinking, e.Step, e.Merged, e.Tree, g.Help, s.Down, g.Heatmap}
 	}
-	return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.Zoom, s.Inspect, g.Heatmap, g.Next, g.Help}
+	return []key.Binding{g.Run, s.Right, s.Inspect, e.Step, e.Merged, e.Tree, g.Help, s.Down, g.Heatmap}
 }
 
 func (p *samplesPane) FullHelp() [][]key.Binding {
 	s := &p.c.Keys.Samples
 	if p.inspecting {
 		i := &p.c.Keys.Inspect
-		return [][]key.Binding{{i.Left, i.Right, i.WordLeft, i.WordRight, i.First, i.Last},
+		// The explore keys first: a narrow screen cuts the last columns.
+		return [][]key.Binding{exploreHelp(&p.c.Keys.Explore),
+			{i.Left, i.Right, i.WordLeft, i.WordRight, i.First, i.Last},
 			{i.PrevSample, i.NextSample, s.Up, s.Down, s.Inspect}}
 	}
-	return [][]key.Binding{{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
+	return [][]key.Binding{exploreHelp(&p.c.Keys.Explore),
+		{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
 		{s.Top, s.Bottom, s.Zoom, s.Inspect, s.FoldThinking, s.Keep}}
 }
