@@ -569,8 +569,11 @@ func (p *convoPane) title(maxLen int, promptHeat bool) string {
 	if c := p.countTitle(maxLen); c != "" {
 		t += " · " + c
 	}
-	if promptHeat && p.heat.note != "" {
+	switch {
+	case promptHeat && p.heat.note != "":
 		t += " · " + p.heat.note
+	case p.heat.turns != nil:
+		t += " · prompt logprobs"
 	}
 	return t
 }
