@@ -655,7 +655,11 @@ func (m *Model) toggleMode() {
 			m.convo.load(1)
 		}
 	}
-	m.setStatus("mode: "+string(m.api), false)
+	st := "mode: " + string(m.api)
+	if m.api == params.Completion && !m.convo.single() {
+		st += " (one raw prompt; the conversation stays for chat mode, ctrl+t)"
+	}
+	m.setStatus(st, false)
 	m.relayout()
 }
 
