@@ -108,8 +108,8 @@ func (e *editorPane) helpID() string { return "editor" }
 
 func (e *editorPane) ShortHelp() []key.Binding {
 	g := &e.c.Keys.Global
-	return []key.Binding{g.Run, g.Cancel, g.Next, g.Mode, g.Save, g.Help, g.Quit}
+	return []key.Binding{g.Run, g.Cancel, g.Next, g.Sweep, g.Mode, g.Save, g.Help, g.Quit}
 }
 
-// FullHelp adds nothing to the global keys: every other key types.
-func (e *editorPane) FullHelp() [][]key.Binding { return nil }
+// FullHelp adds the sweep to the global keys: every other key types.
+func (e *editorPane) FullHelp() [][]key.Binding { return [][]key.Binding{{e.c.Keys.Global.Sweep}} }

@@ -20,7 +20,7 @@ type KeyMap struct {
 
 // GlobalKeys work from every focus.
 type GlobalKeys struct {
-	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, PromptHeat, Theme, Help, Quit key.Binding
+	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, PromptHeat, Theme, Sweep, Help, Quit key.Binding
 }
 
 // ParamKeys act on the parameter panel.
@@ -30,7 +30,7 @@ type ParamKeys struct {
 
 // SampleKeys act on the sample area.
 type SampleKeys struct {
-	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect key.Binding
+	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect, Stats, Rank key.Binding
 }
 
 // InspectKeys move the token cursor while the inspector is open; they take
@@ -41,7 +41,7 @@ type InspectKeys struct {
 
 // DialogKeys act inside an open dialog (export, pickers, file names).
 type DialogKeys struct {
-	Up, Down, Left, Right, Accept, Close, Copy, Write, SavePreset key.Binding
+	Up, Down, Left, Right, Accept, Close, Copy, Write, SavePreset, NextField, PrevField key.Binding
 }
 
 // DefaultKeyMap returns a fresh key map; each program owns its copy.
@@ -64,6 +64,7 @@ func DefaultKeyMap() KeyMap {
 			Heatmap:    b([]string{"m", "f2"}, "m/f2", "heatmap mode"),
 			Theme:      b([]string{"T", "f3"}, "T/f3", "next theme"),
 			PromptHeat: b([]string{"f4", "P"}, "P/f4", "prompt logprobs"),
+			Sweep:      b([]string{"ctrl+g", "f6"}, "ctrl+g", "sweep"),
 			Help:       b([]string{"f1", "?"}, "?/f1", "more keys"),
 			Quit:       b([]string{"ctrl+c"}, "ctrl+c", "quit"),
 		},
@@ -90,6 +91,8 @@ func DefaultKeyMap() KeyMap {
 			Bottom:   b([]string{"end", "G"}, "G/end", "follow tail"),
 			Zoom:     b([]string{"z"}, "z", "zoom sample"),
 			Inspect:  b([]string{"i"}, "i/click", "inspect tokens"),
+			Stats:    b([]string{"s"}, "s", "stats + sparklines"),
+			Rank:     b([]string{"o"}, "o", "rank samples by"),
 		},
 		Inspect: InspectKeys{
 			Left:       b([]string{"left", "h"}, "←/h", "previous token"),
@@ -111,6 +114,8 @@ func DefaultKeyMap() KeyMap {
 			Copy:       b([]string{"c"}, "c", "copy (OSC 52)"),
 			Write:      b([]string{"w"}, "w", "write to file"),
 			SavePreset: b([]string{"s"}, "s", "save current as…"),
+			NextField:  b([]string{"tab"}, "tab", "next field"),
+			PrevField:  b([]string{"shift+tab"}, "shift+tab", "previous field"),
 		},
 	}
 }

@@ -67,6 +67,11 @@ type runState struct {
 	// problem is a failure that ended no sample (the prompt logprobs
 	// request), kept for the run's summary.
 	problem string
+	// sweep is the sweep the run is, nil for a plain run.
+	sweep *sweepPlan
+	// sweepStarted counts the variants that have started; sweepEnd is one
+	// past the last sample they number.
+	sweepStarted, sweepEnd int
 	// before is what the screen showed when the run began, put back if the
 	// run cannot start (a loaded session is not wiped by a 404).
 	before shownSamples
@@ -156,6 +161,8 @@ type Model struct {
 	loadedPath string
 	spin       spinner.Model
 	spinning   bool
+	// lastSweep is the sweep run last, offered again when the dialog opens.
+	lastSweep *sweepPlan
 
 	// The status line.
 	status    string
@@ -473,6 +480,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		case key.Matches(msg, k.Global.Models):
 			return tea.Batch(m.open(newModelsDialog(m.c, m.models, m.modelName, m.connFailure())), m.listModels())
+		case key.Matches(msg, k.Global.Sweep):
+			return m.open(m.sweepDialog())
 		case key.Matches(msg, k.Global.Export):
 			return m.open(newExportDialog(m.c, m.exportText))
 		case m.c.Store == nil && (pressed(msg, k.Global.Save) || pressed(msg, k.Global.Open) || pressed(msg, k.Global.Presets)):
@@ -634,7 +643,11 @@ func (m *Model) buildRequest() backend.Request {
 	return req
 }
 
-func (m *Model) startRun() tea.Cmd {
+func (m *Model) startRun() tea.Cmd { return m.launch(nil) }
+
+// launch starts a run: the request on screen, or with sw one variant of it
+// per cell of the sweep, all in one run (backend.Request.Variants).
+func (m *Model) launch(sw *sweepPlan) tea.Cmd {
 	if m.c.Sampler == nil {
 		m.setStatus("no server: this session is read-only (start twinkle with --endpoint to run)", true)
 		return nil
@@ -663,6 +676,14 @@ func (m *Model) startRun() tea.Cmd {
 		// "auto", so the next run draws again.
 		m.panel.P.Seed = nil
 	}
+	if sw != nil {
+		var err error
+		if sw, err = m.planRun(&req, sw); err != nil {
+			m.seedRun = seedBefore
+			m.setStatus("sweep not sent: "+err.Error(), true)
+			return nil
+		}
+	}
 	m.runSeq++
 	if m.run != nil {
 		// Only the newest run may be undone: older screens are let go.
@@ -676,21 +697,20 @@ func (m *Model) startRun() tea.Cmd {
 	m.run = r
 	m.loaded, m.loadedPath = nil, ""
 	m.prompt.heat = promptHeat{at: m.prompt.Value(), system: m.system.Value()}
-	n := req.Options.Samples()
-	cols := make([]*column, n)
-	for i := range cols {
-		var seed *int64
-		if req.Params.Seed != nil {
-			s := *req.Params.Seed + int64(i)
-			seed = &s
-		}
-		cols[i] = newColumn(i, seed, r.started)
+	r.sweep = sw
+	if sw == nil {
+		m.samples.perRow = 0
 	}
-	m.samples.setColumns(cols)
+	n := req.Options.Samples()
+	m.samples.setColumns(runColumns(req, sw, r.started))
 	m.samples.topAsked = topAsked(r)
 	m.relayout()
 	m.samples.refreshInspector()
-	m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
+	if sw != nil {
+		m.setStatus(fmt.Sprintf("sweeping %s: %d variants × %d sample%s…", sw.title(), len(sw.variants), n, plural(n)), false)
+	} else {
+		m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
+	}
 	sampler, program, quit := m.c.Sampler, m.c.Ctx, m.quit
 	start := func() tea.Msg {
 		ch, err := sampler.Start(ctx, req)
@@ -858,6 +878,9 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			// columns that will never fill.
 			m.samples.setColumns(m.samples.cols[:s.First+s.Count])
 			m.relayout()
+		}
+		if s := ev.Start; s != nil && r.sweep != nil {
+			m.startVariant(r, s)
 		}
 		if s := ev.Start; s != nil {
 			for i := 0; i < s.Count; i++ {

@@ -99,6 +99,9 @@ func (m *Model) apply(d dialog, a action) tea.Cmd {
 		return m.open(a.d)
 	case sayStatus:
 		m.setStatus(a.text, a.err)
+	case runSweep:
+		m.lastSweep = a.plan
+		return m.launch(a.plan)
 	case chooseModel:
 		m.modelName = a.id
 		m.setStatus("model: "+a.id, false)

@@ -35,6 +35,14 @@ type samplesPane struct {
 	area         rect
 	legendInside bool
 
+	// perRow asks the grid for that many columns per row (a grid sweep), 0
+	// lets it choose.
+	perRow int
+	// stats shows each column's sparkline and statistics under its body;
+	// rank orders the columns by one statistic (rankOff for none).
+	stats bool
+	rank  rankBy
+
 	// topAsked is how many alternatives per token the run on screen asked
 	// for in completion mode (topAsked), for the inspector's merged count.
 	topAsked int
@@ -84,13 +92,13 @@ func (p *samplesPane) layout() {
 	if p.legendInside {
 		gridArea = p.area.withoutLegend()
 	}
-	p.grid = layoutGrid(gridArea, len(p.cols), minColumnW, minColumnH, p.focus, p.zoom)
+	p.grid = layoutGridPer(gridArea, len(p.cols), minColumnW, minColumnH+p.extraLines(), p.focus, p.zoom, p.perRow)
 	for i, c := range p.cols {
 		cell := p.grid.Cells[i]
 		if cell.W == 0 {
 			continue
 		}
-		c.SetSize(cell.W, max(1, cell.H-2))
+		c.SetSize(cell.W, max(1, cell.H-2-p.extraLines()))
 	}
 }
 
@@ -231,7 +239,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 	if c.Streaming {
 		spin = spinner
 	}
-	hk := columnHeadKey{spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: p.c.Styles}
+	hk := columnHeadKey{spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: p.c.Styles, label: c.Label}
 	if c.Seed != nil {
 		hk.seed = *c.Seed
 	}
@@ -240,7 +248,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 		c.headKey, c.headLine = hk, hs.Render(padTo(ansi.Truncate(head, cell.W, "…"), cell.W))
 	}
 	lines = append(lines, c.headLine)
-	bodyH := max(0, cell.H-2)
+	bodyH := max(0, cell.H-2-p.extraLines())
 	body := c.BodyLines(p.lineStyler())
 	lines = append(lines, body...)
 	blank := strings.Repeat(" ", cell.W)
@@ -267,6 +275,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 	if fk := fmt.Sprint(c.version, c.Streaming, cell.W, p.c.ThemeKey, waiting); fk != c.footKey {
 		c.footKey, c.footLine = fk, p.renderFooter(c, cell.W, waiting)
 	}
+	lines = append(lines, p.extraView(i, cell.W)...)
 	lines = append(lines, c.footLine)
 	return lines[:cell.H]
 }
@@ -277,6 +286,7 @@ type columnHeadKey struct {
 	offset, lines, h, w int
 	focused, seeded     bool
 	seed                int64
+	label               string
 	styles              *themes.Styles
 }
 
@@ -303,7 +313,11 @@ func columnHead(c *column, spin string, w int) string {
 	if c.Seed != nil {
 		seed = "seed " + strconv.FormatInt(*c.Seed, 10)
 	}
-	tiers := [][]string{append([]string{num, seed}, scroll...), append([]string{num}, scroll...)}
+	head := []string{num}
+	if c.Label != "" {
+		head = append(head, sanitize.Line(c.Label))
+	}
+	tiers := [][]string{append(append(head, seed), scroll...), append(head, scroll...), append([]string{num}, scroll...)}
 	h := ""
 	for _, items := range tiers {
 		if h = lead + strings.Join(items, " · "); ansi.StringWidth(h) <= w {
@@ -397,8 +411,15 @@ func (p *samplesPane) handleKey(msg tea.KeyPressMsg) bool {
 	if len(p.cols) == 0 {
 		return false
 	}
-	if key.Matches(msg, k.Inspect) {
+	switch {
+	case key.Matches(msg, k.Inspect):
 		p.toggleInspector()
+		return true
+	case key.Matches(msg, k.Stats):
+		p.toggleStats()
+		return true
+	case key.Matches(msg, k.Rank):
+		p.nextRank()
 		return true
 	}
 	if p.inspecting && p.handleInspectKey(msg) {
@@ -631,7 +652,7 @@ func (p *samplesPane) ShortHelp() []key.Binding {
 		i := &p.c.Keys.Inspect
 		return []key.Binding{i.Right, i.WordRight, i.NextSample, s.Inspect, g.Heatmap, g.Next, g.Help}
 	}
-	return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.Zoom, s.Inspect, g.Heatmap, g.Next, g.Help}
+	return []key.Binding{g.Run, g.Cancel, s.Stats, s.Rank, s.Right, s.Down, s.Zoom, s.Inspect, g.Heatmap, g.Sweep, g.Next, g.Help}
 }
 
 func (p *samplesPane) FullHelp() [][]key.Binding {
@@ -642,5 +663,5 @@ func (p *samplesPane) FullHelp() [][]key.Binding {
 			{i.PrevSample, i.NextSample, s.Up, s.Down, s.Inspect}}
 	}
 	return [][]key.Binding{{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
-		{s.Top, s.Bottom, s.Zoom, s.Inspect}}
+		{s.Top, s.Bottom, s.Zoom, s.Inspect, s.Stats, s.Rank}}
 }

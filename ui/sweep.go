@@ -1,0 +1,110 @@
+package ui
+
+import (
+	"strings"
+	"time"
+
+	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/params"
+)
+
+// A sweep runs one variant of the request per value of a parameter (or per
+// pair of two), all in one run: the backend sends the variants concurrently
+// and numbers their samples one after another. Each sample is a column whose
+// header carries its variant's values; cancel stops them all, as any run.
+
+// sweepDialog opens the sweep dialog over the parameters on the panel.
+func (m *Model) sweepDialog() *sweepDialog {
+	return newSweepDialog(m.c, m.lastSweep, func(axes []params.SweepAxis, own bool) (*sweepPlan, error) {
+		// The seed is drawn when the run starts; 1 checks the layout.
+		return planSweep(m.panel.P, m.panel.O, 1, axes, own)
+	})
+}
+
+// planRun lays sw out again over req (its parameters and seed as sent) and
+// makes req the sweep's run.
+func (m *Model) planRun(req *backend.Request, sw *sweepPlan) (*sweepPlan, error) {
+	seed := int64(0)
+	if req.Params.Seed != nil {
+		seed = *req.Params.Seed
+	}
+	p, err := planSweep(req.Params, req.Options, seed, sw.axes, sw.ownSeeds)
+	if err != nil {
+		return nil, err
+	}
+	p.texts = sw.texts
+	req.Variants = nil
+	for _, v := range p.variants {
+		req.Variants = append(req.Variants, v.Params)
+	}
+	m.samples.perRow = p.perRow(req.Options.Samples())
+	return p, nil
+}
+
+// perRow is how many columns a row of the grid holds: a grid sweep keeps
+// one row per value of its first parameter; anything else lets the grid
+// choose.
+func (p *sweepPlan) perRow(n int) int {
+	if p == nil || len(p.axes) != 2 {
+		return 0
+	}
+	return len(p.axes[1].Values) * n
+}
+
+// title names the swept parameters: "temperature" or "temperature × top_p".
+func (p *sweepPlan) title() string {
+	var names []string
+	for _, a := range p.axes {
+		names = append(names, a.Spec.Key)
+	}
+	return strings.Join(names, " × ")
+}
+
+// runColumns makes the run's empty columns: n per variant, each labelled
+// with its variant's values and seeded as the variant will draw it.
+func runColumns(req backend.Request, sw *sweepPlan, started time.Time) []*column {
+	n := req.Options.Samples()
+	all := req.AllParams()
+	if sw == nil {
+		all = []params.SamplingParams{req.Params}
+	}
+	cols := make([]*column, 0, n*len(all))
+	for v, p := range all {
+		for i := 0; i < n; i++ {
+			var seed *int64
+			if p.Seed != nil {
+				s := *p.Seed + int64(i)
+				seed = &s
+			}
+			c := newColumn(len(cols), seed, started)
+			if sw != nil {
+				c.Label = sw.labels[v]
+			}
+			cols = append(cols, c)
+		}
+	}
+	return cols
+}
+
+// startVariant follows a variant's start: the backend numbers the samples
+// of each variant as it sends them (a greedy variant sends one), so the
+// labels go where it says, and once every variant has started the columns
+// no variant numbers are dropped.
+func (m *Model) startVariant(r *runState, s *backend.StartInfo) {
+	if s.Variant < 0 || s.Variant >= len(r.sweep.labels) {
+		return
+	}
+	for i := 0; i < s.Count; i++ {
+		if c := m.column(s.First + i); c != nil {
+			c.Label = r.sweep.labels[s.Variant]
+		}
+	}
+	r.sweepStarted++
+	r.sweepEnd = max(r.sweepEnd, s.First+s.Count)
+	if r.sweepStarted == len(r.sweep.labels) && r.sweepEnd < len(m.samples.cols) && r.sweepEnd > 0 {
+		m.samples.setColumns(m.samples.cols[:r.sweepEnd])
+		// A greedy variant's one sample breaks the rows of a grid.
+		m.samples.perRow = 0
+		m.relayout()
+	}
+}
