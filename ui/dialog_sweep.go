@@ -153,23 +153,23 @@ func (d *sweepDialog) draw(r rect) []string {
 		}
 		return "  "
 	}
-	seeds := "[ ] own seed per variant (off: all share one seed, so only the parameter differs)"
+	seeds := "[ ] own seed per variant (off: one shared seed)"
 	if d.ownSeeds {
-		seeds = "[x] own seed per variant (on: variant v draws seed+v×n)"
+		seeds = "[x] own seed per variant (variant v: seed+v×n)"
 	}
-	lines := []string{
-		st.Hint.Render("one parameter (2-8 values) or two as a grid (up to 4x4): NAME=V1,V2,… or NAME=START..END:STEP"),
+	w := max(1, in.W)
+	lines := wrapStyled(st.Hint, "one parameter, 2-8 values, or two as a grid up to 4x4: NAME=V1,V2,… or NAME=START..END:STEP", w)
+	lines = append(lines, "",
+		mark(0)+"sweep 1  "+d.inputs[0].View(),
+		mark(1)+"sweep 2  "+d.inputs[1].View(),
+		mark(2)+seeds,
 		"",
-		mark(0) + "sweep 1  " + d.inputs[0].View(),
-		mark(1) + "sweep 2  " + d.inputs[1].View(),
-		mark(2) + seeds,
-		"",
-	}
+	)
 	for _, p := range d.problems {
-		lines = append(lines, st.Error.Render(sanitize.Line(p)))
+		lines = append(lines, wrapStyled(st.Error, sanitize.Line(p), w)...)
 	}
-	lines = append(lines, st.Hint.Render("sweepable: "+strings.Join(params.SweepableNames(), ", ")),
-		st.Hint.Render("enter runs the sweep · tab next field · space toggles seeds · esc closes"))
+	lines = append(lines, wrapStyled(st.Hint, "sweepable: "+strings.Join(params.SweepableNames(), ", "), w)...)
+	lines = append(lines, wrapStyled(st.Hint, "enter runs · tab next field · space toggles seeds · esc closes", w)...)
 	return dialogBox(d.c, r, "sweep", lines)
 }
 
