@@ -40,9 +40,14 @@ var rankNames = [numRanks]string{"", "lowest mean logprob first", "highest perpl
 type columnExtra struct {
 	sparkKey string
 	spark    string
-	statsAt  int // tokens the stats were computed over
-	stats    backend.SampleStats
-	topK     int
+	// running counts the tokens once; stats is its figures at statsAt tokens.
+	running backend.RunningStats
+	statsAt int
+	stats   backend.SampleStats
+	// buckets is each token's step on the spark mode's scale (-1 unknown),
+	// computed once per token and mode.
+	buckets    []int8
+	bucketMode heatmap.Mode
 	lineKey  string
 	line     string
 }
@@ -108,6 +113,7 @@ func (p *samplesPane) sparkline(c *column, w int) string {
 		c.extra.sparkKey, c.extra.spark = key, ansi.Truncate(b.String(), w, "")
 		return c.extra.spark
 	}
+	buckets := bucketsOf(c, mode)
 	cells := min(n, w)
 	cursorCell := -1
 	if c.Cursor >= 0 && c.Cursor < n {
@@ -117,7 +123,7 @@ func (p *samplesPane) sparkline(c *column, w int) string {
 		lo, hi := cell*n/cells, (cell+1)*n/cells
 		best, bestAt := -1, lo
 		for t := lo; t < hi; t++ {
-			if bk, ok := mode.Bucket(&toks[t]); ok && bk > best {
+			if bk := int(buckets[t]); bk > best {
 				best, bestAt = bk, t
 			}
 		}
@@ -141,18 +147,35 @@ func (p *samplesPane) sparkline(c *column, w int) string {
 	return c.extra.spark
 }
 
-// statsOf is c's statistics, computed again only when its tokens change.
+// statsOf is c's statistics and the K of its entropy estimate, counting
+// only the tokens new since the last call.
 func statsOf(c *column) (backend.SampleStats, int) {
-	// A new column's zero cache is StatsOf(nil) already.
-	if c.extra.statsAt != len(c.tokens) {
-		c.extra.stats = backend.StatsOf(c.tokens)
-		c.extra.statsAt = len(c.tokens)
-		c.extra.topK = 0
-		for i := range c.tokens {
-			c.extra.topK = max(c.extra.topK, len(c.tokens[i].Top))
+	r := &c.extra.running
+	if n := r.Count(); n != len(c.tokens) || c.extra.statsAt != n {
+		if n > len(c.tokens) {
+			*r = backend.RunningStats{}
+			n = 0
 		}
+		r.Add(c.tokens[n:])
+		c.extra.stats, c.extra.statsAt = r.Stats(), r.Count()
 	}
-	return c.extra.stats, c.extra.topK
+	return c.extra.stats, r.TopK()
+}
+
+// bucketsOf is each of c's tokens' step under mode, new tokens added.
+func bucketsOf(c *column, mode heatmap.Mode) []int8 {
+	e := &c.extra
+	if e.bucketMode != mode || len(e.buckets) > len(c.tokens) {
+		e.buckets, e.bucketMode = e.buckets[:0], mode
+	}
+	for i := len(e.buckets); i < len(c.tokens); i++ {
+		b := int8(-1)
+		if bk, ok := mode.Bucket(&c.tokens[i]); ok {
+			b = int8(bk)
+		}
+		e.buckets = append(e.buckets, b)
+	}
+	return e.buckets
 }
 
 // rankValue is the statistic r of s, oriented so that larger is less likely;
