@@ -48,8 +48,8 @@ type columnExtra struct {
 	// computed once per token and mode.
 	buckets    []int8
 	bucketMode heatmap.Mode
-	lineKey  string
-	line     string
+	lineKey    string
+	line       string
 }
 
 // extraLines is how many lines the pane adds under each column's body.
