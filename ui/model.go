@@ -521,7 +521,10 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.handleParamKey(msg)
 	case focusSamples:
 		if m.samples.handleKey(msg) {
-			m.relayout() // the inspector opened or closed
+			m.relayout() // the inspector or the stats opened or closed
+		}
+		if key.Matches(msg, m.c.Keys.Samples.Rank) && len(m.samples.cols) > 0 {
+			m.setStatus(m.samples.rankSummary(), false)
 		}
 		return nil
 	}

@@ -72,6 +72,21 @@ func (p *samplesPane) nextRank() {
 	if !p.stats {
 		p.toggleStats()
 	}
+	// Focus goes to rank 1, so it is in view however many rows the grid has.
+	if first := p.rankFirst(); first >= 0 {
+		p.focusColumn(first)
+		p.refreshInspector()
+	}
+}
+
+// rankFirst is the column ranked first, -1 for none.
+func (p *samplesPane) rankFirst() int {
+	for i := range p.cols {
+		if place, _ := p.rankOf(i); place == 1 {
+			return i
+		}
+	}
+	return -1
 }
 
 // sparkMode is the measure the sparkline draws: the heatmap's, or surprisal
@@ -298,4 +313,22 @@ func formatStat(v float64) string {
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+// rankSummary says what the columns are ranked by and which comes first.
+func (p *samplesPane) rankSummary() string {
+	if p.rank == rankOff {
+		return "ranking off (o ranks the samples; s hides the sparklines)"
+	}
+	first := p.rankFirst()
+	what := fmt.Sprintf("ranked by %s (o: next)", rankNames[p.rank])
+	if first < 0 {
+		return what + ": no sample can be ranked by it (logprobs off?)"
+	}
+	c := p.cols[first]
+	name := fmt.Sprintf("#%d", c.Index+1)
+	if c.Label != "" {
+		name += " (" + c.Label + ")"
+	}
+	return what + ": rank 1 is " + name + ", focused"
 }
