@@ -69,6 +69,9 @@ type runState struct {
 	problem string
 	// sweep is the sweep the run is, nil for a plain run.
 	sweep *sweepPlan
+	// labels head each variant's columns (a sweep's values, a compare's
+	// targets), nil for a plain run.
+	labels []string
 	// sweepStarted counts the variants that have started; sweepEnd is one
 	// past the last sample they number.
 	sweepStarted, sweepEnd int
@@ -679,6 +682,11 @@ func (m *Model) launch(sw *sweepPlan) tea.Cmd {
 		// "auto", so the next run draws again.
 		m.panel.P.Seed = nil
 	}
+	if _, ok := m.c.Sampler.(*backend.Multi); ok && sw != nil {
+		m.seedRun = seedBefore
+		m.setStatus("sweep not sent: a sweep runs on one target, and this playground compares several", true)
+		return nil
+	}
 	if sw != nil {
 		var err error
 		if sw, err = m.planRun(&req, sw); err != nil {
@@ -704,12 +712,18 @@ func (m *Model) launch(sw *sweepPlan) tea.Cmd {
 	if sw == nil {
 		m.samples.perRow = 0
 	}
+	r.labels = m.runLabels(req, sw)
 	n := req.Options.Samples()
-	m.samples.setColumns(runColumns(req, sw, r.started))
+	if sw == nil && r.labels != nil && n > 1 {
+		m.samples.perRow = n // a row per target
+	}
+	m.samples.setColumns(runColumns(req, r.labels, r.started))
 	m.samples.topAsked = topAsked(r)
 	m.relayout()
 	m.samples.refreshInspector()
-	if sw != nil {
+	if mt, ok := m.c.Sampler.(*backend.Multi); ok && sw == nil {
+		m.setStatus(fmt.Sprintf("comparing %d targets × %d sample%s…", len(mt.Targets), n, plural(n)), false)
+	} else if sw != nil {
 		m.setStatus(fmt.Sprintf("sweeping %s: %d variants × %d sample%s…", sw.title(), len(sw.variants), n, plural(n)), false)
 	} else {
 		m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
@@ -876,13 +890,13 @@ func (m *Model) column(i int) *column {
 func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 	switch ev.Kind {
 	case backend.EventStart:
-		if s := ev.Start; s != nil && len(r.req.Variants) == 0 && s.Count < len(m.samples.cols)-s.First && s.Count >= 1 {
+		if s := ev.Start; s != nil && r.labels == nil && s.Count < len(m.samples.cols)-s.First && s.Count >= 1 {
 			// The sampler drew fewer samples than asked (greedy): drop the
 			// columns that will never fill.
 			m.samples.setColumns(m.samples.cols[:s.First+s.Count])
 			m.relayout()
 		}
-		if s := ev.Start; s != nil && r.sweep != nil {
+		if s := ev.Start; s != nil && r.labels != nil {
 			m.startVariant(r, s)
 		}
 		if s := ev.Start; s != nil {

@@ -324,7 +324,15 @@ func columnHead(c *column, spin string, w int) string {
 			return h
 		}
 	}
-	return lead + num + " " + strings.Join(short, " ")
+	tail := strings.Join(short, " ")
+	if c.Label != "" {
+		// The label says which variant or target this is: cut, never dropped.
+		room := w - ansi.StringWidth(lead+num+" ") - ansi.StringWidth(tail) - 1
+		if room >= 4 {
+			return lead + num + " " + ansi.Truncate(sanitize.Line(c.Label), room, "…") + " " + tail
+		}
+	}
+	return lead + num + " " + tail
 }
 
 func (p *samplesPane) renderFooter(c *column, w int, waiting string) string {

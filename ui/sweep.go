@@ -60,16 +60,40 @@ func (p *sweepPlan) title() string {
 	return strings.Join(names, " × ")
 }
 
-// runColumns makes the run's empty columns: n per variant, each labelled
-// with its variant's values and seeded as the variant will draw it.
-func runColumns(req backend.Request, sw *sweepPlan, started time.Time) []*column {
+// runLabels heads the run's variants: a sweep's values, or the targets of a
+// compare (its name and model; never its key).
+func (m *Model) runLabels(req backend.Request, sw *sweepPlan) []string {
+	if sw != nil {
+		return sw.labels
+	}
+	mt, ok := m.c.Sampler.(*backend.Multi)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for i, t := range mt.Targets {
+		model := t.Model
+		if i == 0 && req.Model != "" {
+			model = req.Model
+		}
+		l := t.Name
+		if model != "" {
+			l += ": " + model
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// runColumns makes the run's empty columns: n per variant (or target), each
+// labelled and seeded as it will be drawn.
+func runColumns(req backend.Request, labels []string, started time.Time) []*column {
 	n := req.Options.Samples()
 	all := req.AllParams()
-	if sw == nil {
-		all = []params.SamplingParams{req.Params}
-	}
-	cols := make([]*column, 0, n*len(all))
-	for v, p := range all {
+	groups := max(1, len(labels))
+	cols := make([]*column, 0, n*groups)
+	for v := range groups {
+		p := all[min(v, len(all)-1)]
 		for i := 0; i < n; i++ {
 			var seed *int64
 			if p.Seed != nil {
@@ -77,8 +101,8 @@ func runColumns(req backend.Request, sw *sweepPlan, started time.Time) []*column
 				seed = &s
 			}
 			c := newColumn(len(cols), seed, started)
-			if sw != nil {
-				c.Label = sw.labels[v]
+			if v < len(labels) {
+				c.Label = labels[v]
 			}
 			cols = append(cols, c)
 		}
@@ -91,17 +115,17 @@ func runColumns(req backend.Request, sw *sweepPlan, started time.Time) []*column
 // labels go where it says, and once every variant has started the columns
 // no variant numbers are dropped.
 func (m *Model) startVariant(r *runState, s *backend.StartInfo) {
-	if s.Variant < 0 || s.Variant >= len(r.sweep.labels) {
+	if s.Variant < 0 || s.Variant >= len(r.labels) {
 		return
 	}
 	for i := 0; i < s.Count; i++ {
 		if c := m.column(s.First + i); c != nil {
-			c.Label = r.sweep.labels[s.Variant]
+			c.Label = r.labels[s.Variant]
 		}
 	}
 	r.sweepStarted++
 	r.sweepEnd = max(r.sweepEnd, s.First+s.Count)
-	if r.sweepStarted == len(r.sweep.labels) && r.sweepEnd < len(m.samples.cols) && r.sweepEnd > 0 {
+	if r.sweepStarted == len(r.labels) && r.sweepEnd < len(m.samples.cols) && r.sweepEnd > 0 {
 		m.samples.setColumns(m.samples.cols[:r.sweepEnd])
 		// A greedy variant's one sample breaks the rows of a grid.
 		m.samples.perRow = 0

@@ -1,0 +1,98 @@
+package backend_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/backend/openai"
+	"github.com/twinkle-sh/twinkle/backend/vllmtest"
+	"github.com/twinkle-sh/twinkle/params"
+)
+
+func multiClient(t *testing.T, url string) *openai.Client {
+	t.Helper()
+	cl, err := openai.New(openai.Config{BaseURL: url, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+// Two servers get the same body; a third target that fails ends its own samples with
+// its error, numbered after the others, and stops neither of them.
+func TestMultiSendsOneBodyToEveryTargetAndSurvivesAFailure(t *testing.T) {
+	a, b, bad := vllmtest.New(), vllmtest.New(), vllmtest.New()
+	defer a.Close()
+	defer b.Close()
+	defer bad.Close()
+	f := vllmtest.NoFault()
+	f.Status, f.Message, f.Type = 503, "the model is loading", "ServiceUnavailableError"
+	bad.SetDefault(vllmtest.Script{Fault: &f})
+	m := &backend.Multi{Targets: []backend.Target{
+		{Name: "main", Model: "twinkle-test/tiny-chat", Sampler: multiClient(t, a.URL)},
+		{Name: "down", Model: "twinkle-test/tiny-chat", Sampler: multiClient(t, bad.URL)},
+		{Name: "fp8", Model: "twinkle-test/tiny-chat", Sampler: multiClient(t, b.URL)},
+	}}
+	seed := int64(7)
+	p := params.Default()
+	p.Seed = &seed
+	req := backend.Request{API: params.Completion, Model: "twinkle-test/tiny-chat", Prompt: "Once", Params: p, Options: params.Options{N: 2}}
+	ch, err := m.Start(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := map[int]backend.StartInfo{}
+	finish := map[int]backend.Event{}
+	done := 0
+	for ev := range ch {
+		switch ev.Kind {
+		case backend.EventStart:
+			starts[ev.Start.Variant] = *ev.Start
+		case backend.EventFinish:
+			if _, twice := finish[ev.Sample]; twice {
+				t.Errorf("sample %d finished twice", ev.Sample)
+			}
+			finish[ev.Sample] = ev
+		case backend.EventDone:
+			done++
+		}
+	}
+	if done != 1 || len(starts) != 3 || len(finish) != 6 {
+		t.Fatalf("done %d, starts %v, finishes %d", done, starts, len(finish))
+	}
+	seen := map[int]bool{}
+	for v, s := range starts {
+		if s.Count != 2 {
+			t.Errorf("target %d: %d samples", v, s.Count)
+		}
+		for i := range s.Count {
+			if seen[s.First+i] {
+				t.Errorf("sample %d numbered twice", s.First+i)
+			}
+			seen[s.First+i] = true
+			ev := finish[s.First+i]
+			if failed := ev.Reason == backend.StopError; failed != (v == 1) {
+				t.Errorf("target %d sample %d: %s %v", v, i, ev.Reason, ev.Err)
+			}
+		}
+	}
+	post := func(s *vllmtest.Server) [][]byte {
+		var out [][]byte
+		for _, r := range s.Requests() {
+			if r.Method == http.MethodPost {
+				out = append(out, r.Body)
+			}
+		}
+		return out
+	}
+	ba, bb := post(a), post(b)
+	if len(ba) != 1 || len(bb) != 1 || !bytes.Equal(ba[0], bb[0]) {
+		t.Errorf("bodies differ:\n%s\n%s", ba, bb)
+	}
+	if _, err := m.Start(context.Background(), backend.Request{API: params.Completion, Prompt: "x", Variants: []params.SamplingParams{p, p}, Options: params.Options{N: 1}}); err == nil {
+		t.Error("a sweep was started on several targets")
+	}
+}
