@@ -12,7 +12,7 @@ type Target struct {
 	// (no credentials); Model is the model asked for ("" for the server's first; the
 	// first target runs the request's own model).
 	Name, Endpoint, Model string
-	Sampler           Sampler
+	Sampler               Sampler
 }
 
 // Multi is a Sampler that sends every request to several targets at once, for
