@@ -35,7 +35,7 @@ func compareBackend(ctx context.Context, e env, conn connFlags, cfg *ui.Config, 
 	if len(targets) == 0 {
 		return nil
 	}
-	m := &backend.Multi{Targets: []backend.Target{{Name: "main", Endpoint: shownEndpoint(main.endpoint), Sampler: main.sampler}}}
+	m := &backend.Multi{Targets: []backend.Target{{Name: "main", Endpoint: shownEndpoint(main.endpoint), Main: true, Sampler: main.sampler}}}
 	for _, t := range targets {
 		s, model, err := openTarget(ctx, e, conn, t)
 		if err != nil {

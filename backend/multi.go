@@ -9,15 +9,18 @@ import (
 // Target is one endpoint and model that a compare run sends the same request to.
 type Target struct {
 	// Name is how the target is shown ("main", "fp8"); Endpoint is its URL as shown
-	// (no credentials); Model is the model asked for ("" for the server's first; the
-	// first target runs the request's own model).
+	// (no credentials); Model is the model asked for ("" for the server's first).
 	Name, Endpoint, Model string
-	Sampler               Sampler
+	// Main marks the target the request's own model was picked for: it runs that
+	// model, not Model.
+	Main    bool
+	Sampler Sampler
 }
 
 // Multi is a Sampler that sends every request to several targets at once, for
-// comparing deployments side by side. Each target's samples are numbered after the
-// targets that started before it, and its EventStart carries the target's index as
+// comparing deployments side by side. Target t's samples are numbered from t×n (n the
+// samples each is sent, so the numbers follow the targets' order whichever answers
+// first), and its EventStart carries the target's index as
 // the Variant, so a consumer tells the targets apart as it tells a sweep's variants
 // apart. A target that fails (at start, or its whole run) ends its own samples with
 // the error and never stops the others; the run's EventDone comes once all are over.
@@ -43,12 +46,15 @@ func (m *Multi) Start(ctx context.Context, req Request) (<-chan Event, error) {
 		return nil, &Error{Kind: KindConfig, Message: "no targets to compare"}
 	}
 	em, out := NewRunEmitter(ctx, 0)
-	f := &fanIn{em: em, n: req.Options.Samples(), seed: req.Params.Seed, targets: make([]targetState, len(m.Targets))}
+	n := req.Options.Samples()
+	if req.Params.IsGreedy() {
+		n = 1 // as every target's sampler sends it (see Request.Validate)
+	}
+	f := &fanIn{em: em, n: n, seed: req.Params.Seed, targets: make([]targetState, len(m.Targets))}
 	var wg sync.WaitGroup
 	for t, tg := range m.Targets {
 		r := req
-		if t > 0 {
-			// The first target runs the model the request names (the one picked).
+		if !tg.Main {
 			r.Model = tg.Model
 		}
 		ch, err := tg.Sampler.Start(ctx, r)
@@ -84,9 +90,8 @@ func asBackendError(err error) *Error {
 type fanIn struct {
 	mu      sync.Mutex
 	em      *Emitter
-	n       int // samples asked of each target
+	n       int // samples sent to each target
 	seed    *int64
-	next    int // the first sample number not yet given out
 	targets []targetState
 }
 
@@ -101,8 +106,7 @@ type targetState struct {
 func (f *fanIn) begin(t, count int, model string) *targetState {
 	ts := &f.targets[t]
 	if !ts.started {
-		ts.started, ts.first, ts.count, ts.finished = true, f.next, count, map[int]bool{}
-		f.next += count
+		ts.started, ts.first, ts.count, ts.finished = true, t*f.n, min(count, f.n), map[int]bool{}
 	}
 	if model != "" {
 		ts.model = model

@@ -32,7 +32,7 @@ func TestMultiSendsOneBodyToEveryTargetAndSurvivesAFailure(t *testing.T) {
 	f.Status, f.Message, f.Type = 503, "the model is loading", "ServiceUnavailableError"
 	bad.SetDefault(vllmtest.Script{Fault: &f})
 	m := &backend.Multi{Targets: []backend.Target{
-		{Name: "main", Model: "twinkle-test/tiny-chat", Sampler: multiClient(t, a.URL)},
+		{Name: "main", Main: true, Sampler: multiClient(t, a.URL)},
 		{Name: "down", Model: "twinkle-test/tiny-chat", Sampler: multiClient(t, bad.URL)},
 		{Name: "fp8", Model: "twinkle-test/tiny-chat", Sampler: multiClient(t, b.URL)},
 	}}

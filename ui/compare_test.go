@@ -23,7 +23,7 @@ func compareModel(t *testing.T, w, h int) (*Model, [2]*vllmtest.Server) {
 		f := vllmtest.NoFault()
 		f.Status, f.Message, f.Type = 503, "the model is loading", "ServiceUnavailableError"
 		down.SetDefault(vllmtest.Script{Fault: &f})
-		targets := []backend.Target{{Name: "main", Sampler: c.Sampler}}
+		targets := []backend.Target{{Name: "main", Main: true, Sampler: c.Sampler}}
 		for _, x := range []struct {
 			name string
 			s    *vllmtest.Server

@@ -108,8 +108,11 @@ func (e *editorPane) helpID() string { return "editor" }
 
 func (e *editorPane) ShortHelp() []key.Binding {
 	g := &e.c.Keys.Global
-	return []key.Binding{g.Run, g.Cancel, g.Next, g.Sweep, g.Mode, g.Save, g.Help, g.Quit}
+	return []key.Binding{g.Run, g.Cancel, g.Next, g.Sweep, g.Targets, g.Mode, g.Save, g.Help, g.Quit}
 }
 
-// FullHelp adds the sweep to the global keys: every other key types.
-func (e *editorPane) FullHelp() [][]key.Binding { return [][]key.Binding{{e.c.Keys.Global.Sweep}} }
+// FullHelp adds the sweep and the targets to the global keys: every other
+// key types.
+func (e *editorPane) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{e.c.Keys.Global.Sweep, e.c.Keys.Global.Targets}}
+}

@@ -20,7 +20,7 @@ type KeyMap struct {
 
 // GlobalKeys work from every focus.
 type GlobalKeys struct {
-	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, PromptHeat, Theme, Sweep, Help, Quit key.Binding
+	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, PromptHeat, Theme, Sweep, Targets, Help, Quit key.Binding
 }
 
 // ParamKeys act on the parameter panel.
@@ -41,7 +41,7 @@ type InspectKeys struct {
 
 // DialogKeys act inside an open dialog (export, pickers, file names).
 type DialogKeys struct {
-	Up, Down, Left, Right, Accept, Close, Copy, Write, SavePreset, NextField, PrevField key.Binding
+	Up, Down, Left, Right, Accept, Close, Copy, Write, SavePreset, NextField, PrevField, Toggle key.Binding
 }
 
 // DefaultKeyMap returns a fresh key map; each program owns its copy.
@@ -65,6 +65,7 @@ func DefaultKeyMap() KeyMap {
 			Theme:      b([]string{"T", "f3"}, "T/f3", "next theme"),
 			PromptHeat: b([]string{"f4", "P"}, "P/f4", "prompt logprobs"),
 			Sweep:      b([]string{"ctrl+g", "f6"}, "ctrl+g", "sweep"),
+			Targets:    b([]string{"ctrl+e", "f7"}, "ctrl+e", "compare endpoints"),
 			Help:       b([]string{"f1", "?"}, "?/f1", "more keys"),
 			Quit:       b([]string{"ctrl+c"}, "ctrl+c", "quit"),
 		},
@@ -116,6 +117,7 @@ func DefaultKeyMap() KeyMap {
 			SavePreset: b([]string{"s"}, "s", "save current as…"),
 			NextField:  b([]string{"tab"}, "tab", "next field"),
 			PrevField:  b([]string{"shift+tab"}, "shift+tab", "previous field"),
+			Toggle:     b([]string{"space"}, "space", "toggle"),
 		},
 	}
 }

@@ -166,6 +166,10 @@ type Model struct {
 	spinning   bool
 	// lastSweep is the sweep run last, offered again when the dialog opens.
 	lastSweep *sweepPlan
+	// compare holds every target the program was given (--compare), nil
+	// without; targetsOn says which the runs go to.
+	compare   *backend.Multi
+	targetsOn []bool
 
 	// The status line.
 	status    string
@@ -205,6 +209,13 @@ func New(cfg Config) *Model {
 	}
 	m := &Model{c: c, cfg: cfg, focus: focusPrompt, quit: make(chan struct{})}
 	m.api = cfg.API
+	if mt, ok := cfg.Sampler.(*backend.Multi); ok {
+		m.compare = mt
+		m.targetsOn = make([]bool, len(mt.Targets))
+		for i := range m.targetsOn {
+			m.targetsOn[i] = true
+		}
+	}
 	if m.api == "" {
 		m.api = params.Chat
 	}
@@ -485,6 +496,12 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return tea.Batch(m.open(newModelsDialog(m.c, m.models, m.modelName, m.connFailure())), m.listModels())
 		case key.Matches(msg, k.Global.Sweep):
 			return m.open(m.sweepDialog())
+		case key.Matches(msg, k.Global.Targets):
+			if m.compare == nil {
+				m.setStatus("one endpoint: start twinkle with --compare NAME=URL,MODEL (up to 3 times) to run endpoints side by side", true)
+				return nil
+			}
+			return m.open(newTargetsDialog(m.c, m.compare.Targets, m.targetsOn))
 		case key.Matches(msg, k.Global.Export):
 			return m.open(newExportDialog(m.c, m.exportText))
 		case m.c.Store == nil && (pressed(msg, k.Global.Save) || pressed(msg, k.Global.Open) || pressed(msg, k.Global.Presets)):
@@ -682,7 +699,8 @@ func (m *Model) launch(sw *sweepPlan) tea.Cmd {
 		// "auto", so the next run draws again.
 		m.panel.P.Seed = nil
 	}
-	if _, ok := m.c.Sampler.(*backend.Multi); ok && sw != nil {
+	sampler := m.runSampler()
+	if _, ok := sampler.(*backend.Multi); ok && sw != nil {
 		m.seedRun = seedBefore
 		m.setStatus("sweep not sent: a sweep runs on one target, and this playground compares several", true)
 		return nil
@@ -712,7 +730,7 @@ func (m *Model) launch(sw *sweepPlan) tea.Cmd {
 	if sw == nil {
 		m.samples.perRow = 0
 	}
-	r.labels = m.runLabels(req, sw)
+	r.labels = runLabels(req, sw, sampler)
 	n := req.Options.Samples()
 	if sw == nil && r.labels != nil && n > 1 {
 		m.samples.perRow = n // a row per target
@@ -721,14 +739,14 @@ func (m *Model) launch(sw *sweepPlan) tea.Cmd {
 	m.samples.topAsked = topAsked(r)
 	m.relayout()
 	m.samples.refreshInspector()
-	if mt, ok := m.c.Sampler.(*backend.Multi); ok && sw == nil {
+	if mt, ok := sampler.(*backend.Multi); ok && sw == nil {
 		m.setStatus(fmt.Sprintf("comparing %d targets × %d sample%s…", len(mt.Targets), n, plural(n)), false)
 	} else if sw != nil {
 		m.setStatus(fmt.Sprintf("sweeping %s: %d variants × %d sample%s…", sw.title(), len(sw.variants), n, plural(n)), false)
 	} else {
 		m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
 	}
-	sampler, program, quit := m.c.Sampler, m.c.Ctx, m.quit
+	program, quit := m.c.Ctx, m.quit
 	start := func() tea.Msg {
 		ch, err := sampler.Start(ctx, req)
 		if err == nil {

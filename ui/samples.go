@@ -660,7 +660,7 @@ func (p *samplesPane) ShortHelp() []key.Binding {
 		i := &p.c.Keys.Inspect
 		return []key.Binding{i.Right, i.WordRight, i.NextSample, s.Inspect, g.Heatmap, g.Next, g.Help}
 	}
-	return []key.Binding{g.Run, g.Cancel, s.Stats, s.Rank, s.Right, s.Down, s.Zoom, s.Inspect, g.Heatmap, g.Sweep, g.Next, g.Help}
+	return []key.Binding{g.Run, g.Cancel, s.Stats, s.Rank, s.Right, s.Down, s.Zoom, s.Inspect, g.Heatmap, g.Sweep, g.Targets, g.Next, g.Help}
 }
 
 func (p *samplesPane) FullHelp() [][]key.Binding {

@@ -62,18 +62,18 @@ func (p *sweepPlan) title() string {
 
 // runLabels heads the run's variants: a sweep's values, or the targets of a
 // compare (its name and model; never its key).
-func (m *Model) runLabels(req backend.Request, sw *sweepPlan) []string {
+func runLabels(req backend.Request, sw *sweepPlan, sampler backend.Sampler) []string {
 	if sw != nil {
 		return sw.labels
 	}
-	mt, ok := m.c.Sampler.(*backend.Multi)
+	mt, ok := sampler.(*backend.Multi)
 	if !ok {
 		return nil
 	}
 	var out []string
-	for i, t := range mt.Targets {
+	for _, t := range mt.Targets {
 		model := t.Model
-		if i == 0 && req.Model != "" {
+		if t.Main {
 			model = req.Model
 		}
 		l := t.Name
@@ -94,7 +94,11 @@ func runColumns(req backend.Request, labels []string, started time.Time) []*colu
 	cols := make([]*column, 0, n*groups)
 	for v := range groups {
 		p := all[min(v, len(all)-1)]
-		for i := 0; i < n; i++ {
+		k := n
+		if p.IsGreedy() {
+			k = 1 // greedy is sent as one sample (backend.Request.Validate)
+		}
+		for i := 0; i < k; i++ {
 			var seed *int64
 			if p.Seed != nil {
 				s := *p.Seed + int64(i)
@@ -131,4 +135,35 @@ func (m *Model) startVariant(r *runState, s *backend.StartInfo) {
 		m.samples.perRow = 0
 		m.relayout()
 	}
+}
+
+// runSampler is where runs go: the program's sampler, or the compare
+// targets that are on (one alone runs as a plain run on it).
+func (m *Model) runSampler() backend.Sampler {
+	if m.compare == nil {
+		return m.c.Sampler
+	}
+	var on []backend.Target
+	for i, t := range m.compare.Targets {
+		if m.targetsOn[i] {
+			on = append(on, t)
+		}
+	}
+	// One target alone is still a Multi: its column says which it is, and
+	// it runs its own model.
+	return &backend.Multi{Targets: on}
+}
+
+// targetsStatus says where runs go now.
+func (m *Model) targetsStatus() string {
+	var names []string
+	for i, t := range m.compare.Targets {
+		if m.targetsOn[i] {
+			names = append(names, t.Name)
+		}
+	}
+	if len(names) == 1 {
+		return "runs go to " + names[0] + " alone (ctrl+e chooses)"
+	}
+	return "runs go to " + strings.Join(names, ", ") + " side by side (ctrl+e chooses)"
 }
