@@ -108,7 +108,7 @@ func (e *editorPane) helpID() string { return "editor" }
 
 func (e *editorPane) ShortHelp() []key.Binding {
 	g := &e.c.Keys.Global
-	return []key.Binding{g.Run, g.Cancel, g.Next, g.Sweep, g.Targets, g.Mode, g.Save, g.Help, g.Quit}
+	return []key.Binding{g.Run, g.Next, g.Sweep, g.Targets, g.Help, g.Cancel, g.Mode, g.Save, g.Quit}
 }
 
 // FullHelp adds the sweep and the targets to the global keys: every other

@@ -65,7 +65,7 @@ func DefaultKeyMap() KeyMap {
 			Theme:      b([]string{"T", "f3"}, "T/f3", "next theme"),
 			PromptHeat: b([]string{"f4", "P"}, "P/f4", "prompt logprobs"),
 			Sweep:      b([]string{"ctrl+g", "f6"}, "ctrl+g", "sweep"),
-			Targets:    b([]string{"ctrl+e", "f7"}, "ctrl+e", "compare endpoints"),
+			Targets:    b([]string{"ctrl+e", "f7"}, "ctrl+e", "endpoints"),
 			Help:       b([]string{"f1", "?"}, "?/f1", "more keys"),
 			Quit:       b([]string{"ctrl+c"}, "ctrl+c", "quit"),
 		},

@@ -317,7 +317,10 @@ func columnHead(c *column, spin string, w int) string {
 	if c.Label != "" {
 		head = append(head, sanitize.Line(c.Label))
 	}
-	tiers := [][]string{append(append(head, seed), scroll...), append(head, scroll...), append([]string{num}, scroll...)}
+	tiers := [][]string{append(append(head, seed), scroll...), append(head, scroll...)}
+	if c.Label == "" {
+		tiers = append(tiers, append([]string{num}, scroll...))
+	}
 	h := ""
 	for _, items := range tiers {
 		if h = lead + strings.Join(items, " · "); ansi.StringWidth(h) <= w {
