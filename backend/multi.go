@@ -45,6 +45,10 @@ func (m *Multi) Start(ctx context.Context, req Request) (<-chan Event, error) {
 	if len(m.Targets) == 0 {
 		return nil, &Error{Kind: KindConfig, Message: "no targets to compare"}
 	}
+	// A request no target would take is refused at once, as one sampler refuses it.
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
 	em, out := NewRunEmitter(ctx, 0)
 	n := req.Options.Samples()
 	if req.Params.IsGreedy() {
@@ -57,14 +61,16 @@ func (m *Multi) Start(ctx context.Context, req Request) (<-chan Event, error) {
 		if !tg.Main {
 			r.Model = tg.Model
 		}
-		ch, err := tg.Sampler.Start(ctx, r)
-		if err != nil {
-			f.fail(t, tg.Model, asBackendError(err))
-			continue
-		}
 		wg.Add(1)
+		// Each target starts on its own: one slow to answer (a model list to fetch, a
+		// connection to open) holds up no other.
 		go func() {
 			defer wg.Done()
+			ch, err := tg.Sampler.Start(ctx, r)
+			if err != nil {
+				f.fail(t, tg.Model, asBackendError(err))
+				return
+			}
 			for ev := range ch {
 				f.apply(t, ev)
 			}

@@ -95,4 +95,9 @@ func TestMultiSendsOneBodyToEveryTargetAndSurvivesAFailure(t *testing.T) {
 	if _, err := m.Start(context.Background(), backend.Request{API: params.Completion, Prompt: "x", Variants: []params.SamplingParams{p, p}, Options: params.Options{N: 1}}); err == nil {
 		t.Error("a sweep was started on several targets")
 	}
+	refused := req
+	refused.Params.TopP = 0
+	if _, err := m.Start(context.Background(), refused); err == nil {
+		t.Error("a request no target takes was started")
+	}
 }

@@ -1056,6 +1056,7 @@ func (m *Model) restoreIfNotStarted(r *runState, why string) {
 	}
 	m.run, m.loaded, m.loadedPath = b.run, b.loaded, b.loadedPath
 	m.samples.cols, m.samples.focus, m.samples.zoom, m.samples.topAsked = b.cols, b.colFocus, b.zoom, topAsked(b.run)
+	m.samples.perRow = 0 // the grid a failed sweep asked for is not the restored screen's
 	m.prompt.heat, m.seedRun = b.promptHeat, b.seedRun
 	m.relayout()
 	m.samples.refreshInspector()
