@@ -34,6 +34,9 @@ type Session[R any] struct {
 	Response R `json:"response"`
 	// Timings per sample, so the footers read as they did.
 	Timings []SampleTiming `json:"timings,omitempty"`
+	// Tree is the branch tree of the samples (forks and steps), as the ui's
+	// explore.Tree writes it; the store keeps it as it is.
+	Tree json.RawMessage `json:"tree,omitempty"`
 }
 
 // SampleTiming is one column's footer numbers.

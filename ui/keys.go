@@ -16,6 +16,7 @@ type KeyMap struct {
 	Samples SampleKeys
 	Inspect InspectKeys
 	Dialog  DialogKeys
+	Explore ExploreKeys
 }
 
 // GlobalKeys work from every focus.
@@ -30,13 +31,19 @@ type ParamKeys struct {
 
 // SampleKeys act on the sample area.
 type SampleKeys struct {
-	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect, Stats, Rank key.Binding
+	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect, FoldThinking, Stats, Rank key.Binding
 }
 
 // InspectKeys move the token cursor while the inspector is open; they take
 // precedence over SampleKeys then.
 type InspectKeys struct {
 	Left, Right, WordLeft, WordRight, First, Last, PrevSample, NextSample key.Binding
+}
+
+// ExploreKeys act on the samples (forks, step mode, the trees, the
+// determinism check, the diff) and inside the dialogs they open.
+type ExploreKeys struct {
+	Fork, Step, Tree, Merged, Determinism, Diff, Next1, Next10, ToEnd key.Binding
 }
 
 // DialogKeys act inside an open dialog (export, pickers, file names).
@@ -92,7 +99,9 @@ func DefaultKeyMap() KeyMap {
 			Bottom:   b([]string{"end", "G"}, "G/end", "follow tail"),
 			Zoom:     b([]string{"z"}, "z", "zoom sample"),
 			Inspect:  b([]string{"i"}, "i/click", "inspect tokens"),
-			Stats:    b([]string{"s"}, "s", "stats + sparklines"),
+			// A reasoning model's thinking, in every column.
+			FoldThinking: b([]string{"t"}, "t", "fold thinking"),
+			Stats:    b([]string{"S"}, "S", "sparklines + stats"),
 			Rank:     b([]string{"o"}, "o", "rank samples by"),
 		},
 		Inspect: InspectKeys{
@@ -104,6 +113,17 @@ func DefaultKeyMap() KeyMap {
 			Last:       b([]string{"end", "G"}, "end/G", "last token"),
 			PrevSample: b([]string{"["}, "[", "previous sample"),
 			NextSample: b([]string{"]"}, "]", "next sample"),
+		},
+		Explore: ExploreKeys{
+			Fork:        b([]string{"a"}, "a", "fork here"),
+			Step:        b([]string{"s"}, "s", "step"),
+			Tree:        b([]string{"B"}, "B", "branches"),
+			Merged:      b([]string{"M"}, "M", "merged tree"),
+			Determinism: b([]string{"D"}, "D", "determinism"),
+			Diff:        b([]string{"d"}, "d", "diff"),
+			Next1:       b([]string{"n"}, "n", "next token"),
+			Next10:      b([]string{"N"}, "N", "next 10"),
+			ToEnd:       b([]string{"e"}, "e", "run to the end"),
 		},
 		Dialog: DialogKeys{
 			Up:         b([]string{"up", "k"}, "↑/k", "up"),

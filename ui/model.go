@@ -171,6 +171,9 @@ type Model struct {
 	compare   *backend.Multi
 	targetsOn []bool
 
+	// explore is the branch tree of the samples on screen.
+	explore exploreState
+
 	// The status line.
 	status    string
 	statusErr bool
@@ -358,6 +361,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onRunStarted(msg)
 	case runUpdateMsg:
 		return m, m.onRunUpdate(msg)
+	case exploreRunMsg:
+		return m, m.onExploreRun(msg)
 	case modelsMsg:
 		if msg.err != nil {
 			m.conn, m.connErr = connFailed, sanitize.Line(msg.err.Error())
@@ -540,6 +545,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case focusParams:
 		return m.handleParamKey(msg)
 	case focusSamples:
+		if cmd, ok := m.exploreKey(msg); ok {
+			return cmd
+		}
 		if m.samples.handleKey(msg) {
 			m.relayout() // the inspector or the stats opened or closed
 		}
@@ -687,6 +695,7 @@ func (m *Model) launch(sw *sweepPlan) tea.Cmd {
 		m.run.cancel()
 	}
 	m.panel.ClearServerErrors()
+	m.panel.SetThinkingCut("")
 	seedBefore := m.seedRun
 	if !m.panel.SeedLocked {
 		s := m.c.NewSeed()
@@ -694,6 +703,8 @@ func (m *Model) launch(sw *sweepPlan) tea.Cmd {
 		m.panel.P.Seed, m.seedRun = &s, &drawn
 	}
 	req := m.buildRequest()
+	// The ids of the prompt and the tokens let a fork send its prefix exactly.
+	req.TokenIDs = req.Options.Logprobs != nil
 	if !m.panel.SeedLocked {
 		// The drawn seed goes out with this run but the slider stays
 		// "auto", so the next run draws again.
@@ -940,14 +951,14 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			// Tokens come from the logprobs entries and can run ahead of
 			// the text (vLLM holds text back); the column draws the text
 			// with its tokens placed in it.
-			c.AppendStream(ev.Tokens, ev.Text, at)
-		case r.logprobs && !c.textOnly && c.tokens == nil && ev.Text != "":
+			c.AppendParts(ev.Tokens, ev.Reasoning, ev.Text, at)
+		case r.logprobs && !c.textOnly && c.tokens == nil && (ev.Text != "" || ev.Reasoning != ""):
 			// Text before any token: the server does not send logprobs
 			// (not every OpenAI-compatible server does); show the text.
 			c.textOnly = true
-			c.AppendText(ev.Text, at)
+			c.AppendTextParts(ev.Reasoning, ev.Text, at)
 		case !r.logprobs || c.textOnly:
-			c.AppendText(ev.Text, at)
+			c.AppendTextParts(ev.Reasoning, ev.Text, at)
 		}
 	case backend.EventFinish:
 		if c := m.column(ev.Sample); c != nil {
@@ -1013,6 +1024,8 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 		text, isErr = text+"; "+r.problem, true
 	}
 	m.setStatus(text, isErr)
+	m.noteThinkingCut()
+	defer m.treeFromRun(r) // after a run that never started has put the screen back
 	if m.switchToCompletion(r) {
 		return
 	}

@@ -40,6 +40,9 @@ type paramPanel struct {
 	// warnings: combinations that still run but not as asked (greedy with
 	// several samples draws one).
 	warnings map[string]string
+	// thinkingCut: why max_tokens may need to be larger (samples of the last run ran out
+	// of tokens while thinking), "" when none did.
+	thinkingCut string
 
 	// dragging is the row whose bar the mouse is dragging, or -1.
 	dragging int
@@ -273,6 +276,16 @@ func (pp *paramPanel) revalidate() {
 		pp.warnings["temperature"] = msg
 		pp.warnings["n"] = msg
 	}
+	if pp.thinkingCut != "" {
+		pp.warnings["max_tokens"] = pp.thinkingCut
+	}
+}
+
+// SetThinkingCut says on the max_tokens row why a larger value may be needed ("" says
+// nothing).
+func (pp *paramPanel) SetThinkingCut(msg string) {
+	pp.thinkingCut = msg
+	pp.revalidate()
 }
 
 // StartEdit opens the exact-value editor on the focused row, prefilled with

@@ -47,6 +47,9 @@ type samplesPane struct {
 	// for in completion mode (topAsked), for the inspector's merged count.
 	topAsked int
 
+	// foldThinking: every column draws a reasoning model's thinking as its summary line.
+	foldThinking bool
+
 	inspecting bool
 	insp       *inspector.Inspector
 	// divergence: while inspecting, the first token index where samples
@@ -108,6 +111,9 @@ func (p *samplesPane) wantsInspector() bool { return p.inspecting && len(p.cols)
 // setColumns shows cols, keeping the focus and the zoom where they can stay.
 func (p *samplesPane) setColumns(cols []*column) {
 	p.cols = cols
+	for _, c := range cols {
+		c.SetThinkingFolded(p.foldThinking)
+	}
 	p.focus = max(0, min(p.focus, len(cols)-1))
 	if p.zoom >= len(cols) {
 		p.zoom = -1
@@ -121,7 +127,9 @@ func (p *samplesPane) column(i int, started time.Time) (c *column, grew bool) {
 		return nil, false
 	}
 	for i >= len(p.cols) {
-		p.cols = append(p.cols, newColumn(len(p.cols), nil, started))
+		c := newColumn(len(p.cols), nil, started)
+		c.SetThinkingFolded(p.foldThinking)
+		p.cols = append(p.cols, c)
 		grew = true
 	}
 	return p.cols[i], grew
@@ -239,7 +247,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 	if c.Streaming {
 		spin = spinner
 	}
-	hk := columnHeadKey{spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: p.c.Styles, label: c.Label}
+	hk := columnHeadKey{fork: c.Fork, spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: p.c.Styles, label: c.Label}
 	if c.Seed != nil {
 		hk.seed = *c.Seed
 	}
@@ -282,7 +290,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 
 // columnHeadKey is everything a column's header line is drawn from.
 type columnHeadKey struct {
-	spin                string
+	fork, spin          string
 	offset, lines, h, w int
 	focused, seeded     bool
 	seed                int64
@@ -320,6 +328,9 @@ func columnHead(c *column, spin string, w int) string {
 	tiers := [][]string{append(append(head, seed), scroll...), append(head, scroll...)}
 	if c.Label == "" {
 		tiers = append(tiers, append([]string{num}, scroll...))
+	}
+	if c.Fork != "" {
+		tiers = append([][]string{append([]string{num, c.Fork}, scroll...)}, tiers...)
 	}
 	h := ""
 	for _, items := range tiers {
@@ -396,10 +407,22 @@ func (p *samplesPane) lineStyler() lineStyler {
 		}
 		return stopOn + s + "\x1b[m"
 	}
+	ls.thinking = stylePrefix(st.ThinkingMark)
+	ls.thinkPlain = func(s string) string { return st.Thinking.Render(s) }
+	ls.label = func(s string) string { return st.ThinkingLabel.Render(s) }
+	ls.labelCursor = func(s string) string { return st.Cursor.Render(s) }
+	boundaryOn, boundaryCursorOn := stylePrefix(st.Boundary), stylePrefix(st.BoundaryCursor)
+	ls.boundary = func(s string, cursor bool) string {
+		if cursor {
+			return boundaryCursorOn + s + "\x1b[m"
+		}
+		return boundaryOn + s + "\x1b[m"
+	}
 	heatKey := ""
 	if p := p.c.Painter; p != nil {
 		heatKey = p.Key()
 		ls.render, ls.cursor, ls.newline = p.Render, p.RenderCursor, p.NewlineMark
+		ls.ruleHeat = p.Mode() != heatmap.Off
 	}
 	ls.key = fmt.Sprint(p.c.ThemeKey, "|", heatKey, "|div", p.divergence)
 	p.styler, p.stylerIn, p.stylerOK = ls, in, true
@@ -455,6 +478,11 @@ func (p *samplesPane) handleKey(msg tea.KeyPressMsg) bool {
 		col.ScrollTo(false)
 	case key.Matches(msg, k.Bottom):
 		col.ScrollTo(true)
+	case key.Matches(msg, k.FoldThinking):
+		p.foldThinking = !p.foldThinking
+		for _, c := range p.cols {
+			c.SetThinkingFolded(p.foldThinking)
+		}
 	case key.Matches(msg, k.Zoom):
 		if p.zoom >= 0 {
 			p.zoom = -1
@@ -659,20 +687,27 @@ func (p *samplesPane) helpID() string {
 
 func (p *samplesPane) ShortHelp() []key.Binding {
 	g, s := &p.c.Keys.Global, &p.c.Keys.Samples
+	e := &p.c.Keys.Explore
 	if p.inspecting {
 		i := &p.c.Keys.Inspect
-		return []key.Binding{i.Right, i.WordRight, i.NextSample, s.Inspect, g.Heatmap, g.Next, g.Help}
+		return []key.Binding{i.Right, e.Fork, i.NextSample, s.Inspect, e.Step, e.Tree, g.Help, i.WordRight}
 	}
-	return []key.Binding{g.Run, g.Cancel, s.Stats, s.Rank, s.Right, s.Down, s.Zoom, s.Inspect, g.Heatmap, g.Sweep, g.Targets, g.Next, g.Help}
+	if p.anyThinking() {
+		return []key.Binding{g.Run, s.Right, s.Inspect, s.FoldThinking, s.Stats, e.Step, e.Merged, e.Tree, g.Help, s.Rank, s.Down, g.Heatmap, g.Sweep}
+	}
+	return []key.Binding{g.Run, s.Right, s.Inspect, s.Stats, e.Step, e.Merged, e.Tree, g.Help, s.Rank, s.Down, g.Heatmap, g.Sweep}
 }
 
 func (p *samplesPane) FullHelp() [][]key.Binding {
 	s := &p.c.Keys.Samples
 	if p.inspecting {
 		i := &p.c.Keys.Inspect
-		return [][]key.Binding{{i.Left, i.Right, i.WordLeft, i.WordRight, i.First, i.Last},
+		// The explore keys first: a narrow screen cuts the last columns.
+		return [][]key.Binding{exploreHelp(&p.c.Keys.Explore),
+			{i.Left, i.Right, i.WordLeft, i.WordRight, i.First, i.Last},
 			{i.PrevSample, i.NextSample, s.Up, s.Down, s.Inspect}}
 	}
-	return [][]key.Binding{{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
-		{s.Top, s.Bottom, s.Zoom, s.Inspect, s.Stats, s.Rank}}
+	return [][]key.Binding{exploreHelp(&p.c.Keys.Explore),
+		{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
+		{s.Top, s.Bottom, s.Zoom, s.Inspect, s.FoldThinking, s.Stats, s.Rank}}
 }
