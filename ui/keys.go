@@ -101,8 +101,8 @@ func DefaultKeyMap() KeyMap {
 			Inspect:  b([]string{"i"}, "i/click", "inspect tokens"),
 			// A reasoning model's thinking, in every column.
 			FoldThinking: b([]string{"t"}, "t", "fold thinking"),
-			Stats:    b([]string{"S"}, "S", "sparklines + stats"),
-			Rank:     b([]string{"o"}, "o", "rank samples by"),
+			Stats:        b([]string{"S"}, "S", "sparklines + stats"),
+			Rank:         b([]string{"o"}, "o", "rank samples by"),
 		},
 		Inspect: InspectKeys{
 			Left:       b([]string{"left", "h"}, "←/h", "previous token"),
