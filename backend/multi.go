@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"sync"
+
+	"github.com/twinkle-sh/twinkle/params"
 )
 
 // Target is one endpoint and model that a compare run sends the same request to.
@@ -49,26 +51,83 @@ func (m *Multi) Start(ctx context.Context, req Request) (<-chan Event, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	em, out := NewRunEmitter(ctx, 0)
-	n := req.Options.Samples()
-	if req.Params.IsGreedy() {
-		n = 1 // as every target's sampler sends it (see Request.Validate)
-	}
-	f := &fanIn{em: em, n: n, seed: req.Params.Seed, targets: make([]targetState, len(m.Targets))}
-	var wg sync.WaitGroup
+	parts := make([]fanPart, len(m.Targets))
 	for t, tg := range m.Targets {
 		r := req
 		if !tg.Main {
 			r.Model = tg.Model
 		}
+		parts[t] = fanPart{sampler: tg.Sampler, req: r, model: tg.Model}
+	}
+	return fanOut(ctx, req, parts), nil
+}
+
+// Batch is a Sampler that samples several prompts with one request's parameters, all
+// at once: prompt i replaces the request's prompt (in chat mode, the content of its
+// last message) and runs as variant i, numbered as Multi numbers its targets. A
+// prompt that fails ends its own samples only.
+type Batch struct {
+	Sampler Sampler
+	Prompts []string
+}
+
+// Models lists the sampler's models.
+func (b *Batch) Models(ctx context.Context) ([]Model, error) { return b.Sampler.Models(ctx) }
+
+// Start starts every prompt. A sweep (req.Variants) is refused, as by Multi.
+func (b *Batch) Start(ctx context.Context, req Request) (<-chan Event, error) {
+	switch {
+	case len(req.Variants) > 0:
+		return nil, &Error{Kind: KindConfig, Message: "a sweep samples one prompt: run the batch without it"}
+	case len(b.Prompts) == 0:
+		return nil, &Error{Kind: KindConfig, Message: "no prompts in the batch"}
+	case req.API == params.Chat && len(req.Messages) == 0:
+		return nil, &Error{Kind: KindConfig, Message: "a chat batch needs a message to put each prompt in"}
+	}
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	parts := make([]fanPart, len(b.Prompts))
+	for i, p := range b.Prompts {
+		r := req
+		if req.API == params.Chat {
+			r.Messages = append([]Message(nil), req.Messages...)
+			r.Messages[len(r.Messages)-1].Content = p
+		} else {
+			r.Prompt = p
+		}
+		parts[i] = fanPart{sampler: b.Sampler, req: r, model: req.Model}
+	}
+	return fanOut(ctx, req, parts), nil
+}
+
+// fanPart is one request of a fanned-out run and the sampler it goes to.
+type fanPart struct {
+	sampler Sampler
+	req     Request
+	model   string
+}
+
+// fanOut runs every part at once and merges their events into one run: part t's
+// samples are numbered from t×n, its EventStart carries t as the Variant, and the
+// run's one EventDone comes when every part is over.
+func fanOut(ctx context.Context, req Request, parts []fanPart) <-chan Event {
+	em, out := NewRunEmitter(ctx, 0)
+	n := req.Options.Samples()
+	if req.Params.IsGreedy() {
+		n = 1 // as every sampler sends it (see Request.Validate)
+	}
+	f := &fanIn{em: em, n: n, seed: req.Params.Seed, targets: make([]targetState, len(parts))}
+	var wg sync.WaitGroup
+	for t, part := range parts {
 		wg.Add(1)
-		// Each target starts on its own: one slow to answer (a model list to fetch, a
+		// Each part starts on its own: one slow to answer (a model list to fetch, a
 		// connection to open) holds up no other.
 		go func() {
 			defer wg.Done()
-			ch, err := tg.Sampler.Start(ctx, r)
+			ch, err := part.sampler.Start(ctx, part.req)
 			if err != nil {
-				f.fail(t, tg.Model, asBackendError(err))
+				f.fail(t, part.model, asBackendError(err))
 				return
 			}
 			for ev := range ch {
@@ -82,7 +141,7 @@ func (m *Multi) Start(ctx context.Context, req Request) (<-chan Event, error) {
 		em.Emit(Event{Kind: EventDone})
 		em.Close()
 	}()
-	return out, nil
+	return out
 }
 
 func asBackendError(err error) *Error {

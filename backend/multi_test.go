@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/twinkle-sh/twinkle/backend"
@@ -99,5 +100,54 @@ func TestMultiSendsOneBodyToEveryTargetAndSurvivesAFailure(t *testing.T) {
 	refused.Params.TopP = 0
 	if _, err := m.Start(context.Background(), refused); err == nil {
 		t.Error("a request no target takes was started")
+	}
+}
+
+// A batch sends each prompt with the same parameters and seed; the one prompt the server
+// refuses ends its own samples only.
+func TestBatchSamplesEveryPromptAndKeepsAFailureToItsOwn(t *testing.T) {
+	srv := vllmtest.New()
+	defer srv.Close()
+	srv.FailWhen(func(body []byte) *vllmtest.Fault {
+		if !bytes.Contains(body, []byte("BAD")) {
+			return nil
+		}
+		f := vllmtest.NoFault()
+		f.Status, f.Message, f.Type = 400, "this prompt is refused", "BadRequestError"
+		return &f
+	})
+	seed := int64(5)
+	p := params.Default()
+	p.Seed = &seed
+	b := &backend.Batch{Sampler: multiClient(t, srv.URL), Prompts: []string{"Once", "BAD prompt", "Long ago"}}
+	req := backend.Request{API: params.Completion, Model: "twinkle-test/tiny-chat", Prompt: "ignored", Params: p, Options: params.Options{N: 2}}
+	ch, err := b.Start(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := map[int]bool{}
+	for ev := range ch {
+		if ev.Kind == backend.EventFinish {
+			failed[ev.Sample] = ev.Reason == backend.StopError
+		}
+	}
+	for i := range 6 {
+		if failed[i] != (i/2 == 1) {
+			t.Errorf("sample %d failed=%v", i, failed[i])
+		}
+	}
+	var prompts []string
+	for _, r := range srv.Requests() {
+		if r.Method == http.MethodPost {
+			f := r.Fields()
+			prompts = append(prompts, f["prompt"].(string))
+			if f["seed"] != float64(5) {
+				t.Errorf("seed %v", f["seed"])
+			}
+		}
+	}
+	slices.Sort(prompts)
+	if !slices.Equal(prompts, []string{"BAD prompt", "Long ago", "Once"}) {
+		t.Errorf("prompts sent %q", prompts)
 	}
 }
