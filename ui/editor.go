@@ -108,11 +108,12 @@ func (e *editorPane) helpID() string { return "editor" }
 
 func (e *editorPane) ShortHelp() []key.Binding {
 	g := &e.c.Keys.Global
-	return []key.Binding{g.Run, g.Next, g.Sweep, g.Targets, g.Help, g.Cancel, g.Mode, g.Save, g.Quit}
+	return []key.Binding{g.Run, g.Next, g.Sweep, g.Targets, g.Help, g.Batch, g.Cancel, g.Mode, g.Save, g.Quit}
 }
 
-// FullHelp adds the sweep and the targets to the global keys: every other
+// FullHelp adds the sweep, the targets and the batch to the global keys: every other
 // key types.
 func (e *editorPane) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{e.c.Keys.Global.Sweep, e.c.Keys.Global.Targets}}
+	g := &e.c.Keys.Global
+	return [][]key.Binding{{g.Sweep, g.Targets, g.Batch}}
 }

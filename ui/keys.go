@@ -21,7 +21,7 @@ type KeyMap struct {
 
 // GlobalKeys work from every focus.
 type GlobalKeys struct {
-	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, PromptHeat, Theme, Sweep, Targets, Help, Quit key.Binding
+	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, PromptHeat, Theme, Sweep, Targets, Batch, Help, Quit key.Binding
 }
 
 // ParamKeys act on the parameter panel.
@@ -72,7 +72,8 @@ func DefaultKeyMap() KeyMap {
 			Theme:      b([]string{"T", "f3"}, "T/f3", "next theme"),
 			PromptHeat: b([]string{"f4", "P"}, "P/f4", "prompt logprobs"),
 			Sweep:      b([]string{"ctrl+g", "f6"}, "ctrl+g", "sweep"),
-			Targets:    b([]string{"ctrl+e", "f7"}, "ctrl+e", "endpoints"),
+			Targets:    b([]string{"ctrl+y", "f7"}, "ctrl+y", "endpoints"),
+			Batch:      b([]string{"ctrl+q", "f8"}, "ctrl+q", "batch"),
 			Help:       b([]string{"f1", "?"}, "?/f1", "more keys"),
 			Quit:       b([]string{"ctrl+c"}, "ctrl+c", "quit"),
 		},

@@ -501,6 +501,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return tea.Batch(m.open(newModelsDialog(m.c, m.models, m.modelName, m.connFailure())), m.listModels())
 		case key.Matches(msg, k.Global.Sweep):
 			return m.open(m.sweepDialog())
+		case key.Matches(msg, k.Global.Batch):
+			return m.startBatch()
 		case key.Matches(msg, k.Global.Targets):
 			if m.compare == nil {
 				m.setStatus("one endpoint: start twinkle with --compare NAME=URL,MODEL (up to 3 times) to run endpoints side by side", true)
@@ -674,11 +676,12 @@ func (m *Model) buildRequest() backend.Request {
 	return req
 }
 
-func (m *Model) startRun() tea.Cmd { return m.launch(nil) }
+func (m *Model) startRun() tea.Cmd { return m.launch(nil, nil) }
 
 // launch starts a run: the request on screen, or with sw one variant of it
-// per cell of the sweep, all in one run (backend.Request.Variants).
-func (m *Model) launch(sw *sweepPlan) tea.Cmd {
+// per cell of the sweep, all in one run (backend.Request.Variants), or with
+// batch the request once per prompt.
+func (m *Model) launch(sw *sweepPlan, batch []string) tea.Cmd {
 	if m.c.Sampler == nil {
 		m.setStatus("no server: this session is read-only (start twinkle with --endpoint to run)", true)
 		return nil
@@ -711,6 +714,15 @@ func (m *Model) launch(sw *sweepPlan) tea.Cmd {
 		m.panel.P.Seed = nil
 	}
 	sampler := m.runSampler()
+	if batch != nil {
+		if _, ok := sampler.(*backend.Multi); ok || sw != nil {
+			m.seedRun = seedBefore
+			m.setStatus("batch not sent: a batch runs on one target, without a sweep", true)
+			return nil
+		}
+		sampler = &backend.Batch{Sampler: sampler, Prompts: batch}
+		req.Options.PromptLogprobs = nil // the prompt pane shows one prompt
+	}
 	if _, ok := sampler.(*backend.Multi); ok && sw != nil {
 		m.seedRun = seedBefore
 		m.setStatus("sweep not sent: a sweep runs on one target, and this playground compares several", true)
@@ -743,14 +755,16 @@ func (m *Model) launch(sw *sweepPlan) tea.Cmd {
 	}
 	r.labels = runLabels(req, sw, sampler)
 	n := req.Options.Samples()
-	if sw == nil && r.labels != nil && n > 1 {
-		m.samples.perRow = n // a row per target
+	if sw == nil && r.labels != nil && (n > 1 || batch != nil) {
+		m.samples.perRow = n // a row per target or prompt
 	}
 	m.samples.setColumns(runColumns(req, r.labels, r.started))
 	m.samples.topAsked = topAsked(r)
 	m.relayout()
 	m.samples.refreshInspector()
-	if mt, ok := sampler.(*backend.Multi); ok && sw == nil {
+	if batch != nil {
+		m.setStatus(fmt.Sprintf("sampling a batch: %d prompts × %d sample%s…", len(batch), n, plural(n)), false)
+	} else if mt, ok := sampler.(*backend.Multi); ok && sw == nil {
 		m.setStatus(fmt.Sprintf("comparing %d targets × %d sample%s…", len(mt.Targets), n, plural(n)), false)
 	} else if sw != nil {
 		m.setStatus(fmt.Sprintf("sweeping %s: %d variants × %d sample%s…", sw.title(), len(sw.variants), n, plural(n)), false)

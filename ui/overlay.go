@@ -104,7 +104,7 @@ func (m *Model) apply(d dialog, a action) tea.Cmd {
 		m.setStatus(m.targetsStatus(), false)
 	case runSweep:
 		m.lastSweep = a.plan
-		return m.launch(a.plan)
+		return m.launch(a.plan, nil)
 	case chooseModel:
 		m.modelName = a.id
 		m.setStatus("model: "+a.id, false)

@@ -1,8 +1,11 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
@@ -65,6 +68,13 @@ func (p *sweepPlan) title() string {
 func runLabels(req backend.Request, sw *sweepPlan, sampler backend.Sampler) []string {
 	if sw != nil {
 		return sw.labels
+	}
+	if b, ok := sampler.(*backend.Batch); ok {
+		var out []string
+		for i, p := range b.Prompts {
+			out = append(out, fmt.Sprintf("prompt %d: %s", i+1, strings.Join(strings.Fields(p), " ")))
+		}
+		return out
 	}
 	mt, ok := sampler.(*backend.Multi)
 	if !ok {
@@ -163,7 +173,48 @@ func (m *Model) targetsStatus() string {
 		}
 	}
 	if len(names) == 1 {
-		return "runs go to " + names[0] + " alone (ctrl+e chooses)"
+		return "runs go to " + names[0] + " alone (ctrl+y chooses)"
 	}
-	return "runs go to " + strings.Join(names, ", ") + " side by side (ctrl+e chooses)"
+	return "runs go to " + strings.Join(names, ", ") + " side by side (ctrl+y chooses)"
+}
+
+// Most prompts a batch takes: one row of the grid each.
+const maxBatch = 8
+
+// startBatch samples each of the prompts in the prompt pane, separated by
+// lines of ---, with the same parameters and seed: a row per prompt, a
+// column per sample.
+func (m *Model) startBatch() tea.Cmd {
+	parts := splitBatch(m.prompt.Value())
+	switch {
+	case len(parts) < 2:
+		m.setStatus("a batch is 2 to 8 prompts in the prompt pane, separated by lines of ---; ctrl+q samples each", true)
+		return nil
+	case len(parts) > maxBatch:
+		m.setStatus(fmt.Sprintf("a batch takes up to %d prompts, got %d", maxBatch, len(parts)), true)
+		return nil
+	}
+	return m.launch(nil, parts)
+}
+
+// splitBatch splits text at lines that are --- alone; empty prompts are
+// left out.
+func splitBatch(text string) []string {
+	var out []string
+	var cur []string
+	flush := func() {
+		if p := strings.TrimSpace(strings.Join(cur, "\n")); p != "" {
+			out = append(out, strings.Join(cur, "\n"))
+		}
+		cur = nil
+	}
+	for _, l := range strings.Split(text, "\n") {
+		if strings.TrimSpace(l) == "---" {
+			flush()
+			continue
+		}
+		cur = append(cur, l)
+	}
+	flush()
+	return out
 }
