@@ -21,12 +21,12 @@ type KeyMap struct {
 
 // GlobalKeys work from every focus.
 type GlobalKeys struct {
-	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, PromptHeat, Theme, Sweep, Targets, Batch, Help, Quit key.Binding
+	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, HeatSource, PromptHeat, Theme, Sweep, Targets, Batch, Help, Quit key.Binding
 }
 
 // ParamKeys act on the parameter panel.
 type ParamKeys struct {
-	Up, Down, Left, Right, CoarseLeft, CoarseRight, Edit, Reset, ResetAll, Lock key.Binding
+	Up, Down, Left, Right, CoarseLeft, CoarseRight, Edit, Reset, ResetAll, Lock, Advanced key.Binding
 }
 
 // SampleKeys act on the sample area.
@@ -69,11 +69,12 @@ func DefaultKeyMap() KeyMap {
 			Open:       b([]string{"ctrl+o"}, "ctrl+o", "open session"),
 			Presets:    b([]string{"ctrl+p"}, "ctrl+p", "presets"),
 			Heatmap:    b([]string{"m", "f2"}, "m/f2", "heatmap mode"),
+			HeatSource: b([]string{"p", "f6"}, "p/f6", "raw/processed heat"),
 			Theme:      b([]string{"T", "f3"}, "T/f3", "next theme"),
 			PromptHeat: b([]string{"f4", "P"}, "P/f4", "prompt logprobs"),
-			Sweep:      b([]string{"ctrl+g", "f6"}, "ctrl+g", "sweep"),
-			Targets:    b([]string{"ctrl+y", "f7"}, "ctrl+y", "endpoints"),
-			Batch:      b([]string{"ctrl+q", "f8"}, "ctrl+q", "batch"),
+			Sweep:      b([]string{"ctrl+g"}, "ctrl+g", "sweep"),
+			Targets:    b([]string{"ctrl+y"}, "ctrl+y", "endpoints"),
+			Batch:      b([]string{"ctrl+q"}, "ctrl+q", "batch"),
 			Help:       b([]string{"f1", "?"}, "?/f1", "more keys"),
 			Quit:       b([]string{"ctrl+c"}, "ctrl+c", "quit"),
 		},
@@ -87,7 +88,8 @@ func DefaultKeyMap() KeyMap {
 			Edit:        b([]string{"enter"}, "enter/0-9", "type exact value"),
 			Reset:       b([]string{"r"}, "r", "reset slider to default"),
 			ResetAll:    b([]string{"R"}, "R", "reset all to defaults"),
-			Lock:        b([]string{"space"}, "space", "lock/unlock seed"),
+			Lock:        b([]string{"space"}, "space", "lock seed / toggle"),
+			Advanced:    b([]string{"a"}, "a", "advanced samplers"),
 		},
 		Samples: SampleKeys{
 			Left:     b([]string{"left", "h"}, "←/h", "previous sample"),

@@ -75,6 +75,8 @@ type runState struct {
 	// sweepStarted counts the variants that have started; sweepEnd is one
 	// past the last sample they number.
 	sweepStarted, sweepEnd int
+	// note is what the backend said of the run's values (EventNote).
+	note string
 	// before is what the screen showed when the run began, put back if the
 	// run cannot start (a loaded session is not wiped by a 404).
 	before shownSamples
@@ -287,7 +289,7 @@ func (m *Model) setTheme(isDark bool) {
 // rebuildPainter makes the heatmap painter for the current mode, theme and
 // colour profile; its key drops the columns' styled lines.
 func (m *Model) rebuildPainter() {
-	p := heatmap.NewPainter(m.c.Styles, m.c.HeatMode, m.c.Profile)
+	p := heatmap.NewPainterBy(m.c.Styles, m.painterMode(), m.c.Profile, m.c.HeatProcessed)
 	m.c.Painter = p
 	if m.samples != nil {
 		m.samples.setPainter()
@@ -379,6 +381,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case NoticeMsg:
 		m.setStatus(string(msg), false)
 		return m, nil
+	case biasResolvedMsg:
+		m.onBiasResolved(msg)
+		return m, nil
 	case sessionLoadedMsg:
 		if msg.err != nil {
 			m.setStatus(msg.err.Error(), true)
@@ -466,7 +471,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Dialog.Accept):
 			m.panel.CommitEdit()
-			return nil
+			return m.resolveBiasCmd()
 		case key.Matches(msg, k.Dialog.Close):
 			m.panel.CancelEdit()
 			return nil
@@ -527,6 +532,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.rebuildPainter()
 			m.setStatus("heatmap: "+m.c.HeatMode.Title(), false)
 			return nil
+		case key.Matches(msg, k.Global.HeatSource):
+			m.toggleHeatProcessed()
+			return nil
 		case key.Matches(msg, k.Global.PromptHeat):
 			m.promptHeat = !m.promptHeat
 			if m.promptHeat {
@@ -576,6 +584,9 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.panel.Step(-1, false)
 	case key.Matches(msg, k.Right):
 		m.panel.Step(1, false)
+	case key.Matches(msg, k.Advanced):
+		m.panel.ToggleAdvanced()
+	case (key.Matches(msg, k.Edit) || key.Matches(msg, k.Lock)) && m.panel.Toggle():
 	case key.Matches(msg, k.Edit):
 		return m.panel.StartEdit("")
 	case key.Matches(msg, k.ResetAll):
@@ -657,7 +668,8 @@ func (m *Model) toggleMode() {
 
 // buildRequest turns the screen's state into a backend request.
 func (m *Model) buildRequest() backend.Request {
-	req := backend.Request{API: m.api, Model: m.modelName, Params: m.panel.P.Clone(), Options: m.panel.O}
+	req := backend.Request{API: m.api, Model: m.modelName, Params: m.panel.P.Clone(), Options: m.panel.O, LogprobsMode: m.panel.Mode()}
+	req.Options.Advanced = m.panel.O.Advanced.Clone()
 	if m.promptHeat {
 		k := 5
 		if lp := m.panel.O.Logprobs; lp != nil && *lp > 0 {
@@ -951,6 +963,7 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			if s.Note != "" {
 				m.setStatus(s.Note, false)
 			}
+			m.setShownMode(s.LogprobsMode)
 			if m.modelName == "" {
 				m.modelName = s.Model
 			}
@@ -1004,6 +1017,12 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 				m.samples.cols[i].Retrying(note)
 			}
 		}
+	case backend.EventNote:
+		// Said once, in the run's summary: the values do not fit the
+		// mode claimed, or are all 0.0.
+		if ev.Text != "" && !strings.Contains(r.note, ev.Text) {
+			r.note = strings.TrimPrefix(r.note+"; "+ev.Text, "; ")
+		}
 	case backend.EventError:
 		if ev.Err != nil {
 			// It ends no sample, so the run's summary carries it on.
@@ -1036,6 +1055,9 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 	text, isErr := runSummary(m.samples.cols, r.canceled, formatDuration(at.Sub(r.started)))
 	if r.problem != "" {
 		text, isErr = text+"; "+r.problem, true
+	}
+	if r.note != "" {
+		text += "; note: " + r.note
 	}
 	m.setStatus(text, isErr)
 	m.noteThinkingCut()

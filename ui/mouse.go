@@ -31,7 +31,7 @@ func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 		default:
 			return nil
 		}
-		if row := mo.Y - r.panel.Y; r.panel.Contains(mo.X, mo.Y) && row < m.panel.Rows() {
+		if row, ok := m.panel.rowAt(mo.Y - r.panel.Y); r.panel.Contains(mo.X, mo.Y) && ok {
 			m.setFocus(focusParams)
 			m.panel.Select(row)
 			m.panel.Step(dir, mo.Mod&tea.ModShift != 0)

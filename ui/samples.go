@@ -62,6 +62,9 @@ type samplesPane struct {
 	stylerIn              stylerInputs
 	stylerOK              bool
 	legendKey, legendLine string
+
+	// lpMode is the logprobs mode of the samples on screen (see setShownMode).
+	lpMode backend.LogprobsMode
 }
 
 func newSamplesPane(c *Common) *samplesPane {
@@ -223,9 +226,10 @@ func (p *samplesPane) legend(w int) string {
 	if p.c.Painter == nil {
 		return strings.Repeat(" ", w)
 	}
-	if lk := fmt.Sprint(p.c.Painter.Key(), w); lk != p.legendKey {
+	if lk := fmt.Sprint(p.c.Painter.Key(), w, p.lpMode); lk != p.legendKey {
 		p.legendKey = lk
-		p.legendLine = " " + padTo(heatmap.Legend(p.c.Styles, p.c.Painter, w-1, "m: mode"), w-1)
+		note, short := heatmap.DistributionNote(p.lpMode, p.c.Painter.ByProcessed())
+		p.legendLine = " " + padTo(heatmap.LegendFor(p.c.Styles, p.c.Painter, w-1, "m: mode", note, short), w-1)
 	}
 	return p.legendLine
 }
@@ -617,8 +621,9 @@ func (p *samplesPane) handleInspectKey(msg tea.KeyPressMsg) bool {
 }
 
 // inspectorView draws the inspector into r, for the parameters sp.
-func (p *samplesPane) inspectorView(r rect, sp params.SamplingParams) []string {
+func (p *samplesPane) inspectorView(r rect, sp params.SamplingParams, adv params.Advanced) []string {
 	p.insp.SetParams(sp)
+	p.insp.SetAdvanced(adv)
 	in := inner(r)
 	return p.c.frames.frame(r, "inspector · i closes", true, textLines(p.insp.Render(in.W, in.H), in.W, in.H))
 }

@@ -21,6 +21,7 @@ func (m *Model) snapshot() Session {
 		Version: store.SessionVersion, Saved: m.c.Now().UTC(), Endpoint: m.c.Endpoint, Model: m.modelName,
 		API: m.api, Prompt: m.prompt.Value(), Params: m.panel.P.Clone(), N: m.panel.O.Samples(),
 		Logprobs: m.panel.O.Logprobs, SeedLocked: m.panel.SeedLocked,
+		Advanced: store.AdvancedOf(m.panel.O.Advanced), LogprobsMode: string(m.panel.Mode()),
 	}
 	if m.api == params.Chat {
 		s.System = m.system.Value()
@@ -57,8 +58,9 @@ func (m *Model) showSession(s *Session, path string) {
 	}
 	m.system.SetValue(s.System)
 	m.prompt.SetValue(s.Prompt)
-	o := params.Options{N: s.N, Logprobs: s.Logprobs}
+	o := params.Options{N: s.N, Logprobs: s.Logprobs, Advanced: s.Advanced.Params()}
 	m.panel = newParamPanel(m.c, s.Params, o)
+	m.panel.SetMode(backend.LogprobsMode(s.LogprobsMode))
 	m.panel.SeedLocked = s.SeedLocked
 	m.seedRun = nil
 	if !s.SeedLocked && s.Response.Params.Seed != nil {
@@ -126,6 +128,7 @@ func (m *Model) showSession(s *Session, path string) {
 		c.Finish(reason, by, err)
 		cols[i] = c
 	}
+	m.setShownMode(r.LogprobsMode)
 	m.prompt.heat = promptHeat{at: s.Prompt, system: s.System}
 	if len(r.PromptTokens) > 0 && len(r.PromptTokens[0]) > 0 {
 		m.prompt.heat.tokens = r.PromptTokens[0]
@@ -190,8 +193,10 @@ func (m *Model) applyPreset(p store.Preset) {
 	if p.Logprobs != nil {
 		o.Logprobs = p.Logprobs
 	}
-	row := m.panel.Row()
+	row, mode, open := m.panel.Row(), m.panel.Mode(), m.panel.AdvancedOpen()
 	m.panel = newParamPanel(m.c, p.Params, o)
+	m.panel.SetMode(mode)
+	m.panel.advOpen = open
 	m.panel.Select(row)
 	m.relayout() // the new panel gets its size
 }
