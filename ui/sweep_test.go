@@ -18,6 +18,7 @@ import (
 	"github.com/twinkle-sh/twinkle/backend/local"
 	"github.com/twinkle-sh/twinkle/backend/localserver"
 	"github.com/twinkle-sh/twinkle/backend/openai"
+	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
 )
 
@@ -272,5 +273,28 @@ func TestGoldenSparklines(t *testing.T) {
 			}
 			checkGolden(t, m)
 		})
+	}
+}
+
+// esc stops every variant of a sweep at once, keeping the text each had.
+func TestSweepCancelStopsEveryVariant(t *testing.T) {
+	t.Parallel()
+	m, srv := serverModel(t, 160, 48, func(c *Config) { c.Options.N = 1 })
+	f := vllmtest.NoFault()
+	f.StallAt = 2
+	srv.SetDefault(vllmtest.Script{Fault: &f})
+	d := driveUntil(t, m, typeSweep(t, m, "temperature=0.5,1,1.5"), func() bool {
+		for _, c := range m.samples.cols {
+			if c.TokenCount() < 1 {
+				return false
+			}
+		}
+		return len(m.samples.cols) == 3
+	})
+	d.until(press(m, "esc"), func() bool { return m.run.done })
+	for i, c := range m.samples.cols {
+		if c.Badge() != "cancelled" || c.TokenCount() < 1 {
+			t.Errorf("column %d: %s with %d tokens", i, c.Badge(), c.TokenCount())
+		}
 	}
 }
