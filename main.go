@@ -154,6 +154,9 @@ type rootFlags struct {
 	params                                              *params.Flags
 	// themeFrom names where the theme came from, for messages: the flag or a config line.
 	themeFrom string
+	// compare: the --compare targets, run side by side with the main one.
+	compare []string
+	targets []compareTarget
 }
 
 func newRoot(e env) *cobra.Command {
@@ -189,6 +192,7 @@ func newRoot(e env) *cobra.Command {
 	fs.StringVar(&f.load, "load", "", "open a saved session file exactly as it was saved (no server needed)")
 	fs.StringVar(&f.cfgPath, "config", "", "config file (default $XDG_CONFIG_HOME/twinkle/config.toml)")
 	f.params = params.RegisterFlags(fs, true)
+	registerCompare(fs, &f.compare)
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := f.playground(cmd, e)
 		if err != nil {
@@ -214,6 +218,8 @@ func (f *rootFlags) playground(cmd *cobra.Command, e env) (ui.Config, error) {
 	api, p, o, problems := resolveFlags(f.params, f.mode)
 	applyPlaygroundDefaults(fs, &p, &o)
 	problems = append(problems, f.conn.problems()...)
+	targets, cp := compareProblems(f.compare)
+	f.targets, problems = targets, append(problems, cp...)
 	cfg := ui.Config{API: api, Params: p, Options: o, System: f.system, Prompt: f.prompt, IsDark: true, Context: cmd.Context(), Store: st}
 	problems = append(problems, f.chooseTheme(&cfg, st.ThemesDir(), e.stderr)...)
 	if _, ok := heatmap.ParseMode(f.heatmap); f.heatmap != "" && !ok {
@@ -368,7 +374,7 @@ func (f *rootFlags) chooseBackend(ctx context.Context, e env, cfg *ui.Config) er
 	if b.local {
 		cfg.API = modeFor(cfg.API, true)
 	}
-	return nil
+	return compareBackend(ctx, e, f.conn, cfg, b, f.targets)
 }
 
 // loadTheme finds a theme by name: a user file in the themes folder dir first (it may

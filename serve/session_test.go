@@ -246,7 +246,7 @@ func TestSlowReaderDropsFrames(t *testing.T) {
 	tm.waitFor("a whole screen after the backlog", func(scr string) bool {
 		lines := strings.Split(scr, "\n")
 		return len(lines) == 30 && strings.HasPrefix(lines[0], " twinkle") && strings.Contains(scr, "parameters") &&
-			strings.Contains(lines[28], "running 2 samples") && strings.Contains(lines[29], "ctrl+c quit") && !ss.out.Dropped()
+			strings.Contains(lines[28], "running 2 samples") && strings.Contains(lines[29], "ctrl+r run") && !ss.out.Dropped()
 	})
 	// And it follows the stream again: the token count moves on.
 	count := regexp.MustCompile(`(\d+) tok · `)

@@ -55,6 +55,11 @@ type lineStyler struct {
 type column struct {
 	Index int
 	Seed  *int64
+	// Label names what sets the column apart from the others beyond its
+	// number: a sweep's values ("temperature=0.5"); "" for a plain run.
+	Label string
+	// extra is the column's added lines under its body (sparkline, stats).
+	extra columnExtra
 
 	tokens   []backend.Token // when the run asked for logprobs
 	texts    []string        // one raw piece per token (or per text chunk): what it draws

@@ -108,8 +108,12 @@ func (e *editorPane) helpID() string { return "editor" }
 
 func (e *editorPane) ShortHelp() []key.Binding {
 	g := &e.c.Keys.Global
-	return []key.Binding{g.Run, g.Cancel, g.Next, g.Mode, g.Save, g.Help, g.Quit}
+	return []key.Binding{g.Run, g.Next, g.Sweep, g.Targets, g.Help, g.Batch, g.Cancel, g.Mode, g.Save, g.Quit}
 }
 
-// FullHelp adds nothing to the global keys: every other key types.
-func (e *editorPane) FullHelp() [][]key.Binding { return nil }
+// FullHelp adds the sweep, the targets and the batch to the global keys: every other
+// key types.
+func (e *editorPane) FullHelp() [][]key.Binding {
+	g := &e.c.Keys.Global
+	return [][]key.Binding{{g.Sweep, g.Targets, g.Batch}}
+}

@@ -26,6 +26,12 @@ const gridGap = 1
 // layoutGrid computes the grid for n columns in area. zoom >= 0 gives the
 // whole area to column zoom.
 func layoutGrid(area rect, n, minW, minH, focus, zoom int) gridLayout {
+	return layoutGridPer(area, n, minW, minH, focus, zoom, 0)
+}
+
+// layoutGridPer is layoutGrid with want columns per row where they fit (a
+// grid sweep keeps one row per value of its first parameter); 0 chooses.
+func layoutGridPer(area rect, n, minW, minH, focus, zoom, want int) gridLayout {
 	g := gridLayout{Cells: make([]rect, n)}
 	if n <= 0 || area.W <= 0 || area.H <= 0 {
 		return g
@@ -43,6 +49,9 @@ func layoutGrid(area rect, n, minW, minH, focus, zoom int) gridLayout {
 	// Rebalance so the last row is not much emptier than the others:
 	// 7 columns at 6 per row become 4+3 instead of 6+1.
 	perRow = (n + rows - 1) / rows
+	if want > 0 && want <= n && want*(minW+gridGap)-gridGap <= area.W {
+		perRow, rows = want, (n+want-1)/want
+	}
 	visible := (area.H + gridGap) / (minH + gridGap)
 	visible = max(1, min(rows, visible))
 	focus = max(0, min(n-1, focus))

@@ -22,7 +22,7 @@ type KeyMap struct {
 
 // GlobalKeys work from every focus.
 type GlobalKeys struct {
-	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, HeatSource, PromptHeat, Theme, Help, Quit key.Binding
+	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, HeatSource, PromptHeat, Theme, Sweep, Targets, Batch, Help, Quit key.Binding
 }
 
 // ParamKeys act on the parameter panel.
@@ -32,7 +32,7 @@ type ParamKeys struct {
 
 // SampleKeys act on the sample area.
 type SampleKeys struct {
-	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect, FoldThinking, Keep key.Binding
+	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect, FoldThinking, Keep, Stats, Rank key.Binding
 }
 
 // ConvoKeys act on the conversation (chat mode). Every other key types into
@@ -55,7 +55,7 @@ type ExploreKeys struct {
 
 // DialogKeys act inside an open dialog (export, pickers, file names).
 type DialogKeys struct {
-	Up, Down, Left, Right, Accept, Close, Copy, Write, SavePreset key.Binding
+	Up, Down, Left, Right, Accept, Close, Copy, Write, SavePreset, NextField, PrevField, Toggle key.Binding
 }
 
 // DefaultKeyMap returns a fresh key map; each program owns its copy.
@@ -79,6 +79,9 @@ func DefaultKeyMap() KeyMap {
 			HeatSource: b([]string{"p", "f6"}, "p/f6", "raw/processed heat"),
 			Theme:      b([]string{"T", "f3"}, "T/f3", "next theme"),
 			PromptHeat: b([]string{"f4", "P"}, "P/f4", "prompt logprobs"),
+			Sweep:      b([]string{"ctrl+g"}, "ctrl+g", "sweep"),
+			Targets:    b([]string{"ctrl+y"}, "ctrl+y", "endpoints"),
+			Batch:      b([]string{"ctrl+q"}, "ctrl+q", "batch"),
 			Help:       b([]string{"f1", "?"}, "?/f1", "more keys"),
 			Quit:       b([]string{"ctrl+c"}, "ctrl+c", "quit"),
 		},
@@ -109,6 +112,8 @@ func DefaultKeyMap() KeyMap {
 			// A reasoning model's thinking, in every column.
 			FoldThinking: b([]string{"t"}, "t", "fold thinking"),
 			Keep:         b([]string{"a"}, "a", "keep as next turn"),
+			Stats:        b([]string{"S"}, "S", "sparklines + stats"),
+			Rank:         b([]string{"o"}, "o", "rank samples by"),
 		},
 		Convo: ConvoKeys{
 			Prev:   b([]string{"alt+up", "ctrl+up"}, "alt+↑", "previous turn"),
@@ -148,6 +153,9 @@ func DefaultKeyMap() KeyMap {
 			Copy:       b([]string{"c"}, "c", "copy (OSC 52)"),
 			Write:      b([]string{"w"}, "w", "write to file"),
 			SavePreset: b([]string{"s"}, "s", "save current as…"),
+			NextField:  b([]string{"tab"}, "tab", "next field"),
+			PrevField:  b([]string{"shift+tab"}, "shift+tab", "previous field"),
+			Toggle:     b([]string{"space"}, "space", "toggle"),
 		},
 	}
 }

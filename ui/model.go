@@ -74,6 +74,14 @@ type runState struct {
 	convoVer int
 	sent     []string
 	turnOf   []int
+	// sweep is the sweep the run is, nil for a plain run.
+	sweep *sweepPlan
+	// labels head each variant's columns (a sweep's values, a compare's
+	// targets), nil for a plain run.
+	labels []string
+	// sweepStarted counts the variants that have started; sweepEnd is one
+	// past the last sample they number.
+	sweepStarted, sweepEnd int
 	// note is what the backend said of the run's values (EventNote).
 	note string
 	// before is what the screen showed when the run began, put back if the
@@ -167,6 +175,12 @@ type Model struct {
 	loadedPath string
 	spin       spinner.Model
 	spinning   bool
+	// lastSweep is the sweep run last, offered again when the dialog opens.
+	lastSweep *sweepPlan
+	// compare holds every target the program was given (--compare), nil
+	// without; targetsOn says which the runs go to.
+	compare   *backend.Multi
+	targetsOn []bool
 
 	// explore is the branch tree of the samples on screen.
 	explore exploreState
@@ -209,6 +223,13 @@ func New(cfg Config) *Model {
 	}
 	m := &Model{c: c, cfg: cfg, focus: focusPrompt, quit: make(chan struct{})}
 	m.api = cfg.API
+	if mt, ok := cfg.Sampler.(*backend.Multi); ok {
+		m.compare = mt
+		m.targetsOn = make([]bool, len(mt.Targets))
+		for i := range m.targetsOn {
+			m.targetsOn[i] = true
+		}
+	}
 	if m.api == "" {
 		m.api = params.Chat
 	}
@@ -509,6 +530,16 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		case key.Matches(msg, k.Global.Models):
 			return tea.Batch(m.open(newModelsDialog(m.c, m.models, m.modelName, m.connFailure())), m.listModels())
+		case key.Matches(msg, k.Global.Sweep):
+			return m.open(m.sweepDialog())
+		case key.Matches(msg, k.Global.Batch):
+			return m.startBatch()
+		case key.Matches(msg, k.Global.Targets):
+			if m.compare == nil {
+				m.setStatus("one endpoint: start twinkle with --compare NAME=URL,MODEL (up to 3 times) to run endpoints side by side", true)
+				return nil
+			}
+			return m.open(newTargetsDialog(m.c, m.compare.Targets, m.targetsOn))
 		case key.Matches(msg, k.Global.Export):
 			return m.open(newExportDialog(m.c, m.exportText))
 		case m.c.Store == nil && (pressed(msg, k.Global.Save) || pressed(msg, k.Global.Open) || pressed(msg, k.Global.Presets)):
@@ -557,7 +588,10 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return m.keepSample()
 		}
 		if m.samples.handleKey(msg) {
-			m.relayout() // the inspector opened or closed
+			m.relayout() // the inspector or the stats opened or closed
+		}
+		if key.Matches(msg, m.c.Keys.Samples.Rank) && len(m.samples.cols) > 0 {
+			m.setStatus(m.samples.rankSummary(), false)
 		}
 		return nil
 	}
@@ -686,7 +720,12 @@ func (m *Model) buildRequest() backend.Request {
 	return req
 }
 
-func (m *Model) startRun() tea.Cmd {
+func (m *Model) startRun() tea.Cmd { return m.launch(nil, nil) }
+
+// launch starts a run: the request on screen, or with sw one variant of it
+// per cell of the sweep, all in one run (backend.Request.Variants), or with
+// batch the request once per prompt.
+func (m *Model) launch(sw *sweepPlan, batch []string) tea.Cmd {
 	if m.c.Sampler == nil {
 		m.setStatus("no server: this session is read-only (start twinkle with --endpoint to run)", true)
 		return nil
@@ -718,6 +757,29 @@ func (m *Model) startRun() tea.Cmd {
 		// "auto", so the next run draws again.
 		m.panel.P.Seed = nil
 	}
+	sampler := m.runSampler()
+	if batch != nil {
+		if _, ok := sampler.(*backend.Multi); ok || sw != nil {
+			m.seedRun = seedBefore
+			m.setStatus("batch not sent: a batch runs on one target, without a sweep", true)
+			return nil
+		}
+		sampler = &backend.Batch{Sampler: sampler, Prompts: batch}
+		req.Options.PromptLogprobs = nil // the prompt pane shows one prompt
+	}
+	if _, ok := sampler.(*backend.Multi); ok && sw != nil {
+		m.seedRun = seedBefore
+		m.setStatus("sweep not sent: a sweep runs on one target, and this playground compares several", true)
+		return nil
+	}
+	if sw != nil {
+		var err error
+		if sw, err = m.planRun(&req, sw); err != nil {
+			m.seedRun = seedBefore
+			m.setStatus("sweep not sent: "+err.Error(), true)
+			return nil
+		}
+	}
 	m.runSeq++
 	if m.run != nil {
 		// Only the newest run may be undone: older screens are let go.
@@ -738,22 +800,29 @@ func (m *Model) startRun() tea.Cmd {
 	m.run = r
 	m.loaded, m.loadedPath = nil, ""
 	m.prompt.heat = promptHeat{at: m.prompt.Value()}
-	n := req.Options.Samples()
-	cols := make([]*column, n)
-	for i := range cols {
-		var seed *int64
-		if req.Params.Seed != nil {
-			s := *req.Params.Seed + int64(i)
-			seed = &s
-		}
-		cols[i] = newColumn(i, seed, r.started)
+	r.sweep = sw
+	if sw == nil {
+		m.samples.perRow = 0
 	}
-	m.samples.setColumns(cols)
+	r.labels = runLabels(req, sw, sampler)
+	n := req.Options.Samples()
+	if sw == nil && r.labels != nil && (n > 1 || batch != nil) {
+		m.samples.perRow = n // a row per target or prompt
+	}
+	m.samples.setColumns(runColumns(req, r.labels, r.started))
 	m.samples.topAsked = topAsked(r)
 	m.relayout()
 	m.samples.refreshInspector()
-	m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
-	sampler, program, quit := m.c.Sampler, m.c.Ctx, m.quit
+	if batch != nil {
+		m.setStatus(fmt.Sprintf("sampling a batch: %d prompts × %d sample%s…", len(batch), n, plural(n)), false)
+	} else if mt, ok := sampler.(*backend.Multi); ok && sw == nil {
+		m.setStatus(fmt.Sprintf("comparing %d targets × %d sample%s…", len(mt.Targets), n, plural(n)), false)
+	} else if sw != nil {
+		m.setStatus(fmt.Sprintf("sweeping %s: %d variants × %d sample%s…", sw.title(), len(sw.variants), n, plural(n)), false)
+	} else {
+		m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
+	}
+	program, quit := m.c.Ctx, m.quit
 	start := func() tea.Msg {
 		ch, err := sampler.Start(ctx, req)
 		if err == nil {
@@ -915,11 +984,14 @@ func (m *Model) column(i int) *column {
 func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 	switch ev.Kind {
 	case backend.EventStart:
-		if s := ev.Start; s != nil && len(r.req.Variants) == 0 && s.Count < len(m.samples.cols)-s.First && s.Count >= 1 {
+		if s := ev.Start; s != nil && r.labels == nil && s.Count < len(m.samples.cols)-s.First && s.Count >= 1 {
 			// The sampler drew fewer samples than asked (greedy): drop the
 			// columns that will never fill.
 			m.samples.setColumns(m.samples.cols[:s.First+s.Count])
 			m.relayout()
+		}
+		if s := ev.Start; s != nil && r.labels != nil {
+			m.startVariant(r, s)
 		}
 		if s := ev.Start; s != nil {
 			for i := 0; i < s.Count; i++ {
@@ -1088,6 +1160,7 @@ func (m *Model) restoreIfNotStarted(r *runState, why string) {
 	}
 	m.run, m.loaded, m.loadedPath = b.run, b.loaded, b.loadedPath
 	m.samples.cols, m.samples.focus, m.samples.zoom, m.samples.topAsked = b.cols, b.colFocus, b.zoom, topAsked(b.run)
+	m.samples.perRow = 0 // the grid a failed sweep asked for is not the restored screen's
 	m.prompt.heat, m.convo.heat, m.seedRun = b.promptHeat, b.convoHeat, b.seedRun
 	m.relayout()
 	m.samples.refreshInspector()

@@ -99,6 +99,12 @@ func (m *Model) apply(d dialog, a action) tea.Cmd {
 		return m.open(a.d)
 	case sayStatus:
 		m.setStatus(a.text, a.err)
+	case chooseTargets:
+		m.targetsOn = a.on
+		m.setStatus(m.targetsStatus(), false)
+	case runSweep:
+		m.lastSweep = a.plan
+		return m.launch(a.plan, nil)
 	case chooseModel:
 		m.modelName = a.id
 		m.setStatus("model: "+a.id, false)

@@ -35,6 +35,14 @@ type samplesPane struct {
 	area         rect
 	legendInside bool
 
+	// perRow asks the grid for that many columns per row (a grid sweep), 0
+	// lets it choose.
+	perRow int
+	// stats shows each column's sparkline and statistics under its body;
+	// rank orders the columns by one statistic (rankOff for none).
+	stats bool
+	rank  rankBy
+
 	// topAsked is how many alternatives per token the run on screen asked
 	// for in completion mode (topAsked), for the inspector's merged count.
 	topAsked int
@@ -90,13 +98,13 @@ func (p *samplesPane) layout() {
 	if p.legendInside {
 		gridArea = p.area.withoutLegend()
 	}
-	p.grid = layoutGrid(gridArea, len(p.cols), minColumnW, minColumnH, p.focus, p.zoom)
+	p.grid = layoutGridPer(gridArea, len(p.cols), minColumnW, minColumnH+p.extraLines(), p.focus, p.zoom, p.perRow)
 	for i, c := range p.cols {
 		cell := p.grid.Cells[i]
 		if cell.W == 0 {
 			continue
 		}
-		c.SetSize(cell.W, max(1, cell.H-2))
+		c.SetSize(cell.W, max(1, cell.H-2-p.extraLines()))
 	}
 }
 
@@ -243,7 +251,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 	if c.Streaming {
 		spin = spinner
 	}
-	hk := columnHeadKey{fork: c.Fork, spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: p.c.Styles}
+	hk := columnHeadKey{fork: c.Fork, spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: p.c.Styles, label: c.Label}
 	if c.Seed != nil {
 		hk.seed = *c.Seed
 	}
@@ -252,7 +260,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 		c.headKey, c.headLine = hk, hs.Render(padTo(ansi.Truncate(head, cell.W, "…"), cell.W))
 	}
 	lines = append(lines, c.headLine)
-	bodyH := max(0, cell.H-2)
+	bodyH := max(0, cell.H-2-p.extraLines())
 	body := c.BodyLines(p.lineStyler())
 	lines = append(lines, body...)
 	blank := strings.Repeat(" ", cell.W)
@@ -279,6 +287,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 	if fk := fmt.Sprint(c.version, c.Streaming, cell.W, p.c.ThemeKey, waiting); fk != c.footKey {
 		c.footKey, c.footLine = fk, p.renderFooter(c, cell.W, waiting)
 	}
+	lines = append(lines, p.extraView(i, cell.W)...)
 	lines = append(lines, c.footLine)
 	return lines[:cell.H]
 }
@@ -289,6 +298,7 @@ type columnHeadKey struct {
 	offset, lines, h, w int
 	focused, seeded     bool
 	seed                int64
+	label               string
 	styles              *themes.Styles
 }
 
@@ -315,7 +325,14 @@ func columnHead(c *column, spin string, w int) string {
 	if c.Seed != nil {
 		seed = "seed " + strconv.FormatInt(*c.Seed, 10)
 	}
-	tiers := [][]string{append([]string{num, seed}, scroll...), append([]string{num}, scroll...)}
+	head := []string{num}
+	if c.Label != "" {
+		head = append(head, sanitize.Line(c.Label))
+	}
+	tiers := [][]string{append(append(head, seed), scroll...), append(head, scroll...)}
+	if c.Label == "" {
+		tiers = append(tiers, append([]string{num}, scroll...))
+	}
 	if c.Fork != "" {
 		tiers = append([][]string{append([]string{num, c.Fork}, scroll...)}, tiers...)
 	}
@@ -325,7 +342,15 @@ func columnHead(c *column, spin string, w int) string {
 			return h
 		}
 	}
-	return lead + num + " " + strings.Join(short, " ")
+	tail := strings.Join(short, " ")
+	if c.Label != "" {
+		// The label says which variant or target this is: cut, never dropped.
+		room := w - ansi.StringWidth(lead+num+" ") - ansi.StringWidth(tail) - 1
+		if room >= 4 {
+			return lead + num + " " + ansi.Truncate(sanitize.Line(c.Label), room, "…") + " " + tail
+		}
+	}
+	return lead + num + " " + tail
 }
 
 func (p *samplesPane) renderFooter(c *column, w int, waiting string) string {
@@ -424,8 +449,15 @@ func (p *samplesPane) handleKey(msg tea.KeyPressMsg) bool {
 	if len(p.cols) == 0 {
 		return false
 	}
-	if key.Matches(msg, k.Inspect) {
+	switch {
+	case key.Matches(msg, k.Inspect):
 		p.toggleInspector()
+		return true
+	case key.Matches(msg, k.Stats):
+		p.toggleStats()
+		return true
+	case key.Matches(msg, k.Rank):
+		p.nextRank()
 		return true
 	}
 	if p.inspecting && p.handleInspectKey(msg) {
@@ -666,9 +698,9 @@ func (p *samplesPane) ShortHelp() []key.Binding {
 		return []key.Binding{i.Right, e.Fork, i.NextSample, s.Inspect, e.Step, e.Tree, g.Help, i.WordRight}
 	}
 	if p.anyThinking() {
-		return []key.Binding{g.Run, s.Right, s.Inspect, s.FoldThinking, e.Step, e.Merged, e.Tree, g.Help, s.Down, g.Heatmap}
+		return []key.Binding{g.Run, s.Right, s.Inspect, s.FoldThinking, s.Stats, e.Step, e.Merged, e.Tree, g.Help, s.Rank, s.Down, g.Heatmap, g.Sweep}
 	}
-	return []key.Binding{g.Run, s.Right, s.Inspect, e.Step, e.Merged, e.Tree, g.Help, s.Down, g.Heatmap}
+	return []key.Binding{g.Run, s.Right, s.Inspect, s.Stats, e.Step, e.Merged, e.Tree, g.Help, s.Rank, s.Down, g.Heatmap, g.Sweep}
 }
 
 func (p *samplesPane) FullHelp() [][]key.Binding {
@@ -682,5 +714,5 @@ func (p *samplesPane) FullHelp() [][]key.Binding {
 	}
 	return [][]key.Binding{exploreHelp(&p.c.Keys.Explore),
 		{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
-		{s.Top, s.Bottom, s.Zoom, s.Inspect, s.FoldThinking, s.Keep}}
+		{s.Top, s.Bottom, s.Zoom, s.Inspect, s.FoldThinking, s.Keep, s.Stats, s.Rank}}
 }
