@@ -263,9 +263,17 @@ func (in *Inspector) table(width, room int) []string {
 	}
 	lines = append(lines, s.Label.Render(head))
 
-	notes := in.notes(tr, after, two, width)
+	// Short of height, the alternatives come before the notes: each note is kept whole or
+	// left out, so none is cut mid-sentence.
+	shownAlts := min(len(tr.Candidates), max(0, room-len(lines)))
+	var notes []string
+	for _, para := range in.notes(tr, after, two, width) {
+		if len(lines)+shownAlts+len(notes)+len(para) <= room {
+			notes = append(notes, para...)
+		}
+	}
 	for i, c := range tr.Candidates {
-		if len(lines) >= room-len(notes) {
+		if i >= shownAlts {
 			break
 		}
 		mark, textSt, barSt := "  ", s.Alt, s.Bar
@@ -302,8 +310,9 @@ func (in *Inspector) table(width, room int) []string {
 }
 
 // notes say what the table means: the sampled token's fate, where the cut falls, and
-// whether the numbers after truncation are exact or bounds.
-func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width int) []string {
+// whether the numbers after truncation are exact or bounds; one entry a paragraph, in the
+// order they are drawn.
+func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width int) [][]string {
 	p := in.params
 	var say []string
 	if tr.Sampled < 0 {
@@ -352,14 +361,16 @@ func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width 
 	if p.RepetitionPenalty != 1 {
 		star += "; repetition_penalty not applied, so approximate"
 	}
-	var out []string
+	var out [][]string
 	for _, para := range []string{strings.Join(say, "; "), star} {
 		if para == "" {
 			continue
 		}
+		var lines []string
 		for _, l := range wrapNote(para, width) {
-			out = append(out, in.st.Inspector.Note.Render(l))
+			lines = append(lines, in.st.Inspector.Note.Render(l))
 		}
+		out = append(out, lines)
 	}
 	return append(out, in.altNotes(width)...)
 }
