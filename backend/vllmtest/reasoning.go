@@ -150,6 +150,9 @@ func GenerateReasoning(n int, seed *int64, maxTokens *int, t Thinking) []Sample 
 			w := rng.IntN(len(words))
 			toks = append(toks, Tok{Text: " " + words[w], ID: 1000 + w, Logprob: -0.05 - 3*rng.Float64(), Alts: alts(words, w)})
 		}
+		for k := range toks {
+			toks[k] = distribute(toks[k])
+		}
 		s.Finish = "stop"
 		if len(toks) > m {
 			toks, s.Finish = toks[:m], "length"

@@ -1,6 +1,7 @@
 package vllmtest
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -161,9 +162,34 @@ func Generate(n int, seed *int64, maxTokens *int, stop []string, stopIDs []int) 
 				aw := (w + 1 + a*7) % len(words)
 				tok.Alts = append(tok.Alts, Alt{Text: " " + words[aw] + strings.Repeat("s", a%2), Logprob: -0.1 - 5*rng.Float64()})
 			}
-			s.Tokens = append(s.Tokens, tok)
+			s.Tokens = append(s.Tokens, distribute(tok))
 		}
 		out[i] = s
 	}
 	return out
+}
+
+// distribute scales a token's drawn alternatives so that it and they are part of one
+// distribution, as a real model's top candidates are: the sampled token keeps its logprob
+// (and so the colour it is drawn in), and its distinct alternatives share nine tenths of
+// the rest, leaving some to the tokens not listed. Their order is kept.
+func distribute(t Tok) Tok {
+	seen := map[string]bool{t.Text: true}
+	var alts float64
+	for _, a := range t.Alts {
+		if !seen[a.Text] {
+			seen[a.Text] = true
+			alts += math.Exp(a.Logprob)
+		}
+	}
+	if alts == 0 {
+		return t
+	}
+	shift := math.Log(0.9 * (1 - math.Exp(t.Logprob)) / alts)
+	scaled := make([]Alt, len(t.Alts))
+	for i, a := range t.Alts {
+		scaled[i] = Alt{Text: a.Text, Logprob: a.Logprob + shift}
+	}
+	t.Alts = scaled
+	return t
 }
