@@ -680,11 +680,22 @@ func newServeModelCmd() *cobra.Command {
 			return &params.FlagError{Problems: []string{"--logprobs-mode: " + err.Error()}}
 		}
 		opts := localserver.Options{MaxConcurrent: maxConcurrent, LogprobsMode: local.LogprobsMode(logprobsMode)}
-		return localserver.ServeModel(cmd.Context(), listen, opts, func(a net.Addr) {
+		err := localserver.ServeModel(cmd.Context(), listen, opts, func(a net.Addr) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle serve-model: %s at http://%s/v1\n", local.DefaultModelName, a)
 		})
+		return listenError("--listen", listen, err)
 	}
 	return cmd
+}
+
+// listenError names the flag and address of a listen that failed ("--listen :8000: listen
+// tcp :8000: bind: address already in use"); other errors pass as they are.
+func listenError(flag, addr string, err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "listen" {
+		return fmt.Errorf("%s %s: %w", flag, addr, err)
+	}
+	return err
 }
 
 // newTestServerCmd is the hidden `twinkle testserver`: the scriptable vLLM-format test
@@ -698,15 +709,15 @@ func newTestServerCmd() *cobra.Command {
 		Hidden: true,
 		Args:   usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle testserver: serving http://%s/v1\n", addr)
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return listenError("--addr", addr, err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle testserver: serving http://%s/v1\n", ln.Addr())
 			if reasoning {
-				ln, err := net.Listen("tcp", addr)
-				if err != nil {
-					return err
-				}
 				return vllmtest.ServeReasoning(cmd.Context(), ln)
 			}
-			return vllmtest.ListenAndServe(addr)
+			return vllmtest.Serve(cmd.Context(), ln)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "address to listen on")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -663,5 +664,30 @@ func TestSampleSwitchesToCompletionWithoutAChatTemplate(t *testing.T) {
 	_, errs, err = runCLI(t, "", "sample", "--endpoint", srv.URL, "--model", "m", "Once upon")
 	if err == nil || strings.Contains(errs, "switched") {
 		t.Errorf("another 400 switched modes: %v %q", err, errs)
+	}
+}
+
+// An address that cannot be listened on is named with its flag, and the test server does
+// not announce that it serves before it does.
+func TestListenFailuresNameTheFlag(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	addr := busy.Addr().String()
+	for _, c := range []struct{ flag string }{{"testserver --addr"}, {"serve-model --listen"}, {"serve --open --listen"}} {
+		args := append(strings.Fields(c.flag), addr)
+		if strings.HasPrefix(c.flag, "serve ") {
+			args = append(args, "--host-key", filepath.Join(t.TempDir(), "key"), "--endpoint", "local")
+		}
+		_, errs, err := runCLI(t, "", args...)
+		flag := c.flag[strings.LastIndex(c.flag, " ")+1:]
+		if err == nil || !strings.Contains(errs, flag+" "+addr+": ") || !strings.Contains(errs, "address already in use") {
+			t.Errorf("%s on a busy port: %v, stderr %q", c.flag, err, errs)
+		}
+		if strings.Contains(errs, "serving") || strings.Contains(errs, "listening on") {
+			t.Errorf("%s announced a server that is not there: %q", c.flag, errs)
+		}
 	}
 }
