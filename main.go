@@ -549,6 +549,9 @@ func newSampleCmd(e env) *cobra.Command {
 		if api == "" && b.local && chatOnlyNote(o) != "" {
 			fmt.Fprintln(stderr, "twinkle: the built-in model runs in completion mode"+chatOnlyNote(o))
 		}
+		if o, err = resolveLogitBiasText(cmd.Context(), b, o); err != nil {
+			return err
+		}
 		api = modeFor(api, b.local)
 		req := backend.Request{API: api, Model: b.model, Prompt: prompt, Params: p, Options: o}
 		if api == params.Chat {
@@ -564,6 +567,41 @@ func newSampleCmd(e env) *cobra.Command {
 		return err
 	}
 	return cmd
+}
+
+// resolveLogitBiasText turns --logit-bias keys given as text into token ids with the
+// server's own tokenizer (vLLM's /tokenize), before anything is sampled: vLLM's logit_bias
+// takes ids only, and only the model's tokenizer knows them. Text that is not exactly one
+// token, or a server without /tokenize, is a flag problem naming the text.
+func resolveLogitBiasText(ctx context.Context, b chosenBackend, o params.Options) (params.Options, error) {
+	if len(o.Advanced.Unresolved()) == 0 {
+		return o, nil
+	}
+	tk, ok := b.sampler.(backend.Tokenizer)
+	if !ok {
+		return o, nil // the request's own check refuses the text, naming it
+	}
+	a, err := o.Advanced.ResolveText(func(text string) ([]int, error) {
+		ids, err := tk.Tokenize(ctx, b.model, text, false)
+		out := make([]int, len(ids))
+		for i, id := range ids {
+			out[i] = int(id)
+		}
+		return out, err
+	})
+	var es params.Errors
+	if errors.As(err, &es) {
+		fe := &params.FlagError{}
+		for _, e := range es {
+			fe.Problems = append(fe.Problems, "--logit-bias: "+sanitize.Line(e.Msg)+" (by the server's /tokenize)")
+		}
+		return o, fe
+	}
+	if err != nil {
+		return o, err
+	}
+	o.Advanced = a
+	return o, nil
 }
 
 // cliSampler is the Sampler `twinkle sample` runs through. In automatic mode a chat

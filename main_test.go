@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -688,6 +690,59 @@ func TestListenFailuresNameTheFlag(t *testing.T) {
 		}
 		if strings.Contains(errs, "serving") || strings.Contains(errs, "listening on") {
 			t.Errorf("%s announced a server that is not there: %q", c.flag, errs)
+		}
+	}
+}
+
+// A logit_bias key given as text is turned into its token id by the server's own
+// tokenizer (/tokenize) before the request goes out; text that is not one token is
+// refused, naming it, with nothing sent.
+func TestSampleResolvesLogitBiasTextWithTheServersTokenizer(t *testing.T) {
+	srv := vllmtest.New()
+	defer srv.Close()
+	id := vllmtest.TokenIDs(" upon")
+	if len(id) != 1 {
+		t.Fatalf("the test tokenizer splits %q into %v", " upon", id)
+	}
+	out, errs, err := runCLI(t, "", "sample", "--endpoint", srv.URL, "--max-tokens", "2", "--logit-bias", `" upon"=5`, "--logit-bias", "7=-1", "Once")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errs)
+	}
+	var sent map[string]any
+	for _, r := range srv.Requests() {
+		if strings.HasSuffix(r.Path, "/completions") {
+			sent = r.Fields()
+		}
+	}
+	want := map[string]any{strconv.Itoa(id[0]): 5.0, "7": -1.0}
+	if !reflect.DeepEqual(sent["logit_bias"], want) {
+		t.Errorf("logit_bias sent %v, want %v (stdout %.200s)", sent["logit_bias"], want, out)
+	}
+	// A sweep of another advanced field keeps each variant's value beside the resolved id.
+	before := len(srv.Requests())
+	if _, errs, err := runCLI(t, "", "sample", "--endpoint", srv.URL, "--max-tokens", "2", "--sweep", "min_p=0.1,0.2", "--logit-bias", `" upon"=5`, "Once"); err != nil {
+		t.Fatalf("sweep: %v\n%s", err, errs)
+	}
+	minPs := map[float64]bool{}
+	for _, r := range srv.Requests()[before:] {
+		if f := r.Fields(); strings.HasSuffix(r.Path, "/completions") {
+			if !reflect.DeepEqual(f["logit_bias"], map[string]any{strconv.Itoa(id[0]): 5.0}) {
+				t.Errorf("sweep variant sent logit_bias %v", f["logit_bias"])
+			}
+			minPs[f["min_p"].(float64)] = true
+		}
+	}
+	if !minPs[0.1] || !minPs[0.2] {
+		t.Errorf("the swept min_p values were not kept: %v", minPs)
+	}
+	before = len(srv.Requests())
+	out, errs, err = runCLI(t, "", "sample", "--endpoint", srv.URL, "--max-tokens", "2", "--logit-bias", `" upon a"=5`, "Once")
+	if err == nil || !strings.Contains(errs, `" upon a"`) || !strings.Contains(errs, "not one") || out != "" {
+		t.Errorf("two tokens' text: %v, stdout %q, stderr %q", err, out, errs)
+	}
+	for _, r := range srv.Requests()[before:] {
+		if strings.HasSuffix(r.Path, "/completions") {
+			t.Errorf("a request went out with unresolved logit_bias: %s", r.Body)
 		}
 	}
 }
