@@ -4,6 +4,7 @@ import (
 	"charm.land/ssh"
 	"context"
 	"image/color"
+	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -110,18 +111,32 @@ func TestIdleTimerIgnoresOutput(t *testing.T) {
 	stream := newStreamSampler(10 * time.Millisecond)
 	e := startEnv(t, func(c *Config) { c.Sampler, c.Limits.IdleTimeout = stream, 600*time.Millisecond })
 	busy := e.openTerm("typist", 100, 30)
+	// The typist types from the moment it is in, however long the rest of
+	// the test takes to set up on a loaded machine.
+	stop, typing := make(chan struct{}), make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				typing <- nil
+				return
+			case <-tick.C:
+				if _, err := io.WriteString(busy.stdin, "k"); err != nil {
+					typing <- err
+					return
+				}
+			}
+		}
+	}()
 	busy.waitFor("the playground", contains("parameters"))
 	watcher := e.openTerm("watcher", 100, 30)
 	watcher.waitFor("the playground", contains("parameters"))
 	watcher.send("go")
 	watcher.send("\x12")
 	<-stream.started
-	start := time.Now()
-	for time.Since(start) < 1200*time.Millisecond {
-		busy.send("k")
-		time.Sleep(100 * time.Millisecond)
-	}
-	got := watcher.waitClosed(3 * time.Second)
+	got := watcher.waitClosed(5 * time.Second)
 	if !strings.Contains(got, "without a keystroke") {
 		t.Fatalf("closed without saying why: %q", got[max(0, len(got)-200):])
 	}
@@ -129,6 +144,11 @@ func TestIdleTimerIgnoresOutput(t *testing.T) {
 	case <-stream.cancelled:
 	case <-time.After(3 * time.Second):
 		t.Fatal("the idle session's run was not cancelled")
+	}
+	time.Sleep(700 * time.Millisecond) // longer than the idle timeout, still typing
+	close(stop)
+	if err := <-typing; err != nil {
+		t.Fatalf("a session that was typing in was closed as idle: %v", err)
 	}
 	select {
 	case <-busy.done:
