@@ -630,7 +630,8 @@ func (pp *paramPanel) renderRow(st *themes.Styles, i int, s params.Spec, w int, 
 		if !pp.SeedLocked && seedNote != "" {
 			txt = seedNote
 		}
-		body = lockSt.Render("["+lock+"]") + " " + st.Slider.Value.Render(ansi.Truncate(txt, max(1, rest-8), "…"))
+		tag := "[" + lock + "] "
+		body = lockSt.Render(tag[:len(tag)-1]) + " " + st.Slider.Value.Render(ansi.Truncate(txt, max(1, rest-len(tag)), "…"))
 	default:
 		_, bw := barGeometry(w)
 		v := pp.Value(i)
