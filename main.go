@@ -315,7 +315,7 @@ func (f *rootFlags) loadSession(cfg *ui.Config) error {
 	}
 	s, err := store.LoadSession[backend.SampleResponse](f.load)
 	if err != nil {
-		return &usageError{err}
+		return &usageError{fmt.Errorf("--load: %w", err)}
 	}
 	cfg.Session, cfg.SessionPath = s, f.load
 	return nil

@@ -746,3 +746,16 @@ func TestSampleResolvesLogitBiasTextWithTheServersTokenizer(t *testing.T) {
 		}
 	}
 }
+
+// A --load file that cannot be read or parsed is refused naming the flag and the file.
+func TestLoadProblemsNameTheFlag(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte("{\n  \"version\": 1,\n"), 0o644)
+	for _, path := range []string{missing, bad} {
+		_, errs, err := runCLI(t, "", "--load", path)
+		if err == nil || !strings.Contains(errs, "--load: ") || !strings.Contains(errs, path) || exitCode(err) != 2 {
+			t.Errorf("--load %s: %v, stderr %q", path, err, errs)
+		}
+	}
+}
