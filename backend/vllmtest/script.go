@@ -171,14 +171,13 @@ func Generate(n int, seed *int64, maxTokens *int, stop []string, stopIDs []int) 
 
 // distribute scales a token's drawn alternatives so that it and they are part of one
 // distribution, as a real model's top candidates are: the sampled token keeps its logprob
-// (and so the colour it is drawn in), and its distinct alternatives share nine tenths of
-// the rest, leaving some to the tokens not listed. Their order is kept.
+// (and so the colour it is drawn in), and its alternatives share nine tenths of the rest, leaving some to the tokens not listed. Their order is kept.
 func distribute(t Tok) Tok {
-	seen := map[string]bool{t.Text: true}
+	// Every alternative but the sampled token's own text is listed (a chat list can hold
+	// two that read alike), so every one counts.
 	var alts float64
 	for _, a := range t.Alts {
-		if !seen[a.Text] {
-			seen[a.Text] = true
+		if a.Text != t.Text {
 			alts += math.Exp(a.Logprob)
 		}
 	}
