@@ -714,8 +714,15 @@ func newServeModelCmd() *cobra.Command {
 	cmd.Flags().IntVar(&maxConcurrent, "max-concurrent", 1, "generations run at once; more wait their turn (each already uses every core)")
 	cmd.Flags().StringVar(&logprobsMode, "logprobs-mode", "raw_logprobs", "which values logprobs carry, as vLLM's flag: raw_logprobs, raw_logits, processed_logprobs or processed_logits")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		var problems []string
 		if _, err := backend.ParseLogprobsMode(logprobsMode); err != nil {
-			return &params.FlagError{Problems: []string{"--logprobs-mode: " + err.Error()}}
+			problems = append(problems, "--logprobs-mode: "+err.Error())
+		}
+		if maxConcurrent < 1 {
+			problems = append(problems, fmt.Sprintf("--max-concurrent: must be at least 1, got %d", maxConcurrent))
+		}
+		if len(problems) > 0 {
+			return &params.FlagError{Problems: problems}
 		}
 		opts := localserver.Options{MaxConcurrent: maxConcurrent, LogprobsMode: local.LogprobsMode(logprobsMode)}
 		err := localserver.ServeModel(cmd.Context(), listen, opts, func(a net.Addr) {

@@ -759,3 +759,13 @@ func TestLoadProblemsNameTheFlag(t *testing.T) {
 		}
 	}
 }
+
+// serve-model refuses a --max-concurrent that could run nothing, rather than taking 1.
+func TestServeModelRefusesNoConcurrency(t *testing.T) {
+	for _, n := range []string{"0", "-3"} {
+		_, errs, err := runCLI(t, "", "serve-model", "--listen", "127.0.0.1:0", "--max-concurrent", n)
+		if err == nil || exitCode(err) != 2 || !strings.Contains(errs, "--max-concurrent: must be at least 1, got "+n) {
+			t.Errorf("--max-concurrent %s: %v, stderr %q", n, err, errs)
+		}
+	}
+}
