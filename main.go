@@ -27,6 +27,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/backend/convo"
 	"github.com/twinkle-sh/twinkle/backend/local"
 	"github.com/twinkle-sh/twinkle/backend/localserver"
 	"github.com/twinkle-sh/twinkle/backend/openai"
@@ -149,6 +150,7 @@ func modeFor(api params.API, builtIn bool) params.API {
 type rootFlags struct {
 	conn                                                connFlags
 	mode, system, prompt, theme, heatmap, load, cfgPath string
+	messages                                            string
 	params                                              *params.Flags
 	// themeFrom names where the theme came from, for messages: the flag or a config line.
 	themeFrom string
@@ -183,6 +185,7 @@ func newRoot(e env) *cobra.Command {
 	fs.StringVar(&f.prompt, "prompt", "", "start with this prompt in the editor")
 	fs.StringVar(&f.theme, "theme", "", "theme: "+strings.Join(themes.BuiltinNames(), ", ")+", or a user theme in the config folder's themes/")
 	fs.StringVar(&f.heatmap, "heatmap", "", "starting heatmap mode: probability, surprisal, rank, entropy or off")
+	fs.StringVar(&f.messages, "messages", "", "start with the conversation in FILE (chat mode): {\"messages\": [...]} or a list of messages")
 	fs.StringVar(&f.load, "load", "", "open a saved session file exactly as it was saved (no server needed)")
 	fs.StringVar(&f.cfgPath, "config", "", "config file (default $XDG_CONFIG_HOME/twinkle/config.toml)")
 	f.params = params.RegisterFlags(fs, true)
@@ -221,6 +224,9 @@ func (f *rootFlags) playground(cmd *cobra.Command, e env) (ui.Config, error) {
 		return ui.Config{}, &params.FlagError{Problems: problems}
 	}
 	if err := f.loadSession(&cfg); err != nil {
+		return ui.Config{}, err
+	}
+	if err := f.loadMessages(cmd, &cfg); err != nil {
 		return ui.Config{}, err
 	}
 	if err := f.chooseBackend(cmd.Context(), e, &cfg); err != nil {
@@ -318,6 +324,28 @@ func (f *rootFlags) loadSession(cfg *ui.Config) error {
 		return &usageError{fmt.Errorf("--load: %w", err)}
 	}
 	cfg.Session, cfg.SessionPath = s, f.load
+	return nil
+}
+
+// loadMessages opens the --messages conversation, if any, read as `twinkle sample` reads it.
+func (f *rootFlags) loadMessages(cmd *cobra.Command, cfg *ui.Config) error {
+	switch {
+	case f.messages == "":
+		return nil
+	case f.messages == "-":
+		return &usageError{errors.New("--messages: the playground reads the terminal, so give a file, not -")}
+	case f.load != "" || f.system != "" || cfg.API == params.Completion:
+		return &usageError{errors.New("--messages: not with --load, --system or completion mode (the conversation holds the system message)")}
+	}
+	name, data, err := readInput("--messages", f.messages, cmd.InOrStdin())
+	if err != nil {
+		return err
+	}
+	c, err := convo.Read(name, data)
+	if err != nil {
+		return &usageError{err}
+	}
+	cfg.Messages = c.Messages
 	return nil
 }
 

@@ -31,6 +31,9 @@ type Session[R any] struct {
 	N          int                   `json:"n"`
 	Logprobs   *int                  `json:"logprobs"`
 	SeedLocked bool                  `json:"seed_locked"`
+	// Conversation: the turns after the system message, in order. Absent in
+	// sessions saved before conversations, whose chat prompt is System and Prompt.
+	Conversation []Turn `json:"conversation,omitempty"`
 	// Advanced holds vLLM's sampling fields beyond the seven; absent when all are at
 	// their defaults.
 	Advanced *Advanced `json:"advanced,omitempty"`
@@ -45,6 +48,15 @@ type Session[R any] struct {
 	// Tree is the branch tree of the samples (forks and steps), as the ui's
 	// explore.Tree writes it; the store keeps it as it is.
 	Tree json.RawMessage `json:"tree,omitempty"`
+}
+
+// Turn is one message of a saved conversation. Kept is what the program kept with
+// the turn (a sample's tokens, logprobs and parameters) in the program's own format;
+// the program checks it when it reads it back.
+type Turn struct {
+	Role    string          `json:"role"`
+	Content string          `json:"content"`
+	Kept    json.RawMessage `json:"kept,omitempty"`
 }
 
 // SampleTiming is one column's footer numbers.

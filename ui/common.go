@@ -72,6 +72,10 @@ type Config struct {
 	Options  params.Options
 	System   string
 	Prompt   string
+	// Messages, when set, is the conversation chat mode starts with (a
+	// leading system message becomes the system turn); System and Prompt
+	// then only seed the completion prompt.
+	Messages []backend.Message
 
 	// Notice is said once in the status line when the program starts: how
 	// the caller chose the backend when the person did not ("no server at

@@ -38,7 +38,7 @@ type sessionsListedMsg struct {
 
 func newSessionsDialog(c *Common, shown string) *sessionsDialog {
 	d := &sessionsDialog{c: c, shown: shown, input: newTextInput(c.Styles)}
-	d.input.Placeholder = "path to a session file"
+	d.input.Placeholder = "path to a session or conversation file"
 	return d
 }
 

@@ -9,6 +9,10 @@ import (
 // exportTarget describes the current screen for params' exporters.
 func (m *Model) exportTarget() params.Target {
 	t := params.Target{API: m.api, Model: m.modelName, Prompt: m.prompt.Value(), Options: m.panel.O}
+	if m.api == params.Chat {
+		// params' exporters write one system and one user message: the last.
+		t.Prompt = m.convo.lastUser()
+	}
 	// Only a URL is an address a curl command can reach; the built-in model ("local")
 	// is left to params' default, where `twinkle serve-model` listens.
 	if strings.HasPrefix(m.c.Endpoint, "http://") || strings.HasPrefix(m.c.Endpoint, "https://") {
@@ -18,7 +22,7 @@ func (m *Model) exportTarget() params.Target {
 		}
 	}
 	if m.api == params.Chat {
-		t.System = m.system.Value()
+		t.System = m.convo.system()
 	}
 	return t
 }

@@ -47,20 +47,22 @@ func TestModeSwitchSendsChatMessages(t *testing.T) {
 	if m.api != params.Chat || !strings.Contains(plainScreen(m), "system") {
 		t.Fatalf("not in chat mode:\n%s", plainScreen(m))
 	}
-	m.system.SetValue("be brief")
+	// The system message is the conversation's first turn.
+	drive(t, m, press(m, "alt+up"))
+	typeInto(m, "be brief")
 	drive(t, m, m.startRun())
 	req := f.requests[0]
 	if req.API != params.Chat || len(req.Messages) != 2 || req.Messages[0].Role != "system" ||
 		req.Messages[0].Content != "be brief" || req.Messages[1].Content != "question" {
 		t.Fatalf("request %+v", req)
 	}
-	// Focus cycles through the system message in chat mode only.
+	// Focus cycles through the conversation, the parameters and the samples.
 	seen := map[focusArea]bool{}
 	for i := 0; i < 4; i++ {
 		m.cycleFocus(1)
 		seen[m.focus] = true
 	}
-	if !seen[focusSystem] || len(seen) != 4 {
+	if len(seen) != 3 {
 		t.Fatalf("focus order %v", seen)
 	}
 }

@@ -14,6 +14,7 @@ type KeyMap struct {
 	Global  GlobalKeys
 	Params  ParamKeys
 	Samples SampleKeys
+	Convo   ConvoKeys
 	Inspect InspectKeys
 	Dialog  DialogKeys
 	Explore ExploreKeys
@@ -31,7 +32,13 @@ type ParamKeys struct {
 
 // SampleKeys act on the sample area.
 type SampleKeys struct {
-	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect, FoldThinking key.Binding
+	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect, FoldThinking, Keep key.Binding
+}
+
+// ConvoKeys act on the conversation (chat mode). Every other key types into
+// the selected turn, so these use ctrl and alt.
+type ConvoKeys struct {
+	Prev, Next, Add, Delete, Role key.Binding
 }
 
 // InspectKeys move the token cursor while the inspector is open; they take
@@ -101,6 +108,14 @@ func DefaultKeyMap() KeyMap {
 			Inspect:  b([]string{"i"}, "i/click", "inspect tokens"),
 			// A reasoning model's thinking, in every column.
 			FoldThinking: b([]string{"t"}, "t", "fold thinking"),
+			Keep:         b([]string{"a"}, "a", "keep as next turn"),
+		},
+		Convo: ConvoKeys{
+			Prev:   b([]string{"alt+up", "ctrl+up"}, "alt+↑", "previous turn"),
+			Next:   b([]string{"alt+down", "ctrl+down"}, "alt+↓", "next turn"),
+			Add:    b([]string{"ctrl+n", "alt+n"}, "ctrl+n", "new turn"),
+			Delete: b([]string{"alt+x"}, "alt+x", "delete turn"),
+			Role:   b([]string{"alt+r"}, "alt+r", "user/assistant"),
 		},
 		Inspect: InspectKeys{
 			Left:       b([]string{"left", "h"}, "←/h", "previous token"),

@@ -25,8 +25,7 @@ import (
 type focusArea int
 
 const (
-	focusSystem focusArea = iota
-	focusPrompt
+	focusPrompt focusArea = iota
 	focusParams
 	focusSamples
 )
@@ -67,6 +66,14 @@ type runState struct {
 	// problem is a failure that ended no sample (the prompt logprobs
 	// request), kept for the run's summary.
 	problem string
+	// promptTokens is usage.prompt_tokens of one of the run's requests
+	// (each sends the same prompt; the response's usage sums them).
+	promptTokens int
+	// convoVer is the conversation's version the run sent; sent and turnOf
+	// are its messages' contents and the turn each came from.
+	convoVer int
+	sent     []string
+	turnOf   []int
 	// note is what the backend said of the run's values (EventNote).
 	note string
 	// before is what the screen showed when the run began, put back if the
@@ -81,6 +88,7 @@ type shownSamples struct {
 	loaded         *Session
 	loadedPath     string
 	promptHeat     promptHeat
+	convoHeat      convoHeat
 	colFocus, zoom int
 	seedRun        *int64
 }
@@ -130,11 +138,12 @@ type Model struct {
 	rects   layoutRects
 
 	// The components: the panes, the header and help lines.
-	system, prompt *editorPane
-	panel          *paramPanel
-	samples        *samplesPane
-	header         header
-	help           *helpBar
+	prompt  *editorPane
+	convo   *convoPane
+	panel   *paramPanel
+	samples *samplesPane
+	header  header
+	help    *helpBar
 
 	// Where runs go: the request's mode and model, the server's state.
 	api       params.API
@@ -168,10 +177,10 @@ type Model struct {
 }
 
 type layoutRects struct {
-	header, panel, system, prompt, samples, status, help rect
-	summary, legend                                      rect // a compact screen's parameter and legend lines
-	panelOuter, systemOuter, promptOuter, samplesOuter   rect
-	inspOuter                                            rect
+	header, panel, prompt, samples, status, help rect
+	summary, legend                              rect // a compact screen's parameter and legend lines
+	panelOuter, promptOuter, samplesOuter        rect
+	inspOuter                                    rect
 }
 
 // New builds a playground program model from cfg.
@@ -204,8 +213,8 @@ func New(cfg Config) *Model {
 		m.api = params.Chat
 	}
 	m.modelName = cfg.Model
-	m.system = newEditorPane(c, "optional system message", cfg.System)
 	m.prompt = newEditorPane(c, "write a prompt, then ctrl+r to run", cfg.Prompt)
+	m.convo = newConvoPane(c, cfg.System, cfg.Prompt, cfg.Messages)
 	m.help = newHelpBar(c)
 	m.c.Profile = colorprofile.TrueColor
 	m.c.HeatMode = heatmap.Probability
@@ -217,6 +226,7 @@ func New(cfg Config) *Model {
 	m.setTheme(cfg.IsDark)
 	m.samples = newSamplesPane(c)
 	m.prompt.Focus()
+	m.convo.Focus()
 	m.panel = newParamPanel(c, cfg.Params, cfg.Options)
 	m.panel.applyCaps(cfg.Caps)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
@@ -257,8 +267,10 @@ func (m *Model) setTheme(isDark bool) {
 	m.c.frames = newFrames(&t)
 	m.c.ThemeKey = fmt.Sprintf("%s/%v", pal.Name, isDark)
 	m.help.setStyles(t.Help)
-	m.system.SetStyles(t.TextArea)
 	m.prompt.SetStyles(t.TextArea)
+	if m.convo != nil {
+		m.convo.ed.SetStyles(t.TextArea)
+	}
 	m.rebuildPainter()
 	if m.samples != nil {
 		m.samples.setTheme()
@@ -279,7 +291,7 @@ func (m *Model) rebuildPainter() {
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{tea.RequestBackgroundColor}
 	if m.c.Sampler != nil {
-		cmds = append(cmds, m.listModels())
+		cmds = append(cmds, m.listModels(), m.countSoon())
 	}
 	return tea.Batch(cmds...)
 }
@@ -307,7 +319,7 @@ func (m *Model) connFailure() string {
 
 // typing reports whether printable keys belong to a text field.
 func (m *Model) typing() bool {
-	return m.focus == focusPrompt || m.focus == focusSystem || (m.focus == focusParams && m.panel.Editing())
+	return m.focus == focusPrompt || (m.focus == focusParams && m.panel.Editing())
 }
 
 // Update routes every message in one switch.
@@ -383,6 +395,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.cfg.Theme, m.cfg.Palette = msg.name, &p
 		m.setTheme(m.c.IsDark)
 		return m, nil
+	case convoCountTickMsg:
+		return m, m.countNow(msg.ver)
+	case convoCountMsg:
+		if msg.err == nil && msg.ver == m.convo.ver {
+			m.convo.count = convoCount{n: msg.n, max: msg.max, ver: msg.ver, ok: true}
+		}
+		return m, nil
+	case conversationLoadedMsg:
+		m.overlay.clear()
+		m.openConversation(msg.msgs, msg.path)
+		return m, m.countSoon()
 	case presetLoadedMsg:
 		if msg.err != nil {
 			m.setStatus(msg.err.Error(), true)
@@ -403,10 +426,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) updateEditors(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch {
+	case m.focus == focusPrompt && m.api == params.Chat:
+		var changed bool
+		if cmd, changed = m.convo.update(msg); changed {
+			cmd = tea.Batch(cmd, m.countSoon())
+		}
 	case m.focus == focusPrompt:
 		cmd = m.prompt.update(msg)
-	case m.focus == focusSystem:
-		cmd = m.system.update(msg)
 	case m.focus == focusParams && m.panel.Editing():
 		cmd = m.panel.UpdateInput(msg)
 	}
@@ -527,6 +553,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		if cmd, ok := m.exploreKey(msg); ok {
 			return cmd
 		}
+		if key.Matches(msg, k.Samples.Keep) {
+			return m.keepSample()
+		}
 		if m.samples.handleKey(msg) {
 			m.relayout() // the inspector opened or closed
 		}
@@ -585,9 +614,6 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 
 func (m *Model) cycleFocus(d int) {
 	order := []focusArea{focusPrompt, focusParams, focusSamples}
-	if m.api == params.Chat {
-		order = []focusArea{focusSystem, focusPrompt, focusParams, focusSamples}
-	}
 	cur := 0
 	for i, f := range order {
 		if f == m.focus {
@@ -603,12 +629,10 @@ func (m *Model) setFocus(f focusArea) {
 	}
 	m.focus = f
 	m.prompt.Blur()
-	m.system.Blur()
-	switch f {
-	case focusPrompt:
+	m.convo.Blur()
+	if f == focusPrompt {
 		m.prompt.Focus()
-	case focusSystem:
-		m.system.Focus()
+		m.convo.Focus()
 	}
 	if m.compact() {
 		m.relayout() // the panel opens and closes with focus
@@ -616,15 +640,26 @@ func (m *Model) setFocus(f focusArea) {
 }
 
 func (m *Model) toggleMode() {
+	// A conversation of one user turn and the raw prompt stand for each
+	// other: the text goes across. A longer conversation stays as it is.
 	if m.api == params.Chat {
 		m.api = params.Completion
-		if m.focus == focusSystem {
-			m.setFocus(focusPrompt)
+		if m.convo.single() {
+			m.prompt.SetValue(m.convo.lastUser())
 		}
 	} else {
 		m.api = params.Chat
+		if m.convo.single() && m.convo.lastUser() != m.prompt.Value() {
+			m.convo.turns[1].Content = m.prompt.Value()
+			m.convo.reshaped()
+			m.convo.load(1)
+		}
 	}
-	m.setStatus("mode: "+string(m.api), false)
+	st := "mode: " + string(m.api)
+	if m.api == params.Completion && !m.convo.single() {
+		st += " (one raw prompt; the conversation stays for chat mode, ctrl+t)"
+	}
+	m.setStatus(st, false)
 	m.relayout()
 }
 
@@ -644,10 +679,7 @@ func (m *Model) buildRequest() backend.Request {
 		req.Options.PromptLogprobs = &k
 	}
 	if m.api == params.Chat {
-		if s := m.system.Value(); strings.TrimSpace(s) != "" {
-			req.Messages = append(req.Messages, backend.Message{Role: "system", Content: s})
-		}
-		req.Messages = append(req.Messages, backend.Message{Role: "user", Content: m.prompt.Value()})
+		req.Messages = m.convo.messages()
 	} else {
 		req.Prompt = m.prompt.Value()
 	}
@@ -695,10 +727,17 @@ func (m *Model) startRun() tea.Cmd {
 	r := &runState{id: m.runSeq, ctx: ctx, cancel: cancel, req: req, started: m.c.Now(), finished: make(chan struct{}), abandoned: make(chan struct{}),
 		asm: backend.NewAssembler(req), logprobs: req.Options.Logprobs != nil,
 		before: shownSamples{run: m.run, cols: m.samples.cols, loaded: m.loaded, loadedPath: m.loadedPath, promptHeat: m.prompt.heat,
-			colFocus: m.samples.focus, zoom: m.samples.zoom, seedRun: seedBefore}}
+			convoHeat: m.convo.heat, colFocus: m.samples.focus, zoom: m.samples.zoom, seedRun: seedBefore}}
+	if req.API == params.Chat {
+		r.convoVer, r.turnOf = m.convo.ver, m.convo.sentTurns()
+		for _, msg := range req.Messages {
+			r.sent = append(r.sent, msg.Content)
+		}
+		m.convo.heat = convoHeat{ver: m.convo.heat.ver + 1}
+	}
 	m.run = r
 	m.loaded, m.loadedPath = nil, ""
-	m.prompt.heat = promptHeat{at: m.prompt.Value(), system: m.system.Value()}
+	m.prompt.heat = promptHeat{at: m.prompt.Value()}
 	n := req.Options.Samples()
 	cols := make([]*column, n)
 	for i := range cols {
@@ -927,7 +966,18 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 				m.setStatus(fmt.Sprintf("sample %d: %s", ev.Sample+1, errorText(ev.Err, ev.Reason)), true)
 			}
 		}
+	case backend.EventUsage:
+		r.promptTokens = max(r.promptTokens, ev.Usage.PromptTokens)
 	case backend.EventPromptLogprobs:
+		if r.req.API == params.Chat {
+			if ev.PromptAlignment == backend.PromptUnaligned && m.convo.heat.turns == nil {
+				m.convo.setHeatNote("prompt logprobs did not match the prompt sent: nothing coloured")
+			}
+			if m.convo.heat.turns == nil && len(ev.PromptTokens) > 0 && r.convoVer == m.convo.ver {
+				m.convo.setPromptHeat(ev.PromptTokens, r.sent, r.turnOf)
+			}
+			return
+		}
 		if ev.PromptAlignment == backend.PromptUnaligned && m.prompt.heat.tokens == nil {
 			m.prompt.heat.note = "prompt logprobs did not match the prompt sent: nothing coloured"
 		}
@@ -990,6 +1040,11 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 	m.setStatus(text, isErr)
 	m.noteThinkingCut()
 	defer m.treeFromRun(r) // after a run that never started has put the screen back
+	if c := m.convo.count; r.req.API == params.Chat && r.promptTokens > 0 && !r.canceled && (r.convoVer == m.convo.ver || !c.ok || c.ver != m.convo.ver) {
+		// A count of the conversation as it now reads, tokenized while the
+		// run streamed, is newer than the run's.
+		m.convo.count = convoCount{n: r.promptTokens, ver: r.convoVer, run: true, ok: true}
+	}
 	if m.switchToCompletion(r) {
 		return
 	}
@@ -1033,7 +1088,7 @@ func (m *Model) restoreIfNotStarted(r *runState, why string) {
 	}
 	m.run, m.loaded, m.loadedPath = b.run, b.loaded, b.loadedPath
 	m.samples.cols, m.samples.focus, m.samples.zoom, m.samples.topAsked = b.cols, b.colFocus, b.zoom, topAsked(b.run)
-	m.prompt.heat, m.seedRun = b.promptHeat, b.seedRun
+	m.prompt.heat, m.convo.heat, m.seedRun = b.promptHeat, b.convoHeat, b.seedRun
 	m.relayout()
 	m.samples.refreshInspector()
 	what := "the previous samples"

@@ -50,8 +50,6 @@ func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 			m.panel.click(mo.X-r.panel.X, mo.Y-r.panel.Y, r.panel.W)
 		case r.promptOuter.Contains(mo.X, mo.Y):
 			m.setFocus(focusPrompt)
-		case r.systemOuter.Contains(mo.X, mo.Y):
-			m.setFocus(focusSystem)
 		case r.samplesOuter.Contains(mo.X, mo.Y):
 			m.setFocus(focusSamples)
 			if m.samples.clickLabel(mo.X, mo.Y) {

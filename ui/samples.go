@@ -685,5 +685,5 @@ func (p *samplesPane) FullHelp() [][]key.Binding {
 	}
 	return [][]key.Binding{exploreHelp(&p.c.Keys.Explore),
 		{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
-		{s.Top, s.Bottom, s.Zoom, s.Inspect, s.FoldThinking}}
+		{s.Top, s.Bottom, s.Zoom, s.Inspect, s.FoldThinking, s.Keep}}
 }

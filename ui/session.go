@@ -24,7 +24,14 @@ func (m *Model) snapshot() Session {
 		Advanced: store.AdvancedOf(m.panel.O.Advanced), LogprobsMode: string(m.panel.Mode()),
 	}
 	if m.api == params.Chat {
-		s.System = m.system.Value()
+		s.System, s.Prompt = m.convo.system(), m.convo.lastUser()
+	}
+	if m.api == params.Chat || !m.convo.single() || m.convo.system() != "" {
+		// The conversation is kept in completion mode too, when there is
+		// more of it than the prompt. A kept sample's tokens marshal like
+		// the response's; nothing in them can fail to.
+		s.System = m.convo.system()
+		s.Conversation, _ = m.sessionTurns()
 	}
 	if r, ok := m.Response(); ok {
 		s.Response = r
@@ -56,8 +63,17 @@ func (m *Model) showSession(s *Session, path string) {
 	if s.Model != "" {
 		m.modelName = s.Model
 	}
-	m.system.SetValue(s.System)
 	m.prompt.SetValue(s.Prompt)
+	if len(s.Conversation) > 0 {
+		ts, err := turnsFromSession(s.System, s.Conversation)
+		if err != nil {
+			m.setStatus(path+": "+err.Error(), true)
+			ts = nil
+		}
+		m.convo.setTurns(ts)
+	} else {
+		m.convo.setMessages(s.System, s.Prompt, nil)
+	}
 	o := params.Options{N: s.N, Logprobs: s.Logprobs, Advanced: s.Advanced.Params()}
 	m.panel = newParamPanel(m.c, s.Params, o)
 	m.panel.SetMode(backend.LogprobsMode(s.LogprobsMode))
@@ -132,6 +148,17 @@ func (m *Model) showSession(s *Session, path string) {
 	m.prompt.heat = promptHeat{at: s.Prompt, system: s.System}
 	if len(r.PromptTokens) > 0 && len(r.PromptTokens[0]) > 0 {
 		m.prompt.heat.tokens = r.PromptTokens[0]
+		if m.api == params.Chat && len(r.Trajectories) > 0 {
+			// What the run sent is its trajectory less the sample's message;
+			// turns that read otherwise now stay uncoloured.
+			msgs := r.Trajectories[0].Messages
+			var sent []string
+			for _, mm := range msgs[:max(0, len(msgs)-1)] {
+				sent = append(sent, mm.Content)
+			}
+			turnOf := m.convo.sentTurns()
+			m.convo.setPromptHeat(r.PromptTokens[0], sent, turnOf[:min(len(turnOf), len(sent))])
+		}
 	}
 	m.samples.setColumns(cols)
 	m.samples.focus, m.samples.zoom, m.samples.topAsked = 0, -1, 0
@@ -159,12 +186,8 @@ func saveSessionCmd(s Session, path string) tea.Cmd {
 	}
 }
 
-func loadSessionCmd(path string) tea.Cmd {
-	return func() tea.Msg {
-		s, err := store.LoadSession[backend.SampleResponse](path)
-		return sessionLoadedMsg{s: s, path: path, err: err}
-	}
-}
+// loadSessionCmd opens a session, or a conversation file (openFileCmd).
+func loadSessionCmd(path string) tea.Cmd { return openFileCmd(path) }
 
 // ---------------------------------------------------------------------------
 // Presets

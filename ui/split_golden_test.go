@@ -27,8 +27,11 @@ func TestGoldenSplitCharacters(t *testing.T) {
 			m.setFocus(focusParams)
 			m.Update(keyMsg("P"))
 			driveUntil(t, m, m.startRun(), allDone(m))
-			if len(m.prompt.heat.tokens) == 0 {
+			if api == params.Completion && len(m.prompt.heat.tokens) == 0 {
 				t.Fatal("no prompt logprobs")
+			}
+			if api == params.Chat && (len(m.convo.heat.turns) < 2 || len(m.convo.heat.turns[1]) == 0) {
+				t.Fatalf("no prompt logprobs on the user turn: %+v", m.convo.heat)
 			}
 			m.setFocus(focusSamples)
 			m.Update(keyMsg("i"))

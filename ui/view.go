@@ -89,16 +89,12 @@ func (m *Model) relayout() {
 		promptH = 3
 	}
 	if m.api == params.Chat {
-		sysH := 1
+		// The conversation takes the place of the system message's pane.
+		promptH += 3
 		if bodyH >= 30 {
-			sysH = 2
+			promptH++
 		}
-		r.systemOuter = rect{rx, y, rw, sysH + 2}
-		y += sysH + 2
-	} else {
-		r.systemOuter = rect{}
 	}
-	r.system = inner(r.systemOuter)
 	r.promptOuter = rect{rx, y, rw, promptH + 2}
 	r.prompt = inner(r.promptOuter)
 	y += promptH + 2
@@ -110,8 +106,8 @@ func (m *Model) relayout() {
 	}
 	r.samples = inner(r.samplesOuter)
 
-	m.system.SetSize(r.system.W, r.system.H)
 	m.prompt.SetSize(r.prompt.W, r.prompt.H)
+	m.convo.SetSize(r.prompt.W, r.prompt.H)
 	m.panel.SetSize(r.panel.W, r.panel.H)
 	m.panel.SetAPI(m.api)
 	// Without a line of its own, the legend takes the sample area's last.
@@ -189,27 +185,22 @@ func (m *Model) render() string {
 	// right: system, prompt, samples (or the open dialog over prompt+samples)
 	var right []string
 	top := r.promptOuter.Y
-	if m.api == params.Chat {
-		top = r.systemOuter.Y
-	}
 	if d := m.overlay.front(); d != nil {
 		right = d.draw(rect{r.promptOuter.X, top, r.promptOuter.W, r.samplesOuter.Y + r.samplesOuter.H - top})
 	} else {
 		if m.api == params.Chat {
-			sys, _ := m.system.view(m.focus == focusSystem)
-			right = append(right, m.c.frames.frame(r.systemOuter, "system", m.focus == focusSystem, sys)...)
+			content := m.convo.view(m.focus == focusPrompt && m.overlay.empty())
+			right = append(right, m.c.frames.frame(r.promptOuter, m.convo.title(m.maxModelLen(), m.promptHeat), m.focus == focusPrompt, content)...)
+		} else {
+			title := "prompt"
+			content, heat := m.prompt.view(m.focus == focusPrompt)
+			if heat {
+				title += " · prompt logprobs (tab here to edit)"
+			} else if note := m.prompt.heatNote(); m.promptHeat && note != "" {
+				title += " · " + note
+			}
+			right = append(right, m.c.frames.frame(r.promptOuter, title, m.focus == focusPrompt, content)...)
 		}
-		title := "prompt"
-		if m.api == params.Chat {
-			title = "user"
-		}
-		content, heat := m.prompt.view(m.focus == focusPrompt)
-		if heat {
-			title += " · prompt logprobs (tab here to edit)"
-		} else if note := m.prompt.heatNote(); m.promptHeat && note != "" {
-			title += " · " + note
-		}
-		right = append(right, m.c.frames.frame(r.promptOuter, title, m.focus == focusPrompt, content)...)
 		samples := m.c.frames.frame(r.samplesOuter, m.samples.title(), m.focus == focusSamples, m.samples.view(m.focus == focusSamples, m.spin.View()))
 		if r.inspOuter.W > 0 {
 			insp := m.samples.inspectorView(r.inspOuter, m.panel.P, m.panel.O.Advanced)
@@ -254,8 +245,9 @@ func (m *Model) focused() keyHelp {
 		return m.panel
 	case focusSamples:
 		return m.samples
-	case focusSystem:
-		return m.system
+	}
+	if m.api == params.Chat {
+		return m.convo
 	}
 	return m.prompt
 }

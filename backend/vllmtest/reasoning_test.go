@@ -72,7 +72,7 @@ func TestReasoningStreamShape(t *testing.T) {
 			if strings.Join(got, " ") != strings.Join(c.want, " ") {
 				t.Errorf("deltas\n%s\nwant\n%s", strings.Join(got, " "), strings.Join(c.want, " "))
 			}
-			if finish[len(finish)-1] != "stop" || usage != `{"prompt_tokens":5,"total_tokens":10,"completion_tokens":5,"completion_tokens_details":{"reasoning_tokens":2}}` {
+			if finish[len(finish)-1] != "stop" || usage != `{"prompt_tokens":2,"total_tokens":7,"completion_tokens":5,"completion_tokens_details":{"reasoning_tokens":2}}` {
 				t.Errorf("finish %v usage %s", finish, usage)
 			}
 			if !strings.Contains(body, `"delta":{},"logprobs":{"content":[{"token":"</think>","logprob":-0.25,"bytes":[60,47,116,104,105,110,107,62],"top_logprobs":[]}]}`) && c.name == "one token a chunk" {

@@ -353,6 +353,8 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, 
 		k = &checked.Logprobs
 	}
 	g := &gen{chat: chat, model: model, created: s.created, k: k, tokenIDs: req.ReturnTokenIDs, samples: samples, sc: sc, parser: chat && servedWithParser(model, samples)}
+	// usage.prompt_tokens is the prompt's length in tokens, as /tokenize counts it.
+	g.promptLen = len(promptIDs(checked, &req))
 	if req.ReturnTokenIDs {
 		g.promptIDs, g.promptSent = promptIDs(checked, &req), make([]bool, len(samples))
 	}
@@ -376,8 +378,10 @@ type gen struct {
 	created  int64
 	k        *int
 	tokenIDs bool
-	samples  []Sample
-	sc       Script
+	// promptLen is the prompt's length in tokens, for usage.
+	promptLen int
+	samples   []Sample
+	sc        Script
 	// parser: the model is served with a reasoning parser (see reasoning.go).
 	parser bool
 	// promptIDs go out once per choice with return_token_ids (promptSent says where).
@@ -516,9 +520,9 @@ func (g *gen) events(includeUsage bool) []event {
 			total += len(s.Tokens)
 		}
 		if g.chat {
-			add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model, Choices: []wire.ChatChunkChoice{}, Usage: g.usage(5, total)}, false)
+			add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model, Choices: []wire.ChatChunkChoice{}, Usage: g.usage(g.promptLen, total)}, false)
 		} else {
-			add(wire.CompletionChunk{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model, Choices: []wire.CompletionChunkChoice{}, Usage: &wire.Usage{PromptTokens: 5, TotalTokens: 5 + total, CompletionTokens: total}}, false)
+			add(wire.CompletionChunk{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model, Choices: []wire.CompletionChunkChoice{}, Usage: &wire.Usage{PromptTokens: g.promptLen, TotalTokens: g.promptLen + total, CompletionTokens: total}}, false)
 		}
 	}
 	return evs

@@ -49,7 +49,8 @@ func TestChatStreamShape(t *testing.T) {
 		head + `{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":"stop","stop_reason":null,"token_ids":null}]}`,
 		head + `{"index":1,"delta":{"content":"!"},"logprobs":{"content":[{"token":"!","logprob":-0.1,"bytes":[33],"top_logprobs":[{"token":"!","logprob":-0.1,"bytes":[33]}]}]},"finish_reason":null,"token_ids":null}]}`,
 		head + `{"index":1,"delta":{"content":""},"logprobs":null,"finish_reason":"stop","stop_reason":128009,"token_ids":null}]}`,
-		head + `],"usage":{"prompt_tokens":5,"total_tokens":8,"completion_tokens":3}}`,
+		// "x" and the generation prompt: the length /tokenize gives the same messages
+		head + `],"usage":{"prompt_tokens":2,"total_tokens":5,"completion_tokens":3}}`,
 		`[DONE]`,
 	}
 	var got []string

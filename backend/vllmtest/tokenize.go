@@ -83,7 +83,7 @@ func promptIDs(r *vllmcheck.Request, req *wire.Request) []int {
 	return ids
 }
 
-// tokenize answers vLLM's /tokenize for a text prompt.
+// tokenize answers vLLM's /tokenize for a text prompt or a conversation.
 func (s *Server) tokenize(w http.ResponseWriter, rec Recorded) {
 	var req struct {
 		Model    string          `json:"model"`
@@ -94,11 +94,33 @@ func (s *Server) tokenize(w http.ResponseWriter, rec Recorded) {
 		(&vllmcheck.Error{Status: http.StatusBadRequest, Type: "BadRequestError", Message: "request body is not valid JSON"}).Write(w)
 		return
 	}
-	if req.Prompt == nil {
-		(&vllmcheck.Error{Status: http.StatusBadRequest, Type: "BadRequestError", Message: "this test server tokenizes a prompt, not messages", Param: "prompt"}).Write(w)
+	var ids []int
+	switch {
+	case req.Prompt != nil:
+		ids = TokenIDs(*req.Prompt)
+	case len(req.Messages) > 0:
+		// vLLM's TokenizeChatRequest: the chat template applied, with the generation
+		// prompt unless add_generation_prompt is false, so the count is a chat
+		// request's prompt_tokens.
+		var chat struct {
+			Messages            []wire.Message `json:"messages"`
+			AddGenerationPrompt *bool          `json:"add_generation_prompt"`
+		}
+		if err := json.Unmarshal(rec.Body, &chat); err != nil {
+			(&vllmcheck.Error{Status: http.StatusBadRequest, Type: "BadRequestError", Message: "messages: " + err.Error(), Param: "messages"}).Write(w)
+			return
+		}
+		ids = []int{}
+		for _, m := range chat.Messages {
+			ids = append(ids, TokenIDs(m.Content)...)
+		}
+		if chat.AddGenerationPrompt == nil || *chat.AddGenerationPrompt {
+			ids = append(ids, generationPromptID)
+		}
+	default:
+		(&vllmcheck.Error{Status: http.StatusBadRequest, Type: "BadRequestError", Message: "either prompt or messages is required", Param: "prompt"}).Write(w)
 		return
 	}
-	ids := TokenIDs(*req.Prompt)
 	if ids == nil {
 		ids = []int{}
 	}
