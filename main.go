@@ -327,7 +327,7 @@ func (f *rootFlags) loadSession(cfg *ui.Config) error {
 	}
 	s, err := store.LoadSession[backend.SampleResponse](f.load)
 	if err != nil {
-		return &usageError{err}
+		return &usageError{fmt.Errorf("--load: %w", err)}
 	}
 	cfg.Session, cfg.SessionPath = s, f.load
 	return nil
@@ -583,6 +583,9 @@ func newSampleCmd(e env) *cobra.Command {
 		if api == "" && b.local && chatOnlyNote(o) != "" {
 			fmt.Fprintln(stderr, "twinkle: the built-in model runs in completion mode"+chatOnlyNote(o))
 		}
+		if o, err = resolveLogitBiasText(cmd.Context(), b, o); err != nil {
+			return err
+		}
 		api = modeFor(api, b.local)
 		req := backend.Request{API: api, Model: b.model, Prompt: prompt, Params: p, Options: o}
 		if api == params.Chat {
@@ -598,6 +601,41 @@ func newSampleCmd(e env) *cobra.Command {
 		return err
 	}
 	return cmd
+}
+
+// resolveLogitBiasText turns --logit-bias keys given as text into token ids with the
+// server's own tokenizer (vLLM's /tokenize), before anything is sampled: vLLM's logit_bias
+// takes ids only, and only the model's tokenizer knows them. Text that is not exactly one
+// token, or a server without /tokenize, is a flag problem naming the text.
+func resolveLogitBiasText(ctx context.Context, b chosenBackend, o params.Options) (params.Options, error) {
+	if len(o.Advanced.Unresolved()) == 0 {
+		return o, nil
+	}
+	tk, ok := b.sampler.(backend.Tokenizer)
+	if !ok {
+		return o, nil // the request's own check refuses the text, naming it
+	}
+	a, err := o.Advanced.ResolveText(func(text string) ([]int, error) {
+		ids, err := tk.Tokenize(ctx, b.model, text, false)
+		out := make([]int, len(ids))
+		for i, id := range ids {
+			out[i] = int(id)
+		}
+		return out, err
+	})
+	var es params.Errors
+	if errors.As(err, &es) {
+		fe := &params.FlagError{}
+		for _, e := range es {
+			fe.Problems = append(fe.Problems, "--logit-bias: "+sanitize.Line(e.Msg)+" (by the server's /tokenize)")
+		}
+		return o, fe
+	}
+	if err != nil {
+		return o, err
+	}
+	o.Advanced = a
+	return o, nil
 }
 
 // cliSampler is the Sampler `twinkle sample` runs through. In automatic mode a chat
@@ -710,15 +748,33 @@ func newServeModelCmd() *cobra.Command {
 	cmd.Flags().IntVar(&maxConcurrent, "max-concurrent", 1, "generations run at once; more wait their turn (each already uses every core)")
 	cmd.Flags().StringVar(&logprobsMode, "logprobs-mode", "raw_logprobs", "which values logprobs carry, as vLLM's flag: raw_logprobs, raw_logits, processed_logprobs or processed_logits")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		var problems []string
 		if _, err := backend.ParseLogprobsMode(logprobsMode); err != nil {
-			return &params.FlagError{Problems: []string{"--logprobs-mode: " + err.Error()}}
+			problems = append(problems, "--logprobs-mode: "+err.Error())
+		}
+		if maxConcurrent < 1 {
+			problems = append(problems, fmt.Sprintf("--max-concurrent: must be at least 1, got %d", maxConcurrent))
+		}
+		if len(problems) > 0 {
+			return &params.FlagError{Problems: problems}
 		}
 		opts := localserver.Options{MaxConcurrent: maxConcurrent, LogprobsMode: local.LogprobsMode(logprobsMode)}
-		return localserver.ServeModel(cmd.Context(), listen, opts, func(a net.Addr) {
+		err := localserver.ServeModel(cmd.Context(), listen, opts, func(a net.Addr) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle serve-model: %s at http://%s/v1\n", local.DefaultModelName, a)
 		})
+		return listenError("--listen", listen, err)
 	}
 	return cmd
+}
+
+// listenError names the flag and address of a listen that failed ("--listen :8000: listen
+// tcp :8000: bind: address already in use"); other errors pass as they are.
+func listenError(flag, addr string, err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "listen" {
+		return fmt.Errorf("%s %s: %w", flag, addr, err)
+	}
+	return err
 }
 
 // newTestServerCmd is the hidden `twinkle testserver`: the scriptable vLLM-format test
@@ -732,15 +788,15 @@ func newTestServerCmd() *cobra.Command {
 		Hidden: true,
 		Args:   usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle testserver: serving http://%s/v1\n", addr)
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return listenError("--addr", addr, err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle testserver: serving http://%s/v1\n", ln.Addr())
 			if reasoning {
-				ln, err := net.Listen("tcp", addr)
-				if err != nil {
-					return err
-				}
 				return vllmtest.ServeReasoning(cmd.Context(), ln)
 			}
-			return vllmtest.ListenAndServe(addr)
+			return vllmtest.Serve(cmd.Context(), ln)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "address to listen on")

@@ -319,6 +319,15 @@ func (x *sampleExtra) run(cmd *cobra.Command, e env, conn connFlags, api params.
 	if b.fallback != "" {
 		fmt.Fprintln(stderr, "twinkle: "+b.fallback)
 	}
+	if len(x.targets) == 0 {
+		// The compared targets' tokenizers may differ: there, text stays refused.
+		if o, err = resolveLogitBiasText(ctx, b, o); err != nil {
+			return err
+		}
+		for i := range x.variants {
+			x.variants[i].Options.Advanced.LogitBias = slices.Clone(o.Advanced.LogitBias) // other fields may be swept
+		}
+	}
 	auto := api == "" && conv == nil
 	for _, t := range x.targets {
 		if api == "" && t.endpoint == localEndpoint {

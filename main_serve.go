@@ -116,7 +116,7 @@ func newServeCmd(e env) *cobra.Command {
 			return &usageError{err}
 		}
 		w := e.stderr
-		return srv.ListenAndServe(ctx, listen, func(a net.Addr) {
+		err = srv.ListenAndServe(ctx, listen, func(a net.Addr) {
 			_, port, _ := net.SplitHostPort(a.String())
 			created := ""
 			if srv.HostKeyCreated() {
@@ -132,6 +132,7 @@ func newServeCmd(e env) *cobra.Command {
 				fmt.Fprintf(w, "twinkle serve: admitting the keys in %s\n", authKeys)
 			}
 		})
+		return listenError("--listen", listen, err)
 	}
 	return cmd
 }

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -663,5 +666,106 @@ func TestSampleSwitchesToCompletionWithoutAChatTemplate(t *testing.T) {
 	_, errs, err = runCLI(t, "", "sample", "--endpoint", srv.URL, "--model", "m", "Once upon")
 	if err == nil || strings.Contains(errs, "switched") {
 		t.Errorf("another 400 switched modes: %v %q", err, errs)
+	}
+}
+
+// An address that cannot be listened on is named with its flag, and the test server does
+// not announce that it serves before it does.
+func TestListenFailuresNameTheFlag(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	addr := busy.Addr().String()
+	for _, c := range []struct{ flag string }{{"testserver --addr"}, {"serve-model --listen"}, {"serve --open --listen"}} {
+		args := append(strings.Fields(c.flag), addr)
+		if strings.HasPrefix(c.flag, "serve ") {
+			args = append(args, "--host-key", filepath.Join(t.TempDir(), "key"), "--endpoint", "local")
+		}
+		_, errs, err := runCLI(t, "", args...)
+		flag := c.flag[strings.LastIndex(c.flag, " ")+1:]
+		if err == nil || !strings.Contains(errs, flag+" "+addr+": ") || !strings.Contains(errs, "address already in use") {
+			t.Errorf("%s on a busy port: %v, stderr %q", c.flag, err, errs)
+		}
+		if strings.Contains(errs, "serving") || strings.Contains(errs, "listening on") {
+			t.Errorf("%s announced a server that is not there: %q", c.flag, errs)
+		}
+	}
+}
+
+// A logit_bias key given as text is turned into its token id by the server's own
+// tokenizer (/tokenize) before the request goes out; text that is not one token is
+// refused, naming it, with nothing sent.
+func TestSampleResolvesLogitBiasTextWithTheServersTokenizer(t *testing.T) {
+	srv := vllmtest.New()
+	defer srv.Close()
+	id := vllmtest.TokenIDs(" upon")
+	if len(id) != 1 {
+		t.Fatalf("the test tokenizer splits %q into %v", " upon", id)
+	}
+	out, errs, err := runCLI(t, "", "sample", "--endpoint", srv.URL, "--max-tokens", "2", "--logit-bias", `" upon"=5`, "--logit-bias", "7=-1", "Once")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errs)
+	}
+	var sent map[string]any
+	for _, r := range srv.Requests() {
+		if strings.HasSuffix(r.Path, "/completions") {
+			sent = r.Fields()
+		}
+	}
+	want := map[string]any{strconv.Itoa(id[0]): 5.0, "7": -1.0}
+	if !reflect.DeepEqual(sent["logit_bias"], want) {
+		t.Errorf("logit_bias sent %v, want %v (stdout %.200s)", sent["logit_bias"], want, out)
+	}
+	// A sweep of another advanced field keeps each variant's value beside the resolved id.
+	before := len(srv.Requests())
+	if _, errs, err := runCLI(t, "", "sample", "--endpoint", srv.URL, "--max-tokens", "2", "--sweep", "min_p=0.1,0.2", "--logit-bias", `" upon"=5`, "Once"); err != nil {
+		t.Fatalf("sweep: %v\n%s", err, errs)
+	}
+	minPs := map[float64]bool{}
+	for _, r := range srv.Requests()[before:] {
+		if f := r.Fields(); strings.HasSuffix(r.Path, "/completions") {
+			if !reflect.DeepEqual(f["logit_bias"], map[string]any{strconv.Itoa(id[0]): 5.0}) {
+				t.Errorf("sweep variant sent logit_bias %v", f["logit_bias"])
+			}
+			minPs[f["min_p"].(float64)] = true
+		}
+	}
+	if !minPs[0.1] || !minPs[0.2] {
+		t.Errorf("the swept min_p values were not kept: %v", minPs)
+	}
+	before = len(srv.Requests())
+	out, errs, err = runCLI(t, "", "sample", "--endpoint", srv.URL, "--max-tokens", "2", "--logit-bias", `" upon a"=5`, "Once")
+	if err == nil || !strings.Contains(errs, `" upon a"`) || !strings.Contains(errs, "not one") || out != "" {
+		t.Errorf("two tokens' text: %v, stdout %q, stderr %q", err, out, errs)
+	}
+	for _, r := range srv.Requests()[before:] {
+		if strings.HasSuffix(r.Path, "/completions") {
+			t.Errorf("a request went out with unresolved logit_bias: %s", r.Body)
+		}
+	}
+}
+
+// A --load file that cannot be read or parsed is refused naming the flag and the file.
+func TestLoadProblemsNameTheFlag(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte("{\n  \"version\": 1,\n"), 0o644)
+	for _, path := range []string{missing, bad} {
+		_, errs, err := runCLI(t, "", "--load", path)
+		if err == nil || !strings.Contains(errs, "--load: ") || !strings.Contains(errs, path) || exitCode(err) != 2 {
+			t.Errorf("--load %s: %v, stderr %q", path, err, errs)
+		}
+	}
+}
+
+// serve-model refuses a --max-concurrent that could run nothing, rather than taking 1.
+func TestServeModelRefusesNoConcurrency(t *testing.T) {
+	for _, n := range []string{"0", "-3"} {
+		_, errs, err := runCLI(t, "", "serve-model", "--listen", "127.0.0.1:0", "--max-concurrent", n)
+		if err == nil || exitCode(err) != 2 || !strings.Contains(errs, "--max-concurrent: must be at least 1, got "+n) {
+			t.Errorf("--max-concurrent %s: %v, stderr %q", n, err, errs)
+		}
 	}
 }

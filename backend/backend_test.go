@@ -562,3 +562,17 @@ func TestShortDuration(t *testing.T) {
 		}
 	}
 }
+
+// A run that fails before any sample starts (here: listing the models of a server that is
+// not there) prints nothing, as a refused request does: an empty response with no error
+// in it would read as a run that drew no samples.
+func TestRunSampleFailedBeforeAnySamplePrintsNothing(t *testing.T) {
+	srv := vllmtest.New()
+	srv.Close()
+	req := backend.Request{API: params.Completion, Prompt: "x", Params: params.Default(), Options: params.Options{N: 2}}
+	var out bytes.Buffer
+	_, err := backend.RunSample(context.Background(), newClient(t, srv), req, false, &out)
+	if err == nil || !strings.Contains(err.Error(), "could not connect") || out.Len() != 0 {
+		t.Errorf("err %v, output %q", err, out.String())
+	}
+}

@@ -15,9 +15,10 @@ import (
 // to out as one line of JSON (pipe it to jq to read it), or, with stream, one JSON line
 // per event as it arrives (see Event.MarshalJSON). The response is returned either way.
 //
-// The error is non-nil when the request is invalid (nothing is written), when the run
-// failed as a whole, or when any sample failed (error, interrupted, cancelled, abort);
-// the output is still written then, so partial results are not lost. The caller prints
+// The error is non-nil when the request is invalid or the run failed before any sample
+// started (nothing is written then), when the run failed as a whole, or when any sample
+// failed (error, interrupted, cancelled, abort); the output is still written in those
+// last two cases, so partial results are not lost. The caller prints
 // the error (sanitized) on stderr and exits non-zero.
 //
 // Output is terminal-safe as well as valid JSON: besides the C0 controls JSON always
@@ -36,7 +37,9 @@ func RunSample(ctx context.Context, s Sampler, req Request, stream bool, out io.
 		}
 	}
 	resp := a.Response()
-	if !stream && werr == nil {
+	// A run that failed before any sample started has nothing to print: its error is
+	// the whole answer, as a refused request's is.
+	if !stream && werr == nil && (a.Err() == nil || a.Len() > 0) {
 		werr = writeJSONLine(out, resp)
 	}
 	if err := a.Err(); err != nil {

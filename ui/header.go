@@ -52,7 +52,7 @@ func (in headerInputs) draw() string {
 	case connOK:
 		conn = st.ConnOK.Render("● connected")
 	case connFailed:
-		conn = st.ConnError.Render("○ " + ansi.Truncate("offline: "+in.connErr, max(10, w/3), "…"))
+		conn = st.ConnError.Render("○ offline: " + in.connErr)
 	case connOffline:
 		conn = st.HeaderKey.Render("○ no server")
 	default:
@@ -86,14 +86,30 @@ func (in headerInputs) draw() string {
 		}
 		return n
 	}
-	for len(items) > 2 && width() > w {
-		drop := 0
+	drop := func(above int) bool {
+		worst := 0
 		for i, it := range items {
-			if it.rank > items[drop].rank {
-				drop = i
+			if it.rank > items[worst].rank {
+				worst = i
 			}
 		}
-		items = slices.Delete(items, drop, drop+1)
+		if len(items) <= 2 || items[worst].rank <= above {
+			return false
+		}
+		items = slices.Delete(items, worst, worst+1)
+		return true
+	}
+	// Why the server is offline is worth more than the items ranked after it: they go
+	// first; then the reason is cut, between words, down to "offline".
+	const connRank = 3
+	for width() > w && drop(connRank) {
+	}
+	if in.conn == connFailed && width() > w {
+		i := slices.IndexFunc(items, func(it item) bool { return it.rank == connRank })
+		room := w - (width() - ansi.StringWidth(items[i].text))
+		items[i].text = st.ConnError.Render(cutAtWord("○ offline: "+in.connErr, room, "○ offline"))
+	}
+	for width() > w && drop(-1) {
 	}
 	parts := make([]string, len(items))
 	for i, it := range items {
@@ -102,4 +118,19 @@ func (in headerInputs) draw() string {
 	// A model name longer than the screen is the one thing still cut.
 	line := strings.Join(parts, sep)
 	return padTo(ansi.Truncate(line, w, "…"), w)
+}
+
+// cutAtWord cuts s to at most w cells at a space, marking the cut with "…"; it never goes
+// below least, which is s's start.
+func cutAtWord(s string, w int, least string) string {
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	cut := ansi.Truncate(s, max(0, w-1), "")
+	if i := strings.LastIndex(cut, " "); i >= len(least) {
+		cut = cut[:i]
+	} else {
+		return least
+	}
+	return strings.TrimRight(cut, " :") + "…"
 }

@@ -61,7 +61,7 @@ func (h *helpBar) view(src keyHelp, w int) string {
 }
 
 // globalHelp is the full help's first columns: the keys that work from
-// every focus. Seven rows at most (fullHelpRows), four columns with the
+// every focus. Eight rows at most (fullHelpRows), four columns with the
 // focused component's two: fits 110 cells.
 func globalHelp(k *KeyMap) [][]key.Binding {
 	g := k.Global
@@ -72,4 +72,4 @@ func globalHelp(k *KeyMap) [][]key.Binding {
 }
 
 // fullHelpRows is the height of the full help: its longest group.
-const fullHelpRows = 7
+const fullHelpRows = 8

@@ -829,7 +829,12 @@ func (pp *paramPanel) renderRow(st *themes.Styles, i int, s params.Spec, w int, 
 		if !pp.SeedLocked && seedNote != "" {
 			txt = seedNote
 		}
-		body = lockSt.Render("["+lock+"]") + " " + st.Slider.Value.Render(ansi.Truncate(txt, max(1, rest-8), "…"))
+		tag := "[" + lock + "] "
+		if room := rest - len(tag); ansi.StringWidth(txt) > room && seedNote != "" && txt == seedNote {
+			// A seed is typed back in whole or not at all: the word goes before a digit.
+			txt = strings.TrimPrefix(txt, "last ")
+		}
+		body = lockSt.Render(tag[:len(tag)-1]) + " " + st.Slider.Value.Render(ansi.Truncate(txt, max(1, rest-len(tag)), "…"))
 	case s.Kind == params.Bool:
 		// On/off is a box, not a bar: space (or a click) flips it.
 		v := pp.Value(i)

@@ -163,9 +163,12 @@ func (p *samplesPane) view(focused bool, spin string) []string {
 		for i := range out {
 			out[i] = blank
 		}
-		hint := p.c.Styles.App.Hint.Render(padTo("  no samples yet: write a prompt and press ctrl+r", area.W))
-		if area.H > 1 {
-			out[1] = ansi.Truncate(hint, area.W, "")
+		// Wrapped between words where the pane is narrow, so the key is never lost.
+		hint := strings.Split(ansi.Wordwrap("no samples yet: write a prompt and press ctrl+r", max(1, area.W-2), ""), "\n")
+		for i, l := range hint {
+			if 1+i < area.H {
+				out[1+i] = p.c.Styles.App.Hint.Render(ansi.Truncate(padTo("  "+l, area.W), area.W, ""))
+			}
 		}
 		return out
 	}

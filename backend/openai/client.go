@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -452,7 +454,30 @@ func toError(ctx context.Context, err error) *backend.Error {
 	case ctx.Err() != nil:
 		return &backend.Error{Kind: backend.KindCancelled, Message: "cancelled", Err: ctx.Err()}
 	}
+	if addr, ok := dialFailure(err); ok {
+		return &backend.Error{Kind: backend.KindTransport, Message: "could not connect to " + addr, Detail: scrub(err.Error()), Err: err}
+	}
 	return &backend.Error{Kind: backend.KindTransport, Message: scrub(err.Error()), Err: err}
+}
+
+// dialFailure reports the address a request could not connect to, so the screen says so in
+// words rather than with net/http's "Post ...: dial tcp ...: connect: connection refused".
+func dialFailure(err error) (string, bool) {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "dial" {
+		return "", false
+	}
+	if op.Addr != nil {
+		return op.Addr.String(), true
+	}
+	// A name that did not resolve has no address: name the URL's host.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			return u.Host, true
+		}
+	}
+	return "", false
 }
 
 // scrub removes URL queries from net/http's error text ("Post \"...\": ..."), in case a

@@ -455,6 +455,14 @@ func TestConnectionRefusedIsRetriedThenReported(t *testing.T) {
 	if got := rs[1].Retry.String(); !strings.HasPrefix(got, "could not connect, retrying in ") || !strings.HasSuffix(got, "(attempt 3 of 3)") {
 		t.Errorf("retry line %q", got)
 	}
+	// The column reads the address in words; Go's text stays in the detail.
+	host := strings.TrimPrefix(strings.TrimSuffix(url, "/v1"), "http://")
+	if want := "could not connect to " + host; f.Err.Message != want {
+		t.Errorf("message %q, want %q", f.Err.Message, want)
+	}
+	if !strings.Contains(f.Err.Detail, "connection refused") || !strings.Contains(f.Err.Detail, "dial tcp") {
+		t.Errorf("detail %q lost Go's text", f.Err.Detail)
+	}
 }
 
 // Listing the models is retried too, before any sample started: the retry concerns the

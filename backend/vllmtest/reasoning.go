@@ -2,7 +2,6 @@ package vllmtest
 
 import (
 	"context"
-	"math"
 	"math/rand/v2"
 	"net"
 	"strings"
@@ -118,23 +117,12 @@ func GenerateReasoning(n int, seed *int64, maxTokens *int, t Thinking) []Sample 
 	out := make([]Sample, n)
 	for i := range out {
 		rng := rand.New(rand.NewPCG(uint64(base+int64(i)), 0x7418))
-		// The alternatives share part of what the sampled token leaves (from a
-		// stream of their own), so each top-K is one distribution.
-		shares := rand.New(rand.NewPCG(uint64(base+int64(i)), 0x5a4f))
-		alts := func(from []string, w int, lp float64) []Alt {
-			rest := (1 - math.Exp(lp)) * (0.3 + 0.6*shares.Float64())
-			var weights [6]float64
-			sum := 0.0
-			for a := range weights {
-				weights[a] = math.Exp(-5 * shares.Float64())
-				sum += weights[a]
-				_ = rng.Float64() // what an alternative once drew, so the words stay the same
-			}
+		alts := func(from []string, w int) []Alt {
 			var as []Alt
 			for a := 0; a < 6; a++ {
-				as = append(as, Alt{Text: " " + from[(w+1+a*5)%len(from)] + strings.Repeat("s", a%2), Logprob: math.Log(rest * weights[a] / sum)})
+				as = append(as, Alt{Text: " " + from[(w+1+a*5)%len(from)] + strings.Repeat("s", a%2), Logprob: -0.1 - 5*rng.Float64()})
 			}
-			return as
+			return as // distribute makes them one distribution with the sampled token
 		}
 		var toks []Tok
 		s := Sample{StopReason: wire.StopNull()}
@@ -150,7 +138,7 @@ func GenerateReasoning(n int, seed *int64, maxTokens *int, t Thinking) []Sample 
 					text = thoughts[w]
 				}
 				lp := -0.05 - 2*rng.Float64()
-				toks = append(toks, Tok{Text: text, ID: 5000 + w, Logprob: lp, Alts: alts(thoughts, w, lp)})
+				toks = append(toks, Tok{Text: text, ID: 5000 + w, Logprob: lp, Alts: alts(thoughts, w)})
 			}
 			toks = append(toks, Tok{Text: EndOfThinking, ID: EndOfThinkingID, Logprob: -0.05 - 0.5*rng.Float64(),
 				Alts: []Alt{{Text: "\n", Logprob: -3.5}, {Text: " So", Logprob: -4.25}}})
@@ -162,7 +150,10 @@ func GenerateReasoning(n int, seed *int64, maxTokens *int, t Thinking) []Sample 
 		for k := 0; k < 5; k++ {
 			w := rng.IntN(len(words))
 			lp := -0.05 - 3*rng.Float64()
-			toks = append(toks, Tok{Text: " " + words[w], ID: 1000 + w, Logprob: lp, Alts: alts(words, w, lp)})
+			toks = append(toks, Tok{Text: " " + words[w], ID: 1000 + w, Logprob: lp, Alts: alts(words, w)})
+		}
+		for k := range toks {
+			toks[k] = distribute(toks[k])
 		}
 		s.Finish = "stop"
 		if len(toks) > m {

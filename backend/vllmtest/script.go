@@ -181,3 +181,29 @@ func Generate(n int, seed *int64, maxTokens *int, stop []string, stopIDs []int) 
 	}
 	return out
 }
+
+// distribute scales a token's drawn alternatives so that it and they are part of one
+// distribution, as a real model's top candidates are (Generate draws them so; the split
+// and reasoning models' alternatives are scaled by it): the sampled token keeps its
+// logprob (and so the colour it is drawn in), and its alternatives share nine tenths of
+// the rest, leaving some to the tokens not listed. Their order is kept.
+func distribute(t Tok) Tok {
+	// Every alternative but the sampled token's own text is listed (a chat list can hold
+	// two that read alike), so every one counts.
+	var alts float64
+	for _, a := range t.Alts {
+		if a.Text != t.Text {
+			alts += math.Exp(a.Logprob)
+		}
+	}
+	if alts == 0 {
+		return t
+	}
+	shift := math.Log(0.9 * (1 - math.Exp(t.Logprob)) / alts)
+	scaled := make([]Alt, len(t.Alts))
+	for i, a := range t.Alts {
+		scaled[i] = Alt{Text: a.Text, Logprob: a.Logprob + shift}
+	}
+	t.Alts = scaled
+	return t
+}

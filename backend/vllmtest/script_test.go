@@ -2,6 +2,7 @@ package vllmtest
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -107,5 +108,32 @@ func TestNonStreamChat(t *testing.T) {
 	}
 	if len(r.PromptLogprobs) != 2 || r.PromptLogprobs[0] != nil || len(r.PromptTokenIDs) != 2 {
 		t.Fatalf("prompt logprobs and ids: %s", body)
+	}
+}
+
+// Every scripted position's candidates are part of one distribution: the sampled token and
+// the alternatives the server lists beside it (a chat list keeps two that read alike) sum
+// to at most 1.
+func TestScriptedLogprobsAreADistribution(t *testing.T) {
+	seed, max := int64(7), 24
+	sets := map[string][]Sample{
+		"words":     Generate(8, &seed, &max, []string{"END"}, []int{9}),
+		"split":     splitSamples(Generate(8, &seed, &max, nil, nil)),
+		"reasoning": GenerateReasoning(8, &seed, &max, Thinking{}),
+	}
+	for name, samples := range sets {
+		for i, s := range samples {
+			for k, tok := range s.Tokens {
+				total := math.Exp(tok.Logprob)
+				for _, a := range tok.Alts {
+					if a.Text != tok.Text {
+						total += math.Exp(a.Logprob)
+					}
+				}
+				if total > 1+1e-9 || tok.Logprob > 0 {
+					t.Fatalf("%s: sample %d token %d (%q): the listed candidates sum to %.3f", name, i, k, tok.Text, total)
+				}
+			}
+		}
 	}
 }

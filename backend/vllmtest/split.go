@@ -88,7 +88,7 @@ func splitSamples(samples []Sample) []Sample {
 				}
 				t.Alts = append(t.Alts, Alt{Text: p[(k+a)%len(p)], Logprob: -0.1 - 5*rng.Float64()})
 			}
-			toks[k] = t
+			toks[k] = distribute(t)
 		}
 		out[i].Tokens = toks
 	}

@@ -318,9 +318,12 @@ func (in *Inspector) table(width, room int) []string {
 	}
 	lines = append(lines, s.Label.Render(head))
 
-	notes := in.notes(tr, after, two, width)
+	// Short of height, the alternatives come before the notes: each note is kept whole or
+	// left out, so none is cut mid-sentence.
+	shownAlts := min(len(tr.Candidates), max(0, room-len(lines)))
+	notes := fitNotes(in.notes(tr, after, two, width), room-len(lines)-shownAlts)
 	for i, c := range tr.Candidates {
-		if len(lines) >= room-len(notes) {
+		if i >= shownAlts {
 			break
 		}
 		mark, textSt, barSt := "  ", s.Alt, s.Bar
@@ -357,8 +360,9 @@ func (in *Inspector) table(width, room int) []string {
 }
 
 // notes say what the table means: the sampled token's fate, where the cut falls, and
-// whether the numbers after truncation are exact or bounds.
-func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width int) []string {
+// whether the numbers after truncation are exact or bounds; one entry a paragraph, in the
+// order they are drawn.
+func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width int) [][]string {
 	p := in.params
 	var say []string
 	if tr.Sampled < 0 {
@@ -420,16 +424,30 @@ func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width 
 	if len(unapplied) > 0 {
 		star += "; " + strings.Join(unapplied, ", ") + " not applied, so approximate"
 	}
-	var out []string
+	var out [][]string
 	for _, para := range []string{strings.Join(say, "; "), star} {
 		if para == "" {
 			continue
 		}
+		var lines []string
 		for _, l := range wrapNote(para, width) {
-			out = append(out, in.st.Inspector.Note.Render(l))
+			lines = append(lines, in.st.Inspector.Note.Render(l))
 		}
+		out = append(out, lines)
 	}
 	return append(out, in.altNotes(width)...)
+}
+
+// fitNotes keeps the notes' paragraphs, in order, that fit in room lines, each whole or
+// not at all, so none is cut mid-sentence.
+func fitNotes(paras [][]string, room int) []string {
+	var out []string
+	for _, para := range paras {
+		if len(out)+len(para) <= room {
+			out = append(out, para...)
+		}
+	}
+	return out
 }
 
 // wrapNote breaks a note into lines of width cells, at words where it can.

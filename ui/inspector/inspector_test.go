@@ -437,3 +437,41 @@ func TestInspectorRedrawsOnChange(t *testing.T) {
 		t.Error("a new width did not redraw")
 	}
 }
+
+// Short of height, the alternatives are drawn before the notes, and a note is shown whole
+// or not at all.
+func TestShortPaneKeepsAlternativesBeforeNotes(t *testing.T) {
+	st := styles("dark", true)
+	tok := sampleToken()
+	in := New(st, heatmap.NewPainter(st, heatmap.Probability, colorprofile.TrueColor))
+	in.SetParams(tuned())
+	in.SetToken(&tok, 0, 0)
+	full := ansi.Strip(in.Render(72, 40))
+	footnote := "* exact: vLLM's temperature, top_k and top_p on the raw logprobs"
+	if !strings.Contains(full, footnote) || !strings.Contains(full, "kept 2 of 5 shown") {
+		t.Fatalf("a tall pane lacks the notes:\n%s", full)
+	}
+	alts := []string{"▶ ·the", "·a ", "⏎", "·an", "⇥"}
+	for h := 6; h <= 12; h++ {
+		plain := ansi.Strip(in.Render(72, h))
+		lines := strings.Split(plain, "\n")
+		head := -1
+		for i, l := range lines {
+			if strings.Contains(l, "alt ") {
+				head = i
+			}
+		}
+		if head < 0 {
+			t.Fatalf("height %d: no table header:\n%s", h, plain)
+		}
+		want := min(len(alts), len(lines)-head-1)
+		for i, a := range alts[:want] {
+			if !strings.Contains(lines[head+1+i], a) {
+				t.Errorf("height %d: row %d is not %q, the notes took its place:\n%s", h, i, a, plain)
+			}
+		}
+		if strings.Contains(plain, "* exact") && !strings.Contains(plain, footnote) {
+			t.Errorf("height %d: the footnote is cut:\n%s", h, plain)
+		}
+	}
+}

@@ -137,7 +137,7 @@ func (in *Inspector) placeLines(width int) []string {
 }
 
 // altNotes explain the table's "(part)" entries and what the server merged.
-func (in *Inspector) altNotes(width int) []string {
+func (in *Inspector) altNotes(width int) [][]string {
 	s := in.st.Inspector
 	hasPart := false
 	for _, a := range in.tok.Top {
@@ -150,13 +150,15 @@ func (in *Inspector) altNotes(width int) []string {
 	if in.place.Merged > 0 {
 		notes = append(notes, fmt.Sprintf("the server keys alternatives by text: at least %d that decode alike were merged into one entry", in.place.Merged))
 	}
-	var lines []string
+	var paras [][]string
 	for _, n := range notes {
+		var lines []string
 		for _, l := range wrapNote(n, width) {
 			lines = append(lines, s.Note.Render(l))
 		}
+		paras = append(paras, lines)
 	}
-	return lines
+	return paras
 }
 
 func hexBytes(b string) string {

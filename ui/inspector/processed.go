@@ -119,7 +119,8 @@ func (in *Inspector) exactTable(width, room int, rows []exactRow, two bool, note
 		head += pad(rawHead, barW+valW+1) + "  "
 	}
 	lines := []string{s.Label.Render(head + afterHead)}
-	notes := in.exactNotes(rows, sampled, note, width)
+	shownRows := min(len(rows), max(0, room-len(lines)))
+	notes := fitNotes(in.exactNotes(rows, sampled, note, width), room-len(lines)-shownRows)
 	cut := 0
 	for _, r := range rows {
 		if r.cut {
@@ -127,7 +128,7 @@ func (in *Inspector) exactTable(width, room int, rows []exactRow, two bool, note
 		}
 	}
 	for i, r := range rows {
-		if len(lines) >= room-len(notes) {
+		if i >= shownRows {
 			break
 		}
 		mark, textSt, barSt := "  ", s.Alt, s.Bar
@@ -153,7 +154,7 @@ func (in *Inspector) exactTable(width, room int, rows []exactRow, two bool, note
 
 // exactNotes say what the exact table shows: the sampled token's share, how many were
 // cut, and where the numbers come from.
-func (in *Inspector) exactNotes(rows []exactRow, sampled int, note string, width int) []string {
+func (in *Inspector) exactNotes(rows []exactRow, sampled int, note string, width int) [][]string {
 	var say []string
 	cut := 0
 	for _, r := range rows {
@@ -167,14 +168,16 @@ func (in *Inspector) exactNotes(rows []exactRow, sampled int, note string, width
 	if sampled < 0 {
 		say = append(say, "sampled token not among the alternatives")
 	}
-	var out []string
+	var out [][]string
 	for _, para := range []string{strings.Join(say, "; "), note} {
 		if para == "" {
 			continue
 		}
+		var lines []string
 		for _, l := range wrapNote(para, width) {
-			out = append(out, in.st.Inspector.Note.Render(l))
+			lines = append(lines, in.st.Inspector.Note.Render(l))
 		}
+		out = append(out, lines)
 	}
 	return append(out, in.altNotes(width)...)
 }
