@@ -69,6 +69,7 @@ type Server struct {
 	disconnects int
 	notify      chan struct{}
 	created     int64
+	pace        Pace
 }
 
 // New starts a test server on a loopback port; Close it when done.
@@ -330,7 +331,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, 
 	}
 	samples := sc.Samples
 	if samples == nil {
-		samples = Generate(checked.Sampling.N, checked.Seed, checked.Sampling.MaxTokens, checked.Sampling.Stop, checked.Sampling.StopTokenIDs)
+		samples = s.currentPace().generate(checked.Sampling.N, checked.Seed, checked.Sampling.MaxTokens, checked.Sampling.Stop, checked.Sampling.StopTokenIDs)
 	}
 	model := req.Model
 	if model == "" && len(s.Models) > 0 {
@@ -621,8 +622,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, g *gen, f Fault,
 		send(sse.Done)
 	}
 	tokenIdx := 0
+	pc := s.currentPace().newPacer(len(g.samples), max(1, g.sc.TokensPerChunk))
 	for _, ev := range g.events(includeUsage) {
 		if ev.token {
+			if !pc.wait(ctx, tokenIdx) {
+				s.sawDisconnect()
+				return
+			}
 			switch tokenIdx {
 			case f.InBandAt:
 				inBand()
