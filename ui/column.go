@@ -75,10 +75,13 @@ type Column struct {
 	cacheKey      string // theme, heatmap mode, version: a change drops styled lines
 	offset        int
 	follow        bool
+	smooth        bool // follow the tail line by line (see followOffset)
 
 	// version counts changes to what the footer shows; the footer and header
 	// lines are cached against it (they are drawn every frame).
 	version           int
+	footShown         int       // the version the footer shows (footStamp)
+	footAt            time.Time // when it was refreshed
 	footKey, footLine string
 	headKey           columnHeadKey
 	headLine          string
@@ -153,7 +156,7 @@ func (c *Column) appendPiece(raw string) {
 	// The open line changed; lines before it are final and keep their cache.
 	c.growCache(before - 1)
 	if c.follow {
-		c.offset = c.maxOffset()
+		c.offset = c.followOffset()
 	}
 }
 
@@ -316,7 +319,8 @@ func (c *Column) maxOffset() int { return max(0, c.Lines()-c.height) }
 
 func (c *Column) clampOffset() {
 	if c.follow {
-		c.offset = c.maxOffset()
+		c.offset = c.followOffset()
+		return
 	}
 	c.offset = max(0, min(c.offset, c.maxOffset()))
 }
@@ -324,7 +328,8 @@ func (c *Column) clampOffset() {
 // Scroll moves the view by delta lines; scrolling to the bottom resumes
 // following the tail, scrolling up stops it.
 func (c *Column) Scroll(delta int) {
-	c.offset += delta
+	// From a jump's blank lines, scrolling starts where the tail is on the last line.
+	c.offset = min(c.offset, c.maxOffset()) + delta
 	c.follow = false
 	if c.offset >= c.maxOffset() {
 		c.follow = true

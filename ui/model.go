@@ -212,6 +212,8 @@ type Model struct {
 	stylerOK              bool
 	spin                  spinner.Model
 	spinning              bool
+	pace                  framePacer
+	stagger               frameStagger
 
 	rects    layoutRects
 	dragging int // panel row being dragged, or -1
@@ -287,6 +289,10 @@ func New(cfg Config) *Model {
 	m.prompt.Focus()
 	m.panel = NewParamPanel(cfg.Params, cfg.Options)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	m.pace.meter, m.pace.bytesPerSec = cfg.Output, float64(cfg.OutputRate)
+	if cfg.OutputRate == 0 {
+		m.pace.bytesPerSec = DefaultOutputRate
+	}
 	m.fileInput = textinput.New()
 	m.fileInput.Prompt = ""
 	if cfg.Sampler == nil {
@@ -429,6 +435,7 @@ func (m *Model) typing() bool {
 
 // Update routes every message in one switch.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m.stagger.on = false // a stream update or the spinner turns it back on
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.c.Width, m.c.Height = msg.Width, msg.Height
@@ -448,13 +455,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseClickMsg, tea.MouseMotionMsg, tea.MouseReleaseMsg, tea.MouseWheelMsg:
 		return m, m.handleMouse(msg.(tea.MouseMsg))
 	case spinner.TickMsg:
-		if !m.streaming() {
-			m.spinning = false
-			return m, nil
-		}
-		var cmd tea.Cmd
-		m.spin, cmd = m.spin.Update(msg)
-		return m, cmd
+		return m, m.onSpinnerTick()
 	case runStartedMsg:
 		return m, m.onRunStarted(msg)
 	case runUpdateMsg:
@@ -941,7 +942,9 @@ func (m *Model) cancelRun() {
 
 func (m *Model) nextUpdate(r *runState) tea.Cmd {
 	now := m.c.Now
+	wait := m.pace.wait(now())
 	return func() tea.Msg {
+		time.Sleep(wait)
 		// Not r.ctx: after a cancel the channel still carries the cancelled
 		// finishes, and it must be read to the end.
 		u, ok := r.bridge.Next(context.Background())
@@ -972,6 +975,7 @@ func (m *Model) onRunStarted(msg runStartedMsg) tea.Cmd {
 	}
 	r.ch = msg.ch
 	r.bridge = backend.NewBridge(msg.ch, 0)
+	m.pace.start(m.c.Now())
 	return m.nextUpdate(r)
 }
 
@@ -1026,6 +1030,7 @@ func (m *Model) onRunUpdate(msg runUpdateMsg) tea.Cmd {
 		m.applyEvent(r, ev, msg.at)
 	}
 	m.refreshInspector()
+	m.paceUpdate(msg.u, msg.at, msg.ok && !msg.u.Closed)
 	if !msg.ok || msg.u.Closed {
 		r.endRun()
 		m.finishRun(r, msg.at)

@@ -136,6 +136,7 @@ func (m *Model) relayout() {
 		if cell.W == 0 {
 			continue
 		}
+		c.SetSmoothScroll(m.cfg.SmoothScroll)
 		c.SetSize(cell.W, max(1, cell.H-2))
 	}
 }
@@ -447,6 +448,7 @@ func (m *Model) renderSamples() []string {
 			rendered[i] = m.renderColumn(i, cell)
 		}
 	}
+	m.stagger.apply(m.cols, m.grid.Cells, rendered, m.c.Height)
 	gap := m.c.border.v // the same glyph and look, rendered once per theme
 	for ly := 0; ly < area.H; ly++ {
 		idx := rowsAt[ly]
@@ -542,7 +544,7 @@ func (m *Model) renderColumn(i int, cell Rect) []string {
 	if c.Streaming {
 		waiting = c.waitText(m.c.Now(), cell.W)
 	}
-	if fk := fmt.Sprint(c.version, c.Streaming, cell.W, m.c.ThemeKey, waiting); fk != c.footKey {
+	if fk := fmt.Sprint(c.footStamp(m.c.Now()), c.Streaming, cell.W, m.c.ThemeKey, waiting); fk != c.footKey {
 		c.footKey, c.footLine = fk, m.renderFooter(c, cell.W, waiting)
 	}
 	lines = append(lines, c.footLine)

@@ -60,12 +60,19 @@ func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
 		// terminals; an older one may read "58;5;n" as blink, so it gets a plain underline.
 		alt = lipgloss.NewStyle().Underline(true)
 	}
+	// Even tokens carry the boundary's underline colour too, unseen without an underline:
+	// a terminal then gets only the underline turned on or off at a boundary, not its
+	// colour set and reset every token.
+	even := func(st lipgloss.Style) lipgloss.Style { return st }
+	if ul := alt.GetUnderlineColor(); ul != nil {
+		even = func(st lipgloss.Style) lipgloss.Style { return st.UnderlineColor(ul) }
+	}
 	for b := range numBuckets {
 		p.reversed[b] = scale[b].GetReverse()
-		p.pre[0][b] = prefixOf(scale[b])
+		p.pre[0][b] = prefixOf(even(scale[b]))
 		p.pre[1][b] = prefixOf(scale[b].Inherit(alt))
 	}
-	p.unknown[0] = prefixOf(unknown)
+	p.unknown[0] = prefixOf(even(unknown))
 	p.unknown[1] = prefixOf(unknown.Inherit(alt))
 	p.plain = prefixOf(st.Column.Body)
 	p.newline = h.Newline

@@ -1,0 +1,42 @@
+package ui
+
+// While a column follows its stream, it scrolls by jumps: when the tail runs past the
+// bottom, the view advances so that the tail sits a third of the way down and the rest
+// of the body is blank, to be filled by the next tokens. A terminal cannot scroll one
+// column of several side by side, so every line a column scrolls is a line drawn again:
+// scrolling line by line draws each token once per line of the column's height, a jump
+// of two thirds draws it about one and a half times. Smooth scrolling (the tail always on
+// the last line) is a setting.
+
+// jumpKeep is the part of the body (numerator over jumpKeepOf) that a jump keeps on
+// screen above the tail, for context.
+const (
+	jumpKeep   = 1
+	jumpKeepOf = 3
+)
+
+// SetSmoothScroll chooses line-by-line scrolling (true) or jumps (false) for following
+// the tail.
+func (c *Column) SetSmoothScroll(smooth bool) {
+	if c.smooth != smooth {
+		c.smooth = smooth
+		c.clampOffset()
+	}
+}
+
+// followOffset is the first line shown while the column follows its tail. Smooth: the
+// tail on the last line. Jumps: the offset stays while the tail is on screen and no more
+// than the kept lines above it are shown; otherwise it jumps to put the tail on the
+// first row after the kept ones.
+func (c *Column) followOffset() int {
+	lowest := c.maxOffset() // the tail on the last line
+	if c.smooth {
+		return lowest
+	}
+	keep := c.height * jumpKeep / jumpKeepOf
+	jumped := max(lowest, c.Lines()-1-keep) // the tail just below the kept lines
+	if c.offset >= lowest && c.offset <= jumped {
+		return c.offset
+	}
+	return jumped
+}
