@@ -149,6 +149,7 @@ func modeFor(api params.API, builtIn bool) params.API {
 type rootFlags struct {
 	conn                                                connFlags
 	mode, system, prompt, theme, heatmap, load, cfgPath string
+	scroll                                              string
 	params                                              *params.Flags
 	// themeFrom names where the theme came from, for messages: the flag or a config line.
 	themeFrom string
@@ -182,6 +183,7 @@ func newRoot(e env) *cobra.Command {
 	fs.StringVar(&f.prompt, "prompt", "", "start with this prompt in the editor")
 	fs.StringVar(&f.theme, "theme", "", "theme: "+strings.Join(themes.BuiltinNames(), ", ")+", or a user theme in the config folder's themes/")
 	fs.StringVar(&f.heatmap, "heatmap", "", "starting heatmap mode: probability, surprisal, rank, entropy or off")
+	fs.StringVar(&f.scroll, "scroll", "", "how a column following its stream scrolls: jump (by most of its height, the fewest bytes; the default) or smooth (line by line); config.toml: scroll")
 	fs.StringVar(&f.load, "load", "", "open a saved session file exactly as it was saved (no server needed)")
 	fs.StringVar(&f.cfgPath, "config", "", "config file (default $XDG_CONFIG_HOME/twinkle/config.toml)")
 	f.params = params.RegisterFlags(fs, true)
@@ -213,6 +215,10 @@ func (f *rootFlags) playground(cmd *cobra.Command, e env) (ui.Config, error) {
 		problems = append(problems, fmt.Sprintf("--heatmap: %q is not one of probability, surprisal, rank, entropy, off", f.heatmap))
 	}
 	cfg.Heatmap = f.heatmap
+	if f.scroll != "" && f.scroll != "jump" && f.scroll != "smooth" {
+		problems = append(problems, fmt.Sprintf("--scroll: %q is not one of jump, smooth", f.scroll))
+	}
+	cfg.SmoothScroll = f.scroll == "smooth"
 	if len(problems) > 0 {
 		return ui.Config{}, &params.FlagError{Problems: problems}
 	}
@@ -242,6 +248,7 @@ func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet) error {
 	set("model", &f.conn.model, c.Model)
 	set("mode", &f.mode, c.Mode)
 	set("heatmap", &f.heatmap, c.Heatmap)
+	set("scroll", &f.scroll, c.Scroll)
 	if set("theme", &f.theme, c.Theme) {
 		f.themeFrom = fmt.Sprintf("%s:%d: theme", c.path, c.lines["theme"])
 	}
@@ -336,7 +343,10 @@ func loadTheme(name string) (themes.Palette, bool, error) {
 }
 
 func runTUI(ctx context.Context, cfg ui.Config) error {
-	_, err := tea.NewProgram(ui.New(cfg), tea.WithContext(ctx),
+	// The output is counted so that frames are paced to what the terminal takes.
+	out := ui.NewOutputMeter(os.Stdout)
+	cfg.Output = out
+	_, err := tea.NewProgram(ui.New(cfg), tea.WithContext(ctx), tea.WithOutput(out),
 		tea.WithColorProfile(themes.TerminalProfile(os.Stdout, os.Environ()))).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil // interrupted by a signal: a normal way to leave
@@ -709,14 +719,14 @@ func newExportCmd() *cobra.Command {
 
 // configFile is config.toml in the config folder: defaults a flag overrides.
 type configFile struct {
-	Endpoint, Model, Mode, Theme, Heatmap string
-	idleTimeout                           time.Duration
-	path                                  string
-	lines                                 map[string]int // where each key is set
+	Endpoint, Model, Mode, Theme, Heatmap, Scroll string
+	idleTimeout                                   time.Duration
+	path                                          string
+	lines                                         map[string]int // where each key is set
 }
 
 // configKeys are config.toml's keys, in the order the help names them.
-var configKeys = []string{"endpoint", "model", "mode", "theme", "heatmap", "idle_timeout"}
+var configKeys = []string{"endpoint", "model", "mode", "theme", "heatmap", "scroll", "idle_timeout"}
 
 // loadConfig reads the config file; a missing default file is fine. A malformed one is
 // refused with every problem, each naming the file, the line and the key, and nothing
@@ -784,6 +794,11 @@ func loadConfig(path string) (configFile, error) {
 				bad("%q is not one of probability, surprisal, rank, entropy, off", v)
 			}
 			c.Heatmap = v
+		case "scroll":
+			if v != "jump" && v != "smooth" {
+				bad("%q is not one of jump, smooth", v)
+			}
+			c.Scroll = v
 		case "idle_timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {

@@ -482,6 +482,12 @@ func (c *Column) styleLine(i int, ls lineStyler, cursor int) string {
 	}
 	c.wrap.segmentsAt(i, func(t, from int, frag string) {
 		if stopTok < 0 || t < stopTok || t == stopTok && from+len(frag) <= stopAt {
+			if ls.render != nil && t != cursor && t != ls.divergence {
+				if prev, ok := c.wrapSpace(i, t, from, frag); ok {
+					b.WriteString(ls.render(c.token(prev), t, frag))
+					return
+				}
+			}
 			piece(t, frag)
 			return
 		}

@@ -67,8 +67,8 @@ func TestColumnFollowsTailUnlessScrolledUp(t *testing.T) {
 		}
 	}
 	add(10)
-	// 11 lines (the last one empty) in a body of 4: the jump keeps 1 line above the tail.
-	if !c.Following() || c.Offset() != c.Lines()-2 {
+	// 11 lines (the last one empty) in a body of 4: jumps of 4 lines, the last to line 8.
+	if !c.Following() || c.Offset() != 8 {
 		t.Fatalf("not at tail: offset %d of %d", c.Offset(), c.Lines())
 	}
 	c.SetSmoothScroll(true)
@@ -311,36 +311,35 @@ func TestStopStringTokensAreDrawnAsTheStop(t *testing.T) {
 
 // Following its tail, a column scrolls by jumps: the view stays put while the tail is on
 // screen, and when the tail runs past the bottom it jumps so that the tail sits just
-// below the kept third of the body; each line is drawn on about 1.5 frames' worth of
-// scrolling instead of once per row.
+// below the kept fifth of the body.
 func TestColumnJumpScroll(t *testing.T) {
 	c := NewColumn(0, nil, time.Unix(0, 0))
-	c.SetSize(20, 9) // keeps 3 lines, jumps by 6
+	c.SetSize(20, 10) // keeps 2 lines, jumps by 8
 	var offsets []int
 	for i := 0; i < 40; i++ {
 		c.AppendText("line\n", time.Unix(1, 0))
 		tail := c.Lines() - 1
-		if tail < c.Offset() || tail >= c.Offset()+9 {
+		if tail < c.Offset() || tail >= c.Offset()+10 {
 			t.Fatalf("after %d lines the tail (line %d) is off screen at offset %d", i+1, tail, c.Offset())
 		}
 		if n := len(offsets); n == 0 || offsets[n-1] != c.Offset() {
 			offsets = append(offsets, c.Offset())
 		}
 	}
-	want := []int{0, 6, 12, 18, 24, 30, 36}
+	want := []int{0, 8, 16, 24, 32}
 	if fmt.Sprint(offsets) != fmt.Sprint(want) {
 		t.Fatalf("offsets %v, want %v", offsets, want)
 	}
 	// Scrolling up from the blank lines of a jump starts from the tail on the last line.
 	c.Scroll(-1)
-	if c.Following() || c.Offset() != c.Lines()-9-1 {
+	if c.Following() || c.Offset() != c.Lines()-10-1 {
 		t.Fatalf("scrolled up: following %v, offset %d of %d lines", c.Following(), c.Offset(), c.Lines())
 	}
 	// Smooth scrolling keeps the tail on the last line.
 	c.ScrollTo(true)
 	c.SetSmoothScroll(true)
 	c.AppendText("line\n", time.Unix(1, 0))
-	if c.Offset() != c.Lines()-9 {
+	if c.Offset() != c.Lines()-10 {
 		t.Fatalf("smooth: offset %d of %d lines", c.Offset(), c.Lines())
 	}
 }

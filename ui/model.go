@@ -942,9 +942,8 @@ func (m *Model) cancelRun() {
 
 func (m *Model) nextUpdate(r *runState) tea.Cmd {
 	now := m.c.Now
-	wait := m.pace.wait(now())
+	r.bridge.SetInterval(m.pace.gap)
 	return func() tea.Msg {
-		time.Sleep(wait)
 		// Not r.ctx: after a cancel the channel still carries the cancelled
 		// finishes, and it must be read to the end.
 		u, ok := r.bridge.Next(context.Background())

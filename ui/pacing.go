@@ -65,7 +65,8 @@ func (o *OutputMeter) Written() (int64, time.Duration) {
 	return o.bytes.Load(), time.Duration(o.busy.Load())
 }
 
-// framePacer decides how long after one stream update the next is taken.
+// framePacer decides how long after one stream update the next is taken (the bridge's
+// interval: it keeps reading the stream meanwhile and hands over everything at once).
 type framePacer struct {
 	at   time.Time // when the last update was applied
 	rate float64   // tokens per second per streaming column, smoothed; 0: not known yet
@@ -120,12 +121,6 @@ func (p *framePacer) observe(now time.Time, tokens, streaming int) {
 	p.gap = gap
 }
 
-// wait is how long to sleep, at now, before asking the bridge for the next update (which
-// itself keeps minFrameGap between updates).
-func (p *framePacer) wait(now time.Time) time.Duration {
-	return max(0, p.gap-minFrameGap-now.Sub(p.at))
-}
-
 // streamTokens counts what an update brings to the columns: tokens, or text chunks for a
 // run without logprobs.
 func streamTokens(u backend.Update) int {
@@ -164,9 +159,9 @@ func (m *Model) paceUpdate(u backend.Update, at time.Time, more bool) {
 // stream is alive and the spinner steps with the frames, every spinBusyStep; when
 // nothing arrives for a while it steps on its own ticks again, at its own rate.
 const (
-	spinBusyStep = 400 * time.Millisecond
+	spinBusyStep = 500 * time.Millisecond
 	// spinCheck is how often the spinner's tick looks in while frames step it.
-	spinCheck = 250 * time.Millisecond
+	spinCheck = 500 * time.Millisecond
 )
 
 func (m *Model) stepSpinner(now time.Time) {
@@ -204,7 +199,7 @@ func (m *Model) onSpinnerTick() tea.Cmd {
 // footers of all columns share a line, so refreshing them every frame redraws that line
 // from the first column to the last. While streaming they are refreshed every footEvery
 // (their values are those of that moment); the final numbers are drawn at once.
-const footEvery = 400 * time.Millisecond
+const footEvery = 500 * time.Millisecond
 
 // footStamp is the version the footer shows at now: the column's version, or while
 // streaming the one it showed less than footEvery ago. A clock that has not moved (a

@@ -178,15 +178,3 @@ func TestScannerKinds(t *testing.T) {
 }
 
 func len64(s string) int64 { return int64(len(s)) }
-
-func TestOneCase(t *testing.T) {
-	c := Case{Samples: 4, Tokens: 150, Rate: 30}
-	o, done := options(t, "one")
-	defer done()
-	r, err := Run(context.Background(), c, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%.1f B/tok, %.3f cpu-ms/tok, %d frames %+v", r.BytesPerToken(), r.CPUPerToken(), r.Frames, r.Kinds)
-	t.Log(r.Screen)
-}

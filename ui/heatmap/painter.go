@@ -50,6 +50,15 @@ func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
 		scale, unknown = h.Mono, h.MonoUnknown
 	case prof == colorprofile.ANSI:
 		scale = h.Scale16
+	case prof == colorprofile.TrueColor:
+		// The heatmap's steps are drawn in the 256-colour palette in true colour too:
+		// nearly every token changes colour, and "38;5;n" is half the bytes of
+		// "38;2;r;g;b", so a streaming heatmap costs the terminal the same in both. The
+		// 256-colour terminal already shows these very colours.
+		for b := range scale {
+			scale[b] = paletteStep(scale[b])
+		}
+		unknown = paletteStep(unknown)
 	}
 	alt := h.Alt
 	switch {
@@ -65,6 +74,12 @@ func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
 	// colour set and reset every token.
 	even := func(st lipgloss.Style) lipgloss.Style { return st }
 	if ul := alt.GetUnderlineColor(); ul != nil {
+		if prof == colorprofile.TrueColor {
+			// Set again after every cursor move to another row: the palette's "58;5;n"
+			// rather than "58;2;r;g;b" (a true-colour terminal reads both).
+			ul = colorprofile.ANSI256.Convert(ul)
+			alt = alt.UnderlineColor(ul)
+		}
 		even = func(st lipgloss.Style) lipgloss.Style { return st.UnderlineColor(ul) }
 	}
 	for b := range numBuckets {
@@ -80,6 +95,16 @@ func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
 		p.newline = "⏎"
 	}
 	return p
+}
+
+// paletteStep is st with its foreground moved to the nearest colour of the 256-colour
+// palette (what colorprofile.ANSI256 makes of it).
+func paletteStep(st lipgloss.Style) lipgloss.Style {
+	fg := st.GetForeground()
+	if _, none := fg.(lipgloss.NoColor); fg == nil || none {
+		return st
+	}
+	return st.Foreground(colorprofile.ANSI256.Convert(fg))
 }
 
 // prefixOf is the escape sequence that turns st on: lipgloss renders a one-cell sample, and
