@@ -23,7 +23,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/fang/v2"
-	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -33,6 +32,7 @@ import (
 	"github.com/twinkle-sh/twinkle/backend/openai"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui"
 	"github.com/twinkle-sh/twinkle/ui/heatmap"
@@ -178,6 +178,7 @@ func newRoot(e env) *cobra.Command {
 	f := &rootFlags{themeFrom: "--theme"}
 	fs := root.Flags()
 	f.conn.register(fs)
+	f.conn.registerMode(fs)
 	fs.StringVar(&f.mode, "mode", "", modeHelp+"; the config file's mode comes before the default")
 	fs.StringVar(&f.system, "system", "", "system message (chat mode)")
 	fs.StringVar(&f.prompt, "prompt", "", "start with this prompt in the editor")
@@ -203,14 +204,16 @@ func newRoot(e env) *cobra.Command {
 // Every problem with the flags and the file is reported at once.
 func (f *rootFlags) playground(cmd *cobra.Command, e env) (ui.Config, error) {
 	fs := cmd.Flags()
-	if err := f.applyConfigFile(fs); err != nil {
+	// The config folder is found once, here; the playground gets the store.
+	st := store.Open("")
+	if err := f.applyConfigFile(fs, st); err != nil {
 		return ui.Config{}, err
 	}
 	api, p, o, problems := resolveFlags(f.params, f.mode)
 	applyPlaygroundDefaults(fs, &p, &o)
 	problems = append(problems, f.conn.problems()...)
-	cfg := ui.Config{API: api, Params: p, Options: o, System: f.system, Prompt: f.prompt, IsDark: true, Context: cmd.Context()}
-	problems = append(problems, f.chooseTheme(&cfg, e.stderr)...)
+	cfg := ui.Config{API: api, Params: p, Options: o, System: f.system, Prompt: f.prompt, IsDark: true, Context: cmd.Context(), Store: st}
+	problems = append(problems, f.chooseTheme(&cfg, st.ThemesDir(), e.stderr)...)
 	if _, ok := heatmap.ParseMode(f.heatmap); f.heatmap != "" && !ok {
 		problems = append(problems, fmt.Sprintf("--heatmap: %q is not one of probability, surprisal, rank, entropy, off", f.heatmap))
 	}
@@ -232,10 +235,30 @@ func (f *rootFlags) playground(cmd *cobra.Command, e env) (ui.Config, error) {
 }
 
 // applyConfigFile reads the config file and fills what no flag set from it.
-func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet) error {
-	c, err := loadConfig(f.cfgPath)
-	if err != nil {
-		return err
+func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet, st *store.Store) error {
+	// The store knows the file; the values' rules live with what they set.
+	c, err := st.LoadConfig(f.cfgPath, func(key, v string) error {
+		switch key {
+		case "heatmap":
+			if _, ok := heatmap.ParseMode(v); !ok {
+				return fmt.Errorf("%q is not one of probability, surprisal, rank, entropy, off", v)
+			}
+		case "logprobs_mode":
+			_, err := backend.ParseLogprobsMode(v)
+			return err
+		case "scroll":
+			if v != "jump" && v != "smooth" {
+				return fmt.Errorf("%q is not one of jump, smooth", v)
+			}
+		}
+		return nil
+	})
+	var fe *params.FlagError
+	switch {
+	case errors.As(err, &fe):
+		return fe
+	case err != nil:
+		return &usageError{err}
 	}
 	set := func(flag string, dst *string, v string) bool {
 		if v == "" || fs.Changed(flag) {
@@ -245,15 +268,16 @@ func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet) error {
 		return true
 	}
 	set("endpoint", &f.conn.endpoint, c.Endpoint)
+	set("logprobs-mode", &f.conn.logprobsMode, c.LogprobsMode)
 	set("model", &f.conn.model, c.Model)
 	set("mode", &f.mode, c.Mode)
 	set("heatmap", &f.heatmap, c.Heatmap)
 	set("scroll", &f.scroll, c.Scroll)
 	if set("theme", &f.theme, c.Theme) {
-		f.themeFrom = fmt.Sprintf("%s:%d: theme", c.path, c.lines["theme"])
+		f.themeFrom = fmt.Sprintf("%s:%d: theme", c.Path, c.Lines["theme"])
 	}
-	if c.idleTimeout > 0 && !fs.Changed("idle-timeout") {
-		f.conn.idleTime = c.idleTimeout
+	if c.IdleTimeout > 0 && !fs.Changed("idle-timeout") {
+		f.conn.idleTime = c.IdleTimeout
 	}
 	return nil
 }
@@ -275,12 +299,12 @@ func applyPlaygroundDefaults(fs *pflag.FlagSet, p *params.SamplingParams, o *par
 
 // chooseTheme loads the theme asked for, if any. A broken theme file costs the user its
 // colours, not the session: it is reported and the default theme is used.
-func (f *rootFlags) chooseTheme(cfg *ui.Config, stderr io.Writer) (problems []string) {
+func (f *rootFlags) chooseTheme(cfg *ui.Config, dir string, stderr io.Writer) (problems []string) {
 	if f.theme == "" {
 		return nil
 	}
 	var fileErr *themes.FileError
-	pal, userFile, err := loadTheme(f.theme)
+	pal, userFile, err := loadTheme(dir, f.theme)
 	switch {
 	case errors.As(err, &fileErr):
 		fmt.Fprintln(stderr, "twinkle: "+sanitize.Text(err.Error())+"; using the default theme")
@@ -299,7 +323,7 @@ func (f *rootFlags) loadSession(cfg *ui.Config) error {
 	if f.load == "" {
 		return nil
 	}
-	s, err := ui.LoadSession(f.load)
+	s, err := store.LoadSession[backend.SampleResponse](f.load)
 	if err != nil {
 		return &usageError{err}
 	}
@@ -329,10 +353,9 @@ func (f *rootFlags) chooseBackend(ctx context.Context, e env, cfg *ui.Config) er
 	return nil
 }
 
-// loadTheme finds a theme by name: a user file in the themes folder first (it may
+// loadTheme finds a theme by name: a user file in the themes folder dir first (it may
 // shadow a built-in), then the built-ins.
-func loadTheme(name string) (themes.Palette, bool, error) {
-	dir, _ := themes.Dir()
+func loadTheme(dir, name string) (themes.Palette, bool, error) {
 	userFile := false
 	if dir != "" && !strings.ContainsAny(name, `/\`) {
 		_, err := os.Stat(filepath.Join(dir, name+".toml"))
@@ -358,6 +381,16 @@ func runTUI(ctx context.Context, cfg ui.Config) error {
 type connFlags struct {
 	endpoint, model, apiKey                     string
 	connectTimeout, firstTokenTimeout, idleTime time.Duration
+	// logprobsMode is the server's --logprobs-mode, which the API does not report.
+	logprobsMode string
+}
+
+// logprobsModeHelp is --logprobs-mode's help on the commands that sample.
+const logprobsModeHelp = "the --logprobs-mode the server runs with, which its API does not say: raw_logprobs (vLLM's default), raw_logits, processed_logprobs or processed_logits; the built-in model runs with it"
+
+// registerMode adds --logprobs-mode, for the commands that sample.
+func (c *connFlags) registerMode(fs *pflag.FlagSet) {
+	fs.StringVar(&c.logprobsMode, "logprobs-mode", "", logprobsModeHelp+"; config.toml: logprobs_mode")
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
@@ -380,6 +413,9 @@ func (c connFlags) problems() []string {
 		if t.d <= 0 {
 			out = append(out, fmt.Sprintf("--%s: must be a positive duration such as 30s or 2m, got %s", t.flag, t.d))
 		}
+	}
+	if _, err := backend.ParseLogprobsMode(c.logprobsMode); err != nil {
+		out = append(out, "--logprobs-mode: "+err.Error())
 	}
 	return out
 }
@@ -415,8 +451,9 @@ func (c connFlags) open(ctx context.Context, e env) (chosenBackend, error) {
 	if apiKey == "" {
 		apiKey = os.Getenv("OPENAI_API_KEY")
 	}
+	mode, _ := backend.ParseLogprobsMode(c.logprobsMode) // checked by problems
 	cfg := openai.Config{
-		BaseURL: endpoint, Model: c.model, APIKey: apiKey,
+		BaseURL: endpoint, Model: c.model, APIKey: apiKey, LogprobsMode: mode,
 		ConnectTimeout: c.connectTimeout, FirstTokenTimeout: c.firstTokenTimeout, IdleTimeout: c.idleTime,
 	}
 	if endpoint == localEndpoint {
@@ -429,7 +466,9 @@ func (c connFlags) open(ctx context.Context, e env) (chosenBackend, error) {
 		}
 		// The built-in server is reached in-process: no port is opened.
 		cfg.BaseURL, cfg.Model, cfg.APIKey = "http://twinkle.local/v1", local.DefaultModelName, ""
-		cfg.HTTPClient = localserver.NewClient(m, localserver.Options{})
+		// In-process, the server runs with the mode asked for and adds the processed
+		// logprobs beside whatever it returns, so both distributions can be shown.
+		cfg.HTTPClient = localserver.NewClient(m, localserver.Options{LogprobsMode: local.LogprobsMode(mode), Processed: true})
 		cl, err := openai.New(cfg)
 		if err != nil {
 			return chosenBackend{}, err
@@ -483,15 +522,12 @@ func newSampleCmd(e env) *cobra.Command {
 			"Without --mode, a chat request the server refuses for want of a chat template is sent again\n" +
 			"in completion mode, and stderr says so. A failed sample exits 1 after printing what arrived;\n" +
 			"a failed prompt-logprobs request is a warning on stderr.",
-		Args: usageArgs(func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return fmt.Errorf("sample takes one PROMPT argument (- reads it from stdin), got %d", len(args))
-			}
-			return nil
-		}),
 	}
+	x := registerSampleExtra(cmd)
+	cmd.Args = usageArgs(x.checkArgs)
 	f := cmd.Flags()
 	conn.register(f)
+	conn.registerMode(f)
 	f.StringVar(&mode, "mode", "", modeHelp)
 	f.StringVar(&system, "system", "", "system message (chat mode)")
 	f.BoolVar(&stream, "stream", false, "print one JSON line per event instead of the final JSON")
@@ -499,8 +535,12 @@ func newSampleCmd(e env) *cobra.Command {
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		api, p, o, problems := resolveFlags(pf, mode)
 		problems = append(problems, conn.problems()...)
+		problems = append(problems, x.problems(p, o, system, stream)...)
 		if len(problems) > 0 {
 			return &params.FlagError{Problems: problems}
+		}
+		if x.active() {
+			return x.run(cmd, e, conn, api, p, o, system, stream, args)
 		}
 		prompt := args[0]
 		if prompt == "-" {
@@ -519,6 +559,9 @@ func newSampleCmd(e env) *cobra.Command {
 			fmt.Fprintln(stderr, "twinkle: "+b.fallback)
 		}
 		s := &cliSampler{Sampler: b.sampler, auto: api == "", stderr: stderr}
+		if api == "" && b.local && chatOnlyNote(o) != "" {
+			fmt.Fprintln(stderr, "twinkle: the built-in model runs in completion mode"+chatOnlyNote(o))
+		}
 		api = modeFor(api, b.local)
 		req := backend.Request{API: api, Model: b.model, Prompt: prompt, Params: p, Options: o}
 		if api == params.Chat {
@@ -527,7 +570,7 @@ func newSampleCmd(e env) *cobra.Command {
 			}
 			req.Messages = append(req.Messages, backend.Message{Role: "user", Content: prompt})
 		}
-		_, err = backend.RunSample(cmd.Context(), s, req, stream, cmd.OutOrStdout())
+		_, err = runSampleWithStats(cmd.Context(), s, req, stream, cmd.OutOrStdout())
 		for _, w := range s.warnings {
 			fmt.Fprintln(stderr, "twinkle: warning: "+sanitize.Line(w.Error()))
 		}
@@ -566,6 +609,7 @@ func (c *cliSampler) Start(ctx context.Context, req backend.Request) (<-chan bac
 				if len(req.Messages) > 1 {
 					note += "; the system message is not sent"
 				}
+				note += chatOnlyNote(req.Options)
 				fmt.Fprintln(c.stderr, note)
 				req.API, req.Messages = params.Completion, nil
 				if ch, err = c.Sampler.Start(ctx, req); err != nil {
@@ -631,7 +675,7 @@ func newModelsCmd(e env) *cobra.Command {
 }
 
 func newServeModelCmd() *cobra.Command {
-	var listen string
+	var listen, logprobsMode string
 	var maxConcurrent int
 	cmd := &cobra.Command{
 		Use:   "serve-model [--listen HOST:PORT]",
@@ -643,8 +687,13 @@ func newServeModelCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8000", "address to listen on")
 	cmd.Flags().IntVar(&maxConcurrent, "max-concurrent", 1, "generations run at once; more wait their turn (each already uses every core)")
+	cmd.Flags().StringVar(&logprobsMode, "logprobs-mode", "raw_logprobs", "which values logprobs carry, as vLLM's flag: raw_logprobs, raw_logits, processed_logprobs or processed_logits")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		return localserver.ServeModel(cmd.Context(), listen, localserver.Options{MaxConcurrent: maxConcurrent}, func(a net.Addr) {
+		if _, err := backend.ParseLogprobsMode(logprobsMode); err != nil {
+			return &params.FlagError{Problems: []string{"--logprobs-mode: " + err.Error()}}
+		}
+		opts := localserver.Options{MaxConcurrent: maxConcurrent, LogprobsMode: local.LogprobsMode(logprobsMode)}
+		return localserver.ServeModel(cmd.Context(), listen, opts, func(a net.Addr) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle serve-model: %s at http://%s/v1\n", local.DefaultModelName, a)
 		})
 	}
@@ -655,17 +704,26 @@ func newServeModelCmd() *cobra.Command {
 // server (backend/vllmtest), for trying the CLI and the TUI without a GPU.
 func newTestServerCmd() *cobra.Command {
 	var addr string
+	var reasoning bool
 	cmd := &cobra.Command{
-		Use:    "testserver [--addr HOST:PORT]",
+		Use:    "testserver [--addr HOST:PORT] [--reasoning]",
 		Short:  "Serve a fake vLLM OpenAI-compatible API (deterministic samples) for manual testing",
 		Hidden: true,
 		Args:   usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(cmd.ErrOrStderr(), "twinkle testserver: serving http://%s/v1\n", addr)
+			if reasoning {
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					return err
+				}
+				return vllmtest.ServeReasoning(cmd.Context(), ln)
+			}
 			return vllmtest.ListenAndServe(addr)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "address to listen on")
+	cmd.Flags().BoolVar(&reasoning, "reasoning", false, "list the reasoning model ("+vllmtest.ReasoningModel+") first, so clients take it")
 	return cmd
 }
 
@@ -717,156 +775,6 @@ func newExportCmd() *cobra.Command {
 	return cmd
 }
 
-// configFile is config.toml in the config folder: defaults a flag overrides.
-type configFile struct {
-	Endpoint, Model, Mode, Theme, Heatmap, Scroll string
-	idleTimeout                                   time.Duration
-	path                                          string
-	lines                                         map[string]int // where each key is set
-}
-
-// configKeys are config.toml's keys, in the order the help names them.
-var configKeys = []string{"endpoint", "model", "mode", "theme", "heatmap", "scroll", "idle_timeout"}
-
-// loadConfig reads the config file; a missing default file is fine. A malformed one is
-// refused with every problem, each naming the file, the line and the key, and nothing
-// is written.
-func loadConfig(path string) (configFile, error) {
-	explicit := path != ""
-	if !explicit {
-		// The same folder as presets and themes: $XDG_CONFIG_HOME/twinkle or ~/.config/twinkle.
-		dir, err := ui.ConfigDir()
-		if err != nil {
-			return configFile{}, nil
-		}
-		path = filepath.Join(dir, "config.toml")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if !explicit && errors.Is(err, os.ErrNotExist) {
-			return configFile{}, nil
-		}
-		return configFile{}, &usageError{fmt.Errorf("config: %w", err)}
-	}
-	var raw map[string]any
-	md, err := toml.Decode(string(data), &raw)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return configFile{}, &usageError{fmt.Errorf("%s:%d: %s", path, pe.Position.Line, pe.Message)}
-		}
-		return configFile{}, &usageError{fmt.Errorf("%s: %v", path, err)}
-	}
-	c := configFile{path: path, lines: map[string]int{}}
-	var problems []string
-	for _, k := range md.Keys() {
-		if len(k) != 1 {
-			continue // inside a table, which is itself reported
-		}
-		key, line := k[0], keyLine(data, k)
-		c.lines[key] = line
-		bad := func(format string, a ...any) {
-			problems = append(problems, fmt.Sprintf("%s:%d: %s: ", path, line, key)+fmt.Sprintf(format, a...))
-		}
-		if !slices.Contains(configKeys, key) {
-			problems = append(problems, fmt.Sprintf("%s:%d: unknown key %q (known: %s)", path, line, key, strings.Join(configKeys, ", ")))
-			continue
-		}
-		v, ok := raw[key].(string)
-		if !ok {
-			bad("expected a string, got %s", tomlKind(md.Type(key)))
-			continue
-		}
-		switch key {
-		case "endpoint":
-			c.Endpoint = v
-		case "model":
-			c.Model = v
-		case "mode":
-			if _, err := params.ParseAPI(v); err != nil {
-				bad("%v", err)
-			}
-			c.Mode = v
-		case "theme":
-			c.Theme = v
-		case "heatmap":
-			if _, ok := heatmap.ParseMode(v); !ok {
-				bad("%q is not one of probability, surprisal, rank, entropy, off", v)
-			}
-			c.Heatmap = v
-		case "scroll":
-			if v != "jump" && v != "smooth" {
-				bad("%q is not one of jump, smooth", v)
-			}
-			c.Scroll = v
-		case "idle_timeout":
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				bad("%q is not a positive duration such as \"90s\" or \"2m\"", v)
-			}
-			c.idleTimeout = d
-		}
-	}
-	if len(problems) > 0 {
-		return configFile{}, &params.FlagError{Problems: problems}
-	}
-	return c, nil
-}
-
-// tomlKind names a TOML type as a person would.
-func tomlKind(t string) string {
-	switch t {
-	case "Integer":
-		return "an integer"
-	case "Float":
-		return "a number"
-	case "Bool":
-		return "a boolean"
-	case "Array", "ArrayHash":
-		return "a list"
-	case "Hash":
-		return "a table"
-	case "Datetime", "DatetimeLocal", "DateLocal", "TimeLocal":
-		return "a date or time"
-	}
-	return strings.ToLower(t)
-}
-
-// keyLine finds the line that sets key (a dotted path) or opens it as a table. Keys are
-// compared whole, part by part, so "mod" is never found at a "model" line.
-func keyLine(data []byte, key toml.Key) int {
-	var table []string
-	for i, line := range strings.Split(string(data), "\n") {
-		t := strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(t, "["):
-			end := strings.LastIndex(t, "]")
-			if end < 0 {
-				continue
-			}
-			table = splitKey(strings.Trim(t[:end+1], "[]"))
-			if slices.Equal(table, key) {
-				return i + 1
-			}
-		case strings.Contains(t, "=") && !strings.HasPrefix(t, "#"):
-			full := append(slices.Clone(table), splitKey(t[:strings.Index(t, "=")])...)
-			if slices.Equal(full, key) {
-				return i + 1
-			}
-		}
-	}
-	return 1
-}
-
-// splitKey splits a TOML key as written (a.b, "a b".c) into its parts.
-func splitKey(s string) []string {
-	var parts []string
-	for _, p := range strings.Split(s, ".") {
-		parts = append(parts, strings.Trim(strings.TrimSpace(p), `"'`))
-	}
-	return parts
-}
-
 // resolveFlags reads --mode (empty: decided later) and the parameter flags, gathering
 // every problem so a person sees them all at once.
 func resolveFlags(pf *params.Flags, mode string) (api params.API, p params.SamplingParams, o params.Options, problems []string) {
@@ -881,5 +789,29 @@ func resolveFlags(pf *params.Flags, mode string) (api params.API, p params.Sampl
 	if errors.As(err, &fe) {
 		problems = append(problems, fe.Problems...)
 	}
+	if api == params.Completion {
+		for _, f := range chatOnlyFlags(o) {
+			problems = append(problems, f+": the chat template reads it, and completion mode has none (use --mode chat)")
+		}
+	}
 	return api, p, o, problems
+}
+
+// chatOnlyFlags names the flags set that only a chat request carries.
+func chatOnlyFlags(o params.Options) []string {
+	var out []string
+	for _, k := range o.Advanced.ChatOnly() {
+		if s, ok := params.Lookup(k); ok {
+			out = append(out, "--"+s.Flag)
+		}
+	}
+	return out
+}
+
+// chatOnlyNote says, when a run fell to completion mode, which flags it does not send.
+func chatOnlyNote(o params.Options) string {
+	if fs := chatOnlyFlags(o); len(fs) > 0 {
+		return "; " + strings.Join(fs, " and ") + " (chat only) not sent"
+	}
+	return ""
 }

@@ -67,6 +67,7 @@ func TestSampleCommandDoneWhen(t *testing.T) {
 }
 
 func TestSampleCommandErrors(t *testing.T) {
+	t.Parallel()
 	srv := vllmtest.New()
 	defer srv.Close()
 	f := vllmtest.NoFault()
@@ -89,6 +90,7 @@ func TestSampleCommandErrors(t *testing.T) {
 }
 
 func TestExportDoneWhen(t *testing.T) {
+	t.Parallel()
 	out, errs, err := runCLI(t, "", "export", "--format", "openai", "--temperature", "0", "--top-k", "40", "--stop", "###", "--stop-token-id", "2", "--seed", "7", "--max-tokens", "64")
 	if err != nil {
 		t.Fatalf("%v %s", err, errs)
@@ -113,7 +115,47 @@ func TestExportDoneWhen(t *testing.T) {
 	}
 }
 
+// The advanced flags reach the export, logit_bias keyed by the id as a string.
+func TestExportAdvancedDoneWhen(t *testing.T) {
+	out, errs, err := runCLI(t, "", "export", "--format", "openai", "--min-p", "0.05", "--presence-penalty", "0.5", "--logit-bias", "13=-100")
+	if err != nil {
+		t.Fatalf("%v %s", err, errs)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	lb, _ := m["logit_bias"].(map[string]any)
+	if m["min_p"] != 0.05 || m["presence_penalty"] != 0.5 || len(lb) != 1 || lb["13"] != -100.0 {
+		t.Errorf("body %v", m)
+	}
+	if _, ok := m["frequency_penalty"]; ok {
+		t.Errorf("frequency_penalty sent at its default: %v", m)
+	}
+}
+
+// min_p changes what the built-in model samples as vLLM's would: min_p 1 keeps
+// only the most likely token, so a seeded sample at temperature 1 is the greedy one.
+func TestSampleMinPOnTheBuiltInModel(t *testing.T) {
+	args := []string{"sample", "--endpoint", "local", "--max-tokens", "16", "func main() {"}
+	run := func(extra ...string) string {
+		out, errs, err := runCLI(t, "", append(extra, args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v %s", extra, err, errs)
+		}
+		return trajectories(t, out)
+	}
+	greedy := run("--temperature", "0")
+	if got := run("--min-p", "1", "--seed", "3"); got != greedy {
+		t.Errorf("min_p 1 at temperature 1 differs from greedy:\n%s\n%s", got, greedy)
+	}
+	if got := run("--seed", "3"); got == greedy {
+		t.Errorf("seed 3 at temperature 1 without min_p is the greedy sample too; the test proves nothing")
+	}
+}
+
 func TestExportBadValuesExit2WithEmptyStdout(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"export", "--format", "openai", "--top-p", "1.5"},
 		{"export", "--format", "yaml"},
@@ -212,6 +254,7 @@ func TestModelsCommand(t *testing.T) {
 // The playground gets the flags' params, the chosen backend, and the config file's
 // defaults; a malformed config file is refused naming file, line and key.
 func TestRootPassesFlagsAndConfigToThePlayground(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte("theme = \"light\"\nheatmap = \"surprisal\"\nendpoint = \"local\"\n"), 0o600); err != nil {
@@ -247,6 +290,7 @@ func TestRootPassesFlagsAndConfigToThePlayground(t *testing.T) {
 }
 
 func TestErrorHandlerSanitizes(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
 	errorHandler(&b, fang.Styles{}, errors.New("server said \x1b]52;c;ZXZpbA==\x07 and \u202e"))
 	if strings.ContainsAny(b.String(), "\x1b\u202e\x07") {
@@ -320,6 +364,7 @@ func mainProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes
 }
 
 func TestWrongArgumentCountsExit2(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"sample"},
 		{"sample", "one", "two"},
@@ -338,6 +383,7 @@ func TestWrongArgumentCountsExit2(t *testing.T) {
 // The process's own status: 2 for usage, 130 after SIGINT, with what arrived still
 // printed and the server seeing the disconnect.
 func TestExitStatusOfTheProcess(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("no SIGINT on Windows")
 	}
@@ -378,6 +424,7 @@ func TestExitStatusOfTheProcess(t *testing.T) {
 }
 
 func TestExitStatus(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	if exitStatus(ctx, nil) != 0 || exitStatus(ctx, errors.New("x")) != 1 || exitStatus(ctx, &usageError{errors.New("x")}) != 2 {
 		t.Fatal("plain statuses")
@@ -390,6 +437,7 @@ func TestExitStatus(t *testing.T) {
 
 // Values outside what the help states are refused by every command that takes them.
 func TestCLIRefusesOutOfRangeValues(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		args []string
 		want string
@@ -411,6 +459,7 @@ func TestCLIRefusesOutOfRangeValues(t *testing.T) {
 }
 
 func TestExportNamesTheFlagsOfTheGreedyConflict(t *testing.T) {
+	t.Parallel()
 	for _, format := range params.Formats() {
 		_, errs, err := runCLI(t, "", "export", "--format", format, "--temperature", "0", "-n", "3")
 		if err == nil || exitCode(err) != 2 || !strings.Contains(errs, "--temperature") || !strings.Contains(errs, "-n/--samples") {
@@ -422,6 +471,7 @@ func TestExportNamesTheFlagsOfTheGreedyConflict(t *testing.T) {
 // One rule for --mode everywhere: not given, it is completion for the built-in model
 // and chat otherwise.
 func TestOneModeRule(t *testing.T) {
+	t.Parallel()
 	root := newRoot(testEnv("", &bytes.Buffer{}, &bytes.Buffer{}))
 	for _, path := range [][]string{{}, {"sample"}, {"export"}} {
 		cmd, _, err := root.Find(path)
@@ -454,6 +504,7 @@ func writeConfig(t *testing.T, text string) string {
 // Config keys are matched whole: an unknown key is reported at its own line, not at a
 // known key it is the start of; every problem is reported, in a person's words.
 func TestConfigProblemsNameTheirOwnLine(t *testing.T) {
+	t.Parallel()
 	path := writeConfig(t, "model = \"m\"\nmod = 3\nidle_timeout = 90\nheatmap = \"rainbow\"\nidle = \"1s\"\n[ui]\ncolour = 1\n")
 	_, _, err := runCLI(t, "", "--config", path)
 	var fe *params.FlagError
@@ -478,14 +529,12 @@ func TestConfigProblemsNameTheirOwnLine(t *testing.T) {
 	if strings.Contains(err.Error(), "int64") {
 		t.Errorf("Go type names in %v", err)
 	}
-	if got := keyLine([]byte("model = 1\n\"mod\" = 2\n"), []string{"mod"}); got != 2 {
-		t.Errorf("keyLine(mod) = %d", got)
-	}
 }
 
 // The idle timeout comes from --idle-timeout or config.toml's idle_timeout (the flag
 // wins), is checked, and reaches the client: a stalled stream ends on it.
 func TestIdleTimeoutReachesTheClient(t *testing.T) {
+	t.Parallel()
 	srv := vllmtest.New()
 	defer srv.Close()
 	f := vllmtest.NoFault()
@@ -536,6 +585,7 @@ func TestIdleTimeoutReachesTheClient(t *testing.T) {
 // A failed prompt-logprobs request is a warning on stderr; the exit status is the
 // samples'.
 func TestSamplePromptLogprobsFailureWarns(t *testing.T) {
+	t.Parallel()
 	srv := vllmtest.New()
 	defer srv.Close()
 	srv.FailWhen(func(body []byte) *vllmtest.Fault {
@@ -576,6 +626,7 @@ func refuseChat(srv *vllmtest.Server) {
 // Without --mode, a chat request refused for want of a chat template is sent again as a
 // completion request, and stderr says so once; with --mode chat the refusal stands.
 func TestSampleSwitchesToCompletionWithoutAChatTemplate(t *testing.T) {
+	t.Parallel()
 	srv := vllmtest.New()
 	defer srv.Close()
 	refuseChat(srv)

@@ -18,16 +18,22 @@ type Assembler struct {
 	model    string
 	usage    Usage
 	notes    []string
+	mode     LogprobsMode
 	done     bool
 	err      *Error
 }
 
 type sampleState struct {
 	text         strings.Builder
+	reasoning    strings.Builder
+	thinking     ThinkingState
 	tokens       []Token
+	align        *Aligner // places tokens in text as both arrive (with logprobs)
+	alignThink   *Aligner // the thinking tokens in the thinking, for a reasoning model
 	promptTokens []Token
 	promptAlign  PromptAlignment
 	havePrompt   bool
+	promptIDs    []TokenID
 	finished     bool
 	reason       StopReason
 	stoppedBy    StoppedBy
@@ -61,6 +67,9 @@ func (a *Assembler) Apply(ev Event) {
 		if a.model == "" {
 			a.model = s.Model
 		}
+		if a.mode == "" {
+			a.mode = s.LogprobsMode
+		}
 		if s.Variant >= 0 && s.Variant < len(a.variants) {
 			a.variants[s.Variant] = VariantInfo{Params: s.Params, First: s.First, Count: s.Count, Requested: s.Requested}
 			a.started[s.Variant] = true
@@ -76,11 +85,43 @@ func (a *Assembler) Apply(ev Event) {
 		}
 	case EventTokens:
 		st := a.sample(ev.Sample)
+		if ev.PromptIDs != nil {
+			st.promptIDs = ev.PromptIDs
+		}
 		st.text.WriteString(ev.Text)
+		st.reasoning.WriteString(ev.Reasoning)
+		st.thinking.Add(ev)
 		st.tokens = append(st.tokens, ev.Tokens...)
+		if a.req.Options.Logprobs != nil {
+			if st.align == nil {
+				st.align = NewAligner()
+			}
+			if ev.Reasoning == "" && st.alignThink == nil && allAnswer(ev.Tokens) {
+				st.align.Add(ev.Tokens, ev.Text)
+			} else {
+				if st.alignThink == nil {
+					st.alignThink = NewAligner()
+				}
+				thinking, _, answer := SplitParts(ev.Tokens)
+				st.alignThink.Add(thinking, ev.Reasoning)
+				st.align.Add(answer, ev.Text)
+			}
+		}
 	case EventFinish:
 		st := a.sample(ev.Sample)
 		st.finished, st.reason, st.stoppedBy, st.err = true, ev.Reason, ev.StoppedBy, ev.Err
+		if st.align != nil {
+			if st.thinking.Still() && st.alignThink != nil {
+				// A stop string met while thinking ends the thinking, not the answer.
+				st.alignThink.Finish(StopTail(st.reasoning.String(), ev.StoppedBy))
+				st.align.Finish("")
+			} else {
+				st.align.Finish(StopTail(st.text.String(), ev.StoppedBy))
+				if st.alignThink != nil {
+					st.alignThink.Finish("")
+				}
+			}
+		}
 	case EventPromptLogprobs:
 		for i := 0; i < max(ev.Count, 1); i++ {
 			st := a.sample(ev.Sample + i)
@@ -94,6 +135,10 @@ func (a *Assembler) Apply(ev Event) {
 	case EventError:
 		if ev.Err != nil {
 			a.notes = append(a.notes, ev.Err.Error())
+		}
+	case EventNote:
+		if ev.Text != "" && !slices.Contains(a.notes, ev.Text) {
+			a.notes = append(a.notes, ev.Text)
 		}
 	case EventDone:
 		a.done = true
@@ -126,6 +171,22 @@ func (a *Assembler) Text(i int) string {
 	return a.samples[i].text.String()
 }
 
+// Reasoning is sample i's thinking so far (a reasoning model's; "" for others).
+func (a *Assembler) Reasoning(i int) string {
+	if i < 0 || i >= len(a.samples) {
+		return ""
+	}
+	return a.samples[i].reasoning.String()
+}
+
+// Thinking is where sample i's thinking stands.
+func (a *Assembler) Thinking(i int) ThinkingState {
+	if i < 0 || i >= len(a.samples) {
+		return ThinkingState{}
+	}
+	return a.samples[i].thinking
+}
+
 // Tokens is sample i's tokens so far (shared; do not modify).
 func (a *Assembler) Tokens(i int) []Token {
 	if i < 0 || i >= len(a.samples) {
@@ -135,12 +196,17 @@ func (a *Assembler) Tokens(i int) []Token {
 }
 
 // Response builds the SampleResponse from everything applied so far. Unfinished samples
-// have an empty StopReason. Token slices are shared with the Assembler, not copied.
+// have an empty StopReason. Token slices are copies when their tokens were placed in the
+// text (logprobs were asked for), else shared with the Assembler.
 func (a *Assembler) Response() SampleResponse {
 	r := SampleResponse{
-		Model: a.model,
-		Usage: a.usage,
-		Notes: a.notes,
+		Model:        a.model,
+		Usage:        a.usage,
+		Notes:        a.notes,
+		LogprobsMode: a.mode,
+	}
+	if r.LogprobsMode == "" {
+		r.LogprobsMode = a.req.LogprobsMode.OrDefault()
 	}
 	all := a.req.AllParams()
 	r.Params = all[0]
@@ -153,11 +219,12 @@ func (a *Assembler) Response() SampleResponse {
 			}
 		}
 	}
+	// What was sent, a continued prefix included; the generated message follows.
 	var base []Message
 	if a.req.API == params.Chat {
-		base = a.req.Messages
+		base = a.req.SentMessages()
 	} else {
-		base = []Message{{Role: "user", Content: a.req.Prompt}}
+		base = []Message{{Role: "user", Content: a.req.SentPrompt()}}
 	}
 	withLogprobs := a.req.Options.Logprobs != nil
 	withPrompt := a.req.Options.PromptLogprobs != nil
@@ -175,25 +242,46 @@ func (a *Assembler) Response() SampleResponse {
 		r.PromptTokens = make([][]Token, n)
 		r.PromptAlignment = make([]PromptAlignment, n)
 	}
-	anyErr := false
+	if a.req.TokenIDs {
+		r.PromptTokenIDs = make([][]TokenID, n)
+	}
+	anyErr, thought := false, false
 	for i := range a.samples {
 		st := a.samples[i]
+		if a.req.TokenIDs {
+			r.PromptTokenIDs[i] = st.promptIDs
+		}
 		msgs := make([]Message, 0, len(base)+1)
 		msgs = append(msgs, base...)
-		msgs = append(msgs, Message{Role: "assistant", Content: st.text.String()})
+		msgs = append(msgs, Message{Role: "assistant", Content: st.text.String(), Reasoning: st.reasoning.String()})
+		thought = thought || st.thinking.Thought
 		r.Trajectories[i] = Trajectory{Messages: msgs}
 		r.StopReason[i], r.StoppedBy[i], r.Seeds[i] = st.reason, st.stoppedBy, st.seed
 		if withLogprobs {
 			r.Logprobs[i], r.Tokens[i] = logprobsOf(st.tokens), nonNil(st.tokens)
+			if st.align != nil {
+				r.Tokens[i] = placedByPart(st.tokens, st.align, st.alignThink)
+			}
 		}
 		if withPrompt && st.havePrompt {
 			r.PromptAlignment[i] = st.promptAlign
 			if st.promptAlign != PromptUnaligned {
 				r.PromptLogprobs[i], r.PromptTokens[i] = logprobsOf(st.promptTokens), nonNil(st.promptTokens)
+				if a.req.API == params.Completion {
+					if pl := AlignPrompt(st.promptTokens, a.req.SentPrompt()); pl != nil {
+						r.PromptTokens[i] = placed(st.promptTokens, pl)
+					}
+				}
 			}
 		}
 		if st.err != nil {
 			anyErr = true
+		}
+	}
+	if thought {
+		r.StoppedWhileThinking = make([]bool, n)
+		for i, st := range a.samples {
+			r.StoppedWhileThinking[i] = st.thinking.StoppedWhileThinking(st.reason)
 		}
 	}
 	if anyErr {

@@ -312,9 +312,9 @@ func TestAssemblerJSONContract(t *testing.T) {
 	}
 	want := `{"trajectories":[{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":" Once"}]},{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":" B"}]}],` +
 		`"logprobs":[[-0.12],[-2]],"prompt_logprobs":[[null],[null]],"stop_reason":["stop","length"],"stopped_by":["###",null],` +
-		`"tokens":[[{"text":" Once","logprob":-0.12,"top":[{"text":" Once","logprob":-0.12}]}],[{"text":" B","logprob":-2,"top":[{"text":" A","logprob":-1},{"text":" B","logprob":-2}]}]],` +
+		`"tokens":[[{"text":" Once","logprob":-0.12,"top":[{"text":" Once","logprob":-0.12}],"start":0,"end":5}],[{"text":" B","logprob":-2,"top":[{"text":" A","logprob":-1},{"text":" B","logprob":-2}],"start":0,"end":2}]],` +
 		`"prompt_tokens":[[{"text":"hi","logprob":null,"id":5}],[{"text":"hi","logprob":null,"id":5}]],"prompt_alignment":["ids","ids"],"seeds":[7,8],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7},` +
-		`"model":"m","params":` + mustJSON(params.Default()) + `}`
+		`"model":"m","params":` + mustJSON(params.Default()) + `,"logprobs_mode":"raw_logprobs"}`
 	if string(b) != want {
 		t.Errorf("got\n%s\nwant\n%s", b, want)
 	}

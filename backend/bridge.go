@@ -134,22 +134,23 @@ drain:
 }
 
 // Coalesce merges runs of consecutive EventTokens of the same sample into one event
-// (text concatenated, tokens appended); every other event is kept as is, in order.
-// It may reuse evs' storage.
+// (texts and reasoning each concatenated, tokens appended, the prompt ids kept); every
+// other event is kept as is, in order. It may reuse evs' storage.
 func Coalesce(evs []Event) []Event {
 	out := evs[:0]
 	for i := 0; i < len(evs); {
 		ev := evs[i]
 		j := i + 1
 		if ev.Kind == EventTokens {
-			textLen, nTok := len(ev.Text), len(ev.Tokens)
+			textLen, nTok, thought := len(ev.Text), len(ev.Tokens), ev.Reasoning != ""
 			for j < len(evs) && evs[j].Kind == EventTokens && evs[j].Sample == ev.Sample {
 				textLen += len(evs[j].Text)
 				nTok += len(evs[j].Tokens)
+				thought = thought || evs[j].Reasoning != ""
 				j++
 			}
 			if j > i+1 {
-				var sb strings.Builder
+				var sb, rb strings.Builder
 				sb.Grow(textLen)
 				var toks []Token
 				if nTok > 0 {
@@ -157,9 +158,20 @@ func Coalesce(evs []Event) []Event {
 				}
 				for k := i; k < j; k++ {
 					sb.WriteString(evs[k].Text)
+					if thought {
+						rb.WriteString(evs[k].Reasoning)
+					}
 					toks = append(toks, evs[k].Tokens...)
+					if ev.PromptIDs == nil {
+						ev.PromptIDs = evs[k].PromptIDs
+					}
 				}
 				ev.Text, ev.Tokens = sb.String(), toks
+				if thought {
+					// The thinking comes before the answer, so the two concatenations
+					// keep each one's order.
+					ev.Reasoning = rb.String()
+				}
 			}
 		}
 		out = append(out, ev)

@@ -43,10 +43,14 @@ func LogprobFromWire(v float64) Logprob {
 	return Logprob(v)
 }
 
-// MarshalJSON writes null for Unknown.
+// MarshalJSON writes null for Unknown, and minus infinity (a token the sampler cut, in
+// processed logprobs) as vLLM writes it, -9999.
 func (l Logprob) MarshalJSON() ([]byte, error) {
 	if !l.Known() {
 		return []byte("null"), nil
+	}
+	if math.IsInf(float64(l), -1) {
+		return []byte("-9999"), nil
 	}
 	return strconv.AppendFloat(nil, float64(l), 'g', -1, 64), nil
 }
@@ -87,22 +91,112 @@ type Token struct {
 	Text    string
 	Logprob Logprob
 	ID      TokenID
+	// Part says which part of a reasoning model's output the token belongs to: its
+	// thinking, the boundary between thinking and answer (a token whose text is in
+	// neither, such as "</think>"), or the answer. PartAnswer, the zero value, for every
+	// token of a model without thinking and in completion mode.
+	Part Part
 	// Top holds the top-K alternatives sorted by logprob, highest first (Unknown last),
 	// whatever order the server sent. It may include the sampled token itself; it is empty
 	// when K is 0.
 	Top []Alt
+	// Processed, when not nil, holds the same token's and alternatives' processed
+	// logprobs beside Logprob's values (see Processed). Only the built-in model gives
+	// both at once; a server gives one kind, which LogprobsMode names.
+	Processed *Processed
+	// Place is where the token sits in the sample's content (see Align), or for a
+	// thinking token in its thinking (a boundary token sits in neither); nil until a
+	// SampleResponse is built.
+	Place *Place
+}
+
+// Processed is a generated token's place in the distribution it was drawn from: vLLM's
+// processed_logprobs, after bad words, min_tokens, logit bias, penalties, temperature,
+// min-p, top-k and top-p. A token the sampler cut has minus infinity (probability
+// exactly 0; JSON -9999, as vLLM writes it).
+type Processed struct {
+	// Logprob is the token's own.
+	Logprob Logprob
+	// Top[i] is Token.Top[i]'s, in the same order; Unknown where the server gave none.
+	Top []Logprob
+}
+
+type processedJSON struct {
+	Logprob Logprob   `json:"logprob"`
+	Top     []Logprob `json:"top,omitempty"`
+}
+
+// MarshalJSON writes {"logprob","top"?}.
+func (p Processed) MarshalJSON() ([]byte, error) {
+	return json.Marshal(processedJSON(p))
+}
+
+// UnmarshalJSON is the inverse of MarshalJSON: -9999 reads back as minus infinity, since
+// in processed logprobs it stands for a cut token; null reads as Unknown.
+func (p *Processed) UnmarshalJSON(b []byte) error {
+	var j struct {
+		Logprob json.RawMessage   `json:"logprob"`
+		Top     []json.RawMessage `json:"top"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	lp, err := ProcessedFromJSON(j.Logprob)
+	if err != nil {
+		return err
+	}
+	*p = Processed{Logprob: lp}
+	if j.Top != nil {
+		p.Top = make([]Logprob, len(j.Top))
+		for i, raw := range j.Top {
+			if p.Top[i], err = ProcessedFromJSON(raw); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ProcessedFromJSON reads a processed logprob as a server writes it: null (or nothing)
+// is Unknown, and -9999 or below is minus infinity, a token the sampler cut.
+func ProcessedFromJSON(raw []byte) (Logprob, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return Unknown(), nil
+	}
+	v, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil {
+		return Unknown(), fmt.Errorf("processed logprob: %w", err)
+	}
+	return ProcessedFromWire(v), nil
+}
+
+// ProcessedFromWire is LogprobFromWire for processed logprobs, where vLLM's -9999 means
+// minus infinity: the token was cut.
+func ProcessedFromWire(v float64) Logprob {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 1):
+		return Unknown()
+	case v <= -9999:
+		return Logprob(math.Inf(-1))
+	}
+	return Logprob(v)
 }
 
 type tokenJSON struct {
-	Text    string   `json:"text"`
-	Logprob Logprob  `json:"logprob"`
-	ID      *TokenID `json:"id,omitempty"`
-	Top     []Alt    `json:"top,omitempty"`
+	Text      string     `json:"text"`
+	Logprob   Logprob    `json:"logprob"`
+	ID        *TokenID   `json:"id,omitempty"`
+	Part      Part       `json:"part,omitzero"`
+	Top       []Alt      `json:"top,omitempty"`
+	Processed *Processed `json:"processed,omitempty"`
+	*placeJSON
 }
 
-// MarshalJSON writes {"text","logprob","id"?,"top"?}; id only when known.
+// MarshalJSON writes {"text","logprob","id"?,"part"?,"top"?,"processed"?} and the place
+// fields when placed; id only when known, part only when not the answer ("thinking" or
+// "boundary").
 func (t Token) MarshalJSON() ([]byte, error) {
-	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Top: t.Top}
+	j := tokenJSON{Text: t.Text, Logprob: t.Logprob, Part: t.Part, Top: t.Top, Processed: t.Processed, placeJSON: t.Place.json()}
 	if t.ID != NoTokenID {
 		id := t.ID
 		j.ID = &id
@@ -112,11 +206,12 @@ func (t Token) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON is the inverse of MarshalJSON.
 func (t *Token) UnmarshalJSON(b []byte) error {
-	j := tokenJSON{Logprob: Unknown()}
+	j := tokenJSON{Logprob: Unknown(), placeJSON: &placeJSON{}}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Top: j.Top}
+	j.placeJSON = j.placeJSON.ifPresent(b)
+	*t = Token{Text: j.Text, Logprob: j.Logprob, ID: NoTokenID, Part: j.Part, Top: j.Top, Processed: j.Processed, Place: j.placeJSON.place()}
 	if j.ID != nil {
 		t.ID = *j.ID
 	}
@@ -239,9 +334,15 @@ func (s *StoppedBy) UnmarshalJSON(b []byte) error {
 // ---------------------------------------------------------------------------------------
 
 // Message is one chat turn. Content is untrusted when it came from a model.
+//
+// Reasoning is a reasoning model's thinking, kept apart from its answer (Content) as
+// vLLM's assistant message keeps it ("reasoning"); empty, and absent from the JSON, for
+// a model without thinking. It is not sent back in requests: what a template does with
+// earlier thinking is the model's (vLLM's default templates drop it).
 type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role      string `json:"role"`
+	Content   string `json:"content"`
+	Reasoning string `json:"reasoning,omitempty"`
 }
 
 // Trajectory is one sample's conversation: in chat mode the messages sent, in completion
@@ -284,6 +385,10 @@ type SampleResponse struct {
 	// came); with "unaligned", PromptTokens and PromptLogprobs are null for that sample.
 	// Omitted when prompt logprobs were not asked for.
 	PromptAlignment []PromptAlignment `json:"prompt_alignment,omitempty"`
+	// PromptTokenIDs: per sample, the prompt as the server tokenized it (in chat, the
+	// templated conversation); omitted unless Request.TokenIDs asked for them, null for a
+	// sample the server sent none for.
+	PromptTokenIDs [][]TokenID `json:"prompt_token_ids,omitempty"`
 	// Seeds: the seed each sample was drawn with (seed+i for sample i of a request), null
 	// where the sampler chose at random.
 	Seeds []*int64 `json:"seeds"`
@@ -295,8 +400,20 @@ type SampleResponse struct {
 	Errors []*Error `json:"errors,omitempty"`
 	// Variants: present for a sweep (more than one variant): which samples each produced.
 	Variants []VariantInfo `json:"variants,omitempty"`
-	// Notes: facts the user should know, e.g. that greedy samples were not repeated.
+	// Notes: facts the user should know, e.g. that greedy samples were not repeated, or
+	// that the logprobs do not look like the mode claimed.
 	Notes []string `json:"notes,omitempty"`
+	// LogprobsMode names the distribution Logprobs and Tokens come from: the mode the
+	// server was said to run with (vLLM's --logprobs-mode; the API does not report it),
+	// raw_logprobs unless configured. Tokens' "processed", where present, adds the
+	// processed values beside them.
+	LogprobsMode LogprobsMode `json:"logprobs_mode"`
+	// StoppedWhileThinking: per sample, true when a reasoning model's sample ran out of
+	// tokens (stop_reason "length") before its thinking ended, so it has no answer: a
+	// larger max_tokens may be needed. Present only when some sample of the run thought
+	// (its trajectory's assistant message has "reasoning"); omitted otherwise. See
+	// ThinkingState.
+	StoppedWhileThinking []bool `json:"stopped_while_thinking,omitempty"`
 }
 
 // VariantInfo describes the samples one variant (one request) produced.
@@ -333,6 +450,17 @@ type Request struct {
 	// Variants, when not empty, make a sweep: one request per entry, each with Options,
 	// all run concurrently; samples are numbered variant after variant.
 	Variants []params.SamplingParams
+	// Continue, when not nil, continues a sample from a prefix instead of starting it
+	// afresh: a branch forked on another token, or a step of step mode (see Continuation).
+	Continue *Continuation
+	// TokenIDs asks the server for the ids of the prompt and of every generated token
+	// (vLLM's return_token_ids): Token.ID and SampleResponse.PromptTokenIDs, from which a
+	// later Continuation sends exact ids. A server without the field ignores it.
+	TokenIDs bool
+	// LogprobsMode is the mode the server runs with, which the API does not report: it
+	// names what the logprobs are and what CheckLogprobs holds them to. Empty: the
+	// Sampler's own setting.
+	LogprobsMode LogprobsMode
 }
 
 // AllParams returns the parameters of each request of the run: Variants, or Params alone.
@@ -355,6 +483,14 @@ func (r Request) Validate() error {
 	case params.Completion:
 	default:
 		return &Error{Kind: KindConfig, Message: fmt.Sprintf("unknown API %q: want %q or %q", r.API, params.Chat, params.Completion)}
+	}
+	if err := r.Continue.check(r.API); err != nil {
+		return err
+	}
+	if r.LogprobsMode != "" {
+		if _, err := ParseLogprobsMode(string(r.LogprobsMode)); err != nil {
+			return &Error{Kind: KindConfig, Message: "logprobs mode: " + err.Error()}
+		}
 	}
 	for i, p := range r.AllParams() {
 		o := r.Options
@@ -411,10 +547,13 @@ const (
 	// EventStart: one per request (variant), before any other event of its samples:
 	// Start is set.
 	EventStart EventKind = iota + 1
-	// EventTokens: Text and/or Tokens appended to sample Sample. Text is the assistant
-	// content as the server streams it; Tokens come from logprobs entries (only when
-	// logprobs were asked for) and can run ahead of Text (vLLM holds back text that might
-	// start a stop string, and the stop string's tokens never appear in the text).
+	// EventTokens: Text, Reasoning and/or Tokens appended to sample Sample. Text is the
+	// assistant content (the answer) as the server streams it; Reasoning is a reasoning
+	// model's thinking (vLLM's delta "reasoning", or "reasoning_content" from older
+	// servers), which comes before the answer. Tokens come from logprobs entries (only
+	// when logprobs were asked for), each with its Part, and can run ahead of the text
+	// (vLLM holds back text that might start a stop string, and neither the stop string's
+	// tokens nor the end-of-thinking token appear in any text).
 	EventTokens
 	// EventFinish: sample Sample ended with Reason and StoppedBy. Err is set when it did not
 	// end on the model's own terms (StopError, StopInterrupted, StopCancelled): the
@@ -438,9 +577,13 @@ const (
 	// run as a whole (listing the models, before any EventStart). The separate
 	// prompt-logprobs request retries without one: no sample waits on it.
 	EventRetry
+	// EventNote: a fact about the run as a whole that the user should read once, in
+	// Text, e.g. that the logprobs do not look like the mode claimed (CheckLogprobs).
+	// It comes before EventDone and ends nothing.
+	EventNote
 )
 
-var eventKindNames = [...]string{"", "start", "tokens", "finish", "prompt_logprobs", "usage", "error", "done", "retry"}
+var eventKindNames = [...]string{"", "start", "tokens", "finish", "prompt_logprobs", "usage", "error", "done", "retry", "note"}
 
 // String is the kind's name as used in `twinkle sample --stream` lines.
 func (k EventKind) String() string {
@@ -466,6 +609,9 @@ type StartInfo struct {
 	// Seeds holds one entry per sample: seed+i, or nil when the server picks.
 	Seeds []*int64 `json:"seeds"`
 	Note  string   `json:"note,omitempty"`
+	// LogprobsMode names the distribution this request's logprobs come from (see
+	// SampleResponse.LogprobsMode).
+	LogprobsMode LogprobsMode `json:"logprobs_mode,omitempty"`
 }
 
 // RetryInfo describes a request that failed before its first token and will be sent
@@ -533,8 +679,10 @@ type Event struct {
 	Sample int
 	// Count: for EventPromptLogprobs, EventUsage and EventError, how many samples from
 	// Sample on the event concerns.
-	Count        int
-	Text         string
+	Count int
+	Text  string
+	// Reasoning: for EventTokens, thinking text (see EventTokens).
+	Reasoning    string
 	Tokens       []Token
 	Reason       StopReason
 	StoppedBy    StoppedBy
@@ -544,6 +692,9 @@ type Event struct {
 	PromptTokens []Token
 	// PromptAlignment: for EventPromptLogprobs.
 	PromptAlignment PromptAlignment
+	// PromptIDs: on an EventTokens (possibly with no text or tokens), the prompt as the
+	// server tokenized it, sent once per sample when Request.TokenIDs asked for it.
+	PromptIDs []TokenID
 	// Retry: for EventRetry.
 	Retry *RetryInfo
 }
@@ -553,6 +704,7 @@ type eventJSON struct {
 	Sample       *int            `json:"sample,omitempty"`
 	Count        int             `json:"count,omitempty"`
 	Text         string          `json:"text,omitempty"`
+	Reasoning    string          `json:"reasoning,omitempty"`
 	Tokens       []Token         `json:"tokens,omitempty"`
 	Reason       StopReason      `json:"stop_reason,omitempty"`
 	StoppedBy    *StoppedBy      `json:"stopped_by,omitempty"`
@@ -561,6 +713,7 @@ type eventJSON struct {
 	Start        *StartInfo      `json:"start,omitempty"`
 	PromptTokens []Token         `json:"prompt_tokens,omitempty"`
 	Alignment    PromptAlignment `json:"prompt_alignment,omitempty"`
+	PromptIDs    []TokenID       `json:"prompt_token_ids,omitempty"`
 	Retry        *RetryInfo      `json:"retry,omitempty"`
 }
 
@@ -572,7 +725,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	case EventStart:
 		j.Start = e.Start
 	case EventTokens:
-		j.Sample, j.Text, j.Tokens = &e.Sample, e.Text, e.Tokens
+		j.Sample, j.Text, j.Reasoning, j.Tokens, j.PromptIDs = &e.Sample, e.Text, e.Reasoning, e.Tokens, e.PromptIDs
 	case EventFinish:
 		sb := e.StoppedBy
 		j.Sample, j.Reason, j.StoppedBy = &e.Sample, e.Reason, &sb
@@ -585,6 +738,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		j.Sample, j.Count = &e.Sample, e.Count
 	case EventRetry:
 		j.Sample, j.Count, j.Retry = &e.Sample, e.Count, e.Retry
+	case EventNote:
+		j.Text = e.Text
 	}
 	return json.Marshal(j)
 }

@@ -84,8 +84,13 @@ var ErrGreedyN = errors.New("n must be 1 when using greedy sampling: temperature
 // ToVLLM returns the sampling part of a vLLM OpenAI-compatible request body for api,
 // as twinkle's to_vllm(num_samples, logprobs, prompt_logprobs). Every sampling field
 // is present — temperature 0, top_k -1, a null seed — because an omitted field falls
-// back to the model's generation_config, which no endpoint reports. Stop strings go to
-// "stop", ids to vLLM's "stop_token_ids".
+// back to the model's generation_config, which no endpoint reports; min_p, which
+// generation_config can set too, is always present for the same reason. The other
+// advanced fields are present only when set: vLLM's own defaults fill them. Stop
+// strings go to "stop", ids to vLLM's "stop_token_ids". logit_bias text not yet
+// resolved to token ids is an *UnresolvedError. The reasoning switches (reasoning_effort,
+// chat_template_kwargs) go only into a chat request, each only when set: a completion
+// has no template to read them (Advanced.ChatOnly names them for a caller to warn).
 func (p SamplingParams) ToVLLM(api API, o Options) (Fields, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -104,16 +109,25 @@ func (p SamplingParams) ToVLLM(api API, o Options) (Fields, error) {
 	if ids == nil {
 		ids = []int{}
 	}
+	minP, advanced, err := o.Advanced.vllmFields()
+	if err != nil {
+		return nil, err
+	}
 	f := Fields{
 		{"n", o.Samples()},
 		{"max_tokens", p.MaxTokens},
 		{"temperature", p.Temperature},
 		{"top_p", p.TopP},
 		{"top_k", p.TopK},
+		minP,
 		{"repetition_penalty", p.RepetitionPenalty},
 		{"seed", p.Seed},
 		{"stop", stop},
 		{"stop_token_ids", ids},
+	}
+	f = append(f, advanced...)
+	if api == Chat {
+		f = append(f, o.Advanced.chatFields()...)
 	}
 	if o.Logprobs != nil {
 		if api == Chat {
@@ -145,11 +159,28 @@ type Transformers struct {
 	StopTokenIDs []int
 	// Logprobs is the top-K to take from the returned logits; nil: not asked for.
 	Logprobs *int
+	// BadWords become bad_words_ids only with the model's tokenizer, which generate
+	// is not given: the export tokenizes them in Python as vLLM does.
+	BadWords []string
+}
+
+// sequenceBias is logit_bias as generate's sequence_bias, in its list form
+// [[[id], bias], ...], clamped as vLLM clamps it.
+type sequenceBias []LogitBias
+
+func (s sequenceBias) MarshalJSON() ([]byte, error) {
+	items := make([]any, len(s))
+	for i, b := range s {
+		items[i] = []any{[]int{b.ID}, ClampBias(b.Bias)}
+	}
+	return marshalNoHTML(items)
 }
 
 // ToTransformers converts p and o for transformers' model.generate. Greedy sampling
 // with several samples is refused (ErrGreedyN), as generate refuses
-// num_return_sequences > 1 without sampling.
+// num_return_sequences > 1 without sampling. Of the advanced fields, min_p,
+// min_tokens (min_new_tokens) and logit_bias (sequence_bias) have a kwarg; bad_words
+// are left in BadWords; the rest generate cannot do.
 func (p SamplingParams) ToTransformers(o Options) (Transformers, error) {
 	if err := p.Validate(); err != nil {
 		return Transformers{}, err
@@ -159,6 +190,10 @@ func (p SamplingParams) ToTransformers(o Options) (Transformers, error) {
 	}
 	if o.GreedyConflict(p) {
 		return Transformers{}, fmt.Errorf("%w (got n=%d)", ErrGreedyN, o.N)
+	}
+	a := o.Advanced
+	if texts := a.Unresolved(); len(texts) > 0 {
+		return Transformers{}, &UnresolvedError{Texts: texts}
 	}
 	f := Fields{}
 	if p.MaxTokens != nil {
@@ -173,8 +208,17 @@ func (p SamplingParams) ToTransformers(o Options) (Transformers, error) {
 			topK = 0
 		}
 		f = append(f, Field{"do_sample", true}, Field{"temperature", p.Temperature}, Field{"top_k", topK}, Field{"top_p", p.TopP})
+		if a.MinP > 0 {
+			f = append(f, Field{"min_p", a.MinP})
+		}
 	}
 	f = append(f, Field{"repetition_penalty", p.RepetitionPenalty})
+	if a.MinTokens > 0 {
+		f = append(f, Field{"min_new_tokens", a.MinTokens})
+	}
+	if len(a.LogitBias) > 0 {
+		f = append(f, Field{"sequence_bias", sequenceBias(slices.Clone(a.LogitBias))})
+	}
 	if o.Samples() > 1 {
 		f = append(f, Field{"num_return_sequences", o.Samples()})
 	}
@@ -184,5 +228,5 @@ func (p SamplingParams) ToTransformers(o Options) (Transformers, error) {
 	if o.Logprobs != nil {
 		f = append(f, Field{"output_logits", true}, Field{"return_dict_in_generate", true})
 	}
-	return Transformers{Kwargs: f, Seed: p.Seed, StopTokenIDs: slices.Clone(p.Stop.TokenIDs), Logprobs: o.Logprobs}, nil
+	return Transformers{Kwargs: f, Seed: p.Seed, StopTokenIDs: slices.Clone(p.Stop.TokenIDs), Logprobs: o.Logprobs, BadWords: slices.Clone(a.BadWords)}, nil
 }

@@ -196,6 +196,18 @@ func exportCases() map[string]struct {
 	lone := Default()
 	lone.Stop = StopString("</s>")
 
+	// Qwen3's recommended thinking settings, with every advanced field set; a bias
+	// above 100 is exported clamped, as vLLM clamps it.
+	advanced := Default()
+	advanced.Temperature = 0.6
+	advanced.TopP = 0.95
+	advanced.TopK = 20
+	advanced.MaxTokens = ptr(32)
+	advanced.Stop = Stop{Strings: []string{"</s>"}, TokenIDs: []int{2}}
+	advancedOpts := Options{N: 2, Advanced: Advanced{MinP: 0.05, PresencePenalty: 0.5, FrequencyPenalty: -0.25, MinTokens: 4,
+		IgnoreEOS: true, IncludeStopStrInOutput: true, LogitBias: []LogitBias{{ID: 13, Bias: -100}, {ID: 7, Bias: 250}},
+		BadWords: []string{"foo", " bar", "it's \"q\"\n", "foo"}}}
+
 	sampled := Default()
 	sampled.Temperature = 0.7
 	sampled.TopP = 0.9
@@ -210,6 +222,7 @@ func exportCases() map[string]struct {
 		"hostile":  {hostile, Target{Model: "it's \"m\"", Endpoint: "http://h:8000/v1/", System: "be $terse 'ok'", Prompt: "a\nb \\ 'c' \"d\" $(e)", Options: Options{N: 2, Logprobs: ptr(3), PromptLogprobs: ptr(1)}}},
 		"lone":     {lone, Target{}},
 		"sampled":  {sampled, Target{Prompt: "Once", Options: Options{N: 4, Logprobs: ptr(20)}}},
+		"advanced": {advanced, Target{Prompt: "Think", Options: advancedOpts}},
 	}
 }
 

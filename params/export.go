@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -52,6 +53,14 @@ func Export(format string, p SamplingParams, t Target) (string, error) {
 	if t.Options.GreedyConflict(p) {
 		// Every target refuses it: vLLM with a 400, generate with a ValueError.
 		return "", fmt.Errorf("%w (got n=%d)", ErrGreedyN, t.Options.N)
+	}
+	if texts := t.Options.Advanced.Unresolved(); len(texts) > 0 {
+		// An export has no server to tokenize with, and no format takes text.
+		return "", &UnresolvedError{Texts: texts}
+	}
+	if keys := t.Options.Advanced.ChatOnly(); len(keys) > 0 && t.API == Completion && (format == "openai" || format == "curl") {
+		// The request would leave them out: say so rather than export less than was set.
+		return "", fmt.Errorf("%s: a completion request has no chat template to read it; use chat mode, or unset it", strings.Join(keys, ", "))
 	}
 	switch format {
 	case "twinkle":
@@ -122,6 +131,13 @@ func exportTwinkle(p SamplingParams, t Target) string {
 		fmt.Fprintf(&b, "# twinkle's stop holds strings or token ids, not both: the stop token ids %s are\n", pyLiteral(p.Stop.TokenIDs))
 		fmt.Fprintf(&b, "# left out here (in vLLM: stop_token_ids=%s).\n", pyLiteral(p.Stop.TokenIDs))
 	}
+	if extra := twinkleLacks(t.Options.Advanced); len(extra) > 0 {
+		b.WriteString("# twinkle's SamplingParams has no field for these vLLM settings, left out here\n")
+		b.WriteString("# (in vLLM's SamplingParams):\n")
+		for _, kv := range extra {
+			fmt.Fprintf(&b, "#   %s=%s,\n", kv.Key, pyLiteral(kv.Value))
+		}
+	}
 	args := []string{"num_samples=" + strconv.Itoa(t.Options.Samples())}
 	if k := t.Options.Logprobs; k != nil {
 		args = append(args, "logprobs=True")
@@ -132,7 +148,41 @@ func exportTwinkle(p SamplingParams, t Target) string {
 		args = append(args, "prompt_logprobs="+strconv.Itoa(*t.Options.PromptLogprobs))
 	}
 	fmt.Fprintf(&b, "vllm_params = params.to_vllm(%s)\n", strings.Join(args, ", "))
+	if kw := templateKwargs(t.Options.Advanced); kw != "" {
+		b.WriteString("# The reasoning switches are chat request fields, not SamplingParams: with vLLM's LLM,\n")
+		fmt.Fprintf(&b, "#   llm.chat(messages, vllm_params, chat_template_kwargs=%s)\n", kw)
+	}
 	return b.String()
+}
+
+// templateKwargs is the chat template's keyword arguments that carry the reasoning
+// switches set, as a Python dict, or "" when none is set. vLLM's server hands
+// reasoning_effort to the template this way too.
+func templateKwargs(a Advanced) string {
+	var parts []string
+	if a.EnableThinking != nil {
+		parts = append(parts, pyString("enable_thinking")+": "+pyLiteral(*a.EnableThinking))
+	}
+	if a.ReasoningEffort != "" {
+		parts = append(parts, pyString("reasoning_effort")+": "+pyString(a.ReasoningEffort))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// twinkleLacks is every advanced field set away from vLLM's default, as vLLM's
+// SamplingParams keywords.
+func twinkleLacks(a Advanced) Fields {
+	minP, rest, err := a.vllmFields()
+	if err != nil {
+		return nil // Export refuses unresolved text before this
+	}
+	if a.MinP == 0 {
+		return rest
+	}
+	return append(Fields{minP}, rest...)
 }
 
 // twinkleStop is what twinkle's stop union (a string, strings, or token ids) can hold of
@@ -162,6 +212,10 @@ func exportVLLM(p SamplingParams, t Target) (string, error) {
 	b.WriteString("sampling_params = SamplingParams(\n")
 	writeKwargs(&b, f)
 	b.WriteString(")\n")
+	if kw := templateKwargs(t.Options.Advanced); kw != "" {
+		b.WriteString("# The reasoning switches are chat request fields, not SamplingParams:\n")
+		fmt.Fprintf(&b, "#   llm.chat(messages, sampling_params, chat_template_kwargs=%s)\n", kw)
+	}
 	return b.String(), nil
 }
 
@@ -196,6 +250,24 @@ func exportTransformers(p SamplingParams, t Target) (string, error) {
 	if t.Options.PromptLogprobs != nil {
 		b.WriteString("# generate returns no prompt logprobs: model(**inputs).logits holds them.\n")
 	}
+	if kw := templateKwargs(t.Options.Advanced); kw != "" {
+		b.WriteString("# The reasoning switches are read by the chat template: build inputs with\n")
+		fmt.Fprintf(&b, "#   tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True,\n#       return_tensors=\"pt\", **%s)\n", kw)
+	}
+	writeTransformersLacks(&b, p, t.Options.Advanced)
+	if len(call.BadWords) > 0 {
+		b.WriteString("# bad_words tokenized as vLLM does: each word without and with a leading space. generate\n")
+		b.WriteString("# blocks a word's last token after its earlier ones, as vLLM does, but looks for those\n")
+		b.WriteString("# in the prompt too, where vLLM looks in the output only.\n")
+		b.WriteString("bad_words_ids = []\n")
+		fmt.Fprintf(&b, "for word in %s:\n", pyLiteral(uniqueStrings(call.BadWords)))
+		b.WriteString("    plain = tokenizer.encode(word.lstrip(), add_special_tokens=False)\n")
+		b.WriteString("    bad_words_ids.append(plain)\n")
+		b.WriteString("    spaced = tokenizer.encode(\" \" + word.lstrip(), add_special_tokens=False)\n")
+		b.WriteString("    if spaced and spaced[0] != plain[0] and len(spaced) == len(plain):\n")
+		b.WriteString("        bad_words_ids.append(spaced)\n")
+		kw = append(kw, Field{"bad_words_ids", pyRaw("bad_words_ids")})
+	}
 	if len(p.Stop.Strings) > 0 {
 		b.WriteString("# stop_strings only work when the tokenizer is passed to generate.\n")
 		kw = append(kw, Field{"tokenizer", pyRaw("tokenizer")})
@@ -212,6 +284,45 @@ func exportTransformers(p SamplingParams, t Target) (string, error) {
 		b.WriteString("#   sampled = logprobs.gather(-1, outputs.sequences[:, inputs[\"input_ids\"].shape[1] + i, None])\n")
 	}
 	return b.String(), nil
+}
+
+// writeTransformersLacks says, as comments, what generate does differently or cannot do
+// of the advanced fields that are set.
+func writeTransformersLacks(b *strings.Builder, p SamplingParams, a Advanced) {
+	if a.PresencePenalty != 0 || a.FrequencyPenalty != 0 {
+		b.WriteString("# generate has no presence or frequency penalty, so these vLLM settings are not applied:\n")
+		if a.PresencePenalty != 0 {
+			fmt.Fprintf(b, "#   presence_penalty=%s, subtracted once from the logit of each token in the output;\n", pyLiteral(a.PresencePenalty))
+		}
+		if a.FrequencyPenalty != 0 {
+			fmt.Fprintf(b, "#   frequency_penalty=%s, subtracted once per time the token is in the output.\n", pyLiteral(a.FrequencyPenalty))
+		}
+	}
+	if a.MinP > 0 && !p.IsGreedy() && (p.TopK > 0 || p.TopP < 1) {
+		b.WriteString("# generate applies min_p after top_k and top_p; vLLM applies it before them, so the\n")
+		b.WriteString("# tokens kept can differ.\n")
+	}
+	if a.MinTokens > 0 && len(p.Stop.Strings) > 0 {
+		b.WriteString("# vLLM looks for stop strings only after min_tokens; generate looks from the start.\n")
+	}
+	if a.IgnoreEOS {
+		b.WriteString("# ignore_eos=True: generate has no such switch; it stops at the model's EOS, where vLLM\n")
+		b.WriteString("# goes on.\n")
+	}
+	if a.IncludeStopStrInOutput {
+		b.WriteString("# include_stop_str_in_output=True: generate's output keeps the stop string anyway.\n")
+	}
+}
+
+// uniqueStrings drops repeats, keeping the first of each, as vLLM dedups bad_words.
+func uniqueStrings(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func exportCurl(p SamplingParams, t Target) (string, error) {
@@ -296,6 +407,14 @@ func pyLiteral(v any) string {
 		parts := make([]string, len(x))
 		for i, e := range x {
 			parts[i] = pyLiteral(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case biasDict:
+		return x.python()
+	case sequenceBias:
+		parts := make([]string, len(x))
+		for i, b := range x {
+			parts[i] = "[[" + strconv.Itoa(b.ID) + "], " + pyLiteral(ClampBias(b.Bias)) + "]"
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	}

@@ -18,6 +18,7 @@ import (
 type Flags struct {
 	fs         *pflag.FlagSet
 	raw        map[string]*string
+	lists      map[string]*[]string // the repeatable rows (logit_bias, bad_words), by key
 	stops      []string
 	stopIDs    []string
 	paramsFile string
@@ -32,9 +33,15 @@ func (e *FlagError) Error() string { return strings.Join(e.Problems, "\n") }
 // RegisterFlags adds the parameter flags to fs. withOptions adds -n and --logprobs
 // (and --prompt-logprobs) too, for commands that send requests.
 func RegisterFlags(fs *pflag.FlagSet, withOptions bool) *Flags {
-	f := &Flags{fs: fs, raw: map[string]*string{}, options: withOptions}
+	f := &Flags{fs: fs, raw: map[string]*string{}, lists: map[string]*[]string{}, options: withOptions}
 	for _, s := range Specs() {
 		if s.Kind == StopList || (s.Options && !withOptions) {
+			continue
+		}
+		if s.Kind.IsList() {
+			v := new([]string)
+			f.lists[s.Key] = v
+			fs.StringArrayVarP(v, s.Flag, s.Short, nil, s.Help)
 			continue
 		}
 		v := new(string)
@@ -44,6 +51,11 @@ func RegisterFlags(fs *pflag.FlagSet, withOptions bool) *Flags {
 			help += " (" + r + ")"
 		}
 		fs.StringVarP(v, s.Flag, s.Short, "", help)
+		if s.Kind == Bool && !s.Nullable {
+			// --ignore-eos alone turns it on; --ignore-eos=false still reads. A row that
+			// can be left unset takes its value (--thinking off).
+			fs.Lookup(s.Flag).NoOptDefVal = "true"
+		}
 	}
 	if withOptions {
 		v := new(string)
@@ -122,6 +134,30 @@ func (f *Flags) Resolve() (SamplingParams, Options, error) {
 		}
 		s.Put(&p, &o, v)
 	}
+	if v, ok := f.lists["logit_bias"]; ok && f.fs.Changed("logit-bias") {
+		var biases []LogitBias
+		for _, raw := range *v {
+			b, err := ParseLogitBias(raw)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("--logit-bias: %q: %v", raw, err))
+				continue
+			}
+			biases = append(biases, b)
+		}
+		o.Advanced.LogitBias = biases
+	}
+	if v, ok := f.lists["bad_words"]; ok && f.fs.Changed("bad-words") {
+		var words []string
+		for _, raw := range *v {
+			w, err := Unescape(raw)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("--bad-words: %q: %v", raw, err))
+				continue
+			}
+			words = append(words, w)
+		}
+		o.Advanced.BadWords = words
+	}
 	if f.options && f.fs.Changed("prompt-logprobs") {
 		n, err := strconv.Atoi(strings.TrimSpace(*f.raw["prompt_logprobs"]))
 		if err != nil {
@@ -156,11 +192,11 @@ func (f *Flags) Resolve() (SamplingParams, Options, error) {
 			problems = append(problems, flagFor(e.Field)+": "+e.Msg)
 		}
 	}
-	if f.options {
-		if err := o.Validate(p); errors.As(err, &es) {
-			for _, e := range es {
-				problems = append(problems, flagFor(e.Field)+": "+e.Msg)
-			}
+	// Without the request flags o holds their defaults, so what is wrong is the
+	// advanced fields, which every command takes.
+	if err := o.Validate(p); errors.As(err, &es) {
+		for _, e := range es {
+			problems = append(problems, flagFor(e.Field)+": "+e.Msg)
 		}
 	}
 	if len(problems) > 0 {

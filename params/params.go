@@ -243,6 +243,9 @@ func (p *SamplingParams) decodeField(key string, raw json.RawMessage) string {
 				return fmt.Sprintf("unknown field %q (did you mean %q? names are matched exactly)", key, k)
 			}
 		}
+		if s, ok := Lookup(key); ok && s.Advanced && s.Key == key {
+			return fmt.Sprintf("unknown field %q: it is one of vLLM's settings beyond twinkle's SamplingParams, which this file cannot hold (set it with --%s)", key, s.Flag)
+		}
 		return fmt.Sprintf("unknown field %q (SamplingParams has %s)", key, fieldList)
 	}
 	raw = bytes.TrimSpace(raw)
@@ -430,11 +433,27 @@ func ParseAPI(s string) (API, error) {
 }
 
 // Options are the per-request knobs beyond SamplingParams: twinkle's
-// to_vllm(num_samples, logprobs, prompt_logprobs).
+// to_vllm(num_samples, logprobs, prompt_logprobs), and vLLM's sampling fields that the
+// dataclass has no room for.
 type Options struct {
 	N              int  // samples; 0 reads as 1
 	Logprobs       *int // top-K alternatives per generated token (0..20); nil: not asked for
 	PromptLogprobs *int // top-K per prompt token; nil: not asked for
+	Advanced       Advanced
+}
+
+// Clone returns a deep copy.
+func (o Options) Clone() Options {
+	if o.Logprobs != nil {
+		v := *o.Logprobs
+		o.Logprobs = &v
+	}
+	if o.PromptLogprobs != nil {
+		v := *o.PromptLogprobs
+		o.PromptLogprobs = &v
+	}
+	o.Advanced = o.Advanced.Clone()
+	return o
 }
 
 // MaxLogprobs is vLLM's default --max-logprobs cap.
@@ -458,8 +477,28 @@ func (o Options) GreedyConflict(p SamplingParams) bool {
 	return p.IsGreedy() && o.Samples() > 1
 }
 
-// Validate checks the options against vLLM's limits. Greedy with several samples is
-// left to GreedyConflict and ToVLLM.
+// GreedyIgnores names the fields set to something vLLM overrides when sampling is
+// greedy (it forces top_p 1, top_k off and min_p 0), so a view can say they do nothing.
+// It is not an error: vLLM accepts them.
+func (o Options) GreedyIgnores(p SamplingParams) []string {
+	if !p.IsGreedy() {
+		return nil
+	}
+	var out []string
+	if p.TopP != 1 {
+		out = append(out, "top_p")
+	}
+	if p.TopK > 0 {
+		out = append(out, "top_k")
+	}
+	if o.Advanced.MinP != 0 {
+		out = append(out, "min_p")
+	}
+	return out
+}
+
+// Validate checks the options against vLLM's limits, the advanced fields included.
+// Greedy with several samples is left to GreedyConflict and ToVLLM.
 func (o Options) Validate(p SamplingParams) error {
 	var es Errors
 	if o.N < 0 || o.N > MaxSamples {
@@ -471,6 +510,7 @@ func (o Options) Validate(p SamplingParams) error {
 	if o.PromptLogprobs != nil && (*o.PromptLogprobs < 0 || *o.PromptLogprobs > MaxLogprobs) {
 		es = append(es, FieldError{"prompt_logprobs", fmt.Sprintf("must be in [0, %d], got %d", MaxLogprobs, *o.PromptLogprobs)})
 	}
+	es = append(es, o.Advanced.problems(p)...)
 	if len(es) == 0 {
 		return nil
 	}

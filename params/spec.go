@@ -26,7 +26,18 @@ const (
 	Float
 	// StopList is the stop row: an editable list of strings and token ids, no bar.
 	StopList
+	// Bool is an on/off row: 0 is off, 1 is on.
+	Bool
+	// BiasList is the logit_bias row: an editable list of token=bias entries, no bar.
+	BiasList
+	// WordList is the bad_words row: an editable list of strings, no bar.
+	WordList
+	// Choice is a row of named values (Spec.Choices): the value is the index of one.
+	Choice
 )
+
+// IsList reports whether the row is an editable list rather than a value on a bar.
+func (k Kind) IsList() bool { return k == StopList || k == BiasList || k == WordList }
 
 // Special names one in-range value in words ("greedy" at temperature 0).
 type Special struct {
@@ -58,10 +69,15 @@ type Spec struct {
 	Nullable bool
 	Off      float64 // the value stored at the floor of a non-nullable row
 	Specials []Special
-	Options  bool // the row sets Options, not SamplingParams
+	Options  bool // the row sets Options' request knobs (n, logprobs), not sampling
+	// Advanced rows are vLLM's fields beyond the seven (Options.Advanced): a view
+	// groups them below the others.
+	Advanced bool
 	// Strict rows hold typed values (flags) to Min..Max too, not only the slider: the
 	// help states that range and nothing outside it means anything.
 	Strict bool
+	// Choices names the values of a Choice row, in bar order; its Specials name them too.
+	Choices []string
 }
 
 // Value is a spec row's value; Set is false for a nullable row left unset.
@@ -100,7 +116,56 @@ func Specs() []Spec {
 			Help: "number of samples drawn at once", Min: 1, Max: MaxSamples, Fine: 1, Coarse: 4, Default: V(1), Strict: true},
 		{Key: "logprobs", Flag: "logprobs", Label: "logprobs", Kind: Int, Options: true,
 			Help: "top-K alternatives returned per generated token", Min: 0, Max: MaxLogprobs, Fine: 1, Coarse: 5, Default: V(5), Strict: true},
+		{Key: "min_p", Flag: "min-p", Label: "min_p", Kind: Float, Advanced: true,
+			Help: "drop tokens less likely than min_p times the most likely one, after temperature and before top-k/top-p", Min: 0, Max: 1, Fine: 0.01, Coarse: 0.05, Decimals: 2,
+			Default: V(0), Specials: []Special{{0, "off"}}, Strict: true},
+		{Key: "presence_penalty", Flag: "presence-penalty", Label: "presence_pen", Kind: Float, Advanced: true,
+			Help: "subtracted once from the logit of every token already in the output; negative encourages repeats", Min: -2, Max: 2, Fine: 0.05, Coarse: 0.25, Decimals: 2,
+			Default: V(0), Specials: []Special{{0, "off"}}, Strict: true},
+		{Key: "frequency_penalty", Flag: "frequency-penalty", Label: "freq_penalty", Kind: Float, Advanced: true,
+			Help: "subtracted from a token's logit once per time it is already in the output; negative encourages repeats", Min: -2, Max: 2, Fine: 0.05, Coarse: 0.25, Decimals: 2,
+			Default: V(0), Specials: []Special{{0, "off"}}, Strict: true},
+		{Key: "min_tokens", Flag: "min-tokens", Label: "min_tokens", Kind: Int, Advanced: true,
+			Help: "tokens to generate before EOS, stop token ids or stop strings can end a sample; at most max_tokens", Min: 1, Max: 8192, Scale: Log,
+			Default: V(0), Floor: "off", Off: 0, Specials: []Special{{0, "off"}}},
+		{Key: "ignore_eos", Flag: "ignore-eos", Label: "ignore_eos", Kind: Bool, Advanced: true,
+			Help: "keep generating past the model's end-of-sequence token", Min: 0, Max: 1, Fine: 1, Coarse: 1,
+			Default: V(0), Specials: []Special{{0, "off"}, {1, "on"}}, Strict: true},
+		{Key: "include_stop_str_in_output", Flag: "include-stop-str-in-output", Label: "include_stop", Kind: Bool, Advanced: true,
+			Help: "keep the stop string that ended a sample in its text", Min: 0, Max: 1, Fine: 1, Coarse: 1,
+			Default: V(0), Specials: []Special{{0, "off"}, {1, "on"}}, Strict: true},
+		{Key: "logit_bias", Flag: "logit-bias", Label: "logit_bias", Kind: BiasList, Advanced: true,
+			Help: "add BIAS to the logit of TOKEN, given as TOKEN=BIAS, repeatable: TOKEN is a token id, or \"text\" for a server's /tokenize to resolve; BIAS is clamped to -100..100 as vLLM does"},
+		{Key: "bad_words", Flag: "bad-words", Label: "bad_words", Kind: WordList, Advanced: true,
+			Help: "a word never to generate, repeatable (escapes as for --stop); matched with and without a leading space"},
+		{Key: "enable_thinking", Flag: "thinking", Label: "thinking", Kind: Bool, Advanced: true,
+			Help: "a hybrid reasoning model's thinking on or off, in chat (sent as chat_template_kwargs {\"enable_thinking\": ...}, which Qwen3-style templates read)",
+			Min:  0, Max: 1, Fine: 1, Coarse: 1, Floor: "model default", Nullable: true, Specials: []Special{{0, "off"}, {1, "on"}}, Strict: true},
+		choiceRow(Spec{Key: "reasoning_effort", Flag: "reasoning-effort", Label: "effort", Advanced: true,
+			Help:  "how long a reasoning model thinks, in chat, for models that take it (gpt-oss; vLLM hands it to the chat template too)",
+			Floor: "model default", Nullable: true, Strict: true}, ReasoningEfforts()),
 	}
+}
+
+// choiceRow completes a Choice row: its bar runs over the choices, each named.
+func choiceRow(s Spec, choices []string) Spec {
+	s.Kind, s.Choices = Choice, choices
+	s.Min, s.Max, s.Fine, s.Coarse = 0, float64(len(choices)-1), 1, 1
+	for i, c := range choices {
+		s.Specials = append(s.Specials, Special{float64(i), c})
+	}
+	return s
+}
+
+// MainSpecs returns the rows above the advanced group, in order.
+func MainSpecs() []Spec {
+	var out []Spec
+	for _, s := range Specs() {
+		if !s.Advanced {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Lookup finds a row by JSON key or flag name.
@@ -141,8 +206,36 @@ func (s Spec) Get(p SamplingParams, o Options) Value {
 			return Value{}
 		}
 		return V(float64(*o.Logprobs))
+	case "min_p":
+		return V(o.Advanced.MinP)
+	case "presence_penalty":
+		return V(o.Advanced.PresencePenalty)
+	case "frequency_penalty":
+		return V(o.Advanced.FrequencyPenalty)
+	case "min_tokens":
+		return V(float64(o.Advanced.MinTokens))
+	case "ignore_eos":
+		return boolValue(o.Advanced.IgnoreEOS)
+	case "include_stop_str_in_output":
+		return boolValue(o.Advanced.IncludeStopStrInOutput)
+	case "enable_thinking":
+		if o.Advanced.EnableThinking == nil {
+			return Value{}
+		}
+		return boolValue(*o.Advanced.EnableThinking)
+	case "reasoning_effort":
+		if i := slices.Index(s.Choices, o.Advanced.ReasoningEffort); i >= 0 {
+			return V(float64(i))
+		}
 	}
 	return Value{}
+}
+
+func boolValue(b bool) Value {
+	if b {
+		return V(1)
+	}
+	return V(0)
 }
 
 // Put stores v into params or options. Integer rows round to the nearest integer.
@@ -178,6 +271,30 @@ func (s Spec) Put(p *SamplingParams, o *Options, v Value) {
 		} else {
 			o.Logprobs = &n
 		}
+	case "min_p":
+		o.Advanced.MinP = v.V
+	case "presence_penalty":
+		o.Advanced.PresencePenalty = v.V
+	case "frequency_penalty":
+		o.Advanced.FrequencyPenalty = v.V
+	case "min_tokens":
+		o.Advanced.MinTokens = n
+	case "ignore_eos":
+		o.Advanced.IgnoreEOS = v.V != 0
+	case "include_stop_str_in_output":
+		o.Advanced.IncludeStopStrInOutput = v.V != 0
+	case "enable_thinking":
+		if !v.Set {
+			o.Advanced.EnableThinking = nil
+		} else {
+			on := v.V != 0
+			o.Advanced.EnableThinking = &on
+		}
+	case "reasoning_effort":
+		o.Advanced.ReasoningEffort = ""
+		if v.Set && len(s.Choices) > 0 {
+			o.Advanced.ReasoningEffort = s.Choices[min(max(n, 0), len(s.Choices)-1)]
+		}
 	}
 }
 
@@ -202,7 +319,7 @@ func (s Spec) Clamp(v Value) Value {
 		return s.floorValue()
 	}
 	f := math.Max(s.Min, math.Min(s.Max, v.V))
-	if s.Kind == Int {
+	if s.integral() {
 		f = math.Round(f)
 	} else {
 		p := math.Pow(10, float64(s.Decimals))
@@ -264,8 +381,20 @@ func (s Spec) FromPos(pos float64) Value {
 // from Min reaches the floor; stepping right from the floor reaches Min (or the
 // default for a nullable row with one).
 func (s Spec) Step(v Value, dir int, coarse bool) Value {
-	if s.Kind == StopList || dir == 0 {
+	if s.Kind.IsList() || dir == 0 {
 		return v
+	}
+	if s.Kind == Bool {
+		// Right is on, left is off; a nullable row's floor (unset) is left of off.
+		switch {
+		case s.Nullable && !v.Set && dir < 0:
+			return v
+		case s.Nullable && !v.Set:
+			return V(0)
+		case s.Nullable && v.V == 0 && dir < 0:
+			return s.floorValue()
+		}
+		return s.Clamp(V(float64(max(0, dir))))
 	}
 	if s.atFloor(v) {
 		if dir < 0 {
@@ -338,9 +467,12 @@ func (s Spec) Describe(v Value) (text, word string) {
 	return text, ""
 }
 
+// integral reports a row whose values are whole numbers.
+func (s Spec) integral() bool { return s.Kind == Int || s.Kind == Bool || s.Kind == Choice }
+
 // FormatNumber writes f with the row's precision.
 func (s Spec) FormatNumber(f float64) string {
-	if s.Kind == Int {
+	if s.integral() {
 		return strconv.FormatInt(int64(math.Round(f)), 10)
 	}
 	return strconv.FormatFloat(f, 'f', s.Decimals, 64)
@@ -356,12 +488,30 @@ func (s Spec) Parse(text string) (Value, error) {
 		}
 		return s.floorValue(), nil
 	}
-	if s.Kind == Int {
+	switch s.Kind {
+	case Int:
 		n, err := strconv.ParseInt(t, 10, 64)
 		if err != nil {
 			return Value{}, fmt.Errorf("%s: %q is not an integer", s.Key, text)
 		}
 		return V(float64(n)), nil
+	case Bool:
+		switch strings.ToLower(t) {
+		case "true", "on", "yes", "1":
+			return V(1), nil
+		case "false", "off", "no", "0":
+			return V(0), nil
+		}
+		return Value{}, fmt.Errorf("%s: %q is not on or off (true/false, on/off, yes/no, 1/0)", s.Key, text)
+	case Choice:
+		for i, c := range s.Choices {
+			if strings.EqualFold(t, c) {
+				return V(float64(i)), nil
+			}
+		}
+		return Value{}, fmt.Errorf("%s: %q is not %s", s.Key, text, orList(s.Choices))
+	case StopList, BiasList, WordList:
+		return Value{}, fmt.Errorf("%s: a list, not one value", s.Key)
 	}
 	f, err := strconv.ParseFloat(t, 64)
 	if err != nil {
@@ -376,8 +526,18 @@ func (s Spec) Parse(text string) (Value, error) {
 // RangeText describes the row's slider range and specials for help text:
 // "0 to 2; 0 = greedy".
 func (s Spec) RangeText() string {
-	if s.Kind == StopList {
+	if s.Kind.IsList() {
 		return ""
+	}
+	unset := ""
+	if s.Nullable {
+		unset = "; unset = " + s.Floor
+	}
+	switch s.Kind {
+	case Bool:
+		return "on or off" + unset
+	case Choice:
+		return orList(s.Choices) + unset
 	}
 	parts := []string{s.FormatNumber(s.Min) + " to " + s.FormatNumber(s.Max)}
 	if s.Scale == Log {

@@ -19,7 +19,7 @@ func TestSpecTableCoversEveryField(t *testing.T) {
 	got := map[string]bool{}
 	for _, s := range Specs() {
 		got[s.Key] = true
-		if s.Kind != StopList && !(s.Min < s.Max) {
+		if !s.Kind.IsList() && !(s.Min < s.Max) {
 			t.Errorf("%s: empty range", s.Key)
 		}
 	}
@@ -33,7 +33,7 @@ func TestSpecTableCoversEveryField(t *testing.T) {
 func TestDefaultsMatchSpecTable(t *testing.T) {
 	p, o := Default(), Options{N: 1, Logprobs: ptr(5)}
 	for _, s := range Specs() {
-		if s.Kind == StopList {
+		if s.Kind.IsList() {
 			continue
 		}
 		if got := s.Get(p, o); got != s.Default {
@@ -136,7 +136,7 @@ func TestStepLogAndFloor(t *testing.T) {
 
 func TestPosRoundTrip(t *testing.T) {
 	for _, s := range Specs() {
-		if s.Kind == StopList || s.Key == "seed" {
+		if s.Kind.IsList() || s.Key == "seed" {
 			continue
 		}
 		for _, pos := range []float64{0, 0.1, 0.25, 0.5, 0.75, 0.9, 1} {
@@ -166,7 +166,7 @@ func TestPosRoundTrip(t *testing.T) {
 func TestPutGet(t *testing.T) {
 	p, o := Default(), Options{}
 	for _, s := range Specs() {
-		if s.Kind == StopList {
+		if s.Kind.IsList() {
 			continue
 		}
 		v := V(s.Min + 1)

@@ -98,3 +98,102 @@ func TestCheckVLLMAgreesWithValidate(t *testing.T) {
 		}
 	}
 }
+
+// vLLM's logit_bias and bad_words checks, worded and ordered as vLLM's: keys through
+// Python's int() in SamplingParams.from_optional (before _verify_args), the empty bad
+// word at the end of _verify_args, out-of-vocab ids in verify between the logprob caps and
+// stop_token_ids.
+func TestCheckVLLMLogitBiasAndBadWords(t *testing.T) {
+	t.Parallel()
+	ip := func(v int) *int { return &v }
+	bias := func(kv ...any) []VLLMLogitBias {
+		var out []VLLMLogitBias
+		for i := 0; i < len(kv); i += 2 {
+			out = append(out, VLLMLogitBias{Key: kv[i].(string), Bias: float64(kv[i+1].(int))})
+		}
+		return out
+	}
+	cases := []struct {
+		name  string
+		set   func(s *VLLMSampling)
+		param string
+		msg   string
+	}{
+		{"keys that are no integers, in the request's order", func(s *VLLMSampling) { s.LogitBias = bias("x", 1, "5", 2, "1.5", 3, "it's", 4) }, "logit_bias",
+			`logit_bias contains key(s) that cannot be converted to integer token IDs: ['x', '1.5', "it's"] (parameter=logit_bias, value=['x', '1.5', "it's"])`},
+		{"a key error comes before _verify_args", func(s *VLLMSampling) { s.LogitBias, s.N = bias("", 1), 0 }, "logit_bias",
+			`logit_bias contains key(s) that cannot be converted to integer token IDs: [''] (parameter=logit_bias, value=[''])`},
+		{"out of vocabulary, as Python prints the ids", func(s *VLLMSampling) { s.LogitBias = bias("3", 1, "0100", 1, "-1", 1, "99999999999999999999999", 1) }, "logit_bias",
+			"token_id(s) [100, -1, 99999999999999999999999] in logit_bias contain out-of-vocab token ids. Vocabulary size: 100 (parameter=logit_bias, value=[100, -1, 99999999999999999999999])"},
+		{"the logprob cap before logit_bias", func(s *VLLMSampling) { s.LogitBias, s.Logprobs = bias("100", 1), ip(21) }, "logprobs",
+			"Requested sample logprobs of 21, which is greater than max allowed: 20 (parameter=logprobs, value=21)"},
+		{"logit_bias before stop_token_ids", func(s *VLLMSampling) { s.LogitBias, s.StopTokenIDs = bias("100", 1), []int{100} }, "logit_bias",
+			"token_id(s) [100] in logit_bias contain out-of-vocab token ids. Vocabulary size: 100 (parameter=logit_bias, value=[100])"},
+		{"empty bad word, repeats dropped", func(s *VLLMSampling) { s.BadWords = []string{"a", "", "a", "\n'"} }, "",
+			`bad_words cannot contain an empty string. Got bad_words=['a', '', "\n'"]`},
+		{"empty stop before empty bad word", func(s *VLLMSampling) { s.BadWords, s.Stop = []string{""}, []string{""} }, "", "stop cannot contain an empty string."},
+		{"empty bad word before greedy n", func(s *VLLMSampling) { s.BadWords, s.Temperature, s.N = []string{""}, 0, 2 }, "", "bad_words cannot contain an empty string. Got bad_words=['']"},
+	}
+	for _, tc := range cases {
+		s := DefaultVLLMSampling()
+		tc.set(&s)
+		e := s.CheckVLLM(VLLMLimits{VocabSize: 100})
+		if e == nil || e.Param != tc.param || e.Message != tc.msg {
+			t.Errorf("%s: %+v\nwant param %q message %q", tc.name, e, tc.param, tc.msg)
+		}
+	}
+	// Accepted: what Python's int() takes, biases clamped to ±100; ids that convert alike
+	// keep the first place and the last bias, as a dict does.
+	s := DefaultVLLMSampling()
+	s.LogitBias = bias(" 7 ", 500, "+8", -500, "0_9", 3, "07", 4, "٣", 5, "𝟗", 6)
+	if e := s.CheckVLLM(VLLMLimits{VocabSize: 100}); e != nil {
+		t.Fatalf("valid keys refused: %v", e)
+	}
+	got := s.LogitBiasIDs()
+	want := map[int]float64{7: 4, 8: -100, 9: 6, 3: 5}
+	if len(got) != len(want) {
+		t.Fatalf("LogitBiasIDs %v, want %v", got, want)
+	}
+	for id, b := range want {
+		if got[id] != b {
+			t.Fatalf("LogitBiasIDs %v, want %v", got, want)
+		}
+	}
+}
+
+// pyInt accepts exactly what Python's int() of a str accepts.
+func TestPyIntIsPythonInt(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"0": "0", "-0": "0", "+0": "0", "007": "7", " \t12\n": "12", "\x1c5\u3000": "5", "1_000": "1000", "-1_2": "-12",
+		"١٢": "12", "٣": "3", "𝟎𝟏": "1", "𝟗": "9", "９": "9", "18446744073709551616": "18446744073709551616",
+	} {
+		b, ok := pyInt(in)
+		if !ok || b.repr != want {
+			t.Errorf("pyInt(%q) = %+v %v, want %s", in, b, ok, want)
+		}
+	}
+	for _, in := range []string{"", " ", "+", "-", "1.0", "1e3", "0x10", "_1", "1_", "1__0", "1 2", "--1", "½", "Ⅻ", "1_\u00a0"} {
+		if b, ok := pyInt(in); ok {
+			t.Errorf("pyInt(%q) = %+v, Python refuses it", in, b)
+		}
+	}
+	if b, _ := pyInt("-9223372036854775809"); !b.huge || b.id != math.MinInt {
+		t.Errorf("an id below int64 is huge and negative: %+v", b)
+	}
+}
+
+func TestPyStrListIsPythonRepr(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"a": `'a'`, "it's": `"it's"`, `say "hi"`: `'say "hi"'`, `it's "x"`: `'it\'s "x"'`, `a\b`: `'a\\b'`,
+		"\n\t\r\x00\x7f": `'\n\t\r\x00\x7f'`, "é漢": `'é漢'`, "\u00a0\u200b\u202e": `'\xa0\u200b\u202e'`, "\U0001F600": `'😀'`, "\U000E0001": `'\U000e0001'`,
+	} {
+		if got := PyStrList([]string{in}); got != "["+want+"]" {
+			t.Errorf("PyStrList(%q) = %s, want [%s]", in, got, want)
+		}
+	}
+	if got := PyStrList(nil); got != "[]" {
+		t.Errorf("empty: %s", got)
+	}
+}

@@ -13,21 +13,6 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// Dir is where user themes live: $XDG_CONFIG_HOME/twinkle/themes, or
-// ~/.config/twinkle/themes when XDG_CONFIG_HOME is unset or relative (the XDG rule, and the
-// one ui.ConfigDir follows for presets; on every OS: a terminal program's users look there,
-// not in Application Support).
-func Dir() (string, error) {
-	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
-		return filepath.Join(x, "twinkle", "themes"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("themes: no config folder: %w", err)
-	}
-	return filepath.Join(home, ".config", "twinkle", "themes"), nil
-}
-
 // FileError is a user theme refused: the file, and where known the line and field at fault.
 type FileError struct {
 	File  string
@@ -51,7 +36,8 @@ func (e *FileError) Error() string {
 	return b.String()
 }
 
-// A user theme is a TOML file NAME.toml in Dir(), chosen by NAME. Every key is optional
+// A user theme is a TOML file NAME.toml in the themes folder (the config folder's themes/, which
+// the store finds), chosen by NAME. Every key is optional
 // when base names a built-in theme to start from:
 //
 //	base = "dark"                # a built-in: default, dark, light, high-contrast

@@ -4,11 +4,14 @@ import (
 	"image/color"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/textarea"
+	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
 )
 
-// Styles is every lipgloss.Style of the UI, grouped by component, built by NewStyles from
-// one Palette. Components take the group they need; none builds a style of its own.
+// Styles is every style the UI draws with, grouped by component, built by NewStyles from
+// one Palette: lipgloss styles and the bubbles widgets' own (text editor, text field,
+// help). Components take the group they need; none builds a style of its own.
 type Styles struct {
 	Palette Palette
 	IsDark  bool
@@ -25,6 +28,11 @@ type Styles struct {
 	Legend    LegendStyles
 	Inspector InspectorStyles
 	Heat      HeatStyles
+
+	// The widgets': the prompt and system message editors, one-line text fields (a
+	// value typed on a slider, a file name). Neither cursor blinks.
+	TextArea  textarea.Styles
+	TextInput textinput.Styles
 }
 
 // AppStyles: the whole screen and its header.
@@ -39,9 +47,13 @@ type AppStyles struct {
 	ConnError   lipgloss.Style // unreachable
 	Mode        lipgloss.Style // chat / completion tag
 	TooSmall    lipgloss.Style // the "terminal too small" notice
-	Pane        lipgloss.Style // an unfocused pane's border
-	PaneFocused lipgloss.Style // the focused pane's border
-	PaneTitle   lipgloss.Style
+	Hint        lipgloss.Style // dim help text ("no samples yet", "… 3 more lines")
+	// A pane's and a dialog's frame: the colour its border glyphs are drawn in (frames are
+	// drawn from glyphs rendered once, not by lipgloss borders), and its title.
+	Border        lipgloss.Style
+	BorderFocused lipgloss.Style
+	Title         lipgloss.Style
+	TitleFocused  lipgloss.Style
 }
 
 // PromptStyles: the prompt editor and the chat system message.
@@ -72,12 +84,14 @@ type SliderStyles struct {
 	Locked       lipgloss.Style // the seed's lock, locked
 	Unlocked     lipgloss.Style
 	Escape       lipgloss.Style // escapes shown visibly in stop strings (\n)
+	Warning      lipgloss.Style // a combination that runs, but not as asked
+	Hint         lipgloss.Style // the focused row's help and range
 }
 
 // ColumnStyles: one sample column.
 type ColumnStyles struct {
 	Header        lipgloss.Style
-	HeaderFocused lipgloss.Style
+	HeaderFocused lipgloss.Style // the focused or zoomed column's header, reversed
 	Border        lipgloss.Style
 	BorderFocused lipgloss.Style
 	Body          lipgloss.Style // plain (heatmap off) token text
@@ -87,6 +101,12 @@ type ColumnStyles struct {
 	Scroll        lipgloss.Style // "↑ 12 more" indicators
 	Cursor        lipgloss.Style // the token under the inspector's cursor
 	Divergence    lipgloss.Style // the first position where samples differ
+	Split         lipgloss.Style // a grapheme made of several tokens (a character split over byte tokens)
+	SplitBasic    lipgloss.Style // Split below true colour, where SGR 4:3 may be unknown
+	// A matched stop string's tokens: not output, so struck through and dim, never in the
+	// heatmap's colours; StopCursor is one under the inspector's cursor.
+	Stop       lipgloss.Style
+	StopCursor lipgloss.Style
 }
 
 // BadgeStyles: the stop reason in a column's footer.
@@ -253,9 +273,12 @@ func NewStyles(p Palette, isDark bool) Styles {
 		ConnError:   bold(errC),
 		Mode:        bold(primary).Reverse(true).Padding(0, 1),
 		TooSmall:    bold(warn),
-		Pane:        rounded.BorderForeground(border),
-		PaneFocused: rounded.BorderForeground(focus),
-		PaneTitle:   bold(primary),
+		Hint:        fgc(subtle),
+		// Only the colour: the glyphs are drawn by hand.
+		Border:        lipgloss.NewStyle().Foreground(border),
+		BorderFocused: lipgloss.NewStyle().Foreground(focus),
+		Title:         fgc(subtle),
+		TitleFocused:  bold(focus),
 	}
 	s.Prompt = PromptStyles{
 		Label:        fgc(subtle),
@@ -282,10 +305,12 @@ func NewStyles(p Palette, isDark bool) Styles {
 		Locked:       fgc(warn),
 		Unlocked:     fgc(subtle),
 		Escape:       fgc(warn),
+		Warning:      fgc(warn),
+		Hint:         fgc(subtle),
 	}
 	s.Column = ColumnStyles{
 		Header:        fgc(subtle),
-		HeaderFocused: bold(focus),
+		HeaderFocused: bold(focus).Reverse(true),
 		Border:        rounded.BorderForeground(border),
 		BorderFocused: rounded.BorderForeground(focus),
 		Body:          text,
@@ -295,6 +320,11 @@ func NewStyles(p Palette, isDark bool) Styles {
 		Scroll:        fgc(subtle).Faint(true),
 		Cursor:        base.Reverse(true),
 		Divergence:    base.Foreground(warn).Bold(true).Underline(true), // plain SGR 4: every terminal has it
+		Split:         lipgloss.NewStyle().UnderlineStyle(lipgloss.UnderlineCurly),
+		// A plain underline already marks every other token's boundary there: italic too.
+		SplitBasic: lipgloss.NewStyle().Italic(true).Underline(true),
+		Stop:       fgc(subtle).Strikethrough(true),
+		StopCursor: fgc(subtle).Strikethrough(true).Reverse(true),
 	}
 	badge := func(c color.Color) lipgloss.Style { return base.Foreground(c).Bold(true) }
 	s.Badge = BadgeStyles{
@@ -367,6 +397,22 @@ func NewStyles(p Palette, isDark bool) Styles {
 		Note:       fgc(subtle).Italic(true),
 		Empty:      fgc(subtle).Italic(true),
 	}
+
+	s.TextArea = textarea.DefaultStyles(isDark)
+	for _, st := range []*textarea.StyleState{&s.TextArea.Focused, &s.TextArea.Blurred} {
+		st.Text = s.Prompt.Text
+		st.Placeholder = s.Prompt.Placeholder
+		st.LineNumber = s.Prompt.LineNumber
+		st.CursorLine = s.Prompt.CursorLine
+	}
+	s.TextArea.Focused.Prompt = s.Prompt.LabelFocused
+	s.TextArea.Blurred.Prompt = s.Prompt.Label
+	s.TextArea.Cursor.Color = s.Prompt.Cursor
+	s.TextArea.Cursor.Blink = false
+	// A text field keeps bubbles' looks but its cursor: a blink is a message every half
+	// second and a timer that outlives the field.
+	s.TextInput = textinput.DefaultStyles(isDark)
+	s.TextInput.Cursor.Blink = false
 
 	colors := p.HeatColors()
 	s.Heat.Boundary = p.Boundary

@@ -311,23 +311,6 @@ func TestLoadUnknownNameFallsBack(t *testing.T) {
 	}
 }
 
-func TestDir(t *testing.T) {
-	t.Setenv("XDG_CONFIG_HOME", "/x/cfg")
-	if d, _ := Dir(); d != "/x/cfg/twinkle/themes" {
-		t.Errorf("Dir = %q", d)
-	}
-	t.Setenv("XDG_CONFIG_HOME", "")
-	t.Setenv("HOME", "/home/u")
-	if d, _ := Dir(); d != "/home/u/.config/twinkle/themes" {
-		t.Errorf("Dir = %q", d)
-	}
-	// A relative XDG_CONFIG_HOME is ignored, as the XDG spec says and presets do.
-	t.Setenv("XDG_CONFIG_HOME", "rel/cfg")
-	if d, _ := Dir(); d != "/home/u/.config/twinkle/themes" {
-		t.Errorf("relative XDG_CONFIG_HOME: Dir = %q", d)
-	}
-}
-
 // NO_COLOR: the profile Bubble Tea detects is ASCII, and a heat style rendered through it
 // keeps its attributes and loses every colour.
 func TestNoColorDegrades(t *testing.T) {

@@ -17,9 +17,9 @@ func benchModel(b *testing.B, n int) *Model {
 	m := newTestModel(b, &fakeSampler{}, 200, 60)
 	m.panel.O.N = 8
 	start := time.Unix(0, 0)
-	m.cols = make([]*Column, 8)
-	for c := range m.cols {
-		col := NewColumn(c, nil, start)
+	m.samples.cols = make([]*column, 8)
+	for c := range m.samples.cols {
+		col := newColumn(c, nil, start)
 		toks := make([]backend.Token, n)
 		for i := range toks {
 			w := benchWords[(i*7+c)%len(benchWords)]
@@ -30,7 +30,7 @@ func benchModel(b *testing.B, n int) *Model {
 		}
 		col.AppendTokens(toks, start.Add(time.Second))
 		col.Finish(backend.StopLength, backend.StoppedBy{}, nil)
-		m.cols[c] = col
+		m.samples.cols[c] = col
 	}
 	m.focus = focusSamples
 	m.relayout()
@@ -59,7 +59,7 @@ func BenchmarkStreamFrame(b *testing.B) {
 	for _, n := range []int{500, 10000} {
 		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
 			m := benchModel(b, n)
-			for _, c := range m.cols {
+			for _, c := range m.samples.cols {
 				c.Streaming = true
 			}
 			m.View()
@@ -68,7 +68,7 @@ func BenchmarkStreamFrame(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				for _, c := range m.cols {
+				for _, c := range m.samples.cols {
 					c.AppendTokens(t, now)
 				}
 				_ = m.View()

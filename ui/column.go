@@ -13,37 +13,40 @@ import (
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
-// TokenRenderer styles one fragment of one token of a sample column: the
+// tokenRenderer styles one fragment of one token of a sample column: the
 // seam where the logprob heatmap plugs in (heatmap.Painter.Render). tok is nil when the column holds
 // plain text (logprobs off). It runs once per fragment when a line enters the
-// column's styled cache, never per frame. A nil TokenRenderer means plain text.
-type TokenRenderer func(tok *backend.Token, index int, fragment string) string
+// column's styled cache, never per frame. A nil tokenRenderer means plain text.
+type tokenRenderer func(tok *backend.Token, index int, fragment string) string
 
 // lineStyler is everything a column needs to style its lines.
 type lineStyler struct {
 	key     string        // changes when anything below changes
-	render  TokenRenderer // nil: plain
-	cursor  TokenRenderer // the token under the inspector's cursor
+	render  tokenRenderer // nil: plain
+	cursor  tokenRenderer // the token under the inspector's cursor
 	newline func(tok *backend.Token, index int) string
 	plain   func(string) string
 	// divergence is the first token index where the samples differ (-1:
 	// none shown); divPrefix turns its mark on over the token's own look.
 	divergence int
 	divPrefix  string
+	// split turns on the mark of a grapheme made of several tokens, over the
+	// look of the least likely of them.
+	split string
 	// stop draws the tokens of a matched stop string, which are not part of
 	// the output (cursor: under the inspector's cursor); nil draws them as
 	// any token.
 	stop func(frag string, cursor bool) string
 }
 
-// Column is one sample: its streamed text, wrapped and cached for its width,
+// column is one sample: its streamed text, wrapped and cached for its width,
 // and its stop reason and timings.
-type Column struct {
+type column struct {
 	Index int
 	Seed  *int64
 
 	tokens   []backend.Token // when the run asked for logprobs
-	texts    []string        // one raw piece per token (or per text chunk)
+	texts    []string        // one raw piece per token (or per text chunk): what it draws
 	textOnly bool            // logprobs asked for but the server sent text alone
 	// textLen is how many bytes of output text the server sent. It can be
 	// less than the tokens hold: vLLM leaves a matched stop string out of
@@ -53,6 +56,17 @@ type Column struct {
 	// tokens (a token index and a byte offset in its raw text); stopTok is
 	// -1 when none is shown.
 	stopTok, stopOff int
+
+	// al places the tokens in the streamed text, whose graphemes the pieces
+	// draw (see pieces.go); chunks is the text of a column without tokens.
+	al     *backend.Aligner
+	chunks []string
+	// stableTok and stableOff: pieces before stableTok are final (the
+	// wrapper's mark follows them), and so is the start of stableTok's share
+	// of the text up to stableOff bytes.
+	stableTok, stableOff int
+	shared               []shareLook // per token: a grapheme ending its piece that later tokens share
+	host                 []int       // per token: the token whose piece draws its first character
 
 	// Cursor is the inspector's token cursor (an index into Tokens), -1 for none.
 	Cursor int
@@ -87,19 +101,19 @@ type Column struct {
 	headLine          string
 }
 
-// NewColumn starts an empty column for sample index.
-func NewColumn(index int, seed *int64, started time.Time) *Column {
-	return &Column{Index: index, Seed: seed, started: started, follow: true, Streaming: true, Cursor: -1, stopTok: -1}
+// newColumn starts an empty column for sample index.
+func newColumn(index int, seed *int64, started time.Time) *column {
+	return &column{Index: index, Seed: seed, started: started, follow: true, Streaming: true, Cursor: -1, stopTok: -1}
 }
 
 // Tokens returns the sample's tokens (nil when the run had no logprobs).
-func (c *Column) Tokens() []backend.Token { return c.tokens }
+func (c *column) Tokens() []backend.Token { return c.tokens }
 
 // Text returns the whole raw text of the sample.
-func (c *Column) Text() string { return strings.Join(c.texts, "") }
+func (c *column) Text() string { return strings.Join(c.texts, "") }
 
 // TokenCount is the number of tokens received; -1 when unknown (no logprobs).
-func (c *Column) TokenCount() int {
+func (c *column) TokenCount() int {
 	if c.tokens == nil {
 		return -1
 	}
@@ -107,36 +121,45 @@ func (c *Column) TokenCount() int {
 }
 
 // AppendTokens adds tokens that arrived at time now.
-func (c *Column) AppendTokens(toks []backend.Token, now time.Time) {
-	if len(toks) == 0 {
+func (c *column) AppendTokens(toks []backend.Token, now time.Time) { c.AppendStream(toks, "", now) }
+
+// AppendStream adds tokens and the streamed text that came with them (either may
+// be empty) at time now. The column draws the text, its tokens placed in it:
+// the text is right where a token reads "\ufffd" (part of a character), and
+// tokens can run ahead of it (vLLM holds text back).
+func (c *column) AppendStream(toks []backend.Token, text string, now time.Time) {
+	if len(toks) == 0 && text == "" {
 		return
 	}
-	c.mark(now)
+	if len(toks) > 0 {
+		c.mark(now)
+	} else {
+		c.version++
+	}
 	if c.tokens == nil {
 		c.tokens = make([]backend.Token, 0, 256)
 	}
-	for _, t := range toks {
-		c.tokens = append(c.tokens, t)
-		c.appendPiece(t.Text)
+	c.tokens = append(c.tokens, toks...)
+	if c.al == nil {
+		c.al = backend.NewAligner()
 	}
+	c.al.Add(toks, text)
+	c.textLen = c.al.ContentLen()
+	c.syncPieces()
 }
 
 // AppendText adds streamed text (runs without logprobs) that arrived at now.
-func (c *Column) AppendText(s string, now time.Time) {
+func (c *column) AppendText(s string, now time.Time) {
 	if s == "" {
 		return
 	}
 	c.textLen += len(s)
 	c.mark(now)
-	c.appendPiece(s)
+	c.chunks = append(c.chunks, s)
+	c.syncPieces()
 }
 
-// NoteText counts output text of a column that shows tokens: the text is
-// drawn from the tokens, but how much of them it covers tells a stop
-// string's tokens from the output.
-func (c *Column) NoteText(s string) { c.textLen += len(s) }
-
-func (c *Column) mark(now time.Time) {
+func (c *column) mark(now time.Time) {
 	c.version++
 	c.retry = nil
 	if c.firstTok.IsZero() {
@@ -146,36 +169,15 @@ func (c *Column) mark(now time.Time) {
 	c.lastTok = now
 }
 
-func (c *Column) appendPiece(raw string) {
-	c.texts = append(c.texts, raw)
-	if c.wrap == nil {
-		return
-	}
-	before := c.wrap.Len()
-	c.wrap.Append(raw)
-	// The open line changed; lines before it are final and keep their cache.
-	c.growCache(before - 1)
-	if c.follow {
-		c.offset = c.followOffset()
-	}
-}
-
-func (c *Column) growCache(firstDirty int) {
-	n := c.wrap.Len()
-	for len(c.styled) < n {
-		c.styled = append(c.styled, "")
-		c.styledOK = append(c.styledOK, false)
-	}
-	for i := max(0, firstDirty); i < n; i++ {
-		c.styledOK[i] = false
-	}
-}
-
 // Finish records how the sample ended.
-func (c *Column) Finish(reason backend.StopReason, by backend.StoppedBy, err *backend.Error) {
+func (c *column) Finish(reason backend.StopReason, by backend.StoppedBy, err *backend.Error) {
 	c.Streaming, c.retry = false, nil
 	c.Reason, c.StoppedBy, c.Err = reason, by, err
 	c.version++
+	if c.al != nil && !c.al.Finished() {
+		c.al.Finish(backend.StopTail(c.al.Slice(0, c.al.ContentLen()), by))
+	}
+	c.syncPieces()
 	if reason == backend.StopStop && by.Kind == backend.StoppedByString && c.tokens != nil {
 		c.markStop(by.String)
 	}
@@ -185,7 +187,7 @@ func (c *Column) Finish(reason backend.StopReason, by backend.StoppedBy, err *ba
 // the end of the output text when the tokens there spell it (vLLM's case),
 // else its first place in the tokens (the output cannot hold it before the
 // match: generation stops there). Tokens from there on are drawn as the stop.
-func (c *Column) markStop(s string) {
+func (c *column) markStop(s string) {
 	joined := strings.Join(c.texts, "")
 	at := -1
 	if c.textLen <= len(joined) && strings.HasPrefix(joined[c.textLen:], s) {
@@ -213,7 +215,7 @@ func (c *Column) markStop(s string) {
 // in its display text; -1 for none. The display text differs from the raw
 // one only where sanitize made something visible; the stop's part is then
 // found from the end, or the whole token is drawn as the stop.
-func (c *Column) stopStart() (tok, off int) {
+func (c *column) stopStart() (tok, off int) {
 	if c.stopTok < 0 || c.wrap == nil || c.stopTok >= len(c.wrap.disp) {
 		return -1, 0
 	}
@@ -229,11 +231,11 @@ func (c *Column) stopStart() (tok, off int) {
 
 // StopTokens is the index of the first token that belongs to the matched
 // stop string rather than to the output; -1 when there is none.
-func (c *Column) StopTokens() int { return c.stopTok }
+func (c *column) StopTokens() int { return c.stopTok }
 
 // Badge is the footer's stop badge: `stop "###"`, `stop token 2`, `eos`,
 // `length`, `interrupted`, `error: …`, `cancelled`; sanitized.
-func (c *Column) Badge() string {
+func (c *column) Badge() string {
 	switch c.Reason {
 	case "":
 		return ""
@@ -260,7 +262,7 @@ func (c *Column) Badge() string {
 // StatParts is the footer's numbers (tokens, tokens per second, time to first
 // token) as separate parts, most important first, so a narrow footer can drop
 // the last ones whole instead of cutting a number.
-func (c *Column) StatParts() []string {
+func (c *column) StatParts() []string {
 	var parts []string
 	if n := c.TokenCount(); n >= 0 {
 		parts = append(parts, fmt.Sprintf("%d tok", n))
@@ -291,33 +293,39 @@ func formatDuration(d time.Duration) string {
 
 // SetSize lays the column out for a body of width x height text cells.
 // Rewrapping happens only when the width changes.
-func (c *Column) SetSize(width, height int) {
+func (c *column) SetSize(width, height int) {
 	width = max(1, width)
 	c.height = max(1, height)
 	if c.wrap == nil || c.width != width {
 		c.width = width
 		c.wrap = newWrapper(width)
-		for _, t := range c.texts {
+		for k, t := range c.texts {
+			if k == c.stableTok {
+				c.wrap.setMark()
+			}
 			c.wrap.Append(t)
+		}
+		if c.stableTok >= len(c.texts) {
+			c.wrap.setMark()
 		}
 		c.styled = c.styled[:0]
 		c.styledOK = c.styledOK[:0]
-		c.growCache(0)
+		c.fitCache(0)
 	}
 	c.clampOffset()
 }
 
 // Lines is the number of wrapped lines.
-func (c *Column) Lines() int {
+func (c *column) Lines() int {
 	if c.wrap == nil {
 		return 0
 	}
 	return c.wrap.Len()
 }
 
-func (c *Column) maxOffset() int { return max(0, c.Lines()-c.height) }
+func (c *column) maxOffset() int { return max(0, c.Lines()-c.height) }
 
-func (c *Column) clampOffset() {
+func (c *column) clampOffset() {
 	if c.follow {
 		c.offset = c.followOffset()
 		return
@@ -327,7 +335,7 @@ func (c *Column) clampOffset() {
 
 // Scroll moves the view by delta lines; scrolling to the bottom resumes
 // following the tail, scrolling up stops it.
-func (c *Column) Scroll(delta int) {
+func (c *column) Scroll(delta int) {
 	// From a jump's blank lines, scrolling starts where the tail is on the last line.
 	c.offset = min(c.offset, c.maxOffset()) + delta
 	c.follow = false
@@ -338,7 +346,7 @@ func (c *Column) Scroll(delta int) {
 }
 
 // ScrollTo jumps to the top (follow false) or the tail (follow true).
-func (c *Column) ScrollTo(tail bool) {
+func (c *column) ScrollTo(tail bool) {
 	c.follow = tail
 	if !tail {
 		c.offset = 0
@@ -347,15 +355,15 @@ func (c *Column) ScrollTo(tail bool) {
 }
 
 // Following reports whether the view sticks to the tail.
-func (c *Column) Following() bool { return c.follow }
+func (c *column) Following() bool { return c.follow }
 
 // Offset is the first visible line.
-func (c *Column) Offset() int { return c.offset }
+func (c *column) Offset() int { return c.offset }
 
 // BodyLines returns the visible window of styled lines, each padded to the
 // column width. Only lines not yet in the cache are styled; the key holds
 // everything styling depends on besides the text (theme, heatmap mode).
-func (c *Column) BodyLines(ls lineStyler) []string {
+func (c *column) BodyLines(ls lineStyler) []string {
 	if c.wrap == nil {
 		return nil
 	}
@@ -384,8 +392,17 @@ func (c *Column) BodyLines(ls lineStyler) []string {
 	return out
 }
 
-// lineHas reports whether token t shows on line i.
-func (c *Column) lineHas(i, t int) bool {
+// lineHas reports whether token t shows on line i: its piece, or the grapheme
+// it shares with the token whose piece draws it.
+func (c *column) lineHas(i, t int) bool {
+	if h := c.hostOf(t); h != t && c.pieceOn(i, h) {
+		return true
+	}
+	return c.pieceOn(i, t)
+}
+
+// pieceOn reports whether token t's piece shows on line i.
+func (c *column) pieceOn(i, t int) bool {
 	ln := c.wrap.lines[i]
 	if t < ln.start.tok || t > ln.end.tok {
 		return false
@@ -394,17 +411,18 @@ func (c *Column) lineHas(i, t int) bool {
 }
 
 // LineOf is the (last) line on which token t shows.
-func (c *Column) LineOf(t int) int {
+func (c *column) LineOf(t int) int {
 	if c.wrap == nil {
 		return 0
 	}
+	t = c.hostOf(t)
 	ls := c.wrap.lines
 	i := sort.Search(len(ls), func(i int) bool { return ls[i].start.tok > t })
 	return max(0, i-1)
 }
 
 // ShowLine scrolls just enough for line i to be visible.
-func (c *Column) ShowLine(i int) {
+func (c *column) ShowLine(i int) {
 	switch {
 	case i < c.offset:
 		c.offset, c.follow = i, false
@@ -417,7 +435,7 @@ func (c *Column) ShowLine(i int) {
 
 // TokenAt is the token drawn at cell x of visible row y (0-based inside the
 // body), or -1.
-func (c *Column) TokenAt(x, y int) int {
+func (c *column) TokenAt(x, y int) int {
 	if c.wrap == nil || c.tokens == nil {
 		return -1
 	}
@@ -426,27 +444,37 @@ func (c *Column) TokenAt(x, y int) int {
 		return -1
 	}
 	found, cx := -1, 0
-	c.wrap.segments(i, func(t int, frag string) {
+	c.wrap.segmentsAt(i, func(t, from int, frag string) {
 		if found >= 0 {
 			return
 		}
 		w := ansi.StringWidth(frag)
 		if x >= cx && x < cx+w {
 			found = t
+			// A grapheme made of several tokens: its cells are shared out
+			// among them, left to right.
+			if at := c.shareAt(t); at >= 0 && from+len(frag) > at {
+				pre := ansi.StringWidth(frag[:max(0, at-from)])
+				if x >= cx+pre {
+					sh := c.shared[t]
+					gw := max(1, ansi.StringWidth(sanitize.Text(sh.raw)))
+					found = sh.first + min(sh.last-sh.first, (x-cx-pre)*(sh.last-sh.first+1)/gw)
+				}
+			}
 		}
 		cx += w
 	})
 	return found
 }
 
-func (c *Column) token(t int) *backend.Token {
+func (c *column) token(t int) *backend.Token {
 	if c.tokens != nil && t < len(c.tokens) {
 		return &c.tokens[t]
 	}
 	return nil
 }
 
-func (c *Column) styleLine(i int, ls lineStyler, cursor int) string {
+func (c *column) styleLine(i int, ls lineStyler, cursor int) string {
 	var b strings.Builder
 	ln := c.wrap.lines[i]
 	width := ln.width
@@ -462,23 +490,51 @@ func (c *Column) styleLine(i int, ls lineStyler, cursor int) string {
 			plain.Reset()
 		}
 	}
-	piece := func(t int, frag string) {
-		switch {
-		case ls.render == nil:
+	// piece draws frag of token t's piece in token look's look; shared is the
+	// grapheme made of several tokens it belongs to, if any.
+	piece := func(t, look int, frag string, shared *shareLook) {
+		if ls.render == nil {
 			plain.WriteString(frag)
-		case t == ls.divergence && ls.divPrefix != "":
-			r := ls.render
-			if t == cursor {
-				r = ls.cursor
-			}
-			b.WriteString(ls.divPrefix)
-			b.WriteString(r(c.token(t), t, frag))
-			b.WriteString("\x1b[m")
-		case t == cursor:
-			b.WriteString(ls.cursor(c.token(t), t, frag))
-		default:
-			b.WriteString(ls.render(c.token(t), t, frag))
+			return
 		}
+		on := func(k int) bool { return k == t || shared != nil && k >= shared.first && k <= shared.last }
+		r := ls.render
+		if on(cursor) {
+			r = ls.cursor
+		}
+		pre := ""
+		if on(ls.divergence) && ls.divPrefix != "" {
+			pre = ls.divPrefix
+		}
+		idx := look
+		if shared != nil {
+			// The split mark, over an even index's look: the token boundary
+			// is inside the grapheme, not at its edges.
+			pre += ls.split
+			idx &^= 1
+		}
+		if pre == "" {
+			b.WriteString(r(c.token(look), idx, frag))
+			return
+		}
+		b.WriteString(pre)
+		b.WriteString(r(c.token(look), idx, frag))
+		b.WriteString("\x1b[m")
+	}
+	// own draws a fragment of token t's piece, which may end with a grapheme
+	// it shares with later tokens.
+	own := func(t, from int, frag string) {
+		at := c.shareAt(t)
+		if at < 0 || from+len(frag) <= at {
+			piece(t, t, frag, nil)
+			return
+		}
+		if from < at {
+			piece(t, t, frag[:at-from], nil)
+			frag = frag[at-from:]
+		}
+		sh := &c.shared[t]
+		piece(sh.first, sh.worst, frag, sh)
 	}
 	c.wrap.segmentsAt(i, func(t, from int, frag string) {
 		if stopTok < 0 || t < stopTok || t == stopTok && from+len(frag) <= stopAt {
@@ -488,11 +544,11 @@ func (c *Column) styleLine(i int, ls lineStyler, cursor int) string {
 					return
 				}
 			}
-			piece(t, frag)
+			own(t, from, frag)
 			return
 		}
 		if t == stopTok && from < stopAt {
-			piece(t, frag[:stopAt-from])
+			own(t, from, frag[:stopAt-from])
 			frag = frag[stopAt-from:]
 		}
 		flush()

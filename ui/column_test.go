@@ -13,6 +13,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 )
 
 // countingRenderer counts how often the token renderer runs, to prove that
@@ -25,7 +26,8 @@ func (r *countingRenderer) render(tok *backend.Token, i int, frag string) string
 }
 
 func TestColumnStylesOnlyNewLines(t *testing.T) {
-	c := NewColumn(0, nil, time.Unix(0, 0))
+	t.Parallel()
+	c := newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(10, 3)
 	var toks []backend.Token
 	for i := 0; i < 200; i++ {
@@ -59,7 +61,8 @@ func TestColumnStylesOnlyNewLines(t *testing.T) {
 }
 
 func TestColumnFollowsTailUnlessScrolledUp(t *testing.T) {
-	c := NewColumn(0, nil, time.Unix(0, 0))
+	t.Parallel()
+	c := newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(20, 4)
 	add := func(n int) {
 		for i := 0; i < n; i++ {
@@ -89,7 +92,8 @@ func TestColumnFollowsTailUnlessScrolledUp(t *testing.T) {
 }
 
 func TestColumnLinesExactWidthAfterResize(t *testing.T) {
-	c := NewColumn(0, nil, time.Unix(0, 0))
+	t.Parallel()
+	c := newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(30, 50)
 	for _, s := range []string{"日本語の", "テキスト", " and e\u0301 combining ", "🙂🙂", " long words here"} {
 		c.AppendText(s, time.Unix(1, 0))
@@ -105,6 +109,7 @@ func TestColumnLinesExactWidthAfterResize(t *testing.T) {
 }
 
 func TestColumnBadges(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		reason backend.StopReason
 		by     backend.StoppedBy
@@ -121,63 +126,10 @@ func TestColumnBadges(t *testing.T) {
 		{backend.StopError, backend.StoppedBy{}, &backend.Error{Kind: backend.KindServer, Message: "boom\x1b[2J"}, "error: server error: boom␛[2J"},
 	}
 	for _, tc := range cases {
-		c := NewColumn(0, nil, time.Unix(0, 0))
+		c := newColumn(0, nil, time.Unix(0, 0))
 		c.Finish(tc.reason, tc.by, tc.err)
 		if got := c.Badge(); got != tc.want {
 			t.Errorf("%s: badge %q, want %q", tc.reason, got, tc.want)
-		}
-	}
-}
-
-func TestSessionFileErrorsNameFileLineField(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	cases := map[string]struct{ body, want string }{
-		"type.json":    {"{\n\"version\": 1,\n\"n\": \"four\"\n}", ":3: field n"},
-		"unknown.json": {"{\n\"version\": 1,\n\"tempreature\": 1\n}", `:3: unknown field "tempreature"`},
-		"params.json":  {"{\n\"version\": 1,\n\"api\": \"chat\",\n\"n\": 1,\n\"params\": {\"top_p\": 0}\n}", ":5: field params"},
-		"syntax.json":  {"{\n\"version\": 1,\n\"n\": ]\n}", ":3: invalid JSON"},
-	}
-	for name, tc := range cases {
-		p := write(name, tc.body)
-		_, err := LoadSession(p)
-		if err == nil || !strings.Contains(err.Error(), p+tc.want) {
-			t.Errorf("%s: error %v, want it to contain %q", name, err, p+tc.want)
-		}
-	}
-}
-
-func TestAtomicWriteKeepsOldFileOnFailure(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "s.json")
-	if err := writeFileAtomic(p, []byte("old")); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeFileAtomic(p, []byte("new")); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(p)
-	if string(b) != "new" {
-		t.Fatalf("got %q", b)
-	}
-	// A write that cannot complete (the target is a directory) leaves no
-	// temp file behind and the directory untouched.
-	sub := filepath.Join(dir, "sub")
-	os.Mkdir(sub, 0o755)
-	os.WriteFile(filepath.Join(sub, "keep"), []byte("x"), 0o644)
-	if err := writeFileAtomic(sub, []byte("clobber")); err == nil {
-		t.Fatal("renaming over a directory succeeded")
-	}
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if strings.Contains(e.Name(), ".tmp-") {
-			t.Fatalf("temp file left behind: %s", e.Name())
 		}
 	}
 }
@@ -186,7 +138,7 @@ func TestPresetsLiveInXDGConfig(t *testing.T) {
 	xdg := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", xdg)
 	f := &fakeSampler{}
-	m := New(Config{Sampler: f, Params: params.Default(), IsDark: true})
+	m := New(Config{Sampler: f, Params: params.Default(), IsDark: true, Store: store.Open("")})
 	m.Update(windowSize(120, 40))
 	m.panel.P.Temperature = 0.3
 	drive(t, m, m.savePresetCmd("cold"))
@@ -195,17 +147,18 @@ func TestPresetsLiveInXDGConfig(t *testing.T) {
 		t.Fatalf("preset not in XDG_CONFIG_HOME: %v", err)
 	}
 	m.panel.P.Temperature = 1.7
-	drive(t, m, m.listPresets())
-	if len(m.presets) != 1 || m.presets[0] != "cold" {
-		t.Fatalf("presets %v", m.presets)
+	m.setFocus(focusParams)
+	drive(t, m, press(m, "ctrl+p"))
+	if names := front[*presetsDialog](t, m).names; len(names) != 1 || names[0] != "cold" {
+		t.Fatalf("presets %v", names)
 	}
-	drive(t, m, m.loadPresetCmd("cold"))
+	drive(t, m, press(m, "enter"))
 	if m.panel.P.Temperature != 0.3 {
 		t.Fatalf("preset not applied: %v", m.panel.P.Temperature)
 	}
 	// A malformed preset is refused with file:line: field, and nothing changes.
 	os.WriteFile(filepath.Join(xdg, "twinkle", "presets", "bad.json"), []byte("{\n  \"params\": {\"temperature\": \"hot\"}\n}"), 0o644)
-	drive(t, m, m.loadPresetCmd("bad"))
+	drive(t, m, loadPresetCmd(m.c.Store, "bad"))
 	if !m.statusErr || !strings.Contains(m.status, "bad.json:2") || !strings.Contains(m.status, "temperature") {
 		t.Fatalf("status %q", m.status)
 	}
@@ -221,11 +174,12 @@ func TestPresetsLiveInXDGConfig(t *testing.T) {
 // A column that follows the tail hides its first lines: its header says how
 // many, and how many are below once scrolled up, even in a narrow column.
 func TestColumnHeaderCountsHiddenLines(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{strings.Repeat("word ", 300)}, []backend.Event{{Reason: backend.StopLength}})}
 	for _, w := range []int{120, 60} {
 		m := newTestModel(t, f, w, 30)
 		drive(t, m, m.startRun())
-		c := m.cols[0]
+		c := m.samples.cols[0]
 		if !c.Following() || c.Offset() == 0 {
 			t.Fatalf("%d: following %v offset %d", w, c.Following(), c.Offset())
 		}
@@ -251,6 +205,7 @@ func TestColumnHeaderCountsHiddenLines(t *testing.T) {
 // logprobs: its tokens are drawn as the stop (struck through, dim), never as
 // output, live and when a saved session reopens.
 func TestStopStringTokensAreDrawnAsTheStop(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		toks     []string
@@ -277,11 +232,11 @@ func TestStopStringTokensAreDrawnAsTheStop(t *testing.T) {
 			m := newTestModel(t, f, 120, 40)
 			drive(t, m, m.startRun())
 			check := func(when string) {
-				c := m.cols[0]
+				c := m.samples.cols[0]
 				if c.StopTokens() != tc.stopTok {
 					t.Fatalf("%s: stop from token %d, want %d", when, c.StopTokens(), tc.stopTok)
 				}
-				ls := m.lineStyler()
+				ls := m.samples.lineStyler()
 				line := c.BodyLines(ls)[0]
 				if !strings.Contains(line, ls.stop(tc.cut, false)) {
 					t.Errorf("%s: %q not drawn as the stop: %q", when, tc.cut, line)
@@ -304,7 +259,7 @@ func TestStopStringTokensAreDrawnAsTheStop(t *testing.T) {
 	m := newTestModel(t, f, 120, 40)
 	m.panel.O.Logprobs = nil
 	drive(t, m, m.startRun())
-	if m.cols[0].StopTokens() != -1 {
+	if m.samples.cols[0].StopTokens() != -1 {
 		t.Fatal("a stop marked in text that holds none")
 	}
 }
@@ -313,7 +268,7 @@ func TestStopStringTokensAreDrawnAsTheStop(t *testing.T) {
 // screen, and when the tail runs past the bottom it jumps so that the tail sits just
 // below the kept fifth of the body.
 func TestColumnJumpScroll(t *testing.T) {
-	c := NewColumn(0, nil, time.Unix(0, 0))
+	c := newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(20, 10) // keeps 2 lines, jumps by 8
 	var offsets []int
 	for i := 0; i < 40; i++ {

@@ -2,13 +2,17 @@
 // person tunes sampling parameters with sliders, writes a prompt and watches N
 // samples stream side by side.
 //
-// ui.Model is the only tea.Model; components (sliders, sample columns) are
-// plain structs with imperative methods. Everything a program needs lives in
-// its Common context, never in package variables, so that one process could
-// run several programs side by side (tests do; twinkle itself runs one, and
-// has no SSH server today). ui never does I/O in Update: commands
-// do it and report back with messages. ui never writes colours of its own:
-// styles come from themes/ through styles.go.
+// ui.Model is the only tea.Model: it routes messages, lays the screen out and
+// runs samples. Panes (the parameter panel, the prompt and system editors,
+// the sample area) and dialogs (on an overlay stack) are components with
+// their own size, drawing and key help; the root composes the help from
+// whatever has focus. Everything a program needs lives in its Common context,
+// never in package variables, so that one process could run several programs
+// side by side (tests do; twinkle itself runs one, and has no SSH server
+// today). ui never does I/O in Update: commands do it and report back with
+// messages. ui builds no style of its own: Common.Styles is the theme's
+// (themes.NewStyles). Files are the store's business, and a program may have
+// none (Common.Store is nil).
 package ui
 
 import (
@@ -19,6 +23,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/heatmap"
 )
@@ -26,21 +31,22 @@ import (
 // Common is the per-program context shared by the root model and its
 // components.
 type Common struct {
-	Styles *styleSet
-	// Theme is the theme's full style set (heatmap, inspector, legend use it).
-	Theme         *themes.Styles
-	border        borderPieces
-	borderFocused borderPieces
+	// Styles is every style the program draws with, built by the theme.
+	Styles        *themes.Styles
+	frames        *frames
 	Keys          KeyMap
 	Width, Height int
 	Sampler       backend.Sampler
 	IsDark        bool
 
-	// Painter colours tokens by the heatmap mode (the columns' TokenRenderer
+	// Painter colours tokens by the heatmap mode (the columns' tokenRenderer
 	// is its Render); rebuilt when the mode, theme or colour profile changes.
 	Painter  *heatmap.Painter
 	HeatMode heatmap.Mode
 	Profile  colorprofile.Profile
+	// exportTab is the export format shown last, shown first when the
+	// export opens again.
+	exportTab int
 	// ThemeKey and the painter's Key are part of every column's styled-line
 	// cache key: change them and visible lines restyle.
 	ThemeKey string
@@ -49,6 +55,8 @@ type Common struct {
 	NewSeed  func() int64
 	Ctx      context.Context
 	Endpoint string
+	// Store is nil in a program that may not touch the disk.
+	Store *store.Store
 }
 
 // Config is what a caller (main.go, tests) gives New.
@@ -68,27 +76,21 @@ type Config struct {
 	// localhost:8000, using the built-in model; --endpoint to choose").
 	Notice string
 
-	// Session, when set, is shown exactly as saved (see LoadSession).
+	// Session, when set, is shown exactly as saved (store.LoadSession).
 	Session     *Session
 	SessionPath string
 
-	// ConfigDir holds presets; empty means $XDG_CONFIG_HOME/twinkle or
-	// ~/.config/twinkle.
-	ConfigDir string
-	// Dir is where sessions and exports are written by default; empty is the
-	// working directory.
-	Dir string
-	// NoFiles turns off everything that reads or writes files (sessions,
-	// presets, export to file), for a program whose disk is not its user's
-	// (no twinkle command sets it today; tests do). Copy (OSC 52) still works.
-	NoFiles bool
+	// Store is the program's files: presets, user themes, and where
+	// sessions and exports are written. nil turns off everything that reads
+	// or writes files (a program whose disk is not its user's, such as
+	// an SSH session): the keys leave the help and say why when
+	// pressed. Copy (OSC 52) still works.
+	Store *store.Store
 
 	// Theme names a built-in theme ("" = default, following the terminal);
 	// Palette, when set, is used instead (a user theme the caller loaded).
 	Theme   string
 	Palette *themes.Palette
-	// ThemeDir holds user themes (TOML); empty means themes.Dir().
-	ThemeDir string
 
 	// Heatmap is the starting heatmap mode ("" = probability; "off").
 	Heatmap string

@@ -3,6 +3,7 @@ package ui
 import "testing"
 
 func TestExportTargetEndpoint(t *testing.T) {
+	t.Parallel()
 	for endpoint, want := range map[string]string{
 		"local":                 "",
 		"http://gpu:8000":       "http://gpu:8000/v1",

@@ -18,8 +18,10 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
 
+	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 )
 
 // program is the real Bubble Tea program driven through a virtual terminal
@@ -72,17 +74,24 @@ func startProgram(t *testing.T, m *Model, w, h int) *program {
 	}()
 	pr.p = tea.NewProgram(m, tea.WithInput(in), tea.WithOutput(onlcr{emu}), tea.WithWindowSize(w, h),
 		tea.WithColorProfile(colorprofile.TrueColor), tea.WithoutSignals(), tea.WithContext(ctx))
+	stopped := make(chan struct{})
 	go func() {
 		_, err := pr.p.Run()
+		close(stopped)
 		pr.done <- err
 	}()
+	// Tests that start a program are not parallel: a program's teardown takes
+	// a moment, and run first (before the parallel tests) it is over before
+	// goleak looks.
 	t.Cleanup(func() {
 		cancel()
 		pr.p.Kill()
 		// Not emu.Close: it flips an unsynchronised flag the reader goroutine reads.
 		_ = emu.InputPipe().(io.Closer).Close()
+		// A reply the terminal sends as the program stops is not waited on.
+		_ = in.Close()
 		select {
-		case <-pr.done:
+		case <-stopped:
 		case <-time.After(3 * time.Second):
 			t.Error("program did not stop")
 		}
@@ -141,6 +150,7 @@ var tokCount = regexp.MustCompile(`\d+ tok\b`)
 // and the mouse, edit values exactly, run, and the request the server got
 // matches every slider.
 func TestE2ESlidersReachTheServer(t *testing.T) {
+	t.Parallel()
 	m, srv := serverModel(t, 160, 48, func(c *Config) { c.Prompt = ""; c.Options.N = 1 })
 	pr := startProgram(t, m, 160, 48)
 
@@ -214,6 +224,7 @@ func TestE2ESlidersReachTheServer(t *testing.T) {
 
 // Clicking on a slider's bar sets it; the wheel steps it.
 func TestE2EMouseSetsSliders(t *testing.T) {
+	t.Parallel()
 	m, _ := serverModel(t, 120, 40, nil)
 	r := m.rects.panel // read before the program owns the model
 	pr := startProgram(t, m, 120, 40)
@@ -230,6 +241,7 @@ func TestE2EMouseSetsSliders(t *testing.T) {
 // streaming re-lays the screen without losing anything; the server sees the
 // request go away.
 func TestE2ECancelAndResizeMidStream(t *testing.T) {
+	t.Parallel()
 	m, srv := serverModel(t, 120, 40, nil)
 	f := vllmtest.NoFault()
 	f.StallAt = 8
@@ -266,6 +278,7 @@ func TestE2ECancelAndResizeMidStream(t *testing.T) {
 
 // Running again while a run streams cancels the old run first.
 func TestE2ERunWhileStreamingReplacesRun(t *testing.T) {
+	t.Parallel()
 	m, srv := serverModel(t, 120, 40, nil)
 	f := vllmtest.NoFault()
 	f.StallAt = 4
@@ -285,6 +298,7 @@ func TestE2ERunWhileStreamingReplacesRun(t *testing.T) {
 // Save a session with a key, reopen it with no server: the same samples,
 // badges and parameters show.
 func TestE2ESaveAndReloadSession(t *testing.T) {
+	t.Parallel()
 	m, _ := serverModel(t, 120, 40, func(c *Config) {
 		c.Params.Stop = params.Stop{Strings: []string{"###"}}
 		mt := 20
@@ -301,14 +315,14 @@ func TestE2ESaveAndReloadSession(t *testing.T) {
 	pr.key(uv.KeyEnter, 0)
 	pr.waitFor("saved", func(s string) bool { return strings.Contains(s, "session saved") })
 
-	s, err := LoadSession(path)
+	s, err := store.LoadSession[backend.SampleResponse](path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(s.Response.Tokens) != 4 || len(s.Response.Tokens[0]) == 0 {
 		t.Fatalf("session lost tokens: %+v", s.Response.Tokens)
 	}
-	m2 := New(Config{Session: s, SessionPath: "run.json", IsDark: true, Dir: t.TempDir(), ConfigDir: t.TempDir()})
+	m2 := New(Config{Session: s, SessionPath: "run.json", IsDark: true, Store: store.New(t.TempDir(), t.TempDir())})
 	pr2 := startProgram(t, m2, 120, 40)
 	second := pr2.waitFor("session shown", func(s string) bool { return strings.Contains(s, "samples · 4") })
 	if a, b := samplesBlock(first), samplesBlock(second); a != b {
@@ -356,6 +370,7 @@ func samplesBlock(s string) string {
 // local run), cancels the request and reads the run's channel to the end, so
 // no goroutine is left waiting (TestMain's goleak check would catch it).
 func TestE2EQuitMidStream(t *testing.T) {
+	t.Parallel()
 	m, srv := serverModel(t, 120, 40, nil)
 	m.c.Ctx = context.Background()
 	f := vllmtest.NoFault()

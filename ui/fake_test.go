@@ -14,6 +14,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 	"github.com/twinkle-sh/twinkle/themes"
 )
 
@@ -115,18 +116,17 @@ func newTestModel(t testing.TB, s backend.Sampler, w, h int) *Model {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	m := New(Config{
-		Context:   ctx,
-		Sampler:   s,
-		Endpoint:  "http://127.0.0.1:8000",
-		Model:     "test-model",
-		API:       params.Completion,
-		Params:    params.Default(),
-		Options:   params.Options{N: 1},
-		IsDark:    true,
-		Now:       func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) },
-		NewSeed:   func() int64 { seed++; return seed },
-		Dir:       t.TempDir(),
-		ConfigDir: t.TempDir(),
+		Context:  ctx,
+		Sampler:  s,
+		Endpoint: "http://127.0.0.1:8000",
+		Model:    "test-model",
+		API:      params.Completion,
+		Params:   params.Default(),
+		Options:  params.Options{N: 1},
+		IsDark:   true,
+		Now:      func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) },
+		NewSeed:  func() int64 { seed++; return seed },
+		Store:    store.New(t.TempDir(), t.TempDir()),
 	})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	return m
@@ -202,3 +202,21 @@ func mustTheme(t testing.TB) *themes.Styles {
 func windowSize(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }
 
 func typeString(v any) string { return fmt.Sprintf("%T", v) }
+
+// front is the dialog in front, as a T; the test fails when there is none
+// or it is another.
+func front[T dialog](t testing.TB, m *Model) T {
+	t.Helper()
+	d, ok := m.overlay.front().(T)
+	if !ok {
+		var want T
+		t.Fatalf("dialog in front is %T, want %T", m.overlay.front(), want)
+	}
+	return d
+}
+
+// inFront reports whether a T is the dialog in front.
+func inFront[T dialog](m *Model) bool {
+	_, ok := m.overlay.front().(T)
+	return ok
+}

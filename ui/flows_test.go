@@ -12,15 +12,17 @@ import (
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 )
 
 func TestModelPickerChoosesTheRequestModel(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{"hi"}, []backend.Event{{Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
 	drive(t, m, m.Init())
 	m.setFocus(focusParams)
 	drive(t, m, press(m, "ctrl+l"))
-	if m.modal != modalModels || !strings.Contains(plainScreen(m), "other-model") {
+	if !inFront[*modelsDialog](m) || !strings.Contains(plainScreen(m), "other-model") {
 		t.Fatalf("picker not shown:\n%s", plainScreen(m))
 	}
 	drive(t, m, press(m, "down", "enter"))
@@ -37,6 +39,7 @@ func TestModelPickerChoosesTheRequestModel(t *testing.T) {
 }
 
 func TestModeSwitchSendsChatMessages(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{"hi"}, []backend.Event{{Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
 	m.prompt.SetValue("question")
@@ -63,11 +66,12 @@ func TestModeSwitchSendsChatMessages(t *testing.T) {
 }
 
 func TestExportWritesTheShownFormat(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
 	m.panel.P.Temperature = 0.42
 	m.setFocus(focusParams)
 	drive(t, m, press(m, "x"))
-	if m.modal != modalExport {
+	if !inFront[*exportDialog](m) {
 		t.Fatal("x did not open the export view")
 	}
 	drive(t, m, press(m, "right", "right", "right")) // openai
@@ -88,7 +92,7 @@ func TestExportWritesTheShownFormat(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "req.json")
 	drive(t, m, press(m, "w"))
-	m.fileInput.SetValue(path)
+	front[*fileDialog](t, m).input.SetValue(path)
 	drive(t, m, press(m, "enter"))
 	got, err := os.ReadFile(path)
 	if err != nil || string(got) != want {
@@ -97,9 +101,11 @@ func TestExportWritesTheShownFormat(t *testing.T) {
 }
 
 func TestThemeCycleLoadsNextTheme(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
-	m.cfg.ThemeDir = t.TempDir()
-	os.WriteFile(filepath.Join(m.cfg.ThemeDir, "zz-broken.toml"), []byte("primary = 12\n"), 0o644)
+	m.c.Store = store.New(t.TempDir(), "")
+	os.MkdirAll(m.c.Store.ThemesDir(), 0o755)
+	os.WriteFile(filepath.Join(m.c.Store.ThemesDir(), "zz-broken.toml"), []byte("primary = 12\n"), 0o644)
 	m.setFocus(focusParams)
 	before := m.c.ThemeKey
 	drive(t, m, press(m, "T"))
@@ -119,6 +125,7 @@ func TestThemeCycleLoadsNextTheme(t *testing.T) {
 }
 
 func TestPasteGoesToThePrompt(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
 	m.Update(tea.PasteMsg{Content: "line one\nline two"})
 	if m.prompt.Value() != "line one\nline two" {
@@ -126,27 +133,40 @@ func TestPasteGoesToThePrompt(t *testing.T) {
 	}
 }
 
-// Over SSH the disk is the server's: with NoFiles nothing reads or writes it.
-func TestNoFilesKeepsTheDiskOutOfReach(t *testing.T) {
-	m := New(Config{Sampler: &fakeSampler{}, Params: params.Default(), IsDark: true, NoFiles: true})
+// Over SSH the disk is the server's: with no store nothing reads or writes it.
+func TestNoStoreKeepsTheDiskOutOfReach(t *testing.T) {
+	t.Parallel()
+	m := New(Config{Sampler: &fakeSampler{}, Params: params.Default(), IsDark: true})
 	m.Update(windowSize(120, 40))
 	m.setFocus(focusParams)
+	// What cannot work is not offered: the keys are not in the help.
+	m.Update(keyMsg("?"))
+	for _, word := range []string{"save session", "open session", "presets"} {
+		if screen := plainScreen(m); strings.Contains(screen, word) {
+			t.Fatalf("%q offered with no store:\n%s", word, screen)
+		}
+	}
+	m.Update(keyMsg("?"))
 	for _, k := range []string{"ctrl+s", "ctrl+o", "ctrl+p"} {
 		_, cmd := m.Update(keyMsg(k))
-		if cmd != nil || m.modal != modalNone || !m.statusErr {
-			t.Fatalf("%s: modal %v cmd %v status %q", k, m.modal, cmd != nil, m.status)
+		if cmd != nil || !m.overlay.empty() || !m.statusErr {
+			t.Fatalf("%s: dialog %T cmd %v status %q", k, m.overlay.front(), cmd != nil, m.status)
 		}
 	}
 	m.Update(keyMsg("x"))
 	_, cmd := m.Update(keyMsg("w"))
-	if cmd != nil || m.modal != modalExport {
+	if cmd != nil || !inFront[*exportDialog](m) || !strings.Contains(m.status, "files are off") {
 		t.Fatal("export could be written to the server's disk")
+	}
+	if screen := plainScreen(m); strings.Contains(screen, "write to file") {
+		t.Fatalf("write offered with no store:\n%s", screen)
 	}
 }
 
 // ctrl+s then ctrl+o: the session reopens in place, exactly as saved, and a
 // malformed file is refused without touching the screen.
 func TestSaveThenOpenWithKeys(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{"alpha beta gamma", "delta"},
 		[]backend.Event{{Reason: backend.StopStop, StoppedBy: backend.StoppedBy{Kind: backend.StoppedByEOS}}, {Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
@@ -155,14 +175,14 @@ func TestSaveThenOpenWithKeys(t *testing.T) {
 	before := samplesBlock(plainScreen(m))
 	path := filepath.Join(t.TempDir(), "s.json")
 	m.Update(keyMsg("ctrl+s"))
-	m.fileInput.SetValue(path)
+	front[*fileDialog](t, m).input.SetValue(path)
 	drive(t, m, press(m, "enter"))
 	if m.statusErr {
 		t.Fatal(m.status)
 	}
 	m.prompt.SetValue("something else")
 	m.Update(keyMsg("ctrl+o"))
-	m.fileInput.SetValue(path)
+	front[*sessionsDialog](t, m).input.SetValue(path)
 	drive(t, m, press(m, "enter"))
 	if m.loaded == nil || m.prompt.Value() != "" {
 		t.Fatalf("not reopened: loaded=%v prompt %q", m.loaded != nil, m.prompt.Value())
@@ -173,7 +193,7 @@ func TestSaveThenOpenWithKeys(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte("{\n  \"version\": 1,\n  \"n\": 2,\n  \"api\": \"chat\",\n  \"params\": {\"temperature\": -1}\n}\n"), 0o644)
 	m.Update(keyMsg("ctrl+o"))
-	m.fileInput.SetValue(bad)
+	front[*sessionsDialog](t, m).input.SetValue(bad)
 	drive(t, m, press(m, "enter"))
 	if !m.statusErr || !strings.Contains(m.status, "bad.json:5") || m.loadedPath != path {
 		t.Fatalf("bad session: status %q, shown %q", m.status, m.loadedPath)
@@ -181,6 +201,7 @@ func TestSaveThenOpenWithKeys(t *testing.T) {
 }
 
 func TestDragAcrossABarSetsTheValue(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
 	r := m.rects.panel
 	bx, bw := barGeometry(r.W)
@@ -197,6 +218,7 @@ func TestDragAcrossABarSetsTheValue(t *testing.T) {
 }
 
 func TestZoomAndColumnKeys(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{strings.Repeat("word ", 400)}, []backend.Event{{Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
 	m.panel.O.N = 6
@@ -204,10 +226,10 @@ func TestZoomAndColumnKeys(t *testing.T) {
 	m.setFocus(focusSamples)
 	m.Update(keyMsg("right"))
 	m.Update(keyMsg("z"))
-	if m.zoom != 1 || m.grid.Cells[1] != m.rects.samples.withoutLegend() {
-		t.Fatalf("zoom %d cell %+v area %+v", m.zoom, m.grid.Cells[1], m.rects.samples)
+	if m.samples.zoom != 1 || m.samples.grid.Cells[1] != m.rects.samples.withoutLegend() {
+		t.Fatalf("zoom %d cell %+v area %+v", m.samples.zoom, m.samples.grid.Cells[1], m.rects.samples)
 	}
-	c := m.cols[1]
+	c := m.samples.cols[1]
 	if !c.Following() {
 		t.Fatal("not following the tail")
 	}
@@ -223,14 +245,15 @@ func TestZoomAndColumnKeys(t *testing.T) {
 		t.Fatalf("zoom not shown:\n%s", plainScreen(m))
 	}
 	m.Update(keyMsg("z"))
-	if m.zoom != -1 || m.grid.PerRow < 2 {
-		t.Fatalf("unzoom: %d, %d per row", m.zoom, m.grid.PerRow)
+	if m.samples.zoom != -1 || m.samples.grid.PerRow < 2 {
+		t.Fatalf("unzoom: %d, %d per row", m.samples.zoom, m.samples.grid.PerRow)
 	}
 }
 
 // A server that ignores logprobs still shows its text; several tokens per
 // chunk and text held back (vLLM's stop-string lookahead) show every token.
 func TestColumnsShowTextWhateverTheServerSends(t *testing.T) {
+	t.Parallel()
 	t.Run("no logprobs from the server", func(t *testing.T) {
 		f := &fakeSampler{script: func(req backend.Request, e *backend.Emitter, _ context.Context) {
 			e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 1, Requested: 1}})
@@ -241,7 +264,7 @@ func TestColumnsShowTextWhateverTheServerSends(t *testing.T) {
 		}}
 		m := newTestModel(t, f, 120, 40)
 		drive(t, m, m.startRun())
-		if got := m.cols[0].Text(); got != "plain text only" {
+		if got := m.samples.cols[0].Text(); got != "plain text only" {
 			t.Fatalf("column text %q", got)
 		}
 	})
@@ -250,7 +273,7 @@ func TestColumnsShowTextWhateverTheServerSends(t *testing.T) {
 		srv.Push(vllmtest.Script{TokensPerChunk: 3, TextLag: 2})
 		driveUntil(t, m, m.startRun(), allDone(m))
 		resp, _ := m.Response()
-		for i, c := range m.cols {
+		for i, c := range m.samples.cols {
 			if c.TokenCount() != len(resp.Tokens[i]) || c.TokenCount() == 0 {
 				t.Fatalf("sample %d: %d tokens shown, %d in the response", i, c.TokenCount(), len(resp.Tokens[i]))
 			}
@@ -261,6 +284,7 @@ func TestColumnsShowTextWhateverTheServerSends(t *testing.T) {
 // Reliability item 1 through the whole screen: escape payloads in model
 // output, split across tokens at every offset, never reach the terminal raw.
 func TestScreenNeverCarriesRawPayloads(t *testing.T) {
+	t.Parallel()
 	payloads := []string{"\x1b]52;c;cHduZWQ=\x07", "\x1b]0;title\x07", "\x1b]8;;http://x\x1b\\", "\x1bP+q\x1b\\", "\x1b_apc\x1b\\",
 		"\x1b[6n", "\x1bc", "\x1b]unterminated", "\u009b31m", "\u202e"}
 	for _, p := range payloads {
@@ -289,21 +313,22 @@ func TestScreenNeverCarriesRawPayloads(t *testing.T) {
 
 // A click on a token opens the inspector there; hovering moves it.
 func TestClickAndHoverInspectTokens(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{"alpha beta gamma delta"}, []backend.Event{{Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
 	m.panel.O.N = 2
 	drive(t, m, m.startRun())
-	cell := m.grid.Cells[1]
+	cell := m.samples.grid.Cells[1]
 	m.Update(tea.MouseClickMsg{X: cell.X + 8, Y: cell.Y + 1, Button: tea.MouseLeft}) // "beta" in sample 2
-	if !m.inspecting || m.colFocus != 1 || m.cols[1].Cursor != 1 {
-		t.Fatalf("click: inspecting %v focus %d cursor %d", m.inspecting, m.colFocus, m.cols[1].Cursor)
+	if !m.samples.inspecting || m.samples.focus != 1 || m.samples.cols[1].Cursor != 1 {
+		t.Fatalf("click: inspecting %v focus %d cursor %d", m.samples.inspecting, m.samples.focus, m.samples.cols[1].Cursor)
 	}
 	if m.View().MouseMode != tea.MouseModeAllMotion {
 		t.Fatal("hover needs all-motion mouse mode while inspecting")
 	}
-	cell = m.grid.Cells[1]                                      // the inspector pane narrowed the samples
+	cell = m.samples.grid.Cells[1]                              // the inspector pane narrowed the samples
 	m.Update(tea.MouseMotionMsg{X: cell.X + 13, Y: cell.Y + 1}) // "gamma"
-	if m.cols[1].Cursor != 2 || !strings.Contains(plainScreen(m), "gamma") {
-		t.Fatalf("hover: cursor %d", m.cols[1].Cursor)
+	if m.samples.cols[1].Cursor != 2 || !strings.Contains(plainScreen(m), "gamma") {
+		t.Fatalf("hover: cursor %d", m.samples.cols[1].Cursor)
 	}
 }

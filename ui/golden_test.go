@@ -19,6 +19,7 @@ import (
 	"github.com/twinkle-sh/twinkle/backend/openai"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 )
 
 // serverModel is a playground wired to a real openai client and a vllmtest
@@ -38,18 +39,17 @@ func serverModel(t testing.TB, w, h int, mutate func(*Config)) (*Model, *vllmtes
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	cfg := Config{
-		Context:   ctx,
-		Sampler:   cl,
-		Endpoint:  "http://vllm.test:8000/v1",
-		API:       params.Completion,
-		Params:    params.Default(),
-		Options:   params.Options{N: 4},
-		Prompt:    "Once upon a time",
-		IsDark:    true,
-		Now:       func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) },
-		NewSeed:   func() int64 { seed += 1000; return seed },
-		Dir:       t.TempDir(),
-		ConfigDir: t.TempDir(),
+		Context:  ctx,
+		Sampler:  cl,
+		Endpoint: "http://vllm.test:8000/v1",
+		API:      params.Completion,
+		Params:   params.Default(),
+		Options:  params.Options{N: 4},
+		Prompt:   "Once upon a time",
+		IsDark:   true,
+		Now:      func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) },
+		NewSeed:  func() int64 { seed += 1000; return seed },
+		Store:    store.New(t.TempDir(), t.TempDir()),
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -144,6 +144,7 @@ func checkGolden(t *testing.T, m *Model) {
 var sizes = []struct{ w, h int }{{120, 40}, {200, 60}}
 
 func TestGoldenIdle(t *testing.T) {
+	t.Parallel()
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			m, _ := serverModel(t, sz.w, sz.h, nil)
@@ -155,6 +156,7 @@ func TestGoldenIdle(t *testing.T) {
 // Six samples that end every way a sample can end on its own: length, a stop
 // string, a stop token id, EOS (vllmtest.Generate's rules for seed 2000).
 func TestGoldenFinished(t *testing.T) {
+	t.Parallel()
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			m, srv := serverModel(t, sz.w, sz.h, func(c *Config) {
@@ -165,7 +167,7 @@ func TestGoldenFinished(t *testing.T) {
 			})
 			driveUntil(t, m, m.startRun(), allDone(m))
 			want := []string{"length", `stop "###"`, "stop token 2", `stop "###"`, "eos", `stop "###"`}
-			for i, c := range m.cols {
+			for i, c := range m.samples.cols {
 				if c.Badge() != want[i] {
 					t.Errorf("column %d badge %q, want %q", i, c.Badge(), want[i])
 				}
@@ -179,6 +181,7 @@ func TestGoldenFinished(t *testing.T) {
 }
 
 func TestGoldenStreaming(t *testing.T) {
+	t.Parallel()
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			m, srv := serverModel(t, sz.w, sz.h, nil)
@@ -186,7 +189,7 @@ func TestGoldenStreaming(t *testing.T) {
 			f.StallAt = 12 // chunks are interleaved: 3 tokens per sample
 			srv.Push(vllmtest.Script{Fault: &f})
 			driveUntil(t, m, m.startRun(), func() bool {
-				for _, c := range m.cols {
+				for _, c := range m.samples.cols {
 					if c.TokenCount() < 3 {
 						return false
 					}
@@ -199,6 +202,7 @@ func TestGoldenStreaming(t *testing.T) {
 }
 
 func TestGoldenErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("http400_top_p", func(t *testing.T) {
 		m, srv := serverModel(t, 120, 40, nil)
 		f := vllmtest.NoFault()
@@ -230,7 +234,7 @@ func TestGoldenErrors(t *testing.T) {
 		f.CloseAt = 6
 		srv.Push(vllmtest.Script{Fault: &f})
 		driveUntil(t, m, m.startRun(), allDone(m))
-		for i, c := range m.cols {
+		for i, c := range m.samples.cols {
 			if c.Badge() != "interrupted" {
 				t.Errorf("column %d: badge %q, want interrupted", i, c.Badge())
 			}
@@ -242,9 +246,9 @@ func TestGoldenErrors(t *testing.T) {
 		f := vllmtest.NoFault()
 		f.StallAt = 8
 		srv.Push(vllmtest.Script{Fault: &f})
-		d := driveUntil(t, m, m.startRun(), func() bool { return len(m.cols) > 0 && m.cols[0].TokenCount() >= 2 })
+		d := driveUntil(t, m, m.startRun(), func() bool { return len(m.samples.cols) > 0 && m.samples.cols[0].TokenCount() >= 2 })
 		d.until(press(m, "esc"), func() bool { return m.run.done })
-		for i, c := range m.cols {
+		for i, c := range m.samples.cols {
 			if c.Badge() != "cancelled" {
 				t.Errorf("column %d: badge %q, want cancelled", i, c.Badge())
 			}
@@ -257,6 +261,7 @@ func TestGoldenErrors(t *testing.T) {
 }
 
 func TestGoldenNarrow(t *testing.T) {
+	t.Parallel()
 	t.Run("too_small_50x14", func(t *testing.T) {
 		m, _ := serverModel(t, 50, 14, nil)
 		if !strings.Contains(plainScreen(m), "needs at least 60x16") {
@@ -281,13 +286,14 @@ func lipglossWidth(s string) int { return ansiWidth(s) }
 // Greedy with several samples: marked on both sliders before sending; the
 // sampler draws one sample and says why.
 func TestGoldenGreedyConflict(t *testing.T) {
+	t.Parallel()
 	m, srv := serverModel(t, 120, 40, func(c *Config) { c.Params.Temperature = 0; c.Options.N = 4 })
 	if !m.panel.Warned("n") || !m.panel.Warned("temperature") {
 		t.Fatal("conflict not shown before sending")
 	}
 	driveUntil(t, m, m.startRun(), allDone(m))
-	if len(m.cols) != 1 {
-		t.Fatalf("%d columns for a greedy run", len(m.cols))
+	if len(m.samples.cols) != 1 {
+		t.Fatalf("%d columns for a greedy run", len(m.samples.cols))
 	}
 	for _, r := range srv.Requests() {
 		if f := r.Fields(); f["n"] != nil && f["n"] != 1.0 {
@@ -299,6 +305,7 @@ func TestGoldenGreedyConflict(t *testing.T) {
 
 // The inspector open on the third token of sample 2, with the heatmap on.
 func TestGoldenInspector(t *testing.T) {
+	t.Parallel()
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 			m, _ := serverModel(t, sz.w, sz.h, func(c *Config) { c.Params.TopK = 3; c.Params.Temperature = 0.7 })
@@ -308,10 +315,10 @@ func TestGoldenInspector(t *testing.T) {
 			m.Update(keyMsg("i"))
 			m.Update(keyMsg("right"))
 			m.Update(keyMsg("right"))
-			if !m.inspecting || m.colFocus != 1 || m.cols[1].Cursor != 2 {
-				t.Fatalf("inspecting=%v focus=%d cursor=%d", m.inspecting, m.colFocus, m.cols[1].Cursor)
+			if !m.samples.inspecting || m.samples.focus != 1 || m.samples.cols[1].Cursor != 2 {
+				t.Fatalf("inspecting=%v focus=%d cursor=%d", m.samples.inspecting, m.samples.focus, m.samples.cols[1].Cursor)
 			}
-			for _, c := range m.cols {
+			for _, c := range m.samples.cols {
 				if c.Cursor != 2 {
 					t.Fatalf("the cursor is not at the same position in every sample")
 				}
@@ -324,11 +331,12 @@ func TestGoldenInspector(t *testing.T) {
 // Prompt logprobs on: the prompt pane shows the prompt coloured by them once
 // focus leaves it.
 func TestGoldenPromptHeatmap(t *testing.T) {
+	t.Parallel()
 	m, srv := serverModel(t, 120, 40, func(c *Config) { c.Prompt = "The quick brown fox jumps over the lazy dog" })
 	m.setFocus(focusParams)
 	m.Update(keyMsg("P"))
 	driveUntil(t, m, m.startRun(), allDone(m))
-	if len(m.promptTokens) == 0 {
+	if len(m.prompt.heat.tokens) == 0 {
 		t.Fatalf("no prompt tokens; requests: %d", len(srv.Requests()))
 	}
 	sawPL := false
@@ -352,6 +360,7 @@ func TestGoldenPromptHeatmap(t *testing.T) {
 // The same finished screen on a light terminal, and with the high-contrast
 // theme: styles come from the theme, so each must draw the whole screen.
 func TestGoldenThemes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, theme string
 		dark        bool
@@ -366,6 +375,7 @@ func TestGoldenThemes(t *testing.T) {
 
 // A value being typed into a slider's exact-value editor.
 func TestGoldenEditing(t *testing.T) {
+	t.Parallel()
 	t.Run("number_200x60", func(t *testing.T) {
 		m, _ := serverModel(t, 200, 60, nil)
 		m.setFocus(focusParams)
@@ -402,6 +412,7 @@ var goldenSize = regexp.MustCompile(`(\d+)x(\d+)`)
 // screen named WxH has H lines of W cells: a line one cell too wide pushes
 // the terminal's layout out of place and would hide in a diff.
 func TestEveryGoldenLineHasTheScreenWidth(t *testing.T) {
+	t.Parallel()
 	var files []string
 	err := filepath.WalkDir("testdata", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".golden") {
@@ -437,6 +448,7 @@ func TestEveryGoldenLineHasTheScreenWidth(t *testing.T) {
 // 80x24, the terminal's default size, is a first-class size: a run, the
 // inspector open, and 16 samples.
 func TestGoldenSmall(t *testing.T) {
+	t.Parallel()
 	t.Run("run_80x24", func(t *testing.T) {
 		m, _ := serverModel(t, 80, 24, nil)
 		driveUntil(t, m, m.startRun(), allDone(m))
@@ -468,6 +480,7 @@ func TestGoldenSmall(t *testing.T) {
 // the samples take the width, the inspector leaves them a real column, and
 // the legend keeps its scale in every state.
 func TestCompactScreen(t *testing.T) {
+	t.Parallel()
 	m, _ := serverModel(t, 80, 24, func(c *Config) { c.Params.TopK = 3 })
 	driveUntil(t, m, m.startRun(), allDone(m))
 	legendOK := func(state string) {
@@ -495,8 +508,8 @@ func TestCompactScreen(t *testing.T) {
 		t.Fatalf("focus %v panel %+v", m.focus, m.rects.panelOuter)
 	}
 	m.Update(keyMsg("i"))
-	if !m.inspecting || m.grid.Cells[m.colFocus].W < minColumnW {
-		t.Fatalf("inspecting %v, the focused sample is %d cells wide", m.inspecting, m.grid.Cells[m.colFocus].W)
+	if !m.samples.inspecting || m.samples.grid.Cells[m.samples.focus].W < minColumnW {
+		t.Fatalf("inspecting %v, the focused sample is %d cells wide", m.samples.inspecting, m.samples.grid.Cells[m.samples.focus].W)
 	}
 	legendOK("inspector")
 }

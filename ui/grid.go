@@ -1,32 +1,32 @@
 package ui
 
-// Rect is a cell rectangle on the screen, used for layout and mouse hit tests.
-type Rect struct{ X, Y, W, H int }
+// rect is a cell rectangle on the screen, used for layout and mouse hit tests.
+type rect struct{ X, Y, W, H int }
 
 // Contains reports whether the cell (x, y) is inside r.
-func (r Rect) Contains(x, y int) bool {
+func (r rect) Contains(x, y int) bool {
 	return x >= r.X && x < r.X+r.W && y >= r.Y && y < r.Y+r.H
 }
 
-// GridLayout places n sample columns in an area. Columns sit side by side
+// gridLayout places n sample columns in an area. Columns sit side by side
 // while each can keep minW cells; beyond that they wrap into rows. When the
 // rows cannot all keep minH lines, only the rows around the focused column
 // are shown (FirstRow..FirstRow+VisibleRows).
-type GridLayout struct {
+type gridLayout struct {
 	PerRow      int
 	Rows        int
 	FirstRow    int
 	VisibleRows int
-	Cells       []Rect // one per column; zero Rect for columns not shown
+	Cells       []rect // one per column; zero rect for columns not shown
 }
 
 // Gap between columns and between rows of the grid, in cells.
 const gridGap = 1
 
-// LayoutGrid computes the grid for n columns in area. zoom >= 0 gives the
+// layoutGrid computes the grid for n columns in area. zoom >= 0 gives the
 // whole area to column zoom.
-func LayoutGrid(area Rect, n, minW, minH, focus, zoom int) GridLayout {
-	g := GridLayout{Cells: make([]Rect, n)}
+func layoutGrid(area rect, n, minW, minH, focus, zoom int) gridLayout {
+	g := gridLayout{Cells: make([]rect, n)}
 	if n <= 0 || area.W <= 0 || area.H <= 0 {
 		return g
 	}
@@ -63,7 +63,7 @@ func LayoutGrid(area Rect, n, minW, minH, focus, zoom int) GridLayout {
 		count := min(perRow, n-start)
 		x := area.X
 		for c := 0; c < count; c++ {
-			g.Cells[start+c] = Rect{X: x, Y: y, W: widths[c], H: rowH[r]}
+			g.Cells[start+c] = rect{X: x, Y: y, W: widths[c], H: rowH[r]}
 			x += widths[c] + gridGap
 		}
 		y += rowH[r] + gridGap
@@ -94,7 +94,7 @@ func splitEven(total, k int) []int {
 
 // withoutLegend is the grid's area inside a sample area whose last line
 // holds the heatmap legend.
-func (r Rect) withoutLegend() Rect {
+func (r rect) withoutLegend() rect {
 	if r.H > minColumnH {
 		r.H--
 	}

@@ -3,7 +3,8 @@ package ui
 import "testing"
 
 func TestGridSideBySide(t *testing.T) {
-	g := LayoutGrid(Rect{0, 0, 100, 30}, 4, 20, 6, 0, -1)
+	t.Parallel()
+	g := layoutGrid(rect{0, 0, 100, 30}, 4, 20, 6, 0, -1)
 	if g.PerRow != 4 || g.Rows != 1 {
 		t.Fatalf("got %d per row, %d rows", g.PerRow, g.Rows)
 	}
@@ -23,9 +24,10 @@ func TestGridSideBySide(t *testing.T) {
 }
 
 func TestGridWrapsAtMinWidth(t *testing.T) {
+	t.Parallel()
 	// 8 columns of at least 30 cells in 100 cells: 3 per row would leave
 	// 3+3+2; the grid balances the rows.
-	g := LayoutGrid(Rect{0, 0, 100, 40}, 8, 30, 6, 0, -1)
+	g := layoutGrid(rect{0, 0, 100, 40}, 8, 30, 6, 0, -1)
 	if g.PerRow != 3 || g.Rows != 3 {
 		t.Fatalf("got %d per row, %d rows", g.PerRow, g.Rows)
 	}
@@ -35,15 +37,16 @@ func TestGridWrapsAtMinWidth(t *testing.T) {
 		}
 	}
 	// 7 columns at 6 per row balance to 4+3 rather than 6+1.
-	g = LayoutGrid(Rect{0, 0, 200, 40}, 7, 30, 6, 0, -1)
+	g = layoutGrid(rect{0, 0, 200, 40}, 7, 30, 6, 0, -1)
 	if g.PerRow != 4 || g.Rows != 2 {
 		t.Fatalf("7 columns: %d per row, %d rows", g.PerRow, g.Rows)
 	}
 }
 
 func TestGridScrollsToFocusedRow(t *testing.T) {
+	t.Parallel()
 	// 16 columns, 1 per row, room for 2 rows of 6: focus 9 must be visible.
-	g := LayoutGrid(Rect{0, 0, 40, 13}, 16, 30, 6, 9, -1)
+	g := layoutGrid(rect{0, 0, 40, 13}, 16, 30, 6, 9, -1)
 	if g.VisibleRows != 2 || g.FirstRow != 8 {
 		t.Fatalf("visible %d first %d", g.VisibleRows, g.FirstRow)
 	}
@@ -53,8 +56,9 @@ func TestGridScrollsToFocusedRow(t *testing.T) {
 }
 
 func TestGridZoom(t *testing.T) {
-	area := Rect{3, 4, 120, 30}
-	g := LayoutGrid(area, 8, 30, 6, 0, 5)
+	t.Parallel()
+	area := rect{3, 4, 120, 30}
+	g := layoutGrid(area, 8, 30, 6, 0, 5)
 	if g.Cells[5] != area {
 		t.Fatalf("zoomed cell %+v", g.Cells[5])
 	}
@@ -66,7 +70,8 @@ func TestGridZoom(t *testing.T) {
 }
 
 func TestGridNarrowerThanMin(t *testing.T) {
-	g := LayoutGrid(Rect{0, 0, 10, 10}, 2, 30, 6, 0, -1)
+	t.Parallel()
+	g := layoutGrid(rect{0, 0, 10, 10}, 2, 30, 6, 0, -1)
 	if g.PerRow != 1 || g.Cells[0].W != 10 {
 		t.Fatalf("got %+v", g)
 	}

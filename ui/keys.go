@@ -1,6 +1,11 @@
 package ui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"fmt"
+	"slices"
+
+	"charm.land/bubbles/v2/key"
+)
 
 // KeyMap is every key binding of the playground, grouped by where focus is.
 // Keys that work while typing in the prompt use ctrl, alt or function keys;
@@ -110,69 +115,14 @@ func DefaultKeyMap() KeyMap {
 	}
 }
 
-// focusHelp adapts the key map to bubbles/help for the current focus, so the
-// help footer is generated from the same bindings Update matches.
-type focusHelp struct {
-	k          *KeyMap
-	focus      focusArea
-	modal      modalKind
-	inspecting bool
+// withoutFiles takes the keys that need files (sessions, presets, writing an
+// export) out of the help, for a program with no store. They stop matching
+// too; pressed still finds them, so they can say why they do nothing.
+func (k *KeyMap) withoutFiles() {
+	for _, b := range []*key.Binding{&k.Global.Save, &k.Global.Open, &k.Global.Presets, &k.Dialog.Write, &k.Dialog.SavePreset} {
+		b.SetEnabled(false)
+	}
 }
 
-func (h focusHelp) ShortHelp() []key.Binding {
-	g := h.k.Global
-	switch {
-	case h.modal == modalExport:
-		d := h.k.Dialog
-		return []key.Binding{d.Left, d.Right, d.Copy, d.Write, d.Close}
-	case h.modal == modalPresets:
-		d := h.k.Dialog
-		return []key.Binding{d.Up, d.Down, d.Accept, d.SavePreset, d.Close}
-	case h.modal != modalNone:
-		d := h.k.Dialog
-		return []key.Binding{d.Up, d.Down, d.Accept, d.Close}
-	}
-	switch h.focus {
-	case focusParams:
-		p := h.k.Params
-		return []key.Binding{g.Run, p.Down, p.Right, p.Edit, p.Reset, g.Next, g.Help}
-	case focusSamples:
-		s := h.k.Samples
-		if h.inspecting {
-			i := h.k.Inspect
-			return []key.Binding{i.Right, i.WordRight, i.NextSample, s.Inspect, g.Heatmap, g.Next, g.Help}
-		}
-		return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.Zoom, s.Inspect, g.Heatmap, g.Next, g.Help}
-	}
-	return []key.Binding{g.Run, g.Cancel, g.Next, g.Mode, g.Save, g.Help, g.Quit}
-}
-
-// FullHelp shows the global keys and those of the focused pane or open
-// dialog, so every key that works right now is on screen.
-func (h focusHelp) FullHelp() [][]key.Binding {
-	g, p, s, d := h.k.Global, h.k.Params, h.k.Samples, h.k.Dialog
-	// Seven rows at most (fullHelpRows), four columns: fits 110 cells.
-	groups := [][]key.Binding{
-		{g.Run, g.Cancel, g.Next, g.Prev, g.Mode, g.Models, g.Quit},
-		{g.Export, g.Save, g.Open, g.Presets, g.Heatmap, g.PromptHeat, g.Theme},
-	}
-	switch {
-	case h.modal != modalNone:
-		groups = append(groups, []key.Binding{d.Up, d.Down, d.Left, d.Right, d.Accept, d.Close},
-			[]key.Binding{d.Copy, d.Write, d.SavePreset})
-	case h.focus == focusParams:
-		groups = append(groups, []key.Binding{p.Up, p.Down, p.Left, p.Right, p.CoarseLeft, p.CoarseRight},
-			[]key.Binding{p.Edit, p.Reset, p.ResetAll, p.Lock})
-	case h.focus == focusSamples && h.inspecting:
-		i := h.k.Inspect
-		groups = append(groups, []key.Binding{i.Left, i.Right, i.WordLeft, i.WordRight, i.First, i.Last},
-			[]key.Binding{i.PrevSample, i.NextSample, s.Up, s.Down, s.Inspect})
-	case h.focus == focusSamples:
-		groups = append(groups, []key.Binding{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
-			[]key.Binding{s.Top, s.Bottom, s.Zoom, s.Inspect})
-	}
-	return groups
-}
-
-// fullHelpRows is the height of the full help: its longest group.
-const fullHelpRows = 7
+// pressed reports whether msg is one of b's keys, enabled or not.
+func pressed(msg fmt.Stringer, b key.Binding) bool { return slices.Contains(b.Keys(), msg.String()) }

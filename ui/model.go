@@ -9,11 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
-	"charm.land/bubbles/v2/textarea"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
@@ -22,7 +19,6 @@ import (
 	"github.com/twinkle-sh/twinkle/params"
 	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/heatmap"
-	"github.com/twinkle-sh/twinkle/ui/inspector"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
@@ -35,25 +31,6 @@ const (
 	focusSamples
 )
 
-type modalKind int
-
-const (
-	modalNone modalKind = iota
-	modalExport
-	modalModels
-	modalPresets
-	modalFile
-)
-
-type fileAction int
-
-const (
-	fileSaveSession fileAction = iota
-	fileOpenSession
-	fileWriteExport
-	fileSavePreset
-)
-
 type connState int
 
 const (
@@ -62,8 +39,6 @@ const (
 	connFailed
 	connOffline
 )
-
-const noFilesMsg = "files are off in this session (sessions, presets and exports to file); x then c copies an export"
 
 // Minimum screen the playground draws; below it says so.
 const (
@@ -100,11 +75,10 @@ type runState struct {
 // shownSamples is what the sample area shows and where it came from.
 type shownSamples struct {
 	run            *runState
-	cols           []*Column
+	cols           []*column
 	loaded         *Session
 	loadedPath     string
-	promptTokens   []backend.Token
-	promptAt       string
+	promptHeat     promptHeat
 	colFocus, zoom int
 	seedRun        *int64
 }
@@ -135,24 +109,9 @@ type (
 		path string
 		err  error
 	}
-	sessionsListedMsg struct {
-		dir     string
-		entries []sessionEntry
-		err     error
-	}
-	presetsListedMsg struct {
-		dir   string
-		names []string
-		err   error
-	}
 	themeLoadedMsg struct {
 		name string
 		p    themes.Palette
-		err  error
-	}
-	presetLoadedMsg struct {
-		name string
-		p    Preset
 		err  error
 	}
 )
@@ -162,84 +121,53 @@ type Model struct {
 	c   *Common
 	cfg Config
 
-	focus     focusArea
-	modal     modalKind
+	// Routing and layout: what has focus, the dialogs open over the body,
+	// the rectangles relayout computed.
+	focus   focusArea
+	overlay overlay
+	rects   layoutRects
+
+	// The components: the panes, the header and help lines.
+	system, prompt *editorPane
+	panel          *paramPanel
+	samples        *samplesPane
+	header         header
+	help           *helpBar
+
+	// Where runs go: the request's mode and model, the server's state.
 	api       params.API
 	modelName string
 	conn      connState
 	connErr   string
 	models    []backend.Model
+	// promptHeat asks runs for the prompt's logprobs too (the prompt pane
+	// shows them as a heatmap).
+	promptHeat bool
 
-	system, prompt         textarea.Model
-	systemView, promptView editorView
-	panel                  *ParamPanel
-
-	cols       []*Column
-	colFocus   int
-	inspecting bool
-	insp       *inspector.Inspector
-	// divergence: while inspecting, the first token index where samples
-	// differ, marked in every column; -1 otherwise.
-	divergence int
-	divPrefix  string
-	zoom       int
-	grid       GridLayout
-
-	// Prompt logprobs: asked for when promptHeat is on; the prompt pane shows
-	// them as a heatmap while the prompt is unchanged since the run.
-	promptHeat     bool
-	promptTokens   []backend.Token
-	promptAt       string
-	promptHeatKey  string
-	promptHeatRows []string
-
+	// The run, and what the samples came from.
 	run     *runState
 	runSeq  int
 	seedRun *int64 // the seed the last unlocked run drew, shown on the seed row
+	// quit is closed when the program quits: runs that were replaced but are
+	// still being read (their channels drain through Update) are then drained
+	// by their own goroutines, since Update reads no more.
+	quit       chan struct{}
+	loaded     *Session // the session shown when the run came from a file
+	loadedPath string
+	spin       spinner.Model
+	spinning   bool
+	pace       framePacer
 
+	// The status line.
 	status    string
 	statusErr bool
-	help      help.Model
-	fullHelp  bool
-	// drawn-once caches for lines that change rarely
-	helpKey, helpText     string
-	legendKey, legendLine string
-	headKey               headerInputs
-	headLine              string
-	frames                map[frameKey]frameLines
-	styler                lineStyler
-	stylerIn              stylerInputs
-	stylerOK              bool
-	spin                  spinner.Model
-	spinning              bool
-	pace                  framePacer
-	stagger               frameStagger
-
-	rects    layoutRects
-	dragging int // panel row being dragged, or -1
-
-	// dialogs
-	exportTab      int
-	pickIdx        int
-	presets        []string
-	presetDirShown string
-	fileInput      textinput.Model
-	fileAct        fileAction
-	fileReturn     modalKind
-	fileInitial    string // what the file dialog opened with, to tell typing from it
-	// the open dialog's list of session files, newest first
-	sessions    []sessionEntry
-	sessionsDir string
-	sessionsErr string
-	loaded      *Session // the session shown when the run came from a file
-	loadedPath  string
 }
 
 type layoutRects struct {
-	header, panel, system, prompt, samples, status, help Rect
-	summary, legend                                      Rect // a compact screen's parameter and legend lines
-	panelOuter, systemOuter, promptOuter, samplesOuter   Rect
-	inspOuter                                            Rect
+	header, panel, system, prompt, samples, status, help rect
+	summary, legend                                      rect // a compact screen's parameter and legend lines
+	panelOuter, systemOuter, promptOuter, samplesOuter   rect
+	inspOuter                                            rect
 }
 
 // New builds a playground program model from cfg.
@@ -252,6 +180,7 @@ func New(cfg Config) *Model {
 		NewSeed:  cfg.NewSeed,
 		Ctx:      cfg.Context,
 		Endpoint: cfg.Endpoint,
+		Store:    cfg.Store,
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -262,21 +191,18 @@ func New(cfg Config) *Model {
 	if c.Ctx == nil {
 		c.Ctx = context.Background()
 	}
-	m := &Model{c: c, cfg: cfg, zoom: -1, dragging: -1, focus: focusPrompt, divergence: -1}
+	if c.Store == nil {
+		c.Keys.withoutFiles()
+	}
+	m := &Model{c: c, cfg: cfg, focus: focusPrompt, quit: make(chan struct{})}
 	m.api = cfg.API
 	if m.api == "" {
 		m.api = params.Chat
 	}
 	m.modelName = cfg.Model
-	m.system = textarea.New()
-	m.system.Placeholder = "optional system message"
-	m.system.ShowLineNumbers = false
-	m.system.SetValue(cfg.System)
-	m.prompt = textarea.New()
-	m.prompt.Placeholder = "write a prompt, then ctrl+r to run"
-	m.prompt.ShowLineNumbers = false
-	m.prompt.SetValue(cfg.Prompt)
-	m.help = help.New()
+	m.system = newEditorPane(c, "optional system message", cfg.System)
+	m.prompt = newEditorPane(c, "write a prompt, then ctrl+r to run", cfg.Prompt)
+	m.help = newHelpBar(c)
 	m.c.Profile = colorprofile.TrueColor
 	m.c.HeatMode = heatmap.Probability
 	if cfg.Heatmap != "" {
@@ -285,16 +211,15 @@ func New(cfg Config) *Model {
 		}
 	}
 	m.setTheme(cfg.IsDark)
-	m.insp = inspector.New(m.c.Theme, m.c.Painter)
+	m.samples = newSamplesPane(c)
+	m.samples.smooth = cfg.SmoothScroll
 	m.prompt.Focus()
-	m.panel = NewParamPanel(cfg.Params, cfg.Options)
+	m.panel = newParamPanel(c, cfg.Params, cfg.Options)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	m.pace.meter, m.pace.bytesPerSec = cfg.Output, float64(cfg.OutputRate)
 	if cfg.OutputRate == 0 {
 		m.pace.bytesPerSec = DefaultOutputRate
 	}
-	m.fileInput = textinput.New()
-	m.fileInput.Prompt = ""
 	if cfg.Sampler == nil {
 		m.conn = connOffline
 	}
@@ -328,80 +253,27 @@ func (m *Model) setTheme(isDark bool) {
 		pal = &p
 	}
 	t := themes.NewStyles(*pal, isDark)
-	m.c.Theme = &t
-	m.c.Styles = newStyleSet(&t)
-	m.c.border = newBorderPieces(m.c.Styles.App.Border)
-	m.c.borderFocused = newBorderPieces(m.c.Styles.App.BorderFocused)
+	m.c.Styles = &t
+	m.c.frames = newFrames(&t)
 	m.c.ThemeKey = fmt.Sprintf("%s/%v", pal.Name, isDark)
-	m.divPrefix = stylePrefix(t.Column.Divergence)
-	m.help.Styles = m.c.Styles.Help
-	m.applyTextareaStyles()
+	m.help.setStyles(t.Help)
+	m.system.SetStyles(t.TextArea)
+	m.prompt.SetStyles(t.TextArea)
 	m.rebuildPainter()
+	if m.samples != nil {
+		m.samples.setTheme()
+	}
 }
 
 // rebuildPainter makes the heatmap painter for the current mode, theme and
 // colour profile; its key drops the columns' styled lines.
 func (m *Model) rebuildPainter() {
-	p := heatmap.NewPainter(m.c.Theme, m.c.HeatMode, m.c.Profile)
+	p := heatmap.NewPainter(m.c.Styles, m.c.HeatMode, m.c.Profile)
 	m.c.Painter = p
-	if m.insp != nil {
-		m.insp.SetStyles(m.c.Theme)
-		m.insp.SetPainter(p)
+	if m.samples != nil {
+		m.samples.setPainter()
 	}
 }
-
-// lineStyler is how columns style their lines right now. It is asked for by
-// every column every frame, so it is rebuilt only when what it is made of
-// changes (painter, styles, the divergence mark).
-func (m *Model) lineStyler() lineStyler {
-	in := stylerInputs{m.c.Painter, m.c.Styles, m.c.ThemeKey, m.divergence}
-	if m.stylerOK && in == m.stylerIn {
-		return m.styler
-	}
-	st := m.c.Styles.Sample
-	ls := lineStyler{
-		plain:      func(s string) string { return st.Text.Render(s) },
-		divergence: m.divergence,
-		divPrefix:  m.divPrefix,
-	}
-	// lipgloss draws struck-through text a rune at a time; the look is
-	// turned on once per fragment instead.
-	stopOn, stopCursorOn := stylePrefix(st.Stop), stylePrefix(st.StopCursor)
-	ls.stop = func(s string, cursor bool) string {
-		if cursor {
-			return stopCursorOn + s + "\x1b[m"
-		}
-		return stopOn + s + "\x1b[m"
-	}
-	heatKey := ""
-	if p := m.c.Painter; p != nil {
-		heatKey = p.Key()
-		ls.render, ls.cursor, ls.newline = p.Render, p.RenderCursor, p.NewlineMark
-	}
-	ls.key = fmt.Sprint(m.c.ThemeKey, "|", heatKey, "|div", m.divergence)
-	m.styler, m.stylerIn, m.stylerOK = ls, in, true
-	return ls
-}
-
-// stylerInputs is everything lineStyler is built from.
-type stylerInputs struct {
-	painter    *heatmap.Painter
-	styles     *styleSet
-	themeKey   string
-	divergence int
-}
-
-func (m *Model) applyTextareaStyles() {
-	st := m.c.Styles.TextArea
-	m.system.SetStyles(st)
-	m.prompt.SetStyles(st)
-}
-
-// Panel returns the parameter panel (tests, main).
-func (m *Model) Panel() *ParamPanel { return m.panel }
-
-// Columns returns the sample columns of the current run.
-func (m *Model) Columns() []*Column { return m.cols }
 
 // Init asks the terminal for its background and the server for its models.
 func (m *Model) Init() tea.Cmd {
@@ -414,6 +286,9 @@ func (m *Model) Init() tea.Cmd {
 
 func (m *Model) listModels() tea.Cmd {
 	s, ctx := m.c.Sampler, m.c.Ctx
+	if s == nil {
+		return nil
+	}
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
@@ -422,20 +297,22 @@ func (m *Model) listModels() tea.Cmd {
 	}
 }
 
+// connFailure is why the server could not list its models, "" when it could.
+func (m *Model) connFailure() string {
+	if m.conn == connFailed {
+		return m.connErr
+	}
+	return ""
+}
+
 // typing reports whether printable keys belong to a text field.
 func (m *Model) typing() bool {
-	if m.modal == modalFile {
-		return true
-	}
-	if m.modal != modalNone {
-		return false
-	}
 	return m.focus == focusPrompt || m.focus == focusSystem || (m.focus == focusParams && m.panel.Editing())
 }
 
 // Update routes every message in one switch.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	m.stagger.on = false // a stream update or the spinner turns it back on
+	m.samples.stagger.on = false // a stream update or the spinner turns it back on
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.c.Width, m.c.Height = msg.Width, msg.Height
@@ -463,13 +340,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case modelsMsg:
 		if msg.err != nil {
 			m.conn, m.connErr = connFailed, sanitize.Line(msg.err.Error())
-			return m, nil
+			return m, m.toDialogs(msg)
 		}
 		m.conn, m.connErr, m.models = connOK, "", msg.models
 		if m.modelName == "" && len(msg.models) > 0 {
 			m.modelName = msg.models[0].ID
 		}
-		return m, nil
+		return m, m.toDialogs(msg)
 	case statusMsg:
 		m.setStatus(msg.text, msg.err)
 		return m, nil
@@ -478,32 +355,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setStatus(msg.err.Error(), true)
 			return m, nil
 		}
-		m.modal = modalNone
+		m.overlay.clear()
 		m.showSession(msg.s, msg.path)
-		return m, nil
-	case sessionsListedMsg:
-		m.sessions, m.sessionsDir, m.sessionsErr = msg.entries, msg.dir, ""
-		if msg.err != nil {
-			m.sessionsErr = msg.err.Error()
-		}
-		m.pickIdx = 0
-		for i, e := range m.sessions {
-			if e.path == m.loadedPath {
-				m.pickIdx = i
-			}
-		}
-		// The newest (or the open) session is offered, unless a path is
-		// being typed already.
-		if m.modal == modalFile && m.fileAct == fileOpenSession && m.fileInput.Value() == m.fileInitial && len(m.sessions) > 0 {
-			m.setFileInput(m.sessions[m.pickIdx].path)
-		}
-		return m, nil
-	case presetsListedMsg:
-		if msg.err != nil {
-			m.setStatus(msg.err.Error(), true)
-		}
-		m.presets, m.presetDirShown = msg.names, msg.dir
-		m.pickIdx = min(m.pickIdx, max(0, len(m.presets)-1))
 		return m, nil
 	case themeLoadedMsg:
 		if msg.err != nil {
@@ -523,9 +376,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.applyPreset(msg.p)
-		m.modal = modalNone
 		m.setStatus("preset "+msg.name+" loaded", false)
-		return m, nil
+		return m, m.toDialogs(msg)
+	}
+	if !m.overlay.empty() {
+		// A listing a dialog asked for, its cursor's blink.
+		return m, m.toDialogs(msg)
 	}
 	// Everything else (cursor blink and the like) goes to the focused editor.
 	return m, m.updateEditors(msg)
@@ -534,12 +390,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) updateEditors(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch {
-	case m.modal == modalFile:
-		m.fileInput, cmd = m.fileInput.Update(msg)
 	case m.focus == focusPrompt:
-		m.prompt, cmd = m.prompt.Update(msg)
+		cmd = m.prompt.update(msg)
 	case m.focus == focusSystem:
-		m.system, cmd = m.system.Update(msg)
+		cmd = m.system.update(msg)
 	case m.focus == focusParams && m.panel.Editing():
 		cmd = m.panel.UpdateInput(msg)
 	}
@@ -555,11 +409,12 @@ func (m *Model) setStatus(s string, isErr bool) {
 func (m *Model) streaming() bool { return m.run != nil && !m.run.done }
 
 func (m *Model) handlePaste(msg tea.PasteMsg) tea.Cmd {
-	if m.modal == modalNone && m.focus == focusParams && !m.panel.Editing() {
+	if !m.overlay.empty() {
+		return m.toFront(msg)
+	}
+	if m.focus == focusParams && !m.panel.Editing() {
 		// Pasting a number onto a slider edits it exactly.
-		cmd := m.panel.StartEdit("")
-		m.panel.input.SetValue("")
-		return tea.Batch(cmd, m.panel.UpdateInput(msg))
+		return m.panel.Paste(msg)
 	}
 	return m.updateEditors(msg)
 }
@@ -572,10 +427,11 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.run.cancel()
 			m.run.abandon()
 		}
+		m.quitOnce() // replaced runs still being read are let go too
 		return tea.Quit
 	}
-	if m.modal != modalNone {
-		return m.handleModalKey(msg)
+	if !m.overlay.empty() {
+		return m.toFront(msg)
 	}
 	if m.focus == focusParams && m.panel.Editing() {
 		switch {
@@ -613,32 +469,20 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.toggleMode()
 			return nil
 		case key.Matches(msg, k.Global.Models):
-			m.modal, m.pickIdx = modalModels, 0
-			for i, mo := range m.models {
-				if mo.ID == m.modelName {
-					m.pickIdx = i
-				}
-			}
-			if m.c.Sampler != nil {
-				return m.listModels()
-			}
-			return nil
+			return tea.Batch(m.open(newModelsDialog(m.c, m.models, m.modelName, m.connFailure())), m.listModels())
 		case key.Matches(msg, k.Global.Export):
-			m.modal = modalExport
-			return nil
-		case m.cfg.NoFiles && (key.Matches(msg, k.Global.Save) || key.Matches(msg, k.Global.Open) || key.Matches(msg, k.Global.Presets)):
+			return m.open(newExportDialog(m.c, m.exportText))
+		case m.c.Store == nil && (pressed(msg, k.Global.Save) || pressed(msg, k.Global.Open) || pressed(msg, k.Global.Presets)):
 			m.setStatus(noFilesMsg, true)
 			return nil
 		case key.Matches(msg, k.Global.Save):
-			m.openFileDialog(fileSaveSession, m.defaultSessionPath(), modalNone)
-			return m.fileInput.Focus()
+			return m.open(newFileDialog(m.c, "save session to", "", m.defaultSessionPath(), func(path string) action {
+				return runCmd{saveSessionCmd(m.snapshot(), path)}
+			}))
 		case key.Matches(msg, k.Global.Open):
-			m.openFileDialog(fileOpenSession, "", modalNone)
-			m.sessions, m.sessionsDir, m.sessionsErr, m.pickIdx = nil, "", "", 0
-			return tea.Batch(m.fileInput.Focus(), listSessionsCmd(m.cfg.Dir))
+			return m.open(newSessionsDialog(m.c, m.loadedPath))
 		case key.Matches(msg, k.Global.Presets):
-			m.modal, m.pickIdx = modalPresets, 0
-			return m.listPresets()
+			return m.open(newPresetsDialog(m.c, m.savePresetCmd))
 		case key.Matches(msg, k.Global.Heatmap):
 			m.c.HeatMode = m.c.HeatMode.Next()
 			m.rebuildPainter()
@@ -655,7 +499,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Global.Theme):
 			return m.nextTheme()
 		case key.Matches(msg, k.Global.Help):
-			m.fullHelp = !m.fullHelp
+			m.help.full = !m.help.full
 			m.relayout()
 			return nil
 		}
@@ -664,7 +508,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case focusParams:
 		return m.handleParamKey(msg)
 	case focusSamples:
-		m.handleSampleKey(msg)
+		if m.samples.handleKey(msg) {
+			m.relayout() // the inspector opened or closed
+		}
 		return nil
 	}
 	return m.updateEditors(msg)
@@ -690,7 +536,7 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.ResetAll):
 		m.panel.ResetAll()
 		m.seedRun = nil
-		dp, do := PlaygroundDefaults()
+		dp, do := params.PlaygroundDefaults()
 		m.setStatus(fmt.Sprintf("all parameters reset to the playground defaults (max_tokens %d, samples %d, logprobs %d)",
 			*dp.MaxTokens, do.N, *do.Logprobs), false)
 	case key.Matches(msg, k.Reset):
@@ -699,7 +545,7 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 		if s.Key == "seed" {
 			m.seedRun = nil
 		}
-		m.setStatus(s.Label+" reset to "+DefaultText(s), false)
+		m.setStatus(s.Label+" reset to "+defaultText(s), false)
 	case key.Matches(msg, k.Lock) && m.panel.Focused().Key == "seed":
 		m.panel.ToggleSeedLock()
 		if m.panel.SeedLocked && m.panel.P.Seed == nil && m.seedRun != nil {
@@ -713,58 +559,6 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	}
 	return nil
-}
-
-func (m *Model) handleSampleKey(msg tea.KeyPressMsg) {
-	k := &m.c.Keys.Samples
-	if len(m.cols) == 0 {
-		return
-	}
-	if key.Matches(msg, k.Inspect) {
-		m.toggleInspector()
-		return
-	}
-	if m.inspecting && m.handleInspectKey(msg) {
-		return
-	}
-	col := m.cols[m.colFocus]
-	page := max(1, col.height-1)
-	switch {
-	case key.Matches(msg, k.Left):
-		m.focusColumn(m.colFocus - 1)
-	case key.Matches(msg, k.Right):
-		m.focusColumn(m.colFocus + 1)
-	case key.Matches(msg, k.Up):
-		col.Scroll(-1)
-	case key.Matches(msg, k.Down):
-		col.Scroll(1)
-	case key.Matches(msg, k.PageUp):
-		col.Scroll(-page)
-	case key.Matches(msg, k.PageDown):
-		col.Scroll(page)
-	case key.Matches(msg, k.Top):
-		col.ScrollTo(false)
-	case key.Matches(msg, k.Bottom):
-		col.ScrollTo(true)
-	case key.Matches(msg, k.Zoom):
-		if m.zoom >= 0 {
-			m.zoom = -1
-		} else {
-			m.zoom = m.colFocus
-		}
-		m.relayout()
-	}
-}
-
-func (m *Model) focusColumn(i int) {
-	if len(m.cols) == 0 {
-		return
-	}
-	m.colFocus = (i%len(m.cols) + len(m.cols)) % len(m.cols)
-	if m.zoom >= 0 {
-		m.zoom = m.colFocus
-	}
-	m.relayout()
 }
 
 func (m *Model) cycleFocus(d int) {
@@ -874,29 +668,27 @@ func (m *Model) startRun() tea.Cmd {
 	ctx, cancel := context.WithCancel(m.c.Ctx)
 	r := &runState{id: m.runSeq, ctx: ctx, cancel: cancel, req: req, started: m.c.Now(), finished: make(chan struct{}), abandoned: make(chan struct{}),
 		asm: backend.NewAssembler(req), logprobs: req.Options.Logprobs != nil,
-		before: shownSamples{run: m.run, cols: m.cols, loaded: m.loaded, loadedPath: m.loadedPath, promptTokens: m.promptTokens,
-			promptAt: m.promptAt, colFocus: m.colFocus, zoom: m.zoom, seedRun: seedBefore}}
+		before: shownSamples{run: m.run, cols: m.samples.cols, loaded: m.loaded, loadedPath: m.loadedPath, promptHeat: m.prompt.heat,
+			colFocus: m.samples.focus, zoom: m.samples.zoom, seedRun: seedBefore}}
 	m.run = r
 	m.loaded, m.loadedPath = nil, ""
-	m.promptTokens, m.promptAt = nil, m.prompt.Value()
+	m.prompt.heat = promptHeat{at: m.prompt.Value(), system: m.system.Value()}
 	n := req.Options.Samples()
-	m.cols = make([]*Column, n)
-	for i := range m.cols {
+	cols := make([]*column, n)
+	for i := range cols {
 		var seed *int64
 		if req.Params.Seed != nil {
 			s := *req.Params.Seed + int64(i)
 			seed = &s
 		}
-		m.cols[i] = NewColumn(i, seed, r.started)
+		cols[i] = newColumn(i, seed, r.started)
 	}
-	m.colFocus = min(m.colFocus, n-1)
-	if m.zoom >= n {
-		m.zoom = -1
-	}
+	m.samples.setColumns(cols)
+	m.samples.topAsked = topAsked(r)
 	m.relayout()
-	m.refreshInspector()
+	m.samples.refreshInspector()
 	m.setStatus(fmt.Sprintf("running %d sample%s…", n, plural(n)), false)
-	sampler, program := m.c.Sampler, m.c.Ctx
+	sampler, program, quit := m.c.Sampler, m.c.Ctx, m.quit
 	start := func() tea.Msg {
 		ch, err := sampler.Start(ctx, req)
 		if err == nil {
@@ -906,6 +698,7 @@ func (m *Model) startRun() tea.Cmd {
 			go func() {
 				select {
 				case <-program.Done():
+				case <-quit:
 				case <-r.abandoned:
 				case <-r.finished:
 					return
@@ -960,7 +753,7 @@ func (m *Model) onRunStarted(msg runStartedMsg) tea.Cmd {
 			return nil
 		}
 		m.showRunError(msg.err)
-		for _, c := range m.cols {
+		for _, c := range m.samples.cols {
 			var be *backend.Error
 			if e, ok := backend.AsError(msg.err); ok {
 				be = e
@@ -988,6 +781,15 @@ func (r *runState) endRun() {
 	case <-r.finished:
 	default:
 		close(r.finished)
+	}
+}
+
+// quitOnce closes the quit channel once.
+func (m *Model) quitOnce() {
+	select {
+	case <-m.quit:
+	default:
+		close(m.quit)
 	}
 }
 
@@ -1028,7 +830,7 @@ func (m *Model) onRunUpdate(msg runUpdateMsg) tea.Cmd {
 		r.asm.Apply(ev)
 		m.applyEvent(r, ev, msg.at)
 	}
-	m.refreshInspector()
+	m.samples.refreshInspector()
 	m.paceUpdate(msg.u, msg.at, msg.ok && !msg.u.Closed)
 	if !msg.ok || msg.u.Closed {
 		r.endRun()
@@ -1038,29 +840,23 @@ func (m *Model) onRunUpdate(msg runUpdateMsg) tea.Cmd {
 	return m.nextUpdate(r)
 }
 
-func (m *Model) column(i int) *Column {
-	if i < 0 {
-		return nil
-	}
-	for i >= len(m.cols) {
-		// A sweep or a server may number more samples than asked for.
-		m.cols = append(m.cols, NewColumn(len(m.cols), nil, m.run.started))
+// column is sample i's column: a sweep or a server may number more samples
+// than asked for, and gets the columns.
+func (m *Model) column(i int) *column {
+	c, grew := m.samples.column(i, m.run.started)
+	if grew {
 		m.relayout()
 	}
-	return m.cols[i]
+	return c
 }
 
 func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 	switch ev.Kind {
 	case backend.EventStart:
-		if s := ev.Start; s != nil && len(r.req.Variants) == 0 && s.Count < len(m.cols)-s.First && s.Count >= 1 {
+		if s := ev.Start; s != nil && len(r.req.Variants) == 0 && s.Count < len(m.samples.cols)-s.First && s.Count >= 1 {
 			// The sampler drew fewer samples than asked (greedy): drop the
 			// columns that will never fill.
-			m.cols = m.cols[:s.First+s.Count]
-			m.colFocus = min(m.colFocus, len(m.cols)-1)
-			if m.zoom >= len(m.cols) {
-				m.zoom = -1
-			}
+			m.samples.setColumns(m.samples.cols[:s.First+s.Count])
 			m.relayout()
 		}
 		if s := ev.Start; s != nil {
@@ -1082,11 +878,11 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			return
 		}
 		switch {
-		case r.logprobs && !c.textOnly && len(ev.Tokens) > 0:
+		case r.logprobs && !c.textOnly && (len(ev.Tokens) > 0 || c.tokens != nil):
 			// Tokens come from the logprobs entries and can run ahead of
-			// the text (vLLM holds text back); the column shows tokens.
-			c.AppendTokens(ev.Tokens, at)
-			c.NoteText(ev.Text)
+			// the text (vLLM holds text back); the column draws the text
+			// with its tokens placed in it.
+			c.AppendStream(ev.Tokens, ev.Text, at)
 		case r.logprobs && !c.textOnly && c.tokens == nil && ev.Text != "":
 			// Text before any token: the server does not send logprobs
 			// (not every OpenAI-compatible server does); show the text.
@@ -1094,8 +890,6 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			c.AppendText(ev.Text, at)
 		case !r.logprobs || c.textOnly:
 			c.AppendText(ev.Text, at)
-		default:
-			c.NoteText(ev.Text) // text catching up with tokens shown already
 		}
 	case backend.EventFinish:
 		if c := m.column(ev.Sample); c != nil {
@@ -1110,8 +904,22 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			}
 		}
 	case backend.EventPromptLogprobs:
-		if m.promptTokens == nil && len(ev.PromptTokens) > 0 {
-			m.promptTokens = fillFirstPromptToken(ev.PromptTokens, r.req)
+		if ev.PromptAlignment == backend.PromptUnaligned && m.prompt.heat.tokens == nil {
+			m.prompt.heat.note = "prompt logprobs did not match the prompt sent: nothing coloured"
+		}
+		if m.prompt.heat.tokens == nil && len(ev.PromptTokens) > 0 {
+			m.prompt.heat.tokens = fillFirstPromptToken(ev.PromptTokens, r.req)
+		}
+	case backend.EventRetry:
+		if ev.Retry != nil {
+			note := retryNote{attempt: ev.Retry.Attempt, of: ev.Retry.MaxAttempts, until: at.Add(ev.Retry.Wait), status: ev.Retry.Status}
+			lo, hi := ev.Sample, ev.Sample+ev.Count
+			if ev.Count == 0 {
+				lo, hi = 0, len(m.samples.cols)
+			}
+			for i := max(lo, 0); i < min(hi, len(m.samples.cols)); i++ {
+				m.samples.cols[i].Retrying(note)
+			}
 		}
 	case backend.EventError:
 		if ev.Err != nil {
@@ -1122,7 +930,7 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 	case backend.EventDone:
 		if ev.Err != nil {
 			m.showRunError(ev.Err)
-			for _, c := range m.cols {
+			for _, c := range m.samples.cols {
 				if c.Streaming {
 					c.Finish(backend.StopError, backend.StoppedBy{}, ev.Err)
 				}
@@ -1132,7 +940,7 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 }
 
 func (m *Model) finishRun(r *runState, at time.Time) {
-	for _, c := range m.cols {
+	for _, c := range m.samples.cols {
 		if c.Streaming {
 			// The channel closed without this sample's finish: say so.
 			reason := backend.StopInterrupted
@@ -1142,7 +950,7 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 			c.Finish(reason, backend.StoppedBy{}, nil)
 		}
 	}
-	text, isErr := runSummary(m.cols, r.canceled, formatDuration(at.Sub(r.started)))
+	text, isErr := runSummary(m.samples.cols, r.canceled, formatDuration(at.Sub(r.started)))
 	if r.problem != "" {
 		text, isErr = text+"; "+r.problem, true
 	}
@@ -1150,8 +958,8 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 	if m.switchToCompletion(r) {
 		return
 	}
-	if len(m.cols) > 0 {
-		m.restoreIfNotStarted(r, "could not run: "+m.cols[0].failureText())
+	if len(m.samples.cols) > 0 {
+		m.restoreIfNotStarted(r, "could not run: "+m.samples.cols[0].failureText())
 	}
 }
 
@@ -1160,10 +968,10 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 // model's name): in automatic mode the playground moves to completion mode and
 // says so, keeping what was on screen. A mode the user chose is left alone.
 func (m *Model) switchToCompletion(r *runState) bool {
-	if m.cfg.API != "" || r.req.API != params.Chat || m.api != params.Chat || r.canceled || len(m.cols) == 0 {
+	if m.cfg.API != "" || r.req.API != params.Chat || m.api != params.Chat || r.canceled || len(m.samples.cols) == 0 {
 		return false
 	}
-	for _, c := range m.cols {
+	for _, c := range m.samples.cols {
 		if c.Err == nil || !backend.NoChatTemplate(c.Err) {
 			return false
 		}
@@ -1183,15 +991,16 @@ func (m *Model) restoreIfNotStarted(r *runState, why string) {
 	if r != m.run || r.canceled || len(b.cols) == 0 {
 		return
 	}
-	for _, c := range m.cols {
+	for _, c := range m.samples.cols {
 		if c.Reason != backend.StopError || c.TokenCount() > 0 || c.Text() != "" {
 			return
 		}
 	}
-	m.run, m.cols, m.loaded, m.loadedPath = b.run, b.cols, b.loaded, b.loadedPath
-	m.promptTokens, m.promptAt, m.colFocus, m.zoom, m.seedRun = b.promptTokens, b.promptAt, b.colFocus, b.zoom, b.seedRun
+	m.run, m.loaded, m.loadedPath = b.run, b.loaded, b.loadedPath
+	m.samples.cols, m.samples.focus, m.samples.zoom, m.samples.topAsked = b.cols, b.colFocus, b.zoom, topAsked(b.run)
+	m.prompt.heat, m.seedRun = b.promptHeat, b.seedRun
 	m.relayout()
-	m.refreshInspector()
+	m.samples.refreshInspector()
 	what := "the previous samples"
 	if b.loaded != nil {
 		what = "the session as loaded from " + b.loadedPath
@@ -1220,7 +1029,7 @@ func (m *Model) readOnly() string {
 // runSummary says how a run ended: done, done with some samples failed,
 // failed, interrupted or cancelled, with the first failure's reason, so a
 // run in which nothing succeeded never reads as done.
-func runSummary(cols []*Column, canceled bool, took string) (string, bool) {
+func runSummary(cols []*column, canceled bool, took string) (string, bool) {
 	failed, errored := 0, 0
 	first, why, same := "", "", true
 	for _, c := range cols {
@@ -1278,13 +1087,12 @@ func (m *Model) nextTheme() tea.Cmd {
 		cur = themes.DefaultName
 	}
 	isDark := m.c.IsDark
-	dir := m.cfg.ThemeDir
+	// Without a store the built-in themes go round: user themes are files.
+	dir := ""
+	if m.c.Store != nil {
+		dir = m.c.Store.ThemesDir()
+	}
 	return func() tea.Msg {
-		if dir == "" {
-			if d, err := themes.Dir(); err == nil {
-				dir = d
-			}
-		}
 		reg := themes.NewRegistry(dir)
 		name := reg.Next(cur)
 		p, err := reg.Load(name, isDark)

@@ -30,7 +30,7 @@ func errorText(e *backend.Error, reason backend.StopReason) string {
 }
 
 // failureText is why a sample did not end on the model's own terms.
-func (c *Column) failureText() string {
+func (c *column) failureText() string {
 	switch {
 	case c.Err != nil:
 		return errorText(c.Err, c.Reason)
@@ -89,7 +89,7 @@ func wholeSeconds(d time.Duration) string {
 
 // Retrying records that the sample's request will be sent again; the footer
 // counts down to it until the first token or the finish.
-func (c *Column) Retrying(r retryNote) {
+func (c *column) Retrying(r retryNote) {
 	c.retry = &r
 	c.version++
 }
@@ -97,7 +97,7 @@ func (c *Column) Retrying(r retryNote) {
 // waitText is what a live column is waiting for, at now, in about w cells:
 // a retry, the first token, or a token after a quiet stretch; "" while
 // tokens flow.
-func (c *Column) waitText(now time.Time, w int) string {
+func (c *column) waitText(now time.Time, w int) string {
 	if c.retry != nil {
 		return c.retry.text(now, w)
 	}

@@ -141,14 +141,14 @@ func streamTokens(u backend.Update) int {
 // paceUpdate is called when an update has been applied; more says whether others follow.
 func (m *Model) paceUpdate(u backend.Update, at time.Time, more bool) {
 	streaming := 0
-	for _, c := range m.cols {
+	for _, c := range m.samples.cols {
 		if c.Streaming {
 			streaming++
 		}
 	}
 	m.pace.observe(at, streamTokens(u), streaming)
 	// The last update shows everything: nothing would come after it to show what waits.
-	m.stagger.on = more
+	m.samples.stagger.on = more
 	if streamTokens(u) > 0 {
 		m.stepSpinnerWithFrame(at)
 	}
@@ -182,7 +182,7 @@ func (m *Model) onSpinnerTick() tea.Cmd {
 		m.spinning = false
 		return nil
 	}
-	m.stagger.on = true
+	m.samples.stagger.on = true
 	now := m.c.Now()
 	every := m.spin.Spinner.FPS
 	next := every
@@ -204,7 +204,7 @@ const footEvery = 500 * time.Millisecond
 // footStamp is the version the footer shows at now: the column's version, or while
 // streaming the one it showed less than footEvery ago. A clock that has not moved (a
 // test's) refreshes every time.
-func (c *Column) footStamp(now time.Time) int {
+func (c *column) footStamp(now time.Time) int {
 	if d := now.Sub(c.footAt); !c.Streaming || d <= 0 || d >= footEvery {
 		if c.footShown != c.version {
 			c.footShown, c.footAt = c.version, now

@@ -12,7 +12,7 @@ import (
 	"github.com/twinkle-sh/twinkle/params"
 )
 
-func panelRow(t *testing.T, pp *ParamPanel, key string) int {
+func panelRow(t *testing.T, pp *paramPanel, key string) int {
 	t.Helper()
 	for i, s := range pp.specs {
 		if s.Key == key {
@@ -24,7 +24,8 @@ func panelRow(t *testing.T, pp *ParamPanel, key string) int {
 }
 
 func TestPanelStepsFollowTheSpec(t *testing.T) {
-	pp := NewParamPanel(params.Default(), params.Options{N: 1})
+	t.Parallel()
+	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
 	pp.Select(panelRow(t, pp, "temperature"))
 	pp.Step(-1, false)
 	if pp.P.Temperature != 0.95 {
@@ -63,7 +64,8 @@ func TestPanelStepsFollowTheSpec(t *testing.T) {
 }
 
 func TestPanelBarClicksMapToValues(t *testing.T) {
-	pp := NewParamPanel(params.Default(), params.Options{N: 1})
+	t.Parallel()
+	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
 	w := 42
 	bx, bw := barGeometry(w)
 	row := panelRow(t, pp, "temperature")
@@ -84,7 +86,7 @@ func TestPanelBarClicksMapToValues(t *testing.T) {
 		t.Error("a click on the label counted as the bar")
 	}
 	// The knob is drawn where a click puts it.
-	st := newStyleSet(mustTheme(t))
+	st := mustTheme(t)
 	for _, v := range []float64{0, 0.5, 1.3, 2} {
 		pp.P.Temperature = v
 		line := ansi.Strip(pp.renderRow(st, row, pp.specs[row], w, false, ""))
@@ -99,9 +101,10 @@ func TestPanelBarClicksMapToValues(t *testing.T) {
 }
 
 func TestPanelInvalidComboShownBeforeSending(t *testing.T) {
+	t.Parallel()
 	p := params.Default()
 	p.Temperature = 0
-	pp := NewParamPanel(p, params.Options{N: 3})
+	pp := newParamPanel(nil, p, params.Options{N: 3})
 	// vLLM refuses n > 1 with greedy sampling; twinkle draws one sample
 	// instead, and says so on both sliders before anything is sent.
 	if !pp.Warned("n") || !pp.Warned("temperature") {
@@ -122,7 +125,8 @@ func TestPanelInvalidComboShownBeforeSending(t *testing.T) {
 }
 
 func TestPanelServerErrorHighlightsUntilChanged(t *testing.T) {
-	pp := NewParamPanel(params.Default(), params.Options{N: 1})
+	t.Parallel()
+	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
 	pp.SetServerError("top_p", "top_p must be in (0, 1]")
 	if pp.Problem("top_p") == "" {
 		t.Fatal("not highlighted")
@@ -135,7 +139,8 @@ func TestPanelServerErrorHighlightsUntilChanged(t *testing.T) {
 }
 
 func TestPanelExactEditKeepsInputOnError(t *testing.T) {
-	pp := NewParamPanel(params.Default(), params.Options{N: 1})
+	t.Parallel()
+	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
 	pp.Select(panelRow(t, pp, "top_p"))
 	pp.StartEdit("0.x")
 	pp.CommitEdit()
@@ -157,6 +162,7 @@ func TestPanelExactEditKeepsInputOnError(t *testing.T) {
 }
 
 func TestStopListRoundTrip(t *testing.T) {
+	t.Parallel()
 	in := params.Stop{Strings: []string{"\n\n", `say "hi"`, "tab\there", "\x1b"}, TokenIDs: []int{2, 128009}}
 	text := formatStopList(in)
 	if strings.ContainsAny(text, "\n\t\x1b") {
@@ -177,6 +183,7 @@ func TestStopListRoundTrip(t *testing.T) {
 }
 
 func TestSeedLockAndDraw(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{"a b"}, []backend.Event{{Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
 	m.panel.O.N = 2
@@ -201,7 +208,7 @@ func TestSeedLockAndDraw(t *testing.T) {
 	if a, b := f.requests[2].Params.Seed, f.requests[3].Params.Seed; a == nil || b == nil || *a != 43 || *b != 43 {
 		t.Fatalf("locked seed not reused: %v %v", a, b)
 	}
-	if got := m.cols[1].Seed; got == nil || *got != 44 {
+	if got := m.samples.cols[1].Seed; got == nil || *got != 44 {
 		t.Fatalf("sample 2's seed should be seed+1: %v", got)
 	}
 }
@@ -209,6 +216,7 @@ func TestSeedLockAndDraw(t *testing.T) {
 // r and R go back to what the playground starts with (main fills unset
 // flags from PlaygroundDefaults), and the focused row's help says to what.
 func TestResetGoesToThePlaygroundDefaults(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
 	m.setFocus(focusParams)
 	pp := m.panel
@@ -229,7 +237,7 @@ func TestResetGoesToThePlaygroundDefaults(t *testing.T) {
 		pp.Select(panelRow(t, pp, tc.key))
 		pp.Step(-1, true)
 		pp.Step(-1, true)
-		if !strings.Contains(plainScreen(m), "r resets to "+DefaultText(pp.Focused())) {
+		if !strings.Contains(plainScreen(m), "r resets to "+defaultText(pp.Focused())) {
 			t.Errorf("%s: the help does not say what r resets to:\n%s", tc.key, plainScreen(m))
 		}
 		m.Update(keyMsg("r"))
@@ -237,13 +245,13 @@ func TestResetGoesToThePlaygroundDefaults(t *testing.T) {
 			t.Errorf("r on %s: %s, want %s", tc.key, got, tc.want)
 		}
 	}
-	if got := DefaultText(pp.specs[panelRow(t, pp, "max_tokens")]); got != "256" {
+	if got := defaultText(pp.specs[panelRow(t, pp, "max_tokens")]); got != "256" {
 		t.Errorf("max_tokens default reads %q", got)
 	}
 	pp.P.Temperature, pp.O.N = 0.3, 9
 	pp.P.Stop = params.Stop{Strings: []string{"x"}}
 	m.Update(keyMsg("R"))
-	want, wantO := PlaygroundDefaults()
+	want, wantO := params.PlaygroundDefaults()
 	if !reflect.DeepEqual(pp.P, want) || pp.O.N != wantO.N || *pp.O.Logprobs != *wantO.Logprobs {
 		t.Fatalf("R: %+v %+v, want %+v %+v", pp.P, pp.O, want, wantO)
 	}
@@ -256,6 +264,7 @@ func TestResetGoesToThePlaygroundDefaults(t *testing.T) {
 // and keeps saying it until the text changes (not only until the cursor
 // blinks).
 func TestEditorsSayWhyTheyRefuse(t *testing.T) {
+	t.Parallel()
 	m := newTestModel(t, &fakeSampler{}, 120, 40)
 	m.setFocus(focusParams)
 	m.panel.Select(panelRow(t, m.panel, "stop"))

@@ -6,24 +6,21 @@ import (
 	"math"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
-// PlaygroundDefaults returns the playground's defaults, what r and R go back
-// to: params.PlaygroundDefaults, the one set main starts the playground with.
-func PlaygroundDefaults() (params.SamplingParams, params.Options) {
-	return params.PlaygroundDefaults()
-}
-
-// ParamPanel is the slider panel: one row per row of params' spec table, in
-// the table's order. It holds the parameters being edited; the root model
-// reads them when it runs.
-type ParamPanel struct {
+// paramPanel is the slider panel: one row per row of params' spec table
+// above the advanced group, in the table's order. It holds the parameters
+// being edited; the root model reads them when it runs.
+type paramPanel struct {
+	c      *Common
 	specs  []params.Spec
 	P      params.SamplingParams
 	O      params.Options
@@ -44,7 +41,13 @@ type ParamPanel struct {
 	// several samples draws one).
 	warnings map[string]string
 
-	// cache of the last Render, keyed by everything it draws from
+	// dragging is the row whose bar the mouse is dragging, or -1.
+	dragging int
+
+	// the content size SetSize gave
+	w, h int
+
+	// cache of the last View, keyed by everything it draws from
 	cacheKey   string
 	cacheLines []string
 }
@@ -57,9 +60,9 @@ const (
 	panelMinW    = sliderMarkW + sliderLabelW + 6 + 1 + sliderValueW
 )
 
-// NewParamPanel starts the panel at p and o.
-func NewParamPanel(p params.SamplingParams, o params.Options) *ParamPanel {
-	pp := &ParamPanel{specs: params.Specs(), P: p.Clone(), O: o, serverErr: map[string]string{}}
+// newParamPanel starts the panel at p and o.
+func newParamPanel(c *Common, p params.SamplingParams, o params.Options) *paramPanel {
+	pp := &paramPanel{c: c, specs: params.MainSpecs(), P: p.Clone(), O: o, serverErr: map[string]string{}, dragging: -1}
 	if pp.O.N <= 0 {
 		pp.O.N = 1
 	}
@@ -70,38 +73,40 @@ func NewParamPanel(p params.SamplingParams, o params.Options) *ParamPanel {
 		}
 	}
 	pp.SeedLocked = p.Seed != nil
-	pp.input = textinput.New()
-	pp.input.Prompt = ""
+	pp.input = newTextInput(nil)
 	pp.revalidate()
 	return pp
 }
 
 // Rows is the number of rows the panel draws.
-func (pp *ParamPanel) Rows() int { return len(pp.specs) }
+func (pp *paramPanel) Rows() int { return len(pp.specs) }
+
+// Row is the focused row.
+func (pp *paramPanel) Row() int { return pp.cursor }
 
 // Focused returns the spec of the focused row.
-func (pp *ParamPanel) Focused() params.Spec { return pp.specs[pp.cursor] }
+func (pp *paramPanel) Focused() params.Spec { return pp.specs[pp.cursor] }
 
 // Editing reports whether a value is being typed.
-func (pp *ParamPanel) Editing() bool { return pp.editing }
+func (pp *paramPanel) Editing() bool { return pp.editing }
 
 // Move moves the row cursor by d, wrapping around.
-func (pp *ParamPanel) Move(d int) {
+func (pp *paramPanel) Move(d int) {
 	n := len(pp.specs)
 	pp.cursor = ((pp.cursor+d)%n + n) % n
 }
 
 // Select puts the cursor on row i.
-func (pp *ParamPanel) Select(i int) {
+func (pp *paramPanel) Select(i int) {
 	if i >= 0 && i < len(pp.specs) {
 		pp.cursor = i
 	}
 }
 
 // Value reads row i.
-func (pp *ParamPanel) Value(i int) params.Value { return pp.specs[i].Get(pp.P, pp.O) }
+func (pp *paramPanel) Value(i int) params.Value { return pp.specs[i].Get(pp.P, pp.O) }
 
-func (pp *ParamPanel) set(i int, v params.Value) {
+func (pp *paramPanel) set(i int, v params.Value) {
 	s := pp.specs[i]
 	s.Put(&pp.P, &pp.O, v)
 	if s.Key == "seed" && v.Set {
@@ -112,7 +117,7 @@ func (pp *ParamPanel) set(i int, v params.Value) {
 }
 
 // Step moves the focused slider one fine or coarse step.
-func (pp *ParamPanel) Step(dir int, coarse bool) {
+func (pp *paramPanel) Step(dir int, coarse bool) {
 	s := pp.specs[pp.cursor]
 	if s.Kind == params.StopList {
 		return
@@ -121,7 +126,7 @@ func (pp *ParamPanel) Step(dir int, coarse bool) {
 }
 
 // SetFromPos sets row i from a place on its bar (0..1), as a click does.
-func (pp *ParamPanel) SetFromPos(i int, pos float64) {
+func (pp *paramPanel) SetFromPos(i int, pos float64) {
 	s := pp.specs[i]
 	if s.Kind == params.StopList || s.Key == "seed" {
 		return
@@ -131,15 +136,15 @@ func (pp *ParamPanel) SetFromPos(i int, pos float64) {
 
 // defaultOf is row s's playground default.
 func defaultOf(s params.Spec) params.Value {
-	p, o := PlaygroundDefaults()
+	p, o := params.PlaygroundDefaults()
 	return s.Get(p, o)
 }
 
-// DefaultText is how row s's playground default reads: "256", "off",
+// defaultText is how row s's playground default reads: "256", "off",
 // "random", "none".
-func DefaultText(s params.Spec) string {
+func defaultText(s params.Spec) string {
 	if s.Kind == params.StopList {
-		p, _ := PlaygroundDefaults()
+		p, _ := params.PlaygroundDefaults()
 		if t := formatStopList(p.Stop); t != "" {
 			return t
 		}
@@ -156,10 +161,10 @@ func DefaultText(s params.Spec) string {
 }
 
 // Reset puts the focused row back to its playground default.
-func (pp *ParamPanel) Reset() {
+func (pp *paramPanel) Reset() {
 	s := pp.specs[pp.cursor]
 	if s.Kind == params.StopList {
-		p, _ := PlaygroundDefaults()
+		p, _ := params.PlaygroundDefaults()
 		pp.P.Stop = p.Stop
 		delete(pp.serverErr, s.Key)
 		pp.revalidate()
@@ -172,8 +177,8 @@ func (pp *ParamPanel) Reset() {
 }
 
 // ResetAll puts every row back to its playground default.
-func (pp *ParamPanel) ResetAll() {
-	p, o := PlaygroundDefaults()
+func (pp *paramPanel) ResetAll() {
+	p, o := params.PlaygroundDefaults()
 	pp.P = p
 	for _, s := range pp.specs {
 		if s.Options {
@@ -187,10 +192,10 @@ func (pp *ParamPanel) ResetAll() {
 
 // ToggleSeedLock flips the seed lock; locking with no seed yet keeps the
 // server's random choice ("random").
-func (pp *ParamPanel) ToggleSeedLock() { pp.SeedLocked = !pp.SeedLocked }
+func (pp *paramPanel) ToggleSeedLock() { pp.SeedLocked = !pp.SeedLocked }
 
 // SetServerError marks the slider a server error named, until it changes.
-func (pp *ParamPanel) SetServerError(field, msg string) {
+func (pp *paramPanel) SetServerError(field, msg string) {
 	if field == "" {
 		return
 	}
@@ -201,10 +206,10 @@ func (pp *ParamPanel) SetServerError(field, msg string) {
 }
 
 // ClearServerErrors drops server-reported problems (a new run starts).
-func (pp *ParamPanel) ClearServerErrors() { pp.serverErr = map[string]string{} }
+func (pp *paramPanel) ClearServerErrors() { pp.serverErr = map[string]string{} }
 
 // Problem returns the message shown on row key, if any.
-func (pp *ParamPanel) Problem(key string) string {
+func (pp *paramPanel) Problem(key string) string {
 	if m, ok := pp.problems[key]; ok {
 		return m
 	}
@@ -215,7 +220,7 @@ func (pp *ParamPanel) Problem(key string) string {
 }
 
 // Warned reports whether row key only carries a warning (it still runs).
-func (pp *ParamPanel) Warned(key string) bool {
+func (pp *paramPanel) Warned(key string) bool {
 	_, p := pp.problems[key]
 	_, s := pp.serverErr[key]
 	_, w := pp.warnings[key]
@@ -223,7 +228,7 @@ func (pp *ParamPanel) Warned(key string) bool {
 }
 
 // Invalid reports the first problem that keeps a run from being sent.
-func (pp *ParamPanel) Invalid() error {
+func (pp *paramPanel) Invalid() error {
 	if len(pp.problems) == 0 {
 		return nil
 	}
@@ -237,7 +242,7 @@ func (pp *ParamPanel) Invalid() error {
 
 // revalidate recomputes the problems shown on sliders from params' own rules,
 // so an invalid combination shows before anything is sent.
-func (pp *ParamPanel) revalidate() {
+func (pp *paramPanel) revalidate() {
 	pp.problems = map[string]string{}
 	add := func(err error) {
 		var es params.Errors
@@ -267,7 +272,7 @@ func (pp *ParamPanel) revalidate() {
 
 // StartEdit opens the exact-value editor on the focused row, prefilled with
 // initial (a digit typed) or the current value.
-func (pp *ParamPanel) StartEdit(initial string) tea.Cmd {
+func (pp *paramPanel) StartEdit(initial string) tea.Cmd {
 	s := pp.specs[pp.cursor]
 	pp.editing = true
 	pp.editErr = ""
@@ -281,13 +286,16 @@ func (pp *ParamPanel) StartEdit(initial string) tea.Cmd {
 			}
 		}
 	}
+	if pp.c != nil {
+		pp.input.SetStyles(pp.c.Styles.TextInput) // the theme may have changed
+	}
 	pp.input.SetValue(initial)
 	pp.input.CursorEnd()
 	return pp.input.Focus()
 }
 
 // CancelEdit closes the editor without changing anything.
-func (pp *ParamPanel) CancelEdit() {
+func (pp *paramPanel) CancelEdit() {
 	pp.editing = false
 	pp.editErr = ""
 	pp.input.Blur()
@@ -295,7 +303,7 @@ func (pp *ParamPanel) CancelEdit() {
 
 // CommitEdit parses the typed value; on error the editor stays open and says
 // why, losing nothing.
-func (pp *ParamPanel) CommitEdit() {
+func (pp *paramPanel) CommitEdit() {
 	s := pp.specs[pp.cursor]
 	text := pp.input.Value()
 	if s.Kind == params.StopList {
@@ -325,10 +333,51 @@ func (pp *ParamPanel) CommitEdit() {
 	pp.CancelEdit()
 }
 
+// click is a left click at column x of row y of the panel's content, w
+// cells wide: it focuses the row and sets its bar from where the click
+// landed (a drag follows until release), or toggles the seed's lock.
+func (pp *paramPanel) click(x, y, w int) {
+	if y >= pp.Rows() {
+		return
+	}
+	if pp.Editing() {
+		pp.CancelEdit()
+	}
+	pp.Select(y)
+	if pos, ok := pp.PosFromX(w, x); ok {
+		pp.SetFromPos(y, pos)
+		pp.dragging = y
+	} else if pp.Focused().Key == "seed" {
+		pp.ToggleSeedLock()
+	}
+}
+
+// drag moves the bar being dragged to column x; false when none is.
+func (pp *paramPanel) drag(x, w int) bool {
+	if pp.dragging < 0 {
+		return false
+	}
+	if pos, ok := pp.PosFromX(w, x); ok {
+		pp.SetFromPos(pp.dragging, pos)
+	}
+	return true
+}
+
+// release ends a drag.
+func (pp *paramPanel) release() { pp.dragging = -1 }
+
+// Paste edits the focused row's value exactly: the editor opens empty and
+// takes the pasted text.
+func (pp *paramPanel) Paste(msg tea.PasteMsg) tea.Cmd {
+	cmd := pp.StartEdit("")
+	pp.input.SetValue("")
+	return tea.Batch(cmd, pp.UpdateInput(msg))
+}
+
 // UpdateInput passes a message to the value editor. Why the last enter was
 // refused stays on screen until the text changes (a cursor blink is a
 // message too).
-func (pp *ParamPanel) UpdateInput(msg tea.Msg) tea.Cmd {
+func (pp *paramPanel) UpdateInput(msg tea.Msg) tea.Cmd {
 	before := pp.input.Value()
 	var cmd tea.Cmd
 	pp.input, cmd = pp.input.Update(msg)
@@ -341,7 +390,8 @@ func (pp *ParamPanel) UpdateInput(msg tea.Msg) tea.Cmd {
 // Summary is the parameters in one line of w cells, for a compact screen
 // where the panel is closed: each row's value, rows that are off left out.
 // Rows with a problem are marked and are the last to go when items must.
-func (pp *ParamPanel) Summary(st *styleSet, w int) string {
+func (pp *paramPanel) Summary(w int) string {
+	st := pp.c.Styles
 	type item struct {
 		text    string
 		width   int
@@ -420,7 +470,7 @@ func barGeometry(w int) (x, width int) {
 
 // PosFromX converts a click at content column x to a bar position, or false
 // when x is outside the bar.
-func (pp *ParamPanel) PosFromX(w, x int) (float64, bool) {
+func (pp *paramPanel) PosFromX(w, x int) (float64, bool) {
 	bx, bw := barGeometry(w)
 	if x < bx-1 || x > bx+bw {
 		return 0, false
@@ -432,9 +482,14 @@ func (pp *ParamPanel) PosFromX(w, x int) (float64, bool) {
 	return math.Max(0, math.Min(1, pos)), true
 }
 
-// Render draws the panel in w cells: one line per row, then the problem or
-// help line of the focused row, wrapped to the remaining height.
-func (pp *ParamPanel) Render(st *styleSet, w, h int, focused bool, seedNote string) []string {
+// SetSize gives the panel its content size: w cells by h lines.
+func (pp *paramPanel) SetSize(w, h int) { pp.w, pp.h = w, h }
+
+// View draws the panel in its size: one line per row, then the problem or
+// help line of the focused row, wrapped to the remaining height. seedNote is
+// what an unlocked seed's row says (the seed the last run drew).
+func (pp *paramPanel) View(focused bool, seedNote string) []string {
+	st, w, h := pp.c.Styles, pp.w, pp.h
 	// The panel is redrawn every frame while samples stream but rarely
 	// changes: styled rows are reused until something they show changes.
 	var key string
@@ -450,7 +505,7 @@ func (pp *ParamPanel) Render(st *styleSet, w, h int, focused bool, seedNote stri
 }
 
 // renderKey lists everything Render draws from, as text.
-func (pp *ParamPanel) renderKey(st *styleSet, w, h int, focused bool, seedNote string) string {
+func (pp *paramPanel) renderKey(st *themes.Styles, w, h int, focused bool, seedNote string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%p|%d|%d|%v|%d|%v|%s|", st, w, h, focused, pp.cursor, pp.SeedLocked, seedNote)
 	for i, s := range pp.specs {
@@ -461,7 +516,7 @@ func (pp *ParamPanel) renderKey(st *styleSet, w, h int, focused bool, seedNote s
 	return b.String()
 }
 
-func (pp *ParamPanel) render(st *styleSet, w, h int, focused bool, seedNote string) []string {
+func (pp *paramPanel) render(st *themes.Styles, w, h int, focused bool, seedNote string) []string {
 	lines := make([]string, 0, h)
 	for i, s := range pp.specs {
 		lines = append(lines, pp.renderRow(st, i, s, w, focused && i == pp.cursor, seedNote))
@@ -474,7 +529,7 @@ func (pp *ParamPanel) render(st *styleSet, w, h int, focused bool, seedNote stri
 	case pp.editing:
 		// The input draws its cursor one cell past its width.
 		pp.input.SetWidth(max(1, w-3))
-		info = append(info, padTo(st.Slider.Edit.Render("= ")+pp.input.View(), w))
+		info = append(info, padTo(st.Slider.ValueEditing.Render("= ")+pp.input.View(), w))
 		_, liveErr := s.Parse(pp.input.Value())
 		switch {
 		case pp.editErr != "":
@@ -500,7 +555,7 @@ func (pp *ParamPanel) render(st *styleSet, w, h int, focused bool, seedNote stri
 		if r := s.RangeText(); r != "" {
 			hint += " (" + r + ")"
 		}
-		hint += "; r resets to " + DefaultText(s)
+		hint += "; r resets to " + defaultText(s)
 		info = append(info, wrapStyled(st.Slider.Hint, hint, w)...)
 	}
 	lines = append(lines, strings.Repeat(" ", w))
@@ -523,7 +578,7 @@ func emptyWord(s params.Spec) string {
 	return "not allowed"
 }
 
-func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focused bool, seedNote string) string {
+func (pp *paramPanel) renderRow(st *themes.Styles, i int, s params.Spec, w int, focused bool, seedNote string) string {
 	mark := "  "
 	label := st.Slider.Label
 	if focused {
@@ -545,7 +600,7 @@ func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focus
 		}
 	}
 	name := fitRight(s.Label, sliderLabelW)
-	head := st.Slider.Marker.Render(mark) + label.Render(name)
+	head := st.Slider.Focused.Render(mark) + label.Render(name)
 	rest := w - sliderMarkW - sliderLabelW
 	var body string
 	switch {
@@ -584,7 +639,7 @@ func (pp *ParamPanel) renderRow(st *styleSet, i int, s params.Spec, w int, focus
 }
 
 // describeValue renders "0.70", "0.00 greedy", "off", "server default".
-func describeValue(st *styleSet, s params.Spec, v params.Value, width int) string {
+func describeValue(st *themes.Styles, s params.Spec, v params.Value, width int) string {
 	text, word := s.Describe(v)
 	if word != "" && word == s.Floor {
 		// top_k's -1 reads as "off", not "-1 off".
@@ -604,13 +659,13 @@ func describeValue(st *styleSet, s params.Spec, v params.Value, width int) strin
 }
 
 // renderBar draws a bar of width cells with the knob at pos (0..1).
-func renderBar(st *styleSet, pos float64, width int, invalid, focused bool) string {
+func renderBar(st *themes.Styles, pos float64, width int, invalid, focused bool) string {
 	if width < 2 {
 		return ""
 	}
 	k := int(math.Round(pos * float64(width-1)))
 	k = max(0, min(width-1, k))
-	filled := st.Slider.Filled
+	filled := st.Slider.BarFilled
 	if invalid {
 		filled = st.Slider.Invalid
 	}
@@ -618,7 +673,7 @@ func renderBar(st *styleSet, pos float64, width int, invalid, focused bool) stri
 	if focused {
 		knob = st.Slider.KnobFocused
 	}
-	return filled.Render(strings.Repeat("━", k)) + knob.Render("●") + st.Slider.Empty.Render(strings.Repeat("─", width-1-k))
+	return filled.Render(strings.Repeat("━", k)) + knob.Render("●") + st.Slider.BarEmpty.Render(strings.Repeat("─", width-1-k))
 }
 
 // fitRight pads or truncates s to exactly w cells, text on the left.
@@ -645,4 +700,17 @@ func wrapStyled(style interface{ Render(...string) string }, text string, w int)
 		out = append(out, style.Render(t)+strings.Repeat(" ", max(0, w-wr.lines[i].width)))
 	}
 	return out
+}
+
+func (pp *paramPanel) helpID() string { return "params" }
+
+func (pp *paramPanel) ShortHelp() []key.Binding {
+	g, p := &pp.c.Keys.Global, &pp.c.Keys.Params
+	return []key.Binding{g.Run, p.Down, p.Right, p.Edit, p.Reset, g.Next, g.Help}
+}
+
+func (pp *paramPanel) FullHelp() [][]key.Binding {
+	p := &pp.c.Keys.Params
+	return [][]key.Binding{{p.Up, p.Down, p.Left, p.Right, p.CoarseLeft, p.CoarseRight},
+		{p.Edit, p.Reset, p.ResetAll, p.Lock}}
 }

@@ -18,7 +18,7 @@ const (
 
 // SetSmoothScroll chooses line-by-line scrolling (true) or jumps (false) for following
 // the tail.
-func (c *Column) SetSmoothScroll(smooth bool) {
+func (c *column) SetSmoothScroll(smooth bool) {
 	if c.smooth != smooth {
 		c.smooth = smooth
 		c.clampOffset()
@@ -29,7 +29,7 @@ func (c *Column) SetSmoothScroll(smooth bool) {
 // tail on the last line. Jumps: the offset stays while the tail is on screen and no more
 // than the kept lines above it are shown; otherwise it jumps to put the tail on the
 // first row after the kept ones.
-func (c *Column) followOffset() int {
+func (c *column) followOffset() int {
 	lowest := c.maxOffset() // the tail on the last line
 	if c.smooth {
 		return lowest
@@ -42,4 +42,4 @@ func (c *Column) followOffset() int {
 }
 
 // keepLines is how many lines a jump keeps on screen above the tail.
-func (c *Column) keepLines() int { return c.height * jumpKeep / jumpKeepOf }
+func (c *column) keepLines() int { return c.height * jumpKeep / jumpKeepOf }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 )
 
 // savedSession runs a fake sampler and captures the screen as a session.
@@ -35,6 +36,7 @@ func (n *notServed) Models(context.Context) ([]backend.Model, error) {
 // --load with no server that can run it: the header says the session is
 // read-only, and a run that cannot start leaves the loaded samples on screen.
 func TestLoadedSessionIsReadOnlyUntilAServerCanRunIt(t *testing.T) {
+	t.Parallel()
 	s := savedSession(t)
 	t.Run("no server", func(t *testing.T) {
 		m := New(Config{Session: s, SessionPath: "s.json", IsDark: true})
@@ -121,10 +123,11 @@ func sessionsDir(t *testing.T, now time.Time) string {
 // pick one, a typed path works too, and nothing offered is a file that does
 // not exist.
 func TestOpenListsSessionsNewestFirst(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	dir := sessionsDir(t, now)
 	m := newTestModel(t, &fakeSampler{}, 160, 40)
-	m.cfg.Dir = dir
+	m.c.Store = store.New(t.TempDir(), dir)
 	m.setFocus(focusParams)
 	drive(t, m, press(m, "ctrl+o"))
 	screen := plainScreen(m)
@@ -135,11 +138,11 @@ func TestOpenListsSessionsNewestFirst(t *testing.T) {
 	if !strings.Contains(screen, "newest.json · 5 min ago") || !strings.Contains(screen, `"prompt of middle.json"`) {
 		t.Fatalf("entries say too little:\n%s", screen)
 	}
-	if got := m.fileInput.Value(); got != filepath.Join(dir, "newest.json") {
+	if got := front[*sessionsDialog](t, m).input.Value(); got != filepath.Join(dir, "newest.json") {
 		t.Fatalf("offered %q, want the newest session", got)
 	}
 	m.Update(keyMsg("down"))
-	if got := m.fileInput.Value(); got != filepath.Join(dir, "middle.json") {
+	if got := front[*sessionsDialog](t, m).input.Value(); got != filepath.Join(dir, "middle.json") {
 		t.Fatalf("down offered %q", got)
 	}
 	drive(t, m, press(m, "enter"))
@@ -150,12 +153,12 @@ func TestOpenListsSessionsNewestFirst(t *testing.T) {
 	// A typed path: letters type (j is not "down" here), enter opens it.
 	other := writeSession(t, t.TempDir(), "j.json", *savedSession(t), now)
 	drive(t, m, press(m, "ctrl+o"))
-	m.fileInput.SetValue("")
+	front[*sessionsDialog](t, m).input.SetValue("")
 	for _, r := range other {
 		m.Update(keyMsg(string(r)))
 	}
-	if m.fileInput.Value() != other {
-		t.Fatalf("typed %q", m.fileInput.Value())
+	if front[*sessionsDialog](t, m).input.Value() != other {
+		t.Fatalf("typed %q", front[*sessionsDialog](t, m).input.Value())
 	}
 	drive(t, m, press(m, "enter"))
 	if m.loadedPath != other {
@@ -164,20 +167,23 @@ func TestOpenListsSessionsNewestFirst(t *testing.T) {
 }
 
 func TestGoldenOpenSession(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	dir := sessionsDir(t, now)
-	m, _ := serverModel(t, 120, 40, func(c *Config) { c.Dir = dir })
+	m, _ := serverModel(t, 120, 40, func(c *Config) { c.Store = store.New(t.TempDir(), dir) })
 	m.setFocus(focusParams)
 	drive(t, m, press(m, "ctrl+o"))
 	// The folder is a temporary one: the golden shows it by a fixed name.
-	m.sessionsDir = "sessions"
-	m.setFileInput(filepath.Join("sessions", filepath.Base(m.fileInput.Value())))
+	d := front[*sessionsDialog](t, m)
+	d.dir = "sessions"
+	d.offer(filepath.Join("sessions", filepath.Base(d.input.Value())))
 	checkGolden(t, m)
 }
 
 // What a run may put back is let go once the run has ended, so runs do not
 // keep every earlier screen alive.
 func TestRunsDoNotKeepOldScreens(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: wordsScript([]string{"a b"}, []backend.Event{{Reason: backend.StopLength}})}
 	m := newTestModel(t, f, 120, 40)
 	for i := 0; i < 3; i++ {

@@ -21,12 +21,12 @@ const maxStaggerWait = 2
 type frameStagger struct {
 	on    bool // the frame being drawn follows a stream update
 	turn  int  // rotates which column goes first among equals
-	shown map[*Column]*shownCell
+	shown map[*column]*shownCell
 }
 
 type shownCell struct {
 	lines  []string
-	cell   Rect
+	cell   rect
 	count  int    // the column's line count when its body was shown
 	seen   int    // and in the last frame
 	waited [3]int // frames the header, body and footer have been held back
@@ -42,11 +42,11 @@ type part struct {
 
 // apply replaces, in rendered (column index -> the lines of its cell), the parts that wait
 // by what they showed before, and records what is shown.
-func (s *frameStagger) apply(cols []*Column, cells []Rect, rendered map[int][]string, screenH int) {
+func (s *frameStagger) apply(cols []*column, cells []rect, rendered map[int][]string, screenH int) {
 	on := s.on
 	s.on = false // one frame per update: a second View shows everything
 	prev := s.shown
-	s.shown = make(map[*Column]*shownCell, len(cols))
+	s.shown = make(map[*column]*shownCell, len(cols))
 	var parts []part
 	for i, c := range cols {
 		lines, ok := rendered[i]

@@ -30,6 +30,7 @@ func finishScript(finishes ...backend.Event) func(backend.Request, *backend.Emit
 // The status line says how a run ended; a run in which every sample failed
 // never reads as done.
 func TestStatusSaysHowTheRunEnded(t *testing.T) {
+	t.Parallel()
 	reset := &backend.Error{Kind: backend.KindTransport, Message: "read tcp 127.0.0.1:39670->127.0.0.1:8000: read: connection reset by peer",
 		Err: errors.New("connection reset by peer")}
 	http500 := &backend.Error{Kind: backend.KindHTTP, Status: 500, Message: "boom"}
@@ -83,6 +84,7 @@ func TestStatusSaysHowTheRunEnded(t *testing.T) {
 // A problem that ends no sample (the prompt logprobs request failing) is
 // not lost when the run's summary is written.
 func TestStatusKeepsARunLevelProblem(t *testing.T) {
+	t.Parallel()
 	f := &fakeSampler{script: func(req backend.Request, e *backend.Emitter, _ context.Context) {
 		e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 1, Requested: 1}})
 		e.Emit(backend.Event{Kind: backend.EventError, Count: 1, Err: &backend.Error{Kind: backend.KindHTTP, Status: 400, Message: "prompt logprobs: too many"}})
@@ -100,6 +102,7 @@ func TestStatusKeepsARunLevelProblem(t *testing.T) {
 // What the caller has to say about the backend it chose is said once, in the
 // status line, and gives way to the first run's status.
 func TestStatusShowsTheStartNoticeOnce(t *testing.T) {
+	t.Parallel()
 	const notice = "no server at localhost:8000, using the built-in model; --endpoint to choose"
 	f := &fakeSampler{script: finishScript(backend.Event{Reason: backend.StopLength})}
 	m := New(Config{Sampler: f, Params: params.Default(), Options: params.Options{N: 1}, IsDark: true, Notice: notice})
@@ -117,6 +120,7 @@ func TestStatusShowsTheStartNoticeOnce(t *testing.T) {
 // A stream that goes quiet says so in its column, and counts; a request
 // waiting to be retried says why, when and which attempt comes next.
 func TestColumnSaysWhatItWaitsFor(t *testing.T) {
+	t.Parallel()
 	sent := make(chan struct{})
 	f := &fakeSampler{script: func(req backend.Request, e *backend.Emitter, ctx context.Context) {
 		e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 2, Requested: 2}})
@@ -131,7 +135,7 @@ func TestColumnSaysWhatItWaitsFor(t *testing.T) {
 	m := newTestModel(t, f, 160, 40)
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	m.c.Now = func() time.Time { return now }
-	d := driveUntil(t, m, m.startRun(), func() bool { return len(m.cols) == 2 && m.cols[0].TokenCount() == 1 })
+	d := driveUntil(t, m, m.startRun(), func() bool { return len(m.samples.cols) == 2 && m.samples.cols[0].TokenCount() == 1 })
 	<-sent
 	if s := plainScreen(m); strings.Contains(s, "no tokens for") {
 		t.Fatalf("quiet before any time passed:\n%s", s)
@@ -146,7 +150,7 @@ func TestColumnSaysWhatItWaitsFor(t *testing.T) {
 		t.Fatalf("a stalled stream says nothing:\n%s", s)
 	}
 
-	m.cols[1].Retrying(retryNote{attempt: 2, of: 4, until: now.Add(2500 * time.Millisecond), status: 429})
+	m.samples.cols[1].Retrying(retryNote{attempt: 2, of: 4, until: now.Add(2500 * time.Millisecond), status: 429})
 	if s := plainScreen(m); !strings.Contains(s, "rate-limited, retrying in 3s (attempt 2 of 4)") {
 		t.Fatalf("retry not shown:\n%s", s)
 	}
@@ -161,6 +165,7 @@ func TestColumnSaysWhatItWaitsFor(t *testing.T) {
 }
 
 func TestRetryNoteWords(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(100, 0)
 	for _, tc := range []struct {
 		r    retryNote
@@ -187,6 +192,7 @@ func TestRetryNoteWords(t *testing.T) {
 // 400, recognised by its answer) moves the playground to completion mode and
 // says so; a mode the user chose stays.
 func TestNoChatTemplateSwitchesToCompletion(t *testing.T) {
+	t.Parallel()
 	refused := &backend.Error{Kind: backend.KindHTTP, Status: 400, Type: "BadRequestError",
 		Message: "As of transformers v4.44, default chat template is no longer allowed, so you must provide a chat template if the tokenizer does not define one."}
 	script := func(req backend.Request, e *backend.Emitter, _ context.Context) {
@@ -207,5 +213,56 @@ func TestNoChatTemplateSwitchesToCompletion(t *testing.T) {
 		} else if m.api != params.Chat || strings.Contains(m.status, "switched") {
 			t.Errorf("chosen chat: mode %s, status %q", m.api, m.status)
 		}
+	}
+}
+
+// The backend's retry event reaches the columns it concerns: they count down
+// to the next attempt instead of "waiting for the first token".
+func TestRetryEventShowsInTheColumns(t *testing.T) {
+	t.Parallel()
+	m := newTestModel(t, &fakeSampler{script: finishScript(backend.Event{Reason: backend.StopLength}, backend.Event{Reason: backend.StopLength})}, 160, 40)
+	m.panel.O.N = 2
+	drive(t, m, m.startRun())
+	for _, c := range m.samples.cols {
+		c.Streaming = true // as if the run were still waiting
+	}
+	now := m.c.Now()
+	m.applyEvent(m.run, backend.Event{Kind: backend.EventRetry, Sample: 1, Count: 1,
+		Retry: &backend.RetryInfo{Status: 429, Wait: 3 * time.Second, Attempt: 2, MaxAttempts: 4}}, now)
+	if got := m.samples.cols[0].retry; got != nil {
+		t.Errorf("sample 1 was not retried, but its column says %+v", *got)
+	}
+	r := m.samples.cols[1].retry
+	if r == nil {
+		t.Fatal("sample 2's column has no retry note")
+	}
+	if got := r.text(now, 80); got != "rate-limited, retrying in 3s (attempt 2 of 4)" {
+		t.Errorf("retry note %q", got)
+	}
+	m.applyEvent(m.run, backend.Event{Kind: backend.EventRetry, Retry: &backend.RetryInfo{Status: 503, Wait: time.Second, Attempt: 3, MaxAttempts: 4}}, now)
+	for i, c := range m.samples.cols {
+		if c.retry == nil || c.retry.status != 503 {
+			t.Errorf("a whole-run retry missed column %d", i)
+		}
+	}
+}
+
+// Prompt logprobs that could not be matched to the prompt colour nothing, and
+// the prompt pane says why.
+func TestUnalignedPromptLogprobsAreSaid(t *testing.T) {
+	t.Parallel()
+	f := &fakeSampler{script: func(req backend.Request, e *backend.Emitter, _ context.Context) {
+		e.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{Count: 1, Requested: 1}})
+		e.Emit(backend.Event{Kind: backend.EventPromptLogprobs, PromptAlignment: backend.PromptUnaligned})
+		e.Emit(backend.Event{Kind: backend.EventTokens, Sample: 0, Text: "x", Tokens: []backend.Token{tok("x", -1)}})
+		e.Emit(backend.Event{Kind: backend.EventFinish, Sample: 0, Reason: backend.StopLength})
+		e.Emit(backend.Event{Kind: backend.EventDone})
+	}}
+	m := newTestModel(t, f, 160, 40)
+	m.promptHeat = true
+	m.setFocus(focusSamples)
+	drive(t, m, m.startRun())
+	if s := plainScreen(m); !strings.Contains(s, "did not match the prompt sent") {
+		t.Fatalf("no word on the unmatched prompt logprobs:\n%s", s)
 	}
 }

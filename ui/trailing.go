@@ -8,7 +8,7 @@ import "strings"
 // line. A space shows no colour, only a boundary's underline, so it is drawn in the
 // previous token's colour with its own token's boundary: the terminal gets the underline
 // switched rather than a colour set for one blank cell and set again on the next line.
-func (c *Column) wrapSpace(i, t, from int, frag string) (prev int, ok bool) {
+func (c *column) wrapSpace(i, t, from int, frag string) (prev int, ok bool) {
 	ln := c.wrap.lines[i]
 	if ln.newline || c.tokens == nil || t != ln.end.tok || from+len(frag) != ln.end.off || t-1 < ln.start.tok {
 		return 0, false

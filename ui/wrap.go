@@ -33,11 +33,14 @@ type wrapper struct {
 	brk      textPos // just after the last space on the open line
 	brkW     int     // width of the open line up to brk
 	hasBreak bool
+	// mark is the state after the pieces that can no longer change (see setMark).
+	mark wrapMark
 }
 
 func newWrapper(width int) *wrapper {
 	w := &wrapper{width: max(1, width)}
 	w.lines = []wrappedLine{{}}
+	w.setMark()
 	return w
 }
 

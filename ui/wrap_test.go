@@ -20,6 +20,7 @@ func wrapAll(width int, toks ...string) []string {
 }
 
 func TestWrapWords(t *testing.T) {
+	t.Parallel()
 	got := wrapAll(10, "The", " quick", " brown", " fox", " jumps")
 	want := []string{"The quick ", "brown fox ", "jumps"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
@@ -28,6 +29,7 @@ func TestWrapWords(t *testing.T) {
 }
 
 func TestWrapNewlinesAndLongWords(t *testing.T) {
+	t.Parallel()
 	got := wrapAll(4, "ab\n", "abcdefghij", "\n\nx")
 	want := []string{"ab", "abcd", "efgh", "ij", "", "x"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
@@ -36,6 +38,7 @@ func TestWrapNewlinesAndLongWords(t *testing.T) {
 }
 
 func TestWrapWideRunesNeverStraddle(t *testing.T) {
+	t.Parallel()
 	// 5 cells: "a" + two wide runes = 5, the third wide rune must move down.
 	got := wrapAll(5, "a", "日本", "語", "x")
 	want := []string{"a日本", "語x"}
@@ -50,6 +53,7 @@ func TestWrapWideRunesNeverStraddle(t *testing.T) {
 }
 
 func TestWrapCombiningMarkStaysWithBase(t *testing.T) {
+	t.Parallel()
 	// "e" + U+0301 arrives split across tokens exactly at the line edge: the
 	// mark has no width and must not start a new line.
 	got := wrapAll(3, "abe", "\u0301", "z")
@@ -64,6 +68,7 @@ func TestWrapCombiningMarkStaysWithBase(t *testing.T) {
 }
 
 func TestWrapWidthsAreExact(t *testing.T) {
+	t.Parallel()
 	toks := []string{"Hello", ",", " 世界", "! ", "café", " \u00e9\u0301", "🙂", " tab\there", " end"}
 	for width := 1; width <= 12; width++ {
 		w := newWrapper(width)
@@ -83,6 +88,7 @@ func TestWrapWidthsAreExact(t *testing.T) {
 }
 
 func TestWrapSanitizes(t *testing.T) {
+	t.Parallel()
 	got := wrapAll(40, "a\x1b]0;pwn\x07b", "\u202e")
 	joined := strings.Join(got, "")
 	if strings.ContainsAny(joined, "\x1b\x07\u202e") {
@@ -92,6 +98,7 @@ func TestWrapSanitizes(t *testing.T) {
 
 // Appending token by token gives the same lines as appending the whole text.
 func TestWrapIncrementalMatchesWhole(t *testing.T) {
+	t.Parallel()
 	text := "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\nSed do eiusmod tempor incididunt ut labore"
 	var toks []string
 	for i := 0; i < len(text); i += 3 {

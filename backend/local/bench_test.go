@@ -86,8 +86,10 @@ func BenchmarkTimeToFirstToken(b *testing.B) {
 
 // BenchmarkSgemm measures the matmul kernels on the model's own shapes, for
 // the arithmetic limit (FLOPs per token over these FLOP/s): "f16" is what
-// the model runs (float16 weights, AVX2/FMA), "f32" the same kernel on
-// float32 weights, "gonum" gonum's Sgemm on float32 for comparison.
+// the model runs on the assembly path (float16 weights, AVX2/FMA/F16C),
+// "f32" the same kernels on float32 weights, which is what the portable
+// path runs (-tags purego, or another CPU), "gonum" gonum's Sgemm on
+// float32 for comparison (its own amd64 assembly, whatever the tags).
 func BenchmarkSgemm(b *testing.B) {
 	m := benchModel(b)
 	c := m.Config

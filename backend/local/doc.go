@@ -9,8 +9,12 @@
 // Load returns the embedded model (loaded once per process); Generate runs
 // a tokenized request.
 //
-// The matmuls, exp and attention run on hand-written AVX2/FMA/F16C kernels
-// (matmul_amd64.s) with portable Go fallbacks; see bench_test.go for the
+// The matmuls, exp and attention run on hand-written kernels: AVX2/FMA/F16C
+// on amd64 CPUs that have them (matmul_amd64.s, float16 weights widened in
+// registers), NEON on arm64 (matmul_arm64.s), and portable Go elsewhere or
+// with -tags purego (matmul_go.go); the last two read float32 weights
+// decoded once at load. All sum every dot product in the same order, so a
+// seed gives the same text on every machine; see bench_test.go for the
 // figures and the gonum comparison.
 //
 // It must never import bubbletea, lipgloss or anything under ui/.

@@ -3,9 +3,11 @@ package local
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -27,6 +29,15 @@ type Request struct {
 	// Logprobs is the number of top alternatives per generated token, or -1
 	// for no logprobs at all. 0 still reports the sampled token's logprob.
 	Logprobs int
+	// LogprobsMode is vLLM's --logprobs-mode for Logprobs: which values they
+	// are. Prompt tokens are never sampled, so their scores are raw whatever
+	// the mode: raw logits in the two logits modes, raw logprobs otherwise, as
+	// vLLM's model runner gives them.
+	LogprobsMode LogprobsMode
+	// AlsoProcessed asks, with Logprobs, for each generated token's processed
+	// logprobs beside the values LogprobsMode gives (TokenLogprob.Processed):
+	// both distributions from one draw, which a remote vLLM cannot return.
+	AlsoProcessed bool
 	// PromptLogprobs is the same for prompt tokens, -1 for none.
 	PromptLogprobs int
 	// OnPrefill, if set, is called once the prompt is processed, with the
@@ -34,14 +45,53 @@ type Request struct {
 	OnPrefill func(promptLogprobs []*TokenLogprob)
 }
 
-// TokenLogprob is the raw log-probability of one token (before
-// temperature, penalties and truncation, as vLLM reports by default), with
-// its rank and the top alternatives, best first.
+// LogprobsMode is one of vLLM's --logprobs-mode values.
+type LogprobsMode string
+
+// vLLM's logprobs modes. Raw values come from the model's logits as they are;
+// processed ones from the logits the token was drawn from: after bad words,
+// min_tokens, logit bias and the penalties, and, unless greedy, after
+// temperature, min-p, top-k and top-p (-inf where a token was cut).
+const (
+	RawLogprobs       LogprobsMode = "raw_logprobs" // the default ("" reads as it)
+	RawLogits         LogprobsMode = "raw_logits"
+	ProcessedLogprobs LogprobsMode = "processed_logprobs"
+	ProcessedLogits   LogprobsMode = "processed_logits"
+)
+
+// logits reports whether m gives logits rather than logprobs.
+func (m LogprobsMode) logits() bool { return m == RawLogits || m == ProcessedLogits }
+
+// ParseLogprobsMode checks a --logprobs-mode value.
+func ParseLogprobsMode(s string) (LogprobsMode, error) {
+	switch m := LogprobsMode(s); m {
+	case "", RawLogprobs:
+		return RawLogprobs, nil
+	case RawLogits, ProcessedLogprobs, ProcessedLogits:
+		return m, nil
+	}
+	return "", fmt.Errorf("logprobs mode must be raw_logprobs, raw_logits, processed_logprobs or processed_logits, got %q", s)
+}
+
+// TokenLogprob is the log-probability of one token, with its rank and the
+// top alternatives, best first: raw (before temperature, penalties and
+// truncation, as vLLM reports by default) or as Request.LogprobsMode says.
 type TokenLogprob struct {
 	ID      int
 	Logprob float32
 	Rank    int
 	Top     []TopLogprob
+	// Processed is set when Request.AlsoProcessed asked for it.
+	Processed *Processed
+}
+
+// Processed holds a generated token's processed logprobs (vLLM's
+// processed_logprobs: log-softmax of the logits it was drawn from), for the
+// token and for each of TokenLogprob.Top in the same order; -inf where the
+// sampler cut the token (bad words, min_tokens, min-p, top-k, top-p).
+type Processed struct {
+	Logprob float32
+	Top     []float32
 }
 
 // TopLogprob is one alternative.
@@ -93,7 +143,8 @@ type Result struct {
 // they get here, in vLLM's words (backend/vllmcheck); this guards direct callers of
 // Generate, so that no request can index past the context or the vocabulary.
 type RequestError struct {
-	Msg string
+	Param string // the request field at fault, when one is
+	Msg   string
 }
 
 func (e *RequestError) Error() string { return e.Msg }
@@ -114,6 +165,11 @@ func (m *Model) Check(r *Request) error {
 		return bad("logprobs of %d exceed the vocabulary of %d", max(r.Logprobs, r.PromptLogprobs), vocab)
 	case r.MaxTokens < 0:
 		return bad("max_tokens must be at least 0 (0: up to the context), got %d", r.MaxTokens)
+	case r.MinTokens < 0:
+		return &RequestError{Param: "min_tokens", Msg: fmt.Sprintf("min_tokens must be greater than or equal to 0, got %d.", r.MinTokens)}
+	}
+	if _, err := ParseLogprobsMode(string(r.LogprobsMode)); err != nil {
+		return &RequestError{Param: "logprobs_mode", Msg: err.Error()}
 	}
 	for i, id := range r.Prompt {
 		if id < 0 || id >= vocab {
@@ -130,7 +186,43 @@ func (m *Model) Check(r *Request) error {
 			return bad("a stop string is empty")
 		}
 	}
+	var outOfVocab []int
+	for id, b := range r.Sampling.LogitBias {
+		if id < 0 || id >= m.Config.VocabSize {
+			outOfVocab = append(outOfVocab, id)
+		}
+		if math.IsNaN(b) || math.IsInf(b, 0) {
+			return &RequestError{Param: "logit_bias", Msg: fmt.Sprintf("logit_bias for token %d must be a finite number, got %v", id, b)}
+		}
+	}
+	if len(outOfVocab) > 0 {
+		slices.Sort(outOfVocab)
+		return &RequestError{Param: "logit_bias", Msg: fmt.Sprintf("token_id(s) %v in logit_bias contain out-of-vocab token ids. Vocabulary size: %d", pyList(outOfVocab), m.Config.VocabSize)}
+	}
+	for _, w := range r.Sampling.BadWords {
+		if w == "" {
+			return &RequestError{Param: "bad_words", Msg: fmt.Sprintf("bad_words cannot contain an empty string. Got bad_words=%s", pyStrings(r.Sampling.BadWords))}
+		}
+	}
 	return nil
+}
+
+// pyList writes ids as Python prints a list, as vLLM's messages show them.
+func pyList(ids []int) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.Itoa(id)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// pyStrings writes a list of strings roughly as Python's repr does.
+func pyStrings(ss []string) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // sampleState is one sample in flight.
@@ -146,6 +238,7 @@ type sampleState struct {
 	lastTok int
 	// per-sample scratch for logprobs, so samples can be handled in parallel
 	lp        []float32
+	plp       []float32 // processed logprobs, for Request.AlsoProcessed
 	topBuf    []int
 	pendingLP *TokenLogprob
 }
@@ -155,6 +248,10 @@ type sampleState struct {
 // error, when ctx is cancelled.
 func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Result, error) {
 	if err := m.Check(&r); err != nil {
+		return nil, err
+	}
+	badWords, err := badWordIDs(m.Tok, r.Sampling.BadWords)
+	if err != nil {
 		return nil, err
 	}
 	cfg := m.Config
@@ -202,7 +299,11 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 	if r.PromptLogprobs >= 0 {
 		res.PromptLogprobs = make([]*TokenLogprob, P)
 		for i := 1; i < P; i++ {
-			logSoftmax(lp, logits[(i-1)*V:i*V])
+			if row := logits[(i-1)*V : i*V]; r.LogprobsMode.logits() {
+				copy(lp, row)
+			} else {
+				logSoftmax(lp, row)
+			}
 			tl := makeLogprob(lp, r.Prompt[i], r.PromptLogprobs, &topBuf)
 			res.PromptLogprobs[i] = &tl
 		}
@@ -216,11 +317,11 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 	for _, id := range r.StopTokenIDs {
 		stopIDs[id] = true
 	}
+	// Before min_tokens, EOS and the stop ids are masked: vLLM's
+	// all_stop_token_ids, which hold EOS even with ignore_eos.
 	var banned []int
 	if r.MinTokens > 0 {
-		if !r.IgnoreEOS {
-			banned = append(banned, cfg.EOSID)
-		}
+		banned = append(banned, cfg.EOSID)
 		banned = append(banned, r.StopTokenIDs...)
 	}
 	holdStops := r.Stop
@@ -232,7 +333,7 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 	for i := range samples {
 		samples[i] = &sampleState{
 			index: i,
-			s:     newSampler(r.Sampling, V, r.Prompt, baseSeed+uint64(i)),
+			s:     newSampler(r.Sampling, V, r.Prompt, badWords, baseSeed+uint64(i)),
 			cache: newKVCache(cfg, promptCache, P, maxNew),
 		}
 	}
@@ -259,8 +360,29 @@ func (m *Model) Generate(ctx context.Context, r Request, emit func(Delta)) (*Res
 				if st.lp == nil {
 					st.lp = make([]float32, V)
 				}
-				logSoftmax(st.lp, rows[k])
+				// pick left the processed logits in st.s.work.
+				switch r.LogprobsMode {
+				case RawLogits:
+					copy(st.lp, rows[k])
+				case ProcessedLogits:
+					copy(st.lp, st.s.work)
+				case ProcessedLogprobs:
+					logSoftmax(st.lp, st.s.work)
+				default:
+					logSoftmax(st.lp, rows[k])
+				}
 				tl := makeLogprob(st.lp, tok, r.Logprobs, &st.topBuf)
+				if r.AlsoProcessed {
+					if r.LogprobsMode != ProcessedLogprobs {
+						if st.plp == nil {
+							st.plp = make([]float32, V)
+						}
+						logSoftmax(st.plp, st.s.work)
+					} else {
+						st.plp = st.lp
+					}
+					tl.Processed = processedOf(st.plp, &tl)
+				}
 				st.pendingLP = &tl
 			}
 		})
@@ -334,6 +456,16 @@ func makeLogprob(lp []float32, id, k int, buf *[]int) TokenLogprob {
 	return tl
 }
 
+// processedOf picks tl's token and alternatives out of the processed
+// logprobs plp.
+func processedOf(plp []float32, tl *TokenLogprob) *Processed {
+	p := &Processed{Logprob: plp[tl.ID], Top: make([]float32, len(tl.Top))}
+	for i, t := range tl.Top {
+		p.Top[i] = plp[t.ID]
+	}
+	return p
+}
+
 // advance applies the stop rules after st took a new token and fills d's
 // text and finish fields.
 func (m *Model) advance(st *sampleState, d *Delta, r *Request, stopIDs map[int]bool, holdStops []string, maxNew int) {
@@ -396,12 +528,15 @@ func (m *Model) advance(st *sampleState, d *Delta, r *Request, stopIDs map[int]b
 func (st *sampleState) finish(d *Delta, reason string, stopReason any, end int) {
 	st.done = true
 	st.text = st.text[:end]
-	if end > st.sent {
-		d.Text = lossyUTF8(st.text[st.sent:end])
-		st.sent = end
+	// A character cut off by the end never completes, and vLLM's detokenizer, which held
+	// it back, never releases it: the text ends before it.
+	whole := completeUTF8Prefix(st.text)
+	if whole > st.sent {
+		d.Text = lossyUTF8(st.text[st.sent:whole])
+		st.sent = whole
 	}
 	d.Finish, d.StopReason = reason, stopReason
-	st.out.Text = lossyUTF8(st.text)
+	st.out.Text = lossyUTF8(st.text[:whole])
 	st.out.Finish, st.out.StopReason = reason, stopReason
 }
 

@@ -41,22 +41,24 @@ func expf(x float32) float32 {
 	if math.Signbit(float64(x)) {
 		h = -0.5
 	}
-	k := int32(x*expLog2e + h) // round half away from zero
+	// The float32 conversions round every product before its add, as
+	// expAVX does: without them arm64 fuses them and differs from amd64.
+	k := int32(float32(x*expLog2e) + h) // round half away from zero
 	n := float32(k)
-	r := x - n*expLn2hi - n*expLn2lo
-	p := float32(1.0/720)*r + 1.0/120
-	p = p*r + 1.0/24
-	p = p*r + 1.0/6
-	p = p*r + 0.5
-	p = p*r + 1
-	p = p*r + 1
+	r := x - float32(n*expLn2hi) - float32(n*expLn2lo)
+	p := float32(float32(1.0/720)*r) + 1.0/120
+	p = float32(p*r) + 1.0/24
+	p = float32(p*r) + 1.0/6
+	p = float32(p*r) + 0.5
+	p = float32(p*r) + 1
+	p = float32(p*r) + 1
 	return p * math.Float32frombits(uint32(k+127)<<23)
 }
 
 // expSlice replaces every x[i] (never NaN) by exp(x[i]).
 func expSlice(x []float32) {
 	n8 := 0
-	if haveFMA {
+	if useAsm && asmExp {
 		n8 = len(x) &^ 7
 		if n8 > 0 {
 			expAVX(&x[0], n8, &expConsts[0])

@@ -4,8 +4,6 @@ import (
 	"math"
 	"runtime"
 	"sync"
-
-	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // kvCache holds the keys and values of one sequence for every layer. A
@@ -170,15 +168,13 @@ func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 
 		}
 		ffn := c.FFNDim
 		matmulT(R, ws.xn, L.w13, ws.h, false)
-		for r := 0; r < R; r++ {
-			h := ws.h[r*2*ffn : (r+1)*2*ffn]
-			g := ws.g[r*ffn : (r+1)*ffn]
-			for i := range g {
-				g[i] = -h[i]
-			}
-			expSlice(g)
-			for i := range g {
-				g[i] = h[i] / (1 + g[i]) * h[ffn+i] // silu(gate) * up
+		if prefill {
+			// A prefill's exps are worth spreading (the portable expf is
+			// a few percent of it); a decode step's few rows are not.
+			parallelFor(R, func(r int) { silu(ws, ffn, r) })
+		} else {
+			for r := 0; r < R; r++ {
+				silu(ws, ffn, r)
 			}
 		}
 		matmulT(R, ws.g, L.w2, ws.x, true)
@@ -194,14 +190,29 @@ func (m *Model) forward(ws *workspace, steps []step, logitsFor []int) []float32 
 	return ws.logits[:n*c.VocabSize]
 }
 
+// silu writes row r of ws.g: silu(gate) * up, from row r of ws.h.
+func silu(ws *workspace, ffn, r int) {
+	h := ws.h[r*2*ffn : (r+1)*2*ffn]
+	g := ws.g[r*ffn : (r+1)*ffn]
+	for i := range g {
+		g[i] = -h[i]
+	}
+	expSlice(g)
+	for i := range g {
+		g[i] = h[i] / (1 + g[i]) * h[ffn+i]
+	}
+}
+
 // rope rotates one head vector in place, "rotate-half" convention: pairs
 // (v[j], v[j+hd/2]).
 func rope(v, cos, sin []float32) {
 	half := len(v) / 2
 	for j := 0; j < half; j++ {
 		a, b := v[j], v[j+half]
-		v[j] = a*cos[j] - b*sin[j]
-		v[j+half] = b*cos[j] + a*sin[j]
+		// Each product rounded on its own: arm64 would otherwise fuse one
+		// of them into the add and differ from amd64.
+		v[j] = float32(a*cos[j]) - float32(b*sin[j])
+		v[j+half] = float32(b*cos[j]) + float32(a*sin[j])
 	}
 }
 
@@ -265,15 +276,35 @@ func (m *Model) attention(ws *workspace, steps []step, l int) {
 	wg.Wait()
 }
 
+// dot is a·b in the kernels' order (8 lanes, then the k%8 tail), so the
+// attention scores are the same on every path.
 func dot(a, b []float32) float32 {
-	if haveFMA && len(a)&7 == 0 && len(a) > 0 {
-		return dotTile1x1(&a[0], &b[0], len(a))
+	k8 := len(a) &^ 7
+	var s float32
+	if k8 > 0 {
+		if useAsm {
+			s = dotTile1x1(&a[0], &b[0], k8)
+		} else {
+			s = goDot8(a, b, k8)
+		}
 	}
-	return gonum.Implementation{}.Sdot(len(a), a, 1, b, 1)
+	if k8 < len(a) {
+		var t float32
+		for i := k8; i < len(a); i++ {
+			t += float32(a[i] * b[i])
+		}
+		s += t
+	}
+	return s
 }
 
+// axpy is y += alpha·x with each product rounded before the add (the
+// conversion keeps arm64 from fusing them), as on amd64.
 func axpy(alpha float32, x, y []float32) {
-	gonum.Implementation{}.Saxpy(len(x), alpha, x, 1, y, 1)
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += float32(alpha * v)
+	}
 }
 
 // isPrefill reports whether steps are a run of consecutive positions of one

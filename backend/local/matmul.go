@@ -70,39 +70,14 @@ func (w mat) addTail(y *float32, x []float32, o, k8 int) {
 	var s float32
 	base := o * w.in
 	for i := k8; i < w.in; i++ {
+		// Rounded before the add on every machine (arm64 would fuse it).
 		if w.h != nil {
-			s += x[i] * f16ToF32(w.h[base+i])
+			s += float32(x[i] * f16ToF32(w.h[base+i]))
 		} else {
-			s += x[i] * w.f[base+i]
+			s += float32(x[i] * w.f[base+i])
 		}
 	}
 	*y += s
-}
-
-// dotGo is the portable dot product of x with row o, in the same 8-lane
-// order as the assembly (used where AVX2/FMA/F16C is missing), stored as
-// the kernels store.
-func (w mat) dotGo(y *float32, x []float32, o int, acc bool) {
-	var l [8]float32
-	k8 := w.in &^ 7
-	base := o * w.in
-	for i := 0; i < k8; i += 8 {
-		for j := 0; j < 8; j++ {
-			var wv float32
-			if w.h != nil {
-				wv = f16ToF32(w.h[base+i+j])
-			} else {
-				wv = w.f[base+i+j]
-			}
-			l[j] += x[i+j] * wv
-		}
-	}
-	s := ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
-	if acc {
-		s += *y
-	}
-	*y = s
-	w.addTail(y, x, o, k8)
 }
 
 func (w mat) dot1(y *float32, x []float32, o int, acc bool) {
@@ -126,12 +101,8 @@ func (w mat) dot1(y *float32, x []float32, o int, acc bool) {
 func matmulRange(rows int, x []float32, w mat, y []float32, o0, o1 int, acc bool) {
 	out, in := w.out, w.in
 	k8 := in &^ 7
-	if !haveFMA || k8 == 0 {
-		for r := 0; r < rows; r++ {
-			for o := o0; o < o1; o++ {
-				w.dotGo(&y[r*out+o], x[r*in:(r+1)*in], o, acc)
-			}
-		}
+	if !useAsm || k8 == 0 || w.h != nil && !asmHalf {
+		matmulRangeGo(rows, x, w, y, o0, o1, acc)
 		return
 	}
 	a := 0

@@ -1,10 +1,20 @@
+//go:build !purego
+
 package local
 
 import "golang.org/x/sys/cpu"
 
-// haveFMA gates the AVX2/FMA kernels in matmul_amd64.s. It is set once at
-// start-up from the CPU's features and never changes.
-var haveFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpuid1ECX()&(1<<29) != 0 // F16C
+// useAsm gates the AVX2/FMA/F16C kernels in matmul_amd64.s. It is set once
+// at start-up from the CPU's features; only tests change it. Building with
+// -tags purego leaves the assembly out (matmul_other.go).
+var useAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpuid1ECX()&(1<<29) != 0 // F16C
+
+// The kernels read float16 weights (widened in registers: half the memory
+// traffic), and expAVX is the vector exp.
+const (
+	asmHalf = true
+	asmExp  = true
+)
 
 func cpuid1ECX() uint32
 

@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // REDUCE sums the 8 lanes of Y register n into the low float of X n.

@@ -1,8 +1,15 @@
-//go:build !amd64
+//go:build !(amd64 || arm64) || purego
 
 package local
 
-const haveFMA = false
+// Only the portable kernels (matmul_go.go): another architecture, or
+// -tags purego.
+
+const (
+	useAsm  = false
+	asmHalf = false
+	asmExp  = false
+)
 
 func dotTile4x2(x *float32, ldx int, w *float32, ldw int, k int, y *float32, ldy int, acc int) {
 	panic("unreachable")

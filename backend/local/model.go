@@ -163,10 +163,12 @@ func LoadFrom(safetensors, tokenizerJSON []byte) (*Model, error) {
 		return t.f32(), err
 	}
 	// getMats reads matrices that share their input size and stacks them
-	// into one (q/k/v, gate/up), float16 if they all are.
+	// into one (q/k/v, gate/up), float16 if they all are and the AVX2
+	// kernels will widen them; the NEON and portable kernels get float32,
+	// decoded here once (exactly: every float16 is a float32).
 	getMats := func(names []string, outs []int, in int) (mat, error) {
 		ts := make([]stTensor, len(names))
-		allHalf := true
+		allHalf := useAsm && asmHalf
 		m := mat{in: in}
 		for i, n := range names {
 			t, err := getT(n, outs[i], in)

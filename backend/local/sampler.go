@@ -1,9 +1,12 @@
 package local
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
+	"unicode"
 
 	"github.com/twinkle-sh/twinkle/params"
 )
@@ -26,6 +29,13 @@ type Sampling struct {
 	// PresencePenalty and FrequencyPenalty apply to output tokens only.
 	PresencePenalty  float64
 	FrequencyPenalty float64
+	// LogitBias adds to a token's logit, before the penalties; each bias is
+	// clamped to [-100, 100] as vLLM clamps it. Ids must be in the vocabulary
+	// (Model.Check).
+	LogitBias map[int]float64
+	// BadWords are never generated: Generate tokenizes them as vLLM does
+	// (badWordIDs) and blocks a word's last token after its earlier ones.
+	BadWords []string
 	// Seed, when set, makes sample i use Seed+i.
 	Seed *int64
 }
@@ -36,47 +46,77 @@ func (s Sampling) Greedy() bool { return s.Temperature < params.GreedyBelow }
 
 // sampler holds one sample's sampling state.
 type sampler struct {
-	cfg     Sampling
-	rng     *rand.Rand
-	inCtx   []bool  // token seen in the prompt or the output
-	counts  []int32 // token count in the output
+	cfg      Sampling
+	rng      *rand.Rand
+	inCtx    []bool  // token seen in the prompt or the output
+	counts   []int32 // token count in the output
+	out      []int   // the output so far, for bad words
+	bias     []tokenBias
+	badWords [][]int
+	// work holds, after pick, vLLM's processed logits: what --logprobs-mode
+	// processed_logits returns, and processed_logprobs after a log-softmax.
 	work    []float32
 	top     topScratch
 	ex      []float32
 	penalty bool
 }
 
-func newSampler(cfg Sampling, vocab int, prompt []int, seed uint64) *sampler {
+type tokenBias struct {
+	id   int
+	bias float32
+}
+
+// newSampler starts a sample. badWords are the bad words' token ids
+// (badWordIDs).
+func newSampler(cfg Sampling, vocab int, prompt []int, badWords [][]int, seed uint64) *sampler {
 	s := &sampler{
-		cfg:    cfg,
-		rng:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		inCtx:  make([]bool, vocab),
-		counts: make([]int32, vocab),
-		work:   make([]float32, vocab),
+		cfg:      cfg,
+		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		inCtx:    make([]bool, vocab),
+		counts:   make([]int32, vocab),
+		work:     make([]float32, vocab),
+		badWords: badWords,
 	}
 	for _, t := range prompt {
 		if t >= 0 && t < vocab {
 			s.inCtx[t] = true
 		}
 	}
+	for id, b := range cfg.LogitBias {
+		if id >= 0 && id < vocab {
+			s.bias = append(s.bias, tokenBias{id, float32(params.ClampBias(b))})
+		}
+	}
 	s.penalty = cfg.RepetitionPenalty != 1 || cfg.PresencePenalty != 0 || cfg.FrequencyPenalty != 0
 	return s
 }
 
-// observe records a generated token for the penalties.
+// observe records a generated token for the penalties and bad words.
 func (s *sampler) observe(tok int) {
 	s.inCtx[tok] = true
 	s.counts[tok]++
+	if len(s.badWords) > 0 {
+		s.out = append(s.out, tok)
+	}
 }
 
-// pick chooses the next token from raw logits. banned ids (stop ids before
-// min_tokens) get -inf first. Order as vLLM: penalties, temperature, min-p,
-// top-k, top-p, then a draw.
+// pick chooses the next token from raw logits, in the order of vLLM's
+// Sampler: bad words; min_tokens' banned ids (the stop ids and EOS) and the
+// logit bias; the repetition, frequency and presence penalties; greedy takes
+// the argmax there. Otherwise temperature, min-p, top-k, top-p, then a draw.
+// Afterwards s.work holds the processed logits, -inf where a token was cut.
 func (s *sampler) pick(logits []float32, banned []int) int {
 	l := s.work
 	copy(l, logits)
+	negInf := float32(math.Inf(-1))
+	if len(s.badWords) > 0 {
+		applyBadWords(l, s.badWords, s.out)
+	}
 	for _, b := range banned {
-		l[b] = float32(math.Inf(-1))
+		l[b] = negInf
+	}
+	for _, b := range s.bias {
+		l[b.id] += b.bias
 	}
 	if s.penalty {
 		applyPenalties(l, s.inCtx, s.counts, s.cfg)
@@ -97,8 +137,14 @@ func (s *sampler) pick(logits []float32, banned []int) int {
 	return s.draw(l)
 }
 
+// applyPenalties is vLLM's apply_penalties: the repetition penalty on tokens
+// of the prompt or the output (positive logits divided, the rest
+// multiplied), then the frequency penalty times each output token's count,
+// then the presence penalty once per output token, each subtracted in turn
+// as vLLM does in float32.
 func applyPenalties(l []float32, inCtx []bool, counts []int32, cfg Sampling) {
 	rp := float32(cfg.RepetitionPenalty)
+	fp, pp := float32(cfg.FrequencyPenalty), float32(cfg.PresencePenalty)
 	for i, seen := range inCtx {
 		if !seen {
 			continue
@@ -111,10 +157,73 @@ func applyPenalties(l []float32, inCtx []bool, counts []int32, cfg Sampling) {
 			}
 		}
 		if c := counts[i]; c > 0 {
-			l[i] -= float32(cfg.FrequencyPenalty)*float32(c) + float32(cfg.PresencePenalty)
+			// float32() keeps the product rounded on its own: arm64 would
+			// otherwise fuse it into the subtraction and differ from amd64.
+			l[i] -= float32(fp * float32(c))
+			l[i] -= pp
 		}
 	}
 }
+
+// applyBadWords is vLLM's apply_bad_words: a word's last token is blocked
+// when the output ends with the word's other tokens, so a one-token word is
+// always blocked. Only the output counts, not the prompt.
+func applyBadWords(l []float32, words [][]int, out []int) {
+	for _, w := range words {
+		if len(w) == 0 || len(w) > len(out)+1 {
+			continue
+		}
+		prefix := w[:len(w)-1]
+		if slices.Equal(out[len(out)-len(prefix):], prefix) {
+			l[w[len(w)-1]] = float32(math.Inf(-1))
+		}
+	}
+}
+
+// maxBadWords is vLLM's VLLM_MAX_NUM_BAD_WORDS default: the most token sequences bad
+// words may become.
+const maxBadWords = 128
+
+// badWordIDs tokenizes bad words as vLLM's update_from_tokenizer does: each
+// word, once, with its leading whitespace stripped, then again after one
+// space, the spaced form kept only when it starts with another token and is
+// as long. A word that leaves no tokens, or more than maxBadWords sequences,
+// is vLLM's 400 (the server adds the words as the value).
+func badWordIDs(tok *Tokenizer, words []string) ([][]int, error) {
+	var out [][]int
+	seen := map[string]bool{}
+	add := func(ids []int) error {
+		out = append(out, ids)
+		if len(out) > maxBadWords {
+			return &RequestError{Param: "bad_words", Msg: fmt.Sprintf("Too many bad words after tokenization: %d. The max number is %d.", len(out), maxBadWords)}
+		}
+		return nil
+	}
+	for _, w := range words {
+		if seen[w] {
+			continue
+		}
+		seen[w] = true
+		w = strings.TrimLeftFunc(w, unicode.IsSpace)
+		plain := tok.Encode(w)
+		if len(plain) == 0 {
+			return nil, &RequestError{Param: "bad_words", Msg: "bad_words entries must tokenize to at least one token."}
+		}
+		if err := add(plain); err != nil {
+			return nil, err
+		}
+		if spaced := tok.Encode(" " + w); len(spaced) == len(plain) && spaced[0] != plain[0] {
+			if err := add(spaced); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// BadWordIDs is how Generate tokenizes bad words, for a server that refuses
+// bad ones before it starts (the errors are *RequestError, Param "bad_words").
+func (m *Model) BadWordIDs(words []string) ([][]int, error) { return badWordIDs(m.Tok, words) }
 
 func argmax(l []float32) int {
 	best := 0
@@ -126,14 +235,15 @@ func argmax(l []float32) int {
 	return best
 }
 
-// applyMinP drops tokens whose probability is below minP times the top
-// token's probability.
+// applyMinP is vLLM's min-p: a token whose probability is below minP times
+// the top token's is dropped (strictly below: ties with the threshold stay).
+// p_i / p_max = exp(l_i - l_max), so the test is l_i - l_max < ln(minP), in
+// float64 so the cut does not move with float32 rounding.
 func applyMinP(l []float32, minP float64) {
-	mx := l[argmax(l)]
-	// p_i / p_max = exp(l_i - l_max)
-	cut := float32(math.Log(minP)) + mx
+	mx := float64(l[argmax(l)])
+	cut := math.Log(minP)
 	for i, v := range l {
-		if v < cut {
+		if float64(v)-mx < cut {
 			l[i] = float32(math.Inf(-1))
 		}
 	}

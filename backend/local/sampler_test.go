@@ -1,8 +1,10 @@
 package local
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -136,7 +138,7 @@ func TestMinP(t *testing.T) {
 }
 
 func TestGreedyAppliesPenaltiesOnly(t *testing.T) {
-	s := newSampler(Sampling{Temperature: 0, TopK: 1, TopP: 0.1, RepetitionPenalty: 4}, 3, []int{0}, 1)
+	s := newSampler(Sampling{Temperature: 0, TopK: 1, TopP: 0.1, RepetitionPenalty: 4}, 3, []int{0}, nil, 1)
 	// Token 0 wins raw but is penalised (seen in the prompt): 3/4 < 1.
 	if got := s.pick([]float32{3, 1, 0.5}, nil); got != 1 {
 		t.Fatalf("greedy with repetition penalty picked %d, want 1", got)
@@ -149,7 +151,7 @@ func TestGreedyAppliesPenaltiesOnly(t *testing.T) {
 func TestTemperatureChangesDistribution(t *testing.T) {
 	logits := []float32{1, 0}
 	count := func(temp float64) int {
-		s := newSampler(Sampling{Temperature: temp, TopP: 1, RepetitionPenalty: 1}, 2, nil, 42)
+		s := newSampler(Sampling{Temperature: temp, TopP: 1, RepetitionPenalty: 1}, 2, nil, nil, 42)
 		n := 0
 		for i := 0; i < 4000; i++ {
 			if s.pick(logits, nil) == 0 {
@@ -170,7 +172,7 @@ func TestTemperatureChangesDistribution(t *testing.T) {
 	}
 	// Below 0.01 (but not greedy) the temperature is raised to 0.01, so a
 	// 0.05 gap in logits is not a certainty.
-	s := newSampler(Sampling{Temperature: 1e-4, TopP: 1, RepetitionPenalty: 1}, 2, nil, 3)
+	s := newSampler(Sampling{Temperature: 1e-4, TopP: 1, RepetitionPenalty: 1}, 2, nil, nil, 3)
 	n := 0
 	for i := 0; i < 2000; i++ {
 		if s.pick([]float32{0.01, 0}, nil) == 1 {
@@ -185,7 +187,7 @@ func TestTemperatureChangesDistribution(t *testing.T) {
 func TestSeedReproduces(t *testing.T) {
 	logits := []float32{0.1, 0.2, 0.3, 0.4, 0.5}
 	draw := func(seed uint64) []int {
-		s := newSampler(Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1}, 5, nil, seed)
+		s := newSampler(Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1}, 5, nil, nil, seed)
 		var out []int
 		for i := 0; i < 20; i++ {
 			out = append(out, s.pick(logits, nil))
@@ -245,7 +247,7 @@ func TestHeldForStop(t *testing.T) {
 // then top-k/top-p on the tempered distribution.
 func TestOrderOfOperations(t *testing.T) {
 	freq := func(cfg Sampling, logits []float32, prompt []int, observed []int) float64 {
-		s := newSampler(cfg, len(logits), prompt, 5)
+		s := newSampler(cfg, len(logits), prompt, nil, 5)
 		for _, o := range observed {
 			s.observe(o)
 		}
@@ -277,5 +279,132 @@ func TestOrderOfOperations(t *testing.T) {
 	// Repetition penalty counts prompt tokens too (presence only output).
 	if got := freq(Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 2}, []float32{2, 1}, []int{0}, nil); math.Abs(got-0.5) > 0.03 {
 		t.Errorf("repetition penalty on a prompt token: p(0) = %.3f, want 0.5 (2/2 = 1 against 1)", got)
+	}
+}
+
+// pickProcessed runs one pick and returns the token and the processed
+// logits it left in the sampler (what processed_logits reports).
+func pickProcessed(cfg Sampling, logits []float32, prompt, observed []int, badWords [][]int, banned []int) (int, []float32) {
+	s := newSampler(cfg, len(logits), prompt, badWords, 9)
+	for _, o := range observed {
+		s.observe(o)
+	}
+	tok := s.pick(logits, banned)
+	return tok, append([]float32(nil), s.work...)
+}
+
+func equalF32(a, b []float32) bool {
+	return slices.EqualFunc(a, b, func(x, y float32) bool { return x == y })
+}
+
+// Each case is one field on hand-made logits, with the processed logits
+// worked out by hand in vLLM's order.
+func TestSamplerFieldsInVLLMOrder(t *testing.T) {
+	greedy := Sampling{Temperature: 0, TopP: 1, RepetitionPenalty: 1}
+	with := func(s Sampling, edit func(*Sampling)) Sampling { edit(&s); return s }
+	cases := []struct {
+		name     string
+		cfg      Sampling
+		logits   []float32
+		prompt   []int
+		observed []int
+		badWords [][]int
+		banned   []int
+		tok      int
+		want     []float32
+	}{
+		{name: "logit_bias added, clamped to ±100",
+			cfg:    with(greedy, func(s *Sampling) { s.LogitBias = map[int]float64{0: 5, 2: -250} }),
+			logits: []float32{1, 2, 3}, tok: 0, want: []float32{6, 2, -97}},
+		{name: "logit_bias before the repetition penalty: (1+2)/2, not 1/2+2",
+			cfg:    with(greedy, func(s *Sampling) { s.LogitBias = map[int]float64{0: 2}; s.RepetitionPenalty = 2 }),
+			logits: []float32{1, 0}, prompt: []int{0}, tok: 0, want: []float32{1.5, 0}},
+		{name: "frequency per occurrence, presence once, output only",
+			cfg:    with(greedy, func(s *Sampling) { s.FrequencyPenalty = 0.5; s.PresencePenalty = 0.25 }),
+			logits: []float32{1, 1, 1}, prompt: []int{0}, observed: []int{1, 1, 2}, tok: 0, want: []float32{1, -0.25, 0.25}},
+		{name: "negative penalties encourage repeats",
+			cfg:    with(greedy, func(s *Sampling) { s.FrequencyPenalty = -1; s.PresencePenalty = -0.5 }),
+			logits: []float32{1, 1}, observed: []int{1}, tok: 1, want: []float32{1, 2.5}},
+		{name: "min_tokens' ban holds against a +100 bias",
+			cfg:    with(greedy, func(s *Sampling) { s.LogitBias = map[int]float64{0: 100} }),
+			logits: []float32{5, 1}, banned: []int{0}, tok: 1, want: []float32{negInf, 1}},
+		{name: "bad words: one-token word always, two-token word after its first token",
+			cfg: greedy, logits: []float32{1, 2, 3, 4, 5}, observed: []int{3},
+			badWords: [][]int{{4}, {3, 2}, {0, 1}}, tok: 3, want: []float32{1, 2, negInf, 4, negInf}},
+		{name: "min_p after temperature: at T=0.5 the ratios are e^-2 and e^-4",
+			cfg:    Sampling{Temperature: 0.5, TopP: 1, RepetitionPenalty: 1, MinP: 0.1},
+			logits: []float32{2, 1, 0}, want: []float32{4, 2, negInf}},
+		{name: "min_p at T=1 keeps ratios e^-1 and e^-2 over 0.1",
+			cfg:    Sampling{Temperature: 1, TopP: 1, RepetitionPenalty: 1, MinP: 0.1},
+			logits: []float32{2, 1, 0}, want: []float32{2, 1, 0}},
+		{name: "greedy ignores min_p, top_k and top_p and the temperature",
+			cfg:    Sampling{Temperature: 0, TopK: 1, TopP: 0.1, MinP: 0.99, RepetitionPenalty: 1},
+			logits: []float32{3, 2.9, 1}, tok: 0, want: []float32{3, 2.9, 1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tok, work := pickProcessed(c.cfg, c.logits, c.prompt, c.observed, c.badWords, c.banned)
+			if !equalF32(work, c.want) {
+				t.Fatalf("processed logits %v, want %v", work, c.want)
+			}
+			if c.cfg.Greedy() && tok != c.tok {
+				t.Fatalf("picked %d, want %d", tok, c.tok)
+			}
+			if !c.cfg.Greedy() && work[tok] == negInf {
+				t.Fatalf("drew %d, a token that was cut", tok)
+			}
+		})
+	}
+}
+
+// vLLM applies min_p before top-k/top-p, so top-p sees the distribution that
+// min_p renormalized.
+func TestMinPBeforeTopP(t *testing.T) {
+	ln := func(p float64) float32 { return float32(math.Log(p)) }
+	l := []float32{ln(0.4), ln(0.3), ln(0.2), ln(0.1)}
+	cfg := Sampling{Temperature: 1, TopP: 0.75, MinP: 0.3, RepetitionPenalty: 1}
+	// min_p keeps p >= 0.12: .4 .3 .2 (renormalized .44 .33 .22); top_p .75
+	// masks ascending sums <= .25, so .22 goes. Top-p first would keep 0-2.
+	_, work := pickProcessed(cfg, l, nil, nil, nil, nil)
+	if got := kept(work); !equalInts(got, []int{0, 1}) {
+		t.Fatalf("kept %v, want [0 1]", got)
+	}
+}
+
+func TestApplyBadWordsLooksAtTheOutputOnly(t *testing.T) {
+	l := []float32{0, 0, 0}
+	applyBadWords(l, [][]int{{2, 1}, {0, 2, 1}}, nil)
+	if got := kept(l); len(got) != 3 {
+		t.Fatalf("with no output yet a multi-token word blocked %v", l)
+	}
+	applyBadWords(l, [][]int{{0, 2, 1}}, []int{2})
+	if got := kept(l); len(got) != 3 {
+		t.Fatalf("a partial prefix match blocked a token: %v", l)
+	}
+	applyBadWords(l, [][]int{{0, 2, 1}}, []int{7, 0, 2})
+	if got := kept(l); !equalInts(got, []int{0, 2}) {
+		t.Fatalf("the whole prefix at the end of the output: kept %v, want [0 2]", got)
+	}
+}
+
+// vLLM's update_from_tokenizer: each word lstripped and once, the spaced form
+// only when it starts with another token and is as long.
+func TestBadWordIDs(t *testing.T) {
+	tok := newTestModel(t).Model.Tok
+	enc := tok.Encode
+	ids, err := badWordIDs(tok, []string{"in", " main", "in"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "in" and " in" are one token each; "main" is three tokens, " main" one.
+	want := [][]int{enc("in"), enc(" in"), enc("main")}
+	if len(enc("in")) != 1 || len(enc(" in")) != 1 || len(enc("main")) != 3 || len(enc(" main")) != 1 {
+		t.Fatalf("the test tokenizer changed: %v %v %v %v", enc("in"), enc(" in"), enc("main"), enc(" main"))
+	}
+	if fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", ids, want)
+	}
+	if _, err := badWordIDs(tok, []string{" \t"}); err == nil || !strings.Contains(err.Error(), "at least one token") {
+		t.Fatalf("a word of whitespace: %v", err)
 	}
 }

@@ -45,6 +45,11 @@ func ListenAndServe(ctx context.Context, addr string, m *local.Model, opts Optio
 // ServeModel loads the built-in model and serves it on addr until ctx
 // ends: the whole of `twinkle serve-model --listen ADDR`.
 func ServeModel(ctx context.Context, addr string, opts Options, ready func(net.Addr)) error {
+	mode, err := local.ParseLogprobsMode(string(opts.LogprobsMode))
+	if err != nil {
+		return err
+	}
+	opts.LogprobsMode = mode
 	m, err := local.Load()
 	if err != nil {
 		return err

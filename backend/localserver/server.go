@@ -24,6 +24,13 @@ type Options struct {
 	MaxConcurrent int
 	// MaxN caps n (0: params.MaxSamples).
 	MaxN int
+	// LogprobsMode is vLLM's --logprobs-mode: which values logprobs carry ("":
+	// raw_logprobs, vLLM's default).
+	LogprobsMode local.LogprobsMode
+	// Processed adds, wherever logprobs are asked for, the same tokens' processed
+	// logprobs in twinkle's own field (wire.ProcessedLogprobs), so one draw shows both
+	// distributions. Only for the in-process client: a served API stays vLLM's.
+	Processed bool
 }
 
 type server struct {
@@ -137,19 +144,25 @@ func (s *server) parse(body []byte, chat bool) (*plan, *vllmcheck.Error) {
 	if e := r.Tokens(ids, s.rules); e != nil {
 		return nil, e
 	}
+	sp := r.Sampling
+	if len(sp.BadWords) > 0 {
+		// vLLM tokenizes bad words last, once the prompt has passed.
+		if _, err := s.m.BadWordIDs(sp.BadWords); err != nil {
+			return nil, vllmcheck.BadWords(err.Error(), sp.BadWords)
+		}
+	}
 	p.promptText = r.Prompt
 	if r.PromptIDs != nil {
 		// Checked against the vocabulary above, so decoding cannot fail.
 		p.promptText, _ = s.m.Tok.DecodeText(ids, false)
 	}
-	sp := r.Sampling
 	p.req = local.Request{
 		Prompt: ids,
 		N:      sp.N,
 		Sampling: local.Sampling{
 			Temperature: sp.Temperature, TopK: sp.TopK, TopP: sp.TopP, MinP: sp.MinP,
 			RepetitionPenalty: sp.RepetitionPenalty, PresencePenalty: sp.PresencePenalty, FrequencyPenalty: sp.FrequencyPenalty,
-			Seed: r.Seed,
+			LogitBias: sp.LogitBiasIDs(), BadWords: sp.BadWords, Seed: r.Seed,
 		},
 		MinTokens:      sp.MinTokens,
 		Stop:           sp.Stop,
@@ -157,6 +170,8 @@ func (s *server) parse(body []byte, chat bool) (*plan, *vllmcheck.Error) {
 		IncludeStopStr: r.IncludeStopStr,
 		IgnoreEOS:      r.IgnoreEOS,
 		Logprobs:       r.Logprobs,
+		LogprobsMode:   s.opts.LogprobsMode,
+		AlsoProcessed:  s.opts.Processed && r.Logprobs >= 0,
 		PromptLogprobs: -1,
 	}
 	if sp.PromptLogprobs != nil {
@@ -226,14 +241,15 @@ func (s *server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 		}
 		if p.Logprobs >= 0 {
 			lp := &wire.CompletionLogprobs{TextOffset: []int{}, TokenLogprobs: []*float64{}, Tokens: []string{}, TopLogprobs: []wire.TopMap{}}
+			proc := newProcessed(p)
 			off := 0
 			if p.Echo {
-				off = s.appendPromptCompletionLogprobs(lp, p.req.Prompt, res.PromptLogprobs, p.Logprobs)
+				off = s.appendPromptCompletionLogprobs(lp, proc, p.req.Prompt, res.PromptLogprobs, p.Logprobs)
 			}
 			for _, tl := range smp.Logprobs {
-				off = s.appendCompletionLogprob(lp, tl, p.Logprobs, off)
+				off = s.appendCompletionLogprob(lp, proc, tl, p.Logprobs, off)
 			}
-			c.Logprobs = lp
+			c.Logprobs, c.Processed = lp, proc
 		}
 		if p.ReturnTokenIDs {
 			c.TokenIDs = wire.Some(smp.TokenIDs)
@@ -267,45 +283,84 @@ func wireLogprob(v float32) float64 {
 // multibyte character shows as U+FFFD. Every such path goes through here.
 func (s *server) tokenText(id int) string { return s.m.Tok.TokenText(id) }
 
-// topMap is the completions top_logprobs object: the sampled token, then
+// topMaps is the completions top_logprobs object: the sampled token, then
 // the top k, keyed by text (ids that decode alike collapse into the first
-// key, holding the last value, as a Python dict does).
-func (s *server) topMap(tl local.TokenLogprob, k int) wire.TopMap {
-	m := wire.TopMap{}
-	put := func(id int, lp float32) {
+// key, holding the last value, as a Python dict does); and, when tl has
+// processed values, their object under the same keys (nil otherwise).
+func (s *server) topMaps(tl local.TokenLogprob, k int) (raw, proc wire.TopMap) {
+	n := min(k, len(tl.Top)) + 1
+	raw = make(wire.TopMap, 0, n)
+	pr := tl.Processed
+	if pr != nil {
+		proc = make(wire.TopMap, 0, n)
+	}
+	put := func(id int, lp, plp float32) {
 		key := s.tokenText(id)
-		for i := range m {
-			if m[i].Token == key {
-				m[i].Logprob = wireLogprob(lp)
+		for i := range raw {
+			if raw[i].Token == key {
+				raw[i].Logprob = wireLogprob(lp)
+				if pr != nil {
+					proc[i].Logprob = wireLogprob(plp)
+				}
 				return
 			}
 		}
-		m = append(m, wire.TokenLogprob{Token: key, Logprob: wireLogprob(lp)})
+		raw = append(raw, wire.TokenLogprob{Token: key, Logprob: wireLogprob(lp)})
+		if pr != nil {
+			proc = append(proc, wire.TokenLogprob{Token: key, Logprob: wireLogprob(plp)})
+		}
 	}
-	put(tl.ID, tl.Logprob)
+	var plp float32
+	if pr != nil {
+		plp = pr.Logprob
+	}
+	put(tl.ID, tl.Logprob, plp)
 	for i, t := range tl.Top {
 		if i >= k {
 			break
 		}
 		if t.ID != tl.ID {
-			put(t.ID, t.Logprob)
+			if pr != nil {
+				plp = pr.Top[i]
+			}
+			put(t.ID, t.Logprob, plp)
 		}
 	}
-	return m
+	return raw, proc
 }
 
-func (s *server) appendCompletionLogprob(lp *wire.CompletionLogprobs, tl local.TokenLogprob, k, off int) int {
+// appendCompletionLogprob adds a token to a choice's logprobs and, when proc is
+// not nil, its processed values to twinkle's extension (wire.ProcessedLogprobs),
+// entry for entry: null where the token has none (a prompt token).
+func (s *server) appendCompletionLogprob(lp *wire.CompletionLogprobs, proc *wire.ProcessedLogprobs, tl local.TokenLogprob, k, off int) int {
 	text := s.tokenText(tl.ID)
+	raw, pm := s.topMaps(tl, k)
 	lp.TextOffset = append(lp.TextOffset, off)
 	lp.TokenLogprobs = append(lp.TokenLogprobs, ptr(wireLogprob(tl.Logprob)))
 	lp.Tokens = append(lp.Tokens, text)
-	lp.TopLogprobs = append(lp.TopLogprobs, s.topMap(tl, k))
+	lp.TopLogprobs = append(lp.TopLogprobs, raw)
+	if proc != nil {
+		var v *float64
+		if tl.Processed != nil {
+			v = ptr(wireLogprob(tl.Processed.Logprob))
+		}
+		proc.TokenLogprobs = append(proc.TokenLogprobs, v)
+		proc.TopLogprobs = append(proc.TopLogprobs, pm)
+	}
 	return off + utf8.RuneCountInString(text)
+}
+
+// newProcessed is an empty extension when the request gets one, else nil.
+func newProcessed(p *plan) *wire.ProcessedLogprobs {
+	if !p.req.AlsoProcessed {
+		return nil
+	}
+	return &wire.ProcessedLogprobs{TokenLogprobs: []*float64{}, TopLogprobs: []wire.TopMap{}}
 }
 
 // appendPromptCompletionLogprobs adds the prompt's tokens for echo: the
 // first has a null logprob and null top_logprobs.
-func (s *server) appendPromptCompletionLogprobs(lp *wire.CompletionLogprobs, prompt []int, plp []*local.TokenLogprob, k int) int {
+func (s *server) appendPromptCompletionLogprobs(lp *wire.CompletionLogprobs, proc *wire.ProcessedLogprobs, prompt []int, plp []*local.TokenLogprob, k int) int {
 	off := 0
 	for i, id := range prompt {
 		if i == 0 || i >= len(plp) || plp[i] == nil {
@@ -314,10 +369,14 @@ func (s *server) appendPromptCompletionLogprobs(lp *wire.CompletionLogprobs, pro
 			lp.TokenLogprobs = append(lp.TokenLogprobs, nil)
 			lp.Tokens = append(lp.Tokens, text)
 			lp.TopLogprobs = append(lp.TopLogprobs, nil)
+			if proc != nil {
+				proc.TokenLogprobs = append(proc.TokenLogprobs, nil)
+				proc.TopLogprobs = append(proc.TopLogprobs, nil)
+			}
 			off += utf8.RuneCountInString(text)
 			continue
 		}
-		off = s.appendCompletionLogprob(lp, *plp[i], k, off)
+		off = s.appendCompletionLogprob(lp, proc, *plp[i], k, off)
 	}
 	return off
 }
@@ -373,9 +432,11 @@ func (s *server) stream(ctx context.Context, cancel context.CancelFunc, w http.R
 		}
 		ch := wire.CompletionChunkChoice{Index: d.Index, Text: d.Text, FinishReason: finish, StopReason: stopReason(d.StopReason)}
 		var lp *wire.CompletionLogprobs
+		var proc *wire.ProcessedLogprobs
 		if d.Logprob != nil {
 			lp = &wire.CompletionLogprobs{TextOffset: []int{}, TokenLogprobs: []*float64{}, Tokens: []string{}, TopLogprobs: []wire.TopMap{}}
-			ch.Logprobs = lp
+			proc = newProcessed(p)
+			ch.Logprobs, ch.Processed = lp, proc
 		}
 		ids := []int{d.TokenID}
 		if !first[d.Index] {
@@ -385,7 +446,7 @@ func (s *server) stream(ctx context.Context, cancel context.CancelFunc, w http.R
 				ch.Text = p.promptText + ch.Text
 				ids = append(append([]int(nil), p.req.Prompt...), d.TokenID)
 				if lp != nil {
-					s.appendPromptCompletionLogprobs(lp, p.req.Prompt, promptLP, p.Logprobs)
+					s.appendPromptCompletionLogprobs(lp, proc, p.req.Prompt, promptLP, p.Logprobs)
 				}
 			}
 			if p.ReturnTokenIDs {
@@ -399,7 +460,7 @@ func (s *server) stream(ctx context.Context, cancel context.CancelFunc, w http.R
 			if n := len(lp.TextOffset); n > 0 {
 				off = lp.TextOffset[n-1] + utf8.RuneCountInString(lp.Tokens[n-1])
 			}
-			s.appendCompletionLogprob(lp, *d.Logprob, p.Logprobs, off)
+			s.appendCompletionLogprob(lp, proc, *d.Logprob, p.Logprobs, off)
 		}
 		offsets[d.Index] += utf8.RuneCountInString(ch.Text)
 		if p.ReturnTokenIDs {

@@ -117,6 +117,9 @@ type plan struct {
 	logprobs  bool
 	promptK   *int
 	note      string
+	advanced  params.Advanced
+	// tokens collects each sample's tokens as they stream, for backend.CheckLogprobs.
+	tokens [][]backend.Token
 }
 
 // Body builds the JSON body for one request: model, messages or prompt, every sampling
@@ -201,25 +204,38 @@ func (c *Client) run(ctx context.Context, req backend.Request, em *backend.Emitt
 			note = fmt.Sprintf("temperature %g is greedy: sent as 1 sample, since the other %d would be identical", p.Temperature, requested-1)
 		}
 		o.PromptLogprobs = nil // fetched by a separate request: vLLM refuses them on a stream
-		body, err := Body(req.API, model, req.Messages, req.Prompt, p, o, true)
+		fields, err := requestFields(req, model, p, o, true)
+		var body []byte
+		if err == nil {
+			body, err = json.Marshal(fields)
+		}
 		if err != nil {
 			em.Emit(backend.Event{Kind: backend.EventDone, Err: &backend.Error{Kind: backend.KindConfig, Message: err.Error(), Err: err}})
 			return
 		}
-		pl := plan{variant: v, first: first, count: o.Samples(), requested: requested, params: p, body: body, path: path, chat: chat, logprobs: o.Logprobs != nil, promptK: req.Options.PromptLogprobs, note: note}
+		pl := plan{variant: v, first: first, count: o.Samples(), requested: requested, params: p, body: body, path: path, chat: chat, logprobs: o.Logprobs != nil, promptK: req.Options.PromptLogprobs, note: note, advanced: o.Advanced}
+		if pl.logprobs {
+			pl.tokens = make([][]backend.Token, pl.count)
+		}
 		plans = append(plans, pl)
 		first += pl.count
 	}
+	mode := req.LogprobsMode
+	if mode == "" {
+		mode = c.cfg.LogprobsMode
+	}
+	mode = mode.OrDefault()
 	// Starts go out only once every body is built, so a run that fails here has no
 	// samples left without a finish.
 	for _, pl := range plans {
 		em.Emit(backend.Event{Kind: backend.EventStart, Start: &backend.StartInfo{
 			Variant: pl.variant, First: pl.first, Count: pl.count, Requested: pl.requested, Model: model, Params: pl.params,
-			Seeds: seedsFor(pl.params, pl.count), Note: pl.note,
+			Seeds: seedsFor(pl.params, pl.count), Note: pl.note, LogprobsMode: mode,
 		}})
 	}
 	var wg sync.WaitGroup
-	for _, pl := range plans {
+	for i := range plans {
+		pl := &plans[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -229,11 +245,20 @@ func (c *Client) run(ctx context.Context, req backend.Request, em *backend.Emitt
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c.promptLogprobs(ctx, req, model, pl, em)
+				c.promptLogprobs(ctx, req, model, *pl, em)
 			}()
 		}
 	}
 	wg.Wait()
+	var checks []backend.LogprobsCheck
+	for _, pl := range plans {
+		if pl.logprobs {
+			checks = append(checks, backend.LogprobsCheck{Params: pl.params, Advanced: pl.advanced, Samples: pl.tokens})
+		}
+	}
+	for _, note := range backend.CheckLogprobs(mode, checks) {
+		em.Emit(backend.Event{Kind: backend.EventNote, Text: note})
+	}
 	em.Emit(backend.Event{Kind: backend.EventDone})
 }
 
@@ -386,7 +411,11 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte) (*h
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	u := c.base + path
+	if strings.Contains(path, "://") {
+		u = path // outside /v1, such as /tokenize
+	}
+	hreq, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, err
 	}

@@ -143,7 +143,7 @@ func TestChatDoneWhen(t *testing.T) {
 	got := reqs[1].Fields()
 	wantFields := map[string]any{
 		"model": "twinkle-test/tiny-chat", "n": 3.0, "max_tokens": 6.0, "temperature": 0.8, "top_p": 1.0,
-		"top_k": -1.0, "repetition_penalty": 1.0, "seed": 7.0, "stop": []any{"###"}, "stop_token_ids": []any{},
+		"top_k": -1.0, "min_p": 0.0, "repetition_penalty": 1.0, "seed": 7.0, "stop": []any{"###"}, "stop_token_ids": []any{},
 		"logprobs": true, "top_logprobs": 5.0, "stream": true, "stream_options": map[string]any{"include_usage": true},
 		"messages": []any{map[string]any{"role": "user", "content": "Once upon a time"}},
 	}
@@ -203,7 +203,7 @@ func TestCompletionStream(t *testing.T) {
 	_, r, _ := collect(t, context.Background(), c, req)
 	checkBody(t, srv.Requests()[1].Fields(), map[string]any{
 		"model": "twinkle-test/tiny-chat", "prompt": "Once upon", "n": 3, "max_tokens": 5, "temperature": 1,
-		"top_p": 1, "top_k": -1, "repetition_penalty": 1, "seed": 3, "stop": []string{}, "stop_token_ids": []int{128009},
+		"top_p": 1, "top_k": -1, "min_p": 0, "repetition_penalty": 1, "seed": 3, "stop": []string{}, "stop_token_ids": []int{128009},
 		"logprobs": 2, "stream": true, "stream_options": map[string]any{"include_usage": true},
 	})
 	expect := vllmtest.Generate(3, i64(3), ip(5), nil, []int{128009})

@@ -22,6 +22,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/twinkle-sh/twinkle/backend"
 )
 
 // Doer sends one HTTP request; *http.Client and go-openai's HTTPDoer fit.
@@ -40,6 +42,10 @@ type Config struct {
 	APIKey string
 	// HTTPClient carries the requests; nil: a client of its own with ConnectTimeout.
 	HTTPClient Doer
+	// LogprobsMode is the --logprobs-mode the server runs with, which the API does not
+	// report: what its logprobs are read as, and held to (backend.CheckLogprobs). Empty:
+	// vLLM's default, raw_logprobs. A Request's own LogprobsMode overrides it.
+	LogprobsMode backend.LogprobsMode
 
 	// ConnectTimeout bounds dialing and the TLS handshake (default 10s).
 	ConnectTimeout time.Duration

@@ -137,7 +137,7 @@ func TestPromptLogprobsBySeparateRequest(t *testing.T) {
 		}
 		// No stream_options: vLLM answers 400 to it without stream.
 		want := map[string]any{
-			"model": "m", "n": 1, "max_tokens": 1, "temperature": 0.7, "top_p": 1, "top_k": -1, "repetition_penalty": 1,
+			"model": "m", "n": 1, "max_tokens": 1, "temperature": 0.7, "top_p": 1, "top_k": -1, "min_p": 0, "repetition_penalty": 1,
 			"seed": 5, "stop": []string{}, "stop_token_ids": []int{}, "prompt_logprobs": 2, "stream": false, "return_token_ids": true,
 		}
 		if api == params.Chat {

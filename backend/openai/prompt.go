@@ -183,20 +183,21 @@ func selfByMatch(positions []wire.PromptPosition, ids []int, k int, prompt *stri
 		for si, st := range layers[i+1] {
 			for _, j := range cands[i] {
 				d := positions[i][j].DecodedToken
-				if d == nil || !strings.HasSuffix(text[:st.end], *d) {
+				if d == nil {
 					continue
 				}
-				end := st.end - len(*d)
-				merged := false
-				for n := range next {
-					if next[n].end == end {
-						next[n].count = min(2, next[n].count+st.count)
-						merged = true
-						break
+				for _, end := range suffixStarts(text[:st.end], *d) {
+					merged := false
+					for n := range next {
+						if next[n].end == end {
+							next[n].count = min(2, next[n].count+st.count)
+							merged = true
+							break
+						}
 					}
-				}
-				if !merged {
-					next = append(next, state{end: end, count: st.count, prev: si, cand: j})
+					if !merged {
+						next = append(next, state{end: end, count: st.count, prev: si, cand: j})
+					}
 				}
 			}
 		}
@@ -222,4 +223,23 @@ func selfByMatch(positions []wire.PromptPosition, ids []int, k int, prompt *stri
 		self[i], si = st.cand, st.prev
 	}
 	return self
+}
+
+// suffixStarts is where a token whose decoded text is d can start, ending at the end of
+// text: before d itself, or, for a token vLLM reports as "\ufffd" (part of a character,
+// decoded alone), before each run of bytes that decodes alone to d.
+func suffixStarts(text, d string) []int {
+	if !backend.Partial(d) {
+		if strings.HasSuffix(text, d) {
+			return []int{len(text) - len(d)}
+		}
+		return nil
+	}
+	var out []int
+	for l := max(1, len(d)-2*strings.Count(d, wire.Replacement)); l <= len(d) && l <= len(text); l++ {
+		if wire.LossyEqual([]byte(text[len(text)-l:]), d) {
+			out = append(out, len(text)-l)
+		}
+	}
+	return out
 }

@@ -19,7 +19,7 @@ import (
 
 // stream runs one streamed request and emits its samples' events. Every sample of the
 // plan gets exactly one EventFinish.
-func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
+func (c *Client) stream(ctx context.Context, pl *plan, em *backend.Emitter) {
 	finished := make([]bool, pl.count) // per choice: its EventFinish was emitted
 	finishAll := func(reason backend.StopReason, err *backend.Error) {
 		for i := range finished {
@@ -45,6 +45,7 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 	defer a.close()
 	d := newDecoder(pl.chat, pl.logprobs)
 	witness := newStopWitness(pl.params.Stop, pl.count)
+	parts := newPartAttributors(pl.chat, pl.params.Stop, pl.count)
 	sse := wire.NewSSEReader(a.resp.Body)
 	done := false
 	var streamErr *backend.Error
@@ -91,9 +92,13 @@ func (c *Client) stream(ctx context.Context, pl plan, em *backend.Emitter) {
 			if ch.index < 0 || ch.index >= pl.count || finished[ch.index] {
 				continue // a choice we did not ask for, or one already ended: lenient
 			}
-			if ch.text != "" || len(ch.tokens) > 0 {
-				em.Emit(backend.Event{Kind: backend.EventTokens, Sample: pl.first + ch.index, Text: ch.text, Tokens: ch.tokens})
+			if ch.text != "" || ch.delta.reasoning != "" || len(ch.tokens) > 0 || ch.promptIDs != nil {
+				parts.assign(ch.index, ch.delta, ch.text, ch.tokens)
+				em.Emit(backend.Event{Kind: backend.EventTokens, Sample: pl.first + ch.index, Text: ch.text, Reasoning: ch.delta.reasoning, Tokens: ch.tokens, PromptIDs: ch.promptIDs})
 				witness.add(ch.index, ch.text, ch.tokens)
+				if pl.tokens != nil {
+					pl.tokens[ch.index] = append(pl.tokens[ch.index], ch.tokens...)
+				}
 			}
 			if ch.finish != "" {
 				finished[ch.index] = true
@@ -276,12 +281,12 @@ func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model 
 	one := 1
 	p.MaxTokens = &one
 	o := params.Options{N: 1, PromptLogprobs: pl.promptK}
-	fields, err := bodyFields(req.API, model, req.Messages, req.Prompt, p, o, false)
+	fields, err := requestFields(req, model, p, o, false)
 	if err != nil {
 		fail(err)
 		return
 	}
-	body, err := json.Marshal(append(fields, params.Field{Key: "return_token_ids", Value: true}))
+	body, err := json.Marshal(fields.Set("return_token_ids", true))
 	if err != nil {
 		fail(err)
 		return
@@ -321,7 +326,8 @@ func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model 
 	var prompt *string
 	if !pl.chat {
 		// The chat template's text is the server's; only a raw prompt can be matched.
-		prompt = &req.Prompt
+		sent := req.SentPrompt()
+		prompt = &sent
 	}
 	toks, align := promptTokens(positions, ids, *pl.promptK, prompt)
 	em.Emit(backend.Event{Kind: backend.EventPromptLogprobs, Sample: pl.first, Count: pl.count, PromptTokens: toks, PromptAlignment: align})
@@ -335,9 +341,12 @@ func (c *Client) promptLogprobs(ctx context.Context, req backend.Request, model 
 type decodedChoice struct {
 	index  int
 	text   string
+	delta  deltaKeys // chat: the thinking, and which text keys the delta set
 	tokens []backend.Token
 	finish string
 	stop   wire.StopReason
+	// promptIDs: the prompt's token ids, which return_token_ids sends once per choice.
+	promptIDs []backend.TokenID
 }
 
 // The decoder reads chunks into these rather than the wire types: they leave out what
@@ -346,14 +355,17 @@ type decodedChoice struct {
 // or missing value reads as unknown rather than as 0 (certainty); content and
 // finish_reason as plain strings, since null, missing and "" all mean none to the client.
 type chatChunkIn struct {
-	Choices []chatChoiceIn `json:"choices"`
-	Usage   *wire.Usage    `json:"usage"`
+	Choices        []chatChoiceIn `json:"choices"`
+	Usage          *wire.Usage    `json:"usage"`
+	PromptTokenIDs []int          `json:"prompt_token_ids"`
 }
 
 type chatChoiceIn struct {
 	Index int `json:"index"`
 	Delta struct {
-		Content string `json:"content"`
+		Content          textIn `json:"content"`
+		Reasoning        textIn `json:"reasoning"`
+		ReasoningContent textIn `json:"reasoning_content"`
 	} `json:"delta"`
 	Logprobs *struct {
 		Content []chatLogprobIn `json:"content"`
@@ -387,9 +399,15 @@ type completionChoiceIn struct {
 		Tokens        []string      `json:"tokens"`
 		TopLogprobs   []wire.TopMap `json:"top_logprobs"`
 	} `json:"logprobs"`
-	FinishReason string          `json:"finish_reason"`
-	StopReason   wire.StopReason `json:"stop_reason"`
-	TokenIDs     []int           `json:"token_ids"`
+	FinishReason   string          `json:"finish_reason"`
+	StopReason     wire.StopReason `json:"stop_reason"`
+	TokenIDs       []int           `json:"token_ids"`
+	PromptTokenIDs []int           `json:"prompt_token_ids"`
+	// Processed is the built-in model's extension (wire.ProcessedLogprobs).
+	Processed *struct {
+		TokenLogprobs []json.RawMessage `json:"token_logprobs"`
+		TopLogprobs   []wire.TopMap     `json:"top_logprobs"`
+	} `json:"twinkle_processed_logprobs"`
 }
 
 // logprobIn is a logprob as a chunk carries it. Unlike a *float64 it costs no allocation
@@ -481,7 +499,8 @@ func (d *decoder) decode(data []byte) error {
 		d.usage = toUsage(c.Usage)
 		for i := range c.Choices {
 			ch := &c.Choices[i]
-			dc := decodedChoice{index: ch.Index, text: ch.Delta.Content, finish: ch.FinishReason, stop: ch.StopReason}
+			dc := decodedChoice{index: ch.Index, text: ch.Delta.Content.s, finish: ch.FinishReason, stop: ch.StopReason, promptIDs: tokenIDs(c.PromptTokenIDs),
+				delta: keysOf(ch.Delta.Content, ch.Delta.Reasoning, ch.Delta.ReasoningContent)}
 			if d.logprobs && ch.Logprobs != nil {
 				entries := ch.Logprobs.Content
 				dc.tokens = make([]backend.Token, len(entries))
@@ -510,7 +529,7 @@ func (d *decoder) decode(data []byte) error {
 	d.usage = toUsage(c.Usage)
 	for i := range c.Choices {
 		ch := &c.Choices[i]
-		dc := decodedChoice{index: ch.Index, text: ch.Text, finish: ch.FinishReason, stop: ch.StopReason}
+		dc := decodedChoice{index: ch.Index, text: ch.Text, finish: ch.FinishReason, stop: ch.StopReason, promptIDs: tokenIDs(ch.PromptTokenIDs)}
 		if d.logprobs && ch.Logprobs != nil {
 			l := ch.Logprobs
 			dc.tokens = make([]backend.Token, len(l.Tokens))
@@ -530,12 +549,62 @@ func (d *decoder) decode(data []byte) error {
 					}
 					sortAlts(t.Top)
 				}
+				if pr := ch.Processed; pr != nil && j < len(pr.TokenLogprobs) {
+					var top wire.TopMap
+					if j < len(pr.TopLogprobs) {
+						top = pr.TopLogprobs[j]
+					}
+					p, err := processedOf(pr.TokenLogprobs[j], top, t.Top)
+					if err != nil {
+						return err
+					}
+					t.Processed = p
+				}
 				dc.tokens[j] = t
 			}
 		}
 		d.choices = append(d.choices, dc)
 	}
 	return nil
+}
+
+// tokenIDs converts a chunk's ids; nil stays nil (not sent, or null).
+func tokenIDs(ids []int) []backend.TokenID {
+	if ids == nil {
+		return nil
+	}
+	out := make([]backend.TokenID, len(ids))
+	for i, id := range ids {
+		out[i] = backend.TokenID(id)
+	}
+	return out
+}
+
+// processedOf reads one token's entry of the built-in model's processed logprobs: its
+// value, and each alternative's by its text (the server keys them as it keys the raw
+// ones). An entry with no value (an echoed prompt token) gives none.
+func processedOf(raw json.RawMessage, top wire.TopMap, alts []backend.Alt) (*backend.Processed, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	lp, err := backend.ProcessedFromJSON(raw)
+	if err != nil {
+		return nil, err
+	}
+	p := &backend.Processed{Logprob: lp}
+	if len(alts) > 0 {
+		p.Top = make([]backend.Logprob, len(alts))
+		for i, a := range alts {
+			p.Top[i] = backend.Unknown()
+			for _, e := range top {
+				if e.Token == a.Text {
+					p.Top[i] = backend.ProcessedFromWire(e.Logprob)
+					break
+				}
+			}
+		}
+	}
+	return p, nil
 }
 
 // sortAlts sorts by logprob, highest first, unknown last; stable, so equal values keep the

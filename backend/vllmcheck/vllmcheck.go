@@ -82,6 +82,12 @@ func fromParams(e *params.VLLMError) *Error {
 	return badRequest(e.Message, e.Param)
 }
 
+// BadWords is vLLM's refusal of bad words that failed once tokenized (they tokenize to
+// nothing, or to too many sequences): msg is the tokenizer's complaint, in vLLM's words.
+func BadWords(msg string, words []string) *Error {
+	return fromParams(params.VLLMBadWordsError(msg, words))
+}
+
 // NoChatTemplate is vLLM's answer to a chat request (or a /tokenize of messages) for a
 // model whose tokenizer defines no chat template. A client can recognise it by status
 // 400 and this message.
@@ -297,6 +303,14 @@ func Check(p *Parsed, chat bool, m Model) (*Request, *Error) {
 	if e := checkModelValidators(p, chat); e != nil {
 		return nil, e
 	}
+	// The fields' own types, which pydantic checks after the "before" validators.
+	if e := p.checkNotNull(); e != nil {
+		return nil, e
+	}
+	bias, e := logitBias(p.raw["logit_bias"])
+	if e != nil {
+		return nil, e
+	}
 	if wr.Model != "" && len(m.Names) > 0 && !contains(m.Names, wr.Model) {
 		return nil, &Error{Status: http.StatusNotFound, Type: "NotFoundError", Message: fmt.Sprintf("The model `%s` does not exist.", wr.Model), Param: "model"}
 	}
@@ -341,6 +355,7 @@ func Check(p *Parsed, chat bool, m Model) (*Request, *Error) {
 		s.MaxTokens = ptr(completionsMaxTokens)
 	}
 	s.Stop, s.StopTokenIDs = stop, wr.StopTokenIDs
+	s.LogitBias, s.BadWords = bias, wr.BadWords
 	if k := logprobsK(p, chat); k != nil {
 		s.Logprobs = k
 		r.Logprobs = *k
@@ -381,8 +396,9 @@ func checkModelValidators(p *Parsed, chat bool) *Error {
 	return checkCompletionValidators(p)
 }
 
-// checkChatValidators are ChatCompletionRequest's own: top_logprobs needs logprobs, and
-// messages are required.
+// checkChatValidators are ChatCompletionRequest's own: top_logprobs needs logprobs, a
+// continued final message cannot also get a generation prompt, and messages are
+// required.
 func checkChatValidators(p *Parsed) *Error {
 	if tl := p.TopLogprobs; tl != nil {
 		if *tl < -1 {
@@ -391,6 +407,9 @@ func checkChatValidators(p *Parsed) *Error {
 		if (*tl == -1 || *tl > 0) && !p.truthy("logprobs") {
 			return validation("when using `top_logprobs`, `logprobs` must be set to true.", "top_logprobs", "")
 		}
+	}
+	if p.truthy("continue_final_message") && p.truthy("add_generation_prompt") {
+		return validation("Cannot set both `continue_final_message` and `add_generation_prompt` to True.", "", "")
 	}
 	if p.present("logprobs") {
 		var on bool
@@ -420,6 +439,74 @@ func checkCompletionValidators(p *Parsed) *Error {
 		return badRequest("Either prompt or prompt_embeds must be provided and non-empty.", "")
 	}
 	return nil
+}
+
+// notNullable are the fields the request models type without None (a default, but no
+// null): sent as null, they fail the model's validation where Go would read a zero.
+var notNullable = []struct{ name, want string }{
+	{"min_tokens", "integer"}, {"ignore_eos", "boolean"}, {"include_stop_str_in_output", "boolean"}, {"bad_words", "list"},
+}
+
+func (p *Parsed) checkNotNull() *Error {
+	for _, f := range notNullable {
+		if v, ok := p.raw[f.name]; ok && string(bytes.TrimSpace(v)) == "null" {
+			return badRequest(fmt.Sprintf("%s: Input should be a valid %s, got JSON null", f.name, f.want), f.name)
+		}
+	}
+	return nil
+}
+
+// logitBias reads logit_bias as sent, keys in the request's order (a Go map would lose
+// it, and vLLM's messages list keys in it). A value that is not a number, null
+// included, fails the request model's validation.
+func logitBias(raw json.RawMessage) ([]params.VLLMLogitBias, *Error) {
+	if len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, badRequest("logit_bias: Input should be a valid object", "logit_bias")
+	}
+	var out []params.VLLMLogitBias
+	for dec.More() {
+		t, err := dec.Token()
+		key, ok := t.(string)
+		if err != nil || !ok {
+			return nil, badRequest("logit_bias: Input should be a valid object", "logit_bias")
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, badRequest("logit_bias: Input should be a valid object", "logit_bias")
+		}
+		var f float64
+		if err := json.Unmarshal(v, &f); err != nil || string(v) == "null" {
+			got := "null"
+			if string(v) != "null" {
+				got = jsonKind(v)
+			}
+			return nil, badRequest(fmt.Sprintf("logit_bias.%s: Input should be a valid number, got JSON %s", key, got), "logit_bias")
+		}
+		out = append(out, params.VLLMLogitBias{Key: key, Bias: f})
+	}
+	return out, nil
+}
+
+// jsonKind names a JSON value's type.
+func jsonKind(v json.RawMessage) string {
+	switch b := bytes.TrimSpace(v); {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '"':
+		return "string"
+	case b[0] == '{':
+		return "object"
+	case b[0] == '[':
+		return "array"
+	case b[0] == 't' || b[0] == 'f':
+		return "bool"
+	}
+	return "number"
 }
 
 // truthy is Python's truthiness of a top-level field as sent.

@@ -140,6 +140,7 @@ func TestCheckRefusesAsVLLM(t *testing.T) {
 		{`{"prompt":"a","logprobs":true}`, false, chatModel, 400, "logprobs", "logprobs: Input should be a valid integer"},
 		{`{` + msgs + `,"top_logprobs":-2,"logprobs":true}`, true, chatModel, 400, "top_logprobs", "`top_logprobs` must be a positive value or -1. (parameter=top_logprobs, value=-2)"},
 		{`{` + msgs + `,"top_logprobs":-1}`, true, chatModel, 400, "top_logprobs", "when using `top_logprobs`, `logprobs` must be set to true. (parameter=top_logprobs)"},
+		{`{` + msgs + `,"continue_final_message":true,"add_generation_prompt":true,"logprobs":3}`, true, chatModel, 400, "", "Cannot set both `continue_final_message` and `add_generation_prompt` to True."},
 		{`{` + msgs + `,"logprobs":3}`, true, chatModel, 400, "logprobs", "logprobs: Input should be a valid boolean"},
 		{`{"messages":null}`, true, chatModel, 400, "messages", "messages: Field required"},
 		{`{"prompt":null}`, false, chatModel, 400, "", "Either prompt or prompt_embeds must be provided and non-empty."},
@@ -177,6 +178,15 @@ func TestCheckRefusesAsVLLM(t *testing.T) {
 			t.Errorf("%s refused: %v", ok, e)
 		}
 	}
+	// add_generation_prompt is true when omitted, but the check sees the JSON as sent.
+	for _, ok := range []string{
+		`{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}],"continue_final_message":true}`,
+		`{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}],"continue_final_message":true,"add_generation_prompt":false}`,
+	} {
+		if _, e := check(t, ok, true, chatModel); e != nil {
+			t.Errorf("%s refused: %v", ok, e)
+		}
+	}
 }
 
 func TestTextTooLong(t *testing.T) {
@@ -196,5 +206,58 @@ func TestTextTooLong(t *testing.T) {
 	}
 	if e := r.TextTooLong(1<<40, 4, Model{}); e != nil {
 		t.Fatalf("no context length, no check: %v", e)
+	}
+}
+
+// vLLM's other sampling fields: their types as the request models check them, then
+// SamplingParams' rules in vLLM's order and words.
+func TestCheckAdvancedFieldsAsVLLM(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		body  string
+		param string
+		msg   string
+	}{
+		{`{"prompt":"a","min_tokens":null}`, "min_tokens", "min_tokens: Input should be a valid integer, got JSON null"},
+		{`{"prompt":"a","ignore_eos":null}`, "ignore_eos", "ignore_eos: Input should be a valid boolean, got JSON null"},
+		{`{"prompt":"a","include_stop_str_in_output":null}`, "include_stop_str_in_output", "include_stop_str_in_output: Input should be a valid boolean, got JSON null"},
+		{`{"prompt":"a","bad_words":null}`, "bad_words", "bad_words: Input should be a valid list, got JSON null"},
+		{`{"prompt":"a","bad_words":"x"}`, "bad_words", "bad_words: Input should be a valid list, got JSON string"},
+		{`{"prompt":"a","logit_bias":{"5":null}}`, "logit_bias", "logit_bias.5: Input should be a valid number, got JSON null"},
+		{`{"prompt":"a","logit_bias":{"5":"x"}}`, "logit_bias", "Input should be a valid number"},
+		{`{"prompt":"a","logit_bias":[1]}`, "logit_bias", "logit_bias: Input should be a valid object"},
+		// The types come before the model name.
+		{`{"prompt":"a","model":"other","logit_bias":{"5":null}}`, "logit_bias", "logit_bias.5: Input should be a valid number"},
+		// The context comes before the keys (to_sampling_params runs on the tokenized prompt).
+		{`{"prompt":"a b c","max_tokens":98,"logit_bias":{"x":1}}`, "input_tokens", "This model's maximum context length is 100 tokens."},
+		{`{"prompt":"a","n":0,"logit_bias":{"x":1,"2":1,"y z":1}}`, "logit_bias", "logit_bias contains key(s) that cannot be converted to integer token IDs: ['x', 'y z'] (parameter=logit_bias, value=['x', 'y z'])"},
+		{`{"prompt":"a","logit_bias":{"1000":5,"7":1,"-3":1}}`, "logit_bias", "token_id(s) [1000, -3] in logit_bias contain out-of-vocab token ids. Vocabulary size: 1000 (parameter=logit_bias, value=[1000, -3])"},
+		{`{"prompt":"a","min_p":1.5}`, "", "min_p must be in [0, 1], got 1.5."},
+		{`{"prompt":"a","presence_penalty":-2.5}`, "", "presence_penalty must be in [-2, 2], got -2.5."},
+		{`{"prompt":"a","frequency_penalty":3}`, "", "frequency_penalty must be in [-2, 2], got 3.0."},
+		{`{"prompt":"a","min_tokens":-1}`, "", "min_tokens must be greater than or equal to 0, got -1."},
+		{`{"prompt":"a","min_tokens":17}`, "", "min_tokens must be less than or equal to max_tokens=16, got 17."},
+		{`{"prompt":"a","bad_words":["x",""]}`, "", "bad_words cannot contain an empty string. Got bad_words=['x', '']"},
+	}
+	for _, tc := range cases {
+		_, e := check(t, tc.body, false, chatModel)
+		if e == nil || e.Status != 400 || e.Param != tc.param || !strings.Contains(e.Message, tc.msg) {
+			t.Errorf("%s: %+v\nwant param %q message %q", tc.body, e, tc.param, tc.msg)
+		}
+	}
+	r, e := check(t, `{"prompt":"a","min_p":0.5,"presence_penalty":1,"frequency_penalty":-1,"min_tokens":3,"max_tokens":3,"ignore_eos":true,"include_stop_str_in_output":true,"logit_bias":{"9":200,"8":-1.5,"0_9":-300},"bad_words":["x","x"," y"]}`, false, chatModel)
+	if e != nil {
+		t.Fatalf("valid advanced fields refused: %v", e)
+	}
+	s := r.Sampling
+	if s.MinP != 0.5 || s.PresencePenalty != 1 || s.FrequencyPenalty != -1 || s.MinTokens != 3 || !r.IgnoreEOS || !r.IncludeStopStr || len(s.BadWords) != 3 {
+		t.Fatalf("advanced fields: %+v", r)
+	}
+	// Keys in the request's order; "0_9" is 9 again, so its bias wins, clamped.
+	if len(s.LogitBias) != 3 || s.LogitBias[0].Key != "9" || s.LogitBias[2].Key != "0_9" {
+		t.Fatalf("logit_bias as sent: %+v", s.LogitBias)
+	}
+	if ids := s.LogitBiasIDs(); len(ids) != 2 || ids[9] != -100 || ids[8] != -1.5 {
+		t.Fatalf("logit_bias ids: %v", ids)
 	}
 }

@@ -11,6 +11,10 @@ import (
 // Tok is one scripted token: the sampled text, its logprob and id, and the other
 // candidates at that position (Alts, in any order; the server sends them as vLLM does:
 // the sampled token first, so the list is often unsorted).
+//
+// Text (here and in Alt) is the token's bytes, which need not be a whole character: the
+// server reports them as vLLM does, decoded alone ("\ufffd" for part of a character), and
+// builds the content from the bytes, holding a character back until it is whole.
 type Tok struct {
 	Text    string
 	Logprob float64
@@ -35,6 +39,10 @@ type Sample struct {
 	// Hidden is how many trailing tokens appear in the logprobs but not in the content, as
 	// a matched stop string's tokens do in vLLM.
 	Hidden int
+	// Thinking makes this a reasoning model's sample (see reasoning.go): its first
+	// Thinking tokens are the thinking, and the token after them, when there is one, is
+	// the end-of-thinking token; the rest is the answer. 0: no thinking.
+	Thinking int
 }
 
 // Shape is how an error is written.
@@ -103,6 +111,9 @@ type Script struct {
 	// TextLag holds the content back by this many tokens (as vLLM holds back text that may
 	// start a stop string), flushing it with the last token chunk.
 	TextLag int
+	// ReasoningContent sends a reasoning model's thinking as "reasoning_content", as
+	// older vLLM did, instead of "reasoning".
+	ReasoningContent bool
 }
 
 var words = strings.Fields(`Once upon a time there was a small fox who lived near the river and

@@ -96,7 +96,7 @@ func TestNonStreamChat(t *testing.T) {
 		t.Fatalf("%v: %s", err, body)
 	}
 	c := r.Choices[0]
-	if r.Object != "chat.completion" || c.Message.Content != " Hi!" || c.Message.Role != "assistant" || *c.FinishReason != "stop" || r.Usage.CompletionTokens != 2 || r.Usage.PromptTokens != 2 {
+	if r.Object != "chat.completion" || c.Message.Content.V != " Hi!" || c.Message.Role != "assistant" || *c.FinishReason != "stop" || r.Usage.CompletionTokens != 2 || r.Usage.PromptTokens != 2 {
 		t.Fatalf("%s", body)
 	}
 	top := c.Logprobs.Content[0].TopLogprobs

@@ -10,7 +10,7 @@
 // Requests are validated as a vLLM server validates them, in vLLM's words, by
 // backend/vllmcheck (the same validator the built-in model's server uses): the test
 // models are chat models with a 4096-token context, and a prompt counts one token per
-// word.
+// word. /tokenize and return_token_ids use the test models' tokenizer (TokenIDs).
 //
 // The client, the CLI and the TUI are tested against it over real HTTP; `twinkle
 // testserver` runs it by hand for demos (ListenAndServe). It imports backend/wire,
@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twinkle-sh/twinkle/backend/vllmcheck"
 	"github.com/twinkle-sh/twinkle/backend/wire"
@@ -106,8 +107,10 @@ func ListenAndServe(addr string) error {
 
 // Serve serves a new test server on ln until ctx ends (then it returns nil) or serving
 // fails.
-func Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: NewHandler(), ReadHeaderTimeout: 10 * time.Second}
+func Serve(ctx context.Context, ln net.Listener) error { return serve(ctx, ln, NewHandler()) }
+
+func serve(ctx context.Context, ln net.Listener, h *Server) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -201,7 +204,7 @@ func (s *Server) next(body []byte) Script {
 	return s.def
 }
 
-// ServeHTTP routes /v1/models, /v1/chat/completions and /v1/completions.
+// ServeHTTP routes /v1/models, /v1/chat/completions, /v1/completions and /tokenize.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, tooLarge := vllmcheck.ReadBody(r.Body)
 	rec := Recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
@@ -228,6 +231,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.complete(w, r, rec, parsed, bad, true)
 	case r.URL.Path == "/v1/completions" && r.Method == http.MethodPost:
 		s.complete(w, r, rec, parsed, bad, false)
+	case r.URL.Path == "/tokenize" && r.Method == http.MethodPost:
+		s.tokenize(w, rec)
 	default:
 		writeError(w, http.StatusNotFound, ShapeNested, "NotFoundError", "Not Found", nil)
 	}
@@ -329,19 +334,29 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, 
 		bad.Write(w)
 		return
 	}
-	samples := sc.Samples
-	if samples == nil {
-		samples = s.currentPace().generate(checked.Sampling.N, checked.Seed, checked.Sampling.MaxTokens, checked.Sampling.Stop, checked.Sampling.StopTokenIDs)
-	}
 	model := req.Model
 	if model == "" && len(s.Models) > 0 {
 		model = s.Models[0]
+	}
+	samples := sc.Samples
+	switch {
+	case samples != nil:
+	case IsReasoningModel(model):
+		samples = GenerateReasoning(checked.Sampling.N, checked.Seed, checked.Sampling.MaxTokens, thinkingAsked(&req))
+	default:
+		samples = s.currentPace().generate(checked.Sampling.N, checked.Seed, checked.Sampling.MaxTokens, checked.Sampling.Stop, checked.Sampling.StopTokenIDs)
+	}
+	if sc.Samples == nil && req.Model == SplitModel {
+		samples = splitSamples(samples)
 	}
 	var k *int
 	if checked.Logprobs >= 0 {
 		k = &checked.Logprobs
 	}
-	g := &gen{chat: chat, model: model, created: s.created, k: k, tokenIDs: req.ReturnTokenIDs, samples: samples, sc: sc}
+	g := &gen{chat: chat, model: model, created: s.created, k: k, tokenIDs: req.ReturnTokenIDs, samples: samples, sc: sc, parser: chat && servedWithParser(model, samples)}
+	if req.ReturnTokenIDs {
+		g.promptIDs, g.promptSent = promptIDs(checked, &req), make([]bool, len(samples))
+	}
 	if chat {
 		g.id = "chatcmpl-twinkletest"
 	} else {
@@ -364,13 +379,27 @@ type gen struct {
 	tokenIDs bool
 	samples  []Sample
 	sc       Script
+	// parser: the model is served with a reasoning parser (see reasoning.go).
+	parser bool
+	// promptIDs go out once per choice with return_token_ids (promptSent says where).
+	promptIDs  []int
+	promptSent []bool
+}
+
+// promptOnce is the prompt ids for choice i's first chunk that carries them, then absent.
+func (g *gen) promptOnce(i int) wire.Opt[[]int] {
+	if g.promptIDs == nil || g.promptSent[i] {
+		return wire.Opt[[]int]{}
+	}
+	g.promptSent[i] = true
+	return wire.Some(g.promptIDs)
 }
 
 func (g *gen) chatTop(t Tok) []wire.ChatTopLogprob {
 	if g.k == nil || *g.k == 0 {
 		return []wire.ChatTopLogprob{}
 	}
-	out := []wire.ChatTopLogprob{{Token: t.Text, Logprob: t.Logprob, Bytes: utf8Bytes(t.Text)}}
+	out := []wire.ChatTopLogprob{{Token: reported(t.Text), Logprob: t.Logprob, Bytes: utf8Bytes(reported(t.Text))}}
 	for _, a := range t.Alts {
 		if len(out) >= *g.k {
 			break
@@ -378,13 +407,13 @@ func (g *gen) chatTop(t Tok) []wire.ChatTopLogprob {
 		if a.Text == t.Text {
 			continue
 		}
-		out = append(out, wire.ChatTopLogprob{Token: a.Text, Logprob: a.Logprob, Bytes: utf8Bytes(a.Text)})
+		out = append(out, wire.ChatTopLogprob{Token: reported(a.Text), Logprob: a.Logprob, Bytes: utf8Bytes(reported(a.Text))})
 	}
 	return out
 }
 
 func (g *gen) completionTop(t Tok) wire.TopMap {
-	out := wire.TopMap{{Token: t.Text, Logprob: t.Logprob}}
+	out := wire.TopMap{{Token: reported(t.Text), Logprob: t.Logprob}}
 	for _, a := range t.Alts {
 		if len(out) > *g.k {
 			break
@@ -392,7 +421,7 @@ func (g *gen) completionTop(t Tok) wire.TopMap {
 		if a.Text == t.Text {
 			continue
 		}
-		out = append(out, wire.TokenLogprob{Token: a.Text, Logprob: a.Logprob})
+		out = appendKey(out, reported(a.Text), a.Logprob)
 	}
 	return out
 }
@@ -403,14 +432,6 @@ func utf8Bytes(s string) []int {
 		b[i] = int(s[i])
 	}
 	return b
-}
-
-func textOf(toks []Tok) string {
-	var sb strings.Builder
-	for _, t := range toks {
-		sb.WriteString(t.Text)
-	}
-	return sb.String()
 }
 
 // visible is how many of a sample's tokens make up its content.
@@ -434,7 +455,7 @@ func (g *gen) events(includeUsage bool) []event {
 		for i := range g.samples {
 			add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model,
 				Choices:        []wire.ChatChunkChoice{{Index: i, Delta: wire.Delta{Role: "assistant", Content: wire.Some("")}}},
-				PromptTokenIDs: wire.Null[[]int]()}, false)
+				PromptTokenIDs: g.chatPromptIDs(i)}, false)
 		}
 	}
 	// Interleave: round-robin over choices, per tokens at a time.
@@ -452,20 +473,21 @@ func (g *gen) events(includeUsage bool) []event {
 			if pos[i] >= len(s.Tokens) {
 				finished[i] = true
 				// Flush held-back text with the final chunk, as vLLM does at the end.
-				rest := textOf(s.Tokens[textPos[i]:visible(s)])
+				rest := textBetween(s.Tokens, textPos[i], visible(s))
 				if textPos[i] > visible(s) {
 					rest = ""
 				}
+				restDelta := g.delta(s, len(s.Tokens), len(s.Tokens), min(textPos[i], visible(s)), visible(s))
 				if s.Finish == "" {
 					if rest != "" {
-						evs = append(evs, g.tokenChunk(i, nil, rest, &offsets[i]))
+						evs = append(evs, g.tokenChunk(i, nil, rest, restDelta, &offsets[i]))
 					}
 					continue
 				}
 				fr := s.Finish
 				if g.chat {
 					add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model,
-						Choices: []wire.ChatChunkChoice{{Index: i, Delta: wire.Delta{Content: wire.Some(rest)}, FinishReason: &fr,
+						Choices: []wire.ChatChunkChoice{{Index: i, Delta: restDelta, FinishReason: &fr,
 							StopReason: orNull(s.StopReason), TokenIDs: wire.Null[[]int]()}}}, true)
 				} else {
 					add(wire.CompletionChunk{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model,
@@ -473,16 +495,17 @@ func (g *gen) events(includeUsage bool) []event {
 				}
 				continue
 			}
+			start, textStart := pos[i], textPos[i]
 			end := min(pos[i]+per, len(s.Tokens))
 			toks := s.Tokens[pos[i]:end]
 			pos[i] = end
-			upto := min(visible(s), max(textPos[i], end-g.sc.TextLag))
+			upto := textUpTo(s, start, end, min(visible(s), max(textPos[i], end-g.sc.TextLag)))
 			text := ""
 			if upto > textPos[i] {
-				text = textOf(s.Tokens[textPos[i]:upto])
+				text = textBetween(s.Tokens, textPos[i], upto)
 				textPos[i] = upto
 			}
-			evs = append(evs, g.tokenChunk(i, toks, text, &offsets[i]))
+			evs = append(evs, g.tokenChunk(i, toks, text, g.delta(s, start, end, textStart, textPos[i]), &offsets[i]))
 		}
 		if !progress {
 			break
@@ -494,7 +517,7 @@ func (g *gen) events(includeUsage bool) []event {
 			total += len(s.Tokens)
 		}
 		if g.chat {
-			add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model, Choices: []wire.ChatChunkChoice{}, Usage: &wire.Usage{PromptTokens: 5, TotalTokens: 5 + total, CompletionTokens: total}}, false)
+			add(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model, Choices: []wire.ChatChunkChoice{}, Usage: g.usage(5, total)}, false)
 		} else {
 			add(wire.CompletionChunk{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model, Choices: []wire.CompletionChunkChoice{}, Usage: &wire.Usage{PromptTokens: 5, TotalTokens: 5 + total, CompletionTokens: total}}, false)
 		}
@@ -509,7 +532,8 @@ func orNull(s wire.StopReason) wire.StopReason {
 	return s
 }
 
-func (g *gen) tokenChunk(i int, toks []Tok, text string, offset *int) event {
+// tokenChunk renders one token chunk: text is a completion's, delta a chat chunk's.
+func (g *gen) tokenChunk(i int, toks []Tok, text string, delta wire.Delta, offset *int) event {
 	var ids wire.Opt[[]int]
 	if g.tokenIDs {
 		list := []int{}
@@ -526,11 +550,11 @@ func (g *gen) tokenChunk(i int, toks []Tok, text string, offset *int) event {
 		if g.k != nil && len(toks) > 0 {
 			lp = &wire.ChatLogprobs{}
 			for _, t := range toks {
-				lp.Content = append(lp.Content, wire.ChatLogprob{Token: t.Text, Logprob: t.Logprob, Bytes: utf8Bytes(t.Text), TopLogprobs: g.chatTop(t)})
+				lp.Content = append(lp.Content, wire.ChatLogprob{Token: reported(t.Text), Logprob: t.Logprob, Bytes: utf8Bytes(reported(t.Text)), TopLogprobs: g.chatTop(t)})
 			}
 		}
 		b, _ = wire.Marshal(wire.ChatChunk{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.model,
-			Choices: []wire.ChatChunkChoice{{Index: i, Delta: wire.Delta{Content: wire.Some(text)}, Logprobs: lp, TokenIDs: ids}}})
+			Choices: []wire.ChatChunkChoice{{Index: i, Delta: delta, Logprobs: lp, TokenIDs: ids}}})
 	} else {
 		var lp *wire.CompletionLogprobs
 		if g.k != nil && len(toks) > 0 {
@@ -538,14 +562,14 @@ func (g *gen) tokenChunk(i int, toks []Tok, text string, offset *int) event {
 			for _, t := range toks {
 				v := t.Logprob
 				lp.TextOffset = append(lp.TextOffset, *offset)
-				*offset += len(t.Text)
+				*offset += utf8.RuneCountInString(reported(t.Text)) // Python's len: code points
 				lp.TokenLogprobs = append(lp.TokenLogprobs, &v)
-				lp.Tokens = append(lp.Tokens, t.Text)
+				lp.Tokens = append(lp.Tokens, reported(t.Text))
 				lp.TopLogprobs = append(lp.TopLogprobs, g.completionTop(t))
 			}
 		}
 		b, _ = wire.Marshal(wire.CompletionChunk{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model,
-			Choices: []wire.CompletionChunkChoice{{Index: i, Text: text, Logprobs: lp, StopReason: wire.StopNull(), TokenIDs: ids}}})
+			Choices: []wire.CompletionChunkChoice{{Index: i, Text: text, Logprobs: lp, StopReason: wire.StopNull(), TokenIDs: ids, PromptTokenIDs: g.promptOnce(i)}}})
 	}
 	return event{data: b, token: true}
 }
@@ -716,7 +740,7 @@ func (s *Server) nonStream(w http.ResponseWriter, g *gen, req *wire.Request) {
 		prompt, _ = req.PromptText()
 	}
 	if req.PromptLogprobs != nil {
-		promptLP, promptIDs = promptLogprobs(prompt, *req.PromptLogprobs)
+		promptLP, promptIDs = promptLogprobsFor(req.Model, prompt, *req.PromptLogprobs)
 	}
 	if !req.ReturnTokenIDs {
 		promptIDs = nil
@@ -726,25 +750,24 @@ func (s *Server) nonStream(w http.ResponseWriter, g *gen, req *wire.Request) {
 		resp := wire.ChatResponse{ID: g.id, Object: "chat.completion", Created: g.created, Model: g.model, PromptLogprobs: promptLP, PromptTokenIDs: promptIDs}
 		for i, s := range g.samples {
 			fr := s.Finish
-			c := wire.ChatChoice{Index: i, Message: wire.Message{Role: "assistant", Content: textOf(s.Tokens[:visible(s)])}, FinishReason: &fr, StopReason: orNull(s.StopReason)}
+			c := wire.ChatChoice{Index: i, Message: g.message(s), FinishReason: &fr, StopReason: orNull(s.StopReason)}
 			if g.k != nil {
 				c.Logprobs = &wire.ChatLogprobs{}
 				for _, t := range s.Tokens {
-					c.Logprobs.Content = append(c.Logprobs.Content, wire.ChatLogprob{Token: t.Text, Logprob: t.Logprob, Bytes: utf8Bytes(t.Text), TopLogprobs: g.chatTop(t)})
+					c.Logprobs.Content = append(c.Logprobs.Content, wire.ChatLogprob{Token: reported(t.Text), Logprob: t.Logprob, Bytes: utf8Bytes(reported(t.Text)), TopLogprobs: g.chatTop(t)})
 				}
 			}
 			total += len(s.Tokens)
 			resp.Choices = append(resp.Choices, c)
 		}
-		usage.CompletionTokens, usage.TotalTokens = total, usage.PromptTokens+total
-		resp.Usage = usage
+		resp.Usage = g.usage(usage.PromptTokens, total)
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}
 	resp := wire.CompletionResponse{ID: g.id, Object: "text_completion", Created: g.created, Model: g.model}
 	for i, s := range g.samples {
 		fr := s.Finish
-		c := wire.CompletionChoice{Index: i, Text: textOf(s.Tokens[:visible(s)]), FinishReason: &fr, StopReason: orNull(s.StopReason), PromptLogprobs: promptLP, PromptTokenIDs: promptIDs}
+		c := wire.CompletionChoice{Index: i, Text: textBetween(s.Tokens, 0, visible(s)), Logprobs: g.completionLogprobs(s.Tokens), FinishReason: &fr, StopReason: orNull(s.StopReason), PromptLogprobs: promptLP, PromptTokenIDs: promptIDs}
 		total += len(s.Tokens)
 		resp.Choices = append(resp.Choices, c)
 	}

@@ -145,3 +145,31 @@ func TestModelsList(t *testing.T) {
 		t.Errorf("%s", b)
 	}
 }
+
+// vLLM's other sampling fields: accepted and recorded as sent, refused in vLLM's words
+// (vllmcheck, as the built-in model's server).
+func TestAdvancedFieldsAcceptedAndRefused(t *testing.T) {
+	srv := New()
+	defer srv.Close()
+	const ok = `{"model":"m","prompt":"x","max_tokens":4,"min_p":0.1,"presence_penalty":0.5,"frequency_penalty":-0.5,"min_tokens":2,"ignore_eos":true,"include_stop_str_in_output":true,"logit_bias":{"13":-100,"7":5},"bad_words":["foo"]}`
+	if resp, got := post(t, srv, "/completions", ok); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, got)
+	}
+	r := srv.Requests()[0].Request
+	if *r.MinP != 0.1 || *r.PresencePenalty != 0.5 || *r.FrequencyPenalty != -0.5 || *r.MinTokens != 2 || !r.IgnoreEOS || !r.IncludeStopStrInOutput ||
+		r.LogitBias["13"] != -100 || r.LogitBias["7"] != 5 || len(r.BadWords) != 1 || r.BadWords[0] != "foo" {
+		t.Errorf("recorded %+v", r)
+	}
+	for body, want := range map[string]string{
+		`{"model":"m","prompt":"x","logit_bias":{"x":1}}`:          `logit_bias contains key(s) that cannot be converted to integer token IDs: ['x'] (parameter=logit_bias, value=['x'])","type":"BadRequestError","param":"logit_bias"`,
+		`{"model":"m","prompt":"x","bad_words":[""]}`:              `bad_words cannot contain an empty string. Got bad_words=['']","type":"BadRequestError","param":null`,
+		`{"model":"m","prompt":"x","min_tokens":5,"max_tokens":4}`: `min_tokens must be less than or equal to max_tokens=4, got 5.`,
+		`{"model":"m","prompt":"x","min_p":-0.1}`:                  `min_p must be in [0, 1], got -0.1.`,
+		`{"model":"m","prompt":"x","ignore_eos":null}`:             `ignore_eos: Input should be a valid boolean, got JSON null`,
+	} {
+		resp, got := post(t, srv, "/completions", body)
+		if resp.StatusCode != 400 || !strings.Contains(got, want) {
+			t.Errorf("%s: %d %s\nwant %s", body, resp.StatusCode, got, want)
+		}
+	}
+}

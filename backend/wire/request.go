@@ -37,6 +37,9 @@ type Request struct {
 	StopTokenIDs           []int           `json:"stop_token_ids,omitempty"`
 	IncludeStopStrInOutput bool            `json:"include_stop_str_in_output,omitempty"`
 	IgnoreEOS              bool            `json:"ignore_eos,omitempty"`
+	// LogitBias is keyed by the token id as a string, as the OpenAI API has it.
+	LogitBias map[string]float64 `json:"logit_bias,omitempty"`
+	BadWords  []string           `json:"bad_words,omitempty"`
 
 	// Logprobs is a bool in chat and an integer k in completions.
 	Logprobs       json.RawMessage `json:"logprobs,omitempty"`
@@ -44,6 +47,34 @@ type Request struct {
 	PromptLogprobs *int            `json:"prompt_logprobs,omitempty"`
 	Echo           bool            `json:"echo,omitempty"`
 	ReturnTokenIDs bool            `json:"return_token_ids,omitempty"`
+
+	// Chat only. ContinueFinalMessage continues the conversation's last message (a
+	// partial assistant reply) instead of starting a new one; AddGenerationPrompt opens a
+	// new assistant turn and is true when omitted, so a continuation sends it false: vLLM
+	// refuses both true.
+	ContinueFinalMessage bool  `json:"continue_final_message,omitempty"`
+	AddGenerationPrompt  *bool `json:"add_generation_prompt,omitempty"`
+	// ReasoningEffort and ChatTemplateKwargs (chat) are read by the chat template:
+	// {"enable_thinking": false} turns a hybrid model's thinking off.
+	ReasoningEffort    *string        `json:"reasoning_effort,omitempty"`
+	ChatTemplateKwargs map[string]any `json:"chat_template_kwargs,omitempty"`
+}
+
+// TokenizeRequest is vLLM's /tokenize body for a text prompt. AddSpecialTokens is true
+// on vLLM when omitted, as for /v1/completions, so the two tokenize a prompt alike.
+type TokenizeRequest struct {
+	Model            string `json:"model,omitempty"`
+	Prompt           string `json:"prompt"`
+	AddSpecialTokens *bool  `json:"add_special_tokens,omitempty"`
+	ReturnTokenStrs  bool   `json:"return_token_strs,omitempty"`
+}
+
+// TokenizeResponse is vLLM's /tokenize answer.
+type TokenizeResponse struct {
+	Count       int      `json:"count"`
+	MaxModelLen int      `json:"max_model_len"`
+	Tokens      []int    `json:"tokens"`
+	TokenStrs   []string `json:"token_strs"`
 }
 
 // PromptText returns a completions prompt given as a string or a one-string list.

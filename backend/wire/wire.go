@@ -129,6 +129,14 @@ type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	TotalTokens      int `json:"total_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
+	// CompletionTokensDetails comes from servers running a reasoning parser (newer vLLM).
+	CompletionTokensDetails *CompletionTokensDetails `json:"completion_tokens_details,omitempty"`
+}
+
+// CompletionTokensDetails splits completion_tokens: ReasoningTokens are the thinking's,
+// summed over the request's choices.
+type CompletionTokensDetails struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
 }
 
 // ---- chat ----
@@ -140,9 +148,17 @@ type Message struct {
 }
 
 // Delta is a streamed chat choice's delta. The role chunk has Role and Content "".
+//
+// Behind a reasoning parser, vLLM sends only the keys it set: the thinking as
+// Reasoning ({"reasoning":"..."}), the answer as Content, both in the one chunk that
+// crosses from thinking to answer (Content null when no answer text came with it), and
+// an empty delta ({}) for a chunk whose only token is the end-of-thinking token, which
+// then appears in the logprobs alone. Older servers name the thinking ReasoningContent.
 type Delta struct {
-	Role    string      `json:"role,omitempty"`
-	Content Opt[string] `json:"content,omitzero"`
+	Role             string      `json:"role,omitempty"`
+	Content          Opt[string] `json:"content,omitzero"`
+	Reasoning        Opt[string] `json:"reasoning,omitzero"`
+	ReasoningContent Opt[string] `json:"reasoning_content,omitzero"`
 }
 
 // ChatTopLogprob is one alternative in chat logprobs.
@@ -187,10 +203,26 @@ type ChatChunk struct {
 	PromptTokenIDs Opt[[]int]        `json:"prompt_token_ids,omitzero"`
 }
 
+// ChatMessage is a non-streamed chat choice's message as vLLM writes it: Content null
+// when there is no answer (a reasoning model cut off while thinking), OpenAI's refusal,
+// annotations, audio and function_call (null from vLLM), and vLLM's Reasoning, the
+// thinking, null without a reasoning parser. Older servers name it ReasoningContent.
+// vLLM leaves out an empty tool_calls.
+type ChatMessage struct {
+	Role             string          `json:"role"`
+	Content          Opt[string]     `json:"content"`
+	Refusal          json.RawMessage `json:"refusal"`
+	Annotations      json.RawMessage `json:"annotations"`
+	Audio            json.RawMessage `json:"audio"`
+	FunctionCall     json.RawMessage `json:"function_call"`
+	Reasoning        Opt[string]     `json:"reasoning,omitzero"`
+	ReasoningContent Opt[string]     `json:"reasoning_content,omitzero"`
+}
+
 // ChatChoice is a non-streamed chat choice.
 type ChatChoice struct {
 	Index        int           `json:"index"`
-	Message      Message       `json:"message"`
+	Message      ChatMessage   `json:"message"`
 	Logprobs     *ChatLogprobs `json:"logprobs"`
 	FinishReason *string       `json:"finish_reason"`
 	StopReason   StopReason    `json:"stop_reason,omitzero"`
@@ -286,6 +318,18 @@ type CompletionChunkChoice struct {
 	TokenIDs     Opt[[]int]          `json:"token_ids,omitzero"`
 	// PromptTokenIDs comes once per choice with return_token_ids.
 	PromptTokenIDs Opt[[]int] `json:"prompt_token_ids,omitzero"`
+	// Processed is twinkle's own, never vLLM's: see ProcessedLogprobs.
+	Processed *ProcessedLogprobs `json:"twinkle_processed_logprobs,omitempty"`
+}
+
+// ProcessedLogprobs is twinkle's extension to a completions choice, sent only by the
+// built-in model's server reached in-process (never by `twinkle serve-model`, whose
+// output stays vLLM's): the processed logprobs (vLLM's processed_logprobs) of the same
+// tokens as the choice's logprobs, entry for entry, each top_logprobs object with the
+// same keys. A token the sampler cut has vLLM's -9999.0; an echoed prompt token, null.
+type ProcessedLogprobs struct {
+	TokenLogprobs []*float64 `json:"token_logprobs"`
+	TopLogprobs   []TopMap   `json:"top_logprobs"`
 }
 
 // CompletionChunk is one streamed "text_completion" event.
@@ -308,6 +352,8 @@ type CompletionChoice struct {
 	TokenIDs       Opt[[]int]          `json:"token_ids,omitzero"`
 	PromptLogprobs []PromptPosition    `json:"prompt_logprobs"`
 	PromptTokenIDs []int               `json:"prompt_token_ids"`
+	// Processed is twinkle's own, never vLLM's: see ProcessedLogprobs.
+	Processed *ProcessedLogprobs `json:"twinkle_processed_logprobs,omitempty"`
 }
 
 // CompletionResponse is a non-streamed "text_completion".

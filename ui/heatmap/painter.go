@@ -66,8 +66,9 @@ func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
 		alt = h.MonoAlt
 	case prof < colorprofile.TrueColor && h.Boundary == themes.BoundaryUnderline:
 		// Dotted, coloured underlines (SGR 4:4 and 58) are for modern true-colour
-		// terminals; an older one may read "58;5;n" as blink, so it gets a plain underline.
-		alt = lipgloss.NewStyle().Underline(true)
+		// terminals; an older one may read "58;5;n" as blink, so it gets the plain underline
+		// the theme marks boundaries with when there is no colour.
+		alt = h.MonoAlt
 	}
 	// Even tokens carry the boundary's underline colour too, unseen without an underline:
 	// a terminal then gets only the underline turned on or off at a boundary, not its
@@ -127,7 +128,7 @@ func (p *Painter) Key() string { return p.key }
 
 // Render styles one fragment of token index (fragments are sanitized display text without
 // newlines; tok is nil for text without logprobs). It is the function a sample column
-// calls, with the signature of ui.TokenRenderer.
+// calls, with the signature of the ui columns' token renderer.
 func (p *Painter) Render(tok *backend.Token, index int, frag string) string {
 	return p.paint(tok, index, frag, false)
 }

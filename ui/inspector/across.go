@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/twinkle-sh/twinkle/backend"
-	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
 // FirstDivergence is the first token position at which the samples differ (by token text),
@@ -50,7 +49,7 @@ func (in *Inspector) acrossLines(width int) []string {
 	for i, t := range in.across {
 		text := "—"
 		if t != nil {
-			text = sanitize.Visible(t.Text)
+			text = in.acrossLabel(i, t)
 			if text == "" {
 				text = "(empty)"
 			}

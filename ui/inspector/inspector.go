@@ -32,6 +32,8 @@ type Inspector struct {
 
 	tok           *backend.Token
 	sample, index int
+	place         Place    // where tok sits in its sample's text (see SetPlace)
+	acrossLabels  []string // see SetAcrossLabels
 
 	across  []*backend.Token // the same position in every sample
 	diverge int
@@ -70,6 +72,7 @@ func (in *Inspector) SetParams(p params.SamplingParams) {
 // pointer: the caller must not change the token while it is shown.
 func (in *Inspector) SetToken(tok *backend.Token, sample, index int) {
 	in.tok, in.sample, in.index = tok, sample, index
+	in.place = Place{}
 	in.drawnCurrent = false
 }
 
@@ -132,9 +135,13 @@ func (in *Inspector) lines(width, height int) []string {
 	if mode == heatmap.Off {
 		shown = s.Token.Render(vis)
 	}
+	if p := in.placeTitle(); p != "" {
+		shown = p
+	}
 	lines := []string{title + "  " + shown}
 	quoted := sanitize.Line(strconv.QuoteToASCII(tok.Text))
 	lines = append(lines, s.Label.Render("text ")+s.Value.Render(quoted)+s.Label.Render("  "+plural(len(tok.Text), "byte")))
+	lines = append(lines, in.placeLines(width)...)
 
 	// Metrics, flowed into as many lines as the width needs.
 	lines = append(lines, flow(in.metrics(mode), width)...)
@@ -220,7 +227,7 @@ func (in *Inspector) table(width, room int) []string {
 	const marker = 2
 	textW := 4
 	for _, c := range tr.Candidates {
-		textW = max(textW, ansi.StringWidth(sanitize.Visible(c.Text)))
+		textW = max(textW, ansi.StringWidth(altLabel(c.Text)))
 	}
 	textW = min(textW, 16, max(4, width/4))
 	// Two bar columns ("raw" and "after") with a value each: ".900" is 4 cells, a range
@@ -265,7 +272,7 @@ func (in *Inspector) table(width, room int) []string {
 		if i == tr.Sampled {
 			mark, textSt, barSt = "▶ ", s.AltSampled, s.BarSampled
 		}
-		text := pad(ansi.Truncate(sanitize.Visible(c.Text), textW, "…"), textW)
+		text := pad(ansi.Truncate(altLabel(c.Text), textW, "…"), textW)
 		line := textSt.Render(mark) + textSt.Render(text) + " "
 		if two {
 			line += barSt.Render(pad(bar(c.Raw, barW), barW)) + " " + s.Value.Render(pad(fmtProb(c.Raw), valW)) + "  "
@@ -350,11 +357,16 @@ func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width 
 		if para == "" {
 			continue
 		}
-		for _, l := range strings.Split(ansi.Hardwrap(ansi.Wordwrap(para, width, ""), width, true), "\n") {
+		for _, l := range wrapNote(para, width) {
 			out = append(out, in.st.Inspector.Note.Render(l))
 		}
 	}
-	return out
+	return append(out, in.altNotes(width)...)
+}
+
+// wrapNote breaks a note into lines of width cells, at words where it can.
+func wrapNote(note string, width int) []string {
+	return strings.Split(ansi.Hardwrap(ansi.Wordwrap(note, width, ""), width, true), "\n")
 }
 
 // cutLabel names a fate that cuts.

@@ -40,6 +40,7 @@ func unsafe(t *testing.T, out string, oneLine bool) {
 }
 
 func TestPayloadsSplitAtEveryOffset(t *testing.T) {
+	t.Parallel()
 	for name, p := range payloads {
 		t.Run(name, func(t *testing.T) {
 			for i := 0; i <= len(p); i++ {
@@ -68,6 +69,7 @@ func TestPayloadsSplitAtEveryOffset(t *testing.T) {
 }
 
 func TestText(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"", ""},
 		{"plain text", "plain text"},
@@ -103,6 +105,7 @@ func TestText(t *testing.T) {
 }
 
 func TestTextAt(t *testing.T) {
+	t.Parallel()
 	if got := TextAt("\tx", 2); got != "  x" {
 		t.Errorf("TextAt col 2 = %q", got)
 	}
@@ -118,6 +121,7 @@ func TestTextAt(t *testing.T) {
 }
 
 func TestLine(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"model-7b", "model-7b"},
 		{"a\nb", "a␤b"},
@@ -133,6 +137,7 @@ func TestLine(t *testing.T) {
 }
 
 func TestVisible(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"", ""},
 		{" the", "·the"},

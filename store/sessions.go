@@ -1,0 +1,146 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/twinkle-sh/twinkle/params"
+)
+
+// SessionVersion is the version of the session file format.
+const SessionVersion = 1
+
+// Session is a saved playground state: what was asked, with which
+// parameters, and the full response R (tokens and logprobs included), so it
+// reopens exactly as it was without a server. API keys are never part of it.
+type Session[R any] struct {
+	Version    int                   `json:"version"`
+	Saved      time.Time             `json:"saved"`
+	Endpoint   string                `json:"endpoint,omitempty"`
+	Model      string                `json:"model"`
+	API        params.API            `json:"api"`
+	System     string                `json:"system,omitempty"`
+	Prompt     string                `json:"prompt"`
+	Params     params.SamplingParams `json:"params"`
+	N          int                   `json:"n"`
+	Logprobs   *int                  `json:"logprobs"`
+	SeedLocked bool                  `json:"seed_locked"`
+	// Response is the run's full response; absent when nothing ran.
+	Response R `json:"response"`
+	// Timings per sample, so the footers read as they did.
+	Timings []SampleTiming `json:"timings,omitempty"`
+}
+
+// SampleTiming is one column's footer numbers.
+type SampleTiming struct {
+	TTFTMillis   int64 `json:"ttft_ms"`
+	StreamMillis int64 `json:"stream_ms"`
+}
+
+// SaveSession writes s to path atomically.
+func SaveSession[R any](path string, s *Session[R]) error { return writeJSON(path, s) }
+
+// LoadSession reads a session file strictly: an unknown field, a wrong type or
+// invalid parameters give an error naming the file, the line and the field.
+func LoadSession[R any](path string) (*Session[R], error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var s Session[R]
+	if err := decodeStrict(path, data, &s); err != nil {
+		return nil, err
+	}
+	if s.Version != SessionVersion {
+		return nil, fmt.Errorf("%s:%d: field version: want %d, got %d", path, lineOfField(data, "version"), SessionVersion, s.Version)
+	}
+	if err := s.Params.Validate(); err != nil {
+		return nil, fmt.Errorf("%s:%d: field params: %v", path, lineOfField(data, "params"), err)
+	}
+	if s.API != params.Chat && s.API != params.Completion {
+		return nil, fmt.Errorf("%s:%d: field api: want %q or %q, got %q", path, lineOfField(data, "api"), params.Chat, params.Completion, s.API)
+	}
+	if s.N < 1 || s.N > params.MaxSamples {
+		return nil, fmt.Errorf("%s:%d: field n: want 1..%d, got %d", path, lineOfField(data, "n"), params.MaxSamples, s.N)
+	}
+	return &s, nil
+}
+
+// SessionInfo is what a list of session files shows of one.
+type SessionInfo struct {
+	Path    string // what opens it: in the listed folder
+	Name    string // the file's name
+	Saved   time.Time
+	Model   string
+	Samples int
+	Prompt  string
+}
+
+// maxListedSessions bounds how many session files a listing reads: a folder
+// of thousands would cost seconds to list for rows no one scrolls to.
+const maxListedSessions = 100
+
+// Sessions lists the session files in the work folder, newest first, and
+// says the folder as shown ("." for the working directory). Files that are
+// not twinkle sessions are left out.
+func (s *Store) Sessions() (shown string, list []SessionInfo, err error) {
+	dir := s.work
+	shown = dir
+	if shown == "" {
+		shown = "."
+	}
+	ents, err := os.ReadDir(shown)
+	if err != nil {
+		return shown, nil, err
+	}
+	type file struct {
+		name string
+		mod  time.Time
+	}
+	var files []file
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			files = append(files, file{e.Name(), info.ModTime()})
+		}
+	}
+	sort.SliceStable(files, func(i, j int) bool { return files[i].mod.After(files[j].mod) })
+	for _, f := range files {
+		if len(list) == maxListedSessions {
+			break
+		}
+		path := filepath.Join(dir, f.name)
+		if e, ok := peekSession(path); ok {
+			e.Name = f.name
+			list = append(list, e)
+		}
+	}
+	return shown, list, nil
+}
+
+// peekSession reads what a listing shows of a session file; false when the
+// file is not one.
+func peekSession(path string) (SessionInfo, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return SessionInfo{}, false
+	}
+	var head struct {
+		Version *int      `json:"version"`
+		Saved   time.Time `json:"saved"`
+		Model   string    `json:"model"`
+		Prompt  *string   `json:"prompt"`
+		N       int       `json:"n"`
+	}
+	if json.Unmarshal(data, &head) != nil || head.Version == nil || *head.Version != SessionVersion || head.Prompt == nil {
+		return SessionInfo{}, false
+	}
+	return SessionInfo{Path: path, Saved: head.Saved, Model: head.Model, Samples: head.N, Prompt: *head.Prompt}, true
+}
