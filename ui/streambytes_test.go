@@ -50,6 +50,9 @@ func (r *terminalRenderer) frame(content string) int {
 	return n
 }
 
+// cellText is the text of the last frame drawn.
+func (r *terminalRenderer) cellText() string { return r.cell.String() }
+
 // streamSim drives the real model through a run whose tokens arrive as the test says,
 // frame by frame, on a fake clock, and renders each frame.
 type streamSim struct {
@@ -149,6 +152,22 @@ func (s *streamSim) tokens(k int, d time.Duration) {
 		evs = append(evs, backend.Event{Kind: backend.EventTokens, Sample: i, Text: text.String(), Tokens: toks})
 	}
 	s.update(backend.Update{Events: evs}, d)
+}
+
+// emptyUpdate is a stream update that brings nothing (a keep-alive's worth).
+func (s *streamSim) emptyUpdate() backend.Update { return backend.Update{} }
+
+// burst is an update that brings k tokens to sample i alone.
+func (s *streamSim) burst(i, k int) backend.Update {
+	toks := make([]backend.Token, k)
+	var text strings.Builder
+	for j := range toks {
+		w := " " + simWords[s.rngs[i].IntN(len(simWords))]
+		toks[j] = tok(w, -0.05-3*s.rngs[i].Float64())
+		text.WriteString(w)
+	}
+	s.sent[i] += k
+	return backend.Update{Events: []backend.Event{{Kind: backend.EventTokens, Sample: i, Text: text.String(), Tokens: toks}}}
 }
 
 // stream sends total tokens per sample at rate tokens per second per sample, in frames
