@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -312,6 +313,11 @@ type terminal struct {
 	w    *watch
 	raw  io.Writer
 	done chan struct{}
+	// The emulator is fed from a queue, so that reading the program's output never waits
+	// on it (a slow reader would slow the program down and change what it writes).
+	feed          chan []byte
+	queued, taken atomic.Int64
+	emuDone       chan struct{}
 
 	mu       sync.Mutex
 	bytes    int64
@@ -330,7 +336,15 @@ const (
 )
 
 func newTerminal(tty *os.File, width, height int, w *watch, raw io.Writer) *terminal {
-	t := &terminal{tty: tty, emu: vt.NewSafeEmulator(width, height), w: w, raw: raw, done: make(chan struct{})}
+	t := &terminal{tty: tty, emu: vt.NewSafeEmulator(width, height), w: w, raw: raw, done: make(chan struct{}),
+		feed: make(chan []byte, 1<<16), emuDone: make(chan struct{})}
+	go func() {
+		defer close(t.emuDone)
+		for b := range t.feed {
+			_, _ = t.emu.Write(b)
+			t.taken.Add(1)
+		}
+	}()
 	// The emulator's answers go back to the program through a queue, as a PTY's buffer
 	// would carry them, so its writes never wait on the program reading.
 	answers := make(chan []byte, 1024)
@@ -387,7 +401,8 @@ func (t *terminal) read() {
 				probe = nil
 			}
 			tail = append(tail[:0], probe[max(0, len(probe)-len(syncQuery)):]...)
-			_, _ = t.emu.Write(b)
+			t.queued.Add(1)
+			t.feed <- append([]byte(nil), b...)
 		}
 		if err != nil {
 			return
@@ -401,7 +416,13 @@ func (t *terminal) window() (int64, int, Kinds) {
 	return t.bytes, t.frames, t.kinds
 }
 
-func (t *terminal) screen() string { return ansi.Strip(t.emu.Render()) }
+// screen is what the terminal shows once it has taken in everything read so far.
+func (t *terminal) screen() string {
+	for q := t.queued.Load(); t.taken.Load() < q; {
+		time.Sleep(time.Millisecond)
+	}
+	return ansi.Strip(t.emu.Render())
+}
 
 func (t *terminal) waitScreen(ctx context.Context, limit time.Duration, ok func(string) bool) error {
 	deadline := time.Now().Add(limit)
@@ -439,12 +460,15 @@ func (t *terminal) waitQuiet(ctx context.Context, quiet, limit time.Duration) (t
 
 func (t *terminal) close() {
 	<-t.done
+	close(t.feed)
+	<-t.emuDone
 	_ = t.emu.InputPipe().(io.Closer).Close()
 }
 
 // Kinds splits output bytes by what they do.
 type Kinds struct {
 	Text  int64 // printed characters, CR and LF
+	Words int64 // runs of letters among them: about how many tokens were drawn
 	SGR   int64 // colours and attributes (CSI … m)
 	Move  int64 // cursor movement (CUP, CUU/CUD/CUF/CUB, CHA, VPA, …)
 	Edit  int64 // erasing, scrolling, inserting and deleting (EL, ED, ECH, REP, SU, IL, DECSTBM, …)
@@ -454,6 +478,7 @@ type Kinds struct {
 // scanner classifies a byte stream split across reads.
 type scanner struct {
 	pending []byte // an escape sequence cut by the end of a read
+	inWord  bool
 }
 
 // feed classifies b into k and returns how many frames began in it.
@@ -466,12 +491,18 @@ func (s *scanner) feed(b []byte, k *Kinds) (frames int) {
 		if b[i] != 0x1b {
 			j := i
 			for j < len(b) && b[j] != 0x1b {
+				letter := b[j]|0x20 >= 'a' && b[j]|0x20 <= 'z'
+				if letter && !s.inWord {
+					k.Words++
+				}
+				s.inWord = letter
 				j++
 			}
 			k.Text += int64(j - i)
 			i = j
 			continue
 		}
+		s.inWord = false
 		n, kind := escLen(b[i:])
 		if n == 0 { // incomplete: keep for the next read
 			s.pending = append([]byte(nil), b[i:]...)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var (
@@ -115,6 +116,7 @@ func BenchmarkPTY(b *testing.B) {
 				sum.Wall += r.Wall
 				sum.Stream += r.Stream
 				sum.Frames += r.Frames
+				sum.Total += r.Total
 				sum.Kinds.add(r.Kinds)
 			}
 			tok := float64(sum.Tokens)
@@ -125,6 +127,8 @@ func BenchmarkPTY(b *testing.B) {
 			b.ReportMetric(float64(sum.Kinds.Move)/tok, "move-B/tok")
 			b.ReportMetric(float64(sum.Kinds.Text)/tok, "text-B/tok")
 			b.ReportMetric(float64(sum.Frames)/sum.Wall.Seconds(), "frames/s")
+			b.ReportMetric(float64(sum.Kinds.Words)/tok, "words/tok")
+			b.ReportMetric(float64(sum.Total)/float64(time.Millisecond)/tok, "cpu-total-ms/tok")
 			if sum.Stream > 0 {
 				b.ReportMetric(sum.WallRatio(), "wall/stream")
 			}
@@ -134,6 +138,7 @@ func BenchmarkPTY(b *testing.B) {
 
 func (k *Kinds) add(o Kinds) {
 	k.Text += o.Text
+	k.Words += o.Words
 	k.SGR += o.SGR
 	k.Move += o.Move
 	k.Edit += o.Edit
@@ -170,7 +175,7 @@ func TestScannerKinds(t *testing.T) {
 		var s scanner
 		var k Kinds
 		frames := s.feed([]byte(out[:cut]), &k) + s.feed([]byte(out[cut:]), &k)
-		want := Kinds{Text: 5, SGR: len64("\x1b[38;5;196m\x1b[m"), Move: len64("\x1b[3;5H"), Edit: 3, Other: len64("\x1b[?2026h\x1b]0;t\x07\x1b[?2026l")}
+		want := Kinds{Text: 5, Words: 2, SGR: len64("\x1b[38;5;196m\x1b[m"), Move: len64("\x1b[3;5H"), Edit: 3, Other: len64("\x1b[?2026h\x1b]0;t\x07\x1b[?2026l")}
 		if k != want || frames != 1 {
 			t.Fatalf("cut at %d: %+v, %d frames; want %+v, 1", cut, k, frames, want)
 		}
