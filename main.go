@@ -196,6 +196,7 @@ func newRoot(e env) *cobra.Command {
 		return e.runTUI(cmd.Context(), cfg)
 	}
 	root.AddCommand(newExportCmd(), newSampleCmd(e), newModelsCmd(e), newServeModelCmd(), newTestServerCmd())
+	root.AddCommand(newServeCmd(e))
 	return root
 }
 

@@ -58,7 +58,9 @@ func TestPlaygroundInARealTerminal(t *testing.T) {
 	emu := vt.NewSafeEmulator(w, h)
 	var mu sync.Mutex
 	var raw bytes.Buffer
+	readDone := make(chan struct{})
 	go func() {
+		defer close(readDone)
 		buf := make([]byte, 32*1024)
 		for {
 			n, err := ptmx.Read(buf)
@@ -114,6 +116,12 @@ func TestPlaygroundInARealTerminal(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("ctrl+c did not end twinkle")
+	}
+	// What the program wrote last may still be in the PTY after it exits:
+	// read until the PTY reports the end (EIO once drained, on Linux).
+	select {
+	case <-readDone:
+	case <-time.After(5 * time.Second):
 	}
 	mu.Lock()
 	out := raw.String()

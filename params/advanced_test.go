@@ -364,10 +364,7 @@ func TestOptionsCloneIsDeep(t *testing.T) {
 // bad words tokenized as vLLM does (with and without a leading space), and generate
 // gets min_p, min_new_tokens and sequence_bias.
 func TestExportTransformersAdvancedRuns(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3")
-	}
+	py := needTool(t, "python3")
 	c := exportCases()["advanced"]
 	out, err := Export("transformers", c.p, c.t)
 	if err != nil {

@@ -259,10 +259,7 @@ func TestExportJSONParses(t *testing.T) {
 }
 
 func TestExportCurlIsValidShell(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
+	bash := needTool(t, "bash")
 	for name, c := range exportCases() {
 		out, err := Export("curl", c.p, c.t)
 		if err != nil {
@@ -287,10 +284,7 @@ func TestExportCurlIsValidShell(t *testing.T) {
 }
 
 func TestExportPythonParses(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3")
-	}
+	py := needTool(t, "python3")
 	for name, c := range exportCases() {
 		for _, format := range []string{"twinkle", "vllm", "transformers"} {
 			out, err := Export(format, c.p, c.t)
@@ -323,10 +317,7 @@ func TestExportPythonParses(t *testing.T) {
 // The transformers export runs: against a stand-in model, generate receives the model's
 // own EOS ids plus the stop ids, whatever shape generation_config gives them in.
 func TestExportTransformersRuns(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3")
-	}
+	py := needTool(t, "python3")
 	c := exportCases()["sampled"]
 	out, err := Export("transformers", c.p, c.t)
 	if err != nil {

@@ -86,6 +86,8 @@ type Config struct {
 	// an SSH session): the keys leave the help and say why when
 	// pressed. Copy (OSC 52) still works.
 	Store *store.Store
+	// Caps narrow the sliders to a server's limits (`twinkle serve`).
+	Caps Caps
 
 	// Theme names a built-in theme ("" = default, following the terminal);
 	// Palette, when set, is used instead (a user theme the caller loaded).

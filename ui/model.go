@@ -215,6 +215,7 @@ func New(cfg Config) *Model {
 	m.samples.smooth = cfg.SmoothScroll
 	m.prompt.Focus()
 	m.panel = newParamPanel(c, cfg.Params, cfg.Options)
+	m.panel.applyCaps(cfg.Caps)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	m.pace.meter, m.pace.bytesPerSec = cfg.Output, float64(cfg.OutputRate)
 	if cfg.OutputRate == 0 {
@@ -349,6 +350,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.toDialogs(msg)
 	case statusMsg:
 		m.setStatus(msg.text, msg.err)
+		return m, nil
+	case NoticeMsg:
+		m.setStatus(string(msg), false)
 		return m, nil
 	case sessionLoadedMsg:
 		if msg.err != nil {

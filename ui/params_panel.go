@@ -50,6 +50,9 @@ type paramPanel struct {
 	// cache of the last View, keyed by everything it draws from
 	cacheKey   string
 	cacheLines []string
+
+	// capped: a server narrowed the ranges (see Caps).
+	capped bool
 }
 
 // Widths of a slider row's parts.
@@ -187,6 +190,7 @@ func (pp *paramPanel) ResetAll() {
 	}
 	pp.SeedLocked = false
 	pp.serverErr = map[string]string{}
+	pp.clampToCaps()
 	pp.revalidate()
 }
 
@@ -260,6 +264,7 @@ func (pp *paramPanel) revalidate() {
 	}
 	add(pp.P.Validate())
 	add(pp.O.Validate(pp.P))
+	pp.capProblems()
 	// Greedy with several samples is caused by two sliders: say so on both
 	// before anything is sent. vLLM refuses it; twinkle sends one sample.
 	pp.warnings = map[string]string{}
