@@ -1,7 +1,7 @@
 package ui
 
 import (
-	"os"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -32,33 +32,50 @@ const (
 )
 
 // OutputMeter is the program's output (Bubble Tea's WithOutput) counted: the bytes
-// written and the time spent writing them, which tells a terminal that reads slowly.
-// It passes the terminal's file descriptor through, so Bubble Tea still finds a TTY.
+// written and the time spent writing them, which tells a terminal that reads slowly
+// (an SSH viewer's writer, say). Over a terminal file it passes the file's descriptor
+// through, so Bubble Tea still finds a TTY.
 type OutputMeter struct {
-	f     *os.File
+	w     io.Writer
 	bytes atomic.Int64
 	busy  atomic.Int64 // nanoseconds inside Write
 }
 
-// NewOutputMeter counts what is written to f.
-func NewOutputMeter(f *os.File) *OutputMeter { return &OutputMeter{f: f} }
+// NewOutputMeter counts what is written to w.
+func NewOutputMeter(w io.Writer) *OutputMeter { return &OutputMeter{w: w} }
 
 func (o *OutputMeter) Write(p []byte) (int, error) {
 	start := time.Now()
-	n, err := o.f.Write(p)
+	n, err := o.w.Write(p)
 	o.busy.Add(int64(time.Since(start)))
 	o.bytes.Add(int64(n))
 	return n, err
 }
 
-// Read, Close and Fd make the meter a terminal file for Bubble Tea.
-func (o *OutputMeter) Read(p []byte) (int, error) { return o.f.Read(p) }
+// Read, Close and Fd make the meter over a terminal file a terminal file for Bubble Tea.
+func (o *OutputMeter) Read(p []byte) (int, error) {
+	if r, ok := o.w.(io.Reader); ok {
+		return r.Read(p)
+	}
+	return 0, io.EOF
+}
 
-// Close closes the underlying file.
-func (o *OutputMeter) Close() error { return o.f.Close() }
+// Close closes the underlying writer if it can be closed.
+func (o *OutputMeter) Close() error {
+	if c, ok := o.w.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
 
-// Fd is the underlying file's descriptor.
-func (o *OutputMeter) Fd() uintptr { return o.f.Fd() }
+// Fd is the underlying file's descriptor; a writer that is no file has none (and is no
+// terminal).
+func (o *OutputMeter) Fd() uintptr {
+	if f, ok := o.w.(interface{ Fd() uintptr }); ok {
+		return f.Fd()
+	}
+	return ^uintptr(0)
+}
 
 // Written is the bytes written so far and the time spent writing them.
 func (o *OutputMeter) Written() (int64, time.Duration) {
