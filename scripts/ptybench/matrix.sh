@@ -15,9 +15,15 @@ set -eu
 before=$1 after=$2 bench=$3 out=$4
 mkdir -p "$out"
 
-# One CPU of each physical core (lscpu's CORE and SOCKET), else every CPU.
-cores=$(lscpu -p=CPU,CORE,SOCKET 2>/dev/null | grep -v '^#' | awk -F, '!seen[$2","$3]++ {print $1}' | paste -sd' ' -)
-[ -n "$cores" ] || cores=$(seq 0 $(($(nproc) - 1)) | paste -sd' ' -)
+# The CPUs this process may use (a container's cpuset), then one of each physical core
+# among them (lscpu's CORE and SOCKET), else all of them.
+allowed=$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status | tr ',' '\n' |
+	awk -F- '{ hi = ($2 == "") ? $1 : $2; for (c = $1; c <= hi; c++) print c }' | paste -sd' ' -)
+[ -n "$allowed" ] || allowed=$(seq 0 $(($(nproc) - 1)) | paste -sd' ' -)
+cores=$(lscpu -p=CPU,CORE,SOCKET 2>/dev/null | grep -v '^#' |
+	awk -F, -v ok="$allowed" 'BEGIN { n = split(ok, a, " "); for (i = 1; i <= n; i++) use[a[i]] = 1 }
+		use[$1] && !seen[$2","$3]++ {print $1}' | paste -sd' ' -)
+[ -n "$cores" ] || cores=$allowed
 n=$(echo "$cores" | wc -w)
 lanes=4
 [ "$n" -ge 12 ] || lanes=2
