@@ -90,6 +90,7 @@ type column struct {
 	offset        int
 	follow        bool
 	smooth        bool // follow the tail line by line (see followOffset)
+	shownTo       int  // lines before this one have been on screen (see followOffset)
 
 	// version counts changes to what the footer shows; the footer and header
 	// lines are cached against it (they are drawn every frame).
@@ -311,6 +312,7 @@ func (c *column) SetSize(width, height int) {
 		c.styled = c.styled[:0]
 		c.styledOK = c.styledOK[:0]
 		c.fitCache(0)
+		c.shownTo = c.wrap.Len() // the lines are new: none waits to be shown
 	}
 	c.clampOffset()
 }
@@ -375,6 +377,7 @@ func (c *column) BodyLines(ls lineStyler) []string {
 	}
 	c.clampOffset()
 	end := min(c.wrap.Len(), c.offset+c.height)
+	c.shownTo = max(c.shownTo, end)
 	out := make([]string, 0, c.height)
 	for i := c.offset; i < end; i++ {
 		if c.Cursor >= 0 && ls.cursor != nil && c.lineHas(i, c.Cursor) {

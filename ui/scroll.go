@@ -28,13 +28,15 @@ func (c *column) SetSmoothScroll(smooth bool) {
 // followOffset is the first line shown while the column follows its tail. Smooth: the
 // tail on the last line. Jumps: the offset stays while the tail is on screen and no more
 // than the kept lines above it are shown; otherwise it jumps to put the tail on the
-// first row after the kept ones.
+// first row after the kept ones, or less far when lines that have not been on screen yet
+// would be passed over (a fast stream into a short column brings several lines a
+// frame): every line is shown at least once while it fits.
 func (c *column) followOffset() int {
 	lowest := c.maxOffset() // the tail on the last line
 	if c.smooth {
 		return lowest
 	}
-	jumped := max(lowest, c.Lines()-1-c.keepLines()) // the tail just below the kept lines
+	jumped := max(lowest, min(c.Lines()-1-c.keepLines(), c.shownTo))
 	if c.offset >= lowest && c.offset <= jumped {
 		return c.offset
 	}
