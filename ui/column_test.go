@@ -67,6 +67,7 @@ func TestColumnFollowsTailUnlessScrolledUp(t *testing.T) {
 	add := func(n int) {
 		for i := 0; i < n; i++ {
 			c.AppendText("line\n", time.Unix(1, 0))
+			c.BodyLines(lineStyler{key: "k", plain: func(s string) string { return s }}) // a frame
 		}
 	}
 	add(10)
@@ -270,9 +271,11 @@ func TestStopStringTokensAreDrawnAsTheStop(t *testing.T) {
 func TestColumnJumpScroll(t *testing.T) {
 	c := newColumn(0, nil, time.Unix(0, 0))
 	c.SetSize(20, 10) // keeps 2 lines, jumps by 8
+	frame := func() { c.BodyLines(lineStyler{key: "k", plain: func(s string) string { return s }}) }
 	var offsets []int
 	for i := 0; i < 40; i++ {
 		c.AppendText("line\n", time.Unix(1, 0))
+		frame()
 		tail := c.Lines() - 1
 		if tail < c.Offset() || tail >= c.Offset()+10 {
 			t.Fatalf("after %d lines the tail (line %d) is off screen at offset %d", i+1, tail, c.Offset())
@@ -290,6 +293,18 @@ func TestColumnJumpScroll(t *testing.T) {
 	if c.Following() || c.Offset() != c.Lines()-10-1 {
 		t.Fatalf("scrolled up: following %v, offset %d of %d lines", c.Following(), c.Offset(), c.Lines())
 	}
+	// Lines that have not been on screen are not jumped over: a burst in one frame (a
+	// fast stream) that runs 3 lines past the bottom moves the view just enough.
+	c.ScrollTo(true)
+	frame()
+	before, shown := c.Offset(), min(c.Lines(), c.Offset()+10) // lines before shown have been on screen
+	for range before + 10 - c.Lines() + 3 {
+		c.AppendText("line\n", time.Unix(1, 0))
+	}
+	if c.Offset() == before || c.Offset() > shown || c.Lines()-1 >= c.Offset()+10 {
+		t.Errorf("after a burst to line %d: offset %d (was %d), first line not yet shown %d", c.Lines()-1, c.Offset(), before, shown)
+	}
+	frame()
 	// Smooth scrolling keeps the tail on the last line.
 	c.ScrollTo(true)
 	c.SetSmoothScroll(true)
