@@ -470,12 +470,12 @@ func TestTreeLines(t *testing.T) {
 	want := []string{
 		`sample 0 · 12 tokens · length`,
 		`sample 1 · 7 tokens · eos`,
-		`├─ @5 " walked" p=0.86 → " thats" p=0.73 · 12 tokens · length`,
-		`│  ├─ @7 " beneath" p=0.35 → " wass" p=0.28 · 12 tokens · length`,
-		`│  │  ├─ @9 " beneath" p=0.35 → " wass" p=0.28 · 12 tokens · length`,
-		`│  │  └─ @9 " beneath" p=0.35 → " wass" p=0.28 · 12 tokens · eos`,
-		`│  └─ @7 " beneath" p=0.35 → " wass" p=0.28 · 11 tokens · eos`,
-		`└─ @5 " walked" p=0.86 → " thats" p=0.73 · 10 tokens · eos`,
+		`├─ @5 " walked" p=0.86 → " the" p=0.03 · 12 tokens · length`,
+		`│  ├─ @7 " beneath" p=0.35 → " the" p=0.09 · 12 tokens · length`,
+		`│  │  ├─ @9 " beneath" p=0.35 → " the" p=0.09 · 12 tokens · length`,
+		`│  │  └─ @9 " beneath" p=0.35 → " the" p=0.09 · 12 tokens · eos`,
+		`│  └─ @7 " beneath" p=0.35 → " the" p=0.09 · 11 tokens · eos`,
+		`└─ @5 " walked" p=0.86 → " the" p=0.03 · 10 tokens · eos`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("tree view:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

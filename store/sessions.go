@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,10 +31,20 @@ type Session[R any] struct {
 	N          int                   `json:"n"`
 	Logprobs   *int                  `json:"logprobs"`
 	SeedLocked bool                  `json:"seed_locked"`
+	// Advanced holds vLLM's sampling fields beyond the seven; absent when all are at
+	// their defaults.
+	Advanced *Advanced `json:"advanced,omitempty"`
+	// LogprobsMode is the logprobs mode claimed for the server (vLLM's
+	// --logprobs-mode: raw_logprobs, raw_logits, processed_logprobs or
+	// processed_logits); absent for the sampler's own setting.
+	LogprobsMode string `json:"logprobs_mode,omitempty"`
 	// Response is the run's full response; absent when nothing ran.
 	Response R `json:"response"`
 	// Timings per sample, so the footers read as they did.
 	Timings []SampleTiming `json:"timings,omitempty"`
+	// Tree is the branch tree of the samples (forks and steps), as the ui's
+	// explore.Tree writes it; the store keeps it as it is.
+	Tree json.RawMessage `json:"tree,omitempty"`
 }
 
 // SampleTiming is one column's footer numbers.
@@ -62,6 +73,12 @@ func LoadSession[R any](path string) (*Session[R], error) {
 	if err := s.Params.Validate(); err != nil {
 		return nil, fmt.Errorf("%s:%d: field params: %v", path, lineOfField(data, "params"), err)
 	}
+	if err := (params.Options{N: 1, Advanced: s.Advanced.Params()}).Validate(s.Params); err != nil {
+		return nil, fmt.Errorf("%s:%d: field advanced: %v", path, lineOfField(data, "advanced"), err)
+	}
+	if m := s.LogprobsMode; m != "" && !slices.Contains(logprobsModes(), m) {
+		return nil, fmt.Errorf("%s:%d: field logprobs_mode: want raw_logprobs, raw_logits, processed_logprobs or processed_logits, got %q", path, lineOfField(data, "logprobs_mode"), m)
+	}
 	if s.API != params.Chat && s.API != params.Completion {
 		return nil, fmt.Errorf("%s:%d: field api: want %q or %q, got %q", path, lineOfField(data, "api"), params.Chat, params.Completion, s.API)
 	}
@@ -69,6 +86,12 @@ func LoadSession[R any](path string) (*Session[R], error) {
 		return nil, fmt.Errorf("%s:%d: field n: want 1..%d, got %d", path, lineOfField(data, "n"), params.MaxSamples, s.N)
 	}
 	return &s, nil
+}
+
+// logprobsModes are vLLM's four --logprobs-mode values (backend.LogprobsModes, which
+// store may not import; a test keeps the two the same).
+func logprobsModes() []string {
+	return []string{"raw_logprobs", "raw_logits", "processed_logprobs", "processed_logits"}
 }
 
 // SessionInfo is what a list of session files shows of one.

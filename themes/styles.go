@@ -107,6 +107,16 @@ type ColumnStyles struct {
 	// heatmap's colours; StopCursor is one under the inspector's cursor.
 	Stop       lipgloss.Style
 	StopCursor lipgloss.Style
+	// A reasoning model's thinking, drawn apart from its answer: the thinking dimmed (with
+	// the heatmap off: Thinking; ThinkingMark is turned on over the heatmap's colours), its
+	// label line ("▾ thinking", "▸ thought for 812
+	// tokens"), and the end-of-thinking token drawn as a rule (BoundaryCursor under the
+	// inspector's cursor) where the heatmap is off.
+	Thinking       lipgloss.Style
+	ThinkingMark   lipgloss.Style
+	ThinkingLabel  lipgloss.Style
+	Boundary       lipgloss.Style
+	BoundaryCursor lipgloss.Style
 }
 
 // BadgeStyles: the stop reason in a column's footer.
@@ -325,6 +335,12 @@ func NewStyles(p Palette, isDark bool) Styles {
 		SplitBasic: lipgloss.NewStyle().Italic(true).Underline(true),
 		Stop:       fgc(subtle).Strikethrough(true),
 		StopCursor: fgc(subtle).Strikethrough(true).Reverse(true),
+
+		Thinking:       text.Faint(true),
+		ThinkingMark:   lipgloss.NewStyle().Faint(true),
+		ThinkingLabel:  fgc(subtle).Italic(true),
+		Boundary:       fgc(subtle),
+		BoundaryCursor: fgc(subtle).Reverse(true),
 	}
 	badge := func(c color.Color) lipgloss.Style { return base.Foreground(c).Bold(true) }
 	s.Badge = BadgeStyles{

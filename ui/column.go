@@ -37,6 +37,17 @@ type lineStyler struct {
 	// the output (cursor: under the inspector's cursor); nil draws them as
 	// any token.
 	stop func(frag string, cursor bool) string
+	// A reasoning model's thinking (see thinking.go): thinking turns its look on over a
+	// thinking token's heatmap look, thinkPlain draws it with the heatmap off; label
+	// draws the label line; boundary the end-of-thinking rule (cursor: under the
+	// inspector's cursor) unless ruleHeat draws it in the heatmap's look.
+	ruleHeat   bool
+	thinking   string
+	thinkPlain func(string) string
+	label      func(string) string
+	// labelCursor draws a folded label whose thinking holds the inspector's cursor.
+	labelCursor func(string) string
+	boundary    func(frag string, cursor bool) string
 }
 
 // column is one sample: its streamed text, wrapped and cached for its width,
@@ -75,11 +86,16 @@ type column struct {
 	Reason    backend.StopReason
 	StoppedBy backend.StoppedBy
 	Err       *backend.Error
+	// Fork names the branch the column shows ("fork @5 \" that\""), "" for a
+	// run's sample; display-safe.
+	Fork string
 
 	started, firstTok, lastTok time.Time
 	ttft                       time.Duration
 	// retry: the request waits to be sent again (nil when it does not).
 	retry *retryNote
+	// think: a reasoning model's thinking (see thinking.go).
+	think thinkingView
 
 	// layout and caches
 	width, height int
@@ -104,7 +120,7 @@ type column struct {
 
 // newColumn starts an empty column for sample index.
 func newColumn(index int, seed *int64, started time.Time) *column {
-	return &column{Index: index, Seed: seed, started: started, follow: true, Streaming: true, Cursor: -1, stopTok: -1}
+	return &column{Index: index, Seed: seed, started: started, follow: true, Streaming: true, Cursor: -1, stopTok: -1, think: thinkingView{labelAt: -1}}
 }
 
 // Tokens returns the sample's tokens (nil when the run had no logprobs).
@@ -129,36 +145,11 @@ func (c *column) AppendTokens(toks []backend.Token, now time.Time) { c.AppendStr
 // the text is right where a token reads "\ufffd" (part of a character), and
 // tokens can run ahead of it (vLLM holds text back).
 func (c *column) AppendStream(toks []backend.Token, text string, now time.Time) {
-	if len(toks) == 0 && text == "" {
-		return
-	}
-	if len(toks) > 0 {
-		c.mark(now)
-	} else {
-		c.version++
-	}
-	if c.tokens == nil {
-		c.tokens = make([]backend.Token, 0, 256)
-	}
-	c.tokens = append(c.tokens, toks...)
-	if c.al == nil {
-		c.al = backend.NewAligner()
-	}
-	c.al.Add(toks, text)
-	c.textLen = c.al.ContentLen()
-	c.syncPieces()
+	c.AppendParts(toks, "", text, now)
 }
 
 // AppendText adds streamed text (runs without logprobs) that arrived at now.
-func (c *column) AppendText(s string, now time.Time) {
-	if s == "" {
-		return
-	}
-	c.textLen += len(s)
-	c.mark(now)
-	c.chunks = append(c.chunks, s)
-	c.syncPieces()
-}
+func (c *column) AppendText(s string, now time.Time) { c.AppendTextParts("", s, now) }
 
 func (c *column) mark(now time.Time) {
 	c.version++
@@ -176,9 +167,11 @@ func (c *column) Finish(reason backend.StopReason, by backend.StoppedBy, err *ba
 	c.Reason, c.StoppedBy, c.Err = reason, by, err
 	c.version++
 	if c.al != nil && !c.al.Finished() {
+		c.flushBoundaries(false)
 		c.al.Finish(backend.StopTail(c.al.Slice(0, c.al.ContentLen()), by))
 	}
 	c.syncPieces()
+	c.syncLabel()
 	if reason == backend.StopStop && by.Kind == backend.StoppedByString && c.tokens != nil {
 		c.markStop(by.String)
 	}
@@ -250,6 +243,10 @@ func (c *column) Badge() string {
 			return "eos"
 		}
 		return "stop"
+	case backend.StopLength:
+		if c.StoppedWhileThinking() {
+			return "length, still thinking"
+		}
 	case backend.StopError:
 		msg := "error"
 		if c.Err != nil {
@@ -264,6 +261,9 @@ func (c *column) Badge() string {
 // token) as separate parts, most important first, so a narrow footer can drop
 // the last ones whole instead of cutting a number.
 func (c *column) StatParts() []string {
+	if c.hasThinking() && c.tokens != nil {
+		return c.thinkingStatParts()
+	}
 	var parts []string
 	if n := c.TokenCount(); n >= 0 {
 		parts = append(parts, fmt.Sprintf("%d tok", n))
@@ -300,18 +300,7 @@ func (c *column) SetSize(width, height int) {
 	if c.wrap == nil || c.width != width {
 		c.width = width
 		c.wrap = newWrapper(width)
-		for k, t := range c.texts {
-			if k == c.stableTok {
-				c.wrap.setMark()
-			}
-			c.wrap.Append(t)
-		}
-		if c.stableTok >= len(c.texts) {
-			c.wrap.setMark()
-		}
-		c.styled = c.styled[:0]
-		c.styledOK = c.styledOK[:0]
-		c.fitCache(0)
+		c.rewrap()
 		c.shownTo = c.wrap.Len() // the lines are new: none waits to be shown
 	}
 	c.clampOffset()
@@ -380,7 +369,7 @@ func (c *column) BodyLines(ls lineStyler) []string {
 	c.shownTo = max(c.shownTo, end)
 	out := make([]string, 0, c.height)
 	for i := c.offset; i < end; i++ {
-		if c.Cursor >= 0 && ls.cursor != nil && c.lineHas(i, c.Cursor) {
+		if c.Cursor >= 0 && ls.cursor != nil && (c.lineHas(i, c.Cursor) || c.foldHolds(i, c.Cursor)) {
 			// The cursor's line is drawn fresh each frame (one line) and
 			// never enters the cache.
 			out = append(out, c.styleLine(i, ls, c.Cursor))
@@ -446,10 +435,19 @@ func (c *column) TokenAt(x, y int) int {
 	if i < 0 || i >= c.wrap.Len() {
 		return -1
 	}
-	found, cx := -1, 0
+	found, cx, done := -1, 0, false
 	c.wrap.segmentsAt(i, func(t, from int, frag string) {
-		if found >= 0 {
+		if found >= 0 || done {
 			return
+		}
+		// The label line is the column's, not a token's.
+		if n, lw := c.labelPrefix(t, from, frag); n > 0 {
+			if x >= cx && x < cx+lw {
+				done = true
+				return
+			}
+			cx += lw
+			from, frag = from+n, frag[n:]
 		}
 		w := ansi.StringWidth(frag)
 		if x >= cx && x < cx+w {
@@ -496,7 +494,13 @@ func (c *column) styleLine(i int, ls lineStyler, cursor int) string {
 	// piece draws frag of token t's piece in token look's look; shared is the
 	// grapheme made of several tokens it belongs to, if any.
 	piece := func(t, look int, frag string, shared *shareLook) {
+		thinking := ls.thinking != "" && c.partOf(t) == backend.PartThinking
 		if ls.render == nil {
+			if thinking && ls.thinkPlain != nil {
+				flush()
+				b.WriteString(ls.thinkPlain(frag))
+				return
+			}
 			plain.WriteString(frag)
 			return
 		}
@@ -506,8 +510,11 @@ func (c *column) styleLine(i int, ls lineStyler, cursor int) string {
 			r = ls.cursor
 		}
 		pre := ""
+		if thinking {
+			pre = ls.thinking
+		}
 		if on(ls.divergence) && ls.divPrefix != "" {
-			pre = ls.divPrefix
+			pre += ls.divPrefix
 		}
 		idx := look
 		if shared != nil {
@@ -540,6 +547,33 @@ func (c *column) styleLine(i int, ls lineStyler, cursor int) string {
 		piece(sh.first, sh.worst, frag, sh)
 	}
 	c.wrap.segmentsAt(i, func(t, from int, frag string) {
+		if n, _ := c.labelPrefix(t, from, frag); n > 0 {
+			flush()
+			if ls.labelCursor != nil && c.foldHolds(i, cursor) {
+				b.WriteString(ls.labelCursor(frag[:n]))
+			} else {
+				b.WriteString(ls.label(frag[:n]))
+			}
+			from, frag = from+n, frag[n:]
+			if frag == "" {
+				return
+			}
+		}
+		if c.hasThinking() && c.partOf(t) == backend.PartBoundary {
+			// The rule is a token: in the heatmap's look when it is on.
+			flush()
+			switch {
+			case ls.ruleHeat && t == cursor:
+				b.WriteString(ls.cursor(c.token(t), t, frag))
+			case ls.ruleHeat:
+				b.WriteString(ls.render(c.token(t), t, frag))
+			case ls.boundary != nil:
+				b.WriteString(ls.boundary(frag, t == cursor))
+			default:
+				b.WriteString(frag)
+			}
+			return
+		}
 		if stopTok < 0 || t < stopTok || t == stopTok && from+len(frag) <= stopAt {
 			if ls.render != nil && t != cursor && t != ls.divergence {
 				if prev, ok := c.wrapSpace(i, t, from, frag); ok {
@@ -560,7 +594,7 @@ func (c *column) styleLine(i int, ls lineStyler, cursor int) string {
 	flush()
 	// A newline token gets a visible mark in its own look, so a likely or
 	// unlikely line break does not hide; within a stop, the stop's look.
-	if ln.newline && ls.render != nil && width < c.width {
+	if ln.newline && ls.render != nil && width < c.width && !c.drawnNewline(ln) {
 		t := ln.end.tok
 		mark := ""
 		if stopTok >= 0 && (t > stopTok || t == stopTok && ln.end.off >= stopAt) {

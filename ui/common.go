@@ -43,7 +43,9 @@ type Common struct {
 	// is its Render); rebuilt when the mode, theme or colour profile changes.
 	Painter  *heatmap.Painter
 	HeatMode heatmap.Mode
-	Profile  colorprofile.Profile
+	// HeatProcessed colours by processed logprobs where tokens have them.
+	HeatProcessed bool
+	Profile       colorprofile.Profile
 	// exportTab is the export format shown last, shown first when the
 	// export opens again.
 	exportTab int

@@ -87,7 +87,7 @@ func (e *editorPane) view(focused bool) ([]string, bool) {
 // heatView is the prompt coloured by its logprobs when a run fetched them,
 // the prompt is unchanged since and it is not being edited; nil otherwise.
 func (e *editorPane) heatView(focused bool) []string {
-	p := e.c.Painter
+	p := e.c.Painter.Raw() // prompt tokens are never drawn: no processed values
 	if e.heat.tokens == nil || focused || e.Value() != e.heat.at || p == nil {
 		return nil
 	}

@@ -67,7 +67,7 @@ func globalHelp(k *KeyMap) [][]key.Binding {
 	g := k.Global
 	return [][]key.Binding{
 		{g.Run, g.Cancel, g.Next, g.Prev, g.Mode, g.Models, g.Quit},
-		{g.Export, g.Save, g.Open, g.Presets, g.Heatmap, g.PromptHeat, g.Theme},
+		{g.Export, g.Save, g.Open, g.Presets, g.Heatmap, g.HeatSource, g.PromptHeat, g.Theme},
 	}
 }
 

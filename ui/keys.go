@@ -16,27 +16,34 @@ type KeyMap struct {
 	Samples SampleKeys
 	Inspect InspectKeys
 	Dialog  DialogKeys
+	Explore ExploreKeys
 }
 
 // GlobalKeys work from every focus.
 type GlobalKeys struct {
-	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, PromptHeat, Theme, Help, Quit key.Binding
+	Run, Cancel, Next, Prev, Mode, Models, Export, Save, Open, Presets, Heatmap, HeatSource, PromptHeat, Theme, Help, Quit key.Binding
 }
 
 // ParamKeys act on the parameter panel.
 type ParamKeys struct {
-	Up, Down, Left, Right, CoarseLeft, CoarseRight, Edit, Reset, ResetAll, Lock key.Binding
+	Up, Down, Left, Right, CoarseLeft, CoarseRight, Edit, Reset, ResetAll, Lock, Advanced key.Binding
 }
 
 // SampleKeys act on the sample area.
 type SampleKeys struct {
-	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect key.Binding
+	Left, Right, Up, Down, PageUp, PageDown, Top, Bottom, Zoom, Inspect, FoldThinking key.Binding
 }
 
 // InspectKeys move the token cursor while the inspector is open; they take
 // precedence over SampleKeys then.
 type InspectKeys struct {
 	Left, Right, WordLeft, WordRight, First, Last, PrevSample, NextSample key.Binding
+}
+
+// ExploreKeys act on the samples (forks, step mode, the trees, the
+// determinism check, the diff) and inside the dialogs they open.
+type ExploreKeys struct {
+	Fork, Step, Tree, Merged, Determinism, Diff, Next1, Next10, ToEnd key.Binding
 }
 
 // DialogKeys act inside an open dialog (export, pickers, file names).
@@ -62,6 +69,7 @@ func DefaultKeyMap() KeyMap {
 			Open:       b([]string{"ctrl+o"}, "ctrl+o", "open session"),
 			Presets:    b([]string{"ctrl+p"}, "ctrl+p", "presets"),
 			Heatmap:    b([]string{"m", "f2"}, "m/f2", "heatmap mode"),
+			HeatSource: b([]string{"p", "f6"}, "p/f6", "raw/processed heat"),
 			Theme:      b([]string{"T", "f3"}, "T/f3", "next theme"),
 			PromptHeat: b([]string{"f4", "P"}, "P/f4", "prompt logprobs"),
 			Help:       b([]string{"f1", "?"}, "?/f1", "more keys"),
@@ -77,7 +85,8 @@ func DefaultKeyMap() KeyMap {
 			Edit:        b([]string{"enter"}, "enter/0-9", "type exact value"),
 			Reset:       b([]string{"r"}, "r", "reset slider to default"),
 			ResetAll:    b([]string{"R"}, "R", "reset all to defaults"),
-			Lock:        b([]string{"space"}, "space", "lock/unlock seed"),
+			Lock:        b([]string{"space"}, "space", "lock seed / toggle"),
+			Advanced:    b([]string{"a"}, "a", "advanced samplers"),
 		},
 		Samples: SampleKeys{
 			Left:     b([]string{"left", "h"}, "←/h", "previous sample"),
@@ -90,6 +99,8 @@ func DefaultKeyMap() KeyMap {
 			Bottom:   b([]string{"end", "G"}, "G/end", "follow tail"),
 			Zoom:     b([]string{"z"}, "z", "zoom sample"),
 			Inspect:  b([]string{"i"}, "i/click", "inspect tokens"),
+			// A reasoning model's thinking, in every column.
+			FoldThinking: b([]string{"t"}, "t", "fold thinking"),
 		},
 		Inspect: InspectKeys{
 			Left:       b([]string{"left", "h"}, "←/h", "previous token"),
@@ -100,6 +111,17 @@ func DefaultKeyMap() KeyMap {
 			Last:       b([]string{"end", "G"}, "end/G", "last token"),
 			PrevSample: b([]string{"["}, "[", "previous sample"),
 			NextSample: b([]string{"]"}, "]", "next sample"),
+		},
+		Explore: ExploreKeys{
+			Fork:        b([]string{"a"}, "a", "fork here"),
+			Step:        b([]string{"s"}, "s", "step"),
+			Tree:        b([]string{"B"}, "B", "branches"),
+			Merged:      b([]string{"M"}, "M", "merged tree"),
+			Determinism: b([]string{"D"}, "D", "determinism"),
+			Diff:        b([]string{"d"}, "d", "diff"),
+			Next1:       b([]string{"n"}, "n", "next token"),
+			Next10:      b([]string{"N"}, "N", "next 10"),
+			ToEnd:       b([]string{"e"}, "e", "run to the end"),
 		},
 		Dialog: DialogKeys{
 			Up:         b([]string{"up", "k"}, "↑/k", "up"),

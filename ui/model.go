@@ -67,6 +67,8 @@ type runState struct {
 	// problem is a failure that ended no sample (the prompt logprobs
 	// request), kept for the run's summary.
 	problem string
+	// note is what the backend said of the run's values (EventNote).
+	note string
 	// before is what the screen showed when the run began, put back if the
 	// run cannot start (a loaded session is not wiped by a 404).
 	before shownSamples
@@ -157,6 +159,9 @@ type Model struct {
 	spin       spinner.Model
 	spinning   bool
 	pace       framePacer
+
+	// explore is the branch tree of the samples on screen.
+	explore exploreState
 
 	// The status line.
 	status    string
@@ -269,7 +274,7 @@ func (m *Model) setTheme(isDark bool) {
 // rebuildPainter makes the heatmap painter for the current mode, theme and
 // colour profile; its key drops the columns' styled lines.
 func (m *Model) rebuildPainter() {
-	p := heatmap.NewPainter(m.c.Styles, m.c.HeatMode, m.c.Profile)
+	p := heatmap.NewPainterBy(m.c.Styles, m.painterMode(), m.c.Profile, m.c.HeatProcessed)
 	m.c.Painter = p
 	if m.samples != nil {
 		m.samples.setPainter()
@@ -338,6 +343,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onRunStarted(msg)
 	case runUpdateMsg:
 		return m, m.onRunUpdate(msg)
+	case exploreRunMsg:
+		return m, m.onExploreRun(msg)
 	case modelsMsg:
 		if msg.err != nil {
 			m.conn, m.connErr = connFailed, sanitize.Line(msg.err.Error())
@@ -353,6 +360,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case NoticeMsg:
 		m.setStatus(string(msg), false)
+		return m, nil
+	case biasResolvedMsg:
+		m.onBiasResolved(msg)
 		return m, nil
 	case sessionLoadedMsg:
 		if msg.err != nil {
@@ -441,7 +451,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Dialog.Accept):
 			m.panel.CommitEdit()
-			return nil
+			return m.resolveBiasCmd()
 		case key.Matches(msg, k.Dialog.Close):
 			m.panel.CancelEdit()
 			return nil
@@ -492,6 +502,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.rebuildPainter()
 			m.setStatus("heatmap: "+m.c.HeatMode.Title(), false)
 			return nil
+		case key.Matches(msg, k.Global.HeatSource):
+			m.toggleHeatProcessed()
+			return nil
 		case key.Matches(msg, k.Global.PromptHeat):
 			m.promptHeat = !m.promptHeat
 			if m.promptHeat {
@@ -512,6 +525,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case focusParams:
 		return m.handleParamKey(msg)
 	case focusSamples:
+		if cmd, ok := m.exploreKey(msg); ok {
+			return cmd
+		}
 		if m.samples.handleKey(msg) {
 			m.relayout() // the inspector opened or closed
 		}
@@ -535,6 +551,9 @@ func (m *Model) handleParamKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.panel.Step(-1, false)
 	case key.Matches(msg, k.Right):
 		m.panel.Step(1, false)
+	case key.Matches(msg, k.Advanced):
+		m.panel.ToggleAdvanced()
+	case (key.Matches(msg, k.Edit) || key.Matches(msg, k.Lock)) && m.panel.Toggle():
 	case key.Matches(msg, k.Edit):
 		return m.panel.StartEdit("")
 	case key.Matches(msg, k.ResetAll):
@@ -616,7 +635,8 @@ func (m *Model) toggleMode() {
 
 // buildRequest turns the screen's state into a backend request.
 func (m *Model) buildRequest() backend.Request {
-	req := backend.Request{API: m.api, Model: m.modelName, Params: m.panel.P.Clone(), Options: m.panel.O}
+	req := backend.Request{API: m.api, Model: m.modelName, Params: m.panel.P.Clone(), Options: m.panel.O, LogprobsMode: m.panel.Mode()}
+	req.Options.Advanced = m.panel.O.Advanced.Clone()
 	if m.promptHeat {
 		k := 5
 		if lp := m.panel.O.Logprobs; lp != nil && *lp > 0 {
@@ -652,6 +672,7 @@ func (m *Model) startRun() tea.Cmd {
 		m.run.cancel()
 	}
 	m.panel.ClearServerErrors()
+	m.panel.SetThinkingCut("")
 	seedBefore := m.seedRun
 	if !m.panel.SeedLocked {
 		s := m.c.NewSeed()
@@ -659,6 +680,8 @@ func (m *Model) startRun() tea.Cmd {
 		m.panel.P.Seed, m.seedRun = &s, &drawn
 	}
 	req := m.buildRequest()
+	// The ids of the prompt and the tokens let a fork send its prefix exactly.
+	req.TokenIDs = req.Options.Logprobs != nil
 	if !m.panel.SeedLocked {
 		// The drawn seed goes out with this run but the slider stays
 		// "auto", so the next run draws again.
@@ -872,6 +895,7 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			if s.Note != "" {
 				m.setStatus(s.Note, false)
 			}
+			m.setShownMode(s.LogprobsMode)
 			if m.modelName == "" {
 				m.modelName = s.Model
 			}
@@ -886,14 +910,14 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			// Tokens come from the logprobs entries and can run ahead of
 			// the text (vLLM holds text back); the column draws the text
 			// with its tokens placed in it.
-			c.AppendStream(ev.Tokens, ev.Text, at)
-		case r.logprobs && !c.textOnly && c.tokens == nil && ev.Text != "":
+			c.AppendParts(ev.Tokens, ev.Reasoning, ev.Text, at)
+		case r.logprobs && !c.textOnly && c.tokens == nil && (ev.Text != "" || ev.Reasoning != ""):
 			// Text before any token: the server does not send logprobs
 			// (not every OpenAI-compatible server does); show the text.
 			c.textOnly = true
-			c.AppendText(ev.Text, at)
+			c.AppendTextParts(ev.Reasoning, ev.Text, at)
 		case !r.logprobs || c.textOnly:
-			c.AppendText(ev.Text, at)
+			c.AppendTextParts(ev.Reasoning, ev.Text, at)
 		}
 	case backend.EventFinish:
 		if c := m.column(ev.Sample); c != nil {
@@ -924,6 +948,12 @@ func (m *Model) applyEvent(r *runState, ev backend.Event, at time.Time) {
 			for i := max(lo, 0); i < min(hi, len(m.samples.cols)); i++ {
 				m.samples.cols[i].Retrying(note)
 			}
+		}
+	case backend.EventNote:
+		// Said once, in the run's summary: the values do not fit the
+		// mode claimed, or are all 0.0.
+		if ev.Text != "" && !strings.Contains(r.note, ev.Text) {
+			r.note = strings.TrimPrefix(r.note+"; "+ev.Text, "; ")
 		}
 	case backend.EventError:
 		if ev.Err != nil {
@@ -958,7 +988,12 @@ func (m *Model) finishRun(r *runState, at time.Time) {
 	if r.problem != "" {
 		text, isErr = text+"; "+r.problem, true
 	}
+	if r.note != "" {
+		text += "; note: " + r.note
+	}
 	m.setStatus(text, isErr)
+	m.noteThinkingCut()
+	defer m.treeFromRun(r) // after a run that never started has put the screen back
 	if m.switchToCompletion(r) {
 		return
 	}

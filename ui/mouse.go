@@ -31,7 +31,7 @@ func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 		default:
 			return nil
 		}
-		if row := mo.Y - r.panel.Y; r.panel.Contains(mo.X, mo.Y) && row < m.panel.Rows() {
+		if row, ok := m.panel.rowAt(mo.Y - r.panel.Y); r.panel.Contains(mo.X, mo.Y) && ok {
 			m.setFocus(focusParams)
 			m.panel.Select(row)
 			m.panel.Step(dir, mo.Mod&tea.ModShift != 0)
@@ -54,6 +54,9 @@ func (m *Model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 			m.setFocus(focusSystem)
 		case r.samplesOuter.Contains(mo.X, mo.Y):
 			m.setFocus(focusSamples)
+			if m.samples.clickLabel(mo.X, mo.Y) {
+				return nil // a thinking's label line folds it or shows it
+			}
 			// A click on a token opens the inspector on it.
 			if t := m.samples.click(mo.X, mo.Y); t >= 0 {
 				if m.samples.startInspecting() {

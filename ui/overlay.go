@@ -102,6 +102,8 @@ func (m *Model) apply(d dialog, a action) tea.Cmd {
 	case chooseModel:
 		m.modelName = a.id
 		m.setStatus("model: "+a.id, false)
+	case showNode:
+		m.showNode(a.id)
 	case actions:
 		var cmds []tea.Cmd
 		for _, x := range a {

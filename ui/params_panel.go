@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -11,20 +12,37 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
 	"github.com/twinkle-sh/twinkle/themes"
 	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
-// paramPanel is the slider panel: one row per row of params' spec table
-// above the advanced group, in the table's order. It holds the parameters
-// being edited; the root model reads them when it runs.
+// paramPanel is the slider panel: one row per row of params' spec table, in
+// the table's order, the advanced rows in a group that opens and closes
+// (params_advanced.go). It holds the parameters being edited; the root
+// model reads them when it runs.
 type paramPanel struct {
-	c      *Common
-	specs  []params.Spec
-	P      params.SamplingParams
-	O      params.Options
+	c     *Common
+	specs []params.Spec
+	P     params.SamplingParams
+	O     params.Options
+	// cursor is the focused row's index in specs, or headerRow.
 	cursor int
+	// top is the first visible row drawn, when they do not all fit.
+	top int
+	// advOpen shows every advanced row, not only the used ones.
+	advOpen bool
+	// mode is the logprobs mode claimed for the server ("" = as configured).
+	mode backend.LogprobsMode
+	// canTokenize: the sampler has a /tokenize, which resolves logit_bias
+	// text; resolving is set while it works.
+	canTokenize, resolving bool
+	// biasErr is why the last resolution failed, until the list changes.
+	biasErr string
+	// completion: runs go to the completion API, which has no chat template
+	// to read the reasoning switches.
+	completion bool
 
 	// SeedLocked: every run reuses the seed; unlocked, each run draws one.
 	SeedLocked bool
@@ -40,6 +58,9 @@ type paramPanel struct {
 	// warnings: combinations that still run but not as asked (greedy with
 	// several samples draws one).
 	warnings map[string]string
+	// thinkingCut: why max_tokens may need to be larger (samples of the last run ran out
+	// of tokens while thinking), "" when none did.
+	thinkingCut string
 
 	// dragging is the row whose bar the mouse is dragging, or -1.
 	dragging int
@@ -58,14 +79,18 @@ type paramPanel struct {
 // Widths of a slider row's parts.
 const (
 	sliderMarkW  = 2
-	sliderLabelW = 12
+	sliderLabelW = 13
 	sliderValueW = 15
 	panelMinW    = sliderMarkW + sliderLabelW + 6 + 1 + sliderValueW
 )
 
 // newParamPanel starts the panel at p and o.
 func newParamPanel(c *Common, p params.SamplingParams, o params.Options) *paramPanel {
-	pp := &paramPanel{c: c, specs: params.MainSpecs(), P: p.Clone(), O: o, serverErr: map[string]string{}, dragging: -1}
+	pp := &paramPanel{c: c, specs: panelSpecs(), P: p.Clone(), O: o, serverErr: map[string]string{}, dragging: -1}
+	pp.O.Advanced = o.Advanced.Clone()
+	if c != nil {
+		_, pp.canTokenize = c.Sampler.(backend.Tokenizer)
+	}
 	if pp.O.N <= 0 {
 		pp.O.N = 1
 	}
@@ -81,36 +106,93 @@ func newParamPanel(c *Common, p params.SamplingParams, o params.Options) *paramP
 	return pp
 }
 
-// Rows is the number of rows the panel draws.
-func (pp *paramPanel) Rows() int { return len(pp.specs) }
+// Rows is the number of row lines the panel draws (the group's header
+// included), from the top of its content.
+func (pp *paramPanel) Rows() int { return min(len(pp.visible())-pp.top, pp.rowRoom()) }
 
-// Row is the focused row.
+// rowRoom is how many row lines fit: all of them when the size allows,
+// else the height less the blank line and two lines of help.
+func (pp *paramPanel) rowRoom() int {
+	n := len(pp.visible())
+	if pp.h <= 0 || n+2 <= pp.h {
+		return n
+	}
+	return max(1, pp.h-3)
+}
+
+// rowAt is the row drawn on line y of the content: a spec index, or
+// headerRow; false below the rows.
+func (pp *paramPanel) rowAt(y int) (int, bool) {
+	vis := pp.visible()
+	if y < 0 || y >= pp.Rows() || pp.top+y >= len(vis) {
+		return 0, false
+	}
+	return vis[pp.top+y], true
+}
+
+// scroll keeps the focused row inside the drawn window.
+func (pp *paramPanel) scroll() {
+	vis, room := pp.visible(), pp.rowRoom()
+	at := max(0, slices.Index(vis, pp.cursor))
+	pp.top = min(pp.top, at, max(0, len(vis)-room))
+	if at >= pp.top+room {
+		pp.top = at - room + 1
+	}
+	pp.top = max(0, pp.top)
+}
+
+// Row is the focused row: an index in specs, or headerRow.
 func (pp *paramPanel) Row() int { return pp.cursor }
 
-// Focused returns the spec of the focused row.
-func (pp *paramPanel) Focused() params.Spec { return pp.specs[pp.cursor] }
+// Focused returns the spec of the focused row; the group's header reads as
+// a row of its own key, "advanced", that no spec has.
+func (pp *paramPanel) Focused() params.Spec {
+	if pp.cursor == headerRow {
+		return params.Spec{Key: "advanced", Label: "advanced", Help: "vLLM's samplers beyond the seven, and the logprobs mode: a, enter or space opens and closes the group (a row that is set stays shown)"}
+	}
+	return pp.specs[pp.cursor]
+}
 
 // Editing reports whether a value is being typed.
 func (pp *paramPanel) Editing() bool { return pp.editing }
 
-// Move moves the row cursor by d, wrapping around.
+// Move moves the row cursor by d over the rows shown, wrapping around.
 func (pp *paramPanel) Move(d int) {
-	n := len(pp.specs)
-	pp.cursor = ((pp.cursor+d)%n + n) % n
+	vis := pp.visible()
+	n := len(vis)
+	at := max(0, slices.Index(vis, pp.cursor))
+	pp.cursor = vis[((at+d)%n+n)%n]
+	pp.scroll()
 }
 
-// Select puts the cursor on row i.
+// Select puts the cursor on row i (an index in specs, or headerRow).
 func (pp *paramPanel) Select(i int) {
-	if i >= 0 && i < len(pp.specs) {
+	if i == headerRow || i >= 0 && i < len(pp.specs) {
 		pp.cursor = i
+		pp.scroll()
 	}
 }
 
 // Value reads row i.
-func (pp *paramPanel) Value(i int) params.Value { return pp.specs[i].Get(pp.P, pp.O) }
+func (pp *paramPanel) Value(i int) params.Value {
+	s := pp.specs[i]
+	if s.Key == logprobsModeKey {
+		if at := slices.Index(s.Choices, string(pp.mode)); at >= 0 {
+			return params.V(float64(at))
+		}
+		return params.Value{}
+	}
+	return s.Get(pp.P, pp.O)
+}
 
 func (pp *paramPanel) set(i int, v params.Value) {
 	s := pp.specs[i]
+	if s.Key == logprobsModeKey {
+		pp.mode = ""
+		if v.Set {
+			pp.mode = backend.LogprobsMode(s.Choices[min(max(int(v.V), 0), len(s.Choices)-1)])
+		}
+	}
 	s.Put(&pp.P, &pp.O, v)
 	if s.Key == "seed" && v.Set {
 		pp.SeedLocked = true
@@ -121,8 +203,14 @@ func (pp *paramPanel) set(i int, v params.Value) {
 
 // Step moves the focused slider one fine or coarse step.
 func (pp *paramPanel) Step(dir int, coarse bool) {
+	if pp.cursor == headerRow {
+		if dir > 0 != pp.advOpen {
+			pp.ToggleAdvanced()
+		}
+		return
+	}
 	s := pp.specs[pp.cursor]
-	if s.Kind == params.StopList {
+	if s.Kind.IsList() {
 		return
 	}
 	pp.set(pp.cursor, s.Step(pp.Value(pp.cursor), dir, coarse))
@@ -131,7 +219,7 @@ func (pp *paramPanel) Step(dir int, coarse bool) {
 // SetFromPos sets row i from a place on its bar (0..1), as a click does.
 func (pp *paramPanel) SetFromPos(i int, pos float64) {
 	s := pp.specs[i]
-	if s.Kind == params.StopList || s.Key == "seed" {
+	if s.Kind.IsList() || s.Key == "seed" {
 		return
 	}
 	pp.set(i, s.FromPos(pos))
@@ -153,6 +241,9 @@ func defaultText(s params.Spec) string {
 		}
 		return "none"
 	}
+	if s.Kind.IsList() {
+		return "none"
+	}
 	text, word := s.Describe(defaultOf(s))
 	switch {
 	case text == "" || word == s.Floor && word != "":
@@ -165,7 +256,21 @@ func defaultText(s params.Spec) string {
 
 // Reset puts the focused row back to its playground default.
 func (pp *paramPanel) Reset() {
+	if pp.cursor == headerRow {
+		return
+	}
 	s := pp.specs[pp.cursor]
+	switch s.Kind {
+	case params.BiasList:
+		pp.O.Advanced.LogitBias, pp.biasErr = nil, ""
+	case params.WordList:
+		pp.O.Advanced.BadWords = nil
+	}
+	if s.Kind == params.BiasList || s.Kind == params.WordList {
+		delete(pp.serverErr, s.Key)
+		pp.revalidate()
+		return
+	}
 	if s.Kind == params.StopList {
 		p, _ := params.PlaygroundDefaults()
 		pp.P.Stop = p.Stop
@@ -183,6 +288,7 @@ func (pp *paramPanel) Reset() {
 func (pp *paramPanel) ResetAll() {
 	p, o := params.PlaygroundDefaults()
 	pp.P = p
+	pp.O.Advanced, pp.mode = o.Advanced.Clone(), ""
 	for _, s := range pp.specs {
 		if s.Options {
 			s.Put(&pp.P, &pp.O, s.Get(p, o))
@@ -264,6 +370,11 @@ func (pp *paramPanel) revalidate() {
 	}
 	add(pp.P.Validate())
 	add(pp.O.Validate(pp.P))
+	if m := pp.biasProblem(); m != "" {
+		if _, dup := pp.problems["logit_bias"]; !dup {
+			pp.problems["logit_bias"] = m
+		}
+	}
 	pp.capProblems()
 	// Greedy with several samples is caused by two sliders: say so on both
 	// before anything is sent. vLLM refuses it; twinkle sends one sample.
@@ -273,11 +384,29 @@ func (pp *paramPanel) revalidate() {
 		pp.warnings["temperature"] = msg
 		pp.warnings["n"] = msg
 	}
+	if pp.completion {
+		for _, k := range pp.O.Advanced.ChatOnly() {
+			pp.warnings[k] = "completion mode has no chat template to read it, so it is not sent; ctrl+t switches to chat"
+		}
+	}
+	if pp.thinkingCut != "" {
+		pp.warnings["max_tokens"] = pp.thinkingCut
+	}
+}
+
+// SetThinkingCut says on the max_tokens row why a larger value may be needed ("" says
+// nothing).
+func (pp *paramPanel) SetThinkingCut(msg string) {
+	pp.thinkingCut = msg
+	pp.revalidate()
 }
 
 // StartEdit opens the exact-value editor on the focused row, prefilled with
 // initial (a digit typed) or the current value.
 func (pp *paramPanel) StartEdit(initial string) tea.Cmd {
+	if pp.cursor == headerRow {
+		return nil
+	}
 	s := pp.specs[pp.cursor]
 	pp.editing = true
 	pp.editErr = ""
@@ -285,6 +414,14 @@ func (pp *paramPanel) StartEdit(initial string) tea.Cmd {
 		switch {
 		case s.Kind == params.StopList:
 			initial = formatStopList(pp.P.Stop)
+		case s.Kind == params.BiasList:
+			initial = formatBiasList(pp.O.Advanced.LogitBias)
+		case s.Kind == params.WordList:
+			initial = formatWordList(pp.O.Advanced.BadWords)
+		case s.Kind == params.Choice:
+			if v := pp.Value(pp.cursor); v.Set && int(v.V) >= 0 && int(v.V) < len(s.Choices) {
+				initial = s.Choices[int(v.V)]
+			}
 		default:
 			if v := pp.Value(pp.cursor); v.Set {
 				initial = s.FormatNumber(v.V)
@@ -323,6 +460,29 @@ func (pp *paramPanel) CommitEdit() {
 		pp.CancelEdit()
 		return
 	}
+	if s.Kind == params.BiasList || s.Kind == params.WordList {
+		var err error
+		if s.Kind == params.BiasList {
+			var bs []params.LogitBias
+			if bs, err = parseBiasList(text); err == nil {
+				pp.O.Advanced.LogitBias = bs
+			}
+		} else {
+			var ws []string
+			if ws, err = parseWordList(text); err == nil {
+				pp.O.Advanced.BadWords = ws
+			}
+		}
+		if err != nil {
+			pp.editErr = err.Error()
+			return
+		}
+		pp.resolving, pp.biasErr = false, ""
+		delete(pp.serverErr, s.Key)
+		pp.revalidate()
+		pp.CancelEdit()
+		return
+	}
 	v, err := s.Parse(text)
 	if err != nil {
 		pp.editErr = err.Error()
@@ -342,13 +502,22 @@ func (pp *paramPanel) CommitEdit() {
 // cells wide: it focuses the row and sets its bar from where the click
 // landed (a drag follows until release), or toggles the seed's lock.
 func (pp *paramPanel) click(x, y, w int) {
-	if y >= pp.Rows() {
+	row, ok := pp.rowAt(y)
+	if !ok {
 		return
 	}
 	if pp.Editing() {
 		pp.CancelEdit()
 	}
-	pp.Select(y)
+	pp.Select(row)
+	if row == headerRow {
+		pp.ToggleAdvanced()
+		return
+	}
+	if s := pp.Focused(); s.Kind == params.Bool {
+		pp.Toggle()
+		return
+	}
 	if pos, ok := pp.PosFromX(w, x); ok {
 		pp.SetFromPos(y, pos)
 		pp.dragging = y
@@ -407,6 +576,12 @@ func (pp *paramPanel) Summary(w int) string {
 		var shown string
 		text, word := s.Describe(pp.Value(i))
 		switch {
+		case s.Advanced && !pp.used(i) && pp.Problem(s.Key) == "":
+			continue
+		case s.Kind == params.BiasList:
+			shown = ansi.Truncate(sanitize.Line(formatBiasList(pp.O.Advanced.LogitBias)), 24, "…")
+		case s.Kind == params.WordList:
+			shown = ansi.Truncate(sanitize.Line(formatWordList(pp.O.Advanced.BadWords)), 24, "…")
 		case s.Kind == params.StopList:
 			if shown = formatStopList(pp.P.Stop); shown == "" {
 				continue
@@ -416,7 +591,7 @@ func (pp *paramPanel) Summary(w int) string {
 			continue // drawn afresh each run, like an unset seed
 		case word == "off" || word != "" && word == s.Floor && !s.Nullable:
 			continue
-		case text == "":
+		case text == "" || word != "" && (s.Kind == params.Choice || s.Kind == params.Bool):
 			shown = word
 		case word != "":
 			shown = text + " " + word
@@ -512,23 +687,31 @@ func (pp *paramPanel) View(focused bool, seedNote string) []string {
 // renderKey lists everything Render draws from, as text.
 func (pp *paramPanel) renderKey(st *themes.Styles, w, h int, focused bool, seedNote string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%p|%d|%d|%v|%d|%v|%s|", st, w, h, focused, pp.cursor, pp.SeedLocked, seedNote)
+	fmt.Fprintf(&b, "%p|%d|%d|%v|%d|%d|%v|%v|%s|%s|", st, w, h, focused, pp.cursor, pp.top, pp.advOpen, pp.SeedLocked, seedNote, pp.mode)
 	for i, s := range pp.specs {
 		v := pp.Value(i)
 		fmt.Fprintf(&b, "%v %v|%s|%v|", v.Set, v.V, pp.Problem(s.Key), pp.Warned(s.Key))
 	}
 	b.WriteString(formatStopList(pp.P.Stop))
+	b.WriteString(formatBiasList(pp.O.Advanced.LogitBias))
+	b.WriteString(formatWordList(pp.O.Advanced.BadWords))
 	return b.String()
 }
 
 func (pp *paramPanel) render(st *themes.Styles, w, h int, focused bool, seedNote string) []string {
 	lines := make([]string, 0, h)
-	for i, s := range pp.specs {
-		lines = append(lines, pp.renderRow(st, i, s, w, focused && i == pp.cursor, seedNote))
+	pp.scroll()
+	vis := pp.visible()
+	for _, i := range vis[pp.top : pp.top+pp.Rows()] {
+		if i == headerRow {
+			lines = append(lines, pp.renderHeader(st, w, focused && pp.cursor == headerRow))
+			continue
+		}
+		lines = append(lines, pp.renderRow(st, i, pp.specs[i], w, focused && i == pp.cursor, seedNote))
 	}
 	// The line under the rows explains the focused row: its problem, the
 	// editor, or its range and help.
-	s := pp.specs[pp.cursor]
+	s := pp.Focused()
 	var info []string
 	switch {
 	case pp.editing:
@@ -539,12 +722,16 @@ func (pp *paramPanel) render(st *themes.Styles, w, h int, focused bool, seedNote
 		switch {
 		case pp.editErr != "":
 			info = append(info, wrapStyled(st.Slider.Invalid, "✗ "+sanitize.Line(pp.editErr)+"; fix it or esc", w)...)
-		case s.Kind != params.StopList && liveErr != nil && strings.TrimSpace(pp.input.Value()) != "":
+		case !s.Kind.IsList() && liveErr != nil && strings.TrimSpace(pp.input.Value()) != "":
 			// A number field says at once what it cannot read (letters),
 			// rather than only when enter is refused.
 			info = append(info, wrapStyled(st.Slider.Warning, "! "+sanitize.Line(liveErr.Error()), w)...)
 		case s.Kind == params.StopList:
 			info = append(info, wrapStyled(st.Slider.Hint, `"text" with \n \t \xNN escapes, token ids bare; enter saves, esc cancels`, w)...)
+		case s.Kind == params.BiasList:
+			info = append(info, wrapStyled(st.Slider.Hint, `id=bias or "text"=bias, space between; text goes through the server's /tokenize; bias clamped to ±100; enter saves, esc cancels`, w)...)
+		case s.Kind == params.WordList:
+			info = append(info, wrapStyled(st.Slider.Hint, `"word" "two words", with \n \t \xNN escapes; enter saves, esc cancels`, w)...)
 		default:
 			info = append(info, wrapStyled(st.Slider.Hint, "enter saves, esc cancels, empty = "+emptyWord(s), w)...)
 		}
@@ -560,7 +747,13 @@ func (pp *paramPanel) render(st *themes.Styles, w, h int, focused bool, seedNote
 		if r := s.RangeText(); r != "" {
 			hint += " (" + r + ")"
 		}
-		hint += "; r resets to " + defaultText(s)
+		switch {
+		case pp.cursor == headerRow:
+		case s.Kind == params.Bool:
+			hint += "; space toggles, r resets to " + defaultText(s)
+		default:
+			hint += "; r resets to " + defaultText(s)
+		}
 		info = append(info, wrapStyled(st.Slider.Hint, hint, w)...)
 	}
 	lines = append(lines, strings.Repeat(" ", w))
@@ -609,8 +802,14 @@ func (pp *paramPanel) renderRow(st *themes.Styles, i int, s params.Spec, w int, 
 	rest := w - sliderMarkW - sliderLabelW
 	var body string
 	switch {
-	case s.Kind == params.StopList:
+	case s.Kind.IsList():
 		txt := formatStopList(pp.P.Stop)
+		switch s.Kind {
+		case params.BiasList:
+			txt = formatBiasList(pp.O.Advanced.LogitBias)
+		case params.WordList:
+			txt = formatWordList(pp.O.Advanced.BadWords)
+		}
 		if txt == "" {
 			body = st.Slider.Special.Render("none")
 		} else {
@@ -631,6 +830,17 @@ func (pp *paramPanel) renderRow(st *themes.Styles, i int, s params.Spec, w int, 
 			txt = seedNote
 		}
 		body = lockSt.Render("["+lock+"]") + " " + st.Slider.Value.Render(ansi.Truncate(txt, max(1, rest-8), "…"))
+	case s.Kind == params.Bool:
+		// On/off is a box, not a bar: space (or a click) flips it.
+		v := pp.Value(i)
+		box := "[ ]"
+		switch {
+		case s.Nullable && !v.Set:
+			box = "[·]"
+		case v.V != 0:
+			box = "[x]"
+		}
+		body = st.Slider.Value.Render(box) + " " + describeValue(st, s, v, max(1, rest-4))
 	default:
 		_, bw := barGeometry(w)
 		v := pp.Value(i)
@@ -646,7 +856,8 @@ func (pp *paramPanel) renderRow(st *themes.Styles, i int, s params.Spec, w int, 
 // describeValue renders "0.70", "0.00 greedy", "off", "server default".
 func describeValue(st *themes.Styles, s params.Spec, v params.Value, width int) string {
 	text, word := s.Describe(v)
-	if word != "" && word == s.Floor {
+	if word != "" && (word == s.Floor || s.Kind == params.Choice || s.Kind == params.Bool) {
+		// A named value reads as its name alone: "high", not "2 high".
 		// top_k's -1 reads as "off", not "-1 off".
 		text = ""
 	}
@@ -717,5 +928,14 @@ func (pp *paramPanel) ShortHelp() []key.Binding {
 func (pp *paramPanel) FullHelp() [][]key.Binding {
 	p := &pp.c.Keys.Params
 	return [][]key.Binding{{p.Up, p.Down, p.Left, p.Right, p.CoarseLeft, p.CoarseRight},
-		{p.Edit, p.Reset, p.ResetAll, p.Lock}}
+		{p.Edit, p.Reset, p.ResetAll, p.Lock, p.Advanced}}
+}
+
+// renderHeader draws the advanced group's header row.
+func (pp *paramPanel) renderHeader(st *themes.Styles, w int, focused bool) string {
+	mark, label := "  ", st.Slider.Label
+	if focused {
+		mark, label = "▸ ", st.Slider.LabelFocused
+	}
+	return padTo(st.Slider.Focused.Render(mark)+label.Render(ansi.Truncate(pp.headerText(), max(1, w-sliderMarkW), "…")), w)
 }

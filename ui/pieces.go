@@ -219,7 +219,7 @@ func (c *column) syncPieces() {
 		s := pieces[k-base].String()
 		c.texts = append(c.texts, s)
 		if c.wrap != nil {
-			c.wrap.Append(s)
+			c.wrapAppend(k, s)
 		}
 	}
 	if newTok == n && c.wrap != nil {

@@ -39,6 +39,9 @@ type samplesPane struct {
 	// for in completion mode (topAsked), for the inspector's merged count.
 	topAsked int
 
+	// foldThinking: every column draws a reasoning model's thinking as its summary line.
+	foldThinking bool
+
 	inspecting bool
 	insp       *inspector.Inspector
 	// divergence: while inspecting, the first token index where samples
@@ -56,6 +59,9 @@ type samplesPane struct {
 	stylerIn              stylerInputs
 	stylerOK              bool
 	legendKey, legendLine string
+
+	// lpMode is the logprobs mode of the samples on screen (see setShownMode).
+	lpMode backend.LogprobsMode
 }
 
 func newSamplesPane(c *Common) *samplesPane {
@@ -106,6 +112,9 @@ func (p *samplesPane) wantsInspector() bool { return p.inspecting && len(p.cols)
 // setColumns shows cols, keeping the focus and the zoom where they can stay.
 func (p *samplesPane) setColumns(cols []*column) {
 	p.cols = cols
+	for _, c := range cols {
+		c.SetThinkingFolded(p.foldThinking)
+	}
 	p.focus = max(0, min(p.focus, len(cols)-1))
 	if p.zoom >= len(cols) {
 		p.zoom = -1
@@ -119,7 +128,9 @@ func (p *samplesPane) column(i int, started time.Time) (c *column, grew bool) {
 		return nil, false
 	}
 	for i >= len(p.cols) {
-		p.cols = append(p.cols, newColumn(len(p.cols), nil, started))
+		c := newColumn(len(p.cols), nil, started)
+		c.SetThinkingFolded(p.foldThinking)
+		p.cols = append(p.cols, c)
 		grew = true
 	}
 	return p.cols[i], grew
@@ -214,9 +225,10 @@ func (p *samplesPane) legend(w int) string {
 	if p.c.Painter == nil {
 		return strings.Repeat(" ", w)
 	}
-	if lk := fmt.Sprint(p.c.Painter.Key(), w); lk != p.legendKey {
+	if lk := fmt.Sprint(p.c.Painter.Key(), w, p.lpMode); lk != p.legendKey {
 		p.legendKey = lk
-		p.legendLine = " " + padTo(heatmap.Legend(p.c.Styles, p.c.Painter, w-1, "m: mode"), w-1)
+		note, short := heatmap.DistributionNote(p.lpMode, p.c.Painter.ByProcessed())
+		p.legendLine = " " + padTo(heatmap.LegendFor(p.c.Styles, p.c.Painter, w-1, "m: mode", note, short), w-1)
 	}
 	return p.legendLine
 }
@@ -238,7 +250,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 	if c.Streaming {
 		spin = spinner
 	}
-	hk := columnHeadKey{spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: p.c.Styles}
+	hk := columnHeadKey{fork: c.Fork, spin: spin, offset: c.Offset(), lines: c.Lines(), h: c.height, w: cell.W, focused: hf, seeded: c.Seed != nil, styles: p.c.Styles}
 	if c.Seed != nil {
 		hk.seed = *c.Seed
 	}
@@ -280,7 +292,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 
 // columnHeadKey is everything a column's header line is drawn from.
 type columnHeadKey struct {
-	spin                string
+	fork, spin          string
 	offset, lines, h, w int
 	focused, seeded     bool
 	seed                int64
@@ -311,6 +323,9 @@ func columnHead(c *column, spin string, w int) string {
 		seed = "seed " + strconv.FormatInt(*c.Seed, 10)
 	}
 	tiers := [][]string{append([]string{num, seed}, scroll...), append([]string{num}, scroll...)}
+	if c.Fork != "" {
+		tiers = append([][]string{append([]string{num, c.Fork}, scroll...)}, tiers...)
+	}
 	h := ""
 	for _, items := range tiers {
 		if h = lead + strings.Join(items, " · "); ansi.StringWidth(h) <= w {
@@ -378,10 +393,22 @@ func (p *samplesPane) lineStyler() lineStyler {
 		}
 		return stopOn + s + "\x1b[m"
 	}
+	ls.thinking = stylePrefix(st.ThinkingMark)
+	ls.thinkPlain = func(s string) string { return st.Thinking.Render(s) }
+	ls.label = func(s string) string { return st.ThinkingLabel.Render(s) }
+	ls.labelCursor = func(s string) string { return st.Cursor.Render(s) }
+	boundaryOn, boundaryCursorOn := stylePrefix(st.Boundary), stylePrefix(st.BoundaryCursor)
+	ls.boundary = func(s string, cursor bool) string {
+		if cursor {
+			return boundaryCursorOn + s + "\x1b[m"
+		}
+		return boundaryOn + s + "\x1b[m"
+	}
 	heatKey := ""
 	if p := p.c.Painter; p != nil {
 		heatKey = p.Key()
 		ls.render, ls.cursor, ls.newline = p.Render, p.RenderCursor, p.NewlineMark
+		ls.ruleHeat = p.Mode() != heatmap.Off
 	}
 	ls.key = fmt.Sprint(p.c.ThemeKey, "|", heatKey, "|div", p.divergence)
 	p.styler, p.stylerIn, p.stylerOK = ls, in, true
@@ -430,6 +457,11 @@ func (p *samplesPane) handleKey(msg tea.KeyPressMsg) bool {
 		col.ScrollTo(false)
 	case key.Matches(msg, k.Bottom):
 		col.ScrollTo(true)
+	case key.Matches(msg, k.FoldThinking):
+		p.foldThinking = !p.foldThinking
+		for _, c := range p.cols {
+			c.SetThinkingFolded(p.foldThinking)
+		}
 	case key.Matches(msg, k.Zoom):
 		if p.zoom >= 0 {
 			p.zoom = -1
@@ -564,8 +596,9 @@ func (p *samplesPane) handleInspectKey(msg tea.KeyPressMsg) bool {
 }
 
 // inspectorView draws the inspector into r, for the parameters sp.
-func (p *samplesPane) inspectorView(r rect, sp params.SamplingParams) []string {
+func (p *samplesPane) inspectorView(r rect, sp params.SamplingParams, adv params.Advanced) []string {
 	p.insp.SetParams(sp)
+	p.insp.SetAdvanced(adv)
 	in := inner(r)
 	return p.c.frames.frame(r, "inspector · i closes", true, textLines(p.insp.Render(in.W, in.H), in.W, in.H))
 }
@@ -634,20 +667,27 @@ func (p *samplesPane) helpID() string {
 
 func (p *samplesPane) ShortHelp() []key.Binding {
 	g, s := &p.c.Keys.Global, &p.c.Keys.Samples
+	e := &p.c.Keys.Explore
 	if p.inspecting {
 		i := &p.c.Keys.Inspect
-		return []key.Binding{i.Right, i.WordRight, i.NextSample, s.Inspect, g.Heatmap, g.Next, g.Help}
+		return []key.Binding{i.Right, e.Fork, i.NextSample, s.Inspect, e.Step, e.Tree, g.Help, i.WordRight}
 	}
-	return []key.Binding{g.Run, g.Cancel, s.Right, s.Down, s.Zoom, s.Inspect, g.Heatmap, g.Next, g.Help}
+	if p.anyThinking() {
+		return []key.Binding{g.Run, s.Right, s.Inspect, s.FoldThinking, e.Step, e.Merged, e.Tree, g.Help, s.Down, g.Heatmap}
+	}
+	return []key.Binding{g.Run, s.Right, s.Inspect, e.Step, e.Merged, e.Tree, g.Help, s.Down, g.Heatmap}
 }
 
 func (p *samplesPane) FullHelp() [][]key.Binding {
 	s := &p.c.Keys.Samples
 	if p.inspecting {
 		i := &p.c.Keys.Inspect
-		return [][]key.Binding{{i.Left, i.Right, i.WordLeft, i.WordRight, i.First, i.Last},
+		// The explore keys first: a narrow screen cuts the last columns.
+		return [][]key.Binding{exploreHelp(&p.c.Keys.Explore),
+			{i.Left, i.Right, i.WordLeft, i.WordRight, i.First, i.Last},
 			{i.PrevSample, i.NextSample, s.Up, s.Down, s.Inspect}}
 	}
-	return [][]key.Binding{{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
-		{s.Top, s.Bottom, s.Zoom, s.Inspect}}
+	return [][]key.Binding{exploreHelp(&p.c.Keys.Explore),
+		{s.Left, s.Right, s.Up, s.Down, s.PageUp, s.PageDown},
+		{s.Top, s.Bottom, s.Zoom, s.Inspect, s.FoldThinking}}
 }

@@ -21,6 +21,7 @@ func (m *Model) snapshot() Session {
 		Version: store.SessionVersion, Saved: m.c.Now().UTC(), Endpoint: m.c.Endpoint, Model: m.modelName,
 		API: m.api, Prompt: m.prompt.Value(), Params: m.panel.P.Clone(), N: m.panel.O.Samples(),
 		Logprobs: m.panel.O.Logprobs, SeedLocked: m.panel.SeedLocked,
+		Advanced: store.AdvancedOf(m.panel.O.Advanced), LogprobsMode: string(m.panel.Mode()),
 	}
 	if m.api == params.Chat {
 		s.System = m.system.Value()
@@ -28,6 +29,7 @@ func (m *Model) snapshot() Session {
 	if r, ok := m.Response(); ok {
 		s.Response = r
 	}
+	s.Tree = m.treeJSON()
 	for _, c := range m.samples.cols {
 		var t store.SampleTiming
 		if !c.firstTok.IsZero() {
@@ -56,8 +58,9 @@ func (m *Model) showSession(s *Session, path string) {
 	}
 	m.system.SetValue(s.System)
 	m.prompt.SetValue(s.Prompt)
-	o := params.Options{N: s.N, Logprobs: s.Logprobs}
+	o := params.Options{N: s.N, Logprobs: s.Logprobs, Advanced: s.Advanced.Params()}
 	m.panel = newParamPanel(m.c, s.Params, o)
+	m.panel.SetMode(backend.LogprobsMode(s.LogprobsMode))
 	m.panel.SeedLocked = s.SeedLocked
 	m.seedRun = nil
 	if !s.SeedLocked && s.Response.Params.Seed != nil {
@@ -96,13 +99,13 @@ func (m *Model) showSession(s *Session, path string) {
 				// The saved text, like vLLM's, leaves out a matched stop
 				// string that the tokens hold; the tokens are placed in it.
 				if msgs := r.Trajectories[i].Messages; len(msgs) > 0 && msgs[len(msgs)-1].Role == "assistant" {
-					c.AppendStream(nil, msgs[len(msgs)-1].Content, last)
+					c.AppendParts(nil, msgs[len(msgs)-1].Reasoning, msgs[len(msgs)-1].Content, last)
 				}
 			}
 		case i < len(r.Trajectories):
 			msgs := r.Trajectories[i].Messages
 			if len(msgs) > 0 {
-				c.AppendText(msgs[len(msgs)-1].Content, first)
+				c.AppendTextParts(msgs[len(msgs)-1].Reasoning, msgs[len(msgs)-1].Content, first)
 			}
 		}
 		var reason backend.StopReason
@@ -120,16 +123,26 @@ func (m *Model) showSession(s *Session, path string) {
 		if reason == "" {
 			reason = backend.StopInterrupted
 		}
+		// Only the first and last token's times were kept: no rate per part.
+		c.think.untimed = true
 		c.Finish(reason, by, err)
 		cols[i] = c
 	}
+	m.setShownMode(r.LogprobsMode)
 	m.prompt.heat = promptHeat{at: s.Prompt, system: s.System}
 	if len(r.PromptTokens) > 0 && len(r.PromptTokens[0]) > 0 {
 		m.prompt.heat.tokens = r.PromptTokens[0]
 	}
-	m.samples.cols, m.samples.focus, m.samples.zoom, m.samples.topAsked = cols, 0, -1, 0
+	m.samples.setColumns(cols)
+	m.samples.focus, m.samples.zoom, m.samples.topAsked = 0, -1, 0
+	m.noteThinkingCut()
 	m.relayout()
 	m.setStatus(fmt.Sprintf("session %s: %d sample%s", path, n, plural(n)), false)
+	if err := m.showTree(s.Tree); err != nil {
+		m.setStatus(fmt.Sprintf("session %s: the branch tree was not read (%v); the samples are shown", path, err), true)
+	} else if t := m.explore.tree; t != nil && t.Len() > n {
+		m.setStatus(fmt.Sprintf("session %s: %d sample%s and %d more in the branch tree (t)", path, n, plural(n), t.Len()-n), false)
+	}
 }
 
 func (m *Model) defaultSessionPath() string {
@@ -180,8 +193,10 @@ func (m *Model) applyPreset(p store.Preset) {
 	if p.Logprobs != nil {
 		o.Logprobs = p.Logprobs
 	}
-	row := m.panel.Row()
+	row, mode, open := m.panel.Row(), m.panel.Mode(), m.panel.AdvancedOpen()
 	m.panel = newParamPanel(m.c, p.Params, o)
+	m.panel.SetMode(mode)
+	m.panel.advOpen = open
 	m.panel.Select(row)
 	m.relayout() // the new panel gets its size
 }

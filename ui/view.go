@@ -113,6 +113,7 @@ func (m *Model) relayout() {
 	m.system.SetSize(r.system.W, r.system.H)
 	m.prompt.SetSize(r.prompt.W, r.prompt.H)
 	m.panel.SetSize(r.panel.W, r.panel.H)
+	m.panel.SetAPI(m.api)
 	// Without a line of its own, the legend takes the sample area's last.
 	m.samples.SetSize(r.samples, r.legend.W == 0)
 }
@@ -211,7 +212,7 @@ func (m *Model) render() string {
 		right = append(right, m.c.frames.frame(r.promptOuter, title, m.focus == focusPrompt, content)...)
 		samples := m.c.frames.frame(r.samplesOuter, m.samples.title(), m.focus == focusSamples, m.samples.view(m.focus == focusSamples, m.spin.View()))
 		if r.inspOuter.W > 0 {
-			insp := m.samples.inspectorView(r.inspOuter, m.panel.P)
+			insp := m.samples.inspectorView(r.inspOuter, m.panel.P, m.panel.O.Advanced)
 			for i := range samples {
 				if i < len(insp) {
 					samples[i] += insp[i]

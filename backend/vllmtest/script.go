@@ -1,6 +1,7 @@
 package vllmtest
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -138,6 +139,9 @@ func Generate(n int, seed *int64, maxTokens *int, stop []string, stopIDs []int) 
 	out := make([]Sample, n)
 	for i := range out {
 		rng := rand.New(rand.NewPCG(uint64(base+int64(i)), 0x7417))
+		// The alternatives' shares come from a stream of their own, so the
+		// words and the sampled logprobs stay what they always were.
+		shares := rand.New(rand.NewPCG(uint64(base+int64(i)), 0x5a4e))
 		s := Sample{Finish: "length", StopReason: wire.StopNull()}
 		count := m
 		switch {
@@ -157,9 +161,19 @@ func Generate(n int, seed *int64, maxTokens *int, stop []string, stopIDs []int) 
 			if t == count-1 && s.Hidden > 0 {
 				tok.Text = stop[0]
 			}
+			// The alternatives share part of what the sampled token leaves, so the
+			// top-K is one distribution (it sums below 1), as a real model's is.
+			rest := (1 - math.Exp(tok.Logprob)) * (0.3 + 0.6*shares.Float64())
+			var weights [6]float64
+			sum := 0.0
+			for a := range weights {
+				weights[a] = math.Exp(-5 * shares.Float64())
+				_ = rng.Float64() // what an alternative once drew, so the words stay the same
+				sum += weights[a]
+			}
 			for a := 0; a < 6; a++ {
 				aw := (w + 1 + a*7) % len(words)
-				tok.Alts = append(tok.Alts, Alt{Text: " " + words[aw] + strings.Repeat("s", a%2), Logprob: -0.1 - 5*rng.Float64()})
+				tok.Alts = append(tok.Alts, Alt{Text: " " + words[aw] + strings.Repeat("s", a%2), Logprob: math.Log(rest * weights[a] / sum)})
 			}
 			s.Tokens = append(s.Tokens, tok)
 		}

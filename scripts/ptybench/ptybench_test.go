@@ -90,9 +90,11 @@ func options(tb testing.TB, name string) (Options, func()) {
 }
 
 // BenchmarkPTY reports, per streamed token, the bytes the program wrote (B/tok) and the
-// CPU it spent (cpu-ms/tok), with the bytes split by kind, the frames per second and
-// the wall time over the stream's own duration (1: it kept up). One run per case is
-// enough (-benchtime 1x); ns/op is not meaningful and reads 0.
+// CPU it spent in the window (cpu-ms/tok) and over its whole life (cpu-total-ms/tok,
+// startup included), with the bytes split by kind, the runs of letters drawn (words/tok:
+// about how many times each token was drawn), the frames per second and the wall time
+// over the stream's own duration (1: it kept up). One run per case is enough
+// (-benchtime 1x); ns/op is not meaningful and reads 0.
 //
 //	go test ./scripts/ptybench -run '^$' -bench PTY -benchtime 1x                  # short
 //	go test ./scripts/ptybench -run '^$' -bench PTY -benchtime 1x -ptybench.full   # matrix

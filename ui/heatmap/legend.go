@@ -5,6 +5,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/themes"
 )
 
@@ -52,6 +53,27 @@ const ShortRawNote = "raw, pre-sampling"
 // when there is room. Narrower widths get sparser layouts, the raw note and the no-colour
 // note kept as long as anything but the mode fits.
 func Legend(st *themes.Styles, p *Painter, width int, keyHint string) string {
+	return LegendFor(st, p, width, keyHint, RawNote, ShortRawNote)
+}
+
+// DistributionNote says which distribution the numbers on screen come from, long and
+// short, for LegendFor: the logprobs mode of the run shown (claimed, for a server that
+// does not report it), and whether the painter colours by the processed values that the
+// built-in model gives beside the raw ones.
+func DistributionNote(m backend.LogprobsMode, byProcessed bool) (long, short string) {
+	switch {
+	case m.Logits():
+		return string(m.OrDefault()) + ": logits, not probabilities, so nothing is coloured", "logits: not coloured"
+	case byProcessed:
+		return "processed logprobs: the distribution each token was drawn from", "processed, as drawn"
+	case m.OrDefault() == backend.ProcessedLogprobs:
+		return "processed logprobs: after penalties, temperature and truncation", "processed, as drawn"
+	}
+	return RawNote, ShortRawNote
+}
+
+// LegendFor is Legend with the note on the numbers given (see DistributionNote).
+func LegendFor(st *themes.Styles, p *Painter, width int, keyHint, note, shortNote string) string {
 	ls := st.Legend
 	m := p.Mode()
 	title := ls.Mode.Render(m.Title())
@@ -60,6 +82,10 @@ func Legend(st *themes.Styles, p *Painter, width int, keyHint string) string {
 		key = ls.Key.Render(keyHint)
 	}
 	if m == Off {
+		if note != RawNote {
+			// Off because the numbers are logits: the note says why.
+			return fit([][]string{{title, ls.Note.Render(note), key}, {title, ls.Note.Render(shortNote)}, {title}}, width)
+		}
 		return fit([][]string{{title, key}, {title}}, width)
 	}
 	scale := func(swatches bool) string {
@@ -80,7 +106,7 @@ func Legend(st *themes.Styles, p *Painter, width int, keyHint string) string {
 	}
 	full, bare := scale(true), scale(false)
 	unknown := p.Paint(0, false, 0, "unknown")
-	raw, short := ls.Note.Render(RawNote), ls.Note.Render(ShortRawNote)
+	raw, short := ls.Note.Render(note), ls.Note.Render(shortNote)
 	mono, monoShort := "", ""
 	if p.mono {
 		note := "no colour: faint→bold→reverse"

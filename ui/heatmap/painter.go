@@ -18,7 +18,12 @@ import (
 // changes (and drop the columns' styled lines: Key says when).
 type Painter struct {
 	mode Mode
-	key  string
+	// processed: probability and surprisal come from the token's processed logprob
+	// (the distribution it was drawn from), where the token has one.
+	processed bool
+	// raw is the same painter colouring by raw values (itself when not processed).
+	raw *Painter
+	key string
 	// pre[odd][bucket] opens a token's style; odd tokens carry the boundary mark.
 	pre [2][numBuckets]string
 	// reversed[bucket]: the look is already in reverse video, so the cursor turns it off.
@@ -40,8 +45,20 @@ const (
 // themes.TerminalProfile; NoTTY) the scale becomes faint / normal / bold / bold-reverse and
 // boundaries an underline; at 16 colours it uses the theme's 16-colour steps.
 func NewPainter(st *themes.Styles, m Mode, prof colorprofile.Profile) *Painter {
-	p := &Painter{mode: m, mono: prof <= colorprofile.ASCII}
+	return NewPainterBy(st, m, prof, false)
+}
+
+// NewPainterBy is NewPainter colouring probability and surprisal by the processed
+// logprobs when processed is set: the probability each token was really drawn with. A
+// token without processed values then has the unknown look, never its raw one.
+func NewPainterBy(st *themes.Styles, m Mode, prof colorprofile.Profile, processed bool) *Painter {
+	p := &Painter{mode: m, mono: prof <= colorprofile.ASCII, processed: processed}
 	p.key = m.String() + "/" + prof.String() + "/" + st.Palette.Name + "/" + strconv.FormatBool(st.IsDark)
+	p.raw = p
+	if processed {
+		p.key += "/processed"
+		p.raw = NewPainterBy(st, m, prof, false)
+	}
 	h := st.Heat
 	scale := h.Scale
 	unknown := h.Unknown
@@ -122,6 +139,29 @@ func prefixOf(st lipgloss.Style) string {
 // Mode is the painter's mode.
 func (p *Painter) Mode() Mode { return p.mode }
 
+// Raw is the painter colouring by raw values: for prompt tokens, which are never drawn
+// and so have no processed values. Nil for a nil painter.
+func (p *Painter) Raw() *Painter {
+	if p == nil {
+		return nil
+	}
+	return p.raw
+}
+
+// ByProcessed reports whether probability and surprisal come from processed logprobs.
+func (p *Painter) ByProcessed() bool { return p.processed }
+
+// bucket is tok's bucket under the painter's mode and source.
+func (p *Painter) bucket(tok *backend.Token) (int, bool) {
+	if p.processed && (p.mode == Probability || p.mode == Surprisal) {
+		if tok == nil || tok.Processed == nil {
+			return 0, false
+		}
+		return p.mode.Bucket(&backend.Token{Logprob: tok.Processed.Logprob})
+	}
+	return p.mode.Bucket(tok)
+}
+
 // Key identifies everything the painter's output depends on; a column whose cached lines
 // were styled under another key must restyle them.
 func (p *Painter) Key() string { return p.key }
@@ -145,7 +185,7 @@ func (p *Painter) paint(tok *backend.Token, index int, frag string, cursor bool)
 	pre, reversed := p.plain, false
 	if p.mode != Off && tok != nil {
 		pre = p.prefix(tok, index)
-		if b, ok := p.mode.Bucket(tok); ok {
+		if b, ok := p.bucket(tok); ok {
 			reversed = p.reversed[b]
 		}
 		if blank(tok.Text) {
@@ -168,7 +208,7 @@ func (p *Painter) paint(tok *backend.Token, index int, frag string, cursor bool)
 
 func (p *Painter) prefix(tok *backend.Token, index int) string {
 	odd := index & 1
-	b, ok := p.mode.Bucket(tok)
+	b, ok := p.bucket(tok)
 	if !ok {
 		return p.unknown[odd]
 	}
@@ -228,9 +268,11 @@ func dots(frag string) string {
 }
 
 // Class is a token's bucket under every mode, worked out once when the token arrives
-// (Classify), so that switching modes re-colours without recomputing a logprob. 5 bytes.
+// (Classify), so that switching modes re-colours without recomputing a logprob. 7 bytes.
 type Class struct {
-	b     [4]uint8 // per mode from Probability on; unknownBucket when unknown
+	// b per mode from Probability on, then probability and surprisal by the processed
+	// logprob; unknownBucket when unknown.
+	b     [6]uint8
 	blank bool
 }
 
@@ -246,13 +288,22 @@ func Classify(tok *backend.Token) Class {
 		}
 		c.b[i] = uint8(b)
 	}
+	c.b[4], c.b[5] = unknownBucket, unknownBucket
+	if tok != nil && tok.Processed != nil {
+		pt := backend.Token{Logprob: tok.Processed.Logprob}
+		for i, m := range [...]Mode{Probability, Surprisal} {
+			if b, ok := m.Bucket(&pt); ok {
+				c.b[4+i] = uint8(b)
+			}
+		}
+	}
 	c.blank = tok != nil && blank(tok.Text)
 	return c
 }
 
 // Bucket is the class's bucket under m; ok is false when unknown (or m is Off).
 func (c Class) Bucket(m Mode) (int, bool) {
-	if m == Off || int(m) > len(c.b) {
+	if m == Off || int(m) > 4 {
 		return 0, false
 	}
 	b := c.b[m-1]
@@ -291,7 +342,12 @@ func (p *Painter) classLook(c Class, index int, frag string) (pre, shown string)
 	if p.mode == Off {
 		return p.plain, frag
 	}
-	if b, ok := c.Bucket(p.mode); ok {
+	b, ok := c.Bucket(p.mode)
+	if p.processed && (p.mode == Probability || p.mode == Surprisal) {
+		b = int(c.b[4+p.mode-Probability])
+		ok = b != unknownBucket
+	}
+	if ok {
 		pre = p.pre[index&1][b]
 	} else {
 		pre = p.unknown[index&1]

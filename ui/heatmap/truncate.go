@@ -19,6 +19,7 @@ const (
 	TopP            // outside the smallest set reaching top_p
 	TopKOrP         // cut for certain, by top_k or else by top_p: which depends on tokens not shown
 	Uncertain       // kept or cut depending on tokens not shown, or too close to the cut to call
+	MinP            // less likely than min_p times the most likely token, after temperature
 )
 
 func (c CutBy) String() string {
@@ -35,6 +36,8 @@ func (c CutBy) String() string {
 		return "top_k/top_p"
 	case Uncertain:
 		return "uncertain"
+	case MinP:
+		return "min_p"
 	}
 	return ""
 }
@@ -47,6 +50,7 @@ type Sampling struct {
 	Temperature float64
 	TopK        int     // -1 or 0: off
 	TopP        float64 // 1: off
+	MinP        float64 // 0: off
 	// Vocab is the vocabulary's size when known, 0 when not. It bounds how thinly the mass
 	// not shown can spread, which matters above temperature 1: without it the tokens not
 	// shown could outweigh the shown ones without limit, so nothing is proved cut there.
@@ -71,8 +75,8 @@ func (c Candidate) Exact() bool {
 	return c.Cut != Uncertain && c.FinalHi-c.FinalLo <= 1e-9*max(c.FinalHi, 1e-300)
 }
 
-// Truncation is what vLLM's sampler (temperature scales the logits, then top-k, then top-p
-// on the renormalised rest; greedy below params.GreedyBelow) does to the known
+// Truncation is what vLLM's sampler (temperature scales the logits, then min-p, then top-k,
+// then top-p on the renormalised rest; greedy below params.GreedyBelow) does to the known
 // alternatives at one position, worked out on the full vocabulary although only the top-K
 // is known.
 //
@@ -311,6 +315,9 @@ func sample(cs []Candidate, u *unseen, s Sampling) {
 			surely[i] = false
 		}
 	}
+	// min-p comes before top-k in vLLM's order, and cuts a suffix of the ranking, so it
+	// changes no count above a token that survives it.
+	minPUnsure := minP(cs, surely, maybe, u, a, s.MinP)
 	// The tokens not shown that survive top-k: all when top-k is off, none when k shown
 	// tokens outrank every one of them, else some (0 at least; as many as ties allow).
 	zLo, zHi := u.weight(a, top)
@@ -322,6 +329,15 @@ func sample(cs []Candidate, u *unseen, s Sampling) {
 			}
 		}
 		if outrank >= s.TopK || u.mass == 0 {
+			zLo, zHi, u.mayLive = 0, 0, false
+		} else {
+			zLo = 0
+		}
+	}
+	if s.MinP > 0 && u.mass > 0 {
+		// Each token not shown is at most cap likely: below min_p of the top one when even
+		// cap is; otherwise any of them may be, so none is surely kept.
+		if a*math.Log((u.cap+u.slack)/top) < math.Log(s.MinP)-minPTolerance {
 			zLo, zHi, u.mayLive = 0, 0, false
 		} else {
 			zLo = 0
@@ -390,6 +406,9 @@ func sample(cs []Candidate, u *unseen, s Sampling) {
 				fate = Uncertain
 			}
 		}
+		if minPUnsure[i] {
+			fate = Uncertain
+		}
 		if !surely[i] {
 			switch fate {
 			case TopP:
@@ -447,6 +466,39 @@ func sample(cs []Candidate, u *unseen, s Sampling) {
 			cs[i].FinalHi = share(w[i], max(kept+w[i], floor))
 		}
 	}
+}
+
+// minPTolerance is how close (in log-probability) to min_p's threshold a token may lie
+// before its fate is left undecided: the logprobs are float32.
+const minPTolerance = 1e-4
+
+// minP marks the candidates vLLM's min-p cuts (after temperature: a token whose weight
+// relative to the most likely one, exp(a*(lp - lp_max)), is below minP), clearing their
+// surely and maybe; it returns which are too close to call, or depend on whether a token
+// not shown is the most likely one. a is 1/temperature.
+func minP(cs []Candidate, surely, maybe []bool, u *unseen, a, minP float64) []bool {
+	unsure := make([]bool, len(cs))
+	if minP <= 0 || len(cs) == 0 {
+		return unsure
+	}
+	top := cs[0].Raw
+	// The most likely token of the vocabulary is cs[0] unless one not shown may outrank it.
+	hiMax := top
+	if !u.below(top) {
+		hiMax = max(top, u.cap+u.slack)
+	}
+	lm := math.Log(minP)
+	for i, c := range cs {
+		lo, hi := a*math.Log(c.Raw/hiMax), a*math.Log(c.Raw/top)
+		switch {
+		case hi < lm-minPTolerance:
+			cs[i].Cut, surely[i], maybe[i] = MinP, false, false
+		case lo >= lm+minPTolerance:
+		default:
+			surely[i], unsure[i] = false, true
+		}
+	}
+	return unsure
 }
 
 // share is weight w's share of a total z, at most 1 (0 for no weight: a probability that

@@ -4,8 +4,11 @@
 // returned alternatives over the whole vocabulary (exact where the alternatives decide it,
 // bounded where they do not).
 //
-// Values are the model's raw logprobs as vLLM returns them (before temperature, truncation
-// and penalties). Styles come from themes; the package keeps no state of its own beyond a
+// Values are the logprobs as the server returns them: the model's raw ones by default
+// (before temperature, truncation and penalties), processed ones under vLLM's
+// --logprobs-mode processed_logprobs (DistributionNote says which), and a painter can
+// colour by the processed values the built-in model gives beside the raw ones
+// (NewPainterBy). Styles come from themes; the package keeps no state of its own beyond a
 // Painter, which belongs to one program. It must never import bubbletea or ui/.
 package heatmap
 

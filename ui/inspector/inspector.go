@@ -2,8 +2,11 @@
 // shows the token's text with every control character and whitespace made visible, its
 // logprob, probability, surprisal, rank and the entropy of the shown alternatives, the top-K
 // alternatives as a bar chart (the sampled one marked), and what the current temperature,
-// top-k and top-p would make of them over the whole vocabulary: exact where the shown
-// alternatives decide it, bounds (and "uncertain") where the tokens not shown could.
+// min-p, top-k and top-p would make of them over the whole vocabulary: exact where the
+// shown alternatives decide it, bounds (and "uncertain") where the tokens not shown could.
+// With processed values (the built-in model's, or a server said to run with processed
+// logprobs) it shows those instead, exactly; logits are shown as logits, never as
+// probabilities (processed.go).
 //
 // It is a plain component (setters and Render(width, height)), not a tea.Model; it must
 // never import bubbletea or ui/, and every token string goes through ui/sanitize.
@@ -29,6 +32,9 @@ type Inspector struct {
 	st      *themes.Styles
 	painter *heatmap.Painter
 	params  params.SamplingParams
+	adv     params.Advanced
+	// mode is the logprobs mode the tokens' Logprob values come from.
+	mode backend.LogprobsMode
 
 	tok           *backend.Token
 	sample, index int
@@ -49,7 +55,7 @@ type Inspector struct {
 // New makes an inspector drawing with st and colouring the token with painter (which
 // also says the heatmap mode, whose metric is highlighted).
 func New(st *themes.Styles, painter *heatmap.Painter) *Inspector {
-	return &Inspector{st: st, painter: painter, params: params.Default()}
+	return &Inspector{st: st, painter: painter, params: params.Default(), mode: backend.RawLogprobs}
 }
 
 // SetStyles changes the theme.
@@ -66,6 +72,16 @@ func (in *Inspector) SetParams(p params.SamplingParams) {
 		in.drawnCurrent = false
 	}
 	in.params = p
+}
+
+// SetAdvanced sets vLLM's fields beyond the seven: min_p joins the truncation shown, and
+// the penalties and biases, which the view cannot apply, make it say so.
+func (in *Inspector) SetAdvanced(a params.Advanced) {
+	if a.MinP != in.adv.MinP || a.PresencePenalty != in.adv.PresencePenalty || a.FrequencyPenalty != in.adv.FrequencyPenalty ||
+		len(a.LogitBias) != len(in.adv.LogitBias) || len(a.BadWords) != len(in.adv.BadWords) || a.MinTokens != in.adv.MinTokens {
+		in.drawnCurrent = false
+	}
+	in.adv = a
 }
 
 // SetToken shows tok, token index of sample (both counted from 0). The inspector keeps the
@@ -151,7 +167,18 @@ func (in *Inspector) lines(width, height int) []string {
 		lines = append(lines, s.Note.Render("no alternatives: ask for logprobs > 0 to see them"))
 		return lines
 	}
-	return append(lines, in.table(width, height-len(lines))...)
+	room := height - len(lines)
+	switch {
+	case tok.Processed != nil:
+		return append(lines, in.exactTable(width, room, processedRows(tok), true,
+			"exact: the built-in model's raw logprobs beside the processed ones it drew from (vLLM's order: bad words, min_tokens, logit bias, penalties, temperature, min_p, top_k, top_p)")...)
+	case in.mode.Logits():
+		return append(lines, in.logitsLines(width)...)
+	case in.mode.Processed():
+		return append(lines, in.exactTable(width, room, claimedRows(tok), false,
+			"exact: processed logprobs, as the server is said to run (--logprobs-mode "+string(in.mode)+"): the distribution drawn from, nothing recomputed here")...)
+	}
+	return append(lines, in.table(width, room)...)
 }
 
 // metrics are the token's numbers as "label value" chips; the current mode's is highlighted.
@@ -172,10 +199,35 @@ func (in *Inspector) metrics(mode heatmap.Mode) []string {
 		}
 		return fmt.Sprintf(f, v)
 	}
+	// Each number says which distribution it is: raw (the model's) or processed (drawn
+	// from), and logits are not probabilities at all.
+	kind := "raw "
+	if in.mode.Processed() {
+		kind = "processed "
+	}
+	if in.mode.Logits() {
+		return []string{chip(kind+"logit", num(known, "%.4g", float64(tok.Logprob)), heatmap.Off)}
+	}
+	byProcessed := in.painter.ByProcessed() && tok.Processed != nil
+	pMode, sMode := heatmap.Probability, heatmap.Surprisal
+	if byProcessed {
+		pMode, sMode = heatmap.Off, heatmap.Off
+	}
 	out := []string{
-		chip("logprob", num(known, "%.4g", float64(tok.Logprob)), heatmap.Off),
-		chip("p", num(known, "%.4f", heatmap.Prob(tok.Logprob)), heatmap.Probability),
-		chip("surprisal", num(known, "%.2f bits", heatmap.SurprisalBits(tok.Logprob)), heatmap.Surprisal),
+		chip(kind+"logprob", num(known, "%.4g", float64(tok.Logprob)), heatmap.Off),
+		chip("p", num(known, "%.4f", heatmap.Prob(tok.Logprob)), pMode),
+		chip("surprisal", num(known, "%.2f bits", heatmap.SurprisalBits(tok.Logprob)), sMode),
+	}
+	if pr := tok.Processed; pr != nil {
+		// The probability the token was really drawn with, exactly (a sure token's
+		// surprisal reads 0.00, not the -0.00 of a float32 logprob rounded past 0).
+		pMode, sMode = heatmap.Off, heatmap.Off
+		if byProcessed {
+			pMode, sMode = heatmap.Probability, heatmap.Surprisal
+		}
+		ok := pr.Logprob.Known()
+		out = append(out, chip("drawn p", num(ok, "%.4f", heatmap.Prob(pr.Logprob)), pMode),
+			chip("drawn surprisal", num(ok, "%.2f bits", max(0, heatmap.SurprisalBits(pr.Logprob))), sMode))
 	}
 	rank := "unknown"
 	if r, atLeast, ok := heatmap.RankOf(tok); ok {
@@ -221,7 +273,7 @@ func (in *Inspector) table(width, room int) []string {
 	s := in.st.Inspector
 	tok := in.tok
 	p := in.params
-	tr := heatmap.Truncate(tok.Top, tok, heatmap.Sampling{Temperature: p.Temperature, TopK: p.TopK, TopP: p.TopP})
+	tr := heatmap.Truncate(tok.Top, tok, heatmap.Sampling{Temperature: p.Temperature, TopK: p.TopK, TopP: p.TopP, MinP: in.adv.MinP})
 	exact := tr.Exact()
 
 	const marker = 2
@@ -254,6 +306,9 @@ func (in *Inspector) table(width, room int) []string {
 		}
 		if p.TopP < 1 {
 			after += " p=" + fmtNum(p.TopP)
+		}
+		if in.adv.MinP > 0 {
+			after += " min_p=" + fmtNum(in.adv.MinP)
 		}
 	}
 	var lines []string
@@ -319,7 +374,7 @@ func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width 
 		}
 	}
 	n := len(tr.Candidates)
-	if p.IsGreedy() || p.TopK > 0 || p.TopP < 1 {
+	if p.IsGreedy() || p.TopK > 0 || p.TopP < 1 || in.adv.MinP > 0 {
 		kept := fmt.Sprintf("kept %d of %d shown", tr.Kept, n)
 		if tr.Uncertain > 0 {
 			kept += fmt.Sprintf(", %d uncertain (bounds)", tr.Uncertain)
@@ -344,13 +399,26 @@ func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width 
 		star += fmt.Sprintf("the shown probabilities sum to %.3g, past 1: these logprobs are not one distribution, so the values after truncation mean little", tr.Shown)
 	case tr.Exact() && p.IsGreedy():
 		star += "exact: vLLM's greedy argmax on the raw logprobs"
+	case tr.Exact() && in.adv.MinP > 0:
+		star += "exact: vLLM's temperature, min_p, top_k and top_p, in that order, on the raw logprobs"
 	case tr.Exact():
 		star += "exact: vLLM's temperature, top_k and top_p on the raw logprobs"
 	default:
 		star += fmt.Sprintf("bounds: the tokens not shown hold %s of the raw mass, split in ways not known", fmtProb(max(0, 1-tr.Shown)))
 	}
+	var unapplied []string
 	if p.RepetitionPenalty != 1 {
-		star += "; repetition_penalty not applied, so approximate"
+		unapplied = append(unapplied, "repetition_penalty")
+	}
+	a := in.adv
+	if a.PresencePenalty != 0 || a.FrequencyPenalty != 0 {
+		unapplied = append(unapplied, "presence/frequency penalties")
+	}
+	if len(a.LogitBias) > 0 || len(a.BadWords) > 0 || a.MinTokens > 0 {
+		unapplied = append(unapplied, "logit_bias, bad_words and min_tokens")
+	}
+	if len(unapplied) > 0 {
+		star += "; " + strings.Join(unapplied, ", ") + " not applied, so approximate"
 	}
 	var out []string
 	for _, para := range []string{strings.Join(say, "; "), star} {
