@@ -1,6 +1,7 @@
 package heatmap
 
 import (
+	"image/color"
 	"strconv"
 	"strings"
 
@@ -91,7 +92,7 @@ func NewPainterBy(st *themes.Styles, m Mode, prof colorprofile.Profile, processe
 	// a terminal then gets only the underline turned on or off at a boundary, not its
 	// colour set and reset every token.
 	even := func(st lipgloss.Style) lipgloss.Style { return st }
-	if ul := alt.GetUnderlineColor(); ul != nil {
+	if ul := alt.GetUnderlineColor(); isColor(ul) {
 		if prof == colorprofile.TrueColor {
 			// Set again after every cursor move to another row: the palette's "58;5;n"
 			// rather than "58;2;r;g;b" (a true-colour terminal reads both).
@@ -118,11 +119,16 @@ func NewPainterBy(st *themes.Styles, m Mode, prof colorprofile.Profile, processe
 // paletteStep is st with its foreground moved to the nearest colour of the 256-colour
 // palette (what colorprofile.ANSI256 makes of it).
 func paletteStep(st lipgloss.Style) lipgloss.Style {
-	fg := st.GetForeground()
-	if _, none := fg.(lipgloss.NoColor); fg == nil || none {
-		return st
+	if fg := st.GetForeground(); isColor(fg) {
+		return st.Foreground(colorprofile.ANSI256.Convert(fg))
 	}
-	return st.Foreground(colorprofile.ANSI256.Convert(fg))
+	return st
+}
+
+// isColor reports a colour that is set (lipgloss reports an unset one as NoColor).
+func isColor(c color.Color) bool {
+	_, none := c.(lipgloss.NoColor)
+	return c != nil && !none
 }
 
 // prefixOf is the escape sequence that turns st on: lipgloss renders a one-cell sample, and
