@@ -151,6 +151,7 @@ type rootFlags struct {
 	conn                                                connFlags
 	mode, system, prompt, theme, heatmap, load, cfgPath string
 	messages                                            string
+	scroll                                              string
 	params                                              *params.Flags
 	// themeFrom names where the theme came from, for messages: the flag or a config line.
 	themeFrom string
@@ -189,6 +190,7 @@ func newRoot(e env) *cobra.Command {
 	fs.StringVar(&f.theme, "theme", "", "theme: "+strings.Join(themes.BuiltinNames(), ", ")+", or a user theme in the config folder's themes/")
 	fs.StringVar(&f.heatmap, "heatmap", "", "starting heatmap mode: probability, surprisal, rank, entropy or off")
 	fs.StringVar(&f.messages, "messages", "", "start with the conversation in FILE (chat mode): {\"messages\": [...]} or a list of messages")
+	fs.StringVar(&f.scroll, "scroll", "", "how a column following its stream scrolls: jump (by most of its height, the fewest bytes; the default) or smooth (line by line); config.toml: scroll")
 	fs.StringVar(&f.load, "load", "", "open a saved session file exactly as it was saved (no server needed)")
 	fs.StringVar(&f.cfgPath, "config", "", "config file (default $XDG_CONFIG_HOME/twinkle/config.toml)")
 	f.params = params.RegisterFlags(fs, true)
@@ -226,6 +228,10 @@ func (f *rootFlags) playground(cmd *cobra.Command, e env) (ui.Config, error) {
 		problems = append(problems, fmt.Sprintf("--heatmap: %q is not one of probability, surprisal, rank, entropy, off", f.heatmap))
 	}
 	cfg.Heatmap = f.heatmap
+	if f.scroll != "" && f.scroll != "jump" && f.scroll != "smooth" {
+		problems = append(problems, fmt.Sprintf("--scroll: %q is not one of jump, smooth", f.scroll))
+	}
+	cfg.SmoothScroll = f.scroll == "smooth"
 	if len(problems) > 0 {
 		return ui.Config{}, &params.FlagError{Problems: problems}
 	}
@@ -253,6 +259,10 @@ func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet, st *store.Store) error {
 		case "logprobs_mode":
 			_, err := backend.ParseLogprobsMode(v)
 			return err
+		case "scroll":
+			if v != "jump" && v != "smooth" {
+				return fmt.Errorf("%q is not one of jump, smooth", v)
+			}
 		}
 		return nil
 	})
@@ -275,6 +285,7 @@ func (f *rootFlags) applyConfigFile(fs *pflag.FlagSet, st *store.Store) error {
 	set("model", &f.conn.model, c.Model)
 	set("mode", &f.mode, c.Mode)
 	set("heatmap", &f.heatmap, c.Heatmap)
+	set("scroll", &f.scroll, c.Scroll)
 	if set("theme", &f.theme, c.Theme) {
 		f.themeFrom = fmt.Sprintf("%s:%d: theme", c.Path, c.Lines["theme"])
 	}
@@ -390,7 +401,10 @@ func loadTheme(dir, name string) (themes.Palette, bool, error) {
 }
 
 func runTUI(ctx context.Context, cfg ui.Config) error {
-	_, err := tea.NewProgram(ui.New(cfg), tea.WithContext(ctx),
+	// The output is counted so that frames are paced to what the terminal takes.
+	out := ui.NewOutputMeter(os.Stdout)
+	cfg.Output = out
+	_, err := tea.NewProgram(ui.New(cfg), tea.WithContext(ctx), tea.WithOutput(out),
 		tea.WithColorProfile(themes.TerminalProfile(os.Stdout, os.Environ()))).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil // interrupted by a signal: a normal way to leave

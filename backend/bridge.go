@@ -59,6 +59,16 @@ func NewBridgeClock(events <-chan Event, interval time.Duration, clock Clock) *B
 	return &Bridge{events: events, interval: interval, clock: clock}
 }
 
+// SetInterval changes the time between Updates from the next Next on (interval <= 0
+// means DefaultFrameInterval), for a UI that paces its frames to the stream. Call it
+// between Nexts, not during one.
+func (b *Bridge) SetInterval(interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultFrameInterval
+	}
+	b.interval = interval
+}
+
 // maxPerUpdate bounds one Update when the producer outruns the consumer, so a backlog is
 // delivered over several frames instead of one unbounded batch.
 const maxPerUpdate = 1 << 16

@@ -17,7 +17,7 @@ import (
 // Config is config.toml: defaults that a flag overrides.
 type Config struct {
 	Endpoint, Model, Mode, Theme, Heatmap string
-	LogprobsMode                          string
+	LogprobsMode, Scroll                  string
 	IdleTimeout                           time.Duration
 	// Path is the file read ("" when there was none); Lines says where each
 	// key is set, for messages about it.
@@ -27,7 +27,7 @@ type Config struct {
 
 // ConfigKeys are config.toml's keys, in the order the help names them.
 func ConfigKeys() []string {
-	return []string{"endpoint", "model", "mode", "theme", "heatmap", "idle_timeout", "logprobs_mode"}
+	return []string{"endpoint", "model", "mode", "theme", "heatmap", "scroll", "idle_timeout", "logprobs_mode"}
 }
 
 // LoadConfig reads the config file at path, or config.toml in the config
@@ -103,6 +103,8 @@ func (s *Store) LoadConfig(path string, check func(key, value string) error) (Co
 			c.Heatmap = v
 		case "logprobs_mode":
 			c.LogprobsMode = v
+		case "scroll":
+			c.Scroll = v
 		case "idle_timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {

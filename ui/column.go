@@ -110,10 +110,14 @@ type column struct {
 	cacheKey      string // theme, heatmap mode, version: a change drops styled lines
 	offset        int
 	follow        bool
+	smooth        bool // follow the tail line by line (see followOffset)
+	shownTo       int  // lines before this one have been on screen (see followOffset)
 
 	// version counts changes to what the footer shows; the footer and header
 	// lines are cached against it (they are drawn every frame).
 	version           int
+	footShown         int       // the version the footer shows (footStamp)
+	footAt            time.Time // when it was refreshed
 	footKey, footLine string
 	headKey           columnHeadKey
 	headLine          string
@@ -302,6 +306,7 @@ func (c *column) SetSize(width, height int) {
 		c.width = width
 		c.wrap = newWrapper(width)
 		c.rewrap()
+		c.shownTo = c.wrap.Len() // the lines are new: none waits to be shown
 	}
 	c.clampOffset()
 }
@@ -318,7 +323,8 @@ func (c *column) maxOffset() int { return max(0, c.Lines()-c.height) }
 
 func (c *column) clampOffset() {
 	if c.follow {
-		c.offset = c.maxOffset()
+		c.offset = c.followOffset()
+		return
 	}
 	c.offset = max(0, min(c.offset, c.maxOffset()))
 }
@@ -326,7 +332,8 @@ func (c *column) clampOffset() {
 // Scroll moves the view by delta lines; scrolling to the bottom resumes
 // following the tail, scrolling up stops it.
 func (c *column) Scroll(delta int) {
-	c.offset += delta
+	// From a jump's blank lines, scrolling starts where the tail is on the last line.
+	c.offset = min(c.offset, c.maxOffset()) + delta
 	c.follow = false
 	if c.offset >= c.maxOffset() {
 		c.follow = true
@@ -364,6 +371,7 @@ func (c *column) BodyLines(ls lineStyler) []string {
 	}
 	c.clampOffset()
 	end := min(c.wrap.Len(), c.offset+c.height)
+	c.shownTo = max(c.shownTo, end)
 	out := make([]string, 0, c.height)
 	for i := c.offset; i < end; i++ {
 		if c.Cursor >= 0 && ls.cursor != nil && (c.lineHas(i, c.Cursor) || c.foldHolds(i, c.Cursor)) {
@@ -572,6 +580,12 @@ func (c *column) styleLine(i int, ls lineStyler, cursor int) string {
 			return
 		}
 		if stopTok < 0 || t < stopTok || t == stopTok && from+len(frag) <= stopAt {
+			if ls.render != nil && t != cursor && t != ls.divergence {
+				if prev, ok := c.wrapSpace(i, t, from, frag); ok {
+					b.WriteString(ls.render(c.token(prev), t, frag))
+					return
+				}
+			}
 			own(t, from, frag)
 			return
 		}

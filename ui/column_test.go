@@ -67,11 +67,17 @@ func TestColumnFollowsTailUnlessScrolledUp(t *testing.T) {
 	add := func(n int) {
 		for i := 0; i < n; i++ {
 			c.AppendText("line\n", time.Unix(1, 0))
+			c.BodyLines(lineStyler{key: "k", plain: func(s string) string { return s }}) // a frame
 		}
 	}
 	add(10)
-	if !c.Following() || c.Offset() != c.Lines()-4 {
+	// 11 lines (the last one empty) in a body of 4: jumps of 4 lines, the last to line 8.
+	if !c.Following() || c.Offset() != 8 {
 		t.Fatalf("not at tail: offset %d of %d", c.Offset(), c.Lines())
+	}
+	c.SetSmoothScroll(true)
+	if !c.Following() || c.Offset() != c.Lines()-4 {
+		t.Fatalf("smooth: not at tail: offset %d of %d", c.Offset(), c.Lines())
 	}
 	c.Scroll(-3)
 	off := c.Offset()
@@ -256,5 +262,54 @@ func TestStopStringTokensAreDrawnAsTheStop(t *testing.T) {
 	drive(t, m, m.startRun())
 	if m.samples.cols[0].StopTokens() != -1 {
 		t.Fatal("a stop marked in text that holds none")
+	}
+}
+
+// Following its tail, a column scrolls by jumps: the view stays put while the tail is on
+// screen, and when the tail runs past the bottom it jumps so that the tail sits just
+// below the kept fifth of the body.
+func TestColumnJumpScroll(t *testing.T) {
+	c := newColumn(0, nil, time.Unix(0, 0))
+	c.SetSize(20, 10) // keeps 2 lines, jumps by 8
+	frame := func() { c.BodyLines(lineStyler{key: "k", plain: func(s string) string { return s }}) }
+	var offsets []int
+	for i := 0; i < 40; i++ {
+		c.AppendText("line\n", time.Unix(1, 0))
+		frame()
+		tail := c.Lines() - 1
+		if tail < c.Offset() || tail >= c.Offset()+10 {
+			t.Fatalf("after %d lines the tail (line %d) is off screen at offset %d", i+1, tail, c.Offset())
+		}
+		if n := len(offsets); n == 0 || offsets[n-1] != c.Offset() {
+			offsets = append(offsets, c.Offset())
+		}
+	}
+	want := []int{0, 8, 16, 24, 32}
+	if fmt.Sprint(offsets) != fmt.Sprint(want) {
+		t.Fatalf("offsets %v, want %v", offsets, want)
+	}
+	// Scrolling up from the blank lines of a jump starts from the tail on the last line.
+	c.Scroll(-1)
+	if c.Following() || c.Offset() != c.Lines()-10-1 {
+		t.Fatalf("scrolled up: following %v, offset %d of %d lines", c.Following(), c.Offset(), c.Lines())
+	}
+	// Lines that have not been on screen are not jumped over: a burst in one frame (a
+	// fast stream) that runs 3 lines past the bottom moves the view just enough.
+	c.ScrollTo(true)
+	frame()
+	before, shown := c.Offset(), min(c.Lines(), c.Offset()+10) // lines before shown have been on screen
+	for range before + 10 - c.Lines() + 3 {
+		c.AppendText("line\n", time.Unix(1, 0))
+	}
+	if c.Offset() == before || c.Offset() > shown || c.Lines()-1 >= c.Offset()+10 {
+		t.Errorf("after a burst to line %d: offset %d (was %d), first line not yet shown %d", c.Lines()-1, c.Offset(), before, shown)
+	}
+	frame()
+	// Smooth scrolling keeps the tail on the last line.
+	c.ScrollTo(true)
+	c.SetSmoothScroll(true)
+	c.AppendText("line\n", time.Unix(1, 0))
+	if c.Offset() != c.Lines()-10 {
+		t.Fatalf("smooth: offset %d of %d lines", c.Offset(), c.Lines())
 	}
 }

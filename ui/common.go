@@ -102,6 +102,15 @@ type Config struct {
 
 	// Heatmap is the starting heatmap mode ("" = probability; "off").
 	Heatmap string
+	// SmoothScroll: a column following its stream scrolls line by line rather than by
+	// jumps (see scroll.go).
+	SmoothScroll bool
+
+	// Output, when set, is the program's output (tea.WithOutput), counted so that
+	// frames are paced to what the terminal takes; OutputRate bounds its bytes per
+	// second while streaming (0: DefaultOutputRate; negative: no bound).
+	Output     *OutputMeter
+	OutputRate int
 
 	// IsDark: the terminal's background as the caller guesses it. The
 	// program also asks the terminal and follows its answer.

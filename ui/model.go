@@ -181,6 +181,7 @@ type Model struct {
 	// without; targetsOn says which the runs go to.
 	compare   *backend.Multi
 	targetsOn []bool
+	pace      framePacer
 
 	// explore is the branch tree of the samples on screen.
 	explore exploreState
@@ -246,11 +247,16 @@ func New(cfg Config) *Model {
 	}
 	m.setTheme(cfg.IsDark)
 	m.samples = newSamplesPane(c)
+	m.samples.smooth = cfg.SmoothScroll
 	m.prompt.Focus()
 	m.convo.Focus()
 	m.panel = newParamPanel(c, cfg.Params, cfg.Options)
 	m.panel.applyCaps(cfg.Caps)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	m.pace.meter, m.pace.bytesPerSec = cfg.Output, float64(cfg.OutputRate)
+	if cfg.OutputRate == 0 {
+		m.pace.bytesPerSec = DefaultOutputRate
+	}
 	if cfg.Sampler == nil {
 		m.conn = connOffline
 	}
@@ -345,6 +351,7 @@ func (m *Model) typing() bool {
 
 // Update routes every message in one switch.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m.samples.stagger.on = false // a stream update or the spinner turns it back on
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.c.Width, m.c.Height = msg.Width, msg.Height
@@ -364,13 +371,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseClickMsg, tea.MouseMotionMsg, tea.MouseReleaseMsg, tea.MouseWheelMsg:
 		return m, m.handleMouse(msg.(tea.MouseMsg))
 	case spinner.TickMsg:
-		if !m.streaming() {
-			m.spinning = false
-			return m, nil
-		}
-		var cmd tea.Cmd
-		m.spin, cmd = m.spin.Update(msg)
-		return m, cmd
+		return m, m.onSpinnerTick()
 	case runStartedMsg:
 		return m, m.onRunStarted(msg)
 	case runUpdateMsg:
@@ -869,6 +870,7 @@ func (m *Model) cancelRun() {
 
 func (m *Model) nextUpdate(r *runState) tea.Cmd {
 	now := m.c.Now
+	r.bridge.SetInterval(m.pace.gap)
 	return func() tea.Msg {
 		// Not r.ctx: after a cancel the channel still carries the cancelled
 		// finishes, and it must be read to the end.
@@ -900,6 +902,7 @@ func (m *Model) onRunStarted(msg runStartedMsg) tea.Cmd {
 	}
 	r.ch = msg.ch
 	r.bridge = backend.NewBridge(msg.ch, 0)
+	m.pace.start(m.c.Now())
 	return m.nextUpdate(r)
 }
 
@@ -963,6 +966,7 @@ func (m *Model) onRunUpdate(msg runUpdateMsg) tea.Cmd {
 		m.applyEvent(r, ev, msg.at)
 	}
 	m.samples.refreshInspector()
+	m.paceUpdate(msg.u, msg.at, msg.ok && !msg.u.Closed)
 	if !msg.ok || msg.u.Closed {
 		r.endRun()
 		m.finishRun(r, msg.at)

@@ -229,7 +229,7 @@ func (c *column) syncPieces() {
 	if c.wrap != nil {
 		c.fitCache(firstDirty)
 		if c.follow {
-			c.offset = c.maxOffset()
+			c.offset = c.followOffset()
 		}
 	}
 }

@@ -57,6 +57,11 @@ type samplesPane struct {
 	divergence int
 	divPrefix  string
 
+	// smooth: columns follow their streams line by line rather than by jumps.
+	smooth bool
+	// stagger holds back, in stream frames, what would share a screen row.
+	stagger frameStagger
+
 	// drawn-once caches
 	styler                lineStyler
 	stylerIn              stylerInputs
@@ -104,6 +109,7 @@ func (p *samplesPane) layout() {
 		if cell.W == 0 {
 			continue
 		}
+		c.SetSmoothScroll(p.smooth)
 		c.SetSize(cell.W, max(1, cell.H-2-p.extraLines()))
 	}
 }
@@ -191,6 +197,7 @@ func (p *samplesPane) view(focused bool, spin string) []string {
 			rendered[i] = p.renderColumn(i, cell, focused, spin)
 		}
 	}
+	p.stagger.apply(p.cols, p.grid.Cells, rendered, p.c.Height)
 	gap := p.c.frames.border.v // the same glyph and look, rendered once per theme
 	for ly := 0; ly < area.H; ly++ {
 		idx := rowsAt[ly]
@@ -287,7 +294,7 @@ func (p *samplesPane) renderColumn(i int, cell rect, paneFocused bool, spinner s
 	if c.Streaming {
 		waiting = c.waitText(p.c.Now(), cell.W)
 	}
-	if fk := fmt.Sprint(c.version, c.Streaming, cell.W, p.c.ThemeKey, waiting); fk != c.footKey {
+	if fk := fmt.Sprint(c.footStamp(p.c.Now()), c.Streaming, cell.W, p.c.ThemeKey, waiting); fk != c.footKey {
 		c.footKey, c.footLine = fk, p.renderFooter(c, cell.W, waiting)
 	}
 	lines = append(lines, p.extraView(i, cell.W)...)

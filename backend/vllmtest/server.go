@@ -70,6 +70,7 @@ type Server struct {
 	disconnects int
 	notify      chan struct{}
 	created     int64
+	pace        Pace
 }
 
 // New starts a test server on a loopback port; Close it when done.
@@ -343,7 +344,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, rec Recorded, 
 	case IsReasoningModel(model):
 		samples = GenerateReasoning(checked.Sampling.N, checked.Seed, checked.Sampling.MaxTokens, thinkingAsked(&req))
 	default:
-		samples = Generate(checked.Sampling.N, checked.Seed, checked.Sampling.MaxTokens, checked.Sampling.Stop, checked.Sampling.StopTokenIDs)
+		samples = s.currentPace().generate(checked.Sampling.N, checked.Seed, checked.Sampling.MaxTokens, checked.Sampling.Stop, checked.Sampling.StopTokenIDs)
 	}
 	if sc.Samples == nil && req.Model == SplitModel {
 		samples = splitSamples(samples)
@@ -649,8 +650,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, g *gen, f Fault,
 		send(sse.Done)
 	}
 	tokenIdx := 0
+	pc := s.currentPace().newPacer(len(g.samples), max(1, g.sc.TokensPerChunk))
 	for _, ev := range g.events(includeUsage) {
 		if ev.token {
+			if !pc.wait(ctx, tokenIdx) {
+				s.sawDisconnect()
+				return
+			}
 			switch tokenIdx {
 			case f.InBandAt:
 				inBand()

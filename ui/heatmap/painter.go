@@ -1,6 +1,7 @@
 package heatmap
 
 import (
+	"image/color"
 	"strconv"
 	"strings"
 
@@ -67,6 +68,15 @@ func NewPainterBy(st *themes.Styles, m Mode, prof colorprofile.Profile, processe
 		scale, unknown = h.Mono, h.MonoUnknown
 	case prof == colorprofile.ANSI:
 		scale = h.Scale16
+	case prof == colorprofile.TrueColor:
+		// The heatmap's steps are drawn in the 256-colour palette in true colour too:
+		// nearly every token changes colour, and "38;5;n" is half the bytes of
+		// "38;2;r;g;b", so a streaming heatmap costs the terminal the same in both. The
+		// 256-colour terminal already shows these very colours.
+		for b := range scale {
+			scale[b] = paletteStep(scale[b])
+		}
+		unknown = paletteStep(unknown)
 	}
 	alt := h.Alt
 	switch {
@@ -78,12 +88,25 @@ func NewPainterBy(st *themes.Styles, m Mode, prof colorprofile.Profile, processe
 		// the theme marks boundaries with when there is no colour.
 		alt = h.MonoAlt
 	}
+	// Even tokens carry the boundary's underline colour too, unseen without an underline:
+	// a terminal then gets only the underline turned on or off at a boundary, not its
+	// colour set and reset every token.
+	even := func(st lipgloss.Style) lipgloss.Style { return st }
+	if ul := alt.GetUnderlineColor(); isColor(ul) {
+		if prof == colorprofile.TrueColor {
+			// Set again after every cursor move to another row: the palette's "58;5;n"
+			// rather than "58;2;r;g;b" (a true-colour terminal reads both).
+			ul = colorprofile.ANSI256.Convert(ul)
+			alt = alt.UnderlineColor(ul)
+		}
+		even = func(st lipgloss.Style) lipgloss.Style { return st.UnderlineColor(ul) }
+	}
 	for b := range numBuckets {
 		p.reversed[b] = scale[b].GetReverse()
-		p.pre[0][b] = prefixOf(scale[b])
+		p.pre[0][b] = prefixOf(even(scale[b]))
 		p.pre[1][b] = prefixOf(scale[b].Inherit(alt))
 	}
-	p.unknown[0] = prefixOf(unknown)
+	p.unknown[0] = prefixOf(even(unknown))
 	p.unknown[1] = prefixOf(unknown.Inherit(alt))
 	p.plain = prefixOf(st.Column.Body)
 	p.newline = h.Newline
@@ -91,6 +114,21 @@ func NewPainterBy(st *themes.Styles, m Mode, prof colorprofile.Profile, processe
 		p.newline = "⏎"
 	}
 	return p
+}
+
+// paletteStep is st with its foreground moved to the nearest colour of the 256-colour
+// palette (what colorprofile.ANSI256 makes of it).
+func paletteStep(st lipgloss.Style) lipgloss.Style {
+	if fg := st.GetForeground(); isColor(fg) {
+		return st.Foreground(colorprofile.ANSI256.Convert(fg))
+	}
+	return st
+}
+
+// isColor reports a colour that is set (lipgloss reports an unset one as NoColor).
+func isColor(c color.Color) bool {
+	_, none := c.(lipgloss.NoColor)
+	return c != nil && !none
 }
 
 // prefixOf is the escape sequence that turns st on: lipgloss renders a one-cell sample, and
