@@ -573,7 +573,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Global.Theme):
 			return m.nextTheme()
 		case key.Matches(msg, k.Global.Help):
-			m.help.full = !m.help.full
+			m.help.toggle(m.focused(), m.c.Width)
 			m.relayout()
 			return nil
 		}
