@@ -2,6 +2,7 @@ package params
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -206,5 +207,28 @@ func TestRangeText(t *testing.T) {
 	}
 	if got := spec(t, "max_tokens").RangeText(); got != "1 to 8192, log scale; unset = server default" {
 		t.Errorf("max_tokens: %q", got)
+	}
+}
+
+// A label shortens a key by whole words or by the abbreviations chosen here, never by a
+// word cut where the column ran out ("presence_pen").
+func TestLabelsAreWholeWords(t *testing.T) {
+	t.Parallel()
+	abbrev := map[string]bool{"rep": true}
+	for _, s := range Specs() {
+		words := map[string]bool{}
+		for _, w := range strings.FieldsFunc(s.Key+"_"+s.Flag, func(r rune) bool { return r == '_' || r == '-' }) {
+			words[w] = true
+		}
+		for _, part := range strings.Split(s.Label, "_") {
+			if words[part] || abbrev[part] {
+				continue
+			}
+			for w := range words {
+				if strings.HasPrefix(w, part) {
+					t.Errorf("%s: label %q cuts %q to %q", s.Key, s.Label, w, part)
+				}
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"github.com/charmbracelet/x/ansi"
 	"slices"
 	"strconv"
 	"strings"
@@ -137,17 +138,24 @@ func (pp *paramPanel) Toggle() bool {
 	return true
 }
 
-// headerText is the group's header line's words.
-func (pp *paramPanel) headerText() string {
-	n := pp.usedCount()
+// headerText is the group's header line's words in w cells: the key's hint
+// shortens, then goes, before anything is cut (the count of rows set and the
+// open mark matter more than the reminder of a key the help lists).
+func (pp *paramPanel) headerText(w int) string {
 	set := ""
-	if n > 0 {
+	if n := pp.usedCount(); n > 0 {
 		set = fmt.Sprintf(" · %d set", n)
 	}
+	head, hints := "advanced ▹", []string{set + " · a: show all", set + " · a: all", set, ""}
 	if pp.advOpen {
-		return "advanced ▿" + set + " · a: hide unused"
+		head, hints = "advanced ▿", []string{set + " · a: hide unused", set + " · a: hide", set, ""}
 	}
-	return "advanced ▹" + set + " · a: show all"
+	for _, h := range hints {
+		if ansi.StringWidth(head+h) <= w {
+			return head + h
+		}
+	}
+	return ansi.Truncate(head, w, "…")
 }
 
 // SetAPI says where runs go: completion requests carry no chat-only field,

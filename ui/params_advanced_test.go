@@ -51,7 +51,7 @@ func TestAdvancedGroupShowsUsedRowsWhenCollapsed(t *testing.T) {
 	if got := panelLines(pp)[main:]; !reflect.DeepEqual(got, []string{"header", "frequency_penalty"}) {
 		t.Fatalf("collapsed with one used: %v", got)
 	}
-	if h := pp.headerText(); !strings.Contains(h, "1 set") {
+	if h := pp.headerText(80); !strings.Contains(h, "1 set") {
 		t.Fatalf("header %q does not count the used row", h)
 	}
 	// Moving down from the header reaches the used row, then wraps to the top.
@@ -253,7 +253,7 @@ func TestAdvancedValidationInPlace(t *testing.T) {
 		}
 	}
 	screen := plainScreen(m)
-	for _, row := range []string{"✗ min_tokens", "✗ presence_pen", "✗ bad_words"} {
+	for _, row := range []string{"✗ min_tokens", "✗ presence", "✗ bad_words"} {
 		if !strings.Contains(screen, row) {
 			t.Errorf("%q not on screen (used rows show when collapsed):\n%s", row, screen)
 		}
@@ -412,5 +412,36 @@ func TestChatOnlyRowsWarnInCompletion(t *testing.T) {
 	m.toggleMode()
 	if m.panel.Problem("reasoning_effort") != "" {
 		t.Fatalf("chat still warns: %q", m.panel.Problem("reasoning_effort"))
+	}
+}
+
+// The group's header drops the key's hint, then the count, before it cuts a word: at the
+// panel's width on an 80-column screen it reads "advanced ▿ · 3 set · a: hide", never
+// "a: hide unus…".
+func TestAdvancedHeaderShortensByWords(t *testing.T) {
+	t.Parallel()
+	st := mustTheme(t)
+	pp := newParamPanel(nil, params.Default(), params.Options{N: 1})
+	pp.ToggleAdvanced()
+	for _, k := range []string{"min_p", "presence_penalty", "frequency_penalty"} {
+		pp.Select(panelRow(t, pp, k))
+		pp.Step(1, false)
+	}
+	for w := panelMinW; w <= 50; w++ {
+		if got := ansi.Strip(pp.renderHeader(st, w, false)); strings.Contains(got, "…") {
+			t.Errorf("width %d: header %q is cut", w, got)
+		}
+	}
+	m, _ := serverModel(t, 80, 24, nil)
+	m.setFocus(focusParams)
+	m.panel.O.Advanced.MinP = 0.05
+	m.panel.O.Advanced.LogitBias = []params.LogitBias{{ID: 13, Bias: -100}}
+	m.panel.O.Advanced.IgnoreEOS = true
+	m.panel.revalidate()
+	press(m, "a")
+	for _, line := range strings.Split(plainScreen(m), "\n") {
+		if strings.Contains(line, "advanced ▿") && (strings.Contains(line, "…") || !strings.Contains(line, "3 set · a: hide") || ansi.StringWidth(line) > 80) {
+			t.Errorf("at 80x24 the header reads %q", line)
+		}
 	}
 }

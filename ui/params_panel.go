@@ -942,5 +942,5 @@ func (pp *paramPanel) renderHeader(st *themes.Styles, w int, focused bool) strin
 	if focused {
 		mark, label = "▸ ", st.Slider.LabelFocused
 	}
-	return padTo(st.Slider.Focused.Render(mark)+label.Render(ansi.Truncate(pp.headerText(), max(1, w-sliderMarkW), "…")), w)
+	return padTo(st.Slider.Focused.Render(mark)+label.Render(pp.headerText(max(1, w-sliderMarkW))), w)
 }
