@@ -192,13 +192,24 @@ func TestColumnHeaderCountsHiddenLines(t *testing.T) {
 		m.Update(keyMsg("up"))
 		m.Update(keyMsg("up"))
 		below := c.Lines() - c.Offset() - c.height
-		want = fmt.Sprintf("↑ %d lines · ↓ %d", c.Offset(), below)
-		if c.width < 24 {
-			want = fmt.Sprintf("↑%d ↓%d", c.Offset(), below)
-		}
+		want = fmt.Sprintf("↑ %d lines · ↓ %d lines", c.Offset(), below)
 		if below != 2 || !strings.Contains(plainScreen(m), want) {
 			t.Fatalf("%d wide, scrolled up: want %q:\n%s", w, want, plainScreen(m))
 		}
+	}
+	// A column too narrow for both keeps the first whole and drops the other: no count
+	// without its unit.
+	c := newColumn(0, nil, time.Unix(0, 0))
+	c.AppendText(strings.Repeat("word ", 300), time.Unix(0, 0))
+	c.Streaming = false
+	c.SetSize(16, 5)
+	c.Scroll(-2)
+	if c.Offset() == 0 || c.Lines()-c.Offset()-c.height <= 0 {
+		t.Fatalf("offset %d of %d lines", c.Offset(), c.Lines())
+	}
+	want := fmt.Sprintf("  #1 · ↑ %d lines", c.Offset())
+	if got := columnHead(c, "", 22); got != want {
+		t.Fatalf("22 cells: %q, want %q", got, want)
 	}
 }
 

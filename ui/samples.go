@@ -314,7 +314,8 @@ type columnHeadKey struct {
 
 // columnHead is a column's header line as text: its number, where the view
 // is in the text, its seed. Items that do not fit are dropped whole, the
-// seed first, so "↑ N lines" shows whenever anything is above the window.
+// seed first, so "↑ N lines" shows whenever anything is above the window;
+// a count is never shown without its unit.
 func columnHead(c *column, spin string, w int) string {
 	lead := "  "
 	if c.Streaming {
@@ -322,14 +323,12 @@ func columnHead(c *column, spin string, w int) string {
 	}
 	num := fmt.Sprintf("#%d", c.Index+1)
 	above, below := c.Offset(), c.Lines()-c.Offset()-c.height
-	var scroll, short []string
+	var scroll []string
 	if above > 0 {
 		scroll = append(scroll, fmt.Sprintf("↑ %d line%s", above, plural(above)))
-		short = append(short, fmt.Sprintf("↑%d", above))
 	}
 	if below > 0 {
-		scroll = append(scroll, fmt.Sprintf("↓ %d", below))
-		short = append(short, fmt.Sprintf("↓%d", below))
+		scroll = append(scroll, fmt.Sprintf("↓ %d line%s", below, plural(below)))
 	}
 	seed := "seed random"
 	if c.Seed != nil {
@@ -352,15 +351,22 @@ func columnHead(c *column, spin string, w int) string {
 			return h
 		}
 	}
-	tail := strings.Join(short, " ")
-	if c.Label != "" {
-		// The label says which variant or target this is: cut, never dropped.
-		room := w - ansi.StringWidth(lead+num+" ") - ansi.StringWidth(tail) - 1
+	// Narrower still: the label cut, then the scroll items that fit whole (a
+	// count without its unit would read as anything).
+	if c.Label != "" && len(scroll) > 0 {
+		tail := " · " + strings.Join(scroll, " · ")
+		room := w - ansi.StringWidth(lead+num+" ") - ansi.StringWidth(tail)
 		if room >= 4 {
-			return lead + num + " " + ansi.Truncate(sanitize.Line(c.Label), room, "…") + " " + tail
+			return lead + num + " " + ansi.Truncate(sanitize.Line(c.Label), room, "…") + tail
 		}
 	}
-	return lead + num + " " + tail
+	h = lead + num
+	for _, it := range scroll {
+		if ansi.StringWidth(h+" · "+it) <= w {
+			h += " · " + it
+		}
+	}
+	return h
 }
 
 func (p *samplesPane) renderFooter(c *column, w int, waiting string) string {
