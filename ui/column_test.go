@@ -324,3 +324,29 @@ func TestColumnJumpScroll(t *testing.T) {
 		t.Fatalf("smooth: offset %d of %d lines", c.Offset(), c.Lines())
 	}
 }
+
+// An error badge that does not fit its footer shortens by words: the address it names is
+// shown whole or not at all (the column's body has the message whole).
+func TestErrorBadgeCutsBetweenWords(t *testing.T) {
+	t.Parallel()
+	m := newTestModel(t, &fakeSampler{}, 80, 24)
+	c := newColumn(0, nil, time.Unix(0, 0))
+	c.Streaming = false
+	c.Reason = backend.StopError
+	c.Err = &backend.Error{Kind: backend.KindTransport, Message: "could not connect to 127.0.0.1:59123"}
+	words := map[string]bool{}
+	for _, w := range strings.Fields("error: " + c.Err.Error()) {
+		words[strings.TrimRight(w, ":")] = true
+	}
+	for w := 8; w <= 50; w++ {
+		got := strings.TrimRight(ansi.Strip(m.samples.renderFooter(c, w, "")), " ")
+		if ansi.StringWidth(got) > w {
+			t.Fatalf("%d cells: %q is wider", w, got)
+		}
+		for _, word := range strings.Fields(strings.TrimSuffix(got, "…")) {
+			if !words[strings.TrimRight(word, ":")] {
+				t.Errorf("%d cells: %q cuts the word %q", w, got, word)
+			}
+		}
+	}
+}

@@ -3,11 +3,13 @@ package ui
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/twinkle-sh/twinkle/backend"
+	"github.com/twinkle-sh/twinkle/ui/sanitize"
 )
 
 // The words a column and the status line use for how a stream is doing. The
@@ -27,6 +29,40 @@ func errorText(e *backend.Error, reason backend.StopReason) string {
 		return "the server closed the connection mid-stream"
 	}
 	return e.Error()
+}
+
+// badgeText is the footer's badge in w cells: an error's message shortens
+// before it is cut ("error: " goes first: the badge's colour says it), and
+// a cut falls between words, never inside an address or a number (the
+// column's body shows the message whole).
+func (c *column) badgeText(w int) string {
+	b := c.Badge()
+	if ansi.StringWidth(b) <= w {
+		return b
+	}
+	if c.Reason == backend.StopError && c.Err != nil {
+		b = sanitize.Line(errorText(c.Err, c.Reason))
+		if ansi.StringWidth(b) > w {
+			// "HTTP 400: …" says all "server returned HTTP 400: …" does.
+			b = strings.TrimPrefix(b, "server returned ")
+		}
+	}
+	return cutWords(b, w)
+}
+
+// cutWords fits s in w cells, cut at the last space that leaves room for
+// "…"; a single word too long for w is cut where it must be.
+func cutWords(s string, w int) string {
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	for i := strings.LastIndexByte(s, ' '); i > 0; i = strings.LastIndexByte(s[:i], ' ') {
+		head := strings.TrimRight(s[:i], " ,;:")
+		if head != "" && ansi.StringWidth(head)+1 <= w {
+			return head + "…"
+		}
+	}
+	return ansi.Truncate(s, w, "…")
 }
 
 // failureText is why a sample did not end on the model's own terms.

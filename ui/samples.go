@@ -375,7 +375,7 @@ func (p *samplesPane) renderFooter(c *column, w int, waiting string) string {
 	if !c.Streaming {
 		// (while streaming the header's spinner says so)
 		eos := c.StoppedBy.Kind == backend.StoppedByEOS
-		line = p.c.Styles.Badge.For(string(c.Reason), eos).Render(c.Badge())
+		line = p.c.Styles.Badge.For(string(c.Reason), eos).Render(c.badgeText(w))
 	} else if waiting != "" {
 		// What the stream is waiting for comes before its numbers.
 		line = p.c.Styles.Badge.Interrupted.Render(ansi.Truncate(waiting, w, "…"))
