@@ -2,6 +2,7 @@ package params
 
 import (
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -228,6 +229,31 @@ func TestLabelsAreWholeWords(t *testing.T) {
 				if strings.HasPrefix(w, part) {
 					t.Errorf("%s: label %q cuts %q to %q", s.Key, s.Label, w, part)
 				}
+			}
+		}
+	}
+}
+
+// The help line and the flag's usage append RangeText to Help: a word RangeText gives a
+// value ("0.00 = greedy", "unset = random") is not said again in Help.
+func TestHelpDoesNotRepeatRange(t *testing.T) {
+	t.Parallel()
+	for _, s := range Specs() {
+		r := s.RangeText()
+		words := []string{s.Floor}
+		for _, sp := range s.Specials {
+			words = append(words, sp.Word)
+		}
+		if s.Kind == Bool {
+			words = append(words, "on or off")
+		}
+		for _, w := range words {
+			if w == "" || !strings.Contains(r, w) {
+				continue
+			}
+			if regexp.MustCompile(`\b` + regexp.QuoteMeta(w) + `\b`).MatchString(s.Help) {
+				t.Errorf("%s: help %q says %q, which the range %q says too", s.Key, s.Help, w, r)
+				break
 			}
 		}
 	}
