@@ -320,12 +320,14 @@ func (in *Inspector) table(width, room int) []string {
 
 	// Short of height, the alternatives come before the notes: each note is kept whole or
 	// left out, so none is cut mid-sentence.
-	shownAlts := min(len(tr.Candidates), max(0, room-len(lines)))
-	notes := fitNotes(in.notes(tr, after, two, width), room-len(lines)-shownAlts)
-	for i, c := range tr.Candidates {
-		if i >= shownAlts {
-			break
+	slots := pickRows(len(tr.Candidates), tr.Sampled, room-len(lines))
+	notes := fitNotes(in.notes(tr, after, two, width), room-len(lines)-len(slots))
+	for _, sl := range slots {
+		if sl.more > 0 {
+			lines = append(lines, s.Note.Render(moreText(sl.more)))
+			continue
 		}
+		i, c := sl.row, tr.Candidates[sl.row]
 		mark, textSt, barSt := "  ", s.Alt, s.Bar
 		if i == tr.Sampled {
 			mark, textSt, barSt = "▶ ", s.AltSampled, s.BarSampled
@@ -357,6 +359,66 @@ func (in *Inspector) table(width, room int) []string {
 		lines = append(lines, line)
 	}
 	return append(lines, notes...)
+}
+
+// rowSlot is one line of an alternatives table: a row, or a count of rows
+// left out there.
+type rowSlot struct{ row, more int }
+
+// pickRows chooses which of n rows fit in room lines. Short of room, the rows
+// from the top are kept, the sampled row always (it is what the inspector is
+// about, however low it ranks), and each run of rows left out is counted on a
+// line of its own.
+func pickRows(n, sampled, room int) []rowSlot {
+	var out []rowSlot
+	if room <= 0 {
+		return nil
+	}
+	if n <= room {
+		for i := range n {
+			out = append(out, rowSlot{row: i})
+		}
+		return out
+	}
+	top := room - 1 // the last line counts what is left out
+	low := sampled >= 0 && sampled >= top && sampled < n
+	if low {
+		top = room - 2 // the sampled row, and a count above it
+		if sampled < n-1 {
+			top-- // a count below it too
+		}
+	}
+	top = max(0, top)
+	for i := range min(top, n) {
+		out = append(out, rowSlot{row: i})
+	}
+	if !low {
+		return append(out, rowSlot{more: n - top})
+	}
+	if room >= 2 && sampled > top {
+		out = append(out, rowSlot{more: sampled - top})
+	}
+	out = append(out, rowSlot{row: sampled})
+	if after := n - 1 - sampled; after > 0 {
+		if len(out) < room {
+			return append(out, rowSlot{more: after})
+		}
+		// No line for a count below: the one above counts them all.
+		for i := range out {
+			if out[i].more > 0 {
+				out[i].more += after
+			}
+		}
+	}
+	return out
+}
+
+// moreText is the line that counts rows left out.
+func moreText(n int) string {
+	if n == 1 {
+		return "  … 1 more row"
+	}
+	return fmt.Sprintf("  … %d more rows", n)
 }
 
 // notes say what the table means: the sampled token's fate, where the cut falls, and

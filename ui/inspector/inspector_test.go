@@ -466,12 +466,91 @@ func TestShortPaneKeepsAlternativesBeforeNotes(t *testing.T) {
 		}
 		want := min(len(alts), len(lines)-head-1)
 		for i, a := range alts[:want] {
-			if !strings.Contains(lines[head+1+i], a) {
+			l := lines[head+1+i]
+			if more := fmt.Sprintf("… %d more rows", len(alts)-i); i == want-1 && want < len(alts) && strings.Contains(l, more) {
+				break // the last line counts the rows left out
+			}
+			if !strings.Contains(l, a) {
 				t.Errorf("height %d: row %d is not %q, the notes took its place:\n%s", h, i, a, plain)
 			}
 		}
 		if strings.Contains(plain, "* exact") && !strings.Contains(plain, footnote) {
 			t.Errorf("height %d: the footnote is cut:\n%s", h, plain)
+		}
+	}
+}
+
+// Short of height, a sampled token that ranks low keeps its ▶ row, and the rows left out
+// are counted: the lines shown and the counts add up to every alternative.
+func TestShortPaneKeepsTheSampledRow(t *testing.T) {
+	st := styles("dark", true)
+	tok := sampleToken()
+	tok.Text, tok.Logprob = "\t", lp(.04) // the fifth alternative
+	in := New(st, heatmap.NewPainter(st, heatmap.Probability, colorprofile.TrueColor))
+	in.SetParams(tuned())
+	in.SetToken(&tok, 0, 0)
+	for h := 6; h <= 12; h++ {
+		plain := ansi.Strip(in.Render(72, h))
+		lines := strings.Split(plain, "\n")
+		head := -1
+		for i, l := range lines {
+			if strings.Contains(l, "alt ") {
+				head = i
+			}
+		}
+		if head < 0 || head == len(lines)-1 {
+			continue
+		}
+		rows, more, sampled := 0, 0, false
+		for _, l := range lines[head+1:] {
+			var n int
+			switch {
+			case strings.Contains(l, "▶ ⇥"):
+				sampled = true
+				rows++
+			case strings.HasPrefix(strings.TrimSpace(l), "…"):
+				if _, err := fmt.Sscanf(strings.TrimSpace(l), "… %d more", &n); err != nil {
+					t.Fatalf("height %d: %q: %v", h, l, err)
+				}
+				more += n
+			case strings.HasPrefix(l, "  ·") || strings.HasPrefix(l, "  ⏎"):
+				rows++
+			}
+		}
+		if !sampled {
+			t.Errorf("height %d: the sampled row is not shown:\n%s", h, plain)
+		}
+		if len(lines)-head-1 >= 2 && rows+more != 5 { // one line holds the ▶ row alone
+			t.Errorf("height %d: %d rows shown and %d counted, want 5 in all:\n%s", h, rows, more, plain)
+		}
+	}
+}
+
+// pickRows fits room, keeps the sampled row, and counts every row it leaves out.
+func TestPickRows(t *testing.T) {
+	for n := 0; n <= 8; n++ {
+		for sampled := -1; sampled < n; sampled++ {
+			for room := 0; room <= 10; room++ {
+				slots := pickRows(n, sampled, room)
+				if len(slots) > room {
+					t.Fatalf("n %d sampled %d room %d: %d lines", n, sampled, room, len(slots))
+				}
+				total, has := 0, false
+				for _, s := range slots {
+					if s.more > 0 {
+						total += s.more
+						continue
+					}
+					total++
+					has = has || s.row == sampled
+				}
+				if room > 0 && sampled >= 0 && !has {
+					t.Errorf("n %d sampled %d room %d: sampled row left out: %v", n, sampled, room, slots)
+				}
+				if room >= 2 && total != n {
+					t.Errorf("n %d sampled %d room %d: %d rows accounted for: %v", n, sampled, room, total, slots)
+				}
+			}
 		}
 	}
 }

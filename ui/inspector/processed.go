@@ -119,18 +119,20 @@ func (in *Inspector) exactTable(width, room int, rows []exactRow, two bool, note
 		head += pad(rawHead, barW+valW+1) + "  "
 	}
 	lines := []string{s.Label.Render(head + afterHead)}
-	shownRows := min(len(rows), max(0, room-len(lines)))
-	notes := fitNotes(in.exactNotes(rows, sampled, note, width), room-len(lines)-shownRows)
+	slots := pickRows(len(rows), sampled, room-len(lines))
+	notes := fitNotes(in.exactNotes(rows, sampled, note, width), room-len(lines)-len(slots))
 	cut := 0
 	for _, r := range rows {
 		if r.cut {
 			cut++
 		}
 	}
-	for i, r := range rows {
-		if i >= shownRows {
-			break
+	for _, sl := range slots {
+		if sl.more > 0 {
+			lines = append(lines, s.Note.Render(moreText(sl.more)))
+			continue
 		}
+		i, r := sl.row, rows[sl.row]
 		mark, textSt, barSt := "  ", s.Alt, s.Bar
 		if i == sampled {
 			mark, textSt, barSt = "▶ ", s.AltSampled, s.BarSampled
