@@ -161,7 +161,12 @@ func (in *Inspector) lines(width, height int) []string {
 
 	// Metrics, flowed into as many lines as the width needs.
 	lines = append(lines, flow(in.metrics(mode), width)...)
-	lines = append(lines, in.acrossLines(width)...)
+	// The other samples' tokens give way to the table when it would not have
+	// room for its header, a count and the sampled row: the table is about this
+	// token.
+	if across := in.acrossLines(width); len(tok.Top) == 0 || height-len(lines)-len(across) >= minTableLines {
+		lines = append(lines, across...)
+	}
 
 	if len(tok.Top) == 0 {
 		lines = append(lines, s.Note.Render("no alternatives: ask for logprobs > 0 to see them"))
@@ -360,6 +365,10 @@ func (in *Inspector) table(width, room int) []string {
 	}
 	return append(lines, notes...)
 }
+
+// minTableLines is the least height an alternatives table is given: its
+// header, the sampled row and a count of the rows left out.
+const minTableLines = 3
 
 // rowSlot is one line of an alternatives table: a row, or a count of rows
 // left out there.

@@ -489,39 +489,49 @@ func TestShortPaneKeepsTheSampledRow(t *testing.T) {
 	in := New(st, heatmap.NewPainter(st, heatmap.Probability, colorprofile.TrueColor))
 	in.SetParams(tuned())
 	in.SetToken(&tok, 0, 0)
-	for h := 6; h <= 12; h++ {
-		plain := ansi.Strip(in.Render(72, h))
-		lines := strings.Split(plain, "\n")
-		head := -1
-		for i, l := range lines {
-			if strings.Contains(l, "alt ") {
-				head = i
-			}
+	other := sampleToken()
+	for _, across := range []bool{false, true} {
+		if across {
+			// The other samples' tokens give way before the table has no room.
+			in.SetAcross([]*backend.Token{&tok, &other}, 0)
 		}
-		if head < 0 || head == len(lines)-1 {
-			continue
-		}
-		rows, more, sampled := 0, 0, false
-		for _, l := range lines[head+1:] {
-			var n int
-			switch {
-			case strings.Contains(l, "▶ ⇥"):
-				sampled = true
-				rows++
-			case strings.HasPrefix(strings.TrimSpace(l), "…"):
-				if _, err := fmt.Sscanf(strings.TrimSpace(l), "… %d more", &n); err != nil {
-					t.Fatalf("height %d: %q: %v", h, l, err)
+		for h := 6; h <= 12; h++ {
+			plain := ansi.Strip(in.Render(72, h))
+			lines := strings.Split(plain, "\n")
+			head := -1
+			for i, l := range lines {
+				if strings.Contains(l, "alt ") {
+					head = i
 				}
-				more += n
-			case strings.HasPrefix(l, "  ·") || strings.HasPrefix(l, "  ⏎"):
-				rows++
 			}
-		}
-		if !sampled {
-			t.Errorf("height %d: the sampled row is not shown:\n%s", h, plain)
-		}
-		if len(lines)-head-1 >= 2 && rows+more != 5 { // one line holds the ▶ row alone
-			t.Errorf("height %d: %d rows shown and %d counted, want 5 in all:\n%s", h, rows, more, plain)
+			if head < 0 || head == len(lines)-1 {
+				if across && h >= 7 {
+					t.Errorf("height %d: no room for the table:\n%s", h, plain)
+				}
+				continue
+			}
+			rows, more, sampled := 0, 0, false
+			for _, l := range lines[head+1:] {
+				var n int
+				switch {
+				case strings.Contains(l, "▶ ⇥"):
+					sampled = true
+					rows++
+				case strings.HasPrefix(strings.TrimSpace(l), "…"):
+					if _, err := fmt.Sscanf(strings.TrimSpace(l), "… %d more", &n); err != nil {
+						t.Fatalf("height %d: %q: %v", h, l, err)
+					}
+					more += n
+				case strings.HasPrefix(l, "  ·") || strings.HasPrefix(l, "  ⏎"):
+					rows++
+				}
+			}
+			if !sampled {
+				t.Errorf("height %d: the sampled row is not shown:\n%s", h, plain)
+			}
+			if len(lines)-head-1 >= 2 && rows+more != 5 { // one line holds the ▶ row alone
+				t.Errorf("height %d: %d rows shown and %d counted, want 5 in all:\n%s", h, rows, more, plain)
+			}
 		}
 	}
 }
