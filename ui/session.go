@@ -195,7 +195,12 @@ func loadSessionCmd(path string) tea.Cmd { return openFileCmd(path) }
 
 func (m *Model) savePresetCmd(name string) tea.Cmd {
 	st := m.c.Store
-	p := store.Preset{Params: m.panel.P.Clone(), N: m.panel.O.Samples(), Logprobs: m.panel.O.Logprobs}
+	mode := string(m.panel.Mode())
+	adv := store.AdvancedOf(m.panel.O.Advanced)
+	if adv == nil {
+		adv = &store.Advanced{} // written as {}: loading it resets what the screen has set
+	}
+	p := store.Preset{Params: m.panel.P.Clone(), N: m.panel.O.Samples(), Logprobs: m.panel.O.Logprobs, Advanced: adv, LogprobsMode: &mode}
 	if !m.panel.SeedLocked {
 		p.Params.Seed = nil
 	}
@@ -216,7 +221,14 @@ func (m *Model) applyPreset(p store.Preset) {
 	if p.Logprobs != nil {
 		o.Logprobs = p.Logprobs
 	}
+	// A preset from before presets held these says nothing of them: the screen's stay.
+	if p.Advanced != nil {
+		o.Advanced = p.Advanced.Params()
+	}
 	row, mode, open := m.panel.Row(), m.panel.Mode(), m.panel.AdvancedOpen()
+	if p.LogprobsMode != nil {
+		mode = backend.LogprobsMode(*p.LogprobsMode)
+	}
 	m.panel = newParamPanel(m.c, p.Params, o)
 	m.panel.SetMode(mode)
 	m.panel.advOpen = open
