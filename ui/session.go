@@ -37,7 +37,14 @@ func (m *Model) snapshot() Session {
 		s.Response = r
 	}
 	s.Tree = m.treeJSON()
+	labelled := false
 	for _, c := range m.samples.cols {
+		labelled = labelled || c.Label != ""
+	}
+	for _, c := range m.samples.cols {
+		if labelled {
+			s.Labels = append(s.Labels, c.Label)
+		}
 		var t store.SampleTiming
 		if !c.firstTok.IsZero() {
 			t.TTFTMillis = c.ttft.Milliseconds()
@@ -97,6 +104,9 @@ func (m *Model) showSession(s *Session, path string) {
 			seed = r.Seeds[i]
 		}
 		c := newColumn(i, seed, base)
+		if i < len(s.Labels) {
+			c.Label = s.Labels[i]
+		}
 		first, last := base, base
 		if i < len(s.Timings) {
 			first = base.Add(time.Duration(s.Timings[i].TTFTMillis) * time.Millisecond)
