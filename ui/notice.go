@@ -26,7 +26,9 @@ func errorText(e *backend.Error, reason backend.StopReason) string {
 	if e.Kind == backend.KindTransport && reason == backend.StopInterrupted {
 		return "the server closed the connection mid-stream"
 	}
-	return e.Error()
+	// vLLM's words for it name transformers, not the model or the way on; the
+	// column's error keeps them.
+	return backend.ExplainNoChatTemplate(e, "this model", "ctrl+t switches to completion mode").Error()
 }
 
 // failureText is why a sample did not end on the model's own terms.
