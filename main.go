@@ -593,7 +593,7 @@ func newSampleCmd(e env) *cobra.Command {
 		if b.fallback != "" {
 			fmt.Fprintln(stderr, "twinkle: "+b.fallback)
 		}
-		s := &cliSampler{Sampler: b.sampler, auto: api == "", stderr: stderr}
+		s := &cliSampler{Sampler: b.sampler, auto: api == "", local: b.local, stderr: stderr}
 		if api == "" && b.local && chatOnlyNote(o) != "" {
 			fmt.Fprintln(stderr, "twinkle: the built-in model runs in completion mode"+chatOnlyNote(o))
 		}
@@ -660,6 +660,7 @@ func resolveLogitBiasText(ctx context.Context, b chosenBackend, o params.Options
 type cliSampler struct {
 	backend.Sampler
 	auto     bool
+	local    bool // the built-in model, named so in errors
 	stderr   io.Writer
 	warnings []*backend.Error
 }
@@ -699,7 +700,13 @@ func (c *cliSampler) Start(ctx context.Context, req backend.Request) (<-chan bac
 	out := make(chan backend.Event)
 	go func() {
 		defer close(out)
+		who := "the model at this endpoint"
+		if c.local {
+			who = "the built-in model"
+		}
 		see := func(ev backend.Event) {
+			// A chat mode the user chose is kept: the refusal says why, and the way on.
+			ev.Err = backend.ExplainNoChatTemplate(ev.Err, who, "use --mode completion")
 			if ev.Kind == backend.EventError && ev.Err != nil {
 				c.warnings = append(c.warnings, ev.Err)
 			}

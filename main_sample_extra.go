@@ -354,7 +354,7 @@ func (x *sampleExtra) run(cmd *cobra.Command, e env, conn connFlags, api params.
 		base.Messages = append(base.Messages, backend.Message{Role: "user", Content: prompt})
 	}
 	newSampler := func(s backend.Sampler, autoMode bool) *cliSampler {
-		return &cliSampler{Sampler: s, auto: autoMode, stderr: stderr}
+		return &cliSampler{Sampler: s, auto: autoMode, local: b.local, stderr: stderr}
 	}
 	switch {
 	case batch != nil:
@@ -445,7 +445,7 @@ func (x *sampleExtra) runSweep(ctx context.Context, stdout, stderr io.Writer, s 
 				defer wg.Done()
 				req := base
 				req.Params, req.Options = v.Params, v.Options
-				one := &cliSampler{Sampler: s.Sampler, auto: s.auto, stderr: s.stderr}
+				one := &cliSampler{Sampler: s.Sampler, auto: s.auto, local: s.local, stderr: s.stderr}
 				rs, err := backend.Collect(ctx, one, req, time.Now)
 				if len(rs) == 1 {
 					results[i] = rs[0]

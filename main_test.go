@@ -658,6 +658,14 @@ func TestSampleSwitchesToCompletionWithoutAChatTemplate(t *testing.T) {
 	if err == nil || exitCode(err) != 1 || strings.Contains(errs, "switched") || !strings.Contains(errs, "chat template") {
 		t.Errorf("--mode chat must not switch: %v %q", err, errs)
 	}
+	// The refusal says plainly why and the way on; the server's words stay in the detail.
+	out, errs, _ := runCLI(t, "", "sample", "--endpoint", srv.URL, "--model", "m", "--mode", "chat", "Once upon")
+	if !strings.Contains(errs, "the model at this endpoint has no chat template, so it takes no chat requests: use --mode completion") || strings.Contains(errs, "transformers") {
+		t.Errorf("--mode chat refusal on stderr: %q", errs)
+	}
+	if !strings.Contains(out, `"detail":"`+noChatTemplate+`"`) {
+		t.Errorf("the server's words are not kept in the detail:\n%s", out)
+	}
 	// Any other 400 is not a reason to switch.
 	srv.FailWhen(nil)
 	f := vllmtest.NoFault()
@@ -666,6 +674,16 @@ func TestSampleSwitchesToCompletionWithoutAChatTemplate(t *testing.T) {
 	_, errs, err = runCLI(t, "", "sample", "--endpoint", srv.URL, "--model", "m", "Once upon")
 	if err == nil || strings.Contains(errs, "switched") {
 		t.Errorf("another 400 switched modes: %v %q", err, errs)
+	}
+}
+
+// The built-in model in a chat mode the user chose: the refusal names the built-in
+// model and suggests completion mode, not transformers' words.
+func TestSampleLocalChatSaysNoTemplate(t *testing.T) {
+	t.Parallel()
+	_, errs, err := runCLI(t, "", "sample", "--endpoint", "local", "--mode", "chat", "--max-tokens", "4", "hi")
+	if err == nil || !strings.Contains(errs, "the built-in model has no chat template, so it takes no chat requests: use --mode completion") || strings.Contains(errs, "transformers") {
+		t.Errorf("local --mode chat: %v %q", err, errs)
 	}
 }
 

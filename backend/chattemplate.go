@@ -21,3 +21,19 @@ func NoChatTemplate(err error) bool {
 	return strings.Contains(m, "chat template") &&
 		(strings.Contains(m, "no longer allowed") || strings.Contains(m, "must provide a chat template") || strings.Contains(m, "does not define one"))
 }
+
+// ExplainNoChatTemplate is e said plainly when it is NoChatTemplate's refusal: who
+// (e.g. "the built-in model") has no chat template, so it takes no chat requests,
+// then how to go on. The server's words move to Detail. Any other error is returned
+// as it is.
+func ExplainNoChatTemplate(e *Error, who, how string) *Error {
+	if e == nil || !NoChatTemplate(e) {
+		return e
+	}
+	c := *e
+	c.Message = who + " has no chat template, so it takes no chat requests: " + how
+	if c.Detail == "" {
+		c.Detail = e.Message
+	}
+	return &c
+}

@@ -27,3 +27,21 @@ func TestNoChatTemplate(t *testing.T) {
 		}
 	}
 }
+
+// The refusal is said plainly with the server's words in Detail; any other error,
+// and the original, are left as they were.
+func TestExplainNoChatTemplate(t *testing.T) {
+	raw := "As of transformers v4.44, default chat template is no longer allowed, so you must provide a chat template if the tokenizer does not define one."
+	e := &Error{Kind: KindHTTP, Status: 400, Message: raw}
+	got := ExplainNoChatTemplate(e, "the built-in model", "use --mode completion")
+	if got.Message != "the built-in model has no chat template, so it takes no chat requests: use --mode completion" || got.Detail != raw || got.Status != 400 {
+		t.Errorf("explained %+v", got)
+	}
+	if e.Message != raw || e.Detail != "" {
+		t.Errorf("the original changed: %+v", e)
+	}
+	other := &Error{Kind: KindHTTP, Status: 400, Message: "top_k must be -1 (disable), or at least 1, got -2."}
+	if ExplainNoChatTemplate(other, "x", "y") != other || ExplainNoChatTemplate(nil, "x", "y") != nil {
+		t.Error("another error was rewritten")
+	}
+}

@@ -223,6 +223,63 @@ func exportCases() map[string]struct {
 		"lone":     {lone, Target{}},
 		"sampled":  {sampled, Target{Prompt: "Once", Options: Options{N: 4, Logprobs: ptr(20)}}},
 		"advanced": {advanced, Target{Prompt: "Think", Options: advancedOpts}},
+		"conversation": {sampled, Target{Model: "m", System: "ignored", Prompt: "ignored", Messages: conversation,
+			Options: Options{N: 1, Advanced: Advanced{EnableThinking: ptr(false)}}}},
+	}
+}
+
+// conversation is a multi-turn chat, hostile to every quoting: its roles, order
+// and contents must reach each export as they are.
+var conversation = []Message{
+	{"system", "be $terse 'ok'"},
+	{"user", "a\nb \\ 'c' \"d\" $(e)"},
+	{"assistant", "first answer"},
+	{"user", "and then?"},
+}
+
+func TestExportCarriesTheWholeConversation(t *testing.T) {
+	c := exportCases()["conversation"]
+	out, err := Export("openai", c.p, c.t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Messages []struct{ Role, Content string }
+	}
+	if err := json.Unmarshal([]byte(out), &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Messages) != len(conversation) {
+		t.Fatalf("openai body has %d messages, want %d:\n%s", len(body.Messages), len(conversation), out)
+	}
+	for i, m := range body.Messages {
+		if m.Role != conversation[i].Role || m.Content != conversation[i].Content {
+			t.Errorf("message %d = %+v, want %+v", i, m, conversation[i])
+		}
+	}
+	// The Python exports hold the same list, read back by Python's own parser.
+	py := needTool(t, "python3")
+	script := "import ast,sys,json\nfor n in ast.parse(sys.stdin.read()).body:\n  if isinstance(n, ast.Assign) and n.targets[0].id=='messages': print(json.dumps(ast.literal_eval(n.value)))"
+	for _, format := range []string{"twinkle", "vllm", "transformers"} {
+		out, err := Export(format, c.p, c.t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(py, "-c", script)
+		cmd.Stdin = strings.NewReader(out)
+		got, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", format, err, out)
+		}
+		var msgs []struct{ Role, Content string }
+		if err := json.Unmarshal(got, &msgs); err != nil || len(msgs) != len(conversation) {
+			t.Fatalf("%s: Python reads messages %s (%v)\n%s", format, got, err, out)
+		}
+		for i, m := range msgs {
+			if m.Role != conversation[i].Role || m.Content != conversation[i].Content {
+				t.Errorf("%s: message %d = %+v, want %+v", format, i, m, conversation[i])
+			}
+		}
 	}
 }
 

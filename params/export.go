@@ -25,7 +25,44 @@ type Target struct {
 	Endpoint string // OpenAI base URL, e.g. http://localhost:8000/v1
 	System   string // chat only
 	Prompt   string
+	// Messages is the whole conversation, in order (chat only). When set, it is what
+	// is exported, and System and Prompt are not read.
+	Messages []Message
 	Options  Options
+}
+
+// Message is one turn of a chat conversation.
+type Message struct {
+	Role    string
+	Content string
+}
+
+// chatMessages is the conversation t sends in chat mode: Messages, else the
+// system message (when set) and one user turn.
+func (t Target) chatMessages() []Message {
+	if len(t.Messages) > 0 {
+		return t.Messages
+	}
+	var out []Message
+	if t.System != "" {
+		out = append(out, Message{"system", t.System})
+	}
+	return append(out, Message{"user", t.Prompt})
+}
+
+// writeConversation writes, in chat mode with a conversation given, the
+// conversation as a Python list named messages, after a comment saying where
+// it goes.
+func writeConversation(b *strings.Builder, t Target, use string) {
+	if t.API != Chat || len(t.Messages) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "# The conversation, in order: %s\n", use)
+	b.WriteString("messages = [\n")
+	for _, m := range t.Messages {
+		fmt.Fprintf(b, "    {%s: %s, %s: %s},\n", pyString("role"), pyString(m.Role), pyString("content"), pyString(m.Content))
+	}
+	b.WriteString("]\n")
 }
 
 func (t Target) withDefaults() Target {
@@ -88,10 +125,9 @@ func RequestBody(p SamplingParams, t Target) ([]byte, error) {
 	f := Fields{{"model", t.Model}}
 	if t.API == Chat {
 		msgs := []Fields{}
-		if t.System != "" {
-			msgs = append(msgs, Fields{{"role", "system"}, {"content", t.System}})
+		for _, m := range t.chatMessages() {
+			msgs = append(msgs, Fields{{"role", m.Role}, {"content", m.Content}})
 		}
-		msgs = append(msgs, Fields{{"role", "user"}, {"content", t.Prompt}})
 		f = append(f, Field{"messages", msgs})
 	} else {
 		f = append(f, Field{"prompt", t.Prompt})
@@ -148,6 +184,7 @@ func exportTwinkle(p SamplingParams, t Target) string {
 		args = append(args, "prompt_logprobs="+strconv.Itoa(*t.Options.PromptLogprobs))
 	}
 	fmt.Fprintf(&b, "vllm_params = params.to_vllm(%s)\n", strings.Join(args, ", "))
+	writeConversation(&b, t, "llm.chat(messages, vllm_params) with vLLM's LLM.")
 	if kw := templateKwargs(t.Options.Advanced); kw != "" {
 		b.WriteString("# The reasoning switches are chat request fields, not SamplingParams: with vLLM's LLM,\n")
 		fmt.Fprintf(&b, "#   llm.chat(messages, vllm_params, chat_template_kwargs=%s)\n", kw)
@@ -212,6 +249,7 @@ func exportVLLM(p SamplingParams, t Target) (string, error) {
 	b.WriteString("sampling_params = SamplingParams(\n")
 	writeKwargs(&b, f)
 	b.WriteString(")\n")
+	writeConversation(&b, t, "llm.chat(messages, sampling_params).")
 	if kw := templateKwargs(t.Options.Advanced); kw != "" {
 		b.WriteString("# The reasoning switches are chat request fields, not SamplingParams:\n")
 		fmt.Fprintf(&b, "#   llm.chat(messages, sampling_params, chat_template_kwargs=%s)\n", kw)
@@ -227,6 +265,7 @@ func exportTransformers(p SamplingParams, t Target) (string, error) {
 	kw := call.Kwargs
 	var b strings.Builder
 	b.WriteString("from transformers import set_seed\n\n")
+	writeConversation(&b, t, "inputs = tokenizer.apply_chat_template(messages,\n#   add_generation_prompt=True, return_dict=True, return_tensors=\"pt\")")
 	if call.Seed != nil {
 		fmt.Fprintf(&b, "set_seed(%d)\n", *call.Seed)
 		if n := t.Options.Samples(); n > 1 {

@@ -131,6 +131,8 @@ type Server struct {
 	auth    *authorizedKeys
 	conns   *connLimiter
 	shared  *sharedBackend
+	// styles are the built-in themes' styles, built once for every viewer.
+	styles *ui.SharedStyles
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -156,7 +158,7 @@ func New(cfg Config) (*Server, error) {
 	case cfg.Sampler == nil:
 		return nil, errors.New("no backend to serve")
 	}
-	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Log, sessions: map[*session]struct{}{},
+	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Log, sessions: map[*session]struct{}{}, styles: ui.NewSharedStyles(),
 		newModel: func(c ui.Config) tea.Model { return ui.New(c) }}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

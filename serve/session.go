@@ -386,6 +386,8 @@ func (s *Server) uiConfig(ctx context.Context, sampler *sessionSampler) ui.Confi
 		Caps:    ui.Caps{MaxTokens: c.Caps.MaxTokens, Samples: c.Caps.Samples, Logprobs: c.Caps.Logprobs},
 		IsDark:  true, // until the viewer's terminal answers
 		Context: ctx,
+		// Themes' styles are read only: one copy serves every viewer.
+		SharedStyles: s.styles,
 	}
 	cfg.Store = nil // no store: no sessions, presets, user themes or export files
 	return cfg

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,6 +17,13 @@ type Preset struct {
 	Params   params.SamplingParams `json:"params"`
 	N        int                   `json:"n,omitempty"`
 	Logprobs *int                  `json:"logprobs,omitempty"`
+	// Advanced is vLLM's sampling fields beyond the seven; {} when all are at their
+	// defaults. Absent (nil) in a preset written before presets held them: loading
+	// it leaves the screen's advanced fields as they are.
+	Advanced *Advanced `json:"advanced,omitempty"`
+	// LogprobsMode is the logprobs mode claimed for the server, "" for as
+	// configured; absent (nil) as Advanced is.
+	LogprobsMode *string `json:"logprobs_mode,omitempty"`
 }
 
 // ValidPresetName: a preset name is a plain file name, never a path.
@@ -80,6 +88,12 @@ func LoadPresetFile(path string) (Preset, error) {
 	o := params.Options{N: p.N, Logprobs: p.Logprobs}
 	if err := o.Validate(p.Params); err != nil {
 		return Preset{}, fmt.Errorf("%s: %v", path, err)
+	}
+	if err := (params.Options{N: 1, Advanced: p.Advanced.Params()}).Validate(p.Params); err != nil {
+		return Preset{}, fmt.Errorf("%s:%d: field advanced: %v", path, lineOfField(data, "advanced"), err)
+	}
+	if m := p.LogprobsMode; m != nil && *m != "" && !slices.Contains(logprobsModes(), *m) {
+		return Preset{}, fmt.Errorf("%s:%d: field logprobs_mode: want raw_logprobs, raw_logits, processed_logprobs, processed_logits or \"\" (as configured), got %q", path, lineOfField(data, "logprobs_mode"), *m)
 	}
 	return p, nil
 }

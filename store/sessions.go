@@ -45,6 +45,9 @@ type Session[R any] struct {
 	Response R `json:"response"`
 	// Timings per sample, so the footers read as they did.
 	Timings []SampleTiming `json:"timings,omitempty"`
+	// Labels head the samples, one per sample in order: the sweep's values or the
+	// compared target each came from, "" for none; absent for a plain run.
+	Labels []string `json:"labels,omitempty"`
 	// Tree is the branch tree of the samples (forks and steps), as the ui's
 	// explore.Tree writes it; the store keeps it as it is.
 	Tree json.RawMessage `json:"tree,omitempty"`
@@ -93,6 +96,9 @@ func LoadSession[R any](path string) (*Session[R], error) {
 	}
 	if s.API != params.Chat && s.API != params.Completion {
 		return nil, fmt.Errorf("%s:%d: field api: want %q or %q, got %q", path, lineOfField(data, "api"), params.Chat, params.Completion, s.API)
+	}
+	if len(s.Labels) > 0 && len(s.Timings) > 0 && len(s.Labels) != len(s.Timings) {
+		return nil, fmt.Errorf("%s:%d: field labels: want one per sample (%d), got %d", path, lineOfField(data, "labels"), len(s.Timings), len(s.Labels))
 	}
 	if s.N < 1 || s.N > params.MaxSamples {
 		return nil, fmt.Errorf("%s:%d: field n: want 1..%d, got %d", path, lineOfField(data, "n"), params.MaxSamples, s.N)

@@ -3,6 +3,7 @@ package store
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,40 @@ func TestLoadConfigMissingFiles(t *testing.T) {
 	}
 	if _, err := st.LoadConfig(filepath.Join(t.TempDir(), "nope.toml"), nil); err == nil {
 		t.Fatal("a missing --config file was accepted")
+	}
+}
+
+// A preset holds the advanced fields and the logprobs mode, and reads them
+// strictly: a bad one is named with its file, line and field.
+func TestPresetAdvanced(t *testing.T) {
+	t.Parallel()
+	st := New(t.TempDir(), "")
+	off, mode := false, "processed_logits"
+	adv := params.Advanced{MinP: 0.05, PresencePenalty: 0.5, FrequencyPenalty: -0.25, MinTokens: 4, IgnoreEOS: true,
+		LogitBias: []params.LogitBias{{ID: 13, Bias: -100}}, BadWords: []string{"foo"}, EnableThinking: &off, ReasoningEffort: "low"}
+	path, err := st.SavePreset("think", Preset{Params: params.Default(), Advanced: AdvancedOf(adv), LogprobsMode: &mode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.LoadPreset("think")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Advanced.Params(), adv) || got.LogprobsMode == nil || *got.LogprobsMode != mode {
+		t.Fatalf("loaded advanced %+v mode %v, want %+v %q", got.Advanced.Params(), got.LogprobsMode, adv, mode)
+	}
+	for name, c := range map[string]struct{ body, want string }{
+		"min_p":   {"{\n\"params\": {},\n\"advanced\": {\"min_p\": 2}\n}", ":3: field advanced: min_p"},
+		"unknown": {"{\n\"params\": {},\n\"advanced\": {\n\"min_q\": 0.1}\n}", ":4"},
+		"type":    {"{\n\"params\": {},\n\"advanced\": {\"min_tokens\": \"four\"}\n}", "min_tokens"},
+		"mode":    {"{\n\"params\": {},\n\n\"logprobs_mode\": \"raw\"\n}", ":4: field logprobs_mode: want raw_logprobs"},
+	} {
+		if err := os.WriteFile(path, []byte(c.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := st.LoadPreset("think")
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want the file and %q", name, err, c.want)
+		}
 	}
 }

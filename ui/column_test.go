@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -348,5 +349,31 @@ func TestErrorBadgeCutsBetweenWords(t *testing.T) {
 				t.Errorf("%d cells: %q cuts the word %q", w, got, word)
 			}
 		}
+	}
+}
+
+// A preset brings back the advanced fields and the logprobs mode it was saved
+// with; one saved with them at their defaults resets them.
+func TestPresetKeepsAdvancedAndMode(t *testing.T) {
+	xdg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", xdg)
+	m := New(Config{Sampler: &fakeSampler{}, Params: params.Default(), IsDark: true, Store: store.Open("")})
+	m.Update(windowSize(120, 40))
+	drive(t, m, m.savePresetCmd("plain"))
+	off := false
+	want := params.Advanced{MinP: 0.1, PresencePenalty: 0.4, MinTokens: 3, BadWords: []string{"foo"},
+		LogitBias: []params.LogitBias{{ID: 5, Bias: -2}}, EnableThinking: &off, ReasoningEffort: "high"}
+	m.panel.O.Advanced = want.Clone()
+	m.panel.SetMode(backend.ProcessedLogprobs)
+	drive(t, m, m.savePresetCmd("tuned"))
+	m.panel.O.Advanced = params.Advanced{}
+	m.panel.SetMode(backend.RawLogits)
+	drive(t, m, loadPresetCmd(m.c.Store, "tuned"))
+	if !reflect.DeepEqual(m.panel.O.Advanced, want) || m.panel.Mode() != backend.ProcessedLogprobs {
+		t.Fatalf("preset applied advanced %+v mode %q, want %+v %q (status %q)", m.panel.O.Advanced, m.panel.Mode(), want, backend.ProcessedLogprobs, m.status)
+	}
+	drive(t, m, loadPresetCmd(m.c.Store, "plain"))
+	if !m.panel.O.Advanced.IsZero() || m.panel.Mode() != "" {
+		t.Fatalf("a preset saved at the defaults left advanced %+v mode %q", m.panel.O.Advanced, m.panel.Mode())
 	}
 }

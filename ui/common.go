@@ -99,6 +99,10 @@ type Config struct {
 	// Palette, when set, is used instead (a user theme the caller loaded).
 	Theme   string
 	Palette *themes.Palette
+	// SharedStyles, when set, gives every program made with it the same
+	// styles for a built-in theme (an SSH server's viewers); nil builds
+	// them per program.
+	SharedStyles *SharedStyles
 
 	// Heatmap is the starting heatmap mode ("" = probability; "off").
 	Heatmap string

@@ -91,7 +91,7 @@ type convoPane struct {
 	c     *Common
 	turns []convoTurn
 	sel   int
-	ed    textarea.Model
+	ed    lazyArea
 	w, h  int
 	top   int // the first line shown
 	// ver bumps on every change of the conversation's text or shape.
@@ -118,9 +118,10 @@ type drawnTurn struct {
 }
 
 func newConvoPane(c *Common, system, prompt string, msgs []backend.Message) *convoPane {
-	p := &convoPane{c: c, ed: textarea.New()}
-	p.ed.ShowLineNumbers = false
-	p.ed.Placeholder = "write, then ctrl+r to run"
+	p := &convoPane{c: c, ed: newLazyArea(func(t *textarea.Model) {
+		t.ShowLineNumbers = false
+		t.Placeholder = "write, then ctrl+r to run"
+	})}
 	p.setMessages(system, prompt, msgs)
 	return p
 }
@@ -246,6 +247,7 @@ func (p *convoPane) sentTurns() []int {
 // else the editor's. It reports whether the conversation changed.
 func (p *convoPane) update(msg tea.Msg) (tea.Cmd, bool) {
 	before := p.ver
+	ed := p.ed.get() // the pane is in use: its textarea is made
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		ck := &p.c.Keys.Convo
 		switch {
@@ -264,22 +266,22 @@ func (p *convoPane) update(msg tea.Msg) (tea.Cmd, bool) {
 		case key.Matches(k, ck.Next):
 			p.load(p.sel + 1)
 			return nil, false
-		case k.String() == "up" && p.ed.Line() == 0 && p.ed.LineInfo().RowOffset == 0 && p.sel > 0:
+		case k.String() == "up" && ed.Line() == 0 && ed.LineInfo().RowOffset == 0 && p.sel > 0:
 			p.load(p.sel - 1)
 			return nil, false
-		case k.String() == "down" && p.ed.Line() == p.ed.LineCount()-1 && p.ed.LineInfo().RowOffset == p.ed.LineInfo().Height-1 && p.sel < len(p.turns)-1:
+		case k.String() == "down" && ed.Line() == ed.LineCount()-1 && ed.LineInfo().RowOffset == ed.LineInfo().Height-1 && p.sel < len(p.turns)-1:
 			p.load(p.sel + 1)
-			p.ed.MoveToBegin()
+			ed.MoveToBegin()
 			return nil, false
 		}
 	}
 	// The turn takes the editor's text only when this message changed it:
 	// the editor drops control characters and widens tabs of a text it is
 	// given, which must not rewrite a turn merely selected.
-	was := p.ed.Value()
+	was := ed.Value()
 	var cmd tea.Cmd
-	p.ed, cmd = p.ed.Update(msg)
-	if v := p.ed.Value(); v != was {
+	*ed, cmd = ed.Update(msg)
+	if v := ed.Value(); v != was {
 		p.turns[p.sel].Content = v
 		p.fitEditor()
 		p.changed()
@@ -588,7 +590,8 @@ func (p *convoPane) view(focused bool) []string {
 	if p.c.Painter != nil {
 		pk = p.c.Painter.Key()
 	}
-	key := fmt.Sprint(p.ver, p.sel, focused, p.w, p.h, p.c.ThemeKey, pk, p.heat.ver, p.ed.Line(), p.ed.Column(), p.ed.ScrollYOffset(), p.ed.Focused())
+	ed := p.ed.get()
+	key := fmt.Sprint(p.ver, p.sel, focused, p.w, p.h, p.c.ThemeKey, pk, p.heat.ver, ed.Line(), ed.Column(), ed.ScrollYOffset(), ed.Focused())
 	if key == p.key {
 		return p.lines
 	}
@@ -600,7 +603,7 @@ func (p *convoPane) view(focused bool) []string {
 	total := 0
 	for i := range p.turns {
 		if focused && i == p.sel {
-			bodies[i] = strings.Split(visibleFormatting(p.ed.View()), "\n")
+			bodies[i] = strings.Split(visibleFormatting(ed.View()), "\n")
 		} else {
 			bodies[i] = p.cachedTurnLines(i, cw, pk)
 		}

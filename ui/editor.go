@@ -17,7 +17,7 @@ import (
 // every frame while samples stream, and changes only when typed in). The
 // prompt's pane can also show the prompt coloured by its logprobs.
 type editorPane struct {
-	textarea.Model
+	ta   lazyArea
 	c    *Common
 	w, h int
 
@@ -51,23 +51,31 @@ func (e *editorPane) heatNote() string {
 }
 
 func newEditorPane(c *Common, placeholder, value string) *editorPane {
-	e := &editorPane{Model: textarea.New(), c: c}
-	e.Placeholder = placeholder
-	e.ShowLineNumbers = false
+	e := &editorPane{c: c, ta: newLazyArea(func(t *textarea.Model) {
+		t.Placeholder = placeholder
+		t.ShowLineNumbers = false
+	})}
 	e.SetValue(value)
 	return e
 }
 
+func (e *editorPane) Value() string               { return e.ta.Value() }
+func (e *editorPane) SetValue(s string)           { e.ta.SetValue(s) }
+func (e *editorPane) SetStyles(s textarea.Styles) { e.ta.SetStyles(s) }
+func (e *editorPane) Focus()                      { e.ta.Focus() }
+func (e *editorPane) Blur()                       { e.ta.Blur() }
+
 // SetSize gives the editor its inner size.
 func (e *editorPane) SetSize(w, h int) {
 	e.w, e.h = max(1, w), max(1, h)
-	e.SetWidth(e.w)
-	e.SetHeight(e.h)
+	e.ta.SetWidth(e.w)
+	e.ta.SetHeight(e.h)
 }
 
 func (e *editorPane) update(msg tea.Msg) tea.Cmd {
+	t := e.ta.get()
 	var cmd tea.Cmd
-	e.Model, cmd = e.Model.Update(msg)
+	*t, cmd = t.Update(msg)
 	return cmd
 }
 
@@ -77,9 +85,10 @@ func (e *editorPane) view(focused bool) ([]string, bool) {
 	if heat := e.heatView(focused); heat != nil {
 		return heat, true
 	}
-	key := fmt.Sprint(e.Value(), "|", e.Line(), e.Column(), e.ScrollYOffset(), e.Focused(), e.w, e.h, e.c.ThemeKey)
+	t := e.ta.get()
+	key := fmt.Sprint(t.Value(), "|", t.Line(), t.Column(), t.ScrollYOffset(), t.Focused(), e.w, e.h, e.c.ThemeKey)
 	if key != e.key {
-		e.key, e.lines = key, textLines(e.View(), e.w, e.h)
+		e.key, e.lines = key, textLines(t.View(), e.w, e.h)
 	}
 	return e.lines, false
 }

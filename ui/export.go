@@ -10,7 +10,10 @@ import (
 func (m *Model) exportTarget() params.Target {
 	t := params.Target{API: m.api, Model: m.modelName, Prompt: m.prompt.Value(), Options: m.panel.O}
 	if m.api == params.Chat {
-		// params' exporters write one system and one user message: the last.
+		// The export carries the conversation as a run sends it: every turn, in order.
+		for _, msg := range m.convo.messages() {
+			t.Messages = append(t.Messages, params.Message{Role: msg.Role, Content: msg.Content})
+		}
 		t.Prompt = m.convo.lastUser()
 	}
 	// Only a URL is an address a curl command can reach; the built-in model ("local")

@@ -280,18 +280,21 @@ func New(cfg Config) *Model {
 func (m *Model) setTheme(isDark bool) {
 	m.c.IsDark = isDark
 	var pal *themes.Palette
+	var t *themes.Styles
 	if p := m.cfg.Palette; p != nil && !slices.Contains(themes.BuiltinNames(), p.Name) {
 		pal = p
+		st := themes.NewStyles(*pal, isDark)
+		t = &st
 	} else {
 		p, ok := themes.Builtin(m.cfg.Theme, isDark)
 		if !ok {
 			p, _ = themes.Builtin(themes.DefaultName, isDark)
 		}
 		pal = &p
+		t = m.cfg.SharedStyles.builtin(p, isDark)
 	}
-	t := themes.NewStyles(*pal, isDark)
-	m.c.Styles = &t
-	m.c.frames = newFrames(&t)
+	m.c.Styles = t
+	m.c.frames = newFrames(t)
 	m.c.ThemeKey = fmt.Sprintf("%s/%v", pal.Name, isDark)
 	m.help.setStyles(t.Help)
 	m.prompt.SetStyles(t.TextArea)

@@ -28,7 +28,9 @@ func errorText(e *backend.Error, reason backend.StopReason) string {
 	if e.Kind == backend.KindTransport && reason == backend.StopInterrupted {
 		return "the server closed the connection mid-stream"
 	}
-	return e.Error()
+	// vLLM's words for it name transformers, not the model or the way on; the
+	// column's error keeps them.
+	return backend.ExplainNoChatTemplate(e, "this model", "ctrl+t switches to completion mode").Error()
 }
 
 // badgeText is the footer's badge in w cells: an error's message shortens

@@ -37,7 +37,14 @@ func (m *Model) snapshot() Session {
 		s.Response = r
 	}
 	s.Tree = m.treeJSON()
+	labelled := false
 	for _, c := range m.samples.cols {
+		labelled = labelled || c.Label != ""
+	}
+	for _, c := range m.samples.cols {
+		if labelled {
+			s.Labels = append(s.Labels, c.Label)
+		}
 		var t store.SampleTiming
 		if !c.firstTok.IsZero() {
 			t.TTFTMillis = c.ttft.Milliseconds()
@@ -97,6 +104,9 @@ func (m *Model) showSession(s *Session, path string) {
 			seed = r.Seeds[i]
 		}
 		c := newColumn(i, seed, base)
+		if i < len(s.Labels) {
+			c.Label = s.Labels[i]
+		}
 		first, last := base, base
 		if i < len(s.Timings) {
 			first = base.Add(time.Duration(s.Timings[i].TTFTMillis) * time.Millisecond)
@@ -195,7 +205,12 @@ func loadSessionCmd(path string) tea.Cmd { return openFileCmd(path) }
 
 func (m *Model) savePresetCmd(name string) tea.Cmd {
 	st := m.c.Store
-	p := store.Preset{Params: m.panel.P.Clone(), N: m.panel.O.Samples(), Logprobs: m.panel.O.Logprobs}
+	mode := string(m.panel.Mode())
+	adv := store.AdvancedOf(m.panel.O.Advanced)
+	if adv == nil {
+		adv = &store.Advanced{} // written as {}: loading it resets what the screen has set
+	}
+	p := store.Preset{Params: m.panel.P.Clone(), N: m.panel.O.Samples(), Logprobs: m.panel.O.Logprobs, Advanced: adv, LogprobsMode: &mode}
 	if !m.panel.SeedLocked {
 		p.Params.Seed = nil
 	}
@@ -216,7 +231,14 @@ func (m *Model) applyPreset(p store.Preset) {
 	if p.Logprobs != nil {
 		o.Logprobs = p.Logprobs
 	}
+	// A preset from before presets held these says nothing of them: the screen's stay.
+	if p.Advanced != nil {
+		o.Advanced = p.Advanced.Params()
+	}
 	row, mode, open := m.panel.Row(), m.panel.Mode(), m.panel.AdvancedOpen()
+	if p.LogprobsMode != nil {
+		mode = backend.LogprobsMode(*p.LogprobsMode)
+	}
 	m.panel = newParamPanel(m.c, p.Params, o)
 	m.panel.SetMode(mode)
 	m.panel.advOpen = open

@@ -210,8 +210,18 @@ func TestNoChatTemplateSwitchesToCompletion(t *testing.T) {
 			if m.api != params.Completion || !strings.Contains(m.status, "switched to completion mode") {
 				t.Errorf("automatic: mode %s, status %q", m.api, m.status)
 			}
-		} else if m.api != params.Chat || strings.Contains(m.status, "switched") {
-			t.Errorf("chosen chat: mode %s, status %q", m.api, m.status)
+		} else {
+			if m.api != params.Chat || strings.Contains(m.status, "switched") {
+				t.Errorf("chosen chat: mode %s, status %q", m.api, m.status)
+			}
+			// The columns say plainly why, and the way on; the error keeps the server's words.
+			screen := plainScreen(m)
+			if !strings.Contains(screen, "this model has no chat template") || strings.Contains(screen, "transformers") {
+				t.Errorf("chosen chat: the refusal is not said plainly:\n%s", screen)
+			}
+			if c := m.samples.cols[0]; c.Err == nil || c.Err.Message != refused.Message {
+				t.Errorf("chosen chat: the column's error lost the server's words: %+v", c.Err)
+			}
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,11 +16,13 @@ import (
 
 	bt "charm.land/bubbletea/v2"
 
+	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/backend/local"
 	"github.com/twinkle-sh/twinkle/backend/localserver"
 	"github.com/twinkle-sh/twinkle/backend/openai"
 	"github.com/twinkle-sh/twinkle/backend/vllmtest"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 )
 
 // typeSweep opens the sweep dialog, types the axes and presses enter.
@@ -296,5 +299,42 @@ func TestSweepCancelStopsEveryVariant(t *testing.T) {
 		if c.Badge() != "cancelled" || c.TokenCount() < 1 {
 			t.Errorf("column %d: %s with %d tokens", i, c.Badge(), c.TokenCount())
 		}
+	}
+}
+
+// A saved sweep reopens with the swept values heading its columns.
+func TestSessionKeepsTheSweepLabels(t *testing.T) {
+	t.Parallel()
+	m, _ := serverModel(t, 160, 48, func(c *Config) { c.Options.N = 1 })
+	driveUntil(t, m, typeSweep(t, m, "temperature=0.3,0.9"), allDone(m))
+	s := m.snapshot()
+	path := filepath.Join(t.TempDir(), "s.json")
+	if err := store.SaveSession(path, &s); err != nil {
+		t.Fatal(err)
+	}
+	back, err := store.LoadSession[backend.SampleResponse](path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2 := newTestModel(t, &fakeSampler{}, 160, 48)
+	m2.showSession(back, path)
+	if len(m2.samples.cols) != 2 {
+		t.Fatalf("%d columns restored, want 2", len(m2.samples.cols))
+	}
+	for i, want := range []string{"temperature=0.3", "temperature=0.9"} {
+		if got := m2.samples.cols[i].Label; got != want {
+			t.Errorf("restored column %d headed %q, want %q", i, got, want)
+		}
+	}
+	if !strings.Contains(plainScreen(m2), "temperature=0.9") {
+		t.Errorf("the restored headers do not show the swept values:\n%s", plainScreen(m2))
+	}
+	// Labels that do not match the samples are refused, naming the field.
+	back.Labels = back.Labels[:1]
+	if err := store.SaveSession(path, back); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.LoadSession[backend.SampleResponse](path); err == nil || !strings.Contains(err.Error(), "field labels") {
+		t.Fatalf("mismatched labels: %v", err)
 	}
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package ptybench measures what streaming costs the terminal: it runs the twinkle binary
 // in a real pseudo-terminal against the vLLM-format test server (backend/vllmtest) at a
 // fixed token rate, with samples that all run to max_tokens, and counts the bytes the
