@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/twinkle-sh/twinkle/backend/wire"
 )
 
 // Request is one generation: a tokenized prompt and N samples of it.
@@ -517,10 +519,10 @@ func (m *Model) advance(st *sampleState, d *Delta, r *Request, stopIDs map[int]b
 		st.finish(d, FinishLength, nil, len(st.text))
 		return
 	}
-	upto := completeUTF8Prefix(st.text)
+	upto := wire.CompletePrefix(st.text)
 	upto -= heldForStop(st.text[:upto], holdStops)
 	if upto > st.sent {
-		d.Text = lossyUTF8(st.text[st.sent:upto])
+		d.Text = wire.Lossy(st.text[st.sent:upto])
 		st.sent = upto
 	}
 }
@@ -530,13 +532,13 @@ func (st *sampleState) finish(d *Delta, reason string, stopReason any, end int) 
 	st.text = st.text[:end]
 	// A character cut off by the end never completes, and vLLM's detokenizer, which held
 	// it back, never releases it: the text ends before it.
-	whole := completeUTF8Prefix(st.text)
+	whole := wire.CompletePrefix(st.text)
 	if whole > st.sent {
-		d.Text = lossyUTF8(st.text[st.sent:whole])
+		d.Text = wire.Lossy(st.text[st.sent:whole])
 		st.sent = whole
 	}
 	d.Finish, d.StopReason = reason, stopReason
-	st.out.Text = lossyUTF8(st.text[:whole])
+	st.out.Text = wire.Lossy(st.text[:whole])
 	st.out.Finish, st.out.StopReason = reason, stopReason
 }
 

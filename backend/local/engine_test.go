@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/twinkle-sh/twinkle/backend/wire"
 )
 
 type run struct {
@@ -197,7 +199,7 @@ func TestGenerateStops(t *testing.T) {
 	r.StopTokenIDs = []int{stopID}
 	s = generate(t, m, r).res.Samples[0]
 	want, _ := m.Tok.Decode(plain.TokenIDs[:first], true)
-	if s.Finish != FinishStop || s.StopReason != stopID || len(s.TokenIDs) != first+1 || s.Text != lossyUTF8(want) {
+	if s.Finish != FinishStop || s.StopReason != stopID || len(s.TokenIDs) != first+1 || s.Text != wire.Lossy(want) {
 		t.Fatalf("stop id %d: finish %q reason %v, %d tokens, text %q; want %d tokens, text %q", stopID, s.Finish, s.StopReason, len(s.TokenIDs), s.Text, first+1, want)
 	}
 	// min_tokens bans the stop id until reached.

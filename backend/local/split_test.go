@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/twinkle-sh/twinkle/backend/wire"
 )
 
 // TestSplitCharactersAsVLLM: the built-in model writes 世界 as byte tokens. As vLLM does,
@@ -41,7 +43,7 @@ func TestSplitCharactersAsVLLM(t *testing.T) {
 				t.Errorf("max %d: a delta released part of a character: %q", maxTokens, d.Text)
 			}
 		}
-		whole := string(raw[:completeUTF8Prefix(raw)])
+		whole := string(raw[:wire.CompletePrefix(raw)])
 		if s.Text != whole || !strings.Contains(s.Text, "世界") {
 			t.Errorf("max %d: text %q, want the whole characters %q", maxTokens, s.Text, whole)
 		}

@@ -1,5 +1,7 @@
 package local
 
+import "github.com/twinkle-sh/twinkle/backend/wire"
+
 // DecodeText is Decode as text, for prompts given as ids and /detokenize: bytes that
 // split a UTF-8 character show as U+FFFD, as vLLM's detokenizer shows them.
 func (t *Tokenizer) DecodeText(ids []int, skipSpecial bool) (string, error) {
@@ -7,5 +9,5 @@ func (t *Tokenizer) DecodeText(ids []int, skipSpecial bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return lossyUTF8(b), nil
+	return wire.Lossy(b), nil
 }

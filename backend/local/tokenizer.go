@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/twinkle-sh/twinkle/backend/wire"
 )
 
 // EndOfText is the special token that separates files in training and ends
@@ -223,7 +225,7 @@ func (t *Tokenizer) TokenBytes(id int) []byte {
 
 // TokenText is one id decoded alone, as vLLM shows it in logprobs: a piece
 // of a multi-byte character becomes U+FFFD.
-func (t *Tokenizer) TokenText(id int) string { return lossyUTF8(t.TokenBytes(id)) }
+func (t *Tokenizer) TokenText(id int) string { return wire.Lossy(t.TokenBytes(id)) }
 
 // Encode splits text into ids. Special tokens written in the text are
 // matched as themselves (as Hugging Face tokenizers do). Any bytes, valid
@@ -388,7 +390,7 @@ func (t *Tokenizer) bpe(ids []int, word string, w *bpeWork) []int {
 
 // Decode joins the bytes of ids. Special tokens are skipped when
 // skipSpecial is set (vLLM's default for generated text). The result may be
-// invalid UTF-8 when ids split a character; see lossyUTF8.
+// invalid UTF-8 when ids split a character; see wire.Lossy.
 func (t *Tokenizer) Decode(ids []int, skipSpecial bool) ([]byte, error) {
 	var out []byte
 	for i, id := range ids {
@@ -482,94 +484,4 @@ func runeClass(r rune, size int) charClass {
 		return classNumber
 	}
 	return classOther
-}
-
-// lossyUTF8 decodes like Rust's String::from_utf8_lossy (what Hugging Face
-// tokenizers and so vLLM use): each maximal invalid subsequence becomes one
-// U+FFFD.
-func lossyUTF8(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	var sb strings.Builder
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r != utf8.RuneError || size > 1 {
-			sb.Write(b[:size])
-			b = b[size:]
-			continue
-		}
-		sb.WriteRune(utf8.RuneError)
-		b = b[invalidPrefixLen(b):]
-	}
-	return sb.String()
-}
-
-// invalidPrefixLen is the length of the maximal prefix of b that could
-// start a valid UTF-8 sequence (at least 1), per the Unicode "maximal
-// subpart" rule.
-func invalidPrefixLen(b []byte) int {
-	c := b[0]
-	var need int
-	lo, hi := byte(0x80), byte(0xBF)
-	switch {
-	case c >= 0xC2 && c <= 0xDF:
-		need = 1
-	case c == 0xE0:
-		need, lo = 2, 0xA0
-	case c >= 0xE1 && c <= 0xEC, c == 0xEE, c == 0xEF:
-		need = 2
-	case c == 0xED:
-		need, hi = 2, 0x9F
-	case c == 0xF0:
-		need, lo = 3, 0x90
-	case c >= 0xF1 && c <= 0xF3:
-		need = 3
-	case c == 0xF4:
-		need, hi = 3, 0x8F
-	default:
-		return 1
-	}
-	n := 1
-	for i := 0; i < need && n < len(b); i++ {
-		if b[n] < lo || b[n] > hi {
-			break
-		}
-		lo, hi = 0x80, 0xBF
-		n++
-	}
-	return n
-}
-
-// completeUTF8Prefix is how many leading bytes of b can be shown now: all of
-// them unless b ends inside a multi-byte character that later bytes may
-// complete.
-func completeUTF8Prefix(b []byte) int {
-	for back := 1; back <= 3 && back <= len(b); back++ {
-		i := len(b) - back
-		c := b[i]
-		if c < 0x80 {
-			return len(b)
-		}
-		if c < 0xC0 {
-			continue // continuation byte: look further back for the lead
-		}
-		if c >= 0xC2 && c <= 0xF4 && invalidPrefixLen(b[i:]) == back && back < seqLen(c) {
-			return i
-		}
-		return len(b)
-	}
-	return len(b)
-}
-
-func seqLen(c byte) int {
-	switch {
-	case c >= 0xF0:
-		return 4
-	case c >= 0xE0:
-		return 3
-	case c >= 0xC0:
-		return 2
-	}
-	return 1
 }

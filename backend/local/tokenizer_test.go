@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/twinkle-sh/twinkle/backend/wire"
 )
 
 // TestPretokenize compares the hand-written pre-tokenizer with splits made
@@ -47,8 +49,8 @@ func TestLossyUTF8(t *testing.T) {
 	}
 	for h, want := range cases {
 		b, _ := hex.DecodeString(h)
-		if got := lossyUTF8(b); got != want {
-			t.Errorf("lossyUTF8(%s) = %q, want %q", h, got, want)
+		if got := wire.Lossy(b); got != want {
+			t.Errorf("wire.Lossy(%s) = %q, want %q", h, got, want)
 		}
 	}
 }
@@ -58,8 +60,8 @@ func TestCompleteUTF8Prefix(t *testing.T) {
 		"f09f8e": 0, "80": 1, "61e241": 3, "61f0": 1, "61ed": 1, "61eda0": 3}
 	for h, want := range cases {
 		b, _ := hex.DecodeString(h)
-		if got := completeUTF8Prefix(b); got != want {
-			t.Errorf("completeUTF8Prefix(%s) = %d, want %d", h, got, want)
+		if got := wire.CompletePrefix(b); got != want {
+			t.Errorf("wire.CompletePrefix(%s) = %d, want %d", h, got, want)
 		}
 	}
 }
@@ -147,7 +149,7 @@ func FuzzTokenizerRoundTrip(f *testing.F) {
 		if n != len(in) {
 			t.Fatal("pieces do not cover the input")
 		}
-		if utf8.Valid(in) && lossyUTF8(in) != string(in) {
+		if utf8.Valid(in) && wire.Lossy(in) != string(in) {
 			t.Fatal("lossyUTF8 changed valid text")
 		}
 	})
