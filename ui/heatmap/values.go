@@ -100,31 +100,8 @@ func RankOf(tok *backend.Token) (rank int, atLeast, ok bool) {
 
 // EntropyBits is the entropy, in bits, of the alternatives renormalised to sum to one: the
 // uncertainty among the shown top-K only (the tail beyond K is not returned). ok is false
-// with no known alternatives.
-func EntropyBits(top []backend.Alt) (bits float64, ok bool) {
-	maxLP := math.Inf(-1)
-	for _, a := range top {
-		if a.Logprob.Known() && float64(a.Logprob) > maxLP {
-			maxLP = float64(a.Logprob)
-		}
-	}
-	if math.IsInf(maxLP, -1) {
-		return 0, false
-	}
-	var z, s float64
-	for _, a := range top {
-		if !a.Logprob.Known() {
-			continue
-		}
-		x := float64(a.Logprob) - maxLP
-		e := math.Exp(x)
-		z += e
-		s += e * x
-	}
-	// H = log z - (Σ e·x)/z, in nats; the shift by maxLP keeps exp from underflowing.
-	h := (math.Log(z) - s/z) / math.Ln2
-	return max(h, 0), true
-}
+// with no known alternatives. It is backend.EntropyBits, the one the statistics use.
+func EntropyBits(top []backend.Alt) (bits float64, ok bool) { return backend.EntropyBits(top) }
 
 // Buckets are numbered 0 (expected) .. themes.HeatBuckets-1 (surprising).
 
