@@ -495,8 +495,14 @@ func (in *Inspector) notes(tr heatmap.Truncation, after string, two bool, width 
 	if len(unapplied) > 0 {
 		star += "; " + strings.Join(unapplied, ", ") + " not applied, so approximate"
 	}
+	return in.noteParagraphs(width, strings.Join(say, "; "), star)
+}
+
+// noteParagraphs wraps each non-empty paragraph to width in the note style, then
+// adds the notes on the alternatives: what both tables put under their rows.
+func (in *Inspector) noteParagraphs(width int, paras ...string) [][]string {
 	var out [][]string
-	for _, para := range []string{strings.Join(say, "; "), star} {
+	for _, para := range paras {
 		if para == "" {
 			continue
 		}

@@ -170,18 +170,7 @@ func (in *Inspector) exactNotes(rows []exactRow, sampled int, note string, width
 	if sampled < 0 {
 		say = append(say, "sampled token not among the alternatives")
 	}
-	var out [][]string
-	for _, para := range []string{strings.Join(say, "; "), note} {
-		if para == "" {
-			continue
-		}
-		var lines []string
-		for _, l := range wrapNote(para, width) {
-			lines = append(lines, in.st.Inspector.Note.Render(l))
-		}
-		out = append(out, lines)
-	}
-	return append(out, in.altNotes(width)...)
+	return in.noteParagraphs(width, strings.Join(say, "; "), note)
 }
 
 // logitsLines replace the table when the values are logits: no distribution to draw.
