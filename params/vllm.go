@@ -80,9 +80,9 @@ type VLLMError struct {
 
 func (e *VLLMError) Error() string { return e.Message }
 
-// vllmValidation words an error as vLLM's VLLMValidationError prints itself: the message,
+// VLLMValidation words an error as vLLM's VLLMValidationError prints itself: the message,
 // then "(parameter=..., value=...)" for whichever of the two it was given.
-func vllmValidation(msg, param, value string) *VLLMError {
+func VLLMValidation(msg, param, value string) *VLLMError {
 	var extras []string
 	if param != "" {
 		extras = append(extras, "parameter="+param)
@@ -124,35 +124,35 @@ func (s VLLMSampling) CheckVLLM(lim VLLMLimits) *VLLMError {
 func (s VLLMSampling) checkDistribution(lim VLLMLimits, refused Errors) *VLLMError {
 	switch {
 	case s.N < 1:
-		return vllmValidation(fmt.Sprintf("n must be at least 1, got %d.", s.N), "", "")
+		return VLLMValidation(fmt.Sprintf("n must be at least 1, got %d.", s.N), "", "")
 	case lim.MaxN <= 0 && s.N > vllmMaxN:
-		return vllmValidation(fmt.Sprintf("n must be at most %d, got %d. To increase this limit, set the VLLM_MAX_N_SEQUENCES environment variable.", vllmMaxN, s.N), "", "")
+		return VLLMValidation(fmt.Sprintf("n must be at most %d, got %d. To increase this limit, set the VLLM_MAX_N_SEQUENCES environment variable.", vllmMaxN, s.N), "", "")
 	case lim.MaxN > 0 && s.N > lim.MaxN:
-		return vllmValidation(fmt.Sprintf("n must be at most %d on this server, got %d.", lim.MaxN, s.N), "", "")
+		return VLLMValidation(fmt.Sprintf("n must be at most %d on this server, got %d.", lim.MaxN, s.N), "", "")
 	case !(s.PresencePenalty >= -2 && s.PresencePenalty <= 2):
-		return vllmValidation("presence_penalty must be in [-2, 2], got "+pyFloat(s.PresencePenalty)+".", "", "")
+		return VLLMValidation("presence_penalty must be in [-2, 2], got "+pyFloat(s.PresencePenalty)+".", "", "")
 	case !(s.FrequencyPenalty >= -2 && s.FrequencyPenalty <= 2):
-		return vllmValidation("frequency_penalty must be in [-2, 2], got "+pyFloat(s.FrequencyPenalty)+".", "", "")
+		return VLLMValidation("frequency_penalty must be in [-2, 2], got "+pyFloat(s.FrequencyPenalty)+".", "", "")
 	case refused.Has("repetition_penalty") && !finite(s.RepetitionPenalty):
-		return vllmValidation("repetition_penalty must be a finite number, got "+pyFloat(s.RepetitionPenalty)+".", "", "")
+		return VLLMValidation("repetition_penalty must be a finite number, got "+pyFloat(s.RepetitionPenalty)+".", "", "")
 	case refused.Has("repetition_penalty"):
-		return vllmValidation("repetition_penalty must be greater than zero, got "+pyFloat(s.RepetitionPenalty)+".", "", "")
+		return VLLMValidation("repetition_penalty must be greater than zero, got "+pyFloat(s.RepetitionPenalty)+".", "", "")
 	case refused.Has("temperature"):
 		t := pyFloat(s.Temperature)
 		switch {
 		case !finite(s.Temperature):
-			return vllmValidation("temperature must be a finite number, got "+t+".", "temperature", t)
+			return VLLMValidation("temperature must be a finite number, got "+t+".", "temperature", t)
 		case s.Temperature < 0:
-			return vllmValidation("temperature must be non-negative, got "+t+".", "temperature", t)
+			return VLLMValidation("temperature must be non-negative, got "+t+".", "temperature", t)
 		}
-		return vllmValidation("temperature must be in [0, 2], got "+t+".", "temperature", t)
+		return VLLMValidation("temperature must be in [0, 2], got "+t+".", "temperature", t)
 	case refused.Has("top_p"):
 		p := pyFloat(s.TopP)
-		return vllmValidation("top_p must be in (0, 1], got "+p+".", "top_p", p)
+		return VLLMValidation("top_p must be in (0, 1], got "+p+".", "top_p", p)
 	case refused.Has("top_k"):
-		return vllmValidation(fmt.Sprintf("top_k must be 0 (disable), or at least 1, got %d.", s.TopK), "", "")
+		return VLLMValidation(fmt.Sprintf("top_k must be 0 (disable), or at least 1, got %d.", s.TopK), "", "")
 	case !(s.MinP >= 0 && s.MinP <= 1):
-		return vllmValidation("min_p must be in [0, 1], got "+pyFloat(s.MinP)+".", "", "")
+		return VLLMValidation("min_p must be in [0, 1], got "+pyFloat(s.MinP)+".", "", "")
 	}
 	return nil
 }
@@ -163,23 +163,23 @@ func (s VLLMSampling) checkLengths(refused Errors) *VLLMError {
 	switch {
 	case refused.Has("max_tokens"):
 		v := strconv.Itoa(*s.MaxTokens)
-		return vllmValidation("max_tokens must be at least 1, got "+v+".", "max_tokens", v)
+		return VLLMValidation("max_tokens must be at least 1, got "+v+".", "max_tokens", v)
 	case s.MinTokens < 0:
-		return vllmValidation(fmt.Sprintf("min_tokens must be greater than or equal to 0, got %d.", s.MinTokens), "", "")
+		return VLLMValidation(fmt.Sprintf("min_tokens must be greater than or equal to 0, got %d.", s.MinTokens), "", "")
 	case s.MaxTokens != nil && s.MinTokens > *s.MaxTokens:
-		return vllmValidation(fmt.Sprintf("min_tokens must be less than or equal to max_tokens=%d, got %d.", *s.MaxTokens, s.MinTokens), "", "")
+		return VLLMValidation(fmt.Sprintf("min_tokens must be less than or equal to max_tokens=%d, got %d.", *s.MaxTokens, s.MinTokens), "", "")
 	case s.Logprobs != nil && *s.Logprobs < -1:
 		v := strconv.Itoa(*s.Logprobs)
-		return vllmValidation("logprobs must be non-negative or -1, got "+v+".", "logprobs", v)
+		return VLLMValidation("logprobs must be non-negative or -1, got "+v+".", "logprobs", v)
 	case s.PromptLogprobs != nil && *s.PromptLogprobs < -1:
 		v := strconv.Itoa(*s.PromptLogprobs)
-		return vllmValidation("prompt_logprobs must be non-negative or -1, got "+v+".", "prompt_logprobs", v)
+		return VLLMValidation("prompt_logprobs must be non-negative or -1, got "+v+".", "prompt_logprobs", v)
 	case refused.Has("stop"):
-		return vllmValidation("stop cannot contain an empty string.", "", "")
+		return VLLMValidation("stop cannot contain an empty string.", "", "")
 	case slices.Contains(s.BadWords, ""):
-		return vllmValidation("bad_words cannot contain an empty string. Got bad_words="+PyStrList(uniqueStrings(s.BadWords)), "", "")
+		return VLLMValidation("bad_words cannot contain an empty string. Got bad_words="+PyStrList(uniqueStrings(s.BadWords)), "", "")
 	case s.Temperature < GreedyBelow && s.N > 1:
-		return vllmValidation(fmt.Sprintf("n must be 1 when using greedy sampling, got %d.", s.N), "", "")
+		return VLLMValidation(fmt.Sprintf("n must be 1 when using greedy sampling, got %d.", s.N), "", "")
 	}
 	return nil
 }
@@ -201,10 +201,10 @@ func (s VLLMSampling) checkVLLMModel(lim VLLMLimits, bias []vllmBias) *VLLMError
 		return *k
 	}
 	if k := count(s.Logprobs); k > maxLP {
-		return vllmValidation(fmt.Sprintf("Requested sample logprobs of %d, which is greater than max allowed: %d", k, maxLP), "logprobs", strconv.Itoa(k))
+		return VLLMValidation(fmt.Sprintf("Requested sample logprobs of %d, which is greater than max allowed: %d", k, maxLP), "logprobs", strconv.Itoa(k))
 	}
 	if k := count(s.PromptLogprobs); k > maxLP {
-		return vllmValidation(fmt.Sprintf("Requested prompt logprobs of %d, which is greater than max allowed: %d", k, maxLP), "prompt_logprobs", strconv.Itoa(k))
+		return VLLMValidation(fmt.Sprintf("Requested prompt logprobs of %d, which is greater than max allowed: %d", k, maxLP), "prompt_logprobs", strconv.Itoa(k))
 	}
 	if lim.VocabSize > 0 {
 		var outside []string
@@ -215,7 +215,7 @@ func (s VLLMSampling) checkVLLMModel(lim VLLMLimits, bias []vllmBias) *VLLMError
 		}
 		if len(outside) > 0 {
 			list := "[" + strings.Join(outside, ", ") + "]"
-			return vllmValidation(fmt.Sprintf("token_id(s) %s in logit_bias contain out-of-vocab token ids. Vocabulary size: %d", list, lim.VocabSize), "logit_bias", list)
+			return VLLMValidation(fmt.Sprintf("token_id(s) %s in logit_bias contain out-of-vocab token ids. Vocabulary size: %d", list, lim.VocabSize), "logit_bias", list)
 		}
 		var bad []int
 		for _, id := range s.StopTokenIDs {
@@ -225,7 +225,7 @@ func (s VLLMSampling) checkVLLMModel(lim VLLMLimits, bias []vllmBias) *VLLMError
 		}
 		if len(bad) > 0 {
 			list := pyIntList(bad)
-			return vllmValidation(fmt.Sprintf("token_id(s) %s in stop_token_ids contain out-of-vocab token ids. Vocabulary size: %d", list, lim.VocabSize), "stop_token_ids", list)
+			return VLLMValidation(fmt.Sprintf("token_id(s) %s in stop_token_ids contain out-of-vocab token ids. Vocabulary size: %d", list, lim.VocabSize), "stop_token_ids", list)
 		}
 	}
 	return nil
@@ -298,7 +298,7 @@ func (s VLLMSampling) logitBias() ([]vllmBias, *VLLMError) {
 	}
 	if len(invalid) > 0 {
 		list := PyStrList(invalid)
-		return nil, vllmValidation("logit_bias contains key(s) that cannot be converted to integer token IDs: "+list, "logit_bias", list)
+		return nil, VLLMValidation("logit_bias contains key(s) that cannot be converted to integer token IDs: "+list, "logit_bias", list)
 	}
 	return out, nil
 }
@@ -390,7 +390,7 @@ func digitValue(r rune) (byte, bool) {
 // (SamplingParams.update_from_tokenizer), in vLLM's words: msg, then the words as vLLM
 // holds them (repeats dropped) as the value.
 func VLLMBadWordsError(msg string, words []string) *VLLMError {
-	return vllmValidation(msg, "bad_words", PyStrList(uniqueStrings(words)))
+	return VLLMValidation(msg, "bad_words", PyStrList(uniqueStrings(words)))
 }
 
 // PyStrList writes strings as Python prints a list of them: ['a', "it's"].

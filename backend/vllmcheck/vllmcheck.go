@@ -60,19 +60,11 @@ func badRequest(msg, param string) *Error {
 	return &Error{Status: http.StatusBadRequest, Type: "BadRequestError", Message: msg, Param: param}
 }
 
-// validation words a refusal as vLLM's VLLMValidationError prints itself.
+// validation words a refusal as vLLM's VLLMValidationError prints itself
+// (params.VLLMValidation), as a 400.
 func validation(msg, param, value string) *Error {
-	var extras []string
-	if param != "" {
-		extras = append(extras, "parameter="+param)
-	}
-	if value != "" {
-		extras = append(extras, "value="+value)
-	}
-	if len(extras) > 0 {
-		msg += " (" + strings.Join(extras, ", ") + ")"
-	}
-	return badRequest(msg, param)
+	v := params.VLLMValidation(msg, param, value)
+	return badRequest(v.Message, v.Param)
 }
 
 func fromParams(e *params.VLLMError) *Error {
