@@ -273,18 +273,26 @@ func (c *column) StatParts() []string {
 	if n := c.TokenCount(); n >= 0 {
 		parts = append(parts, fmt.Sprintf("%d tok", n))
 	}
-	if n := c.TokenCount(); n > 1 && c.lastTok.After(c.firstTok) {
-		tps := float64(n-1) / c.lastTok.Sub(c.firstTok).Seconds()
-		if tps >= 100 {
-			parts = append(parts, fmt.Sprintf("%.0f tok/s", tps))
-		} else {
-			parts = append(parts, fmt.Sprintf("%.1f tok/s", tps))
-		}
+	if r := rateText(c.TokenCount(), c.firstTok, c.lastTok); r != "" {
+		parts = append(parts, r)
 	}
 	if !c.firstTok.IsZero() {
 		parts = append(parts, "ttft "+formatDuration(c.ttft))
 	}
 	return parts
+}
+
+// rateText is n tokens' rate between the first and the last, "" when it cannot
+// be told: (n-1) intervals over that time, whole numbers from 100 tok/s up.
+func rateText(n int, first, last time.Time) string {
+	if n < 2 || !last.After(first) {
+		return ""
+	}
+	tps := float64(n-1) / last.Sub(first).Seconds()
+	if tps >= 100 {
+		return fmt.Sprintf("%.0f tok/s", tps)
+	}
+	return fmt.Sprintf("%.1f tok/s", tps)
 }
 
 func formatDuration(d time.Duration) string {

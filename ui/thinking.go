@@ -347,13 +347,8 @@ func (c *column) thinkingStatParts() []string {
 			// Mean surprisal, -log2 p, as the heatmap measures it.
 			bits = append(bits, fmt.Sprintf("%s %.2f bits/tok", x.name, -t.sum[x.p]/float64(s)/math.Ln2))
 		}
-		if !t.untimed && n > 1 && t.last[x.p].After(t.first[x.p]) {
-			tps := float64(n-1) / t.last[x.p].Sub(t.first[x.p]).Seconds()
-			if tps >= 100 {
-				rates = append(rates, fmt.Sprintf("%s %.0f tok/s", x.name, tps))
-			} else {
-				rates = append(rates, fmt.Sprintf("%s %.1f tok/s", x.name, tps))
-			}
+		if r := rateText(n, t.first[x.p], t.last[x.p]); !t.untimed && r != "" {
+			rates = append(rates, x.name+" "+r)
 		}
 	}
 	out := append(append(counts, bits...), rates...)
