@@ -3,10 +3,10 @@ package explore
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/twinkle-sh/twinkle/backend"
 	"github.com/twinkle-sh/twinkle/params"
+	"github.com/twinkle-sh/twinkle/store"
 )
 
 // A tree's JSON, a field of a saved session, holds everything a reload needs to build
@@ -59,33 +59,16 @@ func (p *pickJSON) UnmarshalJSON(b []byte) error {
 }
 
 type runJSON struct {
-	Continue       *backend.Continuation  `json:"continue,omitempty"`
-	Params         params.SamplingParams  `json:"params"`
-	N              int                    `json:"n"`
-	Logprobs       *int                   `json:"logprobs"`
-	PromptLogprobs *int                   `json:"prompt_logprobs,omitempty"`
-	Advanced       *advancedJSON          `json:"advanced,omitempty"`
-	Sample         int                    `json:"sample"`
-	Samples        int                    `json:"samples"`
-	Response       backend.SampleResponse `json:"response"`
-}
-
-// advancedJSON is params.Advanced under vLLM's field names.
-type advancedJSON struct {
-	MinP                   float64         `json:"min_p,omitempty"`
-	PresencePenalty        float64         `json:"presence_penalty,omitempty"`
-	FrequencyPenalty       float64         `json:"frequency_penalty,omitempty"`
-	MinTokens              int             `json:"min_tokens,omitempty"`
-	IgnoreEOS              bool            `json:"ignore_eos,omitempty"`
-	IncludeStopStrInOutput bool            `json:"include_stop_str_in_output,omitempty"`
-	LogitBias              []logitBiasJSON `json:"logit_bias,omitempty"`
-	BadWords               []string        `json:"bad_words,omitempty"`
-}
-
-type logitBiasJSON struct {
-	ID   int     `json:"id"`
-	Text string  `json:"text,omitempty"`
-	Bias float64 `json:"bias"`
+	Continue       *backend.Continuation `json:"continue,omitempty"`
+	Params         params.SamplingParams `json:"params"`
+	N              int                   `json:"n"`
+	Logprobs       *int                  `json:"logprobs"`
+	PromptLogprobs *int                  `json:"prompt_logprobs,omitempty"`
+	// Advanced is in a session file's form: a branch keeps every vLLM field the run sent.
+	Advanced *store.Advanced        `json:"advanced,omitempty"`
+	Sample   int                    `json:"sample"`
+	Samples  int                    `json:"samples"`
+	Response backend.SampleResponse `json:"response"`
 }
 
 func pickOut(p *Pick) *pickJSON {
@@ -111,30 +94,6 @@ func pickIn(j *pickJSON) *Pick {
 	return p
 }
 
-func advancedOut(a params.Advanced) *advancedJSON {
-	if a.IsZero() {
-		return nil
-	}
-	j := &advancedJSON{MinP: a.MinP, PresencePenalty: a.PresencePenalty, FrequencyPenalty: a.FrequencyPenalty, MinTokens: a.MinTokens,
-		IgnoreEOS: a.IgnoreEOS, IncludeStopStrInOutput: a.IncludeStopStrInOutput, BadWords: slices.Clone(a.BadWords)}
-	for _, b := range a.LogitBias {
-		j.LogitBias = append(j.LogitBias, logitBiasJSON(b))
-	}
-	return j
-}
-
-func advancedIn(j *advancedJSON) params.Advanced {
-	if j == nil {
-		return params.Advanced{}
-	}
-	a := params.Advanced{MinP: j.MinP, PresencePenalty: j.PresencePenalty, FrequencyPenalty: j.FrequencyPenalty, MinTokens: j.MinTokens,
-		IgnoreEOS: j.IgnoreEOS, IncludeStopStrInOutput: j.IncludeStopStrInOutput, BadWords: slices.Clone(j.BadWords)}
-	for _, b := range j.LogitBias {
-		a.LogitBias = append(a.LogitBias, params.LogitBias(b))
-	}
-	return a
-}
-
 // MarshalJSON writes the tree as its JSON shape above (a value receiver, so a Tree held
 // by value in a session struct marshals the same way).
 func (t Tree) MarshalJSON() ([]byte, error) {
@@ -148,7 +107,7 @@ func (t Tree) MarshalJSON() ([]byte, error) {
 		}
 		for k, r := range n.Runs {
 			nj.Runs[k] = runJSON{Continue: r.Continue, Params: r.Params, N: r.Options.N, Logprobs: r.Options.Logprobs,
-				PromptLogprobs: r.Options.PromptLogprobs, Advanced: advancedOut(r.Options.Advanced), Sample: r.Sample,
+				PromptLogprobs: r.Options.PromptLogprobs, Advanced: store.AdvancedOf(r.Options.Advanced), Sample: r.Sample,
 				Samples: r.Samples, Response: r.Response}
 		}
 		j.Nodes[i] = nj
@@ -190,7 +149,7 @@ func (t *Tree) UnmarshalJSON(b []byte) error {
 				return fmt.Errorf("%s.runs[%d]: sample %d of %d", at, k, rj.Sample, rj.Samples)
 			}
 			n.Runs = append(n.Runs, Run{Continue: rj.Continue, Params: rj.Params, Sample: rj.Sample, Samples: rj.Samples, Response: rj.Response,
-				Options: params.Options{N: rj.N, Logprobs: rj.Logprobs, PromptLogprobs: rj.PromptLogprobs, Advanced: advancedIn(rj.Advanced)}})
+				Options: params.Options{N: rj.N, Logprobs: rj.Logprobs, PromptLogprobs: rj.PromptLogprobs, Advanced: rj.Advanced.Params()}})
 		}
 		nt.nodes = append(nt.nodes, n)
 	}

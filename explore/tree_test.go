@@ -578,3 +578,35 @@ func TestBuiltinForkAndSteps(t *testing.T) {
 		t.Errorf("%d runs", len(tree.Node(node).Runs))
 	}
 }
+
+// A saved tree keeps every vLLM field its runs sent, the reasoning switches too: a
+// reloaded branch must be re-run with what drew it.
+func TestTreeKeepsTheReasoningSwitches(t *testing.T) {
+	t.Parallel()
+	_, c := testServer(t)
+	off := false
+	req := backend.Request{API: params.Chat, Messages: []backend.Message{{Role: "user", Content: "Tell a story"}}, Params: params.Default(),
+		Options: params.Options{Logprobs: ip(3), Advanced: params.Advanced{MinP: 0.05, EnableThinking: &off, ReasoningEffort: "low"}}}
+	req.Params.MaxTokens = ip(6)
+	tree := NewTree(req)
+	if _, err := tree.AddRun(req, draw(t, c, req)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := NewTree(req)
+	if err := json.Unmarshal(b, back); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := json.Marshal(back)
+	if string(b) != string(b2) {
+		t.Fatalf("the tree did not reload identically:\n%s\n%s", b, b2)
+	}
+	for _, want := range []string{`"enable_thinking":false`, `"reasoning_effort":"low"`, `"min_p":0.05`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("saved tree lacks %s", want)
+		}
+	}
+}
