@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -140,18 +141,8 @@ func positionOf(t Token) position {
 	if len(t.Top) == 0 && t.Logprob.Known() {
 		p.known = []float64{float64(t.Logprob)}
 	}
-	slices.SortFunc(p.known, func(a, b float64) int { return -cmpFloat(a, b) })
+	slices.SortFunc(p.known, func(a, b float64) int { return -cmp.Compare(a, b) })
 	return p
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // mass is the probability the known values hold together.

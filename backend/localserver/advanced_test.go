@@ -1,6 +1,7 @@
 package localserver
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -226,7 +227,7 @@ func TestServerLogprobsModesAgainstTheForwardPass(t *testing.T) {
 		for tid, v := range byID {
 			ranked = append(ranked, tl{tid, v[0]})
 		}
-		slices.SortFunc(ranked, func(a, b tl) int { return -cmpF(a.logit, b.logit) })
+		slices.SortFunc(ranked, func(a, b tl) int { return -cmp.Compare(a.logit, b.logit) })
 		kept := map[int]bool{}
 		var lse float64
 		for _, r := range ranked[:topK] {
@@ -287,16 +288,6 @@ func samePosition(a, b wire.PromptPosition) bool {
 	return slices.EqualFunc(a, b, func(x, y wire.PromptLogprob) bool {
 		return x.TokenID == y.TokenID && x.Logprob == y.Logprob && *x.Rank == *y.Rank && *x.DecodedToken == *y.DecodedToken
 	})
-}
-
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // The done-when: served with --logprobs-mode processed_logprobs, the built-in
